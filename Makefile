@@ -1,0 +1,39 @@
+# tzwasm top-level Makefile. `make test` and `make qemu-run` install what is missing, build
+# everything and run. Fragments under mk/ own one area each.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOP    := $(CURDIR)
+CACHE  := $(TOP)/.cache
+BUILD  := $(TOP)/build
+CARGO  ?= cargo
+AARCH64_NONE := aarch64-unknown-none-softfloat
+CROSS_COMPILE ?= aarch64-linux-gnu-
+
+# Secure-world log level, chosen at build time: error|warn|info|debug|trace.
+TZWASM_LOG ?= info
+export TZWASM_LOG
+
+include mk/setup.mk
+include mk/rust.mk
+include mk/tfa.mk
+include mk/qemu.mk
+-include mk/wamr.mk
+
+.PHONY: help build test clean
+help:
+	@echo "tzwasm make targets:"
+	@echo "  make qemu-run    install what is missing, build everything, boot the stack on QEMU"
+	@echo "  make test        fmt + clippy (host and aarch64) + host unit tests + QEMU system tests"
+	@echo "  make qemu-test   boot TF-A + tzwasm + bare-metal test client headless, check results"
+	@echo "  make size        print the BL32 image size by section"
+	@echo "  make setup       only install prerequisites (apt, rustup targets, TF-A source)"
+
+build: firmware test-client flash
+
+test: lint unit-test qemu-test $(EXTRA_TESTS)
+	@echo "make test: all layers passed"
+
+clean:
+	rm -rf $(BUILD)
+	$(CARGO) clean

@@ -1,0 +1,1 @@
+# QEMU runs (being written)

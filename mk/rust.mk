@@ -1,0 +1,47 @@
+# Rust builds: host crates, the BL32 firmware and the BL33 test client.
+FW_ELF      := $(TOP)/target/$(AARCH64_NONE)/release/tzwasm-firmware
+FW_TEST_ELF := $(TOP)/target/test-hooks/$(AARCH64_NONE)/release/tzwasm-firmware
+TC_ELF      := $(TOP)/target/$(AARCH64_NONE)/release/tzwasm-test-client
+BL32_BIN      := $(BUILD)/bl32.bin
+BL32_TEST_BIN := $(BUILD)/bl32-test.bin
+BL33_BIN      := $(BUILD)/bl33-test-client.bin
+OBJCOPY := $(CROSS_COMPILE)objcopy
+
+.PHONY: firmware test-client lint fmt-check clippy unit-test size FORCE
+FORCE:
+
+firmware: $(BL32_BIN) $(BL32_TEST_BIN)
+test-client: $(BL33_BIN)
+
+$(BL32_BIN): FORCE | $(SETUP_STAMP)
+	$(CARGO) build --release --target $(AARCH64_NONE) -p tzwasm-firmware
+	@mkdir -p $(BUILD)
+	$(OBJCOPY) -O binary $(FW_ELF) $@
+
+# The test image adds test-only SMCs (fault injection); separate target dir so both stay cached.
+$(BL32_TEST_BIN): FORCE | $(SETUP_STAMP)
+	$(CARGO) build --release --target $(AARCH64_NONE) -p tzwasm-firmware --features test-hooks \
+		--target-dir $(TOP)/target/test-hooks
+	@mkdir -p $(BUILD)
+	$(OBJCOPY) -O binary $(FW_TEST_ELF) $@
+
+$(BL33_BIN): FORCE | $(SETUP_STAMP)
+	$(CARGO) build --release --target $(AARCH64_NONE) -p tzwasm-test-client
+	@mkdir -p $(BUILD)
+	$(OBJCOPY) -O binary $(TC_ELF) $@
+
+lint: fmt-check clippy
+fmt-check: | $(SETUP_STAMP)
+	$(CARGO) fmt --all -- --check
+clippy: | $(SETUP_STAMP)
+	$(CARGO) clippy --workspace --exclude tzwasm-firmware --exclude tzwasm-test-client --all-targets -- -D warnings
+	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware -p tzwasm-test-client -p tzwasm-smc -p tzwasm-mmu -- -D warnings
+	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware --features test-hooks \
+		--target-dir $(TOP)/target/test-hooks -- -D warnings
+
+unit-test: | $(SETUP_STAMP)
+	$(CARGO) test --workspace --exclude tzwasm-firmware --exclude tzwasm-test-client
+	$(CARGO) test -p tzwasm-firmware --lib
+
+size: $(BL32_BIN)
+	@scripts/size.sh $(FW_ELF) $(BL32_BIN)

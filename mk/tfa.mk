@@ -1,0 +1,1 @@
+# TF-A build (being written)
