@@ -1,0 +1,69 @@
+//! aarch64-only glue: the entry/vector/FP assembly (with its constants as `const` operands),
+//! per-CPU statics the assembly uses, and small register accessors.
+
+use crate::opteed;
+use tzwasm_firmware::exception::FRAME_SIZE;
+use tzwasm_firmware::layout::{
+    CpuStacks, FpsimdArea, CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, EXCEPTION_STACK_SIZE,
+    FPSIMD_AREA_SIZE, MAIN_STACK_OFFSET, MAX_CPUS, STACK_SIZE,
+};
+
+core::arch::global_asm!(
+    include_str!("entry.S"),
+    include_str!("vectors.S"),
+    include_str!("fpsimd.S"),
+    max_cpus = const MAX_CPUS,
+    cpu_stacks_size = const CPU_STACKS_SIZE,
+    stack_off = const MAIN_STACK_OFFSET,
+    stack_size = const STACK_SIZE,
+    emerg_off = const EXCEPTION_STACK_OFFSET,
+    emerg_size = const EXCEPTION_STACK_SIZE,
+    frame_size = const FRAME_SIZE,
+    fpsimd_area_size = const FPSIMD_AREA_SIZE,
+    entry_done = const opteed::RETURN_ENTRY_DONE,
+    on_done = const opteed::RETURN_ON_DONE,
+    off_done = const opteed::RETURN_OFF_DONE,
+    suspend_done = const opteed::RETURN_SUSPEND_DONE,
+    resume_done = const opteed::RETURN_RESUME_DONE,
+    call_done = const opteed::RETURN_CALL_DONE,
+    fiq_done = const opteed::RETURN_FIQ_DONE,
+    system_off_done = const opteed::RETURN_SYSTEM_OFF_DONE,
+    system_reset_done = const opteed::RETURN_SYSTEM_RESET_DONE,
+);
+
+/// Per-CPU stacks, in their own NOLOAD section (linker/bl32.ld). Only the assembly touches them.
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".stacks")]
+static mut __cpu_stacks: [CpuStacks; MAX_CPUS] =
+    // SAFETY: CpuStacks is plain bytes; all-zero is a valid value.
+    unsafe { core::mem::zeroed() };
+
+/// Per-CPU FP/SIMD save areas for the normal world's registers (arch/fpsimd.S).
+#[unsafe(no_mangle)]
+static mut fpsimd_ns_save: [FpsimdArea; MAX_CPUS] =
+    // SAFETY: FpsimdArea is plain integers; all-zero is a valid value ("nothing saved").
+    unsafe { core::mem::zeroed() };
+
+unsafe extern "C" {
+    /// Enables FP/SIMD for the secure world on this CPU, saving the normal world's registers.
+    pub fn fpsimd_enter_secure(cpu: usize);
+    /// Test hook: FP arithmetic that also clobbers every V register, FPCR and FPSR.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    pub fn tzwasm_test_fp(a: u64, b: u64) -> u64;
+    /// Parks this CPU forever.
+    pub fn park_forever() -> !;
+    static __stacks_start: u8;
+}
+
+/// This CPU's linear index (MPIDR Aff0; the entry code parks any other CPU).
+pub fn current_cpu() -> usize {
+    let mpidr: u64;
+    // SAFETY: reading MPIDR_EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    tzwasm_firmware::layout::cpu_index(mpidr).unwrap_or(0)
+}
+
+/// Base address of the per-CPU stack blocks.
+pub fn stacks_base() -> usize {
+    core::ptr::addr_of!(__stacks_start) as usize
+}

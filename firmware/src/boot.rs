@@ -1,0 +1,141 @@
+//! The Rust side of every entry the assembly makes: cold boot, secondary CPU on, power events,
+//! SMCs, and exceptions.
+
+use crate::arch;
+use crate::console::{self, CrashWriter};
+use core::sync::atomic::{AtomicU64, Ordering};
+use tzwasm_firmware::esr::{Esr, ExceptionClass};
+use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
+use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
+use tzwasm_firmware::pool::Pool;
+
+#[global_allocator]
+static POOL: Pool = Pool::empty();
+
+/// Bit n set once CPU n has entered the payload.
+static CPUS_SEEN: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "C" {
+    static __pool_start: u8;
+    static __pool_end: u8;
+}
+
+/// Arguments of one SMC as the assembly stores them, and on return its four result registers
+/// in `x[0..4]`.
+#[repr(C)]
+pub struct SmcArgs {
+    /// x0 = function id, x1..x7 = the normal world's arguments.
+    pub x: [u64; 8],
+    /// This CPU's index.
+    pub cpu: u64,
+    /// 1 for a yielding call, 0 for a fast call.
+    pub is_yield: u64,
+}
+
+fn mark_cpu_seen(cpu: usize) {
+    CPUS_SEEN.fetch_or(1 << cpu, Ordering::Relaxed);
+}
+
+/// Cold boot on the primary CPU.
+#[unsafe(no_mangle)]
+extern "C" fn primary_main(cpu: usize, dtb: usize) {
+    console::init();
+    mark_cpu_seen(cpu);
+    let start = core::ptr::addr_of!(__pool_start) as usize;
+    let end = core::ptr::addr_of!(__pool_end) as usize;
+    // SAFETY: the linker reserves __pool_start..__pool_end for the pool alone
+    // (linker/bl32.ld); called once, before any allocation.
+    unsafe { POOL.init(start as *mut u8, end - start) };
+    log::info!(
+        "tzwasm BL32 v{} booting on CPU {cpu}; DTB at {dtb:#x}; pool {} KiB",
+        env!("CARGO_PKG_VERSION"),
+        (end - start) / 1024
+    );
+    log::info!("initialised, returning ENTRY_DONE to the opteed dispatcher");
+}
+
+/// A secondary CPU entering through the opteed cpu_on vector.
+#[unsafe(no_mangle)]
+extern "C" fn secondary_main(cpu: usize) {
+    mark_cpu_seen(cpu);
+    log::info!("CPU {cpu} on");
+}
+
+/// CPU off / suspend / resume, system off / reset, and stray FIQs.
+#[unsafe(no_mangle)]
+extern "C" fn power_event(cpu: usize, event: u64) {
+    match event {
+        0 => log::info!("CPU {cpu} off"),
+        1 => log::debug!("CPU {cpu} suspend"),
+        2 => log::debug!("CPU {cpu} resume"),
+        3 => log::info!("system off"),
+        4 => log::info!("system reset"),
+        _ => log::warn!("unexpected secure FIQ on CPU {cpu}; ignored"),
+    }
+}
+
+/// A fast or yielding SMC from the normal world.
+#[unsafe(no_mangle)]
+extern "C" fn smc_handler(args: &mut SmcArgs) {
+    let cpu = args.cpu as usize;
+    mark_cpu_seen(cpu);
+    args.x = [u64::MAX, 0, 0, 0, 0, 0, 0, 0];
+}
+
+/// Names the payload memory region an address falls in, for crash reports.
+fn region_of(addr: u64) -> Option<&'static str> {
+    const NAMES: [&str; 2] = [
+        "guard page below a main stack",
+        "guard page below an exception stack",
+    ];
+    let base = arch::stacks_base() as u64;
+    let off = addr.checked_sub(base)?;
+    if off >= (MAX_CPUS * CPU_STACKS_SIZE) as u64 {
+        return None;
+    }
+    let within = (off % CPU_STACKS_SIZE as u64) as usize;
+    if within < GUARD_SIZE {
+        Some(NAMES[0])
+    } else if (EXCEPTION_STACK_OFFSET - GUARD_SIZE..EXCEPTION_STACK_OFFSET).contains(&within) {
+        Some(NAMES[1])
+    } else {
+        Some("a CPU stack")
+    }
+}
+
+fn crash(frame: &ExceptionFrame, kind: VectorKind) -> ! {
+    let cpu = arch::current_cpu();
+    let _ = write_report(&mut CrashWriter, cpu, kind, frame, &region_of);
+    // SAFETY: parking is always safe; this CPU never returns to the normal world.
+    unsafe { arch::park_forever() }
+}
+
+/// An exception taken from the payload itself. Returns only if it was handled.
+#[unsafe(no_mangle)]
+extern "C" fn handle_current_el_exception(frame: &mut ExceptionFrame, kind: u64) {
+    let kind = VectorKind::from_raw(kind);
+    if kind == VectorKind::CurrentSync && Esr(frame.esr).class() == ExceptionClass::FpSimdTrap {
+        // SAFETY: called on this CPU, in the secure world, before any secure FP use.
+        unsafe { arch::fpsimd_enter_secure(arch::current_cpu()) };
+        return;
+    }
+    crash(frame, kind)
+}
+
+/// An exception taken from S-EL0. Module code does not run yet, so anything here is a crash.
+#[unsafe(no_mangle)]
+extern "C" fn handle_lower_el_exception(frame: &mut ExceptionFrame, kind: u64) {
+    crash(frame, VectorKind::from_raw(kind))
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    use core::fmt::Write;
+    let _ = writeln!(
+        CrashWriter,
+        "\n*** tzwasm PANIC on CPU {}: {info}",
+        arch::current_cpu()
+    );
+    // SAFETY: parking is always safe.
+    unsafe { arch::park_forever() }
+}

@@ -1,0 +1,10 @@
+//! tzwasm BL32 payload: the parts that run (and are tested) on the host too.
+//!
+//! The binary (`main.rs`) adds the aarch64-only pieces: entry and vector assembly, console,
+//! MMU programming. Everything here is plain logic over values, tested with `cargo test`.
+#![cfg_attr(not(test), no_std)]
+
+pub mod esr;
+pub mod exception;
+pub mod layout;
+pub mod pool;
