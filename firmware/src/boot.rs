@@ -2,6 +2,7 @@
 //! SMCs, and exceptions.
 
 use crate::arch;
+
 use crate::console::{self, CrashWriter};
 use core::sync::atomic::{AtomicU64, Ordering};
 use tzwasm_firmware::esr::{Esr, ExceptionClass};
@@ -51,12 +52,14 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
         env!("CARGO_PKG_VERSION"),
         (end - start) / 1024
     );
+    crate::mmu::init_primary();
     log::info!("initialised, returning ENTRY_DONE to the opteed dispatcher");
 }
 
 /// A secondary CPU entering through the opteed cpu_on vector.
 #[unsafe(no_mangle)]
 extern "C" fn secondary_main(cpu: usize) {
+    crate::mmu::init_secondary();
     mark_cpu_seen(cpu);
     log::info!("CPU {cpu} on");
 }

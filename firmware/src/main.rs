@@ -13,6 +13,8 @@ mod boot;
 #[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
+mod mmu;
+#[cfg(target_os = "none")]
 mod opteed;
 
 /// The bare-metal image has no `main`; on the host this binary is an empty shell so that
