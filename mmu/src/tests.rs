@@ -1,0 +1,905 @@
+//! Host tests of the descriptor encoding, the W^X policy, the table builder and windows.
+
+use crate::*;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+const GIB: u64 = 1 << 30;
+const MIB: u64 = 1 << 20;
+const POOL_PA: u64 = 0x0e80_0000;
+
+/// W^X oracle on raw descriptor bits, independent of `Attributes`.
+fn raw_policy_ok(d: u64) -> bool {
+    let ap_ro = d & (1 << 7) != 0;
+    let ap_el0 = d & (1 << 6) != 0;
+    let pxn = d & (1 << 53) != 0;
+    let uxn = d & (1 << 54) != 0;
+    let ns = d & (1 << 5) != 0;
+    let attr_idx = (d >> 2) & 0b111;
+    let el1_w = !ap_ro;
+    let el0_w = !ap_ro && ap_el0;
+    let el1_x = !pxn;
+    let el0_x = !uxn;
+    let writable = el1_w || el0_w;
+    let exec = el1_x || el0_x;
+    let device = attr_idx == 1;
+    let forbidden = [
+        writable && exec,
+        el0_w && !pxn, // EL0-writable must be PXN too
+        ns && exec,
+        device && exec,
+        el1_x && ap_el0, // EL1 never executes EL0-accessible memory
+    ];
+    !forbidden.contains(&true) && d & (1 << 10) != 0 && d & 0b11 == 0b11 // AF, valid page
+}
+
+fn all_attrs() -> Vec<Attributes> {
+    let mut v = Vec::new();
+    for memory in [
+        MemoryType::Normal,
+        MemoryType::NormalNonCacheable,
+        MemoryType::Device,
+    ] {
+        for access in [
+            Access::KernelRo,
+            Access::KernelRw,
+            Access::UserRo,
+            Access::UserRw,
+        ] {
+            for exec in [Exec::Never, Exec::Kernel, Exec::User] {
+                for non_secure in [false, true] {
+                    v.push(Attributes {
+                        memory,
+                        access,
+                        exec,
+                        non_secure,
+                    });
+                }
+            }
+        }
+    }
+    v
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    Publish,
+    Invalidate(u64, u64),
+    Alloc(u64),
+    Free(u64),
+}
+
+type Log = Rc<RefCell<Vec<Event>>>;
+
+struct RecTlb(Log);
+impl TlbMaintenance for RecTlb {
+    fn publish(&mut self) {
+        self.0.borrow_mut().push(Event::Publish);
+    }
+    fn invalidate(&mut self, va: u64, len: u64) {
+        self.0.borrow_mut().push(Event::Invalidate(va, len));
+    }
+}
+
+/// Host fake allocator: a `FixedPool` that logs allocations and frees.
+struct RecPool<'a>(FixedPool<'a>, Log);
+impl TableAllocator for RecPool<'_> {
+    fn allocate(&mut self) -> Option<u64> {
+        let pa = self.0.allocate()?;
+        self.1.borrow_mut().push(Event::Alloc(pa));
+        Some(pa)
+    }
+    fn free(&mut self, pa: u64) {
+        self.1.borrow_mut().push(Event::Free(pa));
+        self.0.free(pa)
+    }
+    fn table(&self, pa: u64) -> Option<&TablePage> {
+        self.0.table(pa)
+    }
+    fn table_mut(&mut self, pa: u64) -> Option<&mut TablePage> {
+        self.0.table_mut(pa)
+    }
+}
+
+fn pages(n: usize) -> Vec<TablePage> {
+    vec![TablePage::ZERO; n]
+}
+
+fn new_pt(pool: &mut [TablePage]) -> PageTables<FixedPool<'_>, ()> {
+    PageTables::new(FixedPool::new(pool, POOL_PA), ()).unwrap()
+}
+
+fn snapshot<A: TableAllocator, T: TlbMaintenance>(pt: &PageTables<A, T>) -> BTreeMap<u64, u64> {
+    let mut m = BTreeMap::new();
+    pt.for_each_page(|va, d| {
+        m.insert(va, d);
+    })
+    .unwrap();
+    m
+}
+
+// ---------------------------------------------------------------------------------------
+// Encodings
+
+#[test]
+fn mair_value() {
+    assert_eq!(MAIR_EL1_VALUE, 0x0044_04FF);
+    assert_eq!(MAIR_EL1_VALUE & 0xFF, 0xFF); // idx 0: Normal WB RAWA inner+outer
+    assert_eq!((MAIR_EL1_VALUE >> 8) & 0xFF, 0x04); // idx 1: Device-nGnRE
+    assert_eq!((MAIR_EL1_VALUE >> 16) & 0xFF, 0x44); // idx 2: Normal NC
+}
+
+/// Descriptors worked out by hand from the Arm ARM's stage 1 page descriptor layout:
+/// [1:0]=0b11 page, [4:2] AttrIndx, [5] NS, [7:6] AP[2:1], [9:8] SH, [10] AF, [53] PXN,
+/// [54] UXN.
+#[test]
+fn descriptor_bits_exact() {
+    let cases = [
+        // AP=10 (EL1 RO), SH=11, AF, UXN only.
+        (
+            Attributes::KERNEL_TEXT,
+            0x0e10_0000,
+            0x0040_0000_0e10_0783u64,
+        ),
+        // AP=10, SH=11, AF, PXN+UXN.
+        (
+            Attributes::KERNEL_RODATA,
+            0x0e14_0000,
+            0x0060_0000_0e14_0783,
+        ),
+        // AP=00 (EL1 RW), SH=11, AF, PXN+UXN.
+        (Attributes::KERNEL_DATA, 0x0e16_0000, 0x0060_0000_0e16_0703),
+        // AttrIndx=1 (bits 4:2 = 001), SH=00, AF, AP=00, PXN+UXN.
+        (Attributes::DEVICE, 0x0904_0000, 0x0060_0000_0904_0407),
+        // NS (bit 5), SH=11, AF, AP=00, PXN+UXN.
+        (Attributes::NS_SHARED, 0x4800_0000, 0x0060_0000_4800_0723),
+        // AP=11 (EL1+EL0 RO), SH=11, AF, PXN only.
+        (Attributes::USER_TEXT, 0x0ea0_0000, 0x0020_0000_0ea0_07c3),
+        // AP=11, PXN+UXN.
+        (Attributes::USER_RODATA, 0x0ea0_1000, 0x0060_0000_0ea0_17c3),
+        // AP=01 (EL1+EL0 RW), PXN+UXN.
+        (Attributes::USER_DATA, 0x0e90_0000, 0x0060_0000_0e90_0743),
+        // AttrIndx=2 (bits 4:2 = 010).
+        (
+            Attributes::secure(
+                MemoryType::NormalNonCacheable,
+                Access::KernelRw,
+                Exec::Never,
+            ),
+            0x0e20_0000,
+            0x0060_0000_0e20_070b,
+        ),
+        // High output address: bits [47:12] all used.
+        (
+            Attributes::KERNEL_DATA,
+            0xffff_ffff_f000,
+            0x0060_ffff_ffff_f703,
+        ),
+    ];
+    for (attrs, pa, want) in cases {
+        assert_eq!(attrs.page_descriptor(pa), want, "{attrs:?}");
+        assert_eq!(Attributes::decode(want), Some(attrs));
+        assert!(attrs.check().is_ok());
+        assert!(raw_policy_ok(want));
+    }
+}
+
+#[test]
+fn presets_pass_policy() {
+    for a in [
+        Attributes::KERNEL_TEXT,
+        Attributes::KERNEL_RODATA,
+        Attributes::KERNEL_DATA,
+        Attributes::DEVICE,
+        Attributes::NS_SHARED,
+        Attributes::USER_TEXT,
+        Attributes::USER_RODATA,
+        Attributes::USER_DATA,
+    ] {
+        assert_eq!(a.check(), Ok(()), "{a:?}");
+    }
+}
+
+/// Every combination: `check` accepts exactly what the raw-bit oracle calls safe, and
+/// encode/decode round-trip.
+#[test]
+fn policy_matches_raw_oracle_exhaustively() {
+    let mut accepted = 0;
+    for a in all_attrs() {
+        let d = a.page_descriptor(0x1234_5000);
+        assert_eq!(Attributes::decode(d), Some(a));
+        assert_eq!(d & desc::OA_MASK, 0x1234_5000);
+        assert_eq!(a.check().is_ok(), raw_policy_ok(d), "{a:?} {d:#x}");
+        accepted += a.check().is_ok() as u32;
+    }
+    // 3 memory types x 4 accesses x 2 NS never-executable, + Normal/NC secure: KernelRo
+    // with Kernel or User exec, UserRo with User exec.
+    assert_eq!(accepted, 3 * 4 * 2 + 2 * 3);
+}
+
+#[test]
+fn policy_errors() {
+    let wx = Attributes {
+        exec: Exec::Kernel,
+        ..Attributes::KERNEL_DATA
+    };
+    assert_eq!(wx.check(), Err(Error::WriteExecute));
+    // EL0-writable + EL1-executable: PAN is not enough.
+    let el0w_el1x = Attributes {
+        exec: Exec::Kernel,
+        ..Attributes::USER_DATA
+    };
+    assert_eq!(el0w_el1x.check(), Err(Error::WriteExecute));
+    // EL1-writable + EL0-executable.
+    let el1w_el0x = Attributes {
+        exec: Exec::User,
+        ..Attributes::KERNEL_DATA
+    };
+    assert_eq!(el1w_el0x.check(), Err(Error::WriteExecute));
+    let el0w_el0x = Attributes {
+        exec: Exec::User,
+        ..Attributes::USER_DATA
+    };
+    assert_eq!(el0w_el0x.check(), Err(Error::WriteExecute));
+    let ns_x = Attributes {
+        non_secure: true,
+        ..Attributes::KERNEL_TEXT
+    };
+    assert_eq!(ns_x.check(), Err(Error::NonSecureExecute));
+    let ns_ux = Attributes {
+        non_secure: true,
+        ..Attributes::USER_TEXT
+    };
+    assert_eq!(ns_ux.check(), Err(Error::NonSecureExecute));
+    let dev_x = Attributes {
+        memory: MemoryType::Device,
+        ..Attributes::KERNEL_TEXT
+    };
+    assert_eq!(dev_x.check(), Err(Error::DeviceExecute));
+    let k_exec_user = Attributes {
+        exec: Exec::Kernel,
+        ..Attributes::USER_RODATA
+    };
+    assert_eq!(k_exec_user.check(), Err(Error::KernelExecUserPage));
+}
+
+#[test]
+fn decode_rejects_foreign_descriptors() {
+    assert_eq!(Attributes::decode(0), None);
+    // Block/reserved encoding (bits[1:0] = 01).
+    assert_eq!(
+        Attributes::decode(Attributes::KERNEL_DATA.page_descriptor(0x1000) & !2),
+        None
+    );
+    // AttrIndx 5 is not ours.
+    assert_eq!(Attributes::decode(0x0060_0000_0000_0417), None);
+    // Executable at both ELs is never written.
+    assert_eq!(Attributes::decode(0x0000_0000_0000_0783), None);
+}
+
+#[test]
+fn register_values() {
+    use crate::regs::*;
+    assert_eq!(T0SZ, 25);
+    // PARange 0b100 (44 bits, Cortex-A57): IPS=100.
+    let tcr = tcr_el1(0b100);
+    assert_eq!(tcr & 0x3f, 25); // T0SZ
+    assert_eq!((tcr >> 7) & 1, 0); // EPD0: walks enabled
+    assert_eq!((tcr >> 8) & 3, 1); // IRGN0 WBWA
+    assert_eq!((tcr >> 10) & 3, 1); // ORGN0 WBWA
+    assert_eq!((tcr >> 12) & 3, 3); // SH0 inner
+    assert_eq!((tcr >> 14) & 3, 0); // TG0 4K
+    assert_eq!((tcr >> 22) & 1, 0); // A1: ASID from TTBR0
+    assert_eq!((tcr >> 23) & 1, 1); // EPD1
+    assert_eq!((tcr >> 30) & 3, 2); // TG1 4K
+    assert_eq!((tcr >> 32) & 7, 0b100); // IPS
+    assert_eq!((tcr >> 36) & 1, 0); // AS: 8-bit ASID
+    assert_eq!((tcr >> 37) & 3, 0); // TBI0/1 off
+    assert_eq!(tcr, 0x0000_0004_8099_3519);
+    // 52-bit PARange is capped to 48 bits.
+    assert_eq!((tcr_el1(0b110) >> 32) & 7, 0b101);
+
+    let s = sctlr_el1(false);
+    assert_eq!(s, 0x30d0_181d);
+    assert_eq!(s & sctlr::A, 0, "alignment checks must stay off");
+    assert_eq!(sctlr_el1(true), 0x30d8_181d);
+}
+
+// ---------------------------------------------------------------------------------------
+// Builder
+
+#[test]
+fn map_query_identity_and_offset() {
+    let mut pool = pages(16);
+    let mut pt = new_pt(&mut pool);
+    pt.map_identity(0x0e10_0000, 0x4000, Attributes::KERNEL_TEXT)
+        .unwrap();
+    pt.map(
+        WINDOW_AREA_START,
+        0x0e90_0000,
+        0x2000,
+        Attributes::USER_DATA,
+    )
+    .unwrap();
+    let m = pt.query(0x0e10_1234).unwrap();
+    assert_eq!(
+        m,
+        Mapping {
+            pa: 0x0e10_1234,
+            attrs: Attributes::KERNEL_TEXT
+        }
+    );
+    let m = pt.query(WINDOW_AREA_START + 0x1ff8).unwrap();
+    assert_eq!(
+        m,
+        Mapping {
+            pa: 0x0e90_1ff8,
+            attrs: Attributes::USER_DATA
+        }
+    );
+    assert_eq!(pt.query(0x0e10_4000), None);
+    assert_eq!(pt.query(0x0e0f_f000), None);
+    assert_eq!(pt.query(WINDOW_AREA_START + 0x2000), None);
+    assert_eq!(pt.query(VA_LIMIT), None);
+    assert_eq!(pt.query(u64::MAX), None);
+    // Root + (L2 + L3) for each of the two regions.
+    assert_eq!(pt.allocator().in_use(), 5);
+    assert_eq!(pt.verify(), Ok(()));
+}
+
+#[test]
+fn root_table_layout() {
+    let mut pool = pages(8);
+    let mut pt = new_pt(&mut pool);
+    assert_eq!(pt.root_pa(), POOL_PA);
+    pt.map_identity(0x0904_0000, PAGE_SIZE, Attributes::DEVICE)
+        .unwrap();
+    let root = pt.allocator().table(pt.root_pa()).unwrap().0;
+    // 0x0904_0000 -> L1 index 0, L2 index 72, L3 index 64.
+    assert_eq!(root[0], (POOL_PA + 0x1000) | 0b11);
+    assert!(root[1..].iter().all(|&d| d == 0));
+    let l2 = pt.allocator().table(POOL_PA + 0x1000).unwrap().0;
+    assert_eq!(l2[72], (POOL_PA + 0x2000) | 0b11);
+    let l3 = pt.allocator().table(POOL_PA + 0x2000).unwrap().0;
+    assert_eq!(l3[64], 0x0060_0000_0904_0407);
+    assert_eq!(l3.iter().filter(|&&d| d != 0).count(), 1);
+}
+
+#[test]
+fn argument_errors_change_nothing() {
+    let mut pool = pages(8);
+    let mut pt = new_pt(&mut pool);
+    pt.map_identity(0x0e10_0000, 0x2000, Attributes::KERNEL_DATA)
+        .unwrap();
+    let before = snapshot(&pt);
+    let k = Attributes::KERNEL_DATA;
+    assert_eq!(pt.map(0x1001, 0x1000, 0x1000, k), Err(Error::Misaligned));
+    assert_eq!(pt.map(0x1000, 0x1001, 0x1000, k), Err(Error::Misaligned));
+    assert_eq!(pt.map(0x1000, 0x1000, 0x1001, k), Err(Error::Misaligned));
+    assert_eq!(pt.map(0x1000, 0x1000, 0, k), Err(Error::InvalidRange));
+    assert_eq!(
+        pt.map(VA_LIMIT - 0x1000, 0, 0x2000, k),
+        Err(Error::InvalidRange)
+    );
+    assert_eq!(pt.map(VA_LIMIT, 0, 0x1000, k), Err(Error::InvalidRange));
+    assert_eq!(
+        pt.map(u64::MAX - 0xfff, 0, 0x1000, k),
+        Err(Error::InvalidRange)
+    );
+    assert_eq!(
+        pt.map(0x1000, PA_LIMIT - 0x1000, 0x2000, k),
+        Err(Error::InvalidRange)
+    );
+    assert_eq!(
+        pt.map(0x1000, u64::MAX - 0xfff, 0x1000, k),
+        Err(Error::InvalidRange)
+    );
+    assert_eq!(pt.unmap(0x1000, 0), Err(Error::InvalidRange));
+    assert_eq!(pt.unmap(0x0e10_0800, 0x1000), Err(Error::Misaligned));
+    assert_eq!(pt.protect(0x0e10_0000, 0x1800, k), Err(Error::Misaligned));
+    // Overlap: the whole call is refused, and the first mapped VA is named.
+    assert_eq!(
+        pt.map_identity(0x0e0f_e000, 0x4000, k),
+        Err(Error::AlreadyMapped(0x0e10_0000))
+    );
+    assert_eq!(
+        pt.map(0x0e10_1000, 0x5000_0000, 0x1000, k),
+        Err(Error::AlreadyMapped(0x0e10_1000))
+    );
+    // Unmap / protect with a hole.
+    assert_eq!(
+        pt.unmap(0x0e10_0000, 0x3000),
+        Err(Error::NotMapped(0x0e10_2000))
+    );
+    assert_eq!(
+        pt.unmap(0x0e0f_f000, 0x2000),
+        Err(Error::NotMapped(0x0e0f_f000))
+    );
+    assert_eq!(
+        pt.protect(0x0e10_1000, 0x2000, Attributes::KERNEL_RODATA),
+        Err(Error::NotMapped(0x0e10_2000))
+    );
+    assert_eq!(pt.unmap(5 * GIB, 0x1000), Err(Error::NotMapped(5 * GIB)));
+    assert_eq!(snapshot(&pt), before);
+    assert_eq!(pt.allocator().in_use(), 3);
+}
+
+#[test]
+fn wx_requests_refused_by_map_and_protect() {
+    let mut pool = pages(8);
+    let mut pt = new_pt(&mut pool);
+    pt.map_identity(0x0e10_0000, 0x1000, Attributes::KERNEL_DATA)
+        .unwrap();
+    pt.map_identity(0x4000_0000, 0x1000, Attributes::NS_SHARED)
+        .unwrap();
+    pt.map_identity(0x0904_0000, 0x1000, Attributes::DEVICE)
+        .unwrap();
+    let before = snapshot(&pt);
+    for a in all_attrs().into_iter().filter(|a| a.check().is_err()) {
+        let e = a.check().unwrap_err();
+        assert_eq!(pt.map_identity(0x0e20_0000, 0x1000, a), Err(e));
+        for va in [0x0e10_0000, 0x4000_0000, 0x0904_0000] {
+            assert_eq!(pt.protect(va, 0x1000, a), Err(e));
+        }
+    }
+    assert_eq!(
+        pt.map_identity(
+            0x4000_1000,
+            0x1000,
+            Attributes::NS_SHARED
+                .with_access(Access::UserRo)
+                .with_exec(Exec::User)
+        ),
+        Err(Error::NonSecureExecute)
+    );
+    assert_eq!(snapshot(&pt), before);
+}
+
+#[test]
+fn protect_keeps_type_and_ns() {
+    let mut pool = pages(8);
+    let mut pt = new_pt(&mut pool);
+    pt.map_identity(0x4000_0000, 0x1000, Attributes::NS_SHARED)
+        .unwrap();
+    pt.map_identity(0x0e10_0000, 0x1000, Attributes::KERNEL_DATA)
+        .unwrap();
+    assert_eq!(
+        pt.protect(0x4000_0000, 0x1000, Attributes::KERNEL_RODATA),
+        Err(Error::TypeChange(0x4000_0000))
+    );
+    assert_eq!(
+        pt.protect(0x0e10_0000, 0x1000, Attributes::DEVICE),
+        Err(Error::TypeChange(0x0e10_0000))
+    );
+    // NS read-only is a permission change.
+    let ns_ro = Attributes {
+        access: Access::KernelRo,
+        ..Attributes::NS_SHARED
+    };
+    pt.protect(0x4000_0000, 0x1000, ns_ro).unwrap();
+    assert_eq!(pt.query(0x4000_0000).unwrap().attrs, ns_ro);
+}
+
+#[test]
+fn aot_text_lifecycle() {
+    let log: Log = Rc::default();
+    let mut pool = pages(8);
+    let mut pt = PageTables::new(
+        RecPool(FixedPool::new(&mut pool, POOL_PA), log.clone()),
+        RecTlb(log.clone()),
+    )
+    .unwrap();
+    let va = WINDOW_AREA_START + 4 * MIB;
+    pt.map(va, 0x0ea0_0000, 0x3000, Attributes::KERNEL_DATA)
+        .unwrap();
+    assert_eq!(log.borrow().last(), Some(&Event::Publish));
+    pt.protect(va, 0x3000, Attributes::USER_TEXT).unwrap();
+    assert_eq!(log.borrow().last(), Some(&Event::Invalidate(va, 0x3000)));
+    for i in 0..3 {
+        let m = pt.query(va + i * PAGE_SIZE).unwrap();
+        assert_eq!(
+            m,
+            Mapping {
+                pa: 0x0ea0_0000 + i * PAGE_SIZE,
+                attrs: Attributes::USER_TEXT
+            }
+        );
+    }
+    // Back to writable for teardown/zeroing: allowed, still never both.
+    pt.protect(va, 0x3000, Attributes::KERNEL_DATA).unwrap();
+    pt.unmap(va, 0x3000).unwrap();
+    assert_eq!(pt.allocator().0.in_use(), 1);
+}
+
+#[test]
+fn sub_range_unmap_and_protect() {
+    let mut pool = pages(16);
+    let mut pt = new_pt(&mut pool);
+    // 4 MiB + 8 KiB across two 2 MiB regions.
+    let base = 0x0e1f_e000;
+    pt.map_identity(base, 4 * MIB + 0x2000, Attributes::KERNEL_DATA)
+        .unwrap();
+    pt.unmap(0x0e20_0000, PAGE_SIZE).unwrap();
+    assert!(pt.query(0x0e1f_f000).is_some());
+    assert!(pt.query(0x0e20_0000).is_none());
+    assert!(pt.query(0x0e20_1000).is_some());
+    pt.protect(0x0e20_1000, 0x3000, Attributes::KERNEL_RODATA)
+        .unwrap();
+    assert_eq!(pt.query(0x0e20_0fff), None);
+    assert_eq!(
+        pt.query(0x0e20_1000).unwrap().attrs,
+        Attributes::KERNEL_RODATA
+    );
+    assert_eq!(
+        pt.query(0x0e20_3fff).unwrap().attrs,
+        Attributes::KERNEL_RODATA
+    );
+    assert_eq!(
+        pt.query(0x0e20_4000).unwrap().attrs,
+        Attributes::KERNEL_DATA
+    );
+    // Remapping the hole with other attributes works.
+    pt.map_identity(0x0e20_0000, PAGE_SIZE, Attributes::KERNEL_RODATA)
+        .unwrap();
+    assert_eq!(pt.verify(), Ok(()));
+    assert_eq!(snapshot(&pt).len(), (4 * MIB + 0x2000) as usize / 4096);
+}
+
+#[test]
+fn out_of_table_pages_is_an_error_and_rolls_back() {
+    // Root + L2 + L3 = 3 pages; a range crossing into a second 2 MiB region needs a 4th.
+    let mut pool = pages(3);
+    let mut pt = new_pt(&mut pool);
+    pt.map_identity(0x0e10_0000, 0x1000, Attributes::KERNEL_DATA)
+        .unwrap();
+    let before = snapshot(&pt);
+    assert_eq!(
+        pt.map_identity(0x0e1f_0000, 0x2_0000, Attributes::KERNEL_DATA),
+        Err(Error::OutOfTablePages)
+    );
+    assert_eq!(snapshot(&pt), before);
+    assert_eq!(pt.allocator().in_use(), 3);
+    // A new 1 GiB region needs two tables; none left and nothing half-linked afterwards.
+    assert_eq!(
+        pt.map(GIB, 0, 0x1000, Attributes::KERNEL_DATA),
+        Err(Error::OutOfTablePages)
+    );
+    assert_eq!(pt.allocator().table(pt.root_pa()).unwrap().0[1], 0);
+    // The pool is not even enough for a root.
+    let mut none = pages(0);
+    assert!(matches!(
+        PageTables::new(FixedPool::new(&mut none, POOL_PA), ()),
+        Err(Error::OutOfTablePages)
+    ));
+}
+
+#[test]
+fn oom_rollback_frees_tables_it_made() {
+    // Root, then L2+L3 per GiB: 1 + 2 + 1 = 4 pages; the map below needs root + 2 + 2.
+    let mut pool = pages(4);
+    let mut pt = new_pt(&mut pool);
+    assert_eq!(
+        pt.map(GIB - 0x1000, 0, 0x2000, Attributes::KERNEL_DATA),
+        Err(Error::OutOfTablePages)
+    );
+    assert_eq!(pt.allocator().in_use(), 1);
+    assert!(snapshot(&pt).is_empty());
+    // And the freed pages are reusable.
+    pt.map(GIB - 0x1000, 0, 0x1000, Attributes::KERNEL_DATA)
+        .unwrap();
+    assert_eq!(pt.allocator().in_use(), 3);
+}
+
+#[test]
+fn unmap_frees_empty_tables_after_invalidation() {
+    let log: Log = Rc::default();
+    let mut pool = pages(16);
+    let mut pt = PageTables::new(
+        RecPool(FixedPool::new(&mut pool, POOL_PA), log.clone()),
+        RecTlb(log.clone()),
+    )
+    .unwrap();
+    // Crosses a 1 GiB boundary: two L2 and two L3 tables.
+    let va = WINDOW_AREA_START + GIB - 0x2000;
+    pt.map(va, 0x0ea0_0000, 0x4000, Attributes::USER_DATA)
+        .unwrap();
+    assert_eq!(pt.allocator().0.in_use(), 5);
+    log.borrow_mut().clear();
+    pt.unmap(va, 0x4000).unwrap();
+    assert_eq!(pt.allocator().0.in_use(), 1);
+    let ev = log.borrow().clone();
+    let inv = ev
+        .iter()
+        .position(|e| *e == Event::Invalidate(va, 0x4000))
+        .expect("invalidated");
+    let frees: Vec<_> = ev
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Event::Free(_)))
+        .collect();
+    assert_eq!(frees.len(), 4);
+    assert!(frees.iter().all(|(i, _)| *i > inv), "{ev:?}");
+    assert_eq!(pt.allocator().0.high_water(), 5);
+}
+
+#[test]
+fn pool_reuses_freed_pages_zeroed() {
+    let mut pool = pages(4);
+    let mut p = FixedPool::new(&mut pool, 0x1000_0000);
+    let a = p.allocate().unwrap();
+    let b = p.allocate().unwrap();
+    p.table_mut(a).unwrap().0.fill(0xdead_beef_0000);
+    p.free(a);
+    assert_eq!(
+        p.table(a).unwrap().0[0] & 1,
+        0,
+        "free-list link looks invalid"
+    );
+    p.free(b);
+    assert_eq!(p.allocate(), Some(b));
+    assert_eq!(p.allocate(), Some(a));
+    assert!(p.table(a).unwrap().0.iter().all(|&d| d == 0));
+    assert_eq!(p.allocate(), Some(0x1000_2000));
+    assert_eq!(p.allocate(), Some(0x1000_3000));
+    assert_eq!(p.allocate(), None);
+    assert_eq!((p.in_use(), p.high_water(), p.capacity()), (4, 4, 4));
+    assert!(p.table(0x1000_4000).is_none());
+    assert!(p.table(0x1000_0800).is_none());
+    assert!(p.table(0x0fff_f000).is_none());
+}
+
+// ---------------------------------------------------------------------------------------
+// Windows
+
+#[test]
+fn windows_reserve_release_find() {
+    let mut w: VaWindows<64> = VaWindows::new();
+    let mut got = Vec::new();
+    while let Ok(win) = w.reserve(WASM_LINEAR_WINDOW) {
+        got.push(win);
+    }
+    // 256 GiB area, 8 GiB + 2 MiB guard each, 2 MiB guard at both ends.
+    assert_eq!(got.len(), 31);
+    for (i, a) in got.iter().enumerate() {
+        assert_eq!(a.base % BLOCK_SIZE, 0);
+        assert!(
+            a.base >= WINDOW_AREA_START + BLOCK_SIZE && a.end() + BLOCK_SIZE <= WINDOW_AREA_END
+        );
+        for b in &got[i + 1..] {
+            assert!(a.end() + BLOCK_SIZE <= b.base || b.end() + BLOCK_SIZE <= a.base);
+        }
+    }
+    assert_eq!(w.find(got[3].base + 5 * GIB), Some(got[3]));
+    assert_eq!(w.find(got[3].end()), None); // guard gap
+    assert_eq!(w.find(0x0e10_0000), None);
+    assert_eq!(w.release(got[3].base), Ok(got[3]));
+    assert_eq!(w.release(got[3].base), Err(Error::UnknownWindow));
+    // Small windows fit in the freed gap first.
+    let small = w.reserve(0x10000).unwrap();
+    assert_eq!(small.base, got[3].base);
+    assert_eq!(w.reserve(WASM_LINEAR_WINDOW), Err(Error::WindowsExhausted));
+    assert_eq!(w.reserve(0x1800), Err(Error::Misaligned));
+    assert_eq!(w.reserve(0), Err(Error::InvalidRange));
+    assert_eq!(w.reserve(!0xfff), Err(Error::WindowsExhausted));
+
+    let mut few: VaWindows<2> = VaWindows::new();
+    few.reserve(PAGE_SIZE).unwrap();
+    few.reserve(PAGE_SIZE).unwrap();
+    assert_eq!(few.reserve(PAGE_SIZE), Err(Error::WindowsExhausted));
+}
+
+#[test]
+fn linear_memory_grows_in_place() {
+    let mut pool = pages(16);
+    let mut pt = new_pt(&mut pool);
+    let mut w: VaWindows<4> = VaWindows::new();
+    let lm = w.reserve(WASM_LINEAR_WINDOW).unwrap();
+    let mut size = 0;
+    for step in [0x1_0000u64, 0x1_0000, 0x20_0000, 0x10_0000] {
+        pt.map(
+            lm.base + size,
+            0x0e00_0000 + size,
+            step,
+            Attributes::USER_DATA,
+        )
+        .unwrap();
+        size += step;
+        assert!(pt.query(lm.base + size - 1).is_some());
+        assert!(pt.query(lm.base + size).is_none());
+    }
+    assert_eq!(pt.query(lm.base + 0x12_3456).unwrap().pa, 0x0e12_3456);
+    // Accesses anywhere else in the 8 GiB stay unmapped: a wasm out-of-bounds access faults.
+    for off in [size, 4 * GIB, 8 * GIB - 1] {
+        assert!(pt.query(lm.base + off).is_none());
+        assert_eq!(w.find(lm.base + off), Some(lm));
+    }
+    pt.unmap(lm.base, size).unwrap();
+    assert_eq!(pt.allocator().in_use(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Randomized sequences against a model
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Number of tables a set of mapped pages needs: root + one L2 per GiB + one L3 per 2 MiB.
+fn tables_needed(model: &BTreeMap<u64, (u64, Attributes)>) -> usize {
+    let l2: std::collections::BTreeSet<_> = model.keys().map(|va| va >> 30).collect();
+    let l3: std::collections::BTreeSet<_> = model.keys().map(|va| va >> 21).collect();
+    1 + l2.len() + l3.len()
+}
+
+#[test]
+fn random_sequences_keep_wx_and_match_model() {
+    // Regions around table boundaries, identity area and window area.
+    let regions = [
+        0x0e00_0000u64,
+        GIB - 0x40_0000,
+        WINDOW_AREA_START + 7 * GIB,
+        VA_LIMIT - 0x40_0000,
+    ];
+    let good: Vec<Attributes> = all_attrs()
+        .into_iter()
+        .filter(|a| a.check().is_ok())
+        .collect();
+    let bad: Vec<Attributes> = all_attrs()
+        .into_iter()
+        .filter(|a| a.check().is_err())
+        .collect();
+    for seed in 1..=30u64 {
+        let log: Log = Rc::default();
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let pool_pages = 6 + rng.below(20) as usize;
+        let mut pool = pages(pool_pages);
+        let mut pt = PageTables::new(
+            RecPool(FixedPool::new(&mut pool, POOL_PA), log.clone()),
+            RecTlb(log.clone()),
+        )
+        .unwrap();
+        let mut model: BTreeMap<u64, (u64, Attributes)> = BTreeMap::new();
+        for _ in 0..200 {
+            let region = regions[rng.below(regions.len() as u64) as usize];
+            let va = region + rng.below(0x400) * PAGE_SIZE;
+            let big = rng.below(16) == 0;
+            let n = 1 + rng.below(if big { 1100 } else { 24 });
+            let len = (n * PAGE_SIZE).min(VA_LIMIT - va);
+            let range: Vec<u64> = (0..len / PAGE_SIZE).map(|i| va + i * PAGE_SIZE).collect();
+            let before = snapshot(&pt);
+            log.borrow_mut().clear();
+            let op = rng.below(10);
+            let result = if op < 5 {
+                let want_bad = rng.below(10) == 0;
+                let attrs = if want_bad {
+                    bad[rng.below(bad.len() as u64) as usize]
+                } else {
+                    good[rng.below(good.len() as u64) as usize]
+                };
+                let pa = rng.below(1 << 24) * PAGE_SIZE;
+                let r = pt.map(va, pa, len, attrs);
+                let first_mapped = range.iter().find(|v| model.contains_key(v)).copied();
+                if want_bad {
+                    assert_eq!(r, Err(attrs.check().unwrap_err()));
+                } else if let Some(at) = first_mapped {
+                    assert_eq!(r, Err(Error::AlreadyMapped(at)));
+                } else if r.is_ok() {
+                    for (i, v) in range.iter().enumerate() {
+                        model.insert(*v, (pa + i as u64 * PAGE_SIZE, attrs));
+                    }
+                } else {
+                    assert_eq!(r, Err(Error::OutOfTablePages));
+                    // It really did not fit.
+                    let mut with = model.clone();
+                    for v in &range {
+                        with.insert(*v, (0, attrs));
+                    }
+                    assert!(tables_needed(&with) > pool_pages, "seed {seed}");
+                }
+                r
+            } else if op < 8 {
+                let r = pt.unmap(va, len);
+                match range.iter().find(|v| !model.contains_key(v)) {
+                    Some(&at) => assert_eq!(r, Err(Error::NotMapped(at))),
+                    None => {
+                        assert_eq!(r, Ok(()));
+                        for v in &range {
+                            model.remove(v);
+                        }
+                    }
+                }
+                r
+            } else {
+                let attrs = all_attrs()[rng.below(72) as usize];
+                let r = pt.protect(va, len, attrs);
+                if let Err(e) = attrs.check() {
+                    assert_eq!(r, Err(e));
+                } else if let Some(e) = range.iter().find_map(|v| match model.get(v) {
+                    // The first page, in VA order, that is unmapped or of another type.
+                    None => Some(Error::NotMapped(*v)),
+                    Some((_, old))
+                        if old.memory != attrs.memory || old.non_secure != attrs.non_secure =>
+                    {
+                        Some(Error::TypeChange(*v))
+                    }
+                    Some(_) => None,
+                }) {
+                    assert_eq!(r, Err(e));
+                } else {
+                    assert_eq!(r, Ok(()));
+                    for v in &range {
+                        model.get_mut(v).unwrap().1 = attrs;
+                    }
+                }
+                r
+            };
+            let after = snapshot(&pt);
+            if result.is_err() {
+                assert_eq!(after, before, "seed {seed}: failed call changed the tables");
+            }
+            // The tables are exactly the model, every page obeys W^X on raw bits.
+            assert_eq!(after.len(), model.len(), "seed {seed}");
+            for (va, d) in &after {
+                let (pa, attrs) = model[va];
+                assert_eq!(*d, attrs.page_descriptor(pa), "seed {seed} va {va:#x}");
+                assert!(
+                    raw_policy_ok(*d),
+                    "seed {seed}: W^X violated at {va:#x}: {d:#x}"
+                );
+            }
+            assert_eq!(pt.verify(), Ok(()));
+            // No empty tables linger, none leak.
+            assert_eq!(
+                pt.allocator().0.in_use(),
+                tables_needed(&model),
+                "seed {seed}"
+            );
+            // Every page whose valid descriptor changed or vanished was invalidated, and
+            // only after that were table pages freed.
+            let ev = log.borrow();
+            let inv: Vec<(u64, u64)> = ev
+                .iter()
+                .filter_map(|e| {
+                    if let Event::Invalidate(v, l) = e {
+                        Some((*v, *l))
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            for (va, d) in &before {
+                if after.get(va) != Some(d) {
+                    assert!(
+                        inv.iter().any(|(v, l)| va >= v && *va < v + l),
+                        "seed {seed}: {va:#x} changed without TLBI"
+                    );
+                }
+            }
+            if let Some(first_free) = ev.iter().position(|e| matches!(e, Event::Free(_))) {
+                assert!(
+                    ev[..first_free]
+                        .iter()
+                        .any(|e| matches!(e, Event::Invalidate(..))),
+                    "seed {seed}: freed before TLBI"
+                );
+            }
+        }
+        // Tear everything down: the pool returns to just the root.
+        let vas: Vec<u64> = model.keys().copied().collect();
+        for va in vas {
+            pt.unmap(va, PAGE_SIZE).unwrap();
+        }
+        assert_eq!(pt.allocator().0.in_use(), 1);
+    }
+}
