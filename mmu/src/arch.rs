@@ -109,9 +109,18 @@ fn ctr_el0() -> u64 {
     ctr
 }
 
-/// Smallest data cache line, from `CTR_EL0.DminLine`.
+/// Smallest data cache line in bytes, from `CTR_EL0.DminLine`.
+fn dline(ctr: u64) -> u64 {
+    4 << ((ctr >> 16) & 0xF)
+}
+
+/// Smallest instruction cache line in bytes, from `CTR_EL0.IminLine`.
+fn iline(ctr: u64) -> u64 {
+    4 << (ctr & 0xF)
+}
+
 fn dcache_line() -> u64 {
-    4 << ((ctr_el0() >> 16) & 0xF)
+    dline(ctr_el0())
 }
 
 /// Makes instructions written to `[va, va + len)` through the data side visible to
@@ -123,7 +132,7 @@ pub fn sync_icache_range(va: u64, len: u64) {
     let ctr = ctr_el0();
     let end = va.saturating_add(len);
     if ctr & (1 << 28) == 0 {
-        let line = 4 << ((ctr >> 16) & 0xF);
+        let line = dline(ctr);
         let mut a = va & !(line - 1);
         while a < end {
             // SAFETY: cleaning a mapped, readable line to PoU does not change memory contents.
@@ -133,7 +142,7 @@ pub fn sync_icache_range(va: u64, len: u64) {
     }
     barrier::dsb(barrier::ISH);
     if ctr & (1 << 29) == 0 {
-        let line = 4 << (ctr & 0xF);
+        let line = iline(ctr);
         let mut a = va & !(line - 1);
         while a < end {
             // SAFETY: instruction cache invalidation has no memory effects.
@@ -158,6 +167,21 @@ pub unsafe fn invalidate_dcache_range(start: u64, len: u64) {
     while a < end {
         // SAFETY: the caller accepts losing cached data in the range.
         unsafe { asm!("dc ivac, {}", in(reg) a, options(nostack, preserves_flags)) };
+        a += line;
+    }
+    barrier::dsb(barrier::SY);
+}
+
+/// Cleans the data cache lines over `[start, start + len)` to the point of coherency
+/// (`DC CVAC`), then `DSB SY`: for data written with caches on that a CPU running with its
+/// MMU and caches still off must read (a secondary's first look at shared variables).
+pub fn clean_dcache_range(start: u64, len: u64) {
+    let line = dcache_line();
+    let end = start.saturating_add(len);
+    let mut a = start & !(line - 1);
+    while a < end {
+        // SAFETY: cleaning writes back dirty lines and changes no contents.
+        unsafe { asm!("dc cvac, {}", in(reg) a, options(nostack, preserves_flags)) };
         a += line;
     }
     barrier::dsb(barrier::SY);

@@ -10,8 +10,9 @@ use crate::{Error, PAGE_SIZE, PA_LIMIT, VA_LIMIT};
 /// On the target this is [`crate::arch::HwTlb`]; host tests use a recording fake; `()` does
 /// nothing (fine only while the tables are not in use by any CPU).
 pub trait TlbMaintenance {
-    /// Invalid entries were made valid (or new tables linked in). On hardware:
-    /// `DSB ISHST; ISB`, so the walker of every CPU sees them.
+    /// Invalid entries were made valid, or a new table page was zeroed and is about to be
+    /// linked in. On hardware: `DSB ISHST; ISB`, so the walker of every CPU sees the writes
+    /// so far (and a table's contents before the link to it).
     fn publish(&mut self);
     /// Entries translating `[va, va + len)` that were valid were changed or removed (and
     /// tables covering them may have been unlinked). On hardware: `DSB ISHST`, `TLBI VAE1IS`
@@ -88,6 +89,11 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
     /// The table allocator (for its statistics).
     pub fn allocator(&self) -> &A {
         &self.alloc
+    }
+
+    #[cfg(test)]
+    pub(crate) fn allocator_mut(&mut self) -> &mut A {
+        &mut self.alloc
     }
 
     /// The TLB maintenance hook.
@@ -291,6 +297,9 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
             let d = self.table(table)?.0[i];
             table = if d & desc::VALID == 0 {
                 let new = self.alloc.allocate().ok_or(Error::OutOfTablePages)?;
+                // The zeroing of the new table must be visible to every walker before the
+                // link that makes it reachable.
+                self.tlb.publish();
                 // Table descriptor; hierarchical attributes (APTable, XNTable, NSTable) zero:
                 // the leaves alone decide.
                 write_entry(
