@@ -119,8 +119,9 @@ fn iline(ctr: u64) -> u64 {
     4 << (ctr & 0xF)
 }
 
-fn dcache_line() -> u64 {
-    dline(ctr_el0())
+/// Addresses of the `line`-byte cache lines covering `[start, end)`.
+fn lines(start: u64, end: u64, line: u64) -> impl Iterator<Item = u64> {
+    (start & !(line - 1)..end).step_by(line as usize)
 }
 
 /// Makes instructions written to `[va, va + len)` through the data side visible to
@@ -132,22 +133,16 @@ pub fn sync_icache_range(va: u64, len: u64) {
     let ctr = ctr_el0();
     let end = va.saturating_add(len);
     if ctr & (1 << 28) == 0 {
-        let line = dline(ctr);
-        let mut a = va & !(line - 1);
-        while a < end {
+        for a in lines(va, end, dline(ctr)) {
             // SAFETY: cleaning a mapped, readable line to PoU does not change memory contents.
             unsafe { asm!("dc cvau, {}", in(reg) a, options(nostack, preserves_flags)) };
-            a += line;
         }
     }
     barrier::dsb(barrier::ISH);
     if ctr & (1 << 29) == 0 {
-        let line = iline(ctr);
-        let mut a = va & !(line - 1);
-        while a < end {
+        for a in lines(va, end, iline(ctr)) {
             // SAFETY: instruction cache invalidation has no memory effects.
             unsafe { asm!("ic ivau, {}", in(reg) a, options(nostack, preserves_flags)) };
-            a += line;
         }
         barrier::dsb(barrier::ISH);
     }
@@ -161,13 +156,9 @@ pub fn sync_icache_range(va: u64, len: u64) {
 /// # Safety
 /// Discards dirty lines: any data in the range that is only in a cache is lost.
 pub unsafe fn invalidate_dcache_range(start: u64, len: u64) {
-    let line = dcache_line();
-    let end = start.saturating_add(len);
-    let mut a = start & !(line - 1);
-    while a < end {
+    for a in lines(start, start.saturating_add(len), dline(ctr_el0())) {
         // SAFETY: the caller accepts losing cached data in the range.
         unsafe { asm!("dc ivac, {}", in(reg) a, options(nostack, preserves_flags)) };
-        a += line;
     }
     barrier::dsb(barrier::SY);
 }
@@ -176,13 +167,9 @@ pub unsafe fn invalidate_dcache_range(start: u64, len: u64) {
 /// (`DC CVAC`), then `DSB SY`: for data written with caches on that a CPU running with its
 /// MMU and caches still off must read (a secondary's first look at shared variables).
 pub fn clean_dcache_range(start: u64, len: u64) {
-    let line = dcache_line();
-    let end = start.saturating_add(len);
-    let mut a = start & !(line - 1);
-    while a < end {
+    for a in lines(start, start.saturating_add(len), dline(ctr_el0())) {
         // SAFETY: cleaning writes back dirty lines and changes no contents.
         unsafe { asm!("dc cvac, {}", in(reg) a, options(nostack, preserves_flags)) };
-        a += line;
     }
     barrier::dsb(barrier::SY);
 }

@@ -141,7 +141,8 @@ pub enum Error {
     KernelExecUserPage,
     /// `protect` would change the memory type or NS bit of the page at this VA.
     TypeChange(u64),
-    /// A table holds something this crate never writes (or points outside the pool).
+    /// A table holds something this crate never writes: the VA it translates, or the PA of
+    /// a table link that does not point into the pool.
     Corrupt(u64),
     /// No free window slot, or no gap large enough.
     WindowsExhausted,

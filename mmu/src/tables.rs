@@ -46,6 +46,11 @@ const fn index(va: u64, level: u32) -> usize {
     ((va >> (12 + 9 * (3 - level))) as usize) & (ENTRIES - 1)
 }
 
+/// Pages from `cur` (at level 3 index `first`) to `end` that lie in the same level 3 table.
+fn run_len(first: usize, cur: u64, end: u64) -> usize {
+    ((ENTRIES - first) as u64).min((end - cur) / PAGE_SIZE) as usize
+}
+
 const fn is_table(d: u64) -> bool {
     d & (desc::VALID | desc::TABLE_OR_PAGE) == desc::VALID | desc::TABLE_OR_PAGE
 }
@@ -96,11 +101,6 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         &mut self.alloc
     }
 
-    /// The TLB maintenance hook.
-    pub fn tlb(&mut self) -> &mut T {
-        &mut self.tlb
-    }
-
     /// Maps `[va, va + len)` to `[pa, pa + len)` with `attrs`.
     ///
     /// Errors: the policy ([`Attributes::check`]); [`Error::Misaligned`] unless all three are
@@ -132,7 +132,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
                 }
             };
             let first = index(cur, 3);
-            let n = ((ENTRIES - first) as u64).min((end - cur) / PAGE_SIZE) as usize;
+            let n = run_len(first, cur, end);
             let base_pa = pa + (cur - va);
             let table = self.table_mut(l3)?;
             for k in 0..n {
@@ -176,7 +176,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         while cur < end {
             let (l3, first) = self.leaf_table(cur)?.ok_or(Error::NotMapped(cur))?;
             let table = self.table(l3)?;
-            let n = ((ENTRIES - first) as u64).min((end - cur) / PAGE_SIZE) as usize;
+            let n = run_len(first, cur, end);
             for k in 0..n {
                 let at = cur + k as u64 * PAGE_SIZE;
                 let old = Attributes::decode(table.0[first + k]).ok_or(Error::NotMapped(at))?;
@@ -189,7 +189,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         let mut cur = va;
         while cur < end {
             let (l3, first) = self.leaf_table(cur)?.ok_or(Error::NotMapped(cur))?;
-            let n = ((ENTRIES - first) as u64).min((end - cur) / PAGE_SIZE) as usize;
+            let n = run_len(first, cur, end);
             let table = self.table_mut(l3)?;
             for k in first..first + n {
                 let d = attrs.page_descriptor(table.0[k] & desc::OA_MASK);

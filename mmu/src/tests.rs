@@ -102,6 +102,15 @@ impl TableAllocator for RecPool<'_> {
     }
 }
 
+/// Tables whose allocator and TLB hook both log to `log`.
+fn recorded<'a>(pool: &'a mut [TablePage], log: &Log) -> PageTables<RecPool<'a>, RecTlb> {
+    PageTables::new(
+        RecPool(FixedPool::new(pool, POOL_PA), log.clone()),
+        RecTlb(log.clone()),
+    )
+    .unwrap()
+}
+
 fn pages(n: usize) -> Vec<TablePage> {
     vec![TablePage::ZERO; n]
 }
@@ -220,48 +229,50 @@ fn policy_matches_raw_oracle_exhaustively() {
 
 #[test]
 fn policy_errors() {
-    let wx = Attributes {
-        exec: Exec::Kernel,
-        ..Attributes::KERNEL_DATA
-    };
-    assert_eq!(wx.check(), Err(Error::WriteExecute));
-    // EL0-writable + EL1-executable: PAN is not enough.
-    let el0w_el1x = Attributes {
-        exec: Exec::Kernel,
-        ..Attributes::USER_DATA
-    };
-    assert_eq!(el0w_el1x.check(), Err(Error::WriteExecute));
-    // EL1-writable + EL0-executable.
-    let el1w_el0x = Attributes {
-        exec: Exec::User,
-        ..Attributes::KERNEL_DATA
-    };
-    assert_eq!(el1w_el0x.check(), Err(Error::WriteExecute));
-    let el0w_el0x = Attributes {
-        exec: Exec::User,
-        ..Attributes::USER_DATA
-    };
-    assert_eq!(el0w_el0x.check(), Err(Error::WriteExecute));
-    let ns_x = Attributes {
-        non_secure: true,
-        ..Attributes::KERNEL_TEXT
-    };
-    assert_eq!(ns_x.check(), Err(Error::NonSecureExecute));
-    let ns_ux = Attributes {
-        non_secure: true,
-        ..Attributes::USER_TEXT
-    };
-    assert_eq!(ns_ux.check(), Err(Error::NonSecureExecute));
-    let dev_x = Attributes {
-        memory: MemoryType::Device,
-        ..Attributes::KERNEL_TEXT
-    };
-    assert_eq!(dev_x.check(), Err(Error::DeviceExecute));
-    let k_exec_user = Attributes {
-        exec: Exec::Kernel,
-        ..Attributes::USER_RODATA
-    };
-    assert_eq!(k_exec_user.check(), Err(Error::KernelExecUserPage));
+    use Attributes as A;
+    let cases = [
+        (A::KERNEL_DATA.with_exec(Exec::Kernel), Error::WriteExecute),
+        // EL0-writable + EL1-executable: PAN is not enough.
+        (A::USER_DATA.with_exec(Exec::Kernel), Error::WriteExecute),
+        // EL1-writable + EL0-executable.
+        (A::KERNEL_DATA.with_exec(Exec::User), Error::WriteExecute),
+        (A::USER_DATA.with_exec(Exec::User), Error::WriteExecute),
+        (
+            A {
+                non_secure: true,
+                ..A::KERNEL_TEXT
+            },
+            Error::NonSecureExecute,
+        ),
+        (
+            A {
+                non_secure: true,
+                ..A::USER_TEXT
+            },
+            Error::NonSecureExecute,
+        ),
+        (
+            A {
+                memory: MemoryType::Device,
+                ..A::KERNEL_TEXT
+            },
+            Error::DeviceExecute,
+        ),
+        (
+            A {
+                memory: MemoryType::Device,
+                ..A::USER_TEXT
+            },
+            Error::DeviceExecute,
+        ),
+        (
+            A::USER_RODATA.with_exec(Exec::Kernel),
+            Error::KernelExecUserPage,
+        ),
+    ];
+    for (a, e) in cases {
+        assert_eq!(a.check(), Err(e), "{a:?}");
+    }
 }
 
 #[test]
@@ -485,11 +496,7 @@ fn protect_keeps_type_and_ns() {
 fn aot_text_lifecycle() {
     let log: Log = Rc::default();
     let mut pool = pages(8);
-    let mut pt = PageTables::new(
-        RecPool(FixedPool::new(&mut pool, POOL_PA), log.clone()),
-        RecTlb(log.clone()),
-    )
-    .unwrap();
+    let mut pt = recorded(&mut pool, &log);
     let va = WINDOW_AREA_START + 4 * MIB;
     pt.map(va, 0x0ea0_0000, 0x3000, Attributes::KERNEL_DATA)
         .unwrap();
@@ -595,11 +602,7 @@ fn oom_rollback_frees_tables_it_made() {
 fn unmap_frees_empty_tables_after_invalidation() {
     let log: Log = Rc::default();
     let mut pool = pages(16);
-    let mut pt = PageTables::new(
-        RecPool(FixedPool::new(&mut pool, POOL_PA), log.clone()),
-        RecTlb(log.clone()),
-    )
-    .unwrap();
+    let mut pt = recorded(&mut pool, &log);
     // Crosses a 1 GiB boundary: two L2 and two L3 tables.
     let va = WINDOW_AREA_START + GIB - 0x2000;
     pt.map(va, 0x0ea0_0000, 0x4000, Attributes::USER_DATA)
@@ -765,11 +768,7 @@ fn random_sequences_keep_wx_and_match_model() {
         let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let pool_pages = 6 + rng.below(20) as usize;
         let mut pool = pages(pool_pages);
-        let mut pt = PageTables::new(
-            RecPool(FixedPool::new(&mut pool, POOL_PA), log.clone()),
-            RecTlb(log.clone()),
-        )
-        .unwrap();
+        let mut pt = recorded(&mut pool, &log);
         let mut model: BTreeMap<u64, (u64, Attributes)> = BTreeMap::new();
         for _ in 0..200 {
             let op = rng.below(10);
@@ -1056,11 +1055,7 @@ fn verify_and_walk_catch_foreign_descriptors() {
 fn new_tables_are_published_before_use() {
     let log: Log = Rc::default();
     let mut pool = pages(8);
-    let mut pt = PageTables::new(
-        RecPool(FixedPool::new(&mut pool, POOL_PA), log.clone()),
-        RecTlb(log.clone()),
-    )
-    .unwrap();
+    let mut pt = recorded(&mut pool, &log);
     log.borrow_mut().clear();
     pt.map(GIB, 0x0e10_0000, PAGE_SIZE, Attributes::KERNEL_DATA)
         .unwrap();
