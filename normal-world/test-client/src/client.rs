@@ -1,0 +1,233 @@
+//! The test sequence: Rust entry points for the primary and secondary CPUs, the hand-over
+//! between them, the timing report, crash mode and the final summary.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::arch::{self, FpProbe};
+use crate::console::Console;
+use crate::mode::{self, Mode};
+use crate::report::Report;
+use crate::{println, psci, timer};
+
+/// Stack index (= PSCI context id) of the secondary CPU.
+const SECONDARY_INDEX: u64 = 1;
+/// MPIDR of the secondary CPU on QEMU virt (Aff0 = 1).
+const SECONDARY_MPIDR: u64 = 1;
+/// How long the primary waits for the secondary's checks.
+const SECONDARY_TIMEOUT_MS: u64 = 20_000;
+/// How long the primary waits for a TEST_FAULT call that should never return.
+const CRASH_WAIT_MS: u64 = 2_000;
+
+/// Secondary CPU progress, written by the secondary, polled by the primary.
+static SECONDARY_STATE: AtomicU32 = AtomicU32::new(State::Off as u32);
+/// The secondary's pass/fail counts, valid once its state is `ChecksDone` or later.
+static SECONDARY_PASSED: AtomicU32 = AtomicU32::new(0);
+static SECONDARY_FAILED: AtomicU32 = AtomicU32::new(0);
+/// Set by the primary when the secondary may call TEST_FAULT (crash mode, after timing).
+static CRASH_GO: AtomicU32 = AtomicU32::new(0);
+
+#[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Off = 0,
+    Running = 1,
+    ChecksDone = 2,
+    CallingFault = 3,
+    FaultReturned = 4,
+}
+
+fn secondary_state() -> u32 {
+    SECONDARY_STATE.load(Ordering::Acquire)
+}
+
+/// Primary CPU entry from `_start` (stack set, .bss zeroed, FP/SIMD enabled).
+#[unsafe(no_mangle)]
+extern "C" fn primary_main(dtb: u64, entry_el: u64) -> ! {
+    Console::init();
+    println!("tzwasm bare-metal test client");
+    let mode = mode::read();
+    println!(
+        "boot: entered at EL{entry_el}, running at EL{}, MPIDR {:#x}, DTB {dtb:#x}, CNTFRQ {} Hz, mode {:?}",
+        arch::current_el(),
+        arch::mpidr(),
+        arch::counter_frequency(),
+        mode
+    );
+    let mut report = Report::new("");
+    report.check(
+        "boot: running at NS-EL1",
+        arch::current_el() == 1,
+        format_args!("CurrentEL is EL{}", arch::current_el()),
+    );
+
+    let psci_version = psci::version();
+    report.check(
+        "psci: PSCI_VERSION >= 1.0",
+        psci_version >> 16 >= 1,
+        format_args!("version {:#x}", psci_version),
+    );
+
+    crate::checks::run_primary(&mut report);
+    run_secondary(&mut report, mode);
+    crate::checks::timing();
+
+    if mode == Mode::CrashTest {
+        crash_test(&mut report);
+    }
+
+    let passed = report.passed;
+    let failed = report.failed;
+    println!("{passed} passed, {failed} failed");
+    Console::flush();
+    psci::system_off()
+}
+
+/// Starts the secondary CPU, waits for its checks and adds its counts to `report`.
+fn run_secondary(report: &mut Report, mode: Mode) {
+    let entry = arch::secondary_entry as *const () as u64;
+    let status = psci::cpu_on(SECONDARY_MPIDR, entry, SECONDARY_INDEX);
+    if status != psci::SUCCESS {
+        report.fail(
+            "cpu1: PSCI CPU_ON",
+            format_args!("status {status} (is QEMU running with -smp 2?)"),
+        );
+        return;
+    }
+    report.pass("cpu1: PSCI CPU_ON");
+    let deadline = timer::Deadline::after_ms(SECONDARY_TIMEOUT_MS);
+    while secondary_state() < State::ChecksDone as u32 {
+        if deadline.expired() {
+            report.fail(
+                "cpu1: checks finished",
+                format_args!("timed out after {SECONDARY_TIMEOUT_MS} ms"),
+            );
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    report.passed = report
+        .passed
+        .saturating_add(SECONDARY_PASSED.load(Ordering::Acquire));
+    report.failed = report
+        .failed
+        .saturating_add(SECONDARY_FAILED.load(Ordering::Acquire));
+    let _ = mode;
+}
+
+/// Crash mode: lets the secondary call TEST_FAULT and checks that the call never returns.
+fn crash_test(report: &mut Report) {
+    if secondary_state() != State::ChecksDone as u32 {
+        report.fail(
+            "crash-test: TEST_FAULT",
+            format_args!("secondary CPU is not ready"),
+        );
+        return;
+    }
+    CRASH_GO.store(1, Ordering::Release);
+    let deadline = timer::Deadline::after_ms(CRASH_WAIT_MS);
+    while secondary_state() < State::CallingFault as u32 && !deadline.expired() {
+        core::hint::spin_loop();
+    }
+    let deadline = timer::Deadline::after_ms(CRASH_WAIT_MS);
+    while secondary_state() == State::CallingFault as u32 && !deadline.expired() {
+        core::hint::spin_loop();
+    }
+    match secondary_state() {
+        s if s == State::CallingFault as u32 => {
+            report.pass("crash-test: TEST_FAULT never returned")
+        }
+        s if s == State::FaultReturned as u32 => report.fail(
+            "crash-test: TEST_FAULT never returned",
+            format_args!("it returned (firmware built without test-hooks?)"),
+        ),
+        s => report.fail(
+            "crash-test: TEST_FAULT never returned",
+            format_args!("secondary never made the call (state {s})"),
+        ),
+    }
+}
+
+/// Secondary CPU entry from `secondary_entry` (own stack, FP/SIMD enabled).
+#[unsafe(no_mangle)]
+extern "C" fn secondary_main(index: u64, entry_el: u64) -> ! {
+    SECONDARY_STATE.store(State::Running as u32, Ordering::Release);
+    let mut report = Report::new("cpu1: ");
+    report.check(
+        "running at NS-EL1",
+        arch::current_el() == 1,
+        format_args!(
+            "entered at EL{entry_el}, CurrentEL is EL{}",
+            arch::current_el()
+        ),
+    );
+    let _ = index;
+    crate::checks::run_secondary(&mut report);
+    SECONDARY_PASSED.store(report.passed, Ordering::Release);
+    SECONDARY_FAILED.store(report.failed, Ordering::Release);
+    SECONDARY_STATE.store(State::ChecksDone as u32, Ordering::Release);
+
+    // Crash mode: wait for the primary's go, then make the call that should never return.
+    while CRASH_GO.load(Ordering::Acquire) == 0 {
+        core::hint::spin_loop();
+    }
+    println!("crash-test: calling TEST_FAULT");
+    SECONDARY_STATE.store(State::CallingFault as u32, Ordering::Release);
+    crate::checks::call_test_fault();
+    SECONDARY_STATE.store(State::FaultReturned as u32, Ordering::Release);
+    arch::park()
+}
+
+/// Any exception taken to NS-EL1 (from `client_vectors`): report it, then power off.
+#[unsafe(no_mangle)]
+extern "C" fn unexpected_exception(vector: u64, esr: u64, elr: u64, far: u64) -> ! {
+    println!(
+        "[FAIL] unexpected exception on cpu{}: vector {vector}, ESR {esr:#x} (EC {:#x}), ELR {elr:#x}, FAR {far:#x}",
+        arch::mpidr() & 0xff,
+        (esr >> 26) & 0x3f
+    );
+    println!("exception: aborting");
+    Console::flush();
+    psci::system_off()
+}
+
+/// Runs one FP/SIMD survival probe around the SMC `args`; `Err` describes what changed.
+pub fn fp_probe(args: [u64; 8], seed: u64, fpcr: u64, fpsr: u64) -> (Result<(), FpLoss>, [u64; 4]) {
+    let mut probe = FpProbe {
+        args,
+        seed,
+        fpcr_set: fpcr,
+        fpsr_set: fpsr,
+        ..FpProbe::default()
+    };
+    // SAFETY: `probe` is a live, exclusively borrowed FpProbe with the layout fp.S expects;
+    // the routine only clobbers registers the SMCCC allows plus the V registers, which this
+    // softfloat program never uses.
+    let mask = unsafe { arch::fp_smc_probe(&mut probe) };
+    let loss = FpLoss {
+        v_mask: mask,
+        fpcr: (probe.fpcr_before, probe.fpcr_after),
+        fpsr: (probe.fpsr_before, probe.fpsr_after),
+    };
+    let ok = mask == 0 && loss.fpcr.0 == loss.fpcr.1 && loss.fpsr.0 == loss.fpsr.1;
+    (if ok { Ok(()) } else { Err(loss) }, probe.results)
+}
+
+/// What an FP/SIMD probe found changed.
+pub struct FpLoss {
+    /// Bit n: V_n changed.
+    pub v_mask: u64,
+    /// FPCR (before, after).
+    pub fpcr: (u64, u64),
+    /// FPSR (before, after).
+    pub fpsr: (u64, u64),
+}
+
+impl core::fmt::Display for FpLoss {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "V registers changed: mask {:#010x}; FPCR {:#x} -> {:#x}; FPSR {:#x} -> {:#x}",
+            self.v_mask, self.fpcr.0, self.fpcr.1, self.fpsr.0, self.fpsr.1
+        )
+    }
+}
