@@ -14,7 +14,8 @@ SUDO=""
 BASE_PKGS=(qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
            build-essential dpkg-dev device-tree-compiler libssl-dev python3 xxd)
 WAMR_PKGS=(llvm-19-dev cmake ninja-build zlib1g-dev libzstd-dev libxml2-dev libedit-dev libffi-dev
-           libcurl4-openssl-dev clang lld wasi-libc wabt qemu-user g++-aarch64-linux-gnu)
+           libcurl4-openssl-dev clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt qemu-user
+           g++-aarch64-linux-gnu)
 LINUX_PKGS=(busybox-static cpio)
 
 apt_updated=""
