@@ -40,6 +40,9 @@ fn mark_cpu_seen(cpu: usize) {
 /// Cold boot on the primary CPU.
 #[unsafe(no_mangle)]
 extern "C" fn primary_main(cpu: usize, dtb: usize) {
+    // The MMU goes on first: until then every access is Device memory, where the exclusive
+    // accesses behind the locks below are not reliable on hardware.
+    let table_pages = crate::mmu::init_primary();
     console::init();
     mark_cpu_seen(cpu);
     let start = core::ptr::addr_of!(__pool_start) as usize;
@@ -48,11 +51,12 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     // (linker/bl32.ld); called once, before any allocation.
     unsafe { POOL.init(start as *mut u8, end - start) };
     log::info!(
-        "tzwasm BL32 v{} booting on CPU {cpu}; DTB at {dtb:#x}; pool {} KiB",
+        "tzwasm BL32 v{} on CPU {cpu}; pool {} KiB",
         env!("CARGO_PKG_VERSION"),
         (end - start) / 1024
     );
-    crate::mmu::init_primary();
+    log::info!("MMU on: {table_pages} translation-table pages in use");
+    crate::platform::init_ns_dram(dtb as u64);
     log::info!("initialised, returning ENTRY_DONE to the opteed dispatcher");
 }
 

@@ -7,4 +7,5 @@
 pub mod esr;
 pub mod exception;
 pub mod layout;
+pub mod ns_memory;
 pub mod pool;

@@ -16,6 +16,8 @@ mod console;
 mod mmu;
 #[cfg(target_os = "none")]
 mod opteed;
+#[cfg(target_os = "none")]
+mod platform;
 
 /// The bare-metal image has no `main`; on the host this binary is an empty shell so that
 /// `cargo test --workspace` can build the crate's library.

@@ -3,6 +3,7 @@
 //! then turns the MMU on for each CPU. Uses the `tzwasm-mmu` crate, which enforces W^X.
 
 use crate::console::SECURE_UART_BASE;
+use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 use tzwasm_firmware::layout::{
     CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, EXCEPTION_STACK_SIZE, MAIN_STACK_OFFSET, MAX_CPUS,
@@ -15,10 +16,19 @@ use tzwasm_mmu::{Attributes, Error, FixedPool, PageTables, TablePage};
 #[unsafe(link_section = ".xlat")]
 static mut XLAT_POOL: [TablePage; XLAT_PAGES] = [TablePage::ZERO; XLAT_PAGES];
 
+/// GICv2 distributor and CPU interface on QEMU virt (used once interrupts are routed).
+const GIC_BASE: u64 = 0x0800_0000;
+const GIC_SIZE: u64 = 0x2_0000;
+
 type Tables = PageTables<FixedPool<'static>, HwTlb>;
 
 /// The one address space all CPUs share; later issues map shared memory and module text here.
+/// Only touched with the MMU (and so the caches and exclusive monitors) on.
 static TABLES: Mutex<Option<Tables>> = Mutex::new(None);
+
+/// Root table address for secondary CPUs, which read it with their MMU and caches still off:
+/// a plain word, cleaned to memory by the primary after writing it.
+static ROOT_PA: AtomicU64 = AtomicU64::new(0);
 
 unsafe extern "C" {
     static __text_start: u8;
@@ -76,11 +86,13 @@ fn build(pt: &mut Tables) -> Result<(), Error> {
         PAGE_SIZE as u64,
         Attributes::DEVICE,
     )?;
+    pt.map_identity(GIC_BASE, GIC_SIZE, Attributes::DEVICE)?;
     Ok(())
 }
 
-/// Builds the tables and turns the MMU on for the primary CPU. Called once, MMU off.
-pub fn init_primary() {
+/// Builds the tables and turns the MMU on for the primary CPU. Called once, MMU off. Returns
+/// the number of table pages in use.
+pub fn init_primary() -> usize {
     let xlat = core::ptr::addr_of_mut!(XLAT_POOL);
     let base = xlat as u64;
     // SAFETY: nothing has been written to the pool yet, so discarding cache lines over it
@@ -100,22 +112,43 @@ pub fn init_primary() {
         panic!("payload address space violates the MMU policy at {va:#x}: {e}");
     }
     let root = pt.root_pa();
-    *TABLES.lock() = Some(pt);
     // SAFETY: the tables identity-map the code, stacks, data and tables with the right
     // attributes (built above and verified), and the MMU is off on this CPU.
     unsafe { arch::enable(root, EnableOptions::default()) };
-    log::info!(
-        "MMU on: {} of {XLAT_PAGES} table pages used",
-        TABLES.lock().as_ref().map_or(0, |t| t.allocator().in_use())
-    );
+    ROOT_PA.store(root, Ordering::Release);
+    arch::clean_dcache_range(ROOT_PA.as_ptr() as u64, 8);
+    let used = pt.allocator().in_use();
+    *TABLES.lock() = Some(pt);
+    used
 }
 
-/// Turns the MMU on for a secondary CPU with the primary's tables.
+/// Turns the MMU on for a secondary CPU with the primary's tables. Takes no lock: with the MMU
+/// off, memory is Device memory, where exclusive accesses are not reliable.
 pub fn init_secondary() {
-    let root = TABLES.lock().as_ref().map(|t| t.root_pa());
-    match root {
-        // SAFETY: the primary built and verified these tables; this CPU's MMU is off.
-        Some(root) => unsafe { arch::enable(root, EnableOptions::default()) },
-        None => panic!("secondary CPU started before the primary built the tables"),
+    let root = ROOT_PA.load(Ordering::Acquire);
+    if root == 0 {
+        panic!("secondary CPU started before the primary built the tables");
     }
+    // SAFETY: the primary built and verified these tables; this CPU's MMU is off.
+    unsafe { arch::enable(root, EnableOptions::default()) };
+}
+
+/// Maps `[pa, pa + len)` of normal-world memory (NS=1, never executable) for the duration of
+/// `f`, which sees it as bytes, then unmaps it. For data the payload reads once (the DTB).
+pub fn with_ns_mapping<R>(pa: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Result<R, Error> {
+    let page = PAGE_SIZE as u64;
+    let base = pa & !(page - 1);
+    let end = pa
+        .checked_add(len)
+        .and_then(|e| e.checked_next_multiple_of(page))
+        .ok_or(Error::InvalidRange)?;
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.map_identity(base, end - base, Attributes::NS_SHARED)?;
+    // SAFETY: the range was just mapped readable for EL1 and stays mapped until the unmap
+    // below; nothing else in the payload writes it.
+    let bytes = unsafe { core::slice::from_raw_parts(pa as *const u8, len as usize) };
+    let r = f(bytes);
+    pt.unmap(base, end - base)?;
+    Ok(r)
 }
