@@ -1,2 +1,40 @@
-//! The tzwasm SMC protocol, shared by the secure and normal worlds (stub; being written).
+//! The tzwasm SMC protocol: the ABI shared by the secure world (the BL32 firmware) and the
+//! normal world (the bare-metal test client now, the Linux driver and tool later).
+//!
+//! This crate owns:
+//! - [`function_id`]: SMC Calling Convention (SMCCC, Arm DEN 0028) function-id encoding and the
+//!   [`FunctionId`] newtype for the untrusted `w0` register value;
+//! - [`call`]: every function id tzwasm defines, and [`FunctionId::decode`] to a typed [`Call`];
+//! - [`status`]: the status codes returned in `x0` ([`Status`]);
+//! - [`info`]: the GET_INFO selectors and their typed results;
+//! - [`uid`]: the fixed tzwasm UUID returned by the Trusted OS Call UID query;
+//! - [`client`]: the [`Conduit`] trait (one SMC) and typed wrappers for the normal world.
+//!
+//! The transport (opteed entry vectors on the secure side, the `smc` instruction on the normal
+//! side) is not here: this crate is pure data and logic, `no_std`, and tested on the host.
+//! `docs/protocol.md` is the reference for every call's registers.
 #![cfg_attr(not(test), no_std)]
+
+pub mod call;
+pub mod client;
+pub mod function_id;
+pub mod info;
+pub mod status;
+pub mod uid;
+
+pub use call::{Call, DecodeError, FaultKind, ReservedCall};
+pub use client::{Client, ClientError, Conduit};
+pub use function_id::{CallConv, CallType, FunctionId};
+pub use info::{
+    CpuInfo, Features, FeaturesInfo, FirmwareVersion, InfoSelector, PoolInfo, ProtocolVersion,
+    VersionInfo, PROTOCOL_VERSION,
+};
+pub use status::Status;
+pub use uid::{Uuid, TZWASM_UID};
+
+/// The four result registers the normal world receives (its `x0..x3`): `x0` is the status or,
+/// for the standard Trusted OS queries, the first result word.
+pub type Regs4 = [u64; 4];
+
+/// The eight argument registers a caller passes (`x0` = function id, `x1..x7` = arguments).
+pub type Regs8 = [u64; 8];

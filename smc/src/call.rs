@@ -1,0 +1,457 @@
+//! Every function id tzwasm defines, and decoding of an untrusted [`FunctionId`] into a typed
+//! [`Call`] (or the reason it is not one).
+//!
+//! Numbering of tzwasm's own calls (OEN 50, all SMC64; each function number has exactly one
+//! defined call type, the other type with the same number is not supported):
+//!
+//! | numbers         | use                                                          |
+//! |-----------------|--------------------------------------------------------------|
+//! | 0x0000..=0x00ff | base calls: GET_INFO, NULL, ECHO                             |
+//! | 0x0100..=0x01ff | shared memory, sessions and modules (reserved, not yet served) |
+//! | 0xff00..=0xffff | test-only calls, served by firmware test builds only         |
+//!
+//! The standard Trusted OS queries live in OEN 63 and are SMC32 fast calls, as SMCCC defines.
+
+use core::fmt;
+
+use crate::function_id::{CallConv, CallType, FunctionId, OEN_TRUSTED_OS, OEN_TRUSTED_OS_END};
+use crate::status::Status;
+
+const fn tos_query(number: u16) -> FunctionId {
+    FunctionId::new(CallType::Fast, CallConv::Smc32, OEN_TRUSTED_OS_END, number)
+}
+const fn fast64(number: u16) -> FunctionId {
+    FunctionId::new(CallType::Fast, CallConv::Smc64, OEN_TRUSTED_OS, number)
+}
+const fn yield64(number: u16) -> FunctionId {
+    FunctionId::new(CallType::Yielding, CallConv::Smc64, OEN_TRUSTED_OS, number)
+}
+
+/// The raw function ids, for callers that build registers by hand.
+pub mod ids {
+    use super::{fast64, tos_query, yield64};
+    use crate::function_id::FunctionId;
+
+    /// Trusted OS Call Count query (SMCCC, fast SMC32, OEN 63): `0xBF00FF00`.
+    pub const CALL_COUNT: FunctionId = tos_query(0xff00);
+    /// Trusted OS Call UID query: `0xBF00FF01`.
+    pub const CALL_UID: FunctionId = tos_query(0xff01);
+    /// Trusted OS Revision query: `0xBF00FF03`.
+    pub const REVISION: FunctionId = tos_query(0xff03);
+
+    /// GET_INFO (fast SMC64): `0xF2000000`. `x1` = [`InfoSelector`](crate::InfoSelector).
+    pub const GET_INFO: FunctionId = fast64(0x0000);
+    /// NULL (fast SMC64): `0xF2000001`. Returns success at once; for world-switch timing.
+    pub const NULL: FunctionId = fast64(0x0001);
+    /// ECHO (yielding SMC64): `0x72000002`. Proves the yielding path; see
+    /// [`echo_reply`](crate::call::echo_reply).
+    pub const ECHO: FunctionId = yield64(0x0002);
+
+    /// SHM_REGISTER (yielding SMC64): `0x72000100`. Reserved, not yet served.
+    pub const SHM_REGISTER: FunctionId = yield64(0x0100);
+    /// SHM_UNREGISTER (yielding SMC64): `0x72000101`. Reserved, not yet served.
+    pub const SHM_UNREGISTER: FunctionId = yield64(0x0101);
+    /// SESSION_OPEN (yielding SMC64): `0x72000102`. Reserved, not yet served.
+    pub const SESSION_OPEN: FunctionId = yield64(0x0102);
+    /// SESSION_CLOSE (yielding SMC64): `0x72000103`. Reserved, not yet served.
+    pub const SESSION_CLOSE: FunctionId = yield64(0x0103);
+    /// LOAD (yielding SMC64): `0x72000104`. Reserved, not yet served.
+    pub const LOAD: FunctionId = yield64(0x0104);
+    /// RUN (yielding SMC64): `0x72000105`. Reserved, not yet served.
+    pub const RUN: FunctionId = yield64(0x0105);
+    /// RESUME (yielding SMC64): `0x72000106`. Reserved, not yet served.
+    pub const RESUME: FunctionId = yield64(0x0106);
+    /// CANCEL (yielding SMC64): `0x72000107`. Reserved, not yet served.
+    pub const CANCEL: FunctionId = yield64(0x0107);
+    /// UNLOAD (yielding SMC64): `0x72000108`. Reserved, not yet served.
+    pub const UNLOAD: FunctionId = yield64(0x0108);
+    /// STATS (fast SMC64): `0xF2000109`. Reserved, not yet served.
+    pub const STATS: FunctionId = fast64(0x0109);
+
+    /// TEST_FAULT (fast SMC64, test builds only): `0xF200FF00`. `x1` =
+    /// [`FaultKind`](crate::FaultKind).
+    pub const TEST_FAULT: FunctionId = fast64(0xff00);
+    /// TEST_FP (fast SMC64, test builds only): `0xF200FF01`. `x1`, `x2` = f64 bit patterns.
+    pub const TEST_FP: FunctionId = fast64(0xff01);
+}
+
+/// First function number of the range reserved for shared memory, sessions and modules.
+pub const RESERVED_RANGE_START: u16 = 0x0100;
+/// Last function number of that reserved range.
+pub const RESERVED_RANGE_END: u16 = 0x01ff;
+/// First function number of the test-only range.
+pub const TEST_RANGE_START: u16 = 0xff00;
+
+/// A call the secure world serves (in at least some builds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    /// Trusted OS Call Count: `w0` = number of calls this build serves.
+    CallCount,
+    /// Trusted OS Call UID: `w0..w3` = [`TZWASM_UID`](crate::TZWASM_UID) words.
+    CallUid,
+    /// Trusted OS Revision: `w0` = protocol major, `w1` = protocol minor.
+    Revision,
+    /// GET_INFO: `x1` = selector; `x0` = status, `x1..x3` = the selected page.
+    GetInfo,
+    /// NULL: `x0` = 0, `x1..x3` = 0.
+    Null,
+    /// ECHO: yielding; `x0` = 0, `x1..x3` = [`echo_reply`] of `x1..x7`.
+    Echo,
+    /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; does not return on success.
+    TestFault,
+    /// TEST_FP (test builds only): `x1`, `x2` = f64 bits; returns [`test_fp_reply`].
+    TestFp,
+}
+
+/// Every call, in function-id order within each OEN.
+pub const ALL_CALLS: [Call; 8] = [
+    Call::CallCount,
+    Call::CallUid,
+    Call::Revision,
+    Call::GetInfo,
+    Call::Null,
+    Call::Echo,
+    Call::TestFault,
+    Call::TestFp,
+];
+
+impl Call {
+    /// The function id of this call.
+    pub const fn id(self) -> FunctionId {
+        match self {
+            Call::CallCount => ids::CALL_COUNT,
+            Call::CallUid => ids::CALL_UID,
+            Call::Revision => ids::REVISION,
+            Call::GetInfo => ids::GET_INFO,
+            Call::Null => ids::NULL,
+            Call::Echo => ids::ECHO,
+            Call::TestFault => ids::TEST_FAULT,
+            Call::TestFp => ids::TEST_FP,
+        }
+    }
+
+    /// The call's name as written in docs/protocol.md.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Call::CallCount => "CALL_COUNT",
+            Call::CallUid => "CALL_UID",
+            Call::Revision => "REVISION",
+            Call::GetInfo => "GET_INFO",
+            Call::Null => "NULL",
+            Call::Echo => "ECHO",
+            Call::TestFault => "TEST_FAULT",
+            Call::TestFp => "TEST_FP",
+        }
+    }
+
+    /// True for calls only firmware test builds serve (a release build answers NOT_SUPPORTED).
+    pub const fn is_test_only(self) -> bool {
+        matches!(self, Call::TestFault | Call::TestFp)
+    }
+
+    /// True if this build serves the call: test-only calls need `test_build`.
+    pub const fn is_served(self, test_build: bool) -> bool {
+        test_build || !self.is_test_only()
+    }
+
+    /// The value of the Call Count query: how many calls a build serves.
+    pub const fn served_count(test_build: bool) -> u32 {
+        let mut n = 0;
+        let mut i = 0;
+        while i < ALL_CALLS.len() {
+            if ALL_CALLS[i].is_served(test_build) {
+                n += 1;
+            }
+            i += 1;
+        }
+        n
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A call whose function id is assigned but not yet served (the issue-4 protocol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReservedCall {
+    /// Register a normal-world shared-memory range.
+    ShmRegister,
+    /// Unregister a shared-memory range.
+    ShmUnregister,
+    /// Open a session with a heap quota.
+    SessionOpen,
+    /// Close a session.
+    SessionClose,
+    /// Load a module from shared memory.
+    Load,
+    /// Run a loaded module.
+    Run,
+    /// Resume a paused run.
+    Resume,
+    /// Cancel a paused run.
+    Cancel,
+    /// Unload a module.
+    Unload,
+    /// Statistics.
+    Stats,
+}
+
+/// Every reserved call.
+pub const ALL_RESERVED: [ReservedCall; 10] = [
+    ReservedCall::ShmRegister,
+    ReservedCall::ShmUnregister,
+    ReservedCall::SessionOpen,
+    ReservedCall::SessionClose,
+    ReservedCall::Load,
+    ReservedCall::Run,
+    ReservedCall::Resume,
+    ReservedCall::Cancel,
+    ReservedCall::Unload,
+    ReservedCall::Stats,
+];
+
+impl ReservedCall {
+    /// The function id assigned to this call.
+    pub const fn id(self) -> FunctionId {
+        match self {
+            ReservedCall::ShmRegister => ids::SHM_REGISTER,
+            ReservedCall::ShmUnregister => ids::SHM_UNREGISTER,
+            ReservedCall::SessionOpen => ids::SESSION_OPEN,
+            ReservedCall::SessionClose => ids::SESSION_CLOSE,
+            ReservedCall::Load => ids::LOAD,
+            ReservedCall::Run => ids::RUN,
+            ReservedCall::Resume => ids::RESUME,
+            ReservedCall::Cancel => ids::CANCEL,
+            ReservedCall::Unload => ids::UNLOAD,
+            ReservedCall::Stats => ids::STATS,
+        }
+    }
+
+    /// The call's name as written in docs/protocol.md.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ReservedCall::ShmRegister => "SHM_REGISTER",
+            ReservedCall::ShmUnregister => "SHM_UNREGISTER",
+            ReservedCall::SessionOpen => "SESSION_OPEN",
+            ReservedCall::SessionClose => "SESSION_CLOSE",
+            ReservedCall::Load => "LOAD",
+            ReservedCall::Run => "RUN",
+            ReservedCall::Resume => "RESUME",
+            ReservedCall::Cancel => "CANCEL",
+            ReservedCall::Unload => "UNLOAD",
+            ReservedCall::Stats => "STATS",
+        }
+    }
+}
+
+/// Why a function id is not a [`Call`]. Every reason is answered with
+/// [`Status::NotSupported`] (SMCCC: an unknown function id returns -1), see
+/// [`DecodeError::status`]; the variants exist for logs and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// OEN outside the Trusted OS range 50..=63 (opteed never forwards these).
+    NotTrustedOs {
+        /// The OEN found.
+        oen: u8,
+    },
+    /// OEN in the Trusted OS range but neither 50 (tzwasm) nor 63 (standard queries).
+    UnusedOen {
+        /// The OEN found.
+        oen: u8,
+    },
+    /// Bits 23:17 set, or the SVE hint (bit 16) on a yielding call.
+    ReservedBitsSet,
+    /// The function number is known, but with the other call type (fast vs yielding).
+    WrongCallType {
+        /// The call type the function number is defined with.
+        expected: CallType,
+    },
+    /// The function number is known, but with the other calling convention.
+    WrongConvention {
+        /// The convention the function number is defined with.
+        expected: CallConv,
+    },
+    /// The function number is assigned to a call that is not served yet.
+    NotYetServed(ReservedCall),
+    /// No call has this function number.
+    Unknown,
+}
+
+impl DecodeError {
+    /// The status the secure world answers with: always [`Status::NotSupported`].
+    pub const fn status(self) -> Status {
+        Status::NotSupported
+    }
+
+    /// A human-readable reason, for logs.
+    pub const fn description(self) -> &'static str {
+        match self {
+            DecodeError::NotTrustedOs { .. } => "OEN outside the Trusted OS range 50..=63",
+            DecodeError::UnusedOen { .. } => "OEN in the Trusted OS range not used by tzwasm",
+            DecodeError::ReservedBitsSet => "reserved function-id bits 23:16 set",
+            DecodeError::WrongCallType { .. } => "known function number with the wrong call type",
+            DecodeError::WrongConvention { .. } => {
+                "known function number with the wrong SMC32/SMC64 convention"
+            }
+            DecodeError::NotYetServed(_) => "reserved function id, not yet served",
+            DecodeError::Unknown => "unknown function number",
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())?;
+        match self {
+            DecodeError::NotTrustedOs { oen } | DecodeError::UnusedOen { oen } => {
+                write!(f, " (OEN {oen})")
+            }
+            DecodeError::NotYetServed(call) => write!(f, " ({})", call.name()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a function id's OEN and number map to, before type/convention checks.
+enum Known {
+    Call(Call),
+    Reserved(ReservedCall),
+}
+
+fn lookup(oen: u8, number: u16) -> Option<(Known, FunctionId)> {
+    for call in ALL_CALLS {
+        let id = call.id();
+        if id.oen() == oen && id.number() == number {
+            return Some((Known::Call(call), id));
+        }
+    }
+    for call in ALL_RESERVED {
+        let id = call.id();
+        if id.oen() == oen && id.number() == number {
+            return Some((Known::Reserved(call), id));
+        }
+    }
+    None
+}
+
+impl FunctionId {
+    /// Decodes an untrusted function id into the call it names.
+    ///
+    /// Checks, in order: OEN (50 or 63), reserved bits (23:17 always, bit 16 on yielding
+    /// calls; the SVE hint on fast calls is ignored), the function number, then the call type
+    /// and calling convention the number is defined with.
+    pub fn decode(self) -> Result<Call, DecodeError> {
+        let oen = self.oen();
+        if !self.is_trusted_os() {
+            return Err(DecodeError::NotTrustedOs { oen });
+        }
+        if oen != OEN_TRUSTED_OS && oen != OEN_TRUSTED_OS_END {
+            return Err(DecodeError::UnusedOen { oen });
+        }
+        if self.reserved_bits() != 0 || (self.sve_hint() && self.call_type() == CallType::Yielding)
+        {
+            return Err(DecodeError::ReservedBitsSet);
+        }
+        let (known, id) = lookup(oen, self.number()).ok_or(DecodeError::Unknown)?;
+        if self.call_type() != id.call_type() {
+            return Err(DecodeError::WrongCallType {
+                expected: id.call_type(),
+            });
+        }
+        if self.conv() != id.conv() {
+            return Err(DecodeError::WrongConvention {
+                expected: id.conv(),
+            });
+        }
+        match known {
+            Known::Call(call) => Ok(call),
+            Known::Reserved(call) => Err(DecodeError::NotYetServed(call)),
+        }
+    }
+}
+
+/// The ECHO reply `x1..x3` for arguments `x1..x7` (`args[0]` is `x1`):
+/// `x1` and `x2` unchanged, `x3` = `x3 ^ rotl(x4, 8) ^ rotl(x5, 16) ^ rotl(x6, 24) ^
+/// rotl(x7, 32)`, so every argument register is seen to arrive.
+pub const fn echo_reply(args: [u64; 7]) -> [u64; 3] {
+    let folded = args[2]
+        ^ args[3].rotate_left(8)
+        ^ args[4].rotate_left(16)
+        ^ args[5].rotate_left(24)
+        ^ args[6].rotate_left(32);
+    [args[0], args[1], folded]
+}
+
+/// The TEST_FP reply `x1..x3` for `x1` = `a`, `x2` = `b` (IEEE 754 binary64 bit patterns):
+/// `x1` = bits of `a * b`, `x2` = bits of `a + b`, `x3` = bits of `a / b`, each computed in
+/// round-to-nearest-even. Use finite, non-NaN inputs: NaN payloads may differ between the
+/// hardware and a soft-float implementation.
+pub fn test_fp_reply(a: u64, b: u64) -> [u64; 3] {
+    let (a, b) = (f64::from_bits(a), f64::from_bits(b));
+    [(a * b).to_bits(), (a + b).to_bits(), (a / b).to_bits()]
+}
+
+/// The fault TEST_FAULT injects (`x1`). On success the call does not return: the secure
+/// world prints a crash report and parks the CPU. An unknown kind gets
+/// [`Status::InvalidParameter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum FaultKind {
+    /// Load from an unmapped address (data abort, translation fault).
+    DataAbortUnmapped = 0,
+    /// Execute an undefined instruction (`udf`).
+    UndefinedInstruction = 1,
+    /// Recurse until the stack pointer hits the unmapped guard page below this CPU's stack.
+    StackGuardOverflow = 2,
+    /// Store to read-only data (data abort, permission fault).
+    WriteToReadOnly = 3,
+    /// Branch to a non-executable (XN) page (instruction abort).
+    ExecuteNonExecutable = 4,
+    /// A Rust panic in the payload.
+    Panic = 5,
+}
+
+/// Every fault kind.
+pub const ALL_FAULT_KINDS: [FaultKind; 6] = [
+    FaultKind::DataAbortUnmapped,
+    FaultKind::UndefinedInstruction,
+    FaultKind::StackGuardOverflow,
+    FaultKind::WriteToReadOnly,
+    FaultKind::ExecuteNonExecutable,
+    FaultKind::Panic,
+];
+
+impl FaultKind {
+    /// Parses the untrusted `x1` value.
+    pub const fn from_raw(raw: u64) -> Option<Self> {
+        Some(match raw {
+            0 => FaultKind::DataAbortUnmapped,
+            1 => FaultKind::UndefinedInstruction,
+            2 => FaultKind::StackGuardOverflow,
+            3 => FaultKind::WriteToReadOnly,
+            4 => FaultKind::ExecuteNonExecutable,
+            5 => FaultKind::Panic,
+            _ => return None,
+        })
+    }
+
+    /// The `x1` value.
+    pub const fn to_raw(self) -> u64 {
+        self as u64
+    }
+
+    /// The name used in docs and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultKind::DataAbortUnmapped => "data abort (unmapped)",
+            FaultKind::UndefinedInstruction => "undefined instruction",
+            FaultKind::StackGuardOverflow => "stack guard overflow",
+            FaultKind::WriteToReadOnly => "write to read-only data",
+            FaultKind::ExecuteNonExecutable => "execute non-executable page",
+            FaultKind::Panic => "panic",
+        }
+    }
+}

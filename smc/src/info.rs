@@ -1,0 +1,349 @@
+//! GET_INFO: the selector passed in `x1` and the typed "page" each selector returns in
+//! `x1..x3` (only four result registers reach the normal world, `x0` being the status).
+//! Also the protocol and firmware version encodings and the feature bits.
+//!
+//! | selector | page        | x1                         | x2                        | x3                   |
+//! |----------|-------------|----------------------------|---------------------------|----------------------|
+//! | 0        | VERSIONS    | protocol version (packed)  | firmware version (packed) | number of selectors  |
+//! | 1        | POOL        | pool size, bytes           | used, bytes               | high-water, bytes    |
+//! | 2        | CPUS        | CPUs seen (count)          | CPUs seen (mask)          | max CPUs of build    |
+//! | 3        | FEATURES    | feature bits               | 0 (reserved)              | 0 (reserved)         |
+//!
+//! A selector outside this table gets [`Status::InvalidParameter`](crate::Status). New
+//! selectors are added at the end (a minor protocol revision).
+
+use core::fmt;
+
+/// The protocol version this crate implements (returned by REVISION and GET_INFO VERSIONS).
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
+
+/// The GET_INFO selector (`x1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum InfoSelector {
+    /// Protocol version, firmware version, number of selectors.
+    Versions = 0,
+    /// Pool heap size, usage and high-water mark.
+    Pool = 1,
+    /// CPUs that have entered the secure world.
+    Cpus = 2,
+    /// Feature bits.
+    Features = 3,
+}
+
+/// Every selector, in numeric order.
+pub const ALL_SELECTORS: [InfoSelector; 4] = [
+    InfoSelector::Versions,
+    InfoSelector::Pool,
+    InfoSelector::Cpus,
+    InfoSelector::Features,
+];
+
+impl InfoSelector {
+    /// Number of selectors defined (the VERSIONS page's `x3`).
+    pub const COUNT: u64 = ALL_SELECTORS.len() as u64;
+
+    /// Parses the untrusted `x1` value.
+    pub const fn from_raw(raw: u64) -> Option<Self> {
+        Some(match raw {
+            0 => InfoSelector::Versions,
+            1 => InfoSelector::Pool,
+            2 => InfoSelector::Cpus,
+            3 => InfoSelector::Features,
+            _ => return None,
+        })
+    }
+
+    /// The `x1` value.
+    pub const fn to_raw(self) -> u64 {
+        self as u64
+    }
+
+    /// The name used in docs/protocol.md.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InfoSelector::Versions => "VERSIONS",
+            InfoSelector::Pool => "POOL",
+            InfoSelector::Cpus => "CPUS",
+            InfoSelector::Features => "FEATURES",
+        }
+    }
+}
+
+/// Protocol version: major changes break compatibility, minor ones only add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProtocolVersion {
+    /// Incremented on any incompatible change.
+    pub major: u16,
+    /// Incremented when calls, selectors, statuses or feature bits are added.
+    pub minor: u16,
+}
+
+impl ProtocolVersion {
+    /// Packed as `major << 16 | minor`.
+    pub const fn pack(self) -> u64 {
+        (self.major as u64) << 16 | self.minor as u64
+    }
+
+    /// Unpacks; `None` if bits above 31 are set.
+    pub const fn unpack(raw: u64) -> Option<Self> {
+        if raw >> 32 != 0 {
+            return None;
+        }
+        Some(ProtocolVersion {
+            major: (raw >> 16) as u16,
+            minor: raw as u16,
+        })
+    }
+
+    /// True if a client written for `self` can talk to a secure world reporting `server`:
+    /// same major, and the server's minor at least ours.
+    pub const fn is_compatible_with(self, server: ProtocolVersion) -> bool {
+        self.major == server.major && server.minor >= self.minor
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Firmware (BL32 image) version, from the firmware crate's semver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FirmwareVersion {
+    /// Semver major.
+    pub major: u16,
+    /// Semver minor.
+    pub minor: u16,
+    /// Semver patch.
+    pub patch: u16,
+}
+
+impl FirmwareVersion {
+    /// Packed as `major << 32 | minor << 16 | patch`.
+    pub const fn pack(self) -> u64 {
+        (self.major as u64) << 32 | (self.minor as u64) << 16 | self.patch as u64
+    }
+
+    /// Unpacks; `None` if bits above 47 are set.
+    pub const fn unpack(raw: u64) -> Option<Self> {
+        if raw >> 48 != 0 {
+            return None;
+        }
+        Some(FirmwareVersion {
+            major: (raw >> 32) as u16,
+            minor: (raw >> 16) as u16,
+            patch: raw as u16,
+        })
+    }
+}
+
+impl fmt::Display for FirmwareVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// GET_INFO VERSIONS page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// `x1`: protocol version.
+    pub protocol: ProtocolVersion,
+    /// `x2`: firmware version.
+    pub firmware: FirmwareVersion,
+    /// `x3`: number of GET_INFO selectors the firmware serves (selectors are `0..count`).
+    pub selector_count: u64,
+}
+
+impl VersionInfo {
+    /// The `x1..x3` registers.
+    pub const fn to_regs(self) -> [u64; 3] {
+        [
+            self.protocol.pack(),
+            self.firmware.pack(),
+            self.selector_count,
+        ]
+    }
+
+    /// Parses `x1..x3`.
+    pub fn from_regs(regs: [u64; 3]) -> Result<Self, &'static str> {
+        Ok(VersionInfo {
+            protocol: ProtocolVersion::unpack(regs[0])
+                .ok_or("protocol version has bits above 31 set")?,
+            firmware: FirmwareVersion::unpack(regs[1])
+                .ok_or("firmware version has bits above 47 set")?,
+            selector_count: regs[2],
+        })
+    }
+}
+
+/// GET_INFO POOL page: the static pool heap, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolInfo {
+    /// `x1`: total size of the pool.
+    pub size: u64,
+    /// `x2`: bytes currently allocated.
+    pub used: u64,
+    /// `x3`: the most bytes ever allocated at once since boot.
+    pub high_water: u64,
+}
+
+impl PoolInfo {
+    /// The `x1..x3` registers.
+    pub const fn to_regs(self) -> [u64; 3] {
+        [self.size, self.used, self.high_water]
+    }
+
+    /// Parses `x1..x3`, checking `used <= high_water <= size`.
+    pub fn from_regs(regs: [u64; 3]) -> Result<Self, &'static str> {
+        let info = PoolInfo {
+            size: regs[0],
+            used: regs[1],
+            high_water: regs[2],
+        };
+        if info.used > info.high_water {
+            return Err("pool: used above high-water mark");
+        }
+        if info.high_water > info.size {
+            return Err("pool: high-water mark above size");
+        }
+        Ok(info)
+    }
+}
+
+/// GET_INFO CPUS page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuInfo {
+    /// `x1`: how many CPUs have entered the payload (boot CPU and CPU_ON'd secondaries).
+    pub seen_count: u64,
+    /// `x2`: bit `i` set if the CPU with linear index `i` (the payload's per-CPU stack index,
+    /// from MPIDR_EL1 affinity) has entered the payload.
+    pub seen_mask: u64,
+    /// `x3`: how many CPUs this build has stacks for.
+    pub max_cpus: u64,
+}
+
+impl CpuInfo {
+    /// The `x1..x3` registers.
+    pub const fn to_regs(self) -> [u64; 3] {
+        [self.seen_count, self.seen_mask, self.max_cpus]
+    }
+
+    /// Parses `x1..x3`, checking that the count matches the mask and the mask fits the build.
+    pub fn from_regs(regs: [u64; 3]) -> Result<Self, &'static str> {
+        let info = CpuInfo {
+            seen_count: regs[0],
+            seen_mask: regs[1],
+            max_cpus: regs[2],
+        };
+        if u64::from(info.seen_mask.count_ones()) != info.seen_count {
+            return Err("cpus: count does not match mask");
+        }
+        if info.max_cpus > 64 {
+            return Err("cpus: more than 64 CPUs");
+        }
+        if info.max_cpus < 64 && info.seen_mask >> info.max_cpus != 0 {
+            return Err("cpus: mask has a CPU beyond the build's maximum");
+        }
+        Ok(info)
+    }
+}
+
+/// Feature bits (GET_INFO FEATURES `x1`). Unknown bits are kept, not rejected, so an older
+/// client can talk to a newer firmware.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Features(pub u64);
+
+impl Features {
+    /// This is a test build: TEST_FAULT and TEST_FP are served.
+    pub const TEST_CALLS: Features = Features(1 << 0);
+    /// The secure world may use FP/SIMD and preserves the normal world's V0-V31, FPCR, FPSR.
+    pub const FP_SIMD: Features = Features(1 << 1);
+    /// Shared-memory registration is served (reserved, issue 4).
+    pub const SHARED_MEMORY: Features = Features(1 << 2);
+    /// Sessions and module LOAD/RUN are served (reserved, issue 4).
+    pub const MODULES: Features = Features(1 << 3);
+    /// Streamed stdout/stderr ring (reserved, issue 4).
+    pub const OUTPUT_RING: Features = Features(1 << 4);
+
+    /// No feature.
+    pub const fn empty() -> Self {
+        Features(0)
+    }
+
+    /// The raw bits.
+    pub const fn bits(self) -> u64 {
+        self.0
+    }
+
+    /// True if every bit of `other` is set.
+    pub const fn contains(self, other: Features) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The union.
+    pub const fn union(self, other: Features) -> Features {
+        Features(self.0 | other.0)
+    }
+}
+
+impl core::ops::BitOr for Features {
+    type Output = Features;
+    fn bitor(self, rhs: Features) -> Features {
+        self.union(rhs)
+    }
+}
+
+impl fmt::Debug for Features {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [(Features, &str); 5] = [
+            (Features::TEST_CALLS, "TEST_CALLS"),
+            (Features::FP_SIMD, "FP_SIMD"),
+            (Features::SHARED_MEMORY, "SHARED_MEMORY"),
+            (Features::MODULES, "MODULES"),
+            (Features::OUTPUT_RING, "OUTPUT_RING"),
+        ];
+        write!(f, "Features(")?;
+        let mut rest = self.0;
+        let mut first = true;
+        for (flag, name) in NAMES {
+            if self.contains(flag) {
+                if !first {
+                    f.write_str(" | ")?;
+                }
+                f.write_str(name)?;
+                first = false;
+                rest &= !flag.0;
+            }
+        }
+        if rest != 0 {
+            if !first {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{rest:#x}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// GET_INFO FEATURES page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeaturesInfo {
+    /// `x1`: the feature bits.
+    pub features: Features,
+}
+
+impl FeaturesInfo {
+    /// The `x1..x3` registers (`x2`, `x3` reserved, zero).
+    pub const fn to_regs(self) -> [u64; 3] {
+        [self.features.0, 0, 0]
+    }
+
+    /// Parses `x1..x3`; the reserved registers are ignored.
+    pub fn from_regs(regs: [u64; 3]) -> Result<Self, &'static str> {
+        Ok(FeaturesInfo {
+            features: Features(regs[0]),
+        })
+    }
+}
