@@ -38,3 +38,6 @@ pub type Regs4 = [u64; 4];
 
 /// The eight argument registers a caller passes (`x0` = function id, `x1..x7` = arguments).
 pub type Regs8 = [u64; 8];
+
+#[cfg(test)]
+mod tests;
