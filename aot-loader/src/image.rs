@@ -1,0 +1,400 @@
+//! The loaded image: where code, PLT, GOT and object data sections go, and building it.
+//!
+//! One contiguous image per module, so every PC-relative reference stays inside it:
+//!
+//! ```text
+//! 0            code (TEXT)                      RX
+//!              PLT: one entry per runtime helper called by a branch
+//! rx_len       (page boundary)
+//!              GOT: one 8-byte slot per symbol used by x86-64 GOTPCREL*   R
+//!              object data sections (.rodata, .rodata.cst16, .aot_stack_sizes, ...)
+//! total_len    (page boundary)
+//! ```
+//!
+//! Branches (`bl`, `b`, x86 `call rel32`) to runtime helpers always go through the PLT, so the
+//! helpers may be anywhere in the address space; the PLT itself is within ±128 MiB of every
+//! call as long as the image is under 128 MiB (checked per relocation). Data sections sit
+//! right after the code, within ADRP (±4 GiB) and x86 `rel32` (±2 GiB) range.
+//!
+//! aarch64 PLT entry (16 bytes): `ldr x16, #8; br x16; .quad target`. x16/x17 (IP0/IP1) are
+//! the AAPCS64 intra-procedure-call registers that a linker veneer may clobber across a `bl`.
+//! x86-64 PLT entry (16 bytes): `jmp [rip+0]; .quad target; int3; int3`, clobbering nothing.
+//!
+//! [`build`] is pure: it fills a caller-provided byte buffer for a caller-chosen run-time
+//! address and asks a callback for each runtime symbol's address. Mapping, permissions and
+//! I-cache maintenance are the platform's job.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::module::{AotModule, RelocTarget, Symbol};
+use crate::reloc::{self, RelocError};
+use crate::Arch;
+
+/// Bytes per PLT entry (both processors).
+pub const PLT_ENTRY_SIZE: u32 = 16;
+/// Alignment of each object data section in the image. ELF rodata sections LLVM emits for
+/// these targets need at most 16 (`.rodata.cst16`) or 32 (`.rodata.cst32`).
+pub const DATA_SECTION_ALIGN: u32 = 64;
+/// Largest image: keeps every branch to the PLT within ±128 MiB.
+pub const MAX_IMAGE_SIZE: u32 = 120 << 20;
+
+/// Where everything goes, computed from the module alone by [`plan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageLayout {
+    /// Processor.
+    pub arch: Arch,
+    /// Page size used for the RX/R split.
+    pub page_size: u32,
+    /// Offset of the code (always 0).
+    pub code_offset: u32,
+    /// Length of the code.
+    pub code_len: u32,
+    /// Offset of the PLT.
+    pub plt_offset: u32,
+    /// Symbol-table index of the runtime symbol behind each PLT entry.
+    pub plt_symbols: Vec<u32>,
+    /// End of the executable part, page aligned.
+    pub rx_len: u32,
+    /// Offset of the GOT (8-byte slots).
+    pub got_offset: u32,
+    /// Symbol-table index of the symbol behind each GOT slot.
+    pub got_symbols: Vec<u32>,
+    /// Offset of each object data section, parallel to `module.data_sections`.
+    pub data_offsets: Vec<u32>,
+    /// Total size, page aligned.
+    pub total_len: u32,
+}
+
+impl ImageLayout {
+    /// Offset of function `index` (not counting imports) in the image.
+    pub fn func_offset(&self, module: &AotModule, index: u32) -> Option<u32> {
+        let f = module.functions.get(usize::try_from(index).ok()?)?;
+        self.code_offset.checked_add(f.text_offset)
+    }
+}
+
+/// Why an image could not be planned or built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageError {
+    /// The image would exceed [`MAX_IMAGE_SIZE`].
+    TooLarge {
+        /// Bytes needed (saturated).
+        size: u64,
+    },
+    /// `page_size` is not a power of two between 4 KiB and 64 KiB.
+    BadPageSize(u32),
+    /// The buffer given to [`build`] is not `total_len` bytes.
+    BufferSize {
+        /// Required.
+        expected: u32,
+        /// Given.
+        got: usize,
+    },
+    /// The file buffer is not the one the module was parsed from.
+    FileMismatch,
+    /// The runtime does not provide a function the code calls.
+    UnresolvedSymbol(String),
+    /// A branch to a runtime symbol with a positive addend (rejected as by WAMR).
+    PltAddend {
+        /// Symbol.
+        symbol: String,
+        /// Addend.
+        addend: i64,
+    },
+    /// A relocation uses a symbol that cannot be resolved here.
+    BadSymbol(String),
+    /// Applying a relocation failed.
+    Reloc {
+        /// Relocation group name.
+        group: String,
+        /// Index of the relocation in the group.
+        index: usize,
+        /// Symbol name.
+        symbol: String,
+        /// What went wrong.
+        error: RelocError,
+    },
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageError::TooLarge { size } => write!(
+                f,
+                "module code and data need {size} bytes; tzwasm loads at most {MAX_IMAGE_SIZE}"
+            ),
+            ImageError::BadPageSize(p) => write!(f, "unsupported page size {p}"),
+            ImageError::BufferSize { expected, got } => {
+                write!(f, "image buffer is {got} bytes, layout needs {expected}")
+            }
+            ImageError::FileMismatch => {
+                write!(f, "file buffer does not match the parsed module")
+            }
+            ImageError::UnresolvedSymbol(s) => write!(
+                f,
+                "module calls runtime function \"{s}\", which tzwasm does not provide"
+            ),
+            ImageError::PltAddend { symbol, addend } => write!(
+                f,
+                "branch to runtime function \"{symbol}\" with addend {addend} is not supported"
+            ),
+            ImageError::BadSymbol(s) => write!(f, "relocation symbol \"{s}\" cannot be resolved"),
+            ImageError::Reloc {
+                group,
+                index,
+                symbol,
+                error,
+            } => write!(
+                f,
+                "{group} relocation {index} against \"{symbol}\": {error}"
+            ),
+        }
+    }
+}
+
+fn align_up(v: u64, a: u64) -> u64 {
+    v.div_ceil(a).saturating_mul(a)
+}
+
+/// Computes the layout of `module`'s image for pages of `page_size` bytes.
+pub fn plan(module: &AotModule, page_size: u32) -> Result<ImageLayout, ImageError> {
+    if !page_size.is_power_of_two() || !(4096..=65536).contains(&page_size) {
+        return Err(ImageError::BadPageSize(page_size));
+    }
+    let arch = module.target.arch;
+    let mut plt_symbols: Vec<u32> = Vec::new();
+    let mut got_symbols: Vec<u32> = Vec::new();
+    for g in &module.relocation_groups {
+        for r in &g.relocations {
+            let runtime = matches!(
+                module.symbols.get(r.symbol as usize),
+                Some(Symbol::Runtime(_))
+            );
+            if runtime && reloc::is_branch(arch, r.r_type) && !plt_symbols.contains(&r.symbol) {
+                plt_symbols.push(r.symbol);
+            }
+            if reloc::uses_got(arch, r.r_type) && !got_symbols.contains(&r.symbol) {
+                got_symbols.push(r.symbol);
+            }
+        }
+    }
+    let page = u64::from(page_size);
+    let code_len = u64::from(module.code.len);
+    let plt_offset = align_up(code_len, u64::from(PLT_ENTRY_SIZE));
+    let plt_end = plt_offset + plt_symbols.len() as u64 * u64::from(PLT_ENTRY_SIZE);
+    let rx_len = align_up(plt_end, page);
+    let got_offset = rx_len;
+    let mut end = got_offset + got_symbols.len() as u64 * 8;
+    let mut data_offsets = Vec::with_capacity(module.data_sections.len());
+    for d in &module.data_sections {
+        end = align_up(end, u64::from(DATA_SECTION_ALIGN));
+        data_offsets.push(end);
+        end += u64::from(d.bytes.len);
+    }
+    let total = align_up(end, page);
+    if total > u64::from(MAX_IMAGE_SIZE) {
+        return Err(ImageError::TooLarge { size: total });
+    }
+    // Everything is below MAX_IMAGE_SIZE, so the u32 conversions are exact.
+    let to32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    Ok(ImageLayout {
+        arch,
+        page_size,
+        code_offset: 0,
+        code_len: module.code.len,
+        plt_offset: to32(plt_offset),
+        plt_symbols,
+        rx_len: to32(rx_len),
+        got_offset: to32(got_offset),
+        got_symbols,
+        data_offsets: data_offsets.into_iter().map(to32).collect(),
+        total_len: to32(total),
+    })
+}
+
+fn write_plt_entry(arch: Arch, entry: &mut [u8], target: u64) {
+    let mut e = [0u8; PLT_ENTRY_SIZE as usize];
+    match arch {
+        Arch::Aarch64 => {
+            e[0..4].copy_from_slice(&0x5800_0050u32.to_le_bytes()); // ldr x16, #8
+            e[4..8].copy_from_slice(&0xd61f_0200u32.to_le_bytes()); // br x16
+            e[8..16].copy_from_slice(&target.to_le_bytes());
+        }
+        Arch::X86_64 => {
+            e[0..6].copy_from_slice(&[0xff, 0x25, 0, 0, 0, 0]); // jmp [rip+0]
+            e[6..14].copy_from_slice(&target.to_le_bytes());
+            e[14..16].copy_from_slice(&[0xcc, 0xcc]);
+        }
+    }
+    for (d, s) in entry.iter_mut().zip(e.iter()) {
+        *d = *s;
+    }
+}
+
+fn copy_into(image: &mut [u8], offset: u32, src: &[u8]) -> Result<(), ImageError> {
+    let start = offset as usize;
+    let dst = start
+        .checked_add(src.len())
+        .and_then(|end| image.get_mut(start..end))
+        .ok_or(ImageError::FileMismatch)?;
+    dst.copy_from_slice(src);
+    Ok(())
+}
+
+/// Fills `image` (exactly `layout.total_len` bytes, to run at address `image_addr`) from
+/// `file`, the buffer `module` was parsed from: copies code and data, writes PLT and GOT, and
+/// applies every relocation. `resolve` returns the address of a runtime symbol, or `None` if
+/// the runtime does not provide it.
+pub fn build(
+    module: &AotModule,
+    file: &[u8],
+    layout: &ImageLayout,
+    image: &mut [u8],
+    image_addr: u64,
+    resolve: &mut dyn FnMut(&str) -> Option<u64>,
+) -> Result<(), ImageError> {
+    if image.len() != layout.total_len as usize {
+        return Err(ImageError::BufferSize {
+            expected: layout.total_len,
+            got: image.len(),
+        });
+    }
+    let arch = layout.arch;
+    let name_of = |i: u32| -> String {
+        module
+            .symbol_names
+            .get(i as usize)
+            .cloned()
+            .unwrap_or_default()
+    };
+    image.fill(0);
+    let code = module.code.get(file).ok_or(ImageError::FileMismatch)?;
+    copy_into(image, layout.code_offset, code)?;
+    for (d, &off) in module.data_sections.iter().zip(layout.data_offsets.iter()) {
+        copy_into(
+            image,
+            off,
+            d.bytes.get(file).ok_or(ImageError::FileMismatch)?,
+        )?;
+    }
+
+    // Runtime symbols, resolved once each.
+    let mut resolved: Vec<Option<u64>> = Vec::new();
+    resolved.resize(module.symbols.len(), None);
+    for (i, s) in module.symbols.iter().enumerate() {
+        if let Symbol::Runtime(name) = s {
+            let addr = resolve(name).ok_or_else(|| ImageError::UnresolvedSymbol(name.clone()))?;
+            if let Some(slot) = resolved.get_mut(i) {
+                *slot = Some(addr);
+            }
+        }
+    }
+    let addr_of = |offset: u32| image_addr.wrapping_add(u64::from(offset));
+    // The address a symbol stands for, ignoring PLT and GOT.
+    let symbol_addr = |i: u32| -> Result<u64, ImageError> {
+        match module.symbols.get(i as usize) {
+            Some(Symbol::AotFunc(n)) => layout
+                .func_offset(module, *n)
+                .map(addr_of)
+                .ok_or_else(|| ImageError::BadSymbol(name_of(i))),
+            Some(Symbol::Text) => Ok(addr_of(layout.code_offset)),
+            Some(Symbol::DataSection(d)) => layout
+                .data_offsets
+                .get(*d as usize)
+                .map(|&o| addr_of(o))
+                .ok_or_else(|| ImageError::BadSymbol(name_of(i))),
+            Some(Symbol::Runtime(_)) => resolved
+                .get(i as usize)
+                .copied()
+                .flatten()
+                .ok_or_else(|| ImageError::UnresolvedSymbol(name_of(i))),
+            _ => Err(ImageError::BadSymbol(name_of(i))),
+        }
+    };
+
+    for (k, &sym) in layout.plt_symbols.iter().enumerate() {
+        let target = symbol_addr(sym)?;
+        let off = layout.plt_offset as usize + k * PLT_ENTRY_SIZE as usize;
+        let entry = image
+            .get_mut(off..off + PLT_ENTRY_SIZE as usize)
+            .ok_or(ImageError::FileMismatch)?;
+        write_plt_entry(arch, entry, target);
+    }
+    for (k, &sym) in layout.got_symbols.iter().enumerate() {
+        let target = symbol_addr(sym)?;
+        let off = layout.got_offset as usize + k * 8;
+        copy_into(
+            image,
+            u32::try_from(off).map_err(|_| ImageError::FileMismatch)?,
+            &target.to_le_bytes(),
+        )?;
+    }
+
+    for g in &module.relocation_groups {
+        let (base, len) = match g.target {
+            RelocTarget::Text => (layout.code_offset, layout.code_len),
+            RelocTarget::DataSection(d) => {
+                let off = *layout
+                    .data_offsets
+                    .get(d as usize)
+                    .ok_or(ImageError::FileMismatch)?;
+                let len = module
+                    .data_sections
+                    .get(d as usize)
+                    .map_or(0, |s| s.bytes.len);
+                (off, len)
+            }
+        };
+        let section = image
+            .get_mut(base as usize..(base as usize).saturating_add(len as usize))
+            .ok_or(ImageError::FileMismatch)?;
+        for (index, r) in g.relocations.iter().enumerate() {
+            let is_runtime = matches!(
+                module.symbols.get(r.symbol as usize),
+                Some(Symbol::Runtime(_))
+            );
+            let s = if reloc::uses_got(arch, r.r_type) {
+                let slot = layout
+                    .got_symbols
+                    .iter()
+                    .position(|&x| x == r.symbol)
+                    .ok_or(ImageError::FileMismatch)?;
+                addr_of(layout.got_offset).wrapping_add(slot as u64 * 8)
+            } else if is_runtime && reloc::is_branch(arch, r.r_type) {
+                if arch == Arch::Aarch64 && r.addend > 0 {
+                    return Err(ImageError::PltAddend {
+                        symbol: name_of(r.symbol),
+                        addend: r.addend,
+                    });
+                }
+                let slot = layout
+                    .plt_symbols
+                    .iter()
+                    .position(|&x| x == r.symbol)
+                    .ok_or(ImageError::FileMismatch)?;
+                addr_of(layout.plt_offset).wrapping_add(slot as u64 * u64::from(PLT_ENTRY_SIZE))
+            } else {
+                symbol_addr(r.symbol)?
+            };
+            let place = addr_of(base).wrapping_add(u64::from(r.offset));
+            reloc::apply(
+                arch,
+                r.r_type,
+                section,
+                u64::from(r.offset),
+                place,
+                s,
+                r.addend,
+            )
+            .map_err(|error| ImageError::Reloc {
+                group: g.name.clone(),
+                index,
+                symbol: name_of(r.symbol),
+                error,
+            })?;
+        }
+    }
+    Ok(())
+}
