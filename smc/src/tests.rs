@@ -783,3 +783,76 @@ fn client_reports_malformed_replies() {
         "BUSY (-256): secure world busy with another call"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// docs/protocol.md agrees with the code
+
+const PROTOCOL_MD: &str = include_str!("../../docs/protocol.md");
+
+/// The table rows of docs/protocol.md, split into trimmed cells.
+fn doc_rows() -> Vec<Vec<&'static str>> {
+    PROTOCOL_MD
+        .lines()
+        .filter(|line| line.starts_with('|'))
+        .map(|line| line.split('|').map(str::trim).collect())
+        .collect()
+}
+
+#[test]
+fn doc_lists_every_id_with_its_value() {
+    let rows = doc_rows();
+    let mut check = |name: &str, id: FunctionId| {
+        let hex = format!("`0x{:08X}`", id.raw());
+        assert!(
+            rows.iter()
+                .any(|r| r.len() > 2 && r[1] == hex && r[2] == name),
+            "docs/protocol.md has no id row `| {hex} | {name} |`"
+        );
+    };
+    for call in ALL_CALLS {
+        check(call.name(), call.id());
+    }
+    for call in ALL_RESERVED {
+        check(call.name(), call.id());
+    }
+}
+
+#[test]
+fn doc_lists_every_status_with_its_value() {
+    let rows = doc_rows();
+    for status in ALL_STATUSES {
+        let raw = format!("`0x{:X}`", status.to_raw());
+        assert!(
+            rows.iter().any(|r| r.len() > 3
+                && r[1] == status.code().to_string()
+                && r[2] == raw
+                && r[3] == status.name()),
+            "docs/protocol.md has no status row for {status:?} ({raw})"
+        );
+    }
+}
+
+#[test]
+fn doc_states_the_uid_and_its_words() {
+    assert!(PROTOCOL_MD.contains(&TZWASM_UID.to_string()));
+    for (i, word) in TZWASM_UID.to_smccc_words().into_iter().enumerate() {
+        assert!(
+            PROTOCOL_MD.contains(&format!("`w{i} = {word:#010x}`")),
+            "w{i} missing from docs/protocol.md"
+        );
+    }
+    assert!(PROTOCOL_MD.contains(&format!("Protocol version: **{PROTOCOL_VERSION}**")));
+}
+
+#[test]
+fn doc_lists_every_selector() {
+    let rows = doc_rows();
+    for sel in ALL_SELECTORS {
+        assert!(
+            rows.iter()
+                .any(|r| r.len() > 2 && r[1] == sel.to_raw().to_string() && r[2] == sel.name()),
+            "docs/protocol.md has no GET_INFO row for {}",
+            sel.name()
+        );
+    }
+}
