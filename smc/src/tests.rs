@@ -801,7 +801,7 @@ fn doc_rows() -> Vec<Vec<&'static str>> {
 #[test]
 fn doc_lists_every_id_with_its_value() {
     let rows = doc_rows();
-    let mut check = |name: &str, id: FunctionId| {
+    let check = |name: &str, id: FunctionId| {
         let hex = format!("`0x{:08X}`", id.raw());
         assert!(
             rows.iter()
