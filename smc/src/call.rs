@@ -373,6 +373,15 @@ impl FunctionId {
     }
 }
 
+impl TryFrom<FunctionId> for Call {
+    type Error = DecodeError;
+
+    /// Same as [`FunctionId::decode`].
+    fn try_from(id: FunctionId) -> Result<Self, DecodeError> {
+        id.decode()
+    }
+}
+
 /// The ECHO reply `x1..x3` for arguments `x1..x7` (`args[0]` is `x1`):
 /// `x1` and `x2` unchanged, `x3` = `x3 ^ rotl(x4, 8) ^ rotl(x5, 16) ^ rotl(x6, 24) ^
 /// rotl(x7, 32)`, so every argument register is seen to arrive.

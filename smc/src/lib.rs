@@ -13,6 +13,29 @@
 //! The transport (opteed entry vectors on the secure side, the `smc` instruction on the normal
 //! side) is not here: this crate is pure data and logic, `no_std`, and tested on the host.
 //! `docs/protocol.md` is the reference for every call's registers.
+//!
+//! Normal-world use: implement [`Conduit`] once for the transport, then call the typed
+//! wrappers of [`Client`]:
+//!
+//! ```
+//! use tzwasm_smc::{Client as _, ClientError, Conduit, Status, TZWASM_UID};
+//!
+//! /// A transport that answers every call with NOT_SUPPORTED (a world without tzwasm).
+//! struct Nobody;
+//! impl Conduit for Nobody {
+//!     fn call(&mut self, _args: [u64; 8]) -> [u64; 4] {
+//!         [Status::NotSupported.to_raw(), 0, 0, 0]
+//!     }
+//! }
+//!
+//! let mut smc = Nobody;
+//! assert_eq!(smc.call_uid(), Err(ClientError::Status(Status::NotSupported)));
+//! assert_eq!(smc.null_call(), Err(ClientError::Status(Status::NotSupported)));
+//! # let _ = TZWASM_UID;
+//! ```
+//!
+//! Secure-world use: [`FunctionId::from_x0`] on the incoming `x0`, then
+//! [`FunctionId::decode`]; every [`DecodeError`] is answered with [`Status::NotSupported`].
 #![cfg_attr(not(test), no_std)]
 
 pub mod call;

@@ -93,6 +93,7 @@ fn every_call_round_trips() {
     for call in ALL_CALLS {
         assert_eq!(call.id().decode(), Ok(call), "{call}");
         assert_eq!(FunctionId::from_x0(call.id().to_x0()).decode(), Ok(call));
+        assert_eq!(Call::try_from(call.id()), Ok(call));
     }
 }
 
