@@ -1,1 +1,13 @@
-# QEMU runs (being written)
+# Booting the stack on QEMU: interactive (qemu-run) and headless system tests (qemu-test).
+QEMU_OUT := $(BUILD)/qemu-test
+
+.PHONY: qemu-run qemu-test mmu-qemu-test
+qemu-run: $(FLASH)
+	qemu/boot.sh run $(FLASH)
+
+qemu-test: $(FLASH_TEST) mmu-qemu-test
+	qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT)
+
+# The mmu crate's own bare-metal smoke test (no TF-A): registers, faults, W^X on real tables.
+mmu-qemu-test: | $(SETUP_STAMP)
+	mmu/qemu-smoke/run.sh

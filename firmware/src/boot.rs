@@ -5,10 +5,12 @@ use crate::arch;
 
 use crate::console::{self, CrashWriter};
 use core::sync::atomic::{AtomicU64, Ordering};
+use tzwasm_firmware::dispatch::{dispatch, Services};
 use tzwasm_firmware::esr::{Esr, ExceptionClass};
 use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
-use tzwasm_firmware::pool::Pool;
+use tzwasm_firmware::pool::{Pool, PoolStats};
+use tzwasm_smc::FaultKind;
 
 #[global_allocator]
 static POOL: Pool = Pool::empty();
@@ -81,12 +83,47 @@ extern "C" fn power_event(cpu: usize, event: u64) {
     }
 }
 
+/// The platform side of the dispatcher.
+struct Platform;
+
+impl Services for Platform {
+    fn test_hooks(&self) -> bool {
+        cfg!(feature = "test-hooks")
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        POOL.stats()
+    }
+
+    fn cpus_seen(&self) -> u64 {
+        CPUS_SEEN.load(Ordering::Relaxed)
+    }
+
+    fn max_cpus(&self) -> u64 {
+        MAX_CPUS as u64
+    }
+
+    fn test_fault(&mut self, kind: FaultKind) {
+        log::warn!("TEST_FAULT: injecting {}", kind.name());
+        crate::fault::inject(kind)
+    }
+
+    fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {
+        let mut out = [0u64; 3];
+        // SAFETY: `out` is a valid, writable [u64; 3]; the routine touches only FP/SIMD
+        // registers (whose normal-world values the trap handler saves first) and `out`.
+        unsafe { arch::tzwasm_test_fp(a, b, &mut out) };
+        out
+    }
+}
+
 /// A fast or yielding SMC from the normal world.
 #[unsafe(no_mangle)]
 extern "C" fn smc_handler(args: &mut SmcArgs) {
     let cpu = args.cpu as usize;
     mark_cpu_seen(cpu);
-    args.x = [u64::MAX, 0, 0, 0, 0, 0, 0, 0];
+    let r = dispatch(&mut Platform, &args.x);
+    args.x[..4].copy_from_slice(&r);
 }
 
 /// Names the payload memory region an address falls in, for crash reports.

@@ -4,6 +4,7 @@
 //! MMU programming. Everything here is plain logic over values, tested with `cargo test`.
 #![cfg_attr(not(test), no_std)]
 
+pub mod dispatch;
 pub mod esr;
 pub mod exception;
 pub mod layout;

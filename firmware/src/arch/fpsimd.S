@@ -90,17 +90,24 @@ fpsimd_leave_secure:
 1:  ret
 
 /*
- * Test hook (served only by test-hooks builds): fn tzwasm_test_fp(a: u64, b: u64) -> u64.
- * Returns the bits of a*b + a (IEEE double), then clobbers every V register, FPCR and FPSR
+ * Test hook (served only by test-hooks builds):
+ * fn tzwasm_test_fp(a: u64, b: u64, out: *mut [u64; 3]). `a`, `b` are IEEE doubles as bits;
+ * stores a*b, a+b, a/b (round to nearest even), then clobbers every V register, FPCR and FPSR
  * so the caller can prove the normal world's values came back intact.
  */
 .global tzwasm_test_fp
 tzwasm_test_fp:
     fmov    d0, x0                          /* first FP instruction: traps the first time */
     fmov    d1, x1
+    msr     fpcr, xzr                       /* round to nearest even, no traps */
     fmul    d2, d0, d1
-    fadd    d2, d2, d0
-    fmov    x0, d2
+    fadd    d3, d0, d1
+    fdiv    d4, d0, d1
+    fmov    x9, d2
+    fmov    x10, d3
+    fmov    x11, d4
+    stp     x9, x10, [x2]
+    str     x11, [x2, #16]
     movi    v0.16b, #0xa5
     movi    v1.16b, #0xa5
     movi    v2.16b, #0xa5

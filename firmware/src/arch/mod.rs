@@ -47,9 +47,10 @@ static mut fpsimd_ns_save: [FpsimdArea; MAX_CPUS] =
 unsafe extern "C" {
     /// Enables FP/SIMD for the secure world on this CPU, saving the normal world's registers.
     pub fn fpsimd_enter_secure(cpu: usize);
-    /// Test hook: FP arithmetic that also clobbers every V register, FPCR and FPSR.
+    /// Test hook: `out` = [a*b, a+b, a/b] in hardware FP (f64 bits); then clobbers every V
+    /// register, FPCR and FPSR.
     #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
-    pub fn tzwasm_test_fp(a: u64, b: u64) -> u64;
+    pub fn tzwasm_test_fp(a: u64, b: u64, out: *mut [u64; 3]);
     /// Parks this CPU forever.
     pub fn park_forever() -> !;
     static __stacks_start: u8;

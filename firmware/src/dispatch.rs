@@ -1,0 +1,282 @@
+//! The SMC dispatcher: decodes the untrusted function id and arguments of one call and
+//! produces the four result registers. Everything the platform provides (pool figures, CPUs,
+//! the test hooks) comes through [`Services`], so the whole decision logic is host-tested.
+//!
+//! Unknown ids, ids in the right range with the wrong type or convention, and calls reserved
+//! for later protocol versions all answer SMCCC NOT_SUPPORTED; bad arguments answer
+//! INVALID_PARAMETER. Nothing here panics on any input, and the payload serves the next call.
+
+use crate::pool::PoolStats;
+use tzwasm_smc::call::{echo_reply, FaultKind};
+use tzwasm_smc::info::ALL_SELECTORS;
+use tzwasm_smc::{
+    Call, CpuInfo, Features, FirmwareVersion, FunctionId, InfoSelector, PoolInfo, Regs4, Regs8,
+    Status, VersionInfo, PROTOCOL_VERSION, TZWASM_UID,
+};
+
+/// The firmware version reported by GET_INFO, from the crate version.
+pub const FIRMWARE_VERSION: FirmwareVersion = FirmwareVersion {
+    major: parse_u16(env!("CARGO_PKG_VERSION_MAJOR")),
+    minor: parse_u16(env!("CARGO_PKG_VERSION_MINOR")),
+    patch: parse_u16(env!("CARGO_PKG_VERSION_PATCH")),
+};
+
+const fn parse_u16(s: &str) -> u16 {
+    let b = s.as_bytes();
+    let mut v: u16 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        v = v * 10 + (b[i] - b'0') as u16;
+        i += 1;
+    }
+    v
+}
+
+/// What the dispatcher needs from the platform.
+pub trait Services {
+    /// True in test-hooks builds: the TEST_* calls are served.
+    fn test_hooks(&self) -> bool;
+    /// Current pool figures.
+    fn pool_stats(&self) -> PoolStats;
+    /// Bit n set for every CPU that has entered the payload.
+    fn cpus_seen(&self) -> u64;
+    /// Most CPUs this build serves.
+    fn max_cpus(&self) -> u64;
+    /// TEST_FAULT: injects the fault. On the target it does not return; a fake may.
+    fn test_fault(&mut self, kind: FaultKind);
+    /// TEST_FP: `[a*b, a+b, a/b]` computed with the FP/SIMD unit.
+    fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3];
+}
+
+fn status(s: Status) -> Regs4 {
+    [s.to_raw(), 0, 0, 0]
+}
+
+fn success(r: [u64; 3]) -> Regs4 {
+    [Status::Success.to_raw(), r[0], r[1], r[2]]
+}
+
+/// Features this build has.
+pub fn features(test_hooks: bool) -> Features {
+    let base = Features::FP_SIMD;
+    if test_hooks {
+        base | Features::TEST_CALLS
+    } else {
+        base
+    }
+}
+
+fn get_info(svc: &impl Services, selector: u64) -> Regs4 {
+    let Some(selector) = InfoSelector::from_raw(selector) else {
+        return status(Status::InvalidParameter);
+    };
+    let regs = match selector {
+        InfoSelector::Versions => VersionInfo {
+            protocol: PROTOCOL_VERSION,
+            firmware: FIRMWARE_VERSION,
+            selector_count: ALL_SELECTORS.len() as u64,
+        }
+        .to_regs(),
+        InfoSelector::Pool => {
+            let p = svc.pool_stats();
+            PoolInfo {
+                size: p.size as u64,
+                used: p.used as u64,
+                high_water: p.high_water as u64,
+            }
+            .to_regs()
+        }
+        InfoSelector::Cpus => {
+            let mask = svc.cpus_seen();
+            CpuInfo {
+                seen_count: u64::from(mask.count_ones()),
+                seen_mask: mask,
+                max_cpus: svc.max_cpus(),
+            }
+            .to_regs()
+        }
+        InfoSelector::Features => [features(svc.test_hooks()).bits(), 0, 0],
+    };
+    success(regs)
+}
+
+/// Handles one call: `x[0]` is the function id, `x[1..8]` the arguments. Returns what the
+/// normal world receives in x0..x3.
+pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
+    let call = match FunctionId::from_x0(x[0]).decode() {
+        Ok(call) => call,
+        Err(e) => return status(e.status()),
+    };
+    if !call.is_served(svc.test_hooks()) {
+        return status(Status::NotSupported);
+    }
+    match call {
+        Call::CallCount => [u64::from(Call::served_count(svc.test_hooks())), 0, 0, 0],
+        Call::CallUid => TZWASM_UID.to_regs(),
+        Call::Revision => [
+            u64::from(PROTOCOL_VERSION.major),
+            u64::from(PROTOCOL_VERSION.minor),
+            0,
+            0,
+        ],
+        Call::GetInfo => get_info(svc, x[1]),
+        Call::Null => success([0; 3]),
+        Call::Echo => success(echo_reply([x[1], x[2], x[3], x[4], x[5], x[6], x[7]])),
+        Call::TestFault => match FaultKind::from_raw(x[1]) {
+            Some(kind) => {
+                svc.test_fault(kind);
+                // Only a fake returns; on the target the CPU is parked.
+                status(Status::Internal)
+            }
+            None => status(Status::InvalidParameter),
+        },
+        Call::TestFp => success(svc.test_fp(x[1], x[2])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tzwasm_smc::call::{ids, test_fp_reply};
+
+    struct Fake {
+        hooks: bool,
+        faults: Vec<FaultKind>,
+    }
+
+    impl Services for Fake {
+        fn test_hooks(&self) -> bool {
+            self.hooks
+        }
+        fn pool_stats(&self) -> PoolStats {
+            PoolStats {
+                size: 1 << 20,
+                used: 100,
+                high_water: 200,
+            }
+        }
+        fn cpus_seen(&self) -> u64 {
+            0b11
+        }
+        fn max_cpus(&self) -> u64 {
+            8
+        }
+        fn test_fault(&mut self, kind: FaultKind) {
+            self.faults.push(kind);
+        }
+        fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {
+            test_fp_reply(a, b)
+        }
+    }
+
+    fn fake(hooks: bool) -> Fake {
+        Fake {
+            hooks,
+            faults: Vec::new(),
+        }
+    }
+
+    fn call(svc: &mut Fake, id: FunctionId, args: &[u64]) -> Regs4 {
+        let mut x = [0u64; 8];
+        x[0] = id.to_x0();
+        x[1..=args.len()].copy_from_slice(args);
+        dispatch(svc, &x)
+    }
+
+    const NOT_SUPPORTED: u64 = u64::MAX;
+
+    #[test]
+    fn standard_trusted_os_queries() {
+        let mut svc = fake(false);
+        let r = call(&mut svc, ids::CALL_UID, &[]);
+        assert_eq!(r, TZWASM_UID.to_regs());
+        let r = call(&mut svc, ids::REVISION, &[]);
+        assert_eq!(r[0], u64::from(PROTOCOL_VERSION.major));
+        assert_eq!(r[1], u64::from(PROTOCOL_VERSION.minor));
+        let plain = call(&mut svc, ids::CALL_COUNT, &[])[0];
+        let mut test = fake(true);
+        let with_hooks = call(&mut test, ids::CALL_COUNT, &[])[0];
+        assert_eq!(with_hooks, plain + 2, "TEST_FAULT and TEST_FP are counted");
+    }
+
+    #[test]
+    fn get_info_pages() {
+        let mut svc = fake(true);
+        let r = call(&mut svc, ids::GET_INFO, &[InfoSelector::Versions.to_raw()]);
+        assert_eq!(r[0], 0);
+        let v = VersionInfo::from_regs([r[1], r[2], r[3]]).unwrap();
+        assert_eq!(v.protocol, PROTOCOL_VERSION);
+        assert_eq!(v.firmware, FIRMWARE_VERSION);
+        let r = call(&mut svc, ids::GET_INFO, &[InfoSelector::Pool.to_raw()]);
+        assert_eq!(&r[1..], &[1 << 20, 100, 200]);
+        let r = call(&mut svc, ids::GET_INFO, &[InfoSelector::Cpus.to_raw()]);
+        assert_eq!(&r[1..], &[2, 0b11, 8]);
+        let r = call(&mut svc, ids::GET_INFO, &[InfoSelector::Features.to_raw()]);
+        assert!(Features(r[1]).contains(Features::TEST_CALLS));
+        let r = call(&mut svc, ids::GET_INFO, &[InfoSelector::COUNT]);
+        assert_eq!(r[0], Status::InvalidParameter.to_raw());
+        let r = call(&mut svc, ids::GET_INFO, &[u64::MAX]);
+        assert_eq!(r[0], Status::InvalidParameter.to_raw());
+    }
+
+    #[test]
+    fn test_calls_only_in_test_builds() {
+        let mut prod = fake(false);
+        assert_eq!(call(&mut prod, ids::TEST_FAULT, &[0])[0], NOT_SUPPORTED);
+        assert_eq!(call(&mut prod, ids::TEST_FP, &[1, 2])[0], NOT_SUPPORTED);
+        assert!(prod.faults.is_empty());
+        let r = call(&mut prod, ids::GET_INFO, &[InfoSelector::Features.to_raw()]);
+        assert!(!Features(r[1]).contains(Features::TEST_CALLS));
+
+        let mut test = fake(true);
+        call(&mut test, ids::TEST_FAULT, &[2]);
+        assert_eq!(test.faults, vec![FaultKind::StackGuardOverflow]);
+        let r = call(&mut test, ids::TEST_FAULT, &[99]);
+        assert_eq!(r[0], Status::InvalidParameter.to_raw());
+        let (a, b) = (1.5f64.to_bits(), 0.25f64.to_bits());
+        let r = call(&mut test, ids::TEST_FP, &[a, b]);
+        assert_eq!(
+            &r[1..],
+            &[0.375f64.to_bits(), 1.75f64.to_bits(), 6.0f64.to_bits()]
+        );
+    }
+
+    #[test]
+    fn null_and_echo() {
+        let mut svc = fake(false);
+        assert_eq!(call(&mut svc, ids::NULL, &[1, 2, 3]), [0; 4]);
+        let args = [1, 2, 3, 4, 5, 6, 7];
+        let r = call(&mut svc, ids::ECHO, &args);
+        assert_eq!(r[0], 0);
+        assert_eq!(&r[1..], &echo_reply(args));
+    }
+
+    #[test]
+    fn unknown_and_malformed_ids_are_not_supported() {
+        let mut svc = fake(true);
+        for raw in [
+            0xb200_7777u64, // fast SMC64, OEN 50, unknown number
+            0x3200_7777,    // yielding, OEN 50, unknown number
+            0xb300_0000,    // OEN 51: unused
+            0x8400_0000,    // PSCI_VERSION: not ours
+            0xb2ff_0000,    // reserved bits set
+        ] {
+            let r = dispatch(&mut svc, &[raw, 0, 0, 0, 0, 0, 0, 0]);
+            assert_eq!(r[0], NOT_SUPPORTED, "id {raw:#x}");
+        }
+        // Reserved (issue 4) calls are not served yet.
+        assert_eq!(call(&mut svc, ids::LOAD, &[])[0], NOT_SUPPORTED);
+        // Wrong call type for a known number.
+        let yielding_null = FunctionId(ids::NULL.raw() & !(1 << 31));
+        assert_eq!(call(&mut svc, yielding_null, &[])[0], NOT_SUPPORTED);
+    }
+
+    #[test]
+    fn firmware_version_matches_the_crate() {
+        let v = FIRMWARE_VERSION;
+        assert_eq!(
+            format!("{}.{}.{}", v.major, v.minor, v.patch),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+}
