@@ -158,6 +158,19 @@ fn align_up(v: u64, a: u64) -> u64 {
     v.div_ceil(a).saturating_mul(a)
 }
 
+/// True if the code holds 32-bit absolute addresses (x86-64 `R_X86_64_32`/`32S`, emitted by
+/// wamrc's default small code model for jump tables): the image must then be placed in the
+/// low 2 GiB of the address space (Linux `MAP_32BIT`), as WAMR does, or [`build`] fails with
+/// a range error. Files compiled with `--size-level=0` do not need this.
+pub fn needs_low_address(module: &AotModule) -> bool {
+    module.target.arch == Arch::X86_64
+        && module.relocation_groups.iter().any(|g| {
+            g.relocations
+                .iter()
+                .any(|r| r.r_type == reloc::x86_64::R_32 || r.r_type == reloc::x86_64::R_32S)
+        })
+}
+
 /// Computes the layout of `module`'s image for pages of `page_size` bytes.
 pub fn plan(module: &AotModule, page_size: u32) -> Result<ImageLayout, ImageError> {
     if !page_size.is_power_of_two() || !(4096..=65536).contains(&page_size) {
@@ -397,4 +410,171 @@ pub fn build(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::ModuleBuilder;
+    use alloc::vec;
+
+    const BASE: u64 = 0x4000_0000;
+    const HELPER: u64 = 0x7f12_3456_7000;
+
+    fn word(img: &[u8], off: usize) -> u32 {
+        u32::from_le_bytes(img[off..off + 4].try_into().unwrap())
+    }
+
+    fn build_sink(arch: Arch) -> (AotModule, ImageLayout, Vec<u8>) {
+        let file = ModuleBuilder::kitchen_sink(arch).build();
+        let m = crate::parse(&file, arch).unwrap();
+        let layout = plan(&m, 4096).unwrap();
+        let mut img = vec![0xee; layout.total_len as usize];
+        let mut resolve = |n: &str| match n {
+            "aot_set_exception_with_id" => Some(HELPER),
+            "memmove" => Some(HELPER + 0x40),
+            _ => None,
+        };
+        build(&m, &file, &layout, &mut img, BASE, &mut resolve).unwrap();
+        (m, layout, img)
+    }
+
+    #[test]
+    fn aarch64_layout_and_patches() {
+        let (m, l, img) = build_sink(Arch::Aarch64);
+        assert_eq!(l.code_len, 32);
+        assert_eq!(l.plt_offset, 32);
+        assert_eq!(l.plt_symbols.len(), 2);
+        assert_eq!(l.rx_len, 4096);
+        assert!(l.got_symbols.is_empty());
+        assert_eq!(l.data_offsets, vec![4096, 4096 + 64]);
+        assert_eq!(l.total_len, 8192);
+        assert!(!needs_low_address(&m));
+        // Code copied; function 0 untouched.
+        assert_eq!(word(&img, 0), 0x5280_0540);
+        // adrp x0 at code+8 -> page of data section 1 (4096+64): one page up from page 0.
+        assert_eq!(word(&img, 8), 0xb000_0000);
+        // ldr q0, [x0, #lo12(4096+64+16)] -> (0x50 >> 4) = 5
+        assert_eq!(word(&img, 12), 0x3dc0_0000 | (5 << 10));
+        // bl aot_func#0 at code+16 -> -16 bytes
+        assert_eq!(word(&img, 16), 0x9400_0000 | (0x03ff_fffc));
+        // bl helper at code+20 -> PLT entry 0 at 32: +12 bytes
+        assert_eq!(word(&img, 20), 0x9400_0003);
+        // b memmove at code+24 -> PLT entry 1 at 48: +24 bytes
+        assert_eq!(word(&img, 24), 0x1400_0006);
+        // PLT entries: ldr x16, #8; br x16; .quad target
+        assert_eq!(word(&img, 32), 0x5800_0050);
+        assert_eq!(word(&img, 36), 0xd61f_0200);
+        assert_eq!(&img[40..48], &HELPER.to_le_bytes());
+        assert_eq!(&img[56..64], &(HELPER + 0x40).to_le_bytes());
+        // Data copied, padding zeroed.
+        assert_eq!(img[4096 + 64], 0xab);
+        assert_eq!(img[4096 + 16], 0);
+        assert_eq!(l.func_offset(&m, 1), Some(8));
+    }
+
+    #[test]
+    fn x86_64_layout_and_patches() {
+        let (m, l, img) = build_sink(Arch::X86_64);
+        assert_eq!(l.code_len, 8 + 25 + 3); // padded to 4 by the writer
+        assert_eq!(l.plt_offset, 48);
+        assert_eq!(l.plt_symbols.len(), 1);
+        assert_eq!(l.got_symbols.len(), 1);
+        assert_eq!(l.got_offset, 4096);
+        assert_eq!(l.data_offsets, vec![4096 + 64, 4096 + 128]);
+        let rel32 = |off: usize| i32::from_le_bytes(img[off..off + 4].try_into().unwrap());
+        // movaps xmm0, [rip + .rodata.cst16 + 12 - 4 ...]: S + A - P
+        let p = BASE + 8 + 3;
+        assert_eq!(
+            i64::from(rel32(11)),
+            (BASE + 4096 + 128 + 12) as i64 - p as i64
+        );
+        // call aot_func#0: target 0
+        assert_eq!(rel32(16), -(16 + 4));
+        // call helper through PLT at 48
+        assert_eq!(rel32(21), 48 - (21 + 4));
+        // PLT: jmp [rip+0]; .quad helper
+        assert_eq!(&img[48..54], &[0xff, 0x25, 0, 0, 0, 0]);
+        assert_eq!(&img[54..62], &HELPER.to_le_bytes());
+        // GOT slot holds memmove, and the mov reads it
+        assert_eq!(&img[4096..4104], &(HELPER + 0x40).to_le_bytes());
+        assert_eq!(rel32(28), 4096 - (28 + 4));
+        // .rodata + 8 holds the absolute address of .text
+        assert_eq!(&img[4096 + 64 + 8..4096 + 64 + 16], &BASE.to_le_bytes());
+        assert!(!needs_low_address(&m));
+    }
+
+    #[test]
+    fn errors() {
+        let arch = Arch::Aarch64;
+        let file = ModuleBuilder::kitchen_sink(arch).build();
+        let m = crate::parse(&file, arch).unwrap();
+        assert_eq!(plan(&m, 1000), Err(ImageError::BadPageSize(1000)));
+        let l = plan(&m, 4096).unwrap();
+        let mut small = vec![0u8; 100];
+        assert!(matches!(
+            build(&m, &file, &l, &mut small, BASE, &mut |_| Some(0)),
+            Err(ImageError::BufferSize { .. })
+        ));
+        let mut img = vec![0u8; l.total_len as usize];
+        let e = build(&m, &file, &l, &mut img, BASE, &mut |n| {
+            (n != "memmove").then_some(HELPER)
+        })
+        .unwrap_err();
+        assert_eq!(e, ImageError::UnresolvedSymbol(String::from("memmove")));
+        assert_eq!(
+            e.to_string(),
+            "module calls runtime function \"memmove\", which tzwasm does not provide"
+        );
+        // A truncated file buffer is noticed, not sliced out of bounds.
+        assert_eq!(
+            build(&m, &file[..40], &l, &mut img, BASE, &mut |_| Some(HELPER)),
+            Err(ImageError::FileMismatch)
+        );
+        // A positive addend on a branch to a helper is refused (as WAMR does).
+        let mut b = ModuleBuilder::kitchen_sink(arch);
+        b.relocation_groups[0].1[3].1 = 4;
+        let file = b.build();
+        let m = crate::parse(&file, arch).unwrap();
+        let l = plan(&m, 4096).unwrap();
+        let mut img = vec![0u8; l.total_len as usize];
+        assert!(matches!(
+            build(&m, &file, &l, &mut img, BASE, &mut |_| Some(HELPER)),
+            Err(ImageError::PltAddend { .. })
+        ));
+        // Too large: a huge data section.
+        let mut b = ModuleBuilder::minimal(arch);
+        b.data_sections
+            .push((String::from(".rodata"), vec![0; MAX_IMAGE_SIZE as usize]));
+        let file = b.build();
+        let m = crate::parse(&file, arch).unwrap();
+        assert!(matches!(plan(&m, 4096), Err(ImageError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn x86_64_absolute_32_needs_a_low_image() {
+        let arch = Arch::X86_64;
+        let mut b = ModuleBuilder::minimal(arch);
+        b.data_sections.push((String::from(".rodata"), vec![0; 16]));
+        b.code = vec![0xff, 0x24, 0xc5, 0, 0, 0, 0, 0xc3]; // jmp [rax*8 + disp32]
+        b.relocation_groups.push((
+            String::from(".rela.text"),
+            vec![(3, 0, crate::reloc::x86_64::R_32S, String::from(".rodata"))],
+        ));
+        let file = b.build();
+        let m = crate::parse(&file, arch).unwrap();
+        assert!(needs_low_address(&m));
+        let l = plan(&m, 4096).unwrap();
+        let mut img = vec![0u8; l.total_len as usize];
+        assert!(build(&m, &file, &l, &mut img, 0x1000_0000, &mut |_| None).is_ok());
+        assert_eq!(&img[3..7], &(0x1000_0000u32 + 4096).to_le_bytes());
+        let e = build(&m, &file, &l, &mut img, 0x7f00_0000_0000, &mut |_| None).unwrap_err();
+        assert!(matches!(
+            e,
+            ImageError::Reloc {
+                error: RelocError::OutOfRange { .. },
+                ..
+            }
+        ));
+    }
 }

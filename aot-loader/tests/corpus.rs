@@ -1,0 +1,284 @@
+//! Real wamrc output: parse, plan and build every corpus file, and make sure truncated and
+//! mutated copies are refused (or loaded) without panics.
+//!
+//! Files come from `build/corpus/` (built by `make corpus`; the test prints a note and passes
+//! if it is absent) and from the directories in `AOT_LOADER_EXTRA_DIRS` (colon-separated).
+//! The processor of each file is taken from its path (`aarch64` or `x86_64` in a directory
+//! or file name).
+
+use std::path::{Path, PathBuf};
+
+use tzwasm_aot_loader::image::{self, ImageError};
+use tzwasm_aot_loader::module::Symbol;
+use tzwasm_aot_loader::{parse, Arch, LoadError};
+
+/// Runtime symbols a tzwasm runtime will provide (WAMR's `REG_COMMON_SYMBOLS` subset that
+/// matters, plus bulk-memory and reference-types helpers).
+const RUNTIME_SYMBOLS: &[&str] = &[
+    "aot_set_exception_with_id",
+    "aot_invoke_native",
+    "aot_call_indirect",
+    "aot_enlarge_memory",
+    "aot_set_exception",
+    "aot_check_app_addr_and_convert",
+    "memset",
+    "memmove",
+    "memcpy",
+    "sqrt",
+    "sqrtf",
+    "fmin",
+    "fminf",
+    "fmax",
+    "fmaxf",
+    "ceil",
+    "ceilf",
+    "floor",
+    "floorf",
+    "trunc",
+    "truncf",
+    "rint",
+    "rintf",
+    "aot_memory_init",
+    "aot_data_drop",
+    "aot_drop_table_seg",
+    "aot_table_init",
+    "aot_table_copy",
+    "aot_table_fill",
+    "aot_table_grow",
+];
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|e| e == "aot") {
+            out.push(p);
+        }
+    }
+}
+
+fn corpus() -> Vec<(PathBuf, Arch)> {
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/corpus")];
+    if let Ok(extra) = std::env::var("AOT_LOADER_EXTRA_DIRS") {
+        dirs.extend(
+            extra
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        );
+    }
+    let mut files = Vec::new();
+    for d in &dirs {
+        collect(d, &mut files);
+    }
+    files
+        .into_iter()
+        .filter_map(|p| {
+            let s = p.to_string_lossy();
+            let arch = if s.contains("aarch64") {
+                Arch::Aarch64
+            } else if s.contains("x86_64") {
+                Arch::X86_64
+            } else {
+                eprintln!("note: skipping {} (no arch in its path)", p.display());
+                return None;
+            };
+            Some((p, arch))
+        })
+        .collect()
+}
+
+fn resolver(name: &str) -> Option<u64> {
+    RUNTIME_SYMBOLS
+        .iter()
+        .position(|s| *s == name)
+        // Far away from the image, as helpers are in the firmware.
+        .map(|i| 0x7f00_0000_0000 + 0x100 * i as u64)
+}
+
+fn load(bytes: &[u8], arch: Arch) -> Result<(), String> {
+    let m = parse(bytes, arch).map_err(|e| format!("parse: {e}"))?;
+    let layout = image::plan(&m, 4096).map_err(|e| format!("plan: {e}"))?;
+    let mut img = vec![0u8; layout.total_len as usize];
+    image::build(&m, bytes, &layout, &mut img, 0x4000_0000, &mut resolver)
+        .map_err(|e| format!("build: {e}"))?;
+    Ok(())
+}
+
+#[test]
+fn every_corpus_file_loads() {
+    let files = corpus();
+    if files.is_empty() {
+        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut counts = std::collections::BTreeMap::<u32, usize>::new();
+    for (path, arch) in &files {
+        let bytes = std::fs::read(path).unwrap();
+        if let Err(e) = load(&bytes, *arch) {
+            failures.push(format!("{}: {e}", path.display()));
+            continue;
+        }
+        let m = parse(&bytes, *arch).unwrap();
+        for g in &m.relocation_groups {
+            for r in &g.relocations {
+                *counts.entry(r.r_type).or_default() += 1;
+            }
+        }
+        // Every runtime symbol is one we know.
+        for s in &m.symbols {
+            if let Symbol::Runtime(n) = s {
+                assert!(
+                    resolver(n).is_some(),
+                    "{}: unknown runtime symbol {n}",
+                    path.display()
+                );
+            }
+        }
+        // The wrong processor is refused with the actionable message.
+        let other = match arch {
+            Arch::Aarch64 => Arch::X86_64,
+            Arch::X86_64 => Arch::Aarch64,
+        };
+        assert!(matches!(
+            parse(&bytes, other),
+            Err(LoadError::WrongArch { .. })
+        ));
+    }
+    eprintln!(
+        "{} corpus files; relocation types seen: {counts:?}",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Truncation: every byte of the smallest file per processor, a spread of cuts elsewhere.
+#[test]
+fn truncated_corpus_files_are_refused() {
+    let files = corpus();
+    if files.is_empty() {
+        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        return;
+    }
+    for arch in [Arch::Aarch64, Arch::X86_64] {
+        let mut mine: Vec<_> = files
+            .iter()
+            .filter(|f| f.1 == arch)
+            .map(|f| std::fs::read(&f.0).unwrap())
+            .collect();
+        mine.sort_by_key(|b| b.len());
+        for (i, bytes) in mine.iter().enumerate() {
+            // Section ends from the headers: a prefix is valid only if it stops exactly after
+            // RELOCATION or after a trailing CUSTOM section.
+            let mut valid_ends = Vec::new();
+            let mut pos = 8;
+            while pos + 8 <= bytes.len() {
+                let id = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap());
+                let size = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+                if id == 5 || id == 100 {
+                    valid_ends.push(pos + 8 + size);
+                }
+                pos = (pos + 8 + size + 3) & !3;
+            }
+            let cuts: Vec<usize> = if i == 0 {
+                (0..bytes.len()).collect()
+            } else {
+                let step = (bytes.len() / 300).max(1);
+                (0..bytes.len())
+                    .step_by(step)
+                    .chain(bytes.len().saturating_sub(64)..bytes.len())
+                    .collect()
+            };
+            for len in cuts {
+                let ok = parse(&bytes[..len], arch).is_ok();
+                assert_eq!(
+                    ok,
+                    valid_ends.contains(&len),
+                    "{arch}: prefix {len} of {}",
+                    bytes.len()
+                );
+            }
+        }
+    }
+}
+
+/// Bit flips and byte overwrites: never a panic, from parse through build.
+#[test]
+fn mutated_corpus_files_do_not_panic() {
+    let files = corpus();
+    if files.is_empty() {
+        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        return;
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let per_file = (20_000 / files.len()).clamp(50, 2_000);
+    let (mut ok, mut refused) = (0usize, 0usize);
+    for (path, arch) in &files {
+        let bytes = std::fs::read(path).unwrap();
+        // Headers, INIT_DATA and RELOCATION are where the structure is; flip there more often
+        // than in machine code by biasing towards the first and last 4 KiB.
+        for k in 0..per_file {
+            let mut m = bytes.clone();
+            let len = m.len() as u64;
+            let at = match k % 3 {
+                0 => next() % len.min(4096),
+                1 => len - 1 - next() % len.min(4096),
+                _ => next() % len,
+            } as usize;
+            if k % 2 == 0 {
+                m[at] ^= 1 << (next() % 8);
+            } else {
+                m[at] = next() as u8;
+            }
+            match load(&m, *arch) {
+                Ok(()) => ok += 1,
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    eprintln!("mutations: {ok} still loaded, {refused} refused");
+}
+
+/// A build error names the helper a module needs.
+#[test]
+fn missing_helper_is_named() {
+    let files = corpus();
+    let Some((path, arch)) = files.first() else {
+        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        return;
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let m = parse(&bytes, *arch).unwrap();
+    let Some(first) = m.runtime_symbols().first().map(|s| s.to_string()) else {
+        return;
+    };
+    let layout = image::plan(&m, 4096).unwrap();
+    let mut img = vec![0u8; layout.total_len as usize];
+    let e = image::build(&m, &bytes, &layout, &mut img, 0x4000_0000, &mut |n| {
+        if n == first {
+            None
+        } else {
+            resolver(n)
+        }
+    })
+    .unwrap_err();
+    assert_eq!(e, ImageError::UnresolvedSymbol(first.clone()));
+    assert!(e.to_string().contains("tzwasm does not provide"));
+}
