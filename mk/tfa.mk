@@ -4,7 +4,7 @@
 TFA_SRC   := $(CACHE)/tf-a
 TFA_BUILD := $(CACHE)/tf-a-build
 TFA_OUT   := $(TFA_BUILD)/qemu/release
-TFA_FLAGS := PLAT=qemu SPD=opteed BL32_RAM_LOCATION=tdram DEBUG=0 LOG_LEVEL=20 \
+TFA_FLAGS := PLAT=qemu SPD=opteed BL32_RAM_LOCATION=tdram DEBUG=0 LOG_LEVEL=20 BUILD_STRING=debian-2.8.0 \
 	CROSS_COMPILE=$(CROSS_COMPILE) BUILD_BASE=$(TFA_BUILD)
 FIPTOOL   := $(TFA_SRC)/tools/fiptool/fiptool
 TFA_STAMP := $(TFA_BUILD)/tfa.stamp
