@@ -1,41 +1,510 @@
-//! The tzwasm protocol checks (temporary: PSCI-only until tzwasm-smc lands).
+//! The tzwasm protocol checks, built on the `tzwasm-smc` crate's ids, statuses and typed
+//! wrappers: Trusted OS queries, GET_INFO, NULL/ECHO, bad inputs, FP/SIMD survival, the
+//! timing of a null call against PSCI_VERSION, and the TEST_FAULT call of crash mode.
+
+use tzwasm_smc::call::{echo_reply, ids, test_fp_reply};
+use tzwasm_smc::info::ALL_SELECTORS;
+use tzwasm_smc::{
+    CallConv, CallType, Client, ClientError, Conduit, Features, FunctionId, InfoSelector, Status,
+    PROTOCOL_VERSION, TZWASM_UID,
+};
 
 use crate::client::fp_probe;
 use crate::report::Report;
 use crate::{arch, println, psci, timer};
 
+/// The `smc #0` conduit (SMCCC 1.1 from NS-EL1).
+pub struct Smc;
+
+impl Conduit for Smc {
+    fn call(&mut self, args: [u64; 8]) -> [u64; 4] {
+        arch::smc(args)
+    }
+}
+
+/// OEN 50, the tzwasm Trusted OS range.
+const OEN_TZWASM: u8 = 50;
+/// An unused fast function number in OEN 50 (not in the base, reserved or test ranges).
+const UNKNOWN_FAST_NUMBER: u16 = 0x00ff;
+/// An unused yielding function number in OEN 50.
+const UNKNOWN_YIELDING_NUMBER: u16 = 0x00fe;
+
+/// TEST_FP operands: 1.0 and 10.0. `a / b` = 0.1 rounds up in round-to-nearest-even
+/// (0x3FB999999999999A) but not towards zero, so a secure world computing with the normal
+/// world's FPCR (the probes set RMode = towards zero) gives a wrong quotient.
+const FP_A: u64 = 0x3ff0_0000_0000_0000;
+const FP_B: u64 = 0x4024_0000_0000_0000;
+
+/// FPCR pattern of the primary: AHP | DN | FZ | RMode = towards zero.
+const FPCR_PRIMARY: u64 = 0x07c0_0000;
+/// FPSR pattern of the primary: QC and every cumulative exception flag.
+const FPSR_PRIMARY: u64 = 0x0800_009f;
+/// FPCR pattern of the secondary: DN | RMode = towards minus infinity.
+const FPCR_SECONDARY: u64 = 0x0280_0000;
+/// FPSR pattern of the secondary: IOC | IXC.
+const FPSR_SECONDARY: u64 = 0x0000_0011;
+
+/// Calls per timing loop.
+const TIMING_CALLS: u64 = 10_000;
+
+/// `x0` of an SMC64 call as a status, for messages.
+fn status_of(x0: u64) -> Result<Status, u64> {
+    Status::from_raw(x0).ok_or(x0)
+}
+
+/// Checks that `x0` of a call is exactly `expected` (SMC64: all 64 bits).
+fn expect_status(report: &mut Report, name: &str, x0: u64, expected: Status) {
+    report.check(
+        name,
+        x0 == expected.to_raw(),
+        format_args!(
+            "expected {}, got {:?} (x0 = {x0:#x})",
+            expected.name(),
+            status_of(x0)
+        ),
+    );
+}
+
+/// Checks that a NULL call still works (after a bad input).
+fn expect_alive(report: &mut Report, name: &str) {
+    report.result(name, Smc.null_call());
+}
+
+/// What the primary learned from GET_INFO, used by later checks.
+#[derive(Clone, Copy)]
+struct Learned {
+    test_calls: bool,
+}
+
+/// Every check the boot CPU runs.
 pub fn run_primary(report: &mut Report) {
-    let (r, out) = fp_probe(
-        [u64::from(psci::PSCI_VERSION), 0, 0, 0, 0, 0, 0, 0],
-        0x1122_3344_5566_7788,
-        0x07c0_0000,
-        0x0800_009f,
+    let learned = info_checks(report);
+    os_query_checks(report, learned);
+    call_checks(report);
+    bad_input_checks(report, learned);
+    fp_checks(
+        report,
+        learned,
+        0x0011_2233_4455_6677,
+        FPCR_PRIMARY,
+        FPSR_PRIMARY,
     );
-    report.result("fp: V0-V31/FPCR/FPSR survive PSCI_VERSION", r);
-    println!("psci version via probe {:#x}", out[0]);
 }
 
+/// GET_INFO: every selector, then the sanity of each page.
+fn info_checks(report: &mut Report) -> Learned {
+    let versions = Smc.versions();
+    let selector_count = match versions {
+        Ok(v) => {
+            println!(
+                "info: protocol {}, firmware {}, {} GET_INFO selectors",
+                v.protocol, v.firmware, v.selector_count
+            );
+            report.check(
+                "get-info VERSIONS: protocol version",
+                v.protocol == PROTOCOL_VERSION,
+                format_args!(
+                    "firmware speaks {}, client {}",
+                    v.protocol, PROTOCOL_VERSION
+                ),
+            );
+            report.check(
+                "get-info VERSIONS: selector count",
+                v.selector_count >= InfoSelector::COUNT,
+                format_args!(
+                    "{} selectors, client knows {}",
+                    v.selector_count,
+                    InfoSelector::COUNT
+                ),
+            );
+            v.selector_count
+        }
+        Err(e) => {
+            report.fail("get-info VERSIONS", format_args!("{e}"));
+            InfoSelector::COUNT
+        }
+    };
+
+    // Every selector the firmware announces answers SUCCESS (capped: the value is untrusted).
+    let mut all_ok = true;
+    for selector in 0..selector_count.min(64) {
+        if let Err(e) = Smc.get_info_raw(selector) {
+            report.fail(
+                "get-info: every selector",
+                format_args!("selector {selector}: {e}"),
+            );
+            all_ok = false;
+        }
+    }
+    if all_ok {
+        report.pass("get-info: every selector answers");
+    }
+    for selector in ALL_SELECTORS {
+        if selector.to_raw() >= selector_count {
+            report.fail(
+                "get-info: known selector served",
+                format_args!("{} is beyond the firmware's count", selector.name()),
+            );
+        }
+    }
+
+    match Smc.pool_info() {
+        Ok(p) => {
+            println!(
+                "info: pool {} bytes, {} used, high-water {}",
+                p.size, p.used, p.high_water
+            );
+            report.check(
+                "get-info POOL: size > 0, used <= high-water <= size",
+                p.size > 0,
+                format_args!("pool size is 0"),
+            );
+        }
+        Err(e) => report.fail(
+            "get-info POOL: size > 0, used <= high-water <= size",
+            format_args!("{e}"),
+        ),
+    }
+
+    match Smc.cpu_info() {
+        Ok(c) => {
+            println!(
+                "info: CPUs seen {} (mask {:#x}), max {}",
+                c.seen_count, c.seen_mask, c.max_cpus
+            );
+            report.check(
+                "get-info CPUS: boot CPU seen",
+                c.seen_count >= 1 && c.seen_mask & 1 != 0 && c.max_cpus >= 2,
+                format_args!(
+                    "count {}, mask {:#x}, max {}",
+                    c.seen_count, c.seen_mask, c.max_cpus
+                ),
+            );
+        }
+        Err(e) => report.fail("get-info CPUS: boot CPU seen", format_args!("{e}")),
+    }
+
+    let test_calls = match Smc.features() {
+        Ok(f) => {
+            println!("info: features {:?}", f.features);
+            report.check(
+                "get-info FEATURES: FP_SIMD",
+                f.features.contains(Features::FP_SIMD),
+                format_args!("{:?}", f.features),
+            );
+            f.features.contains(Features::TEST_CALLS)
+        }
+        Err(e) => {
+            report.fail("get-info FEATURES: FP_SIMD", format_args!("{e}"));
+            false
+        }
+    };
+    Learned { test_calls }
+}
+
+/// The standard Trusted OS queries (OEN 63).
+fn os_query_checks(report: &mut Report, learned: Learned) {
+    let expected = tzwasm_smc::Call::served_count(learned.test_calls);
+    match Smc.call_count() {
+        Ok(n) => report.check(
+            "os: Call Count",
+            n == expected,
+            format_args!("{n} calls, expected {expected}"),
+        ),
+        Err(e) => report.fail("os: Call Count", format_args!("{e}")),
+    }
+    match Smc.call_uid() {
+        Ok(uid) => report.check(
+            "os: Call UID is the tzwasm UUID",
+            uid == TZWASM_UID,
+            format_args!("got {uid}, expected {TZWASM_UID}"),
+        ),
+        Err(e) => report.fail("os: Call UID is the tzwasm UUID", format_args!("{e}")),
+    }
+    match Smc.revision() {
+        Ok(rev) => report.check(
+            "os: Revision",
+            rev == PROTOCOL_VERSION,
+            format_args!("got {rev}, expected {PROTOCOL_VERSION}"),
+        ),
+        Err(e) => report.fail("os: Revision", format_args!("{e}")),
+    }
+}
+
+/// NULL (fast) and ECHO (yielding).
+fn call_checks(report: &mut Report) {
+    let regs = Smc.invoke(ids::NULL, [0x1111, 0x2222, 0x3333, 0, 0, 0, 0]);
+    report.check(
+        "NULL fast call: SUCCESS, x1..x3 zero",
+        regs == [0, 0, 0, 0],
+        format_args!("x0..x3 = {regs:#x?}"),
+    );
+    echo_check(report, 0x0102_0304_0506_0708);
+}
+
+/// One ECHO call whose arguments are derived from `seed`.
+fn echo_check(report: &mut Report, seed: u64) {
+    let mut args = [0u64; 7];
+    for (i, a) in args.iter_mut().enumerate() {
+        *a = seed.rotate_left(8 * i as u32) ^ (i as u64);
+    }
+    match Smc.echo(args) {
+        Ok(reply) => {
+            let expected = echo_reply(args);
+            report.check(
+                "ECHO yielding call",
+                reply == expected,
+                format_args!("x1..x3 = {reply:#x?}, expected {expected:#x?}"),
+            );
+        }
+        Err(e) => report.fail("ECHO yielding call", format_args!("{e}")),
+    }
+}
+
+/// Unknown and malformed function ids, out-of-range arguments; the next call must still work.
+fn bad_input_checks(report: &mut Report, learned: Learned) {
+    let unknown_fast = FunctionId::new(
+        CallType::Fast,
+        CallConv::Smc64,
+        OEN_TZWASM,
+        UNKNOWN_FAST_NUMBER,
+    );
+    let x0 = Smc.invoke(unknown_fast, [0; 7])[0];
+    expect_status(
+        report,
+        "bad id: unknown fast id -> NOT_SUPPORTED",
+        x0,
+        Status::NotSupported,
+    );
+    expect_alive(report, "bad id: NULL works after unknown fast id");
+
+    let unknown_yielding = FunctionId::new(
+        CallType::Yielding,
+        CallConv::Smc64,
+        OEN_TZWASM,
+        UNKNOWN_YIELDING_NUMBER,
+    );
+    let x0 = Smc.invoke(unknown_yielding, [0; 7])[0];
+    expect_status(
+        report,
+        "bad id: unknown yielding id -> NOT_SUPPORTED",
+        x0,
+        Status::NotSupported,
+    );
+    expect_alive(report, "bad id: NULL works after unknown yielding id");
+
+    // A known number with the wrong call type or convention, a reserved (not yet served)
+    // call, and another Trusted OS OEN: all NOT_SUPPORTED.
+    let variants: [(&str, FunctionId); 4] = [
+        (
+            "bad id: NULL as a yielding call -> NOT_SUPPORTED",
+            FunctionId::new(
+                CallType::Yielding,
+                CallConv::Smc64,
+                OEN_TZWASM,
+                ids::NULL.number(),
+            ),
+        ),
+        (
+            "bad id: reserved SHM_REGISTER -> NOT_SUPPORTED",
+            ids::SHM_REGISTER,
+        ),
+        (
+            "bad id: unused Trusted OS OEN 51 -> NOT_SUPPORTED",
+            FunctionId::new(CallType::Fast, CallConv::Smc64, OEN_TZWASM + 1, 0),
+        ),
+        (
+            "bad id: reserved bits 23:17 set -> NOT_SUPPORTED",
+            FunctionId(ids::NULL.raw() | 0x0002_0000),
+        ),
+    ];
+    for (name, id) in variants {
+        let x0 = Smc.invoke(id, [0; 7])[0];
+        expect_status(report, name, x0, Status::NotSupported);
+    }
+    // SMC32 variant of GET_INFO: only w0 is defined for SMC32 results.
+    let smc32 = FunctionId(ids::GET_INFO.raw() & !tzwasm_smc::function_id::SMC64_BIT);
+    let w0 = Smc.invoke(smc32, [0; 7])[0] as u32;
+    report.check(
+        "bad id: GET_INFO as SMC32 -> NOT_SUPPORTED",
+        Status::from_w0(w0) == Some(Status::NotSupported),
+        format_args!("w0 = {w0:#x}"),
+    );
+    // Unknown standard Trusted OS query (0xBF00FF02 is not defined by SMCCC).
+    let unknown_query = FunctionId::new(CallType::Fast, CallConv::Smc32, 63, 0xff02);
+    let w0 = Smc.invoke(unknown_query, [0; 7])[0] as u32;
+    report.check(
+        "bad id: unknown Trusted OS query -> NOT_SUPPORTED",
+        w0 == u32::MAX,
+        format_args!("w0 = {w0:#x}"),
+    );
+    expect_alive(report, "bad id: NULL works after malformed ids");
+
+    let bad_selectors = [
+        (
+            "bad arg: GET_INFO selector count+100 -> INVALID_PARAMETER",
+            InfoSelector::COUNT + 100,
+        ),
+        (
+            "bad arg: GET_INFO selector u64::MAX -> INVALID_PARAMETER",
+            u64::MAX,
+        ),
+    ];
+    for (name, selector) in bad_selectors {
+        let x0 = Smc.invoke(ids::GET_INFO, [selector, 0, 0, 0, 0, 0, 0])[0];
+        expect_status(report, name, x0, Status::InvalidParameter);
+    }
+    expect_alive(report, "bad arg: NULL works after bad selectors");
+
+    if learned.test_calls {
+        let err = Smc.test_fault_raw(0xdead);
+        report.check(
+            "bad arg: TEST_FAULT unknown kind -> INVALID_PARAMETER",
+            err == ClientError::Status(Status::InvalidParameter),
+            format_args!("got {err}"),
+        );
+        expect_alive(report, "bad arg: NULL works after bad TEST_FAULT kind");
+    } else {
+        // A release firmware must refuse the test-only calls.
+        let err = Smc.test_fault_raw(0);
+        report.check(
+            "release: TEST_FAULT -> NOT_SUPPORTED",
+            err == ClientError::Status(Status::NotSupported),
+            format_args!("got {err}"),
+        );
+        let x0 = Smc.invoke(ids::TEST_FP, [FP_A, FP_B, 0, 0, 0, 0, 0])[0];
+        expect_status(
+            report,
+            "release: TEST_FP -> NOT_SUPPORTED",
+            x0,
+            Status::NotSupported,
+        );
+    }
+}
+
+/// FP/SIMD survival: around NULL (secure world without FP) and TEST_FP (secure world uses FP
+/// and clobbers its own V registers, FPCR and FPSR), and TEST_FP's result.
+fn fp_checks(report: &mut Report, learned: Learned, seed: u64, fpcr: u64, fpsr: u64) {
+    let (survived, out) = fp_probe([ids::NULL.to_x0(), 0, 0, 0, 0, 0, 0, 0], seed, fpcr, fpsr);
+    report.result("fp: V0-V31/FPCR/FPSR survive NULL", survived);
+    report.check(
+        "fp: NULL inside the probe succeeds",
+        out[0] == 0,
+        format_args!("x0 = {:#x}", out[0]),
+    );
+    if !learned.test_calls {
+        println!("[SKIP] fp: TEST_FP survival (firmware built without TEST_CALLS)");
+        return;
+    }
+    let expected = test_fp_reply(FP_A, FP_B);
+    // Twice: the first call takes the secure world's lazy FP trap, the second must too
+    // (the secure world disables FP again before it returns).
+    let rounds = [
+        (
+            "fp: V0-V31/FPCR/FPSR survive TEST_FP (1st call)",
+            "fp: TEST_FP result, a*b a+b a/b round-to-nearest (1st call)",
+        ),
+        (
+            "fp: V0-V31/FPCR/FPSR survive TEST_FP (2nd call)",
+            "fp: TEST_FP result, a*b a+b a/b round-to-nearest (2nd call)",
+        ),
+    ];
+    for (round, (survive_name, result_name)) in (1u64..).zip(rounds) {
+        let (survived, out) = fp_probe(
+            [ids::TEST_FP.to_x0(), FP_A, FP_B, 0, 0, 0, 0, 0],
+            seed.wrapping_add(round.wrapping_mul(0x1357_9bdf_0246_8ace)),
+            fpcr,
+            fpsr,
+        );
+        report.result(survive_name, survived);
+        report.check(
+            result_name,
+            out[0] == 0 && out[1..] == expected,
+            format_args!(
+                "x0 = {:?}, x1..x3 = {:#x?}, expected {expected:#x?}",
+                status_of(out[0]),
+                &out[1..]
+            ),
+        );
+    }
+}
+
+/// The subset the secondary CPU runs: GET_INFO CPUS, NULL, ECHO, FP survival.
 pub fn run_secondary(report: &mut Report) {
-    let (r, _) = fp_probe(
-        [u64::from(psci::PSCI_VERSION), 0, 0, 0, 0, 0, 0, 0],
-        0x9911_3344_5566_7788,
-        0x0280_0000,
-        0x0000_0011,
+    match Smc.cpu_info() {
+        Ok(c) => report.check(
+            "get-info CPUS: both CPUs seen",
+            c.seen_count >= 2 && c.seen_mask & 0b11 == 0b11,
+            format_args!("count {}, mask {:#x}", c.seen_count, c.seen_mask),
+        ),
+        Err(e) => report.fail("get-info CPUS: both CPUs seen", format_args!("{e}")),
+    }
+    match Smc.call_uid() {
+        Ok(uid) => report.check(
+            "os: Call UID is the tzwasm UUID",
+            uid == TZWASM_UID,
+            format_args!("got {uid}"),
+        ),
+        Err(e) => report.fail("os: Call UID is the tzwasm UUID", format_args!("{e}")),
+    }
+    report.result("NULL fast call", Smc.null_call());
+    echo_check(report, 0x8877_6655_4433_2211);
+    let test_calls = Smc
+        .features()
+        .map(|f| f.features.contains(Features::TEST_CALLS))
+        .unwrap_or(false);
+    fp_checks(
+        report,
+        Learned { test_calls },
+        0x7766_5544_3322_1100,
+        FPCR_SECONDARY,
+        FPSR_SECONDARY,
     );
-    report.result("fp: survive PSCI_VERSION", r);
 }
 
+/// Times [`TIMING_CALLS`] NULL calls and as many PSCI_VERSION calls; informational only.
 pub fn timing() {
-    let n = 10_000u64;
-    let t0 = arch::counter();
-    for _ in 0..n {
+    let freq = arch::counter_frequency();
+    // Warm up both paths (first-touch effects in QEMU's translation cache).
+    for _ in 0..100 {
+        let _ = Smc.null_call();
         psci::version();
     }
-    let t1 = arch::counter();
+    let mut null_errors = 0u64;
+    let start = arch::counter();
+    for _ in 0..TIMING_CALLS {
+        if Smc.call([ids::NULL.to_x0(), 0, 0, 0, 0, 0, 0, 0])[0] != 0 {
+            null_errors += 1;
+        }
+    }
+    let null_ticks = arch::counter().wrapping_sub(start);
+    let start = arch::counter();
+    for _ in 0..TIMING_CALLS {
+        psci::version();
+    }
+    let psci_ticks = arch::counter().wrapping_sub(start);
+
+    let show = |v: Option<u64>| v.unwrap_or(u64::MAX);
     println!(
-        "timing: PSCI_VERSION {:?} ns/call",
-        timer::ns_per_call(t1 - t0, n, arch::counter_frequency())
+        "timing: NULL fast call {} ns/call, PSCI_VERSION {} ns/call ({TIMING_CALLS} calls each, CNTFRQ {freq} Hz)",
+        show(timer::ns_per_call(null_ticks, TIMING_CALLS, freq)),
+        show(timer::ns_per_call(psci_ticks, TIMING_CALLS, freq)),
     );
+    if null_errors != 0 {
+        println!("timing: {null_errors} NULL calls did not return SUCCESS");
+    }
+    match timer::ratio_hundredths(null_ticks, psci_ticks) {
+        Some(r) => println!(
+            "world-switch ratio: {}.{:02} (goal <= 1.5)",
+            r / 100,
+            r % 100
+        ),
+        None => println!("world-switch ratio: n/a (PSCI_VERSION took no time)"),
+    }
 }
 
-pub fn call_test_fault() {}
+/// Crash mode, on the secondary CPU: TEST_FAULT with `kind`. Returns only if the secure
+/// world refused the call, with the reason.
+pub fn call_test_fault(kind: u64) -> ClientError {
+    Smc.test_fault_raw(kind)
+}

@@ -1,7 +1,7 @@
 //! The test sequence: Rust entry points for the primary and secondary CPUs, the hand-over
 //! between them, the timing report, crash mode and the final summary.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::arch::{self, FpProbe};
 use crate::console::Console;
@@ -25,6 +25,8 @@ static SECONDARY_PASSED: AtomicU32 = AtomicU32::new(0);
 static SECONDARY_FAILED: AtomicU32 = AtomicU32::new(0);
 /// Set by the primary when the secondary may call TEST_FAULT (crash mode, after timing).
 static CRASH_GO: AtomicU32 = AtomicU32::new(0);
+/// The TEST_FAULT kind for the secondary (crash mode).
+static CRASH_KIND: AtomicU64 = AtomicU64::new(0);
 
 #[repr(u32)]
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -68,11 +70,11 @@ extern "C" fn primary_main(dtb: u64, entry_el: u64) -> ! {
     );
 
     crate::checks::run_primary(&mut report);
-    run_secondary(&mut report, mode);
+    run_secondary(&mut report);
     crate::checks::timing();
 
-    if mode == Mode::CrashTest {
-        crash_test(&mut report);
+    if let Mode::CrashTest { kind } = mode {
+        crash_test(&mut report, kind);
     }
 
     let passed = report.passed;
@@ -83,7 +85,7 @@ extern "C" fn primary_main(dtb: u64, entry_el: u64) -> ! {
 }
 
 /// Starts the secondary CPU, waits for its checks and adds its counts to `report`.
-fn run_secondary(report: &mut Report, mode: Mode) {
+fn run_secondary(report: &mut Report) {
     let entry = arch::secondary_entry as *const () as u64;
     let status = psci::cpu_on(SECONDARY_MPIDR, entry, SECONDARY_INDEX);
     if status != psci::SUCCESS {
@@ -111,11 +113,10 @@ fn run_secondary(report: &mut Report, mode: Mode) {
     report.failed = report
         .failed
         .saturating_add(SECONDARY_FAILED.load(Ordering::Acquire));
-    let _ = mode;
 }
 
 /// Crash mode: lets the secondary call TEST_FAULT and checks that the call never returns.
-fn crash_test(report: &mut Report) {
+fn crash_test(report: &mut Report, kind: u64) {
     if secondary_state() != State::ChecksDone as u32 {
         report.fail(
             "crash-test: TEST_FAULT",
@@ -123,6 +124,7 @@ fn crash_test(report: &mut Report) {
         );
         return;
     }
+    CRASH_KIND.store(kind, Ordering::Relaxed);
     CRASH_GO.store(1, Ordering::Release);
     let deadline = timer::Deadline::after_ms(CRASH_WAIT_MS);
     while secondary_state() < State::CallingFault as u32 && !deadline.expired() {
@@ -138,7 +140,7 @@ fn crash_test(report: &mut Report) {
         }
         s if s == State::FaultReturned as u32 => report.fail(
             "crash-test: TEST_FAULT never returned",
-            format_args!("it returned (firmware built without test-hooks?)"),
+            format_args!("the call returned (reason printed above)"),
         ),
         s => report.fail(
             "crash-test: TEST_FAULT never returned",
@@ -170,9 +172,12 @@ extern "C" fn secondary_main(index: u64, entry_el: u64) -> ! {
     while CRASH_GO.load(Ordering::Acquire) == 0 {
         core::hint::spin_loop();
     }
+    let kind = CRASH_KIND.load(Ordering::Relaxed);
+    println!("crash-test: fault kind {kind} from cpu1");
     println!("crash-test: calling TEST_FAULT");
     SECONDARY_STATE.store(State::CallingFault as u32, Ordering::Release);
-    crate::checks::call_test_fault();
+    let refused = crate::checks::call_test_fault(kind);
+    println!("crash-test: TEST_FAULT returned: {refused}");
     SECONDARY_STATE.store(State::FaultReturned as u32, Ordering::Release);
     arch::park()
 }

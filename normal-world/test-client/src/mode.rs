@@ -1,13 +1,15 @@
 //! The run mode, chosen by the harness without rebuilding: a u64 it preloads into normal RAM
 //! with QEMU's generic loader before TF-A runs.
 //!
-//! `-device loader,addr=0x5ffff000,data=0xfa177e57,data-len=8` selects crash mode. Any other
-//! value (QEMU zeroes RAM, so by default 0) selects the normal run. The word sits just below
+//! `-device loader,addr=0x5ffff000,data=0xfa177e57,data-len=8` selects crash mode: bits 31:0
+//! hold [`CRASH_TEST_MAGIC`], bits 63:32 the TEST_FAULT kind (`tzwasm_smc::FaultKind`, 0 =
+//! data abort on an unmapped address; e.g. `data=0x2fa177e57` for the stack-guard overflow).
+//! Any other value (QEMU zeroes RAM, so by default 0) selects the normal run. The word sits just below
 //! the BL33 image, where neither TF-A nor QEMU's DTB (at 0x40000000, at most 1 MiB) lands.
 
 /// Address of the mode word.
 pub const MODE_ADDR: usize = 0x5fff_f000;
-/// Mode word value that enables the fault-injection run ("FAIL TEST").
+/// Low 32 bits of the mode word that enable the fault-injection run ("FAIL TEST").
 pub const CRASH_TEST_MAGIC: u64 = 0xfa17_7e57;
 
 /// What the client does after the ordinary checks.
@@ -15,8 +17,12 @@ pub const CRASH_TEST_MAGIC: u64 = 0xfa17_7e57;
 pub enum Mode {
     /// Checks, timing, summary, SYSTEM_OFF.
     Normal,
-    /// As `Normal`, plus a TEST_FAULT call from the secondary CPU before the summary.
-    CrashTest,
+    /// As `Normal`, plus a TEST_FAULT call of this kind from the secondary CPU before the
+    /// summary.
+    CrashTest {
+        /// The raw TEST_FAULT kind (`x1`).
+        kind: u64,
+    },
 }
 
 /// Reads the mode word.
@@ -24,8 +30,8 @@ pub fn read() -> Mode {
     // SAFETY: MODE_ADDR is 8-byte aligned normal RAM below the image that nothing else in the
     // normal world uses; reading it has no side effects.
     let word = unsafe { core::ptr::read_volatile(MODE_ADDR as *const u64) };
-    if word == CRASH_TEST_MAGIC {
-        Mode::CrashTest
+    if word & 0xffff_ffff == CRASH_TEST_MAGIC {
+        Mode::CrashTest { kind: word >> 32 }
     } else {
         Mode::Normal
     }

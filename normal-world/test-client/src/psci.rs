@@ -11,8 +11,6 @@ pub const SYSTEM_OFF: u32 = 0x8400_0008;
 
 /// PSCI return codes the client names.
 pub const SUCCESS: i32 = 0;
-/// CPU_ON: the target CPU is already on.
-pub const ALREADY_ON: i32 = -4;
 
 /// PSCI_VERSION: (major << 16) | minor.
 pub fn version() -> u32 {
