@@ -382,8 +382,9 @@ fn bad_input_checks(report: &mut Report, learned: Learned) {
     }
 }
 
-/// FP/SIMD survival: around NULL (secure world without FP) and TEST_FP (secure world uses FP
-/// and clobbers its own V registers, FPCR and FPSR), and TEST_FP's result.
+/// FP/SIMD survival: around NULL and ECHO (secure world without FP, fast and yielding entry)
+/// and TEST_FP (secure world uses FP and clobbers its own V registers, FPCR and FPSR), and
+/// TEST_FP's result.
 fn fp_checks(report: &mut Report, learned: Learned, seed: u64, fpcr: u64, fpsr: u64) {
     let (survived, out) = fp_probe([ids::NULL.to_x0(), 0, 0, 0, 0, 0, 0, 0], seed, fpcr, fpsr);
     report.result("fp: V0-V31/FPCR/FPSR survive NULL", survived);
@@ -392,8 +393,26 @@ fn fp_checks(report: &mut Report, learned: Learned, seed: u64, fpcr: u64, fpsr: 
         out[0] == 0,
         format_args!("x0 = {:#x}", out[0]),
     );
+    let echo_args = [seed, !seed, seed ^ 0x5a5a, 4, 5, 6, 7];
+    let [a1, a2, a3, a4, a5, a6, a7] = echo_args;
+    let (survived, out) = fp_probe(
+        [ids::ECHO.to_x0(), a1, a2, a3, a4, a5, a6, a7],
+        seed.rotate_left(17),
+        fpcr,
+        fpsr,
+    );
+    report.result("fp: V0-V31/FPCR/FPSR survive ECHO (yielding)", survived);
+    let expected = echo_reply(echo_args);
+    report.check(
+        "fp: ECHO inside the probe succeeds",
+        out[0] == 0 && out[1..] == expected,
+        format_args!("x0..x3 = {out:#x?}, expected x1..x3 = {expected:#x?}"),
+    );
     if !learned.test_calls {
-        println!("[SKIP] fp: TEST_FP survival (firmware built without TEST_CALLS)");
+        report.skip(
+            "fp: V0-V31/FPCR/FPSR survive TEST_FP",
+            "firmware built without TEST_CALLS",
+        );
         return;
     }
     let expected = test_fp_reply(FP_A, FP_B);

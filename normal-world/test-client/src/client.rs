@@ -84,28 +84,21 @@ extern "C" fn primary_main(dtb: u64, entry_el: u64) -> ! {
     psci::system_off()
 }
 
-/// Starts the secondary CPU, waits for its checks and adds its counts to `report`.
+/// Starts the secondary CPU, waits for its checks and for it to power itself off again, and
+/// adds its counts to `report`. Powered off, its vCPU stays out of the way of the timing.
 fn run_secondary(report: &mut Report) {
-    let entry = arch::secondary_entry as *const () as u64;
-    let status = psci::cpu_on(SECONDARY_MPIDR, entry, SECONDARY_INDEX);
-    if status != psci::SUCCESS {
-        report.fail(
-            "cpu1: PSCI CPU_ON",
-            format_args!("status {status} (is QEMU running with -smp 2?)"),
-        );
+    if !start_secondary(report, "cpu1: PSCI CPU_ON") {
         return;
     }
-    report.pass("cpu1: PSCI CPU_ON");
-    let deadline = timer::Deadline::after_ms(SECONDARY_TIMEOUT_MS);
-    while secondary_state() < State::ChecksDone as u32 {
-        if deadline.expired() {
-            report.fail(
-                "cpu1: checks finished",
-                format_args!("timed out after {SECONDARY_TIMEOUT_MS} ms"),
-            );
-            return;
-        }
-        core::hint::spin_loop();
+    if !wait_state(State::ChecksDone, SECONDARY_TIMEOUT_MS) {
+        report.fail(
+            "cpu1: checks finished",
+            format_args!(
+                "timed out after {SECONDARY_TIMEOUT_MS} ms (state {})",
+                secondary_state()
+            ),
+        );
+        return;
     }
     report.passed = report
         .passed
@@ -113,45 +106,84 @@ fn run_secondary(report: &mut Report) {
     report.failed = report
         .failed
         .saturating_add(SECONDARY_FAILED.load(Ordering::Acquire));
+
+    let deadline = timer::Deadline::after_ms(SECONDARY_TIMEOUT_MS);
+    let mut info = psci::affinity_info(SECONDARY_MPIDR);
+    while info != psci::AFFINITY_OFF && !deadline.expired() {
+        core::hint::spin_loop();
+        info = psci::affinity_info(SECONDARY_MPIDR);
+    }
+    report.check(
+        "cpu1: PSCI CPU_OFF (AFFINITY_INFO reports OFF)",
+        info == psci::AFFINITY_OFF,
+        format_args!("AFFINITY_INFO = {info}"),
+    );
 }
 
-/// Crash mode: lets the secondary call TEST_FAULT and checks that the call never returns.
-fn crash_test(report: &mut Report, kind: u64) {
-    if secondary_state() != State::ChecksDone as u32 {
-        report.fail(
-            "crash-test: TEST_FAULT",
-            format_args!("secondary CPU is not ready"),
-        );
-        return;
-    }
-    CRASH_KIND.store(kind, Ordering::Relaxed);
-    CRASH_GO.store(1, Ordering::Release);
-    let deadline = timer::Deadline::after_ms(CRASH_WAIT_MS);
-    while secondary_state() < State::CallingFault as u32 && !deadline.expired() {
+/// CPU_ON for the secondary; records the result as check `name`.
+fn start_secondary(report: &mut Report, name: &str) -> bool {
+    let entry = arch::secondary_entry as *const () as u64;
+    let status = psci::cpu_on(SECONDARY_MPIDR, entry, SECONDARY_INDEX);
+    report.check(
+        name,
+        status == psci::SUCCESS,
+        format_args!("status {status} (is QEMU running with -smp 2?)"),
+    );
+    status == psci::SUCCESS
+}
+
+/// Waits until the secondary's state is at least `state`; false on timeout.
+fn wait_state(state: State, timeout_ms: u64) -> bool {
+    let deadline = timer::Deadline::after_ms(timeout_ms);
+    while secondary_state() < state as u32 {
+        if deadline.expired() {
+            return false;
+        }
         core::hint::spin_loop();
     }
+    true
+}
+
+/// Crash mode: starts the secondary once more to call TEST_FAULT and checks that the call
+/// never returns (the secure world parks that CPU after printing its crash report).
+fn crash_test(report: &mut Report, kind: u64) {
+    const NAME: &str = "crash-test: TEST_FAULT never returned";
+    CRASH_KIND.store(kind, Ordering::Relaxed);
+    CRASH_GO.store(1, Ordering::Release);
+    if !start_secondary(report, "crash-test: PSCI CPU_ON") {
+        return;
+    }
+    if !wait_state(State::CallingFault, SECONDARY_TIMEOUT_MS) {
+        report.fail(NAME, format_args!("secondary never made the call"));
+        return;
+    }
+    // The call should never come back; give a refusal time to arrive.
     let deadline = timer::Deadline::after_ms(CRASH_WAIT_MS);
     while secondary_state() == State::CallingFault as u32 && !deadline.expired() {
         core::hint::spin_loop();
     }
-    match secondary_state() {
-        s if s == State::CallingFault as u32 => {
-            report.pass("crash-test: TEST_FAULT never returned")
-        }
-        s if s == State::FaultReturned as u32 => report.fail(
-            "crash-test: TEST_FAULT never returned",
-            format_args!("the call returned (reason printed above)"),
-        ),
-        s => report.fail(
-            "crash-test: TEST_FAULT never returned",
-            format_args!("secondary never made the call (state {s})"),
-        ),
-    }
+    report.check(
+        NAME,
+        secondary_state() == State::CallingFault as u32,
+        format_args!("the call returned (reason printed above)"),
+    );
 }
 
-/// Secondary CPU entry from `secondary_entry` (own stack, FP/SIMD enabled).
+/// Secondary CPU entry from `secondary_entry` (own stack, FP/SIMD enabled). The first start
+/// runs the checks and powers the CPU off; in crash mode a second start calls TEST_FAULT.
 #[unsafe(no_mangle)]
-extern "C" fn secondary_main(index: u64, entry_el: u64) -> ! {
+extern "C" fn secondary_main(_index: u64, entry_el: u64) -> ! {
+    if CRASH_GO.load(Ordering::Acquire) != 0 {
+        let kind = CRASH_KIND.load(Ordering::Relaxed);
+        println!("crash-test: fault kind {kind} from cpu1");
+        println!("crash-test: calling TEST_FAULT");
+        SECONDARY_STATE.store(State::CallingFault as u32, Ordering::Release);
+        let refused = crate::checks::call_test_fault(kind);
+        println!("crash-test: TEST_FAULT returned: {refused}");
+        SECONDARY_STATE.store(State::FaultReturned as u32, Ordering::Release);
+        arch::park()
+    }
+
     SECONDARY_STATE.store(State::Running as u32, Ordering::Release);
     let mut report = Report::new("cpu1: ");
     report.check(
@@ -162,23 +194,13 @@ extern "C" fn secondary_main(index: u64, entry_el: u64) -> ! {
             arch::current_el()
         ),
     );
-    let _ = index;
     crate::checks::run_secondary(&mut report);
     SECONDARY_PASSED.store(report.passed, Ordering::Release);
     SECONDARY_FAILED.store(report.failed, Ordering::Release);
     SECONDARY_STATE.store(State::ChecksDone as u32, Ordering::Release);
-
-    // Crash mode: wait for the primary's go, then make the call that should never return.
-    while CRASH_GO.load(Ordering::Acquire) == 0 {
-        core::hint::spin_loop();
-    }
-    let kind = CRASH_KIND.load(Ordering::Relaxed);
-    println!("crash-test: fault kind {kind} from cpu1");
-    println!("crash-test: calling TEST_FAULT");
-    SECONDARY_STATE.store(State::CallingFault as u32, Ordering::Release);
-    let refused = crate::checks::call_test_fault(kind);
-    println!("crash-test: TEST_FAULT returned: {refused}");
-    SECONDARY_STATE.store(State::FaultReturned as u32, Ordering::Release);
+    let status = psci::cpu_off();
+    // Only reached if EL3 refused; the primary sees AFFINITY_INFO stay ON and reports it.
+    println!("cpu1: PSCI CPU_OFF returned {status}");
     arch::park()
 }
 

@@ -1,4 +1,5 @@
-//! Check results: one console line per check (`[PASS] name` / `[FAIL] name: detail`) and the
+//! Check results: one console line per check (`[PASS] name` / `[FAIL] name: detail`, and
+//! `[SKIP] name: reason` for checks this firmware build cannot serve, not counted) and the
 //! running pass/fail counts of the CPU that owns the [`Report`].
 
 use core::fmt;
@@ -32,6 +33,11 @@ impl Report {
     pub fn fail(&mut self, name: &str, detail: fmt::Arguments<'_>) {
         self.failed = self.failed.saturating_add(1);
         crate::println!("[FAIL] {}{}: {}", self.prefix, name, detail);
+    }
+
+    /// Prints a check that cannot run against this firmware (not counted).
+    pub fn skip(&self, name: &str, reason: &str) {
+        crate::println!("[SKIP] {}{}: {}", self.prefix, name, reason);
     }
 
     /// Records `name` as passed when `ok`, else as failed with `detail`.
