@@ -6,6 +6,8 @@
 //! - [`image`]: where code, PLT, GOT and data sections go ([`image::plan`]) and filling a
 //!   buffer for a given run-time address ([`image::build`]).
 //! - [`reloc`]: the bit-level relocation encodings for aarch64 and x86_64.
+//! - [`layout`]: `#[repr(C)]` mirrors of exec_env, module/memory/table instances with
+//!   compile-time offset checks, and the instance block layout.
 //! - `writer` (feature `writer`, and in tests): a small AOT file writer for tests, including
 //!   hostile-module tests in other crates.
 //!
@@ -19,6 +21,7 @@ extern crate alloc;
 pub mod cursor;
 pub mod error;
 pub mod image;
+pub mod layout;
 pub mod module;
 pub mod parse;
 pub mod reloc;
