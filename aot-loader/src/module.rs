@@ -280,8 +280,10 @@ pub enum ElemMode {
 /// An element segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ElemSegment {
-    /// Mode.
+    /// Mode, decoded from `raw_mode`.
     pub mode: ElemMode,
+    /// The segment flags of the wasm binary (0..=7) as wamrc writes them.
+    pub raw_mode: u32,
     /// Element type as written (0x70 funcref; 0x64 from GC-aware wamrc; not checked).
     pub elem_type: u32,
     /// Table of an active segment.

@@ -520,17 +520,22 @@ impl Parser<'_> {
         let mut segs = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let at = c.pos();
-            let mode = match c.u32()? {
-                0 => ElemMode::Active,
-                1 => ElemMode::Passive,
-                2 => ElemMode::Declarative,
-                other => {
-                    return Err(c.malformed(
-                        at,
-                        "element segment mode must be 0, 1 or 2",
-                        other.into(),
-                    ))
-                }
+            // The wasm binary's segment flags 0..=7: bit 0 clear = active; bits 0 and 1 set =
+            // declarative; otherwise passive (`wasm_elem_is_*` in WAMR).
+            let raw_mode = c.u32()?;
+            if raw_mode > 7 {
+                return Err(c.malformed(
+                    at,
+                    "element segment flags must be 0..=7",
+                    raw_mode.into(),
+                ));
+            }
+            let mode = if raw_mode & 1 == 0 {
+                ElemMode::Active
+            } else if raw_mode & 3 == 3 {
+                ElemMode::Declarative
+            } else {
+                ElemMode::Passive
             };
             let elem_type = c.u32()?;
             let table_index = c.u32()?;
@@ -544,6 +549,7 @@ impl Parser<'_> {
             }
             segs.push(ElemSegment {
                 mode,
+                raw_mode,
                 elem_type,
                 table_index,
                 offset,

@@ -516,7 +516,7 @@ impl ModuleBuilder {
             w.u32(match mode {
                 ElemMode::Active => 0,
                 ElemMode::Passive => 1,
-                ElemMode::Declarative => 2,
+                ElemMode::Declarative => 3,
             });
             w.u32(0x70);
             w.u32(*tbl);

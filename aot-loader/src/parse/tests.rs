@@ -79,6 +79,7 @@ fn kitchen_sink_parses_every_section() {
             vec![InitExpr::RefFunc(1), InitExpr::RefNull(0x70)]
         );
         assert_eq!(m.elem_segments[1].mode, ElemMode::Passive);
+        assert_eq!(m.elem_segments[1].raw_mode, 1);
         assert_eq!(m.data_segments.len(), 2);
         assert_eq!(m.data_segments[0].bytes.get(&bytes), Some(&b"hello"[..]));
         assert!(m.data_segments[1].is_passive);
@@ -500,6 +501,37 @@ fn index_and_count_errors() {
         "{e}"
     );
     assert!(e.to_string().contains("does not fit"));
+}
+
+#[test]
+fn element_segment_flags_follow_the_wasm_binary() {
+    let arch = Arch::Aarch64;
+    let mut b = ModuleBuilder::kitchen_sink(arch).build();
+    let m = parse(&b, arch).unwrap();
+    // Find the first segment's mode word: the u32 0 right before elem_type 0x70 and table 0.
+    let at = (0..b.len() - 12)
+        .step_by(4)
+        .find(|&i| b[i..i + 12] == [0, 0, 0, 0, 0x70, 0, 0, 0, 0, 0, 0, 0])
+        .unwrap();
+    assert_eq!(m.elem_segments[0].mode, ElemMode::Active);
+    for (flags, mode) in [
+        (2, ElemMode::Active),
+        (4, ElemMode::Active),
+        (6, ElemMode::Active),
+        (1, ElemMode::Passive),
+        (5, ElemMode::Passive),
+        (3, ElemMode::Declarative),
+        (7, ElemMode::Declarative),
+    ] {
+        b[at] = flags;
+        let m = parse(&b, arch).unwrap();
+        assert_eq!(
+            (m.elem_segments[0].mode, m.elem_segments[0].raw_mode),
+            (mode, u32::from(flags))
+        );
+    }
+    b[at] = 8;
+    assert!(err(&b, arch).to_string().contains("element segment flags"));
 }
 
 #[test]
