@@ -7,9 +7,10 @@
 # Cases:
 #   protocol   normal run: the client's own checks; its last line must be "N passed, 0 failed",
 #              QEMU must exit by PSCI SYSTEM_OFF, and the secure log must show no crash.
-#   crash      fault injection: the secondary CPU calls TEST_FAULT; the secure console must
-#              show a crash report (decoded ESR, FAR, ELR) for that CPU while the client
-#              still finishes its checks on the primary CPU.
+#   crash-*    fault injection, one boot per TEST_FAULT kind: the secondary CPU calls
+#              TEST_FAULT; the secure console must show that CPU's crash report (decoded ESR,
+#              FAR with its region, ELR) and "parked", while the client still finishes its
+#              checks on the primary CPU.
 # Prints one line per case and "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 flash=${1:?flash image}
@@ -47,7 +48,7 @@ run_case() {
 # Case 1: protocol checks.
 if run_case protocol; then
     if summary=$(client_summary_ok "$out/protocol/normal.log"); then
-        if grep -qaE 'CRASH|PANIC' "$out/protocol/secure.log"; then
+        if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol/secure.log"; then
             fail protocol "secure world crashed"
         else
             pass "protocol ($summary)"
@@ -59,23 +60,38 @@ else
     fail protocol "QEMU did not power off cleanly (exit $?; timeout is 124)"
 fi
 
-# Case 2: fault injection on the secondary CPU.
-if run_case crash -device loader,addr=0x5ffff000,data=0xfa177e57,data-len=8; then
-    sec=$out/crash/secure.log
-    if ! summary=$(client_summary_ok "$out/crash/normal.log"); then
-        fail crash "$summary"
-    elif ! grep -qa 'tzwasm CRASH on CPU 1: synchronous exception in S-EL1' "$sec"; then
-        fail crash "no crash report for CPU 1 on the secure console"
-    elif ! grep -qaE 'ESR 0x[0-9a-f]+: EC 0x[0-9a-f]+ \(' "$sec" || ! grep -qa 'ELR  0x' "$sec"; then
-        fail crash "crash report lacks the decoded ESR or ELR"
-    elif ! grep -qa 'CPU 1 parked' "$sec"; then
-        fail crash "crash report does not say the CPU parked"
-    else
-        pass "crash ($(grep -a 'ESR 0x' "$sec" | head -1 | sed 's/^ *//'))"
+# Case 2..7: fault injection on the secondary CPU, one boot per TEST_FAULT kind. The mode word
+# (normal-world RAM 0x5ffff000) is the crash-test magic with the kind in bits 63:32. Each kind
+# names the text its crash report must contain.
+crash_case() {
+    local kind=$1 name=$2 header=$3 detail=$4
+    local word dir sec summary
+    word=$(printf '0x%x' $(((kind << 32) | 0xfa177e57)))
+    dir=crash-$name
+    if ! run_case "$dir" -device "loader,addr=0x5ffff000,data=$word,data-len=8"; then
+        fail "$dir" "QEMU did not power off cleanly"
+        return
     fi
-else
-    fail crash "QEMU did not power off cleanly"
-fi
+    sec=$out/$dir/secure.log
+    if ! summary=$(client_summary_ok "$out/$dir/normal.log"); then
+        fail "$dir" "$summary"
+    elif ! grep -qaF "$header" "$sec"; then
+        fail "$dir" "no '$header' on the secure console"
+    elif ! grep -qaF -- "$detail" "$sec"; then
+        fail "$dir" "crash report lacks '$detail'"
+    elif ! grep -qa 'CPU 1 parked' "$sec"; then
+        fail "$dir" "crash report does not say the CPU parked"
+    else
+        pass "$dir ($(grep -aF -- "$detail" "$sec" | head -1 | sed 's/^ *//'))"
+    fi
+}
+sync_el1='tzwasm CRASH on CPU 1: synchronous exception in S-EL1'
+crash_case 0 data-abort "$sync_el1" 'EC 0x25 (data abort from same EL), IL 1, ISS 0x0000006; translation fault'
+crash_case 1 undef "$sync_el1" 'EC 0x00 (unknown reason / undefined instruction)'
+crash_case 2 stack-guard "$sync_el1" '(guard page below a main stack)'
+crash_case 3 write-rodata "$sync_el1" 'permission fault, level 3, write'
+crash_case 4 exec-xn "$sync_el1" 'EC 0x21 (instruction abort from same EL)'
+crash_case 5 panic 'tzwasm PANIC on CPU 1' 'TEST_FAULT: deliberate panic'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -175,11 +175,9 @@ extern "C" fn handle_lower_el_exception(frame: &mut ExceptionFrame, kind: u64) {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     use core::fmt::Write;
-    let _ = writeln!(
-        CrashWriter,
-        "\n*** tzwasm PANIC on CPU {}: {info}",
-        arch::current_cpu()
-    );
+    let cpu = arch::current_cpu();
+    let _ = writeln!(CrashWriter, "\n*** tzwasm PANIC on CPU {cpu}: {info}");
+    let _ = writeln!(CrashWriter, "*** CPU {cpu} parked ***");
     // SAFETY: parking is always safe.
     unsafe { arch::park_forever() }
 }
