@@ -5,8 +5,8 @@ QEMU_OUT := $(BUILD)/qemu-test
 qemu-run: $(FLASH)
 	qemu/boot.sh run $(FLASH)
 
-qemu-test: $(FLASH_TEST) mmu-qemu-test
-	qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT)
+qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test
+	qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)
 
 # The mmu crate's own bare-metal smoke test (no TF-A): registers, faults, W^X on real tables.
 mmu-qemu-test: | $(SETUP_STAMP)

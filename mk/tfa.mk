@@ -15,7 +15,7 @@ FLASH_TEST := $(BUILD)/flash-test.bin
 .PHONY: tfa flash
 tfa: $(TFA_STAMP)
 $(TFA_STAMP): mk/tfa.mk | $(SETUP_STAMP)
-	@mkdir -p $(TFA_BUILD)
+	rm -rf $(TFA_BUILD) && mkdir -p $(TFA_BUILD)
 	cd $(TFA_SRC) && TF_LDFLAGS=--no-warn-rwx-segments CFLAGS=--param=min-pagesize=0 \
 		$(MAKE) $(TFA_FLAGS) bl1 bl2 bl31 >$(TFA_BUILD)/build.log 2>&1 \
 		|| { tail -30 $(TFA_BUILD)/build.log; exit 1; }

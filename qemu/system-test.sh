@@ -2,7 +2,7 @@
 # QEMU system tests: boots TF-A + tzwasm (test-hooks build) + the bare-metal test client
 # headless and decides pass/fail from what the two consoles print.
 #
-#   qemu/system-test.sh FLASH OUTDIR
+#   qemu/system-test.sh FLASH_TEST OUTDIR [FLASH_RELEASE]
 #
 # Cases:
 #   protocol   normal run: the client's own checks; its last line must be "N passed, 0 failed",
@@ -13,8 +13,9 @@
 #              checks on the primary CPU.
 # Prints one line per case and "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
-flash=${1:?flash image}
+flash=${1:?flash image (test-hooks firmware)}
 out=${2:?output dir}
+release_flash=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 TIMEOUT=${TZWASM_QEMU_TIMEOUT:-120}
 passed=0
@@ -36,7 +37,7 @@ client_summary_ok() {
 run_case() {
     local name=$1; shift
     local dir=$out/$name
-    "$here/boot.sh" test "$flash" "$dir" "$TIMEOUT" "$@"
+    "$here/boot.sh" test "${case_flash:-$flash}" "$dir" "$TIMEOUT" "$@"
     local rc=$?
     echo "--- $name: normal-world console ($dir/normal.log)"
     sed 's/^/  | /' "$dir/normal.log"
@@ -58,6 +59,23 @@ if run_case protocol; then
     fi
 else
     fail protocol "QEMU did not power off cleanly (exit $?; timeout is 124)"
+fi
+
+# Release image: the same protocol checks; TEST_* calls must be NOT_SUPPORTED there.
+if [ -n "$release_flash" ]; then
+    if case_flash=$release_flash run_case protocol-release; then
+        if summary=$(client_summary_ok "$out/protocol-release/normal.log"); then
+            if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol-release/secure.log"; then
+                fail protocol-release "secure world crashed"
+            else
+                pass "protocol-release ($summary)"
+            fi
+        else
+            fail protocol-release "$summary"
+        fi
+    else
+        fail protocol-release "QEMU did not power off cleanly"
+    fi
 fi
 
 # Case 2..7: fault injection on the secondary CPU, one boot per TEST_FAULT kind. The mode word
