@@ -30,6 +30,20 @@ pub enum SectionKind {
 }
 
 impl SectionKind {
+    /// The kind of section `id` (CUSTOM for 100), `None` for ids AOT version 6 does not have.
+    pub fn from_id(id: u32) -> Option<Self> {
+        Some(match id {
+            0 => SectionKind::TargetInfo,
+            1 => SectionKind::InitData,
+            2 => SectionKind::Text,
+            3 => SectionKind::Function,
+            4 => SectionKind::Export,
+            5 => SectionKind::Relocation,
+            100 => SectionKind::Custom,
+            _ => return None,
+        })
+    }
+
     /// The section's name as WAMR spells it.
     pub fn name(self) -> &'static str {
         match self {

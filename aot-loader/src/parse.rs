@@ -115,64 +115,30 @@ pub fn parse(file: &[u8], arch: Arch) -> Result<AotModule, LoadError> {
         name_sections: Vec::new(),
     };
 
-    // Sections: u32 id, u32 size, body; each header 4-aligned (the u32 read aligns).
     let mut next_required = section_id::TARGET_INFO;
     while !hdr.is_empty() {
-        let header_at = hdr.pos();
-        let id = hdr.u32()?;
-        let size = hdr.u32()?;
-        let size = usize::try_from(size).map_err(|_| hdr.truncated())?;
-        let kind = match id {
-            section_id::TARGET_INFO => SectionKind::TargetInfo,
-            section_id::INIT_DATA => SectionKind::InitData,
-            section_id::TEXT => SectionKind::Text,
-            section_id::FUNCTION => SectionKind::Function,
-            section_id::EXPORT => SectionKind::Export,
-            section_id::RELOCATION => SectionKind::Relocation,
-            section_id::CUSTOM => SectionKind::Custom,
-            _ => {
-                return Err(LoadError::UnknownSection {
-                    id,
-                    offset: clamp_u32(header_at),
-                })
-            }
-        };
-        let body_start = hdr.pos();
-        let body_end = body_start.checked_add(size).filter(|&e| e <= hdr.end());
-        let Some(body_end) = body_end else {
-            return Err(LoadError::Truncated {
-                section: kind,
-                offset: clamp_u32(body_start),
-            });
-        };
-        hdr.skip(size)?;
+        let raw = next_section(&mut hdr)?;
         let order_error = LoadError::SectionOrder {
-            found: kind,
-            offset: clamp_u32(header_at),
+            found: raw.kind,
+            offset: raw.header_offset,
         };
-        if id == section_id::CUSTOM {
+        if raw.id == section_id::CUSTOM {
             // CUSTOM sections may follow TARGET_INFO anywhere (WAMR 2.4.3 itself only
             // accepts them after RELOCATION, which is where wamrc puts them).
             if next_required == section_id::TARGET_INFO {
                 return Err(order_error);
             }
-        } else if id != next_required {
+        } else if raw.id != next_required {
             return Err(order_error);
         } else {
             next_required += 1;
         }
-        let c = Cursor::new(file, body_start, body_end, kind)?;
-        p.section(id, c)?;
+        let start = raw.body.offset as usize;
+        let c = Cursor::new(file, start, start + raw.body.len as usize, raw.kind)?;
+        p.section(raw.id, c)?;
     }
     if next_required <= section_id::RELOCATION {
-        let missing = match next_required {
-            section_id::TARGET_INFO => SectionKind::TargetInfo,
-            section_id::INIT_DATA => SectionKind::InitData,
-            section_id::TEXT => SectionKind::Text,
-            section_id::FUNCTION => SectionKind::Function,
-            section_id::EXPORT => SectionKind::Export,
-            _ => SectionKind::Relocation,
-        };
+        let missing = SectionKind::from_id(next_required).unwrap_or(SectionKind::Relocation);
         return Err(LoadError::MissingSection { missing });
     }
     // Names need the function count, so they are read last (best effort, as WAMR does).
@@ -183,6 +149,55 @@ pub fn parse(file: &[u8], arch: Arch) -> Result<AotModule, LoadError> {
     }
     validate(&p.m)?;
     Ok(p.m)
+}
+
+/// A section as found in the file, before its body is parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawSection {
+    /// Section id.
+    pub id: u32,
+    /// What it is.
+    pub kind: SectionKind,
+    /// Absolute file offset of the section header.
+    pub header_offset: u32,
+    /// The body.
+    pub body: Span,
+}
+
+/// Reads one section header (aligned to 4, as every u32) and takes its body.
+fn next_section(hdr: &mut Cursor<'_>) -> Result<RawSection, LoadError> {
+    let header_offset = hdr.pos_u32();
+    let id = hdr.u32()?;
+    let size = hdr.u32()?;
+    let kind = SectionKind::from_id(id).ok_or(LoadError::UnknownSection {
+        id,
+        offset: header_offset,
+    })?;
+    let body = hdr.span(size as usize).map_err(|_| LoadError::Truncated {
+        section: kind,
+        offset: hdr.pos_u32(),
+    })?;
+    Ok(RawSection {
+        id,
+        kind,
+        header_offset,
+        body,
+    })
+}
+
+/// The file's section table (header checked, bodies not parsed), for tools and tests.
+pub fn section_table(file: &[u8]) -> Result<Vec<RawSection>, LoadError> {
+    let mut hdr = Cursor::new(file, 0, file.len(), SectionKind::Header)?;
+    let magic = hdr.u32()?;
+    if magic != AOT_MAGIC {
+        return Err(LoadError::BadMagic { found: magic });
+    }
+    hdr.u32()?;
+    let mut out = Vec::new();
+    while !hdr.is_empty() {
+        out.push(next_section(&mut hdr)?);
+    }
+    Ok(out)
 }
 
 struct Parser<'a> {

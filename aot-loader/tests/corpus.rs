@@ -6,46 +6,15 @@
 //! The processor of each file is taken from its path (`aarch64` or `x86_64` in a directory
 //! or file name).
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{helper as resolver, valid_prefix_ends};
 
 use tzwasm_aot_loader::image::{self, ImageError};
 use tzwasm_aot_loader::module::Symbol;
 use tzwasm_aot_loader::{parse, Arch, LoadError};
-
-/// Runtime symbols a tzwasm runtime will provide (WAMR's `REG_COMMON_SYMBOLS` subset that
-/// matters, plus bulk-memory and reference-types helpers).
-const RUNTIME_SYMBOLS: &[&str] = &[
-    "aot_set_exception_with_id",
-    "aot_invoke_native",
-    "aot_call_indirect",
-    "aot_enlarge_memory",
-    "aot_set_exception",
-    "aot_check_app_addr_and_convert",
-    "memset",
-    "memmove",
-    "memcpy",
-    "sqrt",
-    "sqrtf",
-    "fmin",
-    "fminf",
-    "fmax",
-    "fmaxf",
-    "ceil",
-    "ceilf",
-    "floor",
-    "floorf",
-    "trunc",
-    "truncf",
-    "rint",
-    "rintf",
-    "aot_memory_init",
-    "aot_data_drop",
-    "aot_drop_table_seg",
-    "aot_table_init",
-    "aot_table_copy",
-    "aot_table_fill",
-    "aot_table_grow",
-];
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -91,14 +60,6 @@ fn corpus() -> Vec<(PathBuf, Arch)> {
             Some((p, arch))
         })
         .collect()
-}
-
-fn resolver(name: &str) -> Option<u64> {
-    RUNTIME_SYMBOLS
-        .iter()
-        .position(|s| *s == name)
-        // Far away from the image, as helpers are in the firmware.
-        .map(|i| 0x7f00_0000_0000 + 0x100 * i as u64)
 }
 
 fn load(bytes: &[u8], arch: Arch) -> Result<(), String> {
@@ -179,18 +140,7 @@ fn truncated_corpus_files_are_refused() {
             .collect();
         mine.sort_by_key(|b| b.len());
         for (i, bytes) in mine.iter().enumerate() {
-            // Section ends from the headers: a prefix is valid only if it stops exactly after
-            // RELOCATION or after a trailing CUSTOM section.
-            let mut valid_ends = Vec::new();
-            let mut pos = 8;
-            while pos + 8 <= bytes.len() {
-                let id = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap());
-                let size = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
-                if id == 5 || id == 100 {
-                    valid_ends.push(pos + 8 + size);
-                }
-                pos = (pos + 8 + size + 3) & !3;
-            }
+            let valid_ends = valid_prefix_ends(bytes);
             let cuts: Vec<usize> = if i == 0 {
                 (0..bytes.len()).collect()
             } else {

@@ -2,6 +2,9 @@
 //! about what the parser reads, and robustness on real bytes (every truncation, every bit
 //! flip), so these run even without the corpus.
 
+mod common;
+
+use common::{helper, valid_prefix_ends};
 use tzwasm_aot_loader::image;
 use tzwasm_aot_loader::layout::InstanceLayout;
 use tzwasm_aot_loader::module::*;
@@ -23,26 +26,6 @@ const FEATURES: &[(&str, Arch)] = &[
     ("features.x86_64.bc1.aot", Arch::X86_64),
     ("features.x86_64.s0.aot", Arch::X86_64),
 ];
-
-fn helper(name: &str) -> Option<u64> {
-    let known = [
-        "aot_set_exception_with_id",
-        "aot_invoke_native",
-        "aot_call_indirect",
-        "aot_enlarge_memory",
-        "aot_check_app_addr_and_convert",
-        "aot_memory_init",
-        "aot_data_drop",
-        "aot_table_init",
-        "aot_table_grow",
-        "memmove",
-        "memset",
-    ];
-    known
-        .iter()
-        .position(|k| *k == name)
-        .map(|i| 0x7f00_0000_0000 + 64 * i as u64)
-}
 
 #[test]
 fn features_module_is_read_exactly() {
@@ -216,16 +199,7 @@ fn every_truncation_and_bit_flip_of_real_files() {
         let b = data(name);
         // Only prefixes ending right after RELOCATION or a trailing CUSTOM section (XIP files
         // end with the native-symbol table) are valid.
-        let mut valid_ends = Vec::new();
-        let mut pos = 8;
-        while pos + 8 <= b.len() {
-            let id = u32::from_le_bytes(b[pos..pos + 4].try_into().unwrap());
-            let size = u32::from_le_bytes(b[pos + 4..pos + 8].try_into().unwrap()) as usize;
-            if id == 5 || id == 100 {
-                valid_ends.push(pos + 8 + size);
-            }
-            pos = (pos + 8 + size + 3) & !3;
-        }
+        let valid_ends = valid_prefix_ends(&b);
         for len in 0..b.len() {
             let ok = parse(&b[..len], arch).is_ok();
             assert_eq!(ok, valid_ends.contains(&len), "{name}: prefix {len}");

@@ -127,6 +127,27 @@ fn kitchen_sink_parses_every_section() {
 }
 
 #[test]
+fn section_table_lists_headers() {
+    let b = ModuleBuilder::kitchen_sink(Arch::Aarch64).build();
+    let t = section_table(&b).unwrap();
+    let ids: Vec<u32> = t.iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![0, 1, 2, 3, 4, 5, 100]);
+    assert_eq!(t[0].header_offset, 8);
+    assert_eq!(
+        t[0].body,
+        Span {
+            offset: 16,
+            len: 48
+        }
+    );
+    assert!(t
+        .windows(2)
+        .all(|w| w[1].header_offset as u64 >= w[0].body.end()));
+    assert_eq!(t.last().unwrap().body.end(), b.len() as u64);
+    assert!(section_table(&b[..b.len() - 1]).is_err());
+}
+
+#[test]
 fn header_errors() {
     assert!(matches!(
         err(&[], Arch::Aarch64),
@@ -276,14 +297,11 @@ fn section_structure_errors() {
     let arch = Arch::Aarch64;
     let good = ModuleBuilder::minimal(arch).build();
     // Split the file into sections to reorder and drop them.
-    let mut sections: Vec<(u32, Vec<u8>)> = Vec::new();
-    let mut pos = 8;
-    while pos < good.len() {
-        let id = u32::from_le_bytes(good[pos..pos + 4].try_into().unwrap());
-        let size = u32::from_le_bytes(good[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        sections.push((id, good[pos + 8..pos + 8 + size].to_vec()));
-        pos = (pos + 8 + size + 3) & !3;
-    }
+    let sections: Vec<(u32, Vec<u8>)> = section_table(&good)
+        .unwrap()
+        .iter()
+        .map(|s| (s.id, s.body.get(&good).unwrap().to_vec()))
+        .collect();
     assert_eq!(
         sections.iter().map(|s| s.0).collect::<Vec<_>>(),
         vec![0, 1, 2, 3, 4, 5]
@@ -644,16 +662,13 @@ fn symbol_table_layout_is_checked() {
     let b = ModuleBuilder::kitchen_sink(arch).build();
     let m = parse(&b, arch).unwrap();
     // Find the RELOCATION section body and corrupt the second symbol offset.
-    let mut pos = 8;
-    let mut body = 0;
-    while pos < b.len() {
-        let id = u32::from_le_bytes(b[pos..pos + 4].try_into().unwrap());
-        let size = u32::from_le_bytes(b[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        if id == 5 {
-            body = pos + 8;
-        }
-        pos = (pos + 8 + size + 3) & !3;
-    }
+    let table = section_table(&b).unwrap();
+    let body = table
+        .iter()
+        .find(|s| s.id == section_id::RELOCATION)
+        .unwrap()
+        .body
+        .offset as usize;
     assert!(m.symbol_names.len() > 2);
     let mut bad = b.clone();
     bad[body + 8] ^= 2;
@@ -718,35 +733,22 @@ fn malformed_name_section_is_ignored() {
     );
 }
 
-/// Offsets where each section ends (after its body), from the section headers.
-fn section_ends(b: &[u8]) -> Vec<(u32, usize)> {
-    let mut out = Vec::new();
-    let mut pos = 8;
-    while pos + 8 <= b.len() {
-        let id = u32::from_le_bytes(b[pos..pos + 4].try_into().unwrap());
-        let size = u32::from_le_bytes(b[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        out.push((id, pos + 8 + size));
-        pos = (pos + 8 + size + 3) & !3;
-    }
-    out
-}
-
 /// Every prefix of a valid file is refused, with an error, never a panic; the only prefixes
 /// accepted are those that drop whole trailing CUSTOM sections.
 #[test]
 fn truncation_at_every_byte() {
     for arch in ARCHES {
         let b = ModuleBuilder::kitchen_sink(arch).build();
-        let ends = section_ends(&b);
+        let table = section_table(&b).unwrap();
         assert_eq!(
-            ends.last().map(|e| e.0),
-            Some(100),
-            "kitchen sink ends with a name section"
+            table.last().map(|s| s.kind),
+            Some(SectionKind::Custom),
+            "ends with names"
         );
         for len in 0..b.len() {
-            let whole_sections = ends
+            let whole_sections = table
                 .iter()
-                .any(|&(id, end)| end == len && (id == 5 || id == 100));
+                .any(|s| s.body.end() == len as u64 && s.id >= section_id::RELOCATION);
             assert_eq!(
                 parse(&b[..len], arch).is_ok(),
                 whole_sections,
