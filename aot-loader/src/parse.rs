@@ -716,39 +716,34 @@ impl Parser<'_> {
         c.check_count(c.pos(), "function", n, 20)?;
         let n = n as usize;
         let code_len = u64::from(self.m.code.len);
-        let mut offsets = Vec::with_capacity(n);
+        let mut funcs = Vec::with_capacity(n);
         for _ in 0..n {
             let at = c.pos();
             let off = c.u64()?;
             if off >= code_len {
                 return Err(c.index_error(at, "function code offset", off, code_len));
             }
-            // code_len < 2^32, so this fits.
-            offsets.push(off as u32);
+            funcs.push(Function {
+                // code_len < 2^32, so this fits.
+                text_offset: off as u32,
+                type_index: 0,
+                max_local_cells: 0,
+                max_stack_cells: 0,
+            });
         }
         let type_count = self.m.types.len() as u64;
-        let mut type_indexes = Vec::with_capacity(n);
-        for _ in 0..n {
+        for f in &mut funcs {
             let at = c.pos();
-            let t = c.u32()?;
-            if u64::from(t) >= type_count {
-                return Err(c.index_error(at, "function type", t.into(), type_count));
+            f.type_index = c.u32()?;
+            if u64::from(f.type_index) >= type_count {
+                return Err(c.index_error(at, "function type", f.type_index.into(), type_count));
             }
-            type_indexes.push(t);
         }
-        let mut locals = Vec::with_capacity(n);
-        for _ in 0..n {
-            locals.push(c.u32()?);
+        for f in &mut funcs {
+            f.max_local_cells = c.u32()?;
         }
-        let mut funcs = Vec::with_capacity(n);
-        for i in 0..n {
-            let max_stack_cells = c.u32()?;
-            funcs.push(Function {
-                text_offset: offsets.get(i).copied().unwrap_or(0),
-                type_index: type_indexes.get(i).copied().unwrap_or(0),
-                max_local_cells: locals.get(i).copied().unwrap_or(0),
-                max_stack_cells,
-            });
+        for f in &mut funcs {
+            f.max_stack_cells = c.u32()?;
         }
         self.m.functions = funcs;
         Ok(())
@@ -825,8 +820,7 @@ impl Parser<'_> {
         expect_end(&s)?;
         c.skip(total_len)?;
 
-        let mut symbols: Vec<Option<Symbol>> = Vec::new();
-        symbols.resize(names.len(), None);
+        let mut symbols = alloc::vec![Symbol::Unreferenced; names.len()];
 
         let n = c.count("relocation group", 8)?;
         let mut groups = Vec::with_capacity(n as usize);
@@ -892,7 +886,7 @@ impl Parser<'_> {
                 }
                 let sym = self.classify_symbol(sym_name, target)?;
                 if let Some(slot) = symbols.get_mut(symbol as usize) {
-                    *slot = Some(sym);
+                    *slot = sym;
                 }
                 relocs.push(Relocation {
                     offset: offset as u32,
@@ -909,10 +903,7 @@ impl Parser<'_> {
                 });
             }
         }
-        self.m.symbols = symbols
-            .into_iter()
-            .map(|s| s.unwrap_or(Symbol::Unreferenced))
-            .collect();
+        self.m.symbols = symbols;
         self.m.symbol_names = names;
         self.m.relocation_groups = groups;
         Ok(())
