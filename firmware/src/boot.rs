@@ -10,10 +10,11 @@ use tzwasm_firmware::esr::{Esr, ExceptionClass};
 use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
-use tzwasm_smc::FaultKind;
+use tzwasm_smc::{El0Program, FaultKind, Regs4};
 
+/// The static pool, also the global allocator.
 #[global_allocator]
-static POOL: Pool = Pool::empty();
+pub static POOL: Pool = Pool::empty();
 
 /// Bit n set once CPU n has entered the payload.
 static CPUS_SEEN: AtomicU64 = AtomicU64::new(0);
@@ -108,6 +109,16 @@ impl Services for Platform {
         crate::fault::inject(kind)
     }
 
+    fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4 {
+        #[cfg(feature = "test-hooks")]
+        return crate::el0_test::run(program, a, b);
+        #[cfg(not(feature = "test-hooks"))]
+        {
+            let _ = (program, a, b);
+            [tzwasm_smc::Status::NotSupported.to_raw(), 0, 0, 0]
+        }
+    }
+
     fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {
         let mut out = [0u64; 3];
         // SAFETY: `out` is a valid, writable [u64; 3]; the routine touches only FP/SIMD
@@ -164,12 +175,6 @@ extern "C" fn handle_current_el_exception(frame: &mut ExceptionFrame, kind: u64)
         return;
     }
     crash(frame, kind)
-}
-
-/// An exception taken from S-EL0. Module code does not run yet, so anything here is a crash.
-#[unsafe(no_mangle)]
-extern "C" fn handle_lower_el_exception(frame: &mut ExceptionFrame, kind: u64) {
-    crash(frame, VectorKind::from_raw(kind))
 }
 
 #[panic_handler]

@@ -7,7 +7,7 @@
 //! INVALID_PARAMETER. Nothing here panics on any input, and the payload serves the next call.
 
 use crate::pool::PoolStats;
-use tzwasm_smc::call::{echo_reply, FaultKind};
+use tzwasm_smc::call::{echo_reply, El0Program, FaultKind};
 use tzwasm_smc::info::ALL_SELECTORS;
 use tzwasm_smc::{
     Call, CpuInfo, Features, FirmwareVersion, FunctionId, InfoSelector, PoolInfo, Regs4, Regs8,
@@ -46,6 +46,8 @@ pub trait Services {
     fn test_fault(&mut self, kind: FaultKind);
     /// TEST_FP: `[a*b, a+b, a/b]` computed with the FP/SIMD unit.
     fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3];
+    /// TEST_EL0: runs `program` at S-EL0; the reply registers.
+    fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4;
 }
 
 fn status(s: Status) -> Regs4 {
@@ -131,6 +133,10 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
             None => status(Status::InvalidParameter),
         },
         Call::TestFp => success(svc.test_fp(x[1], x[2])),
+        Call::TestEl0 => match El0Program::from_raw(x[1]) {
+            Some(program) => svc.test_el0(program, x[2], x[3]),
+            None => status(Status::InvalidParameter),
+        },
     }
 }
 
@@ -142,6 +148,7 @@ mod tests {
     struct Fake {
         hooks: bool,
         faults: Vec<FaultKind>,
+        el0: Vec<El0Program>,
     }
 
     impl Services for Fake {
@@ -167,12 +174,17 @@ mod tests {
         fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {
             test_fp_reply(a, b)
         }
+        fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4 {
+            self.el0.push(program);
+            success([a.wrapping_add(b), 0, 0])
+        }
     }
 
     fn fake(hooks: bool) -> Fake {
         Fake {
             hooks,
             faults: Vec::new(),
+            el0: Vec::new(),
         }
     }
 
@@ -196,7 +208,11 @@ mod tests {
         let plain = call(&mut svc, ids::CALL_COUNT, &[])[0];
         let mut test = fake(true);
         let with_hooks = call(&mut test, ids::CALL_COUNT, &[])[0];
-        assert_eq!(with_hooks, plain + 2, "TEST_FAULT and TEST_FP are counted");
+        assert_eq!(
+            with_hooks,
+            plain + 3,
+            "TEST_FAULT, TEST_FP, TEST_EL0 are counted"
+        );
     }
 
     #[test]
@@ -228,7 +244,14 @@ mod tests {
         let r = call(&mut prod, ids::GET_INFO, &[InfoSelector::Features.to_raw()]);
         assert!(!Features(r[1]).contains(Features::TEST_CALLS));
 
+        assert_eq!(call(&mut prod, ids::TEST_EL0, &[0, 1, 2])[0], NOT_SUPPORTED);
+        assert!(prod.el0.is_empty());
+
         let mut test = fake(true);
+        assert_eq!(call(&mut test, ids::TEST_EL0, &[0, 1, 2]), [0, 3, 0, 0]);
+        assert_eq!(test.el0, vec![El0Program::Add]);
+        let r = call(&mut test, ids::TEST_EL0, &[9, 1, 2]);
+        assert_eq!(r[0], Status::InvalidParameter.to_raw());
         call(&mut test, ids::TEST_FAULT, &[2]);
         assert_eq!(test.faults, vec![FaultKind::StackGuardOverflow]);
         let r = call(&mut test, ids::TEST_FAULT, &[99]);

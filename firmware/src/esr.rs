@@ -6,7 +6,7 @@
 use core::fmt;
 
 /// ESR_EL1 as read by the exception vector.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Esr(pub u64);
 
 /// Exception classes the payload distinguishes (ESR_ELx.EC, bits [31:26]).

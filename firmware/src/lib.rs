@@ -10,3 +10,4 @@ pub mod exception;
 pub mod layout;
 pub mod ns_memory;
 pub mod pool;
+pub mod user;

@@ -13,6 +13,10 @@ mod boot;
 #[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
+mod el0;
+#[cfg(all(target_os = "none", feature = "test-hooks"))]
+mod el0_test;
+#[cfg(target_os = "none")]
 mod fault;
 #[cfg(target_os = "none")]
 mod mmu;

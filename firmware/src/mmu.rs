@@ -10,7 +10,7 @@ use tzwasm_firmware::layout::{
     PAGE_SIZE, STACK_SIZE, XLAT_PAGES,
 };
 use tzwasm_mmu::arch::{self, EnableOptions, HwTlb};
-use tzwasm_mmu::{Attributes, Error, FixedPool, PageTables, TablePage};
+use tzwasm_mmu::{Attributes, Error, FixedPool, PageTables, TablePage, VaWindows};
 
 /// Translation-table pages, in their own NOLOAD section (linker/bl32.ld).
 #[unsafe(link_section = ".xlat")]
@@ -25,6 +25,10 @@ type Tables = PageTables<FixedPool<'static>, HwTlb>;
 /// The one address space all CPUs share; later issues map shared memory and module text here.
 /// Only touched with the MMU (and so the caches and exclusive monitors) on.
 static TABLES: Mutex<Option<Tables>> = Mutex::new(None);
+
+/// VA windows (VA != PA) for S-EL0 mappings: module text, data, stacks.
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_EL0 now; module loading next
+static WINDOWS: Mutex<VaWindows<32>> = Mutex::new(VaWindows::new());
 
 /// Root table address for secondary CPUs, which read it with their MMU and caches still off:
 /// a plain word, cleaned to memory by the primary after writing it.
@@ -151,4 +155,39 @@ pub fn with_ns_mapping<R>(pa: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Resu
     let r = f(bytes);
     pt.unmap(base, end - base)?;
     Ok(r)
+}
+
+/// Maps `len` bytes of secure memory at `pa` (page-aligned, owned by the caller) into a fresh
+/// VA window with `attrs` (a USER_* preset); returns the window's base VA.
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_EL0 now; module loading next
+pub fn map_window(pa: u64, len: u64, attrs: Attributes) -> Result<u64, Error> {
+    let window = WINDOWS.lock().reserve(len)?;
+    let mut guard = TABLES.lock();
+    let Some(pt) = guard.as_mut() else {
+        return Err(Error::InvalidRange);
+    };
+    if let Err(e) = pt.map(window.base, pa, len, attrs) {
+        let _ = WINDOWS.lock().release(window.base);
+        return Err(e);
+    }
+    Ok(window.base)
+}
+
+/// Unmaps a window made by [`map_window`] (TLBs invalidated) and releases its VA range.
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_EL0 now; module loading next
+pub fn unmap_window(va: u64, len: u64) -> Result<(), Error> {
+    if let Some(pt) = TABLES.lock().as_mut() {
+        pt.unmap(va, len)?;
+    }
+    WINDOWS.lock().release(va).map(|_| ())
+}
+
+/// Makes instructions written through the payload's own mapping of `[va, va + len)` visible
+/// to instruction fetch through any other mapping of the same memory: clean the data cache to
+/// the point of unification, then invalidate all instruction caches (Inner Shareable).
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_EL0 now; module loading next
+pub fn publish_code(va: u64, len: u64) {
+    arch::clean_dcache_range(va, len);
+    // SAFETY: instruction-cache invalidation has no effect on data.
+    unsafe { core::arch::asm!("ic ialluis", "dsb ish", "isb", options(nostack)) };
 }

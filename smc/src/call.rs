@@ -73,6 +73,9 @@ pub mod ids {
     pub const TEST_FAULT: FunctionId = fast64(0xff00);
     /// TEST_FP (fast SMC64, test builds only): `0xF200FF01`. `x1`, `x2` = f64 bit patterns.
     pub const TEST_FP: FunctionId = fast64(0xff01);
+    /// TEST_EL0 (fast SMC64, test builds only): `0xF200FF02`. `x1` =
+    /// [`El0Program`](crate::call::El0Program), `x2`, `x3` = its arguments.
+    pub const TEST_EL0: FunctionId = fast64(0xff02);
 }
 
 /// First function number of the range reserved for shared memory, sessions and modules.
@@ -101,10 +104,12 @@ pub enum Call {
     TestFault,
     /// TEST_FP (test builds only): `x1`, `x2` = f64 bits; returns [`test_fp_reply`].
     TestFp,
+    /// TEST_EL0 (test builds only): runs [`El0Program`] `x1` at S-EL0 with `x2`, `x3`.
+    TestEl0,
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 8] = [
+pub const ALL_CALLS: [Call; 9] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -113,6 +118,7 @@ pub const ALL_CALLS: [Call; 8] = [
     Call::Echo,
     Call::TestFault,
     Call::TestFp,
+    Call::TestEl0,
 ];
 
 impl Call {
@@ -127,6 +133,7 @@ impl Call {
             Call::Echo => ids::ECHO,
             Call::TestFault => ids::TEST_FAULT,
             Call::TestFp => ids::TEST_FP,
+            Call::TestEl0 => ids::TEST_EL0,
         }
     }
 
@@ -141,12 +148,13 @@ impl Call {
             Call::Echo => "ECHO",
             Call::TestFault => "TEST_FAULT",
             Call::TestFp => "TEST_FP",
+            Call::TestEl0 => "TEST_EL0",
         }
     }
 
     /// True for calls only firmware test builds serve (a release build answers NOT_SUPPORTED).
     pub const fn is_test_only(self) -> bool {
-        matches!(self, Call::TestFault | Call::TestFp)
+        matches!(self, Call::TestFault | Call::TestFp | Call::TestEl0)
     }
 
     /// True if this build serves the call: test-only calls need `test_build`.
@@ -461,6 +469,94 @@ impl FaultKind {
             FaultKind::WriteToReadOnly => "write to read-only data",
             FaultKind::ExecuteNonExecutable => "execute non-executable page",
             FaultKind::Panic => "panic",
+        }
+    }
+}
+
+/// The S-EL0 program TEST_EL0 runs (`x1`): tiny hand-written AArch64 code the secure world maps
+/// EL0-executable in its own address space, to prove that code at S-EL0 can compute and call
+/// back with SVC but cannot touch the payload. `x2`, `x3` are its arguments.
+///
+/// Reply: `x0` = SUCCESS, `x1` = the program's `x0` at its `svc #0`, when it finished; or
+/// `x0` = TRAPPED, `x1` = the exception class (ESR_EL1.EC) of its fault, `x2` = FAR_EL1; in
+/// both cases the pool is back to its previous usage afterwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum El0Program {
+    /// `x0 = x2 + x3`, then SVC. Expect SUCCESS with the sum.
+    Add = 0,
+    /// `x0 = bits(f64(x2) * f64(x3) + 1.0)` with FP/SIMD, clobbering V0-V7, then SVC.
+    FpMulAdd = 1,
+    /// Pushes and pops on its stack; `x0 = x2 ^ x3`, then SVC.
+    StackUse = 2,
+    /// `msr vbar_el1, xzr`: an EL1 register from EL0. Expect TRAPPED, EC 0x00.
+    PrivilegedMsr = 3,
+    /// Loads from payload data (the secure world supplies the address). Expect TRAPPED,
+    /// EC 0x24 (data abort from a lower EL).
+    ReadPayload = 4,
+    /// Stores to payload data. Expect TRAPPED, EC 0x24, and the payload value unchanged.
+    WritePayload = 5,
+    /// `smc #0` at EL0. Expect TRAPPED, EC 0x00 (SMC is undefined at EL0).
+    Smc = 6,
+    /// Branches into payload text. Expect TRAPPED, EC 0x20 (instruction abort, lower EL).
+    JumpToPayload = 7,
+    /// `eret` at EL0. Expect TRAPPED, EC 0x00.
+    Eret = 8,
+}
+
+/// Every EL0 program.
+pub const ALL_EL0_PROGRAMS: [El0Program; 9] = [
+    El0Program::Add,
+    El0Program::FpMulAdd,
+    El0Program::StackUse,
+    El0Program::PrivilegedMsr,
+    El0Program::ReadPayload,
+    El0Program::WritePayload,
+    El0Program::Smc,
+    El0Program::JumpToPayload,
+    El0Program::Eret,
+];
+
+impl El0Program {
+    /// Parses the untrusted `x1` value.
+    pub const fn from_raw(raw: u64) -> Option<Self> {
+        if raw < ALL_EL0_PROGRAMS.len() as u64 {
+            Some(ALL_EL0_PROGRAMS[raw as usize])
+        } else {
+            None
+        }
+    }
+
+    /// The `x1` value.
+    pub const fn to_raw(self) -> u64 {
+        self as u64
+    }
+
+    /// The name used in docs and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            El0Program::Add => "add",
+            El0Program::FpMulAdd => "fp multiply-add",
+            El0Program::StackUse => "stack use",
+            El0Program::PrivilegedMsr => "privileged msr",
+            El0Program::ReadPayload => "read payload memory",
+            El0Program::WritePayload => "write payload memory",
+            El0Program::Smc => "smc at EL0",
+            El0Program::JumpToPayload => "jump into payload text",
+            El0Program::Eret => "eret at EL0",
+        }
+    }
+
+    /// What a correct secure world answers for arguments `a`, `b`: `Ok(x1)` for SUCCESS, or
+    /// `Err(ec)` for TRAPPED with that exception class.
+    pub fn expected(self, a: u64, b: u64) -> Result<u64, u8> {
+        match self {
+            El0Program::Add => Ok(a.wrapping_add(b)),
+            El0Program::FpMulAdd => Ok((f64::from_bits(a) * f64::from_bits(b) + 1.0).to_bits()),
+            El0Program::StackUse => Ok(a ^ b),
+            El0Program::PrivilegedMsr | El0Program::Smc | El0Program::Eret => Err(0x00),
+            El0Program::ReadPayload | El0Program::WritePayload => Err(0x24),
+            El0Program::JumpToPayload => Err(0x20),
         }
     }
 }

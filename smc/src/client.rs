@@ -150,6 +150,12 @@ pub trait Client: Conduit {
         }
     }
 
+    /// TEST_EL0 (test builds): runs `program` at S-EL0 with `a`, `b`; returns `x0..x3` as they
+    /// came (SUCCESS with the result, or TRAPPED with the exception class and FAR).
+    fn test_el0(&mut self, program: crate::call::El0Program, a: u64, b: u64) -> crate::Regs4 {
+        self.invoke(ids::TEST_EL0, [program.to_raw(), a, b, 0, 0, 0, 0])
+    }
+
     /// TEST_FAULT with a typed kind; see [`Client::test_fault_raw`].
     fn test_fault(&mut self, kind: FaultKind) -> ClientError {
         self.test_fault_raw(kind.to_raw())

@@ -256,7 +256,7 @@ impl CpuInfo {
 pub struct Features(pub u64);
 
 impl Features {
-    /// This is a test build: TEST_FAULT and TEST_FP are served.
+    /// This is a test build: TEST_FAULT, TEST_FP and TEST_EL0 are served.
     pub const TEST_CALLS: Features = Features(1 << 0);
     /// The secure world may use FP/SIMD and preserves the normal world's V0-V31, FPCR, FPSR.
     pub const FP_SIMD: Features = Features(1 << 1);

@@ -45,7 +45,7 @@ pub mod info;
 pub mod status;
 pub mod uid;
 
-pub use call::{Call, DecodeError, FaultKind, ReservedCall};
+pub use call::{Call, DecodeError, El0Program, FaultKind, ReservedCall};
 pub use client::{Client, ClientError, Conduit};
 pub use function_id::{CallConv, CallType, FunctionId};
 pub use info::{

@@ -42,6 +42,7 @@ fn tzwasm_ids_have_documented_values() {
         (ids::UNLOAD, 0x7200_0108),
         (ids::STATS, 0xF200_0109),
         (ids::TEST_FAULT, 0xF200_FF00),
+        (ids::TEST_EL0, 0xF200_FF02),
         (ids::TEST_FP, 0xF200_FF01),
     ];
     for (id, raw) in expected {
@@ -136,7 +137,7 @@ fn test_only_calls_are_in_the_test_range() {
         assert_eq!(call.is_served(false), !call.is_test_only());
     }
     assert_eq!(Call::served_count(true), ALL_CALLS.len() as u32);
-    assert_eq!(Call::served_count(false), ALL_CALLS.len() as u32 - 2);
+    assert_eq!(Call::served_count(false), ALL_CALLS.len() as u32 - 3);
 }
 
 #[test]
@@ -640,6 +641,13 @@ impl Conduit for FakeSecure {
                 Self::ok(echo_reply([a1, a2, a3, a4, a5, a6, a7]))
             }
             Call::TestFp => Self::ok(test_fp_reply(args[1], args[2])),
+            Call::TestEl0 => match El0Program::from_raw(args[1]) {
+                Some(p) => match p.expected(args[2], args[3]) {
+                    Ok(v) => Self::ok([v, 0, 0]),
+                    Err(ec) => [Status::Trapped.to_raw(), u64::from(ec), 0, 0],
+                },
+                None => Self::err(Status::InvalidParameter),
+            },
             Call::TestFault => match FaultKind::from_raw(args[1]) {
                 // The real firmware never returns; the fake reports "parked" as Internal.
                 Some(_) => Self::err(Status::Internal),

@@ -7,11 +7,14 @@ use tzwasm_firmware::layout::{
     CpuStacks, FpsimdArea, CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, EXCEPTION_STACK_SIZE,
     FPSIMD_AREA_SIZE, MAIN_STACK_OFFSET, MAX_CPUS, STACK_SIZE,
 };
+use tzwasm_firmware::user::{UserContext, USER_FPCR_OFFSET, USER_Q_OFFSET};
 
 core::arch::global_asm!(
     include_str!("entry.S"),
     include_str!("vectors.S"),
     include_str!("fpsimd.S"),
+    include_str!("user.S"),
+    include_str!("el0_programs.S"),
     max_cpus = const MAX_CPUS,
     cpu_stacks_size = const CPU_STACKS_SIZE,
     stack_off = const MAIN_STACK_OFFSET,
@@ -20,6 +23,8 @@ core::arch::global_asm!(
     emerg_size = const EXCEPTION_STACK_SIZE,
     frame_size = const FRAME_SIZE,
     fpsimd_area_size = const FPSIMD_AREA_SIZE,
+    user_fpcr_off = const USER_FPCR_OFFSET,
+    user_q_off = const USER_Q_OFFSET,
     entry_done = const opteed::RETURN_ENTRY_DONE,
     on_done = const opteed::RETURN_ON_DONE,
     off_done = const opteed::RETURN_OFF_DONE,
@@ -51,6 +56,13 @@ unsafe extern "C" {
     /// register, FPCR and FPSR.
     #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     pub fn tzwasm_test_fp(a: u64, b: u64, out: *mut [u64; 3]);
+    /// Runs `ctx` at S-EL0 until its next exception; returns the vector kind (user.S).
+    pub fn enter_user(ctx: *mut UserContext) -> u64;
+    /// Start and end of the TEST_EL0 programs (el0_programs.S), 64 bytes per program.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    pub static el0_programs_start: u8;
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    pub static el0_programs_end: u8;
     /// Parks this CPU forever.
     pub fn park_forever() -> !;
     static __stacks_start: u8;

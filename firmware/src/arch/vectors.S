@@ -10,6 +10,9 @@
  *
  * An exception while already on the exception stack (the SP_EL0 group) parks at once: the
  * crash path itself failed and there is nothing safe left to run.
+ *
+ * Exceptions from S-EL0 (module code) are not crashes: they end the current enter_user call
+ * (user.S) and the payload decides what they mean.
  */
 
 /* Save x2..x30, ELR, SPSR, ESR, FAR into the frame at sp; x0/x1 already saved by the slot. */
@@ -46,12 +49,12 @@
     b       current_el_common
 .endm
 
+/* From S-EL0: hardware is on SP_EL1, just below enter_user's frame (user.S). */
 .macro lower_el_slot kind
 .balign 0x80
-    sub     sp, sp, #{frame_size}           /* hardware already switched to SP_EL1 */
-    stp     x0, x1, [sp]
+    stp     x0, x1, [sp, #-16]!
     mov     x0, #\kind
-    b       lower_el_common
+    b       user_exit
 .endm
 
 .macro park_slot
@@ -115,12 +118,3 @@ current_el_common:
     add     sp, sp, #{frame_size}
     msr     spsel, #1
     eret
-
-lower_el_common:
-    mov     x1, x0
-    save_frame_rest
-    mrs     x2, sp_el0                      /* the lower EL's stack pointer */
-    str     x2, [sp, #248]
-    mov     x0, sp
-    bl      handle_lower_el_exception       /* never returns (yet) */
-    b       park_forever
