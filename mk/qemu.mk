@@ -2,8 +2,8 @@
 QEMU_OUT := $(BUILD)/qemu-test
 
 .PHONY: qemu-run qemu-test mmu-qemu-test
-qemu-run: $(FLASH)
-	qemu/boot.sh run $(FLASH)
+qemu-run: $(FLASH_TEST)
+	qemu/boot.sh run $(FLASH_TEST)
 
 qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test
 	qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)
