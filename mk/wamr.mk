@@ -21,11 +21,19 @@ $(WAMR_SRC_PATH): $(WAMR_TOOLS)/src-fetch/Cargo.toml $(WAMR_TOOLS)/wamr-src.sh |
 	@mkdir -p $(@D)
 	CARGO=$(CARGO) $(WAMR_TOOLS)/wamr-src.sh > $@.tmp && mv $@.tmp $@
 
+# A private copy of the tree: WAMR's cmake scripts write into it (core/version.h), and the
+# cargo registry must stay pristine. Configure steps take a lock so parallel builds cannot race.
+WAMR_ROOT := $(WAMR_BUILD)/wamr-2.4.3
+WAMR_ROOT_STAMP := $(WAMR_ROOT)/.tzwasm-copied
+CMAKE_LOCKED := flock $(WAMR_BUILD)/.cmake.lock cmake
+$(WAMR_ROOT_STAMP): $(WAMR_SRC_PATH)
+	rm -rf $(WAMR_ROOT) && cp -a $$(cat $<) $(WAMR_ROOT) && touch $@
+
 # ---- wamrc -------------------------------------------------------------------------------------
 wamrc: $(WAMRC)
-$(WAMRC): $(WAMR_TOOLS)/wamrc-driver/main.c $(WAMR_TOOLS)/wamrc-driver/CMakeLists.txt $(WAMR_SRC_PATH)
-	cmake -S $(WAMR_TOOLS)/wamrc-driver -B $(WAMR_BUILD)/wamrc-build -G Ninja \
-		-DCMAKE_BUILD_TYPE=Release -DWAMR_ROOT=$$(cat $(WAMR_SRC_PATH)) -DLLVM_DIR=$(LLVM19_DIR) \
+$(WAMRC): $(WAMR_TOOLS)/wamrc-driver/main.c $(WAMR_TOOLS)/wamrc-driver/CMakeLists.txt $(WAMR_ROOT_STAMP)
+	$(CMAKE_LOCKED) -S $(WAMR_TOOLS)/wamrc-driver -B $(WAMR_BUILD)/wamrc-build -G Ninja \
+		-DCMAKE_BUILD_TYPE=Release -DWAMR_ROOT=$(WAMR_ROOT) -DLLVM_DIR=$(LLVM19_DIR) \
 		> $(WAMR_BUILD)/wamrc-cmake.log || { cat $(WAMR_BUILD)/wamrc-cmake.log; exit 1; }
 	ninja -C $(WAMR_BUILD)/wamrc-build -j$(NINJA_JOBS) wamrc
 	cp $(WAMR_BUILD)/wamrc-build/wamrc $@
@@ -44,9 +52,9 @@ iwasm_cmake_aarch64      := -DWAMR_BUILD_TARGET=AARCH64 \
 iwasm_cmake_aarch64-swbc := $(iwasm_cmake_aarch64) -DWAMR_DISABLE_HW_BOUND_CHECK=1
 
 iwasm: $(IWASM_BINS)
-$(WAMR_BUILD)/iwasm-%: $(IWASM_SRCS) $(WAMR_SRC_PATH)
-	cmake -S $(WAMR_TOOLS)/iwasm-driver -B $(WAMR_BUILD)/iwasm-$*-build -G Ninja \
-		-DCMAKE_BUILD_TYPE=Release -DWAMR_ROOT=$$(cat $(WAMR_SRC_PATH)) $(iwasm_cmake_$*) \
+$(WAMR_BUILD)/iwasm-%: $(IWASM_SRCS) $(WAMR_ROOT_STAMP)
+	$(CMAKE_LOCKED) -S $(WAMR_TOOLS)/iwasm-driver -B $(WAMR_BUILD)/iwasm-$*-build -G Ninja \
+		-DCMAKE_BUILD_TYPE=Release -DWAMR_ROOT=$(WAMR_ROOT) $(iwasm_cmake_$*) \
 		> $(WAMR_BUILD)/iwasm-$*-cmake.log || { cat $(WAMR_BUILD)/iwasm-$*-cmake.log; exit 1; }
 	ninja -C $(WAMR_BUILD)/iwasm-$*-build -j$(NINJA_JOBS) iwasm
 	@case $* in \

@@ -26,6 +26,27 @@
 
 #define MAX_ENV 64
 
+/*
+ * qemu-user (Debian bookworm's 7.2) fails mprotect(addr, 0, ...) with ENOMEM where Linux
+ * returns 0. WAMR calls it with length 0 when it instantiates a 0-page linear memory, so
+ * every memory-less module failed to instantiate under qemu-aarch64. The link wraps mprotect
+ * (-Wl,--wrap=mprotect) and this gives length 0 the Linux meaning.
+ */
+int __real_mprotect(void *addr, size_t len, int prot);
+int __wrap_mprotect(void *addr, size_t len, int prot);
+int
+__wrap_mprotect(void *addr, size_t len, int prot)
+{
+    if (len == 0) {
+        if ((uintptr_t)addr & 4095) {
+            errno = EINVAL;
+            return -1;
+        }
+        return 0;
+    }
+    return __real_mprotect(addr, len, prot);
+}
+
 static void
 usage(FILE *out)
 {
