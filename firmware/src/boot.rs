@@ -10,7 +10,7 @@ use tzwasm_firmware::esr::{Esr, ExceptionClass};
 use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
-use tzwasm_smc::{El0Program, FaultKind, Regs4};
+use tzwasm_smc::{El0Program, FaultKind, Regs4, Status};
 
 /// The static pool, also the global allocator.
 #[global_allocator]
@@ -104,9 +104,21 @@ impl Services for Platform {
         MAX_CPUS as u64
     }
 
+    fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status> {
+        crate::platform::shm_register(base, size)
+    }
+
+    fn shm_unregister(&mut self, handle: u64) -> Result<(), Status> {
+        crate::platform::shm_unregister(handle)
+    }
+
     fn test_fault(&mut self, kind: FaultKind) {
         log::warn!("TEST_FAULT: injecting {}", kind.name());
         crate::fault::inject(kind)
+    }
+
+    fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
+        crate::platform::shm_test(handle, offset, len)
     }
 
     fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4 {
@@ -115,7 +127,7 @@ impl Services for Platform {
         #[cfg(not(feature = "test-hooks"))]
         {
             let _ = (program, a, b);
-            [tzwasm_smc::Status::NotSupported.to_raw(), 0, 0, 0]
+            [Status::NotSupported.to_raw(), 0, 0, 0]
         }
     }
 

@@ -42,10 +42,16 @@ pub trait Services {
     fn cpus_seen(&self) -> u64;
     /// Most CPUs this build serves.
     fn max_cpus(&self) -> u64;
+    /// SHM_REGISTER: validate, record and map `[base, base + size)`; the handle.
+    fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status>;
+    /// SHM_UNREGISTER: unmap and forget the registration `handle`.
+    fn shm_unregister(&mut self, handle: u64) -> Result<(), Status>;
     /// TEST_FAULT: injects the fault. On the target it does not return; a fake may.
     fn test_fault(&mut self, kind: FaultKind);
     /// TEST_FP: `[a*b, a+b, a/b]` computed with the FP/SIMD unit.
     fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3];
+    /// TEST_SHM: hash `len` bytes at `offset` of registration `handle`, then invert them.
+    fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status>;
     /// TEST_EL0: runs `program` at S-EL0; the reply registers.
     fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4;
 }
@@ -60,7 +66,7 @@ fn success(r: [u64; 3]) -> Regs4 {
 
 /// Features this build has.
 pub fn features(test_hooks: bool) -> Features {
-    let base = Features::FP_SIMD;
+    let base = Features::FP_SIMD | Features::SHARED_MEMORY;
     if test_hooks {
         base | Features::TEST_CALLS
     } else {
@@ -124,6 +130,14 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
         Call::GetInfo => get_info(svc, x[1]),
         Call::Null => success([0; 3]),
         Call::Echo => success(echo_reply([x[1], x[2], x[3], x[4], x[5], x[6], x[7]])),
+        Call::ShmRegister => match svc.shm_register(x[1], x[2]) {
+            Ok(handle) => success([handle, 0, 0]),
+            Err(s) => status(s),
+        },
+        Call::ShmUnregister => match svc.shm_unregister(x[1]) {
+            Ok(()) => success([0; 3]),
+            Err(s) => status(s),
+        },
         Call::TestFault => match FaultKind::from_raw(x[1]) {
             Some(kind) => {
                 svc.test_fault(kind);
@@ -133,6 +147,10 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
             None => status(Status::InvalidParameter),
         },
         Call::TestFp => success(svc.test_fp(x[1], x[2])),
+        Call::TestShm => match svc.test_shm(x[1], x[2], x[3]) {
+            Ok(hash) => success([hash, 0, 0]),
+            Err(s) => status(s),
+        },
         Call::TestEl0 => match El0Program::from_raw(x[1]) {
             Some(program) => svc.test_el0(program, x[2], x[3]),
             None => status(Status::InvalidParameter),
@@ -149,6 +167,7 @@ mod tests {
         hooks: bool,
         faults: Vec<FaultKind>,
         el0: Vec<El0Program>,
+        shm: crate::shm::Registry,
     }
 
     impl Services for Fake {
@@ -171,8 +190,26 @@ mod tests {
         fn test_fault(&mut self, kind: FaultKind) {
             self.faults.push(kind);
         }
+        fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status> {
+            let dram = crate::ns_memory::NsDram::from_banks(
+                [(0x4000_0000, 0x4000_0000)],
+                0x0e00_0000..0x0f00_0000,
+                |_| {},
+            );
+            self.shm.register(base, size, &dram).map(|(h, _)| h.0)
+        }
+        fn shm_unregister(&mut self, handle: u64) -> Result<(), Status> {
+            self.shm.unregister(handle).map(|_| ())
+        }
         fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {
             test_fp_reply(a, b)
+        }
+        fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
+            let r = self.shm.get(handle).ok_or(Status::NoSuchHandle)?;
+            match offset.checked_add(len) {
+                Some(end) if end <= r.size => Ok(len),
+                _ => Err(Status::BadAddress),
+            }
         }
         fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4 {
             self.el0.push(program);
@@ -185,6 +222,7 @@ mod tests {
             hooks,
             faults: Vec::new(),
             el0: Vec::new(),
+            shm: crate::shm::Registry::new(),
         }
     }
 
@@ -208,11 +246,7 @@ mod tests {
         let plain = call(&mut svc, ids::CALL_COUNT, &[])[0];
         let mut test = fake(true);
         let with_hooks = call(&mut test, ids::CALL_COUNT, &[])[0];
-        assert_eq!(
-            with_hooks,
-            plain + 3,
-            "TEST_FAULT, TEST_FP, TEST_EL0 are counted"
-        );
+        assert_eq!(with_hooks, plain + 4, "the four TEST_* calls are counted");
     }
 
     #[test]
@@ -292,6 +326,22 @@ mod tests {
         // Wrong call type for a known number.
         let yielding_null = FunctionId(ids::NULL.raw() & !(1 << 31));
         assert_eq!(call(&mut svc, yielding_null, &[])[0], NOT_SUPPORTED);
+    }
+
+    #[test]
+    fn shared_memory_register_and_unregister() {
+        let mut svc = fake(false);
+        let r = call(&mut svc, ids::SHM_REGISTER, &[0x5000_0000, 0x2000]);
+        assert_eq!(r[0], 0);
+        let handle = r[1];
+        assert_ne!(handle, 0);
+        let r = call(&mut svc, ids::SHM_REGISTER, &[0x5000_1000, 0x1000]);
+        assert_eq!(r[0], Status::Overlap.to_raw());
+        let r = call(&mut svc, ids::SHM_REGISTER, &[0x0e10_0000, 0x1000]);
+        assert_eq!(r[0], Status::BadAddress.to_raw());
+        assert_eq!(call(&mut svc, ids::SHM_UNREGISTER, &[handle]), [0; 4]);
+        let r = call(&mut svc, ids::SHM_UNREGISTER, &[handle]);
+        assert_eq!(r[0], Status::NoSuchHandle.to_raw());
     }
 
     #[test]

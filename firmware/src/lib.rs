@@ -10,4 +10,5 @@ pub mod exception;
 pub mod layout;
 pub mod ns_memory;
 pub mod pool;
+pub mod shm;
 pub mod user;

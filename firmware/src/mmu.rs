@@ -191,3 +191,18 @@ pub fn publish_code(va: u64, len: u64) {
     // SAFETY: instruction-cache invalidation has no effect on data.
     unsafe { core::arch::asm!("ic ialluis", "dsb ish", "isb", options(nostack)) };
 }
+
+/// Maps a registered normal-world range at VA == PA: NS=1, Normal write-back (the attributes
+/// Linux uses for RAM), EL1 RW, never executable.
+pub fn map_ns_shared(pa: u64, len: u64) -> Result<(), Error> {
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.map_identity(pa, len, Attributes::NS_SHARED)
+}
+
+/// Unmaps a range mapped by [`map_ns_shared`].
+pub fn unmap_ns_shared(pa: u64, len: u64) -> Result<(), Error> {
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.unmap(pa, len)
+}

@@ -2,6 +2,8 @@
 
 use spin::Once;
 use tzwasm_firmware::ns_memory::NsDram;
+use tzwasm_firmware::shm::Registry;
+use tzwasm_smc::Status;
 
 /// Secure memory on QEMU virt (TF-A: secure SRAM 0x0e000000 + secure DRAM up to 0x0f000000).
 pub const SECURE_MEMORY: core::ops::Range<u64> = 0x0e00_0000..0x0f00_0000;
@@ -10,7 +12,6 @@ static NS_DRAM: Once<NsDram> = Once::new();
 
 /// Normal-world DRAM, once known (empty if the DTB gave none: then no shared memory is ever
 /// accepted).
-#[allow(dead_code)] // used by shared-memory registration (issue 4)
 pub fn ns_dram() -> NsDram {
     NS_DRAM.get().copied().unwrap_or_default()
 }
@@ -59,4 +60,64 @@ fn read_dtb(dtb: u64) -> Result<NsDram, &'static str> {
     })
     .map_err(|_| "cannot map the DTB")?
     .map_err(|_| "DTB has no usable /memory node")
+}
+
+/// Shared-memory registrations (all sessions; per-session ownership comes with sessions).
+static SHM: spin::Mutex<Registry> = spin::Mutex::new(Registry::new());
+
+/// SHM_REGISTER: check, record, then map the range NS=1, never executable, at VA == PA.
+pub fn shm_register(base: u64, size: u64) -> Result<u64, Status> {
+    let mut shm = SHM.lock();
+    let (handle, range) = shm.register(base, size, &ns_dram())?;
+    if let Err(e) = crate::mmu::map_ns_shared(range.base, range.size) {
+        log::warn!("SHM_REGISTER {base:#x}+{size:#x}: cannot map: {e}");
+        let _ = shm.unregister(handle.0);
+        return Err(Status::NoResources);
+    }
+    log::debug!(
+        "shared memory {:#x}+{:#x} registered as {:#x}",
+        range.base,
+        range.size,
+        handle.0
+    );
+    Ok(handle.0)
+}
+
+/// SHM_UNREGISTER: unmap (with TLB invalidation) and forget.
+pub fn shm_unregister(handle: u64) -> Result<(), Status> {
+    let mut shm = SHM.lock();
+    let range = shm.get(handle).ok_or(Status::NoSuchHandle)?;
+    if let Err(e) = crate::mmu::unmap_ns_shared(range.base, range.size) {
+        log::error!("SHM_UNREGISTER {handle:#x}: cannot unmap: {e}");
+        return Err(Status::Internal);
+    }
+    shm.unregister(handle).map(|_| ())
+}
+
+/// TEST_SHM (test builds): hashes `len` bytes at `offset` of a registration, then inverts them
+/// in place. Offsets are checked against the registry's own record of the range.
+pub fn shm_test(handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
+    if !cfg!(feature = "test-hooks") {
+        return Err(Status::NotSupported);
+    }
+    let shm = SHM.lock();
+    let range = shm.get(handle).ok_or(Status::NoSuchHandle)?;
+    let end = offset.checked_add(len).ok_or(Status::BadAddress)?;
+    if end > range.size {
+        return Err(Status::BadAddress);
+    }
+    let start = range.base + offset;
+    // SAFETY: [start, start + len) lies inside a live registration, which stays mapped
+    // (NS, EL1 RW) while we hold the registry lock. The normal world may change the bytes
+    // concurrently; we only read and write them as plain bytes, one volatile access each.
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for i in 0..len {
+        let p = (start + i) as *mut u8;
+        // SAFETY: see above; p is inside the mapped range.
+        let b = unsafe { core::ptr::read_volatile(p) };
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        // SAFETY: see above.
+        unsafe { core::ptr::write_volatile(p, !b) };
+    }
+    Ok(hash)
 }

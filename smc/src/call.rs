@@ -47,9 +47,9 @@ pub mod ids {
     /// [`echo_reply`](crate::call::echo_reply).
     pub const ECHO: FunctionId = yield64(0x0002);
 
-    /// SHM_REGISTER (yielding SMC64): `0x72000100`. Reserved, not yet served.
+    /// SHM_REGISTER (yielding SMC64): `0x72000100`. `x1` = physical base, `x2` = size.
     pub const SHM_REGISTER: FunctionId = yield64(0x0100);
-    /// SHM_UNREGISTER (yielding SMC64): `0x72000101`. Reserved, not yet served.
+    /// SHM_UNREGISTER (yielding SMC64): `0x72000101`. `x1` = handle.
     pub const SHM_UNREGISTER: FunctionId = yield64(0x0101);
     /// SESSION_OPEN (yielding SMC64): `0x72000102`. Reserved, not yet served.
     pub const SESSION_OPEN: FunctionId = yield64(0x0102);
@@ -76,6 +76,9 @@ pub mod ids {
     /// TEST_EL0 (fast SMC64, test builds only): `0xF200FF02`. `x1` =
     /// [`El0Program`](crate::call::El0Program), `x2`, `x3` = its arguments.
     pub const TEST_EL0: FunctionId = fast64(0xff02);
+    /// TEST_SHM (fast SMC64, test builds only): `0xF200FF03`. `x1` = handle, `x2` = offset,
+    /// `x3` = length: the secure world hashes those bytes and inverts them in place.
+    pub const TEST_SHM: FunctionId = fast64(0xff03);
 }
 
 /// First function number of the range reserved for shared memory, sessions and modules.
@@ -100,25 +103,34 @@ pub enum Call {
     Null,
     /// ECHO: yielding; `x0` = 0, `x1..x3` = [`echo_reply`] of `x1..x7`.
     Echo,
+    /// SHM_REGISTER: yielding; `x1` = physical base, `x2` = size; `x1` = handle.
+    ShmRegister,
+    /// SHM_UNREGISTER: yielding; `x1` = handle.
+    ShmUnregister,
     /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; does not return on success.
     TestFault,
     /// TEST_FP (test builds only): `x1`, `x2` = f64 bits; returns [`test_fp_reply`].
     TestFp,
     /// TEST_EL0 (test builds only): runs [`El0Program`] `x1` at S-EL0 with `x2`, `x3`.
     TestEl0,
+    /// TEST_SHM (test builds only): [`shm_test_hash`] of shared bytes, which it inverts.
+    TestShm,
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 9] = [
+pub const ALL_CALLS: [Call; 12] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
     Call::GetInfo,
     Call::Null,
     Call::Echo,
+    Call::ShmRegister,
+    Call::ShmUnregister,
     Call::TestFault,
     Call::TestFp,
     Call::TestEl0,
+    Call::TestShm,
 ];
 
 impl Call {
@@ -131,9 +143,12 @@ impl Call {
             Call::GetInfo => ids::GET_INFO,
             Call::Null => ids::NULL,
             Call::Echo => ids::ECHO,
+            Call::ShmRegister => ids::SHM_REGISTER,
+            Call::ShmUnregister => ids::SHM_UNREGISTER,
             Call::TestFault => ids::TEST_FAULT,
             Call::TestFp => ids::TEST_FP,
             Call::TestEl0 => ids::TEST_EL0,
+            Call::TestShm => ids::TEST_SHM,
         }
     }
 
@@ -146,15 +161,21 @@ impl Call {
             Call::GetInfo => "GET_INFO",
             Call::Null => "NULL",
             Call::Echo => "ECHO",
+            Call::ShmRegister => "SHM_REGISTER",
+            Call::ShmUnregister => "SHM_UNREGISTER",
             Call::TestFault => "TEST_FAULT",
             Call::TestFp => "TEST_FP",
             Call::TestEl0 => "TEST_EL0",
+            Call::TestShm => "TEST_SHM",
         }
     }
 
     /// True for calls only firmware test builds serve (a release build answers NOT_SUPPORTED).
     pub const fn is_test_only(self) -> bool {
-        matches!(self, Call::TestFault | Call::TestFp | Call::TestEl0)
+        matches!(
+            self,
+            Call::TestFault | Call::TestFp | Call::TestEl0 | Call::TestShm
+        )
     }
 
     /// True if this build serves the call: test-only calls need `test_build`.
@@ -185,10 +206,6 @@ impl fmt::Display for Call {
 /// A call whose function id is assigned but not yet served (the issue-4 protocol).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReservedCall {
-    /// Register a normal-world shared-memory range.
-    ShmRegister,
-    /// Unregister a shared-memory range.
-    ShmUnregister,
     /// Open a session with a heap quota.
     SessionOpen,
     /// Close a session.
@@ -208,9 +225,7 @@ pub enum ReservedCall {
 }
 
 /// Every reserved call.
-pub const ALL_RESERVED: [ReservedCall; 10] = [
-    ReservedCall::ShmRegister,
-    ReservedCall::ShmUnregister,
+pub const ALL_RESERVED: [ReservedCall; 8] = [
     ReservedCall::SessionOpen,
     ReservedCall::SessionClose,
     ReservedCall::Load,
@@ -225,8 +240,6 @@ impl ReservedCall {
     /// The function id assigned to this call.
     pub const fn id(self) -> FunctionId {
         match self {
-            ReservedCall::ShmRegister => ids::SHM_REGISTER,
-            ReservedCall::ShmUnregister => ids::SHM_UNREGISTER,
             ReservedCall::SessionOpen => ids::SESSION_OPEN,
             ReservedCall::SessionClose => ids::SESSION_CLOSE,
             ReservedCall::Load => ids::LOAD,
@@ -241,8 +254,6 @@ impl ReservedCall {
     /// The call's name as written in docs/protocol.md.
     pub const fn name(self) -> &'static str {
         match self {
-            ReservedCall::ShmRegister => "SHM_REGISTER",
-            ReservedCall::ShmUnregister => "SHM_UNREGISTER",
             ReservedCall::SessionOpen => "SESSION_OPEN",
             ReservedCall::SessionClose => "SESSION_CLOSE",
             ReservedCall::Load => "LOAD",
@@ -559,4 +570,20 @@ impl El0Program {
             El0Program::JumpToPayload => Err(0x20),
         }
     }
+}
+
+/// Most bytes one SHM_REGISTER may cover (64 MiB).
+pub const SHM_MAX_SIZE: u64 = 64 << 20;
+/// Most shared-memory registrations alive at once.
+pub const SHM_MAX_REGISTRATIONS: usize = 16;
+
+/// The TEST_SHM hash (FNV-1a, 64-bit) of the bytes as they were before the secure world
+/// inverted them.
+pub fn shm_test_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }

@@ -150,6 +150,19 @@ pub trait Client: Conduit {
         }
     }
 
+    /// SHM_REGISTER: shares `[base, base + size)` of normal-world physical memory with the
+    /// secure world; returns the registration's handle.
+    fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, ClientError> {
+        self.invoke_checked(ids::SHM_REGISTER, [base, size, 0, 0, 0, 0, 0])
+            .map(|r| r[0])
+    }
+
+    /// SHM_UNREGISTER: ends a registration; the secure world unmaps the range.
+    fn shm_unregister(&mut self, handle: u64) -> Result<(), ClientError> {
+        self.invoke_checked(ids::SHM_UNREGISTER, [handle, 0, 0, 0, 0, 0, 0])
+            .map(|_| ())
+    }
+
     /// TEST_EL0 (test builds): runs `program` at S-EL0 with `a`, `b`; returns `x0..x3` as they
     /// came (SUCCESS with the result, or TRAPPED with the exception class and FAR).
     fn test_el0(&mut self, program: crate::call::El0Program, a: u64, b: u64) -> crate::Regs4 {

@@ -256,11 +256,11 @@ impl CpuInfo {
 pub struct Features(pub u64);
 
 impl Features {
-    /// This is a test build: TEST_FAULT, TEST_FP and TEST_EL0 are served.
+    /// This is a test build: TEST_FAULT, TEST_FP, TEST_EL0 and TEST_SHM are served.
     pub const TEST_CALLS: Features = Features(1 << 0);
     /// The secure world may use FP/SIMD and preserves the normal world's V0-V31, FPCR, FPSR.
     pub const FP_SIMD: Features = Features(1 << 1);
-    /// Shared-memory registration is served (reserved, issue 4).
+    /// Shared-memory registration is served.
     pub const SHARED_MEMORY: Features = Features(1 << 2);
     /// Sessions and module LOAD/RUN are served (reserved, issue 4).
     pub const MODULES: Features = Features(1 << 3);

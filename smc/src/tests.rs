@@ -43,6 +43,7 @@ fn tzwasm_ids_have_documented_values() {
         (ids::STATS, 0xF200_0109),
         (ids::TEST_FAULT, 0xF200_FF00),
         (ids::TEST_EL0, 0xF200_FF02),
+        (ids::TEST_SHM, 0xF200_FF03),
         (ids::TEST_FP, 0xF200_FF01),
     ];
     for (id, raw) in expected {
@@ -137,7 +138,7 @@ fn test_only_calls_are_in_the_test_range() {
         assert_eq!(call.is_served(false), !call.is_test_only());
     }
     assert_eq!(Call::served_count(true), ALL_CALLS.len() as u32);
-    assert_eq!(Call::served_count(false), ALL_CALLS.len() as u32 - 3);
+    assert_eq!(Call::served_count(false), ALL_CALLS.len() as u32 - 4);
 }
 
 #[test]
@@ -641,6 +642,9 @@ impl Conduit for FakeSecure {
                 Self::ok(echo_reply([a1, a2, a3, a4, a5, a6, a7]))
             }
             Call::TestFp => Self::ok(test_fp_reply(args[1], args[2])),
+            Call::ShmRegister => Self::ok([1, 0, 0]),
+            Call::ShmUnregister => Self::ok([0; 3]),
+            Call::TestShm => Self::ok([0; 3]),
             Call::TestEl0 => match El0Program::from_raw(args[1]) {
                 Some(p) => match p.expected(args[2], args[3]) {
                     Ok(v) => Self::ok([v, 0, 0]),
