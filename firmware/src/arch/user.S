@@ -53,20 +53,7 @@ enter_user:
     msr     elr_el1, x2
     msr     spsr_el1, x3
 
-    ldp     x2, x3, [x0, #16]
-    ldp     x4, x5, [x0, #32]
-    ldp     x6, x7, [x0, #48]
-    ldp     x8, x9, [x0, #64]
-    ldp     x10, x11, [x0, #80]
-    ldp     x12, x13, [x0, #96]
-    ldp     x14, x15, [x0, #112]
-    ldp     x16, x17, [x0, #128]
-    ldp     x18, x19, [x0, #144]
-    ldp     x20, x21, [x0, #160]
-    ldp     x22, x23, [x0, #176]
-    ldp     x24, x25, [x0, #192]
-    ldp     x26, x27, [x0, #208]
-    ldp     x28, x29, [x0, #224]
+    load_x2_x29 x0
     ldr     x30, [x0, #240]
     ldp     x0, x1, [x0, #0]
     eret
@@ -81,20 +68,7 @@ user_exit:
     mov     x1, x0                          /* kind */
     mrs     x0, tpidr_el1                   /* the UserContext */
     cbz     x0, park_forever                /* EL0 ran without enter_user: impossible */
-    stp     x2, x3, [x0, #16]
-    stp     x4, x5, [x0, #32]
-    stp     x6, x7, [x0, #48]
-    stp     x8, x9, [x0, #64]
-    stp     x10, x11, [x0, #80]
-    stp     x12, x13, [x0, #96]
-    stp     x14, x15, [x0, #112]
-    stp     x16, x17, [x0, #128]
-    stp     x18, x19, [x0, #144]
-    stp     x20, x21, [x0, #160]
-    stp     x22, x23, [x0, #176]
-    stp     x24, x25, [x0, #192]
-    stp     x26, x27, [x0, #208]
-    stp     x28, x29, [x0, #224]
+    store_x2_x29 x0
     str     x30, [x0, #240]
     ldp     x2, x3, [sp], #16               /* the module's x0, x1 */
     stp     x2, x3, [x0, #0]
