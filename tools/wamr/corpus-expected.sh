@@ -6,6 +6,8 @@
 # their out-of-bounds accesses); bc1 files by both. Then compares HW vs SW (bc1) and x86_64 vs
 # aarch64 and writes the disagreements to build/corpus/expected/DISAGREEMENTS.txt.
 # stdout/stderr are regular files (wasi-libc's stdout buffering depends on the file type).
+# Per test: stdout, stderr, exit (WASI exit code, 1 on a trap) and, on a trap, trap (the message
+# without "Exception: ", e.g. "integer divide by zero").
 # Usage: tools/wamr/corpus-expected.sh [jobs]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,7 +24,7 @@ decode() { local s=${1//%20/ }; printf '%s' "${s//%25/%}"; }
 run_one() {
     local vdir=$1 iwasm=$2 test=$3 module=$4 entry=$5 args=$6 env=$7
     local d=$out/$vdir/$test arch_bc=${vdir%-swbc}
-    local -a cmd=("$iwasm" --quiet-trap "--trap-out=$d/trap")
+    local -a cmd=("$iwasm" --quiet-trap "--trap-out=$d/trap" "--exit-out=$d/exit")
     local w
     rm -rf "$d" && mkdir -p "$d"
     for w in $env; do cmd+=("--env=$(decode "$w")"); done
@@ -31,7 +33,9 @@ run_one() {
     for w in $args; do cmd+=("$(decode "$w")"); done
     local rc=0
     (cd "$corpus/$arch_bc" && timeout "$timeout_s" "${cmd[@]}" > "$d/stdout" 2> "$d/stderr") || rc=$?
-    echo "$rc" > "$d/exit"
+    # exit: the full WASI exit code as iwasm wrote it; if iwasm died before writing it (crash,
+    # timeout, load error), the process status prefixed with "status ".
+    [ -s "$d/exit" ] || echo "status $rc" > "$d/exit"
     [ "$rc" = 124 ] && echo "TIMEOUT $vdir/$test" >&2
     return 0
 }

@@ -11,7 +11,8 @@
  *   - the guest's stdout/stderr go straight to fds 1/2 (WAMR's WASI layer);
  *   - on a trap, "Exception: <message>" goes to stderr (unless --quiet-trap) and the message
  *     alone to the --trap-out file; the exit code is 1;
- *   - otherwise the exit code is the WASI exit code (proc_exit's value, 0 if _start returns).
+ *   - otherwise the exit code is the WASI exit code (proc_exit's value, 0 if _start returns);
+ *     the process status keeps only its low 8 bits, --exit-out=<file> gets all 32.
  *   - load/instantiate errors: "iwasm: ..." on stderr, exit code 2.
  */
 #include <errno.h>
@@ -57,6 +58,7 @@ usage(FILE *out)
           "  --heap-size=<n>      WAMR app heap inserted into linear memory (default 0)\n"
           "  --trap-out=<file>    write the trap message (without 'Exception: ') to <file>\n"
           "  --quiet-trap         do not print 'Exception: ...' on stderr\n"
+          "  --exit-out=<file>    write the full 32-bit WASI exit code (1 on a trap) to <file>\n"
           "  -v=0..4              WAMR log level (default 0: fatal only, keeps stdout clean)\n",
           out);
 }
@@ -140,7 +142,7 @@ parse_u32(const char *s, uint32_t *out)
 int
 main(int argc, char **argv)
 {
-    const char *func_name = NULL, *trap_out = NULL, *path;
+    const char *func_name = NULL, *trap_out = NULL, *exit_out = NULL, *path;
     const char *env[MAX_ENV];
     uint32_t env_count = 0, stack_size = 64 * 1024, heap_size = 0, log_level = 0, size = 0;
     bool quiet_trap = false, ok;
@@ -151,6 +153,7 @@ main(int argc, char **argv)
     wasm_module_inst_t inst = NULL;
     char error_buf[256];
     const char *exception;
+    uint32_t exit_code = 2;
     int i, ret = 2;
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -177,6 +180,8 @@ main(int argc, char **argv)
         }
         else if (!strncmp(a, "--trap-out=", 11))
             trap_out = a + 11;
+        else if (!strncmp(a, "--exit-out=", 11))
+            exit_out = a + 11;
         else if (!strcmp(a, "--quiet-trap"))
             quiet_trap = true;
         else if (!strncmp(a, "-v=", 3)) {
@@ -240,10 +245,18 @@ main(int argc, char **argv)
                 fclose(t);
             }
         }
-        ret = 1;
+        exit_code = 1;
     }
     else
-        ret = (int)wasm_runtime_get_wasi_exit_code(inst);
+        exit_code = wasm_runtime_get_wasi_exit_code(inst);
+    ret = (int)(exit_code & 0xff);
+    if (exit_out) {
+        FILE *t = fopen(exit_out, "w");
+        if (t) {
+            fprintf(t, "%u\n", exit_code);
+            fclose(t);
+        }
+    }
 
 out:
     if (inst)
