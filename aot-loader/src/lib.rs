@@ -25,6 +25,7 @@ pub mod layout;
 pub mod module;
 pub mod parse;
 pub mod reloc;
+pub mod wasi;
 #[cfg(any(test, feature = "writer"))]
 pub mod writer;
 
