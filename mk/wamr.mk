@@ -117,3 +117,13 @@ $(CORPUS)/$(1)-bc$(2)/%.aot: $(CORPUS)/wasm/%.wasm $(WAMRC)
 endef
 $(foreach a,x86_64 aarch64,$(foreach b,0 1,$(eval $(call corpus_variant,$(a),$(b)))))
 .SECONDARY: $(CORPUS_WASM)
+
+# ---- expected outputs: iwasm's results for every test in guests/manifest.txt --------------------
+# build/corpus/expected/<arch>-bc<N>[-swbc]/<test>/{stdout,stderr,exit[,trap]}, plus
+# DISAGREEMENTS.txt (HW vs software-only runtime, x86_64 vs aarch64, bc0 vs bc1).
+CORPUS_EXPECTED_STAMP := $(CORPUS)/expected/.recorded
+corpus-expected: corpus iwasm
+	$(MAKE) --no-print-directory $(CORPUS_EXPECTED_STAMP)
+$(CORPUS_EXPECTED_STAMP): $(GUESTS)/manifest.txt $(WAMR_TOOLS)/corpus-expected.sh $(IWASM_BINS) $(CORPUS_AOT)
+	$(WAMR_TOOLS)/corpus-expected.sh $(CORPUS_JOBS)
+	touch $@
