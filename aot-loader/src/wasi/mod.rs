@@ -59,7 +59,8 @@
 //!   entries), each written NUL-terminated; sizes that do not fit in u32 are `EOVERFLOW`.
 //! - `wasi_unstable` (snapshot 0) resolves to the same functions (as in WAMR), except
 //!   `poll_oneoff` and `fd_filestat_get`, whose structures differ in snapshot 0 and get their
-//!   own layouts here.
+//!   own layouts here. WAMR's own socket extensions (`sock_open`, `sock_bind`, ...), which it
+//!   registers under the same module names, are not resolved ([`lookup`] gives `None`).
 //!
 //! Structure layouts (wasm32, little endian, from the preview1 witx): iovec/ciovec 8 bytes
 //! (`buf` u32 @0, `buf_len` u32 @4); fdstat 24 (`fs_filetype` u8 @0, `fs_flags` u16 @2,
@@ -74,8 +75,11 @@
 //!
 //! Differences from WAMR's iwasm: WAMR traps ("out of bounds memory access") on a bad
 //! pointer where this module returns `EFAULT` (the runtime's pointer conversion for `*`
-//! arguments already traps on the first byte, as WAMR's does); iwasm reports the real host
-//! file types and rights of its stdio (a pipe is a `socket_stream`), and really closes fds.
+//! arguments already traps when the first byte is out of range, as WAMR's does; so only
+//! the rest of a multi-byte out-parameter, iovec buffers and the like get `EFAULT`); WAMR
+//! also wants room for `argc + 1` pointers in `args_get` (here `argc`, per the witx); iwasm
+//! reports the real host file types and rights of its stdio (a pipe is a `socket_stream`:
+//! see [`WasiHost::fd_filetype`]) and really closes fds.
 
 mod memory;
 #[cfg(test)]
@@ -111,49 +115,153 @@ errnos! {
     TOOBIG = 1, "2big";
     /// Permission denied.
     ACCES = 2, "acces";
+    /// Address in use.
+    ADDRINUSE = 3, "addrinuse";
+    /// Address not available.
+    ADDRNOTAVAIL = 4, "addrnotavail";
+    /// Address family not supported.
+    AFNOSUPPORT = 5, "afnosupport";
     /// Resource unavailable, or operation would block.
     AGAIN = 6, "again";
+    /// Connection already in progress.
+    ALREADY = 7, "already";
     /// Bad file descriptor.
     BADF = 8, "badf";
+    /// Bad message.
+    BADMSG = 9, "badmsg";
     /// Device or resource busy.
     BUSY = 10, "busy";
+    /// Operation canceled.
+    CANCELED = 11, "canceled";
+    /// No child processes.
+    CHILD = 12, "child";
+    /// Connection aborted.
+    CONNABORTED = 13, "connaborted";
+    /// Connection refused.
+    CONNREFUSED = 14, "connrefused";
+    /// Connection reset.
+    CONNRESET = 15, "connreset";
+    /// Resource deadlock would occur.
+    DEADLK = 16, "deadlk";
+    /// Destination address required.
+    DESTADDRREQ = 17, "destaddrreq";
+    /// Mathematics argument out of domain of function.
+    DOM = 18, "dom";
+    /// Reserved.
+    DQUOT = 19, "dquot";
     /// File exists.
     EXIST = 20, "exist";
     /// Bad address.
     FAULT = 21, "fault";
+    /// File too large.
+    FBIG = 22, "fbig";
+    /// Host is unreachable.
+    HOSTUNREACH = 23, "hostunreach";
+    /// Identifier removed.
+    IDRM = 24, "idrm";
+    /// Illegal byte sequence.
+    ILSEQ = 25, "ilseq";
+    /// Operation in progress.
+    INPROGRESS = 26, "inprogress";
     /// Interrupted function.
     INTR = 27, "intr";
     /// Invalid argument.
     INVAL = 28, "inval";
     /// I/O error.
     IO = 29, "io";
+    /// Socket is connected.
+    ISCONN = 30, "isconn";
     /// Is a directory.
     ISDIR = 31, "isdir";
+    /// Too many levels of symbolic links.
+    LOOP = 32, "loop";
+    /// File descriptor value too large.
+    MFILE = 33, "mfile";
+    /// Too many links.
+    MLINK = 34, "mlink";
+    /// Message too large.
+    MSGSIZE = 35, "msgsize";
+    /// Reserved.
+    MULTIHOP = 36, "multihop";
+    /// Filename too long.
+    NAMETOOLONG = 37, "nametoolong";
+    /// Network is down.
+    NETDOWN = 38, "netdown";
+    /// Connection aborted by network.
+    NETRESET = 39, "netreset";
+    /// Network unreachable.
+    NETUNREACH = 40, "netunreach";
+    /// Too many files open in system.
+    NFILE = 41, "nfile";
+    /// No buffer space available.
+    NOBUFS = 42, "nobufs";
+    /// No such device.
+    NODEV = 43, "nodev";
     /// No such file or directory.
     NOENT = 44, "noent";
+    /// Executable file format error.
+    NOEXEC = 45, "noexec";
+    /// No locks available.
+    NOLCK = 46, "nolck";
+    /// Reserved.
+    NOLINK = 47, "nolink";
     /// Not enough space.
     NOMEM = 48, "nomem";
+    /// No message of the desired type.
+    NOMSG = 49, "nomsg";
+    /// Protocol not available.
+    NOPROTOOPT = 50, "noprotoopt";
     /// No space left on device.
     NOSPC = 51, "nospc";
     /// Function not supported.
     NOSYS = 52, "nosys";
+    /// The socket is not connected.
+    NOTCONN = 53, "notconn";
     /// Not a directory or a symbolic link to a directory.
     NOTDIR = 54, "notdir";
+    /// Directory not empty.
+    NOTEMPTY = 55, "notempty";
+    /// State not recoverable.
+    NOTRECOVERABLE = 56, "notrecoverable";
     /// Not a socket.
     NOTSOCK = 57, "notsock";
     /// Not supported, or operation not supported on socket.
     NOTSUP = 58, "notsup";
     /// Inappropriate I/O control operation.
     NOTTY = 59, "notty";
+    /// No such device or address.
+    NXIO = 60, "nxio";
     /// Value too large to be stored in data type.
     OVERFLOW = 61, "overflow";
+    /// Previous owner died.
+    OWNERDEAD = 62, "ownerdead";
     /// Operation not permitted.
     PERM = 63, "perm";
     /// Broken pipe.
     PIPE = 64, "pipe";
+    /// Protocol error.
+    PROTO = 65, "proto";
+    /// Protocol not supported.
+    PROTONOSUPPORT = 66, "protonosupport";
+    /// Protocol wrong type for socket.
+    PROTOTYPE = 67, "prototype";
+    /// Result too large.
+    RANGE = 68, "range";
+    /// Read-only file system.
+    ROFS = 69, "rofs";
     /// Invalid seek.
     SPIPE = 70, "spipe";
-    /// Extension: capabilities insufficient.
+    /// No such process.
+    SRCH = 71, "srch";
+    /// Reserved.
+    STALE = 72, "stale";
+    /// Connection timed out.
+    TIMEDOUT = 73, "timedout";
+    /// Text file busy.
+    TXTBSY = 74, "txtbsy";
+    /// Cross-device link.
+    XDEV = 75, "xdev";
+    /// Extension: Capabilities insufficient.
     NOTCAPABLE = 76, "notcapable";
 }
 

@@ -70,7 +70,7 @@ impl WasiHost for FakeHost {
     }
 
     fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {
-        (clock_id <= CLOCK_THREAD_CPUTIME_ID).then_some(self.now + u64::from(clock_id))
+        (clock_id <= CLOCK_THREAD_CPUTIME_ID).then_some(self.now.wrapping_add(u64::from(clock_id)))
     }
 
     fn clock_res_ns(&mut self, clock_id: u32) -> Option<u64> {
@@ -94,7 +94,7 @@ impl WasiHost for FakeHost {
 
     fn sleep_ns(&mut self, ns: u64) {
         self.slept.push(ns);
-        self.now += ns;
+        self.now = self.now.saturating_add(ns);
     }
 
     fn fd_filetype(&self, _fd: u32) -> u8 {
@@ -209,6 +209,9 @@ fn errno_names() {
     assert_eq!(Errno::NOTCAPABLE.0, 76);
     assert_eq!(Errno::SPIPE.name(), Some("spipe"));
     assert_eq!(Errno::TOOBIG.name(), Some("2big"));
+    assert_eq!(Errno::NOTCAPABLE.name(), Some("notcapable"));
+    assert!((0..=76).all(|n| Errno(n).name().is_some()));
+    assert_eq!(Errno(77).name(), None);
     assert_eq!(Errno(200).name(), None);
 }
 
@@ -1018,4 +1021,91 @@ fn poll_oneoff_snapshot0_layout() {
         m3[512..544],
         event(5, Errno::SUCCESS, EVENTTYPE_FD_WRITE, 0, 0)
     );
+}
+
+// ---- hostile arguments ----
+
+/// xorshift64*: a small deterministic generator for the robustness test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// An address or length near the interesting edges of a `size`-byte memory.
+    fn edge(&mut self, size: u32) -> u64 {
+        let r = self.next();
+        let v = match r % 8 {
+            0 => 0,
+            1 => size.wrapping_sub((r >> 8) as u32 % 9),
+            2 => size.wrapping_add((r >> 8) as u32 % 9),
+            3 => u32::MAX - (r >> 8) as u32 % 64,
+            4 => (r >> 8) as u32 % 8,
+            5 => (r >> 8) as u32 % size,
+            6 => 1 << ((r >> 8) % 32),
+            _ => (r >> 8) as u32,
+        };
+        // Sometimes garbage in the upper half (only the low 32 bits of an i32 count).
+        u64::from(v)
+            | if r & (1 << 60) != 0 {
+                r & !0xFFFF_FFFF
+            } else {
+                0
+            }
+    }
+}
+
+#[test]
+fn hostile_arguments_never_touch_memory_outside_the_guest() {
+    const SIZE: usize = 512;
+    const GUARD: usize = 64;
+    const CANARY: u8 = 0x5A;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut outer = vec![CANARY; GUARD + SIZE + GUARD];
+    let mut h = FakeHost::new();
+    let mut outcomes = [0usize; 3];
+    for round in 0..20_000u32 {
+        // Fill the guest memory with edge values so iovecs, subscriptions etc. are hostile.
+        if round.is_multiple_of(64) {
+            for chunk in outer[GUARD..GUARD + SIZE].chunks_mut(4) {
+                let v = rng.edge(SIZE as u32) as u32;
+                chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
+            }
+        }
+        let (_, f, sig) = FUNCTIONS[rng.next() as usize % FUNCTIONS.len()];
+        let n = sig.find(')').unwrap() - 1; // parameter count
+        let n = (n + rng.next() as usize % 3).saturating_sub(1); // sometimes one short
+        let mut args: Vec<u64> = (0..n).map(|_| rng.edge(SIZE as u32)).collect();
+        // Small fds and clock ids now and then.
+        if let Some(a) = args.first_mut() {
+            if rng.next() & 1 == 0 {
+                *a = rng.next() % 5;
+            }
+        }
+        let base = outer[GUARD..].as_mut_ptr();
+        // SAFETY: `base..base + SIZE` lies inside `outer`, which nothing else touches while
+        // `mem` lives.
+        let mut mem = unsafe { GuestMemory::new(base, SIZE) };
+        h.writes.clear();
+        h.slept.clear();
+        match call(f, &mut mem, &mut h, &args) {
+            WasiOutcome::Return(0) => outcomes[0] += 1,
+            WasiOutcome::Return(e) => {
+                assert!(e <= 76, "{f:?}: {e}");
+                outcomes[1] += 1;
+            }
+            WasiOutcome::Exit(_) => outcomes[2] += 1,
+        }
+        assert!(
+            outer[..GUARD].iter().all(|&b| b == CANARY)
+                && outer[GUARD + SIZE..].iter().all(|&b| b == CANARY),
+            "{f:?} {args:x?} wrote outside the guest memory"
+        );
+    }
+    // Both successes and failures were exercised.
+    assert!(outcomes.iter().all(|&n| n > 0), "{outcomes:?}");
 }
