@@ -11,7 +11,11 @@
 //! - `writer` (feature `writer`, and in tests): a small AOT file writer for tests, including
 //!   hostile-module tests in other crates.
 //!
-//! The runtime part (instantiation, helpers, traps, WASI) builds on these types. The file
+//! - [`runtime`]: instantiation, helper logic, typed export calls, traps and the heap quota,
+//!   over a [`runtime::Platform`] the embedder implements (tools/aot-run on the host, the
+//!   firmware at S-EL1).
+//! - [`wasi`]: WASI preview1 as pure functions over a checked guest-memory view.
+//! The file
 //! format facts come from `WAMR-AOT-ABI.md` and WAMR 2.4.3's `aot_loader.c`; see
 //! `docs/aot-loader.md` for what is supported and what is refused.
 #![cfg_attr(not(test), no_std)]
@@ -25,6 +29,7 @@ pub mod layout;
 pub mod module;
 pub mod parse;
 pub mod reloc;
+pub mod runtime;
 pub mod wasi;
 #[cfg(any(test, feature = "writer"))]
 pub mod writer;

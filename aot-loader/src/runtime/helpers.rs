@@ -1,0 +1,544 @@
+//! The runtime helpers generated code calls (WAMR 2.4.3's C signatures, `WAMR-AOT-ABI.md`
+//! 6.9) and direct WASI import calls, as plain logic over the instance's own records:
+//! [`Instance::dispatch`] takes the entry number and the call's integer arguments (the
+//! registers, then stack words) and returns the value for `x0`/`rax` or a [`Stop`]. The
+//! embedder's entry stub (host: a jump into Rust; firmware: an `svc`) calls it, and on a stop
+//! leaves the run without returning to module code. That non-local exit is used for every
+//! trap, so files compiled with and without software bounds checks behave the same.
+//!
+//! Every pointer argument is untrusted: it is checked against the runtime's records of
+//! linear memory, the data block and the stack; table and segment indexes against its own
+//! counts and sizes.
+
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::layout::{ExceptionId, NULL_REF, TABLE_ELEMS_OFFSET};
+use crate::module::{ElemMode, FuncType, InitExpr};
+use crate::runtime::instance::{ImportBinding, Instance, ARGV_OFF};
+use crate::runtime::platform::{Entry, Platform};
+use crate::runtime::signature;
+use crate::runtime::{Stop, Trap};
+use crate::wasi::{self, WasiOutcome};
+
+macro_rules! helpers {
+    ($($(#[$doc:meta])* $v:ident = $name:literal,)*) => {
+        /// A runtime function generated code may call.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Helper { $($(#[$doc])* $v,)* }
+
+        /// Every helper, in [`Helper`] order.
+        pub const HELPERS: &[Helper] = &[$(Helper::$v,)*];
+
+        impl Helper {
+            /// The C symbol name wamrc uses.
+            pub fn name(self) -> &'static str {
+                match self { $(Helper::$v => $name,)* }
+            }
+
+            /// The helper called `name`, if tzwasm provides it.
+            pub fn from_name(name: &str) -> Option<Helper> {
+                match name { $($name => Some(Helper::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+helpers! {
+    /// `void aot_set_exception_with_id(inst, u32 id)`
+    SetExceptionWithId = "aot_set_exception_with_id",
+    /// `void aot_set_exception(inst, const char *msg)`
+    SetException = "aot_set_exception",
+    /// `bool aot_check_app_addr_and_convert(inst, bool is_str, u64 off, u64 size, void **out)`
+    CheckAppAddrAndConvert = "aot_check_app_addr_and_convert",
+    /// `bool aot_enlarge_memory(inst, u32 inc_pages)`
+    EnlargeMemory = "aot_enlarge_memory",
+    /// `bool aot_invoke_native(exec_env, u32 func_idx, u32 argc, u32 *argv)`
+    InvokeNative = "aot_invoke_native",
+    /// `bool aot_call_indirect(exec_env, u32 tbl, u32 elem, u32 argc, u32 *argv)`
+    CallIndirect = "aot_call_indirect",
+    /// `bool aot_memory_init(inst, u32 seg, u32 off, u32 len, size_t dst)`
+    MemoryInit = "aot_memory_init",
+    /// `bool aot_data_drop(inst, u32 seg)`
+    DataDrop = "aot_data_drop",
+    /// `u32 aot_table_grow(inst, u32 tbl, u32 inc, uintptr init)`
+    TableGrow = "aot_table_grow",
+    /// `void aot_table_init(inst, u32 tbl, u32 seg, u32 len, u32 src, u32 dst)`
+    TableInit = "aot_table_init",
+    /// `void aot_table_copy(inst, u32 src_tbl, u32 dst_tbl, u32 len, u32 src, u32 dst)`
+    TableCopy = "aot_table_copy",
+    /// `void aot_table_fill(inst, u32 tbl, u32 len, uintptr val, u32 dst)`
+    TableFill = "aot_table_fill",
+    /// `void aot_drop_table_seg(inst, u32 seg)`
+    DropTableSeg = "aot_drop_table_seg",
+    /// `void *memmove(void *d, const void *s, size_t n)`
+    Memmove = "memmove",
+    /// `void *memcpy(void *d, const void *s, size_t n)` (as memmove)
+    Memcpy = "memcpy",
+    /// `void *memset(void *s, int c, size_t n)`
+    Memset = "memset",
+}
+
+impl Helper {
+    /// The helper with number `i` (its [`Helper`] discriminant).
+    pub fn from_index(i: u32) -> Option<Helper> {
+        HELPERS.get(i as usize).copied()
+    }
+}
+
+fn oob() -> Stop {
+    ExceptionId::OutOfBoundsMemoryAccess.into()
+}
+
+fn arg(args: &[u64], i: usize) -> u64 {
+    args.get(i).copied().unwrap_or(0)
+}
+
+fn arg32(args: &[u64], i: usize) -> u32 {
+    arg(args, i) as u32
+}
+
+impl<P: Platform> Instance<'_, P> {
+    /// Runs entry `id` ([`Entry::to_id`]) with the call's integer arguments (registers in
+    /// order, then stack words): the value for the return register, or why the run stops.
+    pub fn dispatch(&mut self, id: u64, args: &[u64]) -> Result<u64, Stop> {
+        match Entry::from_id(id) {
+            Some(Entry::Helper(h)) => self.helper(h, args),
+            Some(Entry::Import(i)) => self.direct_import(i, args),
+            None => Err(Trap::Message(format!("unknown runtime entry {id:#x}")).into()),
+        }
+    }
+
+    fn helper(&mut self, h: Helper, a: &[u64]) -> Result<u64, Stop> {
+        match h {
+            Helper::SetExceptionWithId => {
+                let id = ExceptionId::from_u32(arg32(a, 1)).unwrap_or(ExceptionId::AlreadyThrown);
+                Err(id.into())
+            }
+            Helper::SetException => {
+                Err(Trap::Message("exception set by module code".into()).into())
+            }
+            Helper::CheckAppAddrAndConvert => {
+                let (is_str, off, size, out) =
+                    (arg(a, 1) & 0xff != 0, arg(a, 2), arg(a, 3), arg(a, 4));
+                let native = self.check_app_addr(is_str, off, size)?;
+                self.write_module_u64(out, native)?;
+                Ok(1)
+            }
+            Helper::EnlargeMemory => Ok(u64::from(self.grow_memory(arg32(a, 1)))),
+            Helper::InvokeNative => {
+                let (idx, argc, argv) = (arg32(a, 1), arg32(a, 2), arg(a, 3));
+                self.call_import_cells(idx, argc, argv)?;
+                Ok(1)
+            }
+            Helper::CallIndirect => {
+                let (tbl, elem, argc, argv) = (arg32(a, 1), arg32(a, 2), arg32(a, 3), arg(a, 4));
+                let t = *self
+                    .tables
+                    .get(tbl as usize)
+                    .ok_or(Stop::from(ExceptionId::UndefinedElement))?;
+                if elem >= t.cur {
+                    return Err(ExceptionId::UndefinedElement.into());
+                }
+                let f = self.table_get(t.off, elem);
+                if f == NULL_REF {
+                    return Err(ExceptionId::UninitializedElement.into());
+                }
+                let f =
+                    u32::try_from(f).map_err(|_| Stop::from(ExceptionId::InvalidFunctionIndex))?;
+                if f as usize >= self.module.import_funcs.len() {
+                    // Generated code calls defined functions itself; only imports come here.
+                    return Err(ExceptionId::InvalidFunctionIndex.into());
+                }
+                self.call_import_cells(f, argc, argv)?;
+                Ok(1)
+            }
+            Helper::MemoryInit => {
+                let (seg, off, len, dst) = (arg32(a, 1), arg32(a, 2), arg32(a, 3), arg(a, 4));
+                self.memory_init(seg, off, len, dst)?;
+                Ok(1)
+            }
+            Helper::DataDrop => {
+                if let Some(d) = self.data_dropped.get_mut(arg32(a, 1) as usize) {
+                    *d = true;
+                }
+                Ok(1)
+            }
+            Helper::TableGrow => Ok(u64::from(self.table_grow(
+                arg32(a, 1),
+                arg32(a, 2),
+                arg(a, 3),
+            ))),
+            Helper::TableInit => {
+                self.table_init(
+                    arg32(a, 1),
+                    arg32(a, 2),
+                    arg32(a, 3),
+                    arg32(a, 4),
+                    arg32(a, 5),
+                )?;
+                Ok(0)
+            }
+            Helper::TableCopy => {
+                self.table_copy(
+                    arg32(a, 1),
+                    arg32(a, 2),
+                    arg32(a, 3),
+                    arg32(a, 4),
+                    arg32(a, 5),
+                )?;
+                Ok(0)
+            }
+            Helper::TableFill => {
+                self.table_fill(arg32(a, 1), arg32(a, 2), arg(a, 3), arg32(a, 4))?;
+                Ok(0)
+            }
+            Helper::DropTableSeg => {
+                if let Some(d) = self.elem_dropped.get_mut(arg32(a, 1) as usize) {
+                    *d = true;
+                }
+                Ok(0)
+            }
+            Helper::Memmove | Helper::Memcpy => {
+                let (d, s, n) = (arg(a, 0), arg(a, 1), arg(a, 2));
+                if n > 0 {
+                    if !self.module_writable(d, n) || !self.module_writable(s, n) {
+                        return Err(oob());
+                    }
+                    // SAFETY: both ranges lie inside memory module code may read and write
+                    // (linear memory, data block or stack), checked against own records.
+                    unsafe { core::ptr::copy(s as *const u8, d as *mut u8, n as usize) };
+                }
+                Ok(d)
+            }
+            Helper::Memset => {
+                let (d, c, n) = (arg(a, 0), arg(a, 1) as u8, arg(a, 2));
+                if n > 0 {
+                    if !self.module_writable(d, n) {
+                        return Err(oob());
+                    }
+                    // SAFETY: as for memmove.
+                    unsafe { core::ptr::write_bytes(d as *mut u8, c, n as usize) };
+                }
+                Ok(d)
+            }
+        }
+    }
+
+    /// True if `[addr, addr + len)` lies in memory module code may write anyway: committed
+    /// linear memory, the data block, or the native stack.
+    pub(crate) fn module_writable(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        let m = self.mem.unwrap_or_default();
+        let (sl, sh) = self.stack();
+        let inside = |lo: u64, hi: u64| addr >= lo && end <= hi;
+        inside(m.base, m.base + m.size())
+            || inside(self.data_addr, self.data_addr + self.data_len as u64)
+            || inside(sl, sh)
+    }
+
+    fn write_module_u64(&mut self, addr: u64, v: u64) -> Result<(), Stop> {
+        if !self.module_writable(addr, 8) {
+            return Err(oob());
+        }
+        // SAFETY: module-writable memory (checked); unaligned write.
+        unsafe { core::ptr::write_unaligned(addr as *mut u64, v) };
+        Ok(())
+    }
+
+    /// WAMR's `wasm_check_app_addr_and_convert` with the checks always on.
+    fn check_app_addr(&self, is_str: bool, off: u64, size: u64) -> Result<u64, Stop> {
+        let m = self.mem.unwrap_or_default();
+        let total = m.size();
+        if off >= total {
+            return Err(oob());
+        }
+        if is_str {
+            // SAFETY: [base + off, base + total) is committed linear memory.
+            let s = unsafe {
+                core::slice::from_raw_parts((m.base + off) as *const u8, (total - off) as usize)
+            };
+            if !s.contains(&0) {
+                return Err(oob());
+            }
+        } else if size > total - off {
+            return Err(oob());
+        }
+        Ok(m.base + off)
+    }
+
+    /// Native pointer from a direct import call back to an app offset (0 stays 0).
+    fn app_offset(&self, native: u64) -> Result<u64, Stop> {
+        if native == 0 {
+            return Ok(0);
+        }
+        let m = self.mem.unwrap_or_default();
+        match native.checked_sub(m.base) {
+            Some(off) if off <= m.size() => Ok(off),
+            _ => Err(oob()),
+        }
+    }
+
+    /// `memory.grow`: true and the mirror updated, or false (no exception) as WAMR does.
+    pub(crate) fn grow_memory(&mut self, delta: u32) -> bool {
+        let Some(mut m) = self.mem else { return false };
+        let Some(new_pages) = m.pages.checked_add(delta) else {
+            return false;
+        };
+        if new_pages > m.max_pages {
+            return false;
+        }
+        let old = m.size();
+        let new = m.page_size * u64::from(new_pages);
+        if new > m.window || self.quota.charge("linear memory", new - old).is_err() {
+            return false;
+        }
+        if new > old && self.platform.commit_memory(m.base, old, new).is_err() {
+            self.quota.release(new - old);
+            return false;
+        }
+        m.pages = new_pages;
+        self.mem = Some(m);
+        self.sync_memory_mirror();
+        true
+    }
+
+    fn memory_init(&mut self, seg: u32, off: u32, len: u32, dst: u64) -> Result<(), Stop> {
+        let d = self
+            .module
+            .data_segments
+            .get(seg as usize)
+            .ok_or_else(oob)?;
+        let bytes: &[u8] = if self.data_dropped.get(seg as usize).copied().unwrap_or(true) {
+            &[]
+        } else {
+            d.bytes.get(self.file).unwrap_or(&[])
+        };
+        let src = bytes
+            .get(off as usize..(off as usize).saturating_add(len as usize))
+            .ok_or_else(oob)?;
+        let m = self.mem.unwrap_or_default();
+        if dst.checked_add(u64::from(len)).is_none_or(|e| e > m.size()) {
+            return Err(oob());
+        }
+        // SAFETY: [base + dst, + len) is committed linear memory (checked); src is the file.
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), (m.base + dst) as *mut u8, src.len())
+        };
+        Ok(())
+    }
+
+    fn table_get(&self, off: usize, i: u32) -> u64 {
+        let mut b = [0u8; 8];
+        self.read_data(off + TABLE_ELEMS_OFFSET + 8 * i as usize, &mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn table_set(&mut self, off: usize, i: u32, v: u64) {
+        self.write_u64(off + TABLE_ELEMS_OFFSET + 8 * i as usize, v);
+    }
+
+    fn table_oob() -> Stop {
+        ExceptionId::OutOfBoundsTableAccess.into()
+    }
+
+    fn table_grow(&mut self, tbl: u32, inc: u32, init: u64) -> u32 {
+        let Some(t) = self.tables.get(tbl as usize).copied() else {
+            return u32::MAX;
+        };
+        let Some(n) = t.cur.checked_add(inc) else {
+            return u32::MAX;
+        };
+        if n > t.slots {
+            return u32::MAX;
+        }
+        for i in t.cur..n {
+            self.table_set(t.off, i, init);
+        }
+        if let Some(r) = self.tables.get_mut(tbl as usize) {
+            r.cur = n;
+        }
+        // Mirror cur_size (+0x10 in the table header).
+        self.write_bytes(t.off + 0x10, &n.to_le_bytes());
+        t.cur
+    }
+
+    fn table_init(&mut self, tbl: u32, seg: u32, len: u32, src: u32, dst: u32) -> Result<(), Stop> {
+        let t = *self.tables.get(tbl as usize).ok_or_else(Self::table_oob)?;
+        let e = self
+            .module
+            .elem_segments
+            .get(seg as usize)
+            .ok_or_else(Self::table_oob)?;
+        let dropped = self.elem_dropped.get(seg as usize).copied().unwrap_or(true);
+        let seg_len = if dropped || e.mode != ElemMode::Passive {
+            0
+        } else {
+            e.values.len() as u64
+        };
+        if u64::from(src) + u64::from(len) > seg_len
+            || u64::from(dst) + u64::from(len) > u64::from(t.cur)
+        {
+            return Err(Self::table_oob());
+        }
+        for k in 0..len {
+            let v = match e.values.get((src + k) as usize) {
+                Some(InitExpr::RefFunc(f)) => u64::from(*f),
+                Some(InitExpr::GlobalGet(g)) => self
+                    .globals
+                    .get(*g as usize)
+                    .map_or(NULL_REF, |v| u64::from(*v as u32)),
+                _ => NULL_REF,
+            };
+            self.table_set(t.off, dst + k, v);
+        }
+        Ok(())
+    }
+
+    fn table_copy(&mut self, st: u32, dt: u32, len: u32, src: u32, dst: u32) -> Result<(), Stop> {
+        let s = *self.tables.get(st as usize).ok_or_else(Self::table_oob)?;
+        let d = *self.tables.get(dt as usize).ok_or_else(Self::table_oob)?;
+        if u64::from(src) + u64::from(len) > u64::from(s.cur)
+            || u64::from(dst) + u64::from(len) > u64::from(d.cur)
+        {
+            return Err(Self::table_oob());
+        }
+        let vals: Vec<u64> = (0..len).map(|k| self.table_get(s.off, src + k)).collect();
+        for (k, v) in vals.into_iter().enumerate() {
+            self.table_set(d.off, dst + k as u32, v);
+        }
+        Ok(())
+    }
+
+    fn table_fill(&mut self, tbl: u32, len: u32, val: u64, dst: u32) -> Result<(), Stop> {
+        let t = *self.tables.get(tbl as usize).ok_or_else(Self::table_oob)?;
+        if u64::from(dst) + u64::from(len) > u64::from(t.cur) {
+            return Err(Self::table_oob());
+        }
+        for k in 0..len {
+            self.table_set(t.off, dst + k, val);
+        }
+        Ok(())
+    }
+
+    fn unlinked(&self, idx: u32) -> Stop {
+        let (m, n) = self
+            .module
+            .import_funcs
+            .get(idx as usize)
+            .map_or(("?", "?"), |i| (i.module.as_str(), i.name.as_str()));
+        Trap::Message(format!(
+            "failed to call unlinked import function ({m}, {n})"
+        ))
+        .into()
+    }
+
+    /// An import called by `aot_invoke_native` / `aot_call_indirect`: arguments as 32-bit
+    /// cells at `argv` (in the module-writable data block), the result written back there.
+    fn call_import_cells(&mut self, idx: u32, argc: u32, argv: u64) -> Result<(), Stop> {
+        let binding = *self
+            .imports
+            .get(idx as usize)
+            .ok_or_else(|| self.unlinked(idx))?;
+        let ty: &FuncType = self
+            .module
+            .func_type(idx)
+            .ok_or(Stop::from(ExceptionId::InvalidFunctionIndex))?;
+        if argc != ty.param_cells() {
+            return Err(ExceptionId::InvalidFunctionTypeIndex.into());
+        }
+        let cells = ty.param_cells().max(ty.result_cells()) as u64;
+        if !self.module_writable(argv, cells * 4) {
+            return Err(oob());
+        }
+        // SAFETY: `cells` u32 cells at argv lie in module-writable memory (checked).
+        let read_cell = |k: u64| unsafe { core::ptr::read_unaligned((argv + 4 * k) as *const u32) };
+        let mut args = Vec::with_capacity(ty.params.len());
+        let mut k = 0u64;
+        for p in &ty.params {
+            let v = match p.cells() {
+                1 => u64::from(read_cell(k)),
+                _ => u64::from(read_cell(k)) | (u64::from(read_cell(k + 1)) << 32),
+            };
+            k += u64::from(p.cells());
+            args.push(v);
+        }
+        let mut results = vec![0u64; ty.results.len()];
+        match binding {
+            ImportBinding::Unlinked => return Err(self.unlinked(idx)),
+            ImportBinding::Wasi { func, .. } => {
+                results.truncate(0);
+                let r = self.call_wasi(func, &args)?;
+                if !ty.results.is_empty() {
+                    results.push(r);
+                }
+            }
+            ImportBinding::Host(id) => {
+                let m = self.mem.unwrap_or_default();
+                // SAFETY: the committed part of linear memory, per the runtime's record.
+                let mut mem =
+                    unsafe { wasi::GuestMemory::new(m.base as *mut u8, m.size() as usize) };
+                self.platform
+                    .call_import(id, &mut mem, &args, &mut results)
+                    .map_err(|msg| Stop::Trap(Trap::Message(msg)))?;
+            }
+        }
+        let mut k = 0u64;
+        for (r, t) in results.iter().zip(ty.results.iter()) {
+            // SAFETY: inside the checked argv range (results take at most `cells` cells).
+            unsafe {
+                core::ptr::write_unaligned((argv + 4 * k) as *mut u32, *r as u32);
+                if t.cells() >= 2 {
+                    core::ptr::write_unaligned((argv + 4 * k + 4) as *mut u32, (*r >> 32) as u32);
+                }
+            }
+            k += u64::from(t.cells());
+        }
+        Ok(())
+    }
+
+    /// A direct call of import `idx` through `func_ptrs` with WAMR's native signature:
+    /// `a[0]` is exec_env, then the arguments, pointers already converted to native.
+    fn direct_import(&mut self, idx: u32, a: &[u64]) -> Result<u64, Stop> {
+        let binding = *self
+            .imports
+            .get(idx as usize)
+            .ok_or_else(|| self.unlinked(idx))?;
+        let ImportBinding::Wasi {
+            func,
+            direct: Some(sig),
+        } = binding
+        else {
+            return Err(self.unlinked(idx));
+        };
+        let mut args = Vec::new();
+        for (k, c) in signature::params(sig).chars().enumerate() {
+            let v = arg(a, k + 1);
+            args.push(match c {
+                '*' | '$' => self.app_offset(v)?,
+                'i' | '~' => v & 0xffff_ffff,
+                _ => v,
+            });
+        }
+        self.call_wasi(func, &args)
+    }
+
+    fn call_wasi(&mut self, func: wasi::WasiFunc, args: &[u64]) -> Result<u64, Stop> {
+        let m = self.mem.unwrap_or_default();
+        // SAFETY: the committed part of linear memory, per the runtime's own record.
+        let mut mem = unsafe { wasi::GuestMemory::new(m.base as *mut u8, m.size() as usize) };
+        match wasi::call(func, &mut mem, self.platform.wasi_host(), args) {
+            WasiOutcome::Return(errno) => Ok(u64::from(errno)),
+            WasiOutcome::Exit(code) => Err(Stop::Exit(code)),
+        }
+    }
+
+    /// The argv buffer address (for tests and embedders).
+    pub fn argv_buf(&self) -> u64 {
+        self.data_addr + ARGV_OFF as u64
+    }
+}

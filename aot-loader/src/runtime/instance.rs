@@ -1,0 +1,794 @@
+//! Instantiation: the code image, the module-writable data block (exec_env, argv buffer,
+//! result slots, the module instance with memory instance, packed globals and tables,
+//! `func_ptrs`, `func_type_indexes`), linear memory, the native stack, data and element
+//! segments; and the runtime's own records of all of it.
+//!
+//! Data block layout (offsets from its start; everything module code may write):
+//!
+//! ```text
+//! 0x000  WASMExecEnv (0x68 bytes)
+//! 0x080  argv_buf: 64 cells
+//! 0x180  result slots: 16 bytes per extra result of the widest export
+//!        module instance block (64-aligned): header, memory 0, globals, tables, extra
+//!        memories[1], tables[n] pointer arrays; func_ptrs; func_type_indexes;
+//!        XIP native-symbol table
+//! ```
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::mem::size_of;
+
+use crate::image::{self, ImageError, ImageLayout};
+use crate::layout::{
+    ExecEnv, InstanceLayout, MemoryInstance, ModuleInstance, TableInstance, ARGV_BUF_CELLS,
+    NULL_REF, TABLE_ELEMS_OFFSET,
+};
+use crate::module::{
+    AotModule, BinOp, ElemMode, ExportKind, FuncType, InitExpr, NativeSymbol, ValType,
+};
+use crate::runtime::platform::{Entry, Platform, PlatformError};
+use crate::runtime::quota::{Quota, QuotaError};
+use crate::runtime::signature;
+use crate::runtime::{Helper, Stop};
+use crate::wasi::{self, GuestMemory, WasiFunc};
+
+/// A WebAssembly value passed to or returned from an export.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value {
+    /// i32
+    I32(i32),
+    /// i64
+    I64(i64),
+    /// f32, as bits
+    F32(u32),
+    /// f64, as bits
+    F64(u64),
+    /// v128, little endian
+    V128(u128),
+    /// funcref: a function index or [`NULL_REF`]
+    FuncRef(u32),
+    /// externref (non-GC: a 32-bit value)
+    ExternRef(u32),
+}
+
+impl Value {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Value::I32(_) => ValType::I32,
+            Value::I64(_) => ValType::I64,
+            Value::F32(_) => ValType::F32,
+            Value::F64(_) => ValType::F64,
+            Value::V128(_) => ValType::V128,
+            Value::FuncRef(_) => ValType::FuncRef,
+            Value::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The value's bits, zero-extended.
+    pub fn bits(&self) -> u128 {
+        match *self {
+            Value::I32(v) => u128::from(v as u32),
+            Value::I64(v) => u128::from(v as u64),
+            Value::F32(v) | Value::FuncRef(v) | Value::ExternRef(v) => u128::from(v),
+            Value::F64(v) => u128::from(v),
+            Value::V128(v) => v,
+        }
+    }
+
+    /// A value of type `ty` from bits (truncated to the type's width).
+    pub fn from_bits(ty: ValType, bits: u128) -> Value {
+        match ty {
+            ValType::I32 => Value::I32(bits as u32 as i32),
+            ValType::I64 => Value::I64(bits as u64 as i64),
+            ValType::F32 => Value::F32(bits as u32),
+            ValType::F64 => Value::F64(bits as u64),
+            ValType::V128 => Value::V128(bits),
+            ValType::FuncRef => Value::FuncRef(bits as u32),
+            ValType::ExternRef => Value::ExternRef(bits as u32),
+        }
+    }
+}
+
+/// How an import is provided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportBinding {
+    /// A WASI function; `direct` is WAMR's native signature when the code calls it directly
+    /// (pointer arguments converted), `None` when it goes through `aot_invoke_native`.
+    Wasi {
+        /// The function.
+        func: WasiFunc,
+        /// WAMR signature for direct calls.
+        direct: Option<&'static str>,
+    },
+    /// A host function of the platform ([`Platform::resolve_import`]).
+    Host(u32),
+    /// Nothing provides it: calling it traps "failed to call unlinked import function".
+    Unlinked,
+}
+
+/// Instance parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstanceConfig {
+    /// Heap quota in bytes for everything allocated for the instance.
+    pub heap_quota: u64,
+    /// Native stack for module code, in bytes (a guard below it faults).
+    pub stack_size: usize,
+    /// Linear-memory window reserved (8 GiB + 64 KiB covers every address hardware-bounds-
+    /// check code can form); memory never grows beyond it.
+    pub memory_window: u64,
+    /// Bytes kept free above `native_stack_boundary` for stack checks
+    /// (`--bounds-checks=1` files trap "native stack overflow" below it).
+    pub stack_guard_margin: usize,
+}
+
+/// The window hardware-bounds-check code needs: base + u32 index + u32 offset + 16 bytes.
+pub const HW_BOUNDS_WINDOW: u64 = (8 << 30) + (64 << 10);
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        InstanceConfig {
+            heap_quota: 256 << 20,
+            stack_size: 1 << 20,
+            memory_window: HW_BOUNDS_WINDOW,
+            stack_guard_margin: 16 << 10,
+        }
+    }
+}
+
+/// Why instantiation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstantiateError {
+    /// The heap quota does not allow an allocation.
+    Quota(QuotaError),
+    /// The platform refused an allocation or mapping.
+    Platform(PlatformError),
+    /// Building the code image failed (e.g. a helper the platform does not provide).
+    Image(ImageError),
+    /// An import tzwasm cannot provide at all (globals, tables, memories).
+    UnknownImport(String),
+    /// A constant expression or segment does not fit (WAMR's messages).
+    Link(String),
+}
+
+impl fmt::Display for InstantiateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiateError::Quota(e) => write!(f, "{e}"),
+            InstantiateError::Platform(e) => write!(f, "{e}"),
+            InstantiateError::Image(e) => write!(f, "{e}"),
+            InstantiateError::UnknownImport(s) => write!(f, "{s}"),
+            InstantiateError::Link(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl From<QuotaError> for InstantiateError {
+    fn from(e: QuotaError) -> Self {
+        InstantiateError::Quota(e)
+    }
+}
+impl From<PlatformError> for InstantiateError {
+    fn from(e: PlatformError) -> Self {
+        InstantiateError::Platform(e)
+    }
+}
+impl From<ImageError> for InstantiateError {
+    fn from(e: ImageError) -> Self {
+        InstantiateError::Image(e)
+    }
+}
+
+/// The runtime's record of linear memory (module code never sees this).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MemRecord {
+    pub base: u64,
+    pub window: u64,
+    pub page_size: u64,
+    pub pages: u32,
+    pub max_pages: u32,
+}
+
+impl MemRecord {
+    pub fn size(&self) -> u64 {
+        self.page_size * u64::from(self.pages)
+    }
+}
+
+/// The runtime's record of a table.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TableRecord {
+    /// Offset of the table header in the data block.
+    pub off: usize,
+    pub cur: u32,
+    pub slots: u32,
+}
+
+pub(crate) const ARGV_OFF: usize = 0x80;
+pub(crate) const RESULTS_OFF: usize = ARGV_OFF + ARGV_BUF_CELLS * 4;
+const EXTRA_BLOCK_LEN: usize = 256;
+
+/// A module instance and everything it owns. Created boxed: its address is the context
+/// value handed to [`Platform::entry_address`], so the embedder can find it again.
+pub struct Instance<'m, P: Platform> {
+    pub(crate) module: &'m AotModule,
+    pub(crate) file: &'m [u8],
+    /// The embedder.
+    pub platform: P,
+    pub(crate) quota: Quota,
+    pub(crate) config: InstanceConfig,
+    pub(crate) image: Option<ImageLayout>,
+    pub(crate) code_addr: u64,
+    pub(crate) data_addr: u64,
+    pub(crate) data_len: usize,
+    pub(crate) inst_off: usize,
+    pub(crate) layout: Option<InstanceLayout>,
+    pub(crate) func_ptrs_off: usize,
+    pub(crate) results_len: usize,
+    pub(crate) mem: Option<MemRecord>,
+    pub(crate) tables: Vec<TableRecord>,
+    pub(crate) stack_low: u64,
+    pub(crate) imports: Vec<ImportBinding>,
+    pub(crate) data_dropped: Vec<bool>,
+    pub(crate) elem_dropped: Vec<bool>,
+    pub(crate) globals: Vec<u128>,
+}
+
+impl<'m, P: Platform> Instance<'m, P> {
+    /// Instantiates `module` (parsed from `file`) on `platform`: builds and seals the code,
+    /// allocates the data block, stack and linear memory within the quota, initialises
+    /// globals, tables, segments and `func_ptrs`. The start function is not run: call
+    /// [`Self::start_function`] through the embedder's entry path.
+    pub fn new(
+        module: &'m AotModule,
+        file: &'m [u8],
+        platform: P,
+        config: InstanceConfig,
+    ) -> Result<Box<Self>, InstantiateError> {
+        let mut inst = Box::new(Instance {
+            module,
+            file,
+            platform,
+            quota: Quota::new(config.heap_quota),
+            config,
+            image: None,
+            code_addr: 0,
+            data_addr: 0,
+            data_len: 0,
+            inst_off: 0,
+            layout: None,
+            func_ptrs_off: 0,
+            results_len: 0,
+            mem: None,
+            tables: Vec::new(),
+            stack_low: 0,
+            imports: Vec::new(),
+            data_dropped: Vec::new(),
+            elem_dropped: Vec::new(),
+            globals: Vec::new(),
+        });
+        inst.init()?;
+        Ok(inst)
+    }
+
+    /// The context value entry points were created with (the instance's address).
+    pub fn ctx(&self) -> u64 {
+        self as *const Self as u64
+    }
+
+    fn entry(&mut self, e: Entry) -> Option<u64> {
+        let ctx = self.ctx();
+        self.platform.entry_address(ctx, e)
+    }
+
+    fn init(&mut self) -> Result<(), InstantiateError> {
+        let m = self.module;
+        if let Some(g) = m.import_globals.first() {
+            return Err(InstantiateError::UnknownImport(alloc::format!(
+                "failed to link import global ({}, {}): tzwasm provides no globals",
+                g.module,
+                g.name
+            )));
+        }
+        if !m.import_tables.is_empty() {
+            return Err(InstantiateError::UnknownImport(String::from(
+                "module imports a table, which tzwasm does not provide",
+            )));
+        }
+        // Imports.
+        for imp in &m.import_funcs {
+            let ty = m
+                .types
+                .get(imp.type_index as usize)
+                .ok_or_else(|| InstantiateError::Link(String::from("bad import type")))?;
+            let b = if signature::is_wasi_module(&imp.module) {
+                match wasi::lookup(&imp.module, &imp.name) {
+                    Some((func, _)) => ImportBinding::Wasi {
+                        func,
+                        direct: signature::direct_signature(&imp.module, &imp.name, ty),
+                    },
+                    None => ImportBinding::Unlinked,
+                }
+            } else {
+                match self.platform.resolve_import(&imp.module, &imp.name, ty) {
+                    Some(id) => ImportBinding::Host(id),
+                    None => ImportBinding::Unlinked,
+                }
+            };
+            self.imports.push(b);
+        }
+
+        // Code image.
+        let page = self.platform.page_size();
+        let layout = image::plan(m, u32::try_from(page).unwrap_or(0))?;
+        let total = layout.total_len as usize;
+        self.quota.charge("code image", total as u64)?;
+        let code = self
+            .platform
+            .alloc_code(total, image::needs_low_address(m))?;
+        self.code_addr = code;
+        self.image = Some(layout.clone());
+        {
+            // SAFETY: the platform returned `total` writable bytes at `code`, owned by this
+            // instance and not yet executable or shared with anything.
+            let buf = unsafe { core::slice::from_raw_parts_mut(code as *mut u8, total) };
+            let file = self.file;
+            let mut resolve = |name: &str| -> Option<u64> {
+                let h = Helper::from_name(name)?;
+                self.entry(Entry::Helper(h))
+            };
+            image::build(m, file, &layout, buf, code, &mut resolve)?;
+        }
+        self.platform
+            .seal_code(code, layout.rx_len as usize, total)?;
+
+        // Data block.
+        let il = InstanceLayout::of(m);
+        self.layout = Some(il.clone());
+        let max_results = m.types.iter().map(|t| t.results.len()).max().unwrap_or(0);
+        self.results_len = max_results.saturating_mul(16).max(16);
+        let inst_off = (RESULTS_OFF + self.results_len).div_ceil(64) * 64;
+        let inst_len = (il.extra as usize).saturating_add(EXTRA_BLOCK_LEN);
+        let total_funcs = m.total_funcs() as usize;
+        let ntables = il.tables.len();
+        let memories_arr = inst_off + inst_len;
+        let tables_arr = memories_arr + 8;
+        let func_ptrs_off = tables_arr + 8 * ntables;
+        let type_idx_off = func_ptrs_off + 8 * total_funcs;
+        let native_sym_off = (type_idx_off + 4 * total_funcs).div_ceil(8) * 8;
+        let data_len = (native_sym_off + 8 * m.native_symbols.len()).div_ceil(page) * page;
+        self.quota.charge("instance data", data_len as u64)?;
+        let data = self.platform.alloc_data(data_len)?;
+        self.data_addr = data;
+        self.data_len = data_len;
+        self.inst_off = inst_off;
+        self.func_ptrs_off = func_ptrs_off;
+
+        // Stack.
+        let stack = self.config.stack_size.div_ceil(page) * page;
+        self.quota.charge("native stack", stack as u64)?;
+        self.stack_low = self.platform.alloc_stack(stack)?;
+        self.config.stack_size = stack;
+
+        // Linear memory.
+        let mt = m
+            .memories
+            .first()
+            .copied()
+            .unwrap_or(crate::module::MemoryType {
+                flags: 0,
+                num_bytes_per_page: 65536,
+                init_page_count: 0,
+                max_page_count: 0,
+            });
+        let page_size = u64::from(mt.num_bytes_per_page);
+        let init = mt.init_bytes();
+        let window = self
+            .config
+            .memory_window
+            .max(init.div_ceil(page as u64) * page as u64);
+        let max_by_window = if page_size == 0 {
+            0
+        } else {
+            u32::try_from(window / page_size).unwrap_or(u32::MAX)
+        };
+        self.quota.charge("linear memory", init)?;
+        let base = self.platform.reserve_memory(window, init)?;
+        self.mem = Some(MemRecord {
+            base,
+            window,
+            page_size,
+            pages: mt.init_page_count,
+            max_pages: mt.max_page_count.min(max_by_window),
+        });
+
+        // Exec env.
+        let env = ExecEnv {
+            module_inst: data + inst_off as u64,
+            argv_buf: data + ARGV_OFF as u64,
+            native_stack_boundary: self.stack_low + self.config.stack_guard_margin as u64,
+            aux_stack_boundary: 0,
+            aux_stack_bottom: u64::MAX,
+            native_symbol: if m.native_symbols.is_empty() {
+                0
+            } else {
+                data + native_sym_off as u64
+            },
+            ..Default::default()
+        };
+        self.write_struct(0, &env);
+
+        // Module instance header and memory instance.
+        let hdr = ModuleInstance {
+            module_type: 1,
+            memory_count: 1,
+            memories: data + memories_arr as u64,
+            global_data_size: u32::try_from(il.global_data_size).unwrap_or(u32::MAX),
+            table_count: u32::try_from(ntables).unwrap_or(u32::MAX),
+            global_data: data + (inst_off as u64) + il.global_data,
+            tables: data + tables_arr as u64,
+            func_ptrs: data + func_ptrs_off as u64,
+            func_type_indexes: data + type_idx_off as u64,
+            e: data + (inst_off as u64) + il.extra,
+            ..Default::default()
+        };
+        self.write_struct(inst_off, &hdr);
+        let mem_off = inst_off + il.memories.first().copied().unwrap_or(0x158) as usize;
+        self.write_u64(memories_arr, data + mem_off as u64);
+        self.sync_memory_mirror_at(mem_off, mt.max_page_count);
+
+        // Tables.
+        for (i, (&(off, slots), t)) in il.tables.iter().zip(m.tables.iter()).enumerate() {
+            let off = inst_off + off as usize;
+            let hdr = TableInstance {
+                elem_type: t.elem_type,
+                cur_size: t.init_size,
+                max_size: slots,
+                ..Default::default()
+            };
+            self.write_struct(off, &hdr);
+            for s in 0..slots as usize {
+                self.write_u64(off + TABLE_ELEMS_OFFSET + 8 * s, NULL_REF);
+            }
+            self.write_u64(tables_arr + 8 * i, data + off as u64);
+            self.tables.push(TableRecord {
+                off,
+                cur: t.init_size.min(slots),
+                slots,
+            });
+        }
+
+        // Globals.
+        for g in &m.globals {
+            let v = self.eval(&g.init)?;
+            self.globals.push(v);
+        }
+        for (i, g) in m.globals.iter().enumerate() {
+            let off = inst_off + il.globals.get(i).copied().unwrap_or(0) as usize;
+            let size = g.val_type.size() as usize;
+            let bytes = self.globals[i].to_le_bytes();
+            self.write_bytes(off, &bytes[..size]);
+        }
+
+        // func_ptrs and func_type_indexes.
+        for i in 0..total_funcs {
+            let ptr = if i < m.import_funcs.len() {
+                self.entry(Entry::Import(i as u32)).unwrap_or(0)
+            } else {
+                let f = (i - m.import_funcs.len()) as u32;
+                code + u64::from(layout.func_offset(m, f).unwrap_or(0))
+            };
+            self.write_u64(func_ptrs_off + 8 * i, ptr);
+            let ty = if i < m.import_funcs.len() {
+                m.import_funcs[i].type_index
+            } else {
+                m.functions[i - m.import_funcs.len()].type_index
+            };
+            self.write_bytes(type_idx_off + 4 * i, &ty.to_le_bytes());
+        }
+        // XIP native symbols.
+        for (k, s) in m.native_symbols.iter().enumerate() {
+            let v = match s {
+                NativeSymbol::Empty => 0,
+                NativeSymbol::Const(c) => *c,
+                NativeSymbol::Runtime(name) => {
+                    let h = Helper::from_name(name).ok_or_else(|| {
+                        InstantiateError::Image(ImageError::UnresolvedSymbol(name.clone()))
+                    })?;
+                    self.entry(Entry::Helper(h)).ok_or_else(|| {
+                        InstantiateError::Image(ImageError::UnresolvedSymbol(name.clone()))
+                    })?
+                }
+            };
+            self.write_u64(native_sym_off + 8 * k, v);
+        }
+
+        // Element segments.
+        self.elem_dropped = m
+            .elem_segments
+            .iter()
+            .map(|e| e.mode != ElemMode::Passive)
+            .collect();
+        for e in &m.elem_segments {
+            if e.mode != ElemMode::Active {
+                continue;
+            }
+            let off = self.eval(&e.offset)? as u32;
+            let t = *self
+                .tables
+                .get(e.table_index as usize)
+                .ok_or_else(|| InstantiateError::Link(String::from("unknown table")))?;
+            let n = u32::try_from(e.values.len()).unwrap_or(u32::MAX);
+            if u64::from(off) + u64::from(n) > u64::from(t.cur) {
+                return Err(InstantiateError::Link(String::from(
+                    "out of bounds table access",
+                )));
+            }
+            for (k, v) in e.values.iter().enumerate() {
+                let val = self.elem_value(v)?;
+                self.write_u64(t.off + TABLE_ELEMS_OFFSET + 8 * (off as usize + k), val);
+            }
+        }
+
+        // Data segments.
+        self.data_dropped = m.data_segments.iter().map(|d| !d.is_passive).collect();
+        let mem = self.mem.unwrap_or_default();
+        for d in &m.data_segments {
+            if d.is_passive {
+                continue;
+            }
+            let off = u64::from(self.eval(&d.offset)? as u32);
+            let bytes = d.bytes.get(self.file).ok_or_else(|| {
+                InstantiateError::Link(String::from("data segment outside the file"))
+            })?;
+            if off + bytes.len() as u64 > mem.size() {
+                return Err(InstantiateError::Link(String::from(
+                    "data segment does not fit",
+                )));
+            }
+            // SAFETY: [base + off, + len) lies inside the committed part of linear memory
+            // (checked against the runtime's own size record just above).
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    (mem.base + off) as *mut u8,
+                    bytes.len(),
+                )
+            };
+        }
+        Ok(())
+    }
+
+    fn elem_value(&self, v: &InitExpr) -> Result<u64, InstantiateError> {
+        Ok(match v {
+            InitExpr::RefNull(_) => NULL_REF,
+            InitExpr::RefFunc(f) => u64::from(*f),
+            other => (self.eval(other)? as u32).into(),
+        })
+    }
+
+    /// Evaluates a constant expression against the globals initialised so far.
+    fn eval(&self, e: &InitExpr) -> Result<u128, InstantiateError> {
+        Ok(match e {
+            InitExpr::None => 0,
+            InitExpr::I32(v) => u128::from(*v as u32),
+            InitExpr::I64(v) => u128::from(*v as u64),
+            InitExpr::F32(v) => u128::from(*v),
+            InitExpr::F64(v) => u128::from(*v),
+            InitExpr::V128(b) => u128::from_le_bytes(*b),
+            InitExpr::GlobalGet(g) => *self.globals.get(*g as usize).ok_or_else(|| {
+                InstantiateError::Link(String::from("global.get of an uninitialised global"))
+            })?,
+            InitExpr::RefNull(_) => u128::from(NULL_REF as u32),
+            InitExpr::RefFunc(f) => u128::from(*f),
+            InitExpr::Binary(op, l, r) => {
+                let (l, r) = (self.eval(l)?, self.eval(r)?);
+                match op {
+                    BinOp::I32Add => u128::from((l as u32).wrapping_add(r as u32)),
+                    BinOp::I32Sub => u128::from((l as u32).wrapping_sub(r as u32)),
+                    BinOp::I32Mul => u128::from((l as u32).wrapping_mul(r as u32)),
+                    BinOp::I64Add => u128::from((l as u64).wrapping_add(r as u64)),
+                    BinOp::I64Sub => u128::from((l as u64).wrapping_sub(r as u64)),
+                    BinOp::I64Mul => u128::from((l as u64).wrapping_mul(r as u64)),
+                }
+            }
+        })
+    }
+
+    // ---- data block access (the runtime writes; it never reads back what it relies on) ----
+
+    pub(crate) fn write_bytes(&mut self, off: usize, bytes: &[u8]) {
+        if off
+            .checked_add(bytes.len())
+            .is_some_and(|e| e <= self.data_len)
+        {
+            // SAFETY: [data + off, + len) lies inside the data block (checked above), which
+            // the platform gave this instance as writable memory.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    (self.data_addr + off as u64) as *mut u8,
+                    bytes.len(),
+                )
+            };
+        }
+    }
+
+    pub(crate) fn write_u64(&mut self, off: usize, v: u64) {
+        self.write_bytes(off, &v.to_le_bytes());
+    }
+
+    fn write_struct<T: Copy>(&mut self, off: usize, v: &T) {
+        // SAFETY: T is one of the repr(C) layout structs with integer fields only; viewing it
+        // as its bytes is sound.
+        let bytes =
+            unsafe { core::slice::from_raw_parts(v as *const T as *const u8, size_of::<T>()) };
+        self.write_bytes(off, bytes);
+    }
+
+    /// Reads `len` bytes of the data block (module-writable, so the result is untrusted).
+    pub(crate) fn read_data(&self, off: usize, out: &mut [u8]) -> bool {
+        if off
+            .checked_add(out.len())
+            .is_some_and(|e| e <= self.data_len)
+        {
+            // SAFETY: inside the data block, checked above.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    (self.data_addr + off as u64) as *const u8,
+                    out.as_mut_ptr(),
+                    out.len(),
+                )
+            };
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Rewrites memory instance 0 in the data block from the runtime's record.
+    pub(crate) fn sync_memory_mirror(&mut self) {
+        let il_mem = self.layout_ref().memories.first().copied().unwrap_or(0x158) as usize;
+        let max = self.module.memories.first().map_or(0, |m| m.max_page_count);
+        self.sync_memory_mirror_at(self.inst_off + il_mem, max);
+    }
+
+    fn layout_ref(&mut self) -> &InstanceLayout {
+        if self.layout.is_none() {
+            self.layout = Some(InstanceLayout::of(self.module));
+        }
+        self.layout.as_ref().expect("just set")
+    }
+
+    fn sync_memory_mirror_at(&mut self, off: usize, max_pages: u32) {
+        let rec = self.mem.unwrap_or_default();
+        let mut mi = MemoryInstance {
+            module_type: 1,
+            num_bytes_per_page: u32::try_from(rec.page_size).unwrap_or(0),
+            max_page_count: max_pages,
+            ..Default::default()
+        };
+        mi.set_size(rec.base, rec.pages);
+        self.write_struct(off, &mi);
+    }
+
+    // ---- queries ----
+
+    /// The parsed module.
+    pub fn module(&self) -> &'m AotModule {
+        self.module
+    }
+
+    /// Address of the exec_env (the first argument of every AOT function).
+    pub fn exec_env(&self) -> u64 {
+        self.data_addr
+    }
+
+    /// Address of the module instance.
+    pub fn instance_addr(&self) -> u64 {
+        self.data_addr + self.inst_off as u64
+    }
+
+    /// The native stack `[low, high)`.
+    pub fn stack(&self) -> (u64, u64) {
+        (
+            self.stack_low,
+            self.stack_low + self.config.stack_size as u64,
+        )
+    }
+
+    /// Linear memory: base address, current size in bytes, reserved window.
+    pub fn memory(&self) -> (u64, u64, u64) {
+        let m = self.mem.unwrap_or_default();
+        (m.base, m.size(), m.window)
+    }
+
+    /// Code image address and length.
+    pub fn code(&self) -> (u64, u64) {
+        (
+            self.code_addr,
+            self.image.as_ref().map_or(0, |l| u64::from(l.total_len)),
+        )
+    }
+
+    /// The heap quota after instantiation.
+    pub fn quota(&self) -> &Quota {
+        &self.quota
+    }
+
+    /// How each import is provided.
+    pub fn imports(&self) -> &[ImportBinding] {
+        &self.imports
+    }
+
+    /// The start function (index counting imports), if the module has one.
+    pub fn start_function(&self) -> Option<u32> {
+        self.module.start_function
+    }
+
+    /// The function index of export `name`, if it is a function.
+    pub fn export_func(&self, name: &str) -> Option<u32> {
+        self.module
+            .exports
+            .iter()
+            .find(|e| e.kind == ExportKind::Func && e.name == name)
+            .map(|e| e.index)
+    }
+
+    /// Type of function `index` (imports first).
+    pub fn func_type(&self, index: u32) -> Option<&'m FuncType> {
+        self.module.func_type(index)
+    }
+
+    /// Code address of defined function `index` (imports first), `None` for imports.
+    pub fn func_addr(&self, index: u32) -> Option<u64> {
+        let d = index.checked_sub(self.module.import_funcs.len() as u32)?;
+        let off = self.image.as_ref()?.func_offset(self.module, d)?;
+        Some(self.code_addr + u64::from(off))
+    }
+
+    /// A view of linear memory from the runtime's own record.
+    pub fn guest_memory(&mut self) -> GuestMemory<'_> {
+        let m = self.mem.unwrap_or_default();
+        // SAFETY: [base, base + size) is the committed part of this instance's linear memory,
+        // per the runtime's own record; it stays mapped while `self` is borrowed.
+        unsafe { GuestMemory::new(m.base as *mut u8, m.size() as usize) }
+    }
+
+    /// Classifies a fault at `addr` while module code ran: inside the linear-memory window
+    /// (but not the committed part) is "out of bounds memory access", inside the stack guard
+    /// (one page below the stack, or any page within 64 KiB below it) "native stack
+    /// overflow". `None`: not the module's fault.
+    pub fn fault(&self, addr: u64) -> Option<Stop> {
+        use crate::layout::ExceptionId;
+        let m = self.mem.unwrap_or_default();
+        if addr >= m.base && addr - m.base < m.window {
+            return Some(ExceptionId::OutOfBoundsMemoryAccess.into());
+        }
+        if addr < self.stack_low && self.stack_low - addr <= 64 << 10 {
+            return Some(ExceptionId::NativeStackOverflow.into());
+        }
+        None
+    }
+}
+
+impl<P: Platform> Drop for Instance<'_, P> {
+    fn drop(&mut self) {
+        if let Some(m) = self.mem.take() {
+            self.platform.release_memory(m.base, m.window);
+        }
+        if self.stack_low != 0 {
+            self.platform
+                .free_stack(self.stack_low, self.config.stack_size);
+        }
+        if self.data_addr != 0 {
+            self.platform.free_data(self.data_addr, self.data_len);
+        }
+        if let Some(l) = &self.image {
+            self.platform
+                .free_code(self.code_addr, l.total_len as usize);
+        }
+    }
+}
