@@ -16,6 +16,7 @@ const USAGE: &str = "usage: aot-run [options] [-f export] file.aot [args...]
   --stack-size=<bytes> native stack for module code (default 8 MiB)
   --trap-out=<file>    write the trap message (without 'Exception: ') to <file>
   --quiet-trap         do not print 'Exception: ...' on stderr
+  --exit-out=<file>    write the full 32-bit WASI exit code (1 on a trap) to <file>
 ";
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -34,6 +35,7 @@ struct Options {
     heap: u64,
     stack: u64,
     trap_out: Option<String>,
+    exit_out: Option<String>,
     quiet_trap: bool,
     path: String,
     args: Vec<String>,
@@ -47,6 +49,7 @@ fn options() -> Result<Options, String> {
         heap: 1 << 30,
         stack: 8 << 20,
         trap_out: None,
+        exit_out: None,
         quiet_trap: false,
         path: String::new(),
         args: Vec::new(),
@@ -71,6 +74,8 @@ fn options() -> Result<Options, String> {
             o.stack = parse_size(s).ok_or_else(|| format!("bad stack size {s}"))?;
         } else if let Some(t) = a.strip_prefix("--trap-out=") {
             o.trap_out = Some(t.to_string());
+        } else if let Some(t) = a.strip_prefix("--exit-out=") {
+            o.exit_out = Some(t.to_string());
         } else if a == "--quiet-trap" {
             o.quiet_trap = true;
         } else if a == "-h" || a == "--help" {
@@ -86,9 +91,16 @@ fn options() -> Result<Options, String> {
     Ok(o)
 }
 
+fn exit(o: &Options, code: u32) -> ExitCode {
+    if let Some(f) = &o.exit_out {
+        let _ = std::fs::write(f, format!("{code}\n"));
+    }
+    ExitCode::from(code as u8)
+}
+
 fn report(o: &Options, stop: &Stop) -> ExitCode {
     match stop {
-        Stop::Exit(code) => ExitCode::from(*code as u8),
+        Stop::Exit(code) => exit(o, *code),
         Stop::Trap(t) => {
             if !o.quiet_trap {
                 eprintln!("Exception: {t}");
@@ -96,7 +108,7 @@ fn report(o: &Options, stop: &Stop) -> ExitCode {
             if let Some(f) = &o.trap_out {
                 let _ = std::fs::write(f, format!("{t}\n"));
             }
-            ExitCode::from(1)
+            exit(o, 1)
         }
     }
 }
@@ -127,11 +139,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let wasi_args: Vec<Vec<u8>> = if o.func.is_some() {
-        vec![o.path.as_bytes().to_vec()]
-    } else {
-        o.args.iter().map(|a| a.as_bytes().to_vec()).collect()
-    };
+    // As iwasm: the guest's argv is the file name and the remaining arguments, with -f too.
+    let wasi_args: Vec<Vec<u8>> = o.args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let platform = HostPlatform::new(HostWasi::new(&wasi_args, &o.env));
     let config = InstanceConfig {
         heap_quota: o.heap,
@@ -147,8 +156,14 @@ fn main() -> ExitCode {
         }
     };
     if let Some(start) = inst.start_function() {
-        if let Err(stop) = call(&mut inst, start, &[]) {
-            return report(&o, &stop);
+        // As WAMR: a start function that traps fails instantiation.
+        match call(&mut inst, start, &[]) {
+            Ok(_) => {}
+            Err(Stop::Trap(t)) => {
+                eprintln!("aot-run: instantiate {}: Exception: {t}", o.path);
+                return ExitCode::from(2);
+            }
+            Err(stop) => return report(&o, &stop),
         }
     }
     match &o.func {
@@ -181,7 +196,7 @@ fn main() -> ExitCode {
             match call(&mut inst, idx, &args) {
                 Ok(results) => {
                     println!("{}", format_results(&results));
-                    ExitCode::SUCCESS
+                    exit(&o, 0)
                 }
                 Err(stop) => report(&o, &stop),
             }
@@ -192,7 +207,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             };
             match call(&mut inst, idx, &[]) {
-                Ok(_) => ExitCode::SUCCESS,
+                Ok(_) => exit(&o, 0),
                 Err(stop) => report(&o, &stop),
             }
         }
