@@ -19,6 +19,7 @@ include mk/rust.mk
 include mk/tfa.mk
 include mk/qemu.mk
 -include mk/wamr.mk
+-include mk/aot.mk
 
 .PHONY: help build test clean
 help:

@@ -10,13 +10,12 @@
 //!   compile-time offset checks, and the instance block layout.
 //! - `writer` (feature `writer`, and in tests): a small AOT file writer for tests, including
 //!   hostile-module tests in other crates.
-//!
 //! - [`runtime`]: instantiation, helper logic, typed export calls, traps and the heap quota,
 //!   over a [`runtime::Platform`] the embedder implements (tools/aot-run on the host, the
 //!   firmware at S-EL1).
 //! - [`wasi`]: WASI preview1 as pure functions over a checked guest-memory view.
-//! The file
-//! format facts come from `WAMR-AOT-ABI.md` and WAMR 2.4.3's `aot_loader.c`; see
+//!
+//! The file format facts come from `WAMR-AOT-ABI.md` and WAMR 2.4.3's `aot_loader.c`; see
 //! `docs/aot-loader.md` for what is supported and what is refused.
 #![cfg_attr(not(test), no_std)]
 

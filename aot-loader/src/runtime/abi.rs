@@ -208,9 +208,10 @@ pub fn parse_args(ty: &FuncType, args: &[&str]) -> Result<Vec<Value>, alloc::str
             ValType::F32 => Value::F32((parse_float(s).ok_or_else(bad)? as f32).to_bits()),
             ValType::F64 => Value::F64(parse_float(s).ok_or_else(bad)?.to_bits()),
             ValType::V128 => {
-                let (a, b) = s.split_once('\\').ok_or_else(bad)?;
-                let lo = parse_int(a).ok_or_else(bad)?;
-                let hi = parse_int(b).ok_or_else(bad)?;
+                // Two strtoull numbers separated by any one character (iwasm skips it).
+                let (lo, rest) = parse_int_prefix(s).ok_or_else(bad)?;
+                let rest = rest.get(1..).unwrap_or("");
+                let hi = parse_int(rest).ok_or_else(bad)?;
                 Value::V128(u128::from(lo) | (u128::from(hi) << 64))
             }
             ValType::FuncRef | ValType::ExternRef => {
@@ -249,6 +250,31 @@ pub fn parse_int(s: &str) -> Option<u64> {
     };
     let v = u64::from_str_radix(digits, radix).ok()?;
     Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// `strtoull(s, &end, 0)`: the value and the rest of the string after the number.
+pub fn parse_int_prefix(s: &str) -> Option<(u64, &str)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && (b[i] == b'-' || b[i] == b'+') && i == 0 {
+        i += 1;
+    }
+    let hex = b.get(i) == Some(&b'0') && matches!(b.get(i + 1), Some(b'x' | b'X'));
+    let start = if hex { i + 2 } else { i };
+    let mut end = start;
+    while end < b.len()
+        && (if hex {
+            b[end].is_ascii_hexdigit()
+        } else {
+            b[end].is_ascii_digit()
+        })
+    {
+        end += 1;
+    }
+    if end == start {
+        return None;
+    }
+    Some((parse_int(&s[..end])?, &s[end..]))
 }
 
 /// `strtod` for a whole string (decimal, `inf`, `nan`; Rust's float grammar).

@@ -388,6 +388,8 @@ impl<P: Platform> Instance<'_, P> {
         for k in 0..len {
             let v = match e.values.get((src + k) as usize) {
                 Some(InitExpr::RefFunc(f)) => u64::from(*f),
+                // As WAMR 2.4.3: the ref.null payload, see `Instance::elem_value`.
+                Some(InitExpr::RefNull(x)) => u64::from(*x),
                 Some(InitExpr::GlobalGet(g)) => self
                     .globals
                     .get(*g as usize)

@@ -389,11 +389,9 @@ impl<'m, P: Platform> Instance<'m, P> {
             .config
             .memory_window
             .max(init.div_ceil(page as u64) * page as u64);
-        let max_by_window = if page_size == 0 {
-            0
-        } else {
-            u32::try_from(window / page_size).unwrap_or(u32::MAX)
-        };
+        let max_by_window = window
+            .checked_div(page_size)
+            .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX));
         self.quota.charge("linear memory", init)?;
         let base = self.platform.reserve_memory(window, init)?;
         self.mem = Some(MemRecord {
@@ -563,7 +561,9 @@ impl<'m, P: Platform> Instance<'m, P> {
 
     fn elem_value(&self, v: &InitExpr) -> Result<u64, InstantiateError> {
         Ok(match v {
-            InitExpr::RefNull(_) => NULL_REF,
+            // WAMR 2.4.3 (non-GC) stores the ref.null payload itself, not NULL_REF
+            // (aot_runtime.c tables_instantiate, aot_table_init); iwasm's results depend on it.
+            InitExpr::RefNull(x) => u64::from(*x),
             InitExpr::RefFunc(f) => u64::from(*f),
             other => (self.eval(other)? as u32).into(),
         })

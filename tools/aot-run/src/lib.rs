@@ -130,6 +130,30 @@ impl WasiHost for HostWasi {
     fn sleep_ns(&mut self, ns: u64) {
         std::thread::sleep(std::time::Duration::from_nanos(ns));
     }
+
+    /// The real file type of the process's fd, as WAMR reports it (a pipe or socket is a
+    /// socket stream): wasi-libc buffers stdout by it, which decides what a trapping program
+    /// has printed.
+    fn fd_filetype(&self, fd: u32) -> u8 {
+        use tzwasm_aot_loader::wasi::{
+            FILETYPE_CHARACTER_DEVICE, FILETYPE_REGULAR_FILE, FILETYPE_SOCKET_STREAM,
+            FILETYPE_UNKNOWN,
+        };
+        // SAFETY: fstat writes one `stat` to a valid pointer; a zeroed stat is a valid value.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if fd > 2 || unsafe { libc::fstat(fd as i32, &mut st) } != 0 {
+            return FILETYPE_UNKNOWN;
+        }
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFREG => FILETYPE_REGULAR_FILE,
+            libc::S_IFCHR => FILETYPE_CHARACTER_DEVICE,
+            libc::S_IFDIR => 3,
+            libc::S_IFBLK => 1,
+            libc::S_IFIFO | libc::S_IFSOCK => FILETYPE_SOCKET_STREAM,
+            _ => FILETYPE_UNKNOWN,
+        }
+    }
 }
 
 const STUB_SIZE: usize = 48;
