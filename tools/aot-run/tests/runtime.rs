@@ -243,10 +243,8 @@ fn helpers_check_pointers_against_own_records() {
         Ok(base + 32)
     );
     // SAFETY: inside committed linear memory.
-    assert_eq!(
-        unsafe { std::ptr::read((base + 32) as *const u32) },
-        0xabab_abab
-    );
+    let v = unsafe { std::ptr::read((base + 32) as *const u32) };
+    assert_eq!(v, 0xabab_abab);
 
     // exec.wat never grows its memory, so wamrc folded it into one page with max 1: grow is
     // refused without a trap, whatever the forged mirror says.
