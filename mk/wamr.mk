@@ -80,7 +80,9 @@ CORPUS_WASM := $(addprefix $(CORPUS)/wasm/,$(addsuffix .wasm,$(ALL_GUESTS)))
 # x86-64-v2 (SSE4.2): wamrc refuses SIMD modules for plain x86-64, which lacks SSE4.1.
 WAMRC_FLAGS_x86_64  := --target=x86_64 --cpu=x86-64-v2
 WAMRC_FLAGS_aarch64 := --target=aarch64 --cpu=cortex-a57
-CORPUS_VARIANTS := x86_64-bc0 x86_64-bc1 aarch64-bc0 aarch64-bc1
+# aarch64-large: the large code model (--size-level=0: MOVZ/MOVK absolute addresses instead of
+# ADRP/ADD), hardware bounds checks; exercises the loader's other aarch64 relocation types.
+CORPUS_VARIANTS := x86_64-bc0 x86_64-bc1 aarch64-bc0 aarch64-bc1 aarch64-large
 CORPUS_AOT  := $(foreach v,$(CORPUS_VARIANTS),$(addprefix $(CORPUS)/$(v)/,$(addsuffix .aot,$(ALL_GUESTS))))
 CORPUS_JOBS ?= 2
 
@@ -116,6 +118,10 @@ $(CORPUS)/$(1)-bc$(2)/%.aot: $(CORPUS)/wasm/%.wasm $(WAMRC)
 	@$(WAMRC) $(WAMRC_FLAGS_$(1)) --bounds-checks=$(2) -o $$@ $$< > /dev/null
 endef
 $(foreach a,x86_64 aarch64,$(foreach b,0 1,$(eval $(call corpus_variant,$(a),$(b)))))
+$(CORPUS)/aarch64-large/%.aot: $(CORPUS)/wasm/%.wasm $(WAMRC)
+	@mkdir -p $(@D)
+	@echo "wamrc aarch64 large $*"
+	@$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=0 --size-level=0 -o $@ $< > /dev/null
 .SECONDARY: $(CORPUS_WASM)
 
 # ---- expected outputs: iwasm's results for every test in guests/manifest.txt --------------------

@@ -2,6 +2,7 @@
 # Records WAMR iwasm's results for every test in guests/manifest.txt as the expected outputs:
 #   build/corpus/expected/<arch>-bc<N>/<test>/{stdout,stderr,exit[,trap]}        (HW-bounds iwasm)
 #   build/corpus/expected/<arch>-bc1-swbc/<test>/...                            (software-only iwasm)
+#   build/corpus/expected/aarch64-large/<test>/...     (--size-level=0 files, HW-bounds iwasm)
 # bc0 files are run by the hardware-bounds-check iwasm only (software-only WAMR cannot catch
 # their out-of-bounds accesses); bc1 files by both. Then compares HW vs SW (bc1) and x86_64 vs
 # aarch64 and writes the disagreements to build/corpus/expected/DISAGREEMENTS.txt.
@@ -23,7 +24,7 @@ decode() { local s=${1//%20/ }; printf '%s' "${s//%25/%}"; }
 # run_one <variant-dir> <iwasm> <test> <module> <entry> <args> <env>
 run_one() {
     local vdir=$1 iwasm=$2 test=$3 module=$4 entry=$5 args=$6 env=$7
-    local d=$out/$vdir/$test arch_bc=${vdir%-swbc}
+    local d=$out/$vdir/$test arch_bc=${vdir%-swbc}   # the .aot directory
     local -a cmd=("$iwasm" --quiet-trap "--trap-out=$d/trap" "--exit-out=$d/exit")
     local w
     rm -rf "$d" && mkdir -p "$d"
@@ -57,6 +58,9 @@ while IFS='|' read -r test module entry args env; do
             [ $bc = 1 ] && printf '%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\n' "$arch-bc1-swbc" "$wamr/iwasm-$arch-swbc" "$test" "$module" "$entry" "$args" "$env"
         done
     done
+    if [ -f "$corpus/aarch64-large/$module.aot" ]; then
+        printf '%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\n' aarch64-large "$wamr/iwasm-aarch64" "$test" "$module" "$entry" "$args" "$env"
+    fi
 done < "$manifest" > "$out/jobs.txt"
 
 xargs -d '\n' -P "$jobs" -n 1 bash -c 'IFS=$'"'"'\x1f'"'"' read -r a b c d e f g <<<"$0"; run_one "$a" "$b" "$c" "$d" "$e" "$f" "$g"' < "$out/jobs.txt"
@@ -76,10 +80,13 @@ for t in "$out"/x86_64-bc0/*/; do
     done
     same "$out/x86_64-bc0/$t" "$out/x86_64-bc1/$t" || echo "bc0-vs-bc1 x86_64 $t" >> "$report"
     same "$out/aarch64-bc0/$t" "$out/aarch64-bc1/$t" || echo "bc0-vs-bc1 aarch64 $t" >> "$report"
+    if [ -d "$out/aarch64-large" ]; then
+        same "$out/aarch64-bc0/$t" "$out/aarch64-large/$t" || echo "small-vs-large aarch64 $t" >> "$report"
+    fi
 done
 rm -f "$out/jobs.txt"
 traps=$(find "$out/x86_64-bc0" -name trap | wc -l)
-echo "corpus-expected: $ntests tests x 6 runs recorded in $out ($traps trap in x86_64-bc0)"
+echo "corpus-expected: $ntests tests x 7 runs recorded in $out ($traps trap in x86_64-bc0)"
 if [ -s "$report" ]; then
     echo "corpus-expected: $(wc -l < "$report") disagreements (see $report):"
     sed 's/^/  /' "$report"
