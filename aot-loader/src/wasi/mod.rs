@@ -349,8 +349,10 @@ pub trait WasiHost {
     }
     /// The `filetype` `fd_fdstat_get` / `fd_filestat_get` report for fd 0, 1 or 2.
     /// [`FILETYPE_CHARACTER_DEVICE`] (the default) makes wasi-libc's `isatty` true, so C
-    /// stdout is line buffered; a host comparing with iwasm on pipes can return
-    /// [`FILETYPE_SOCKET_STREAM`] as WAMR does for a pipe (C stdout then fully buffered).
+    /// stdout is line buffered (output appears as the program runs). iwasm reports the real
+    /// file type (a regular file for the recorded corpus outputs, [`FILETYPE_SOCKET_STREAM`]
+    /// for a pipe), and C stdout is then fully buffered, which changes how much output
+    /// survives a trap: a host compared with iwasm must return the same kind.
     fn fd_filetype(&self, fd: u32) -> u8 {
         let _ = fd;
         FILETYPE_CHARACTER_DEVICE
