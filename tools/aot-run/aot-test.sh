@@ -5,7 +5,8 @@
 # tools/wamr/corpus-expected.sh). x86_64 files run natively, aarch64 files under qemu-aarch64.
 #
 # Usage: tools/aot-run/aot-test.sh <aot-run x86_64> <aot-run aarch64 (static)> [variants...]
-#   variants default to: x86_64-bc0 x86_64-bc1 aarch64-bc0 aarch64-bc1
+#   variants default to every recorded variant with a corpus directory, except iwasm's
+#   software-only runs (*-swbc): x86_64-bc0 x86_64-bc1 aarch64-bc0 aarch64-bc1 aarch64-large
 #   AOT_TEST_JOBS (default 2), AOT_TEST_TIMEOUT (seconds per run, default 120),
 #   AOT_TEST_FILTER (a grep -E pattern on test names).
 # Prints one FAIL line per failing run (with the files that differ), then "N passed, M failed";
@@ -16,16 +17,22 @@ corpus=$top/build/corpus
 expected=$corpus/expected
 manifest=$top/guests/manifest.txt
 out=$top/build/aot-test
+[ -d "$expected" ] || { echo "aot-test: no $expected (make corpus-expected)" >&2; exit 1; }
 run_x86=${1:?aot-run for x86_64}
 run_a64=${2:?aot-run for aarch64}
 shift 2
 variants=("$@")
-[ ${#variants[@]} -gt 0 ] || variants=(x86_64-bc0 x86_64-bc1 aarch64-bc0 aarch64-bc1)
+if [ ${#variants[@]} -eq 0 ]; then
+    for d in "$expected"/*/; do
+        v=$(basename "$d")
+        case $v in *-swbc) continue ;; esac
+        [ -d "$corpus/$v" ] && variants+=("$v")
+    done
+fi
 jobs=${AOT_TEST_JOBS:-2}
 timeout_s=${AOT_TEST_TIMEOUT:-120}
 filter=${AOT_TEST_FILTER:-.}
 
-[ -d "$expected" ] || { echo "aot-test: no $expected (make corpus-expected)" >&2; exit 1; }
 
 decode() { local s=${1//%20/ }; printf '%s' "${s//%25/%}"; }
 
