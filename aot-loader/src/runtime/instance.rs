@@ -407,8 +407,10 @@ impl<'m, P: Platform> Instance<'m, P> {
             module_inst: data + inst_off as u64,
             argv_buf: data + ARGV_OFF as u64,
             native_stack_boundary: self.stack_low + self.config.stack_guard_margin as u64,
-            aux_stack_boundary: 0,
-            aux_stack_bottom: u64::MAX,
+            // As WAMR (wasm_exec_env.c): the aux stack wamrc detected, or 0/0 when it found
+            // none, in which case the code contains no aux stack checks.
+            aux_stack_boundary: m.aux.stack_bottom.wrapping_sub(u64::from(m.aux.stack_size)),
+            aux_stack_bottom: m.aux.stack_bottom,
             native_symbol: if m.native_symbols.is_empty() {
                 0
             } else {
