@@ -33,7 +33,7 @@ run_one() {
     cmd+=("$module.aot")
     for w in $args; do cmd+=("$(decode "$w")"); done
     local rc=0
-    (cd "$corpus/$arch_bc" && timeout "$timeout_s" "${cmd[@]}" > "$d/stdout" 2> "$d/stderr") || rc=$?
+    (cd "$corpus/$arch_bc" && timeout "$timeout_s" "${cmd[@]}" < /dev/null > "$d/stdout" 2> "$d/stderr") || rc=$?
     # exit: the full WASI exit code as iwasm wrote it; if iwasm died before writing it (crash,
     # timeout, load error), the process status prefixed with "status ".
     [ -s "$d/exit" ] || echo "status $rc" > "$d/exit"
