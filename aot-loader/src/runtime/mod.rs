@@ -25,6 +25,9 @@ mod quota;
 pub mod signature;
 mod trap;
 
+#[cfg(test)]
+mod tests;
+
 pub use helpers::{Helper, HELPERS};
 pub use instance::{ImportBinding, Instance, InstanceConfig, InstantiateError, Value};
 pub use platform::{Entry, Platform, PlatformError};

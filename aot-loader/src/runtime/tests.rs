@@ -1,0 +1,377 @@
+//! Instantiation and helper logic on a mock platform (plain heap memory, no code execution):
+//! what the instance block holds after instantiation, segments and table helpers, pointer and
+//! index checks, quota accounting and that everything allocated is given back.
+
+use alloc::string::String;
+
+use alloc::vec::Vec;
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+
+use crate::layout::{ExceptionId, InstanceLayout, NULL_REF, TABLE_ELEMS_OFFSET};
+use crate::module::{InitExpr, ValType};
+use crate::runtime::{
+    Entry, Helper, Instance, InstanceConfig, InstantiateError, Platform, PlatformError, Stop, Trap,
+};
+use crate::wasi::{Errno, WasiHost};
+use crate::writer::ModuleBuilder;
+use crate::Arch;
+
+struct NoWasi;
+impl WasiHost for NoWasi {
+    fn write(&mut self, _fd: u32, _bytes: &[u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn clock_time_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn clock_res_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn random(&mut self, _: &mut [u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn args(&self) -> &[&[u8]] {
+        &[]
+    }
+    fn environ(&self) -> &[&[u8]] {
+        &[]
+    }
+}
+
+/// Heap-backed platform; counts live allocations.
+#[derive(Default)]
+struct Mock {
+    live: Vec<(u64, usize)>,
+    sealed: bool,
+    wasi: Option<NoWasi>,
+}
+
+impl Mock {
+    fn get(&mut self, len: usize) -> Result<u64, PlatformError> {
+        let layout = Layout::from_size_align(len.max(1), 4096).unwrap();
+        // SAFETY: non-zero size, valid alignment.
+        let p = unsafe { alloc_zeroed(layout) } as u64;
+        assert_ne!(p, 0);
+        self.live.push((p, len.max(1)));
+        Ok(p)
+    }
+    fn put(&mut self, addr: u64) {
+        let i = self
+            .live
+            .iter()
+            .position(|&(a, _)| a == addr)
+            .expect("known block");
+        let (a, len) = self.live.remove(i);
+        // SAFETY: allocated by `get` with this layout.
+        unsafe { dealloc(a as *mut u8, Layout::from_size_align(len, 4096).unwrap()) };
+    }
+}
+
+static LIVE_AFTER_DROP: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(99);
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        LIVE_AFTER_DROP.store(self.live.len(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+// SAFETY: zeroed heap blocks of the requested size; the "window" is fully allocated (the mock
+// has no guard pages); code is never executed.
+unsafe impl Platform for Mock {
+    fn page_size(&self) -> usize {
+        4096
+    }
+    fn reserve_memory(&mut self, reserve: u64, _commit: u64) -> Result<u64, PlatformError> {
+        self.get(reserve as usize)
+    }
+    fn commit_memory(&mut self, _: u64, _: u64, _: u64) -> Result<(), PlatformError> {
+        Ok(())
+    }
+    fn release_memory(&mut self, base: u64, _: u64) {
+        self.put(base)
+    }
+    fn alloc_data(&mut self, len: usize) -> Result<u64, PlatformError> {
+        self.get(len)
+    }
+    fn free_data(&mut self, addr: u64, _: usize) {
+        self.put(addr)
+    }
+    fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError> {
+        self.get(len)
+    }
+    fn free_stack(&mut self, low: u64, _: usize) {
+        self.put(low)
+    }
+    fn alloc_code(&mut self, len: usize, _: bool) -> Result<u64, PlatformError> {
+        self.get(len)
+    }
+    fn seal_code(&mut self, _: u64, _: usize, _: usize) -> Result<(), PlatformError> {
+        self.sealed = true;
+        Ok(())
+    }
+    fn free_code(&mut self, addr: u64, _: usize) {
+        self.put(addr)
+    }
+    fn entry_address(&mut self, _ctx: u64, entry: Entry) -> Option<u64> {
+        Some(0x7000_0000 + 64 * u64::from(entry.to_id() & 0xffff))
+    }
+    fn wasi_host(&mut self) -> &mut dyn WasiHost {
+        self.wasi.get_or_insert(NoWasi)
+    }
+}
+
+/// The writer's kitchen sink without its imported global (tzwasm provides none).
+fn module_bytes() -> Vec<u8> {
+    let mut b = ModuleBuilder::kitchen_sink(Arch::Aarch64);
+    b.import_globals.clear();
+    b.globals[0] = (ValType::I32, true, InitExpr::I32(40));
+    b.globals[6] = (
+        ValType::I32,
+        false,
+        InitExpr::Binary(
+            crate::module::BinOp::I32Add,
+            alloc::boxed::Box::new(InitExpr::I32(1)),
+            alloc::boxed::Box::new(InitExpr::I32(2)),
+        ),
+    );
+    b.build()
+}
+
+fn config() -> InstanceConfig {
+    InstanceConfig {
+        heap_quota: 4 << 20,
+        stack_size: 64 << 10,
+        memory_window: 1 << 20,
+        stack_guard_margin: 4096,
+    }
+}
+
+fn h(x: Helper) -> u64 {
+    u64::from(Entry::Helper(x).to_id())
+}
+
+fn read<T: Copy>(addr: u64) -> T {
+    // SAFETY: test reads inside blocks the mock allocated for the live instance.
+    unsafe { core::ptr::read_unaligned(addr as *const T) }
+}
+
+#[test]
+fn instantiates_globals_tables_segments_and_func_ptrs() {
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let inst = Instance::new(&m, &bytes, Mock::default(), config()).unwrap();
+    assert!(inst.platform.sealed);
+    let ia = inst.instance_addr();
+    let il = InstanceLayout::of(&m);
+    let g = |i: usize| ia + il.globals[i];
+    assert_eq!(read::<u32>(g(0)), 40);
+    assert_eq!(read::<i64>(g(1)), -5);
+    assert_eq!(read::<u32>(g(2)), 0x3f80_0000);
+    assert_eq!(read::<u64>(g(3)), 0x4000_0000_0000_0000);
+    assert_eq!(read::<[u8; 16]>(g(4)), [7; 16]);
+    assert_eq!(read::<u32>(g(5)), 1);
+    assert_eq!(read::<u32>(g(6)), 3);
+    // Table 0: active segment at 1 = [ref.func 1, ref.null (payload kept as WAMR does)].
+    let (toff, slots) = il.tables[0];
+    let t = ia + toff;
+    assert_eq!(slots, 4);
+    assert_eq!(read::<u32>(t + 0x10), 4); // cur_size
+    let elem = |i: u64| read::<u64>(t + TABLE_ELEMS_OFFSET as u64 + 8 * i);
+    assert_eq!(
+        [elem(0), elem(1), elem(2), elem(3)],
+        [NULL_REF, 1, 0x70, NULL_REF]
+    );
+    // Active data segment at 16.
+    let (base, size, _) = inst.memory();
+    assert!(size > 0);
+    assert_eq!(read::<[u8; 5]>(base + 16), *b"hello");
+    // exec_env points at the instance; func_ptrs: the import's entry, then code.
+    let env = inst.exec_env();
+    assert_eq!(read::<u64>(env + 0x10), ia);
+    let fp = read::<u64>(ia + 0x28);
+    assert_eq!(
+        read::<u64>(fp),
+        0x7000_0000 + 64 * u64::from(Entry::Import(0).to_id() & 0xffff)
+    );
+    assert_eq!(read::<u64>(fp + 8), inst.func_addr(1).unwrap());
+    let types = read::<u64>(ia + 0x30);
+    assert_eq!(read::<u32>(types), 1); // import type
+                                       // Quota: everything charged.
+    let used = inst.quota().used();
+    assert!(used >= (64 << 10) + size);
+    drop(inst);
+    assert_eq!(LIVE_AFTER_DROP.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn segment_and_table_helpers_check_bounds_and_drops() {
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let mut inst = Instance::new(&m, &bytes, Mock::default(), config()).unwrap();
+    let ia = inst.instance_addr();
+    let (base, size, _) = inst.memory();
+    let oob: Result<u64, Stop> = Err(ExceptionId::OutOfBoundsMemoryAccess.into());
+    let toob: Result<u64, Stop> = Err(ExceptionId::OutOfBoundsTableAccess.into());
+
+    // memory.init from the passive segment, then data.drop.
+    assert_eq!(
+        inst.dispatch(h(Helper::MemoryInit), &[ia, 1, 0, 8, 100]),
+        Ok(1)
+    );
+    assert_eq!(read::<[u8; 8]>(base + 100), *b"passive!");
+    assert_eq!(inst.dispatch(h(Helper::MemoryInit), &[ia, 1, 4, 5, 0]), oob);
+    assert_eq!(
+        inst.dispatch(h(Helper::MemoryInit), &[ia, 1, 0, 8, size - 4]),
+        oob
+    );
+    assert_eq!(
+        inst.dispatch(h(Helper::MemoryInit), &[ia, 1, 0, 1, u64::MAX]),
+        oob
+    );
+    assert_eq!(inst.dispatch(h(Helper::DataDrop), &[ia, 1]), Ok(1));
+    assert_eq!(
+        inst.dispatch(h(Helper::MemoryInit), &[ia, 1, 0, 8, 100]),
+        oob
+    );
+    assert_eq!(
+        inst.dispatch(h(Helper::MemoryInit), &[ia, 1, 0, 0, 100]),
+        Ok(1)
+    );
+    // Active segments are dropped after instantiation; unknown segments trap.
+    assert_eq!(inst.dispatch(h(Helper::MemoryInit), &[ia, 0, 0, 1, 0]), oob);
+    assert_eq!(inst.dispatch(h(Helper::MemoryInit), &[ia, 9, 0, 0, 0]), oob);
+
+    // table.init from the passive element segment, elem.drop.
+    assert_eq!(
+        inst.dispatch(h(Helper::TableInit), &[ia, 0, 1, 1, 0, 3]),
+        Ok(0)
+    );
+    let il = InstanceLayout::of(&m);
+    let t = ia + il.tables[0].0 + TABLE_ELEMS_OFFSET as u64;
+    assert_eq!(read::<u64>(t + 24), 0);
+    assert_eq!(
+        inst.dispatch(h(Helper::TableInit), &[ia, 0, 1, 2, 0, 0]),
+        toob
+    );
+    assert_eq!(
+        inst.dispatch(h(Helper::TableInit), &[ia, 0, 1, 1, 0, 4]),
+        toob
+    );
+    assert_eq!(inst.dispatch(h(Helper::DropTableSeg), &[ia, 1]), Ok(0));
+    assert_eq!(
+        inst.dispatch(h(Helper::TableInit), &[ia, 0, 1, 1, 0, 0]),
+        toob
+    );
+    assert_eq!(
+        inst.dispatch(h(Helper::TableInit), &[ia, 7, 1, 0, 0, 0]),
+        toob
+    );
+    // table.fill / copy / grow (the table cannot grow: wamrc saw no table.grow).
+    assert_eq!(
+        inst.dispatch(h(Helper::TableFill), &[ia, 0, 2, 5, 0]),
+        Ok(0)
+    );
+    assert_eq!([read::<u64>(t), read::<u64>(t + 8)], [5, 5]);
+    assert_eq!(inst.dispatch(h(Helper::TableFill), &[ia, 0, 5, 5, 0]), toob);
+    assert_eq!(
+        inst.dispatch(h(Helper::TableCopy), &[ia, 0, 0, 2, 1, 2]),
+        Ok(0)
+    );
+    assert_eq!(read::<u64>(t + 16), 5);
+    assert_eq!(
+        inst.dispatch(h(Helper::TableCopy), &[ia, 0, 0, 3, 2, 0]),
+        toob
+    );
+    assert_eq!(
+        inst.dispatch(h(Helper::TableGrow), &[ia, 0, 1, 0]),
+        Ok(u64::from(u32::MAX))
+    );
+
+    // call_indirect through the helper: bounds, null, defined functions are refused.
+    assert_eq!(
+        inst.dispatch(
+            h(Helper::CallIndirect),
+            &[inst.exec_env(), 0, 9, 0, inst.argv_buf()]
+        ),
+        Err(ExceptionId::UndefinedElement.into())
+    );
+    assert_eq!(
+        inst.dispatch(h(Helper::TableFill), &[ia, 0, 1, NULL_REF, 3]),
+        Ok(0)
+    );
+    assert_eq!(
+        inst.dispatch(
+            h(Helper::CallIndirect),
+            &[inst.exec_env(), 0, 3, 0, inst.argv_buf()]
+        ),
+        Err(ExceptionId::UninitializedElement.into())
+    );
+    assert_eq!(
+        inst.dispatch(
+            h(Helper::CallIndirect),
+            &[inst.exec_env(), 0, 0, 0, inst.argv_buf()]
+        ),
+        Err(ExceptionId::InvalidFunctionIndex.into())
+    );
+    // The import is unlinked (no platform function): calling it traps with WAMR's message,
+    // after the cell count was checked against its type (i32, i64 = 3 cells).
+    assert_eq!(
+        inst.dispatch(
+            h(Helper::InvokeNative),
+            &[inst.exec_env(), 0, 2, inst.argv_buf()]
+        ),
+        Err(ExceptionId::InvalidFunctionTypeIndex.into())
+    );
+    assert_eq!(
+        inst.dispatch(
+            h(Helper::InvokeNative),
+            &[inst.exec_env(), 0, 3, inst.argv_buf()]
+        ),
+        Err(Stop::Trap(Trap::Message(String::from(
+            "failed to call unlinked import function (env, host_fn)"
+        ))))
+    );
+    // Argument cells must be in module memory.
+    let mut outside = [0u32; 8];
+    assert_eq!(
+        inst.dispatch(
+            h(Helper::InvokeNative),
+            &[inst.exec_env(), 0, 3, outside.as_mut_ptr() as u64]
+        ),
+        Err(ExceptionId::OutOfBoundsMemoryAccess.into())
+    );
+    assert_eq!(
+        inst.dispatch(
+            u64::from(Entry::Import(0).to_id()),
+            &[inst.exec_env(), 1, 2]
+        ),
+        Err(Stop::Trap(Trap::Message(String::from(
+            "failed to call unlinked import function (env, host_fn)"
+        ))))
+    );
+}
+
+#[test]
+fn quota_and_imports_refused_cleanly() {
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let mut c = config();
+    c.heap_quota = 70 << 10;
+    match Instance::new(&m, &bytes, Mock::default(), c) {
+        Err(InstantiateError::Quota(q)) => {
+            assert_eq!(q.what, "native stack");
+            assert!(q.needed() > 70 << 10);
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("instantiated within 70 KiB"),
+    }
+    let kitchen = ModuleBuilder::kitchen_sink(Arch::Aarch64).build();
+    let m = crate::parse(&kitchen, Arch::Aarch64).unwrap();
+    let e = Instance::new(&m, &kitchen, Mock::default(), config())
+        .err()
+        .unwrap();
+    assert_eq!(
+        alloc::format!("{e}"),
+        "failed to link import global (env, g_base): tzwasm provides no globals"
+    );
+}
