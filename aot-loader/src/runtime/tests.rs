@@ -375,3 +375,79 @@ fn quota_and_imports_refused_cleanly() {
         "failed to link import global (env, g_base): tzwasm provides no globals"
     );
 }
+
+/// Every entry with hostile arguments: pointers anywhere (runtime memory, the instance, linear
+/// memory edges, wild), huge lengths and indexes. Nothing may panic or touch memory outside
+/// what module code may write; the canary around the test's own buffer must survive.
+#[test]
+fn hostile_arguments_never_escape_module_memory() {
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let mut inst = Instance::new(&m, &bytes, Mock::default(), config()).unwrap();
+    let (base, size, _) = inst.memory();
+    let (slo, shi) = inst.stack();
+    let canary = alloc::boxed::Box::new([0x5au8; 256]);
+    let c = canary.as_ptr() as u64;
+    let interesting = [
+        0,
+        1,
+        4,
+        8,
+        0xffff_ffff,
+        u64::MAX,
+        u64::MAX - 7,
+        1 << 32,
+        base,
+        base + size - 1,
+        base + size,
+        base.wrapping_sub(8),
+        slo,
+        shi - 8,
+        shi,
+        inst.exec_env(),
+        inst.instance_addr(),
+        inst.argv_buf(),
+        c,
+        c + 128,
+        size,
+        size - 1,
+        65536,
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let ids: Vec<u64> = (0..crate::runtime::HELPERS.len() as u64)
+        .chain([0x1_0000, 0x1_0001, 0xffff, 0x2_0000])
+        .collect();
+    for _ in 0..20_000 {
+        let id = ids[(next() % ids.len() as u64) as usize];
+        let mut args = [0u64; 8];
+        for a in args.iter_mut() {
+            let r = next();
+            *a = if r % 3 == 0 {
+                r
+            } else {
+                interesting[(r >> 8) as usize % interesting.len()]
+            };
+        }
+        // Keep memset/memmove lengths modest so in-range calls stay cheap.
+        if id == Helper::Memset as u64
+            || id == Helper::Memmove as u64
+            || id == Helper::Memcpy as u64
+        {
+            args[2] %= 4096;
+        }
+        let _ = inst.dispatch(id, &args);
+    }
+    assert!(canary.iter().all(|&b| b == 0x5a));
+    // The records are intact: the same memory and stack; memory may only have grown (random
+    // aot_enlarge_memory calls), and never past the window.
+    let (b2, s2, w2) = inst.memory();
+    assert_eq!(b2, base);
+    assert!(s2 >= size && s2 <= w2);
+    assert_eq!(inst.stack(), (slo, shi));
+}
