@@ -7,7 +7,7 @@ AOT_RUN_X86    := $(TOP)/target/release/aot-run
 AOT_RUN_A64    := $(TOP)/target/$(AOT_RUN_TARGET)/release/aot-run
 AOT_TEST_JOBS  ?= 2
 
-.PHONY: aot-run aot-test
+.PHONY: aot-run aot-test aot-test-aarch64
 EXTRA_TESTS += aot-test
 
 aot-run: FORCE | $(SETUP_STAMP)
@@ -15,5 +15,13 @@ aot-run: FORCE | $(SETUP_STAMP)
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=$(CROSS_COMPILE)gcc \
 		$(CARGO) build --release -p tzwasm-aot-run --target $(AOT_RUN_TARGET)
 
-aot-test: aot-run corpus-expected
+aot-test: aot-run corpus-expected aot-test-aarch64
 	AOT_TEST_JOBS=$(AOT_TEST_JOBS) tools/aot-run/aot-test.sh $(AOT_RUN_X86) $(AOT_RUN_A64)
+
+# The runtime tests that execute real code, cross-built and run under qemu-aarch64 (the host
+# `make unit-test` runs them on x86_64).
+aot-test-aarch64: | $(SETUP_STAMP)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=$(CROSS_COMPILE)gcc \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER=qemu-aarch64 \
+		$(CARGO) test --target $(AOT_RUN_TARGET) -p tzwasm-aot-run --test runtime \
+		-p tzwasm-aot-loader --test exec_native
