@@ -28,6 +28,7 @@ help:
 	@echo "  make test        fmt + clippy (host and aarch64) + host unit tests + QEMU system tests"
 	@echo "  make qemu-test   boot TF-A + tzwasm + bare-metal test client headless, check results"
 	@echo "  make size        print the BL32 image size by section"
+	@echo "  make aot-test    AOT runtime vs WAMR iwasm on the guest corpus (x86_64 + aarch64, both bounds-check modes)"
 	@echo "  make setup       only install prerequisites (apt, rustup targets, TF-A source)"
 
 build: firmware test-client flash
