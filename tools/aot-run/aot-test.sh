@@ -52,7 +52,7 @@ run_one() {
     [ "$entry" = main ] || cmd+=(-f "${entry#func:}")
     cmd+=("$module.aot")
     for w in $args; do cmd+=("$(decode "$w")"); done
-    (cd "$corpus/$v" && timeout "$timeout_s" "${cmd[@]}" > "$d/stdout" 2> "$d/stderr") || rc=$?
+    (cd "$corpus/$v" && timeout "$timeout_s" "${cmd[@]}" < /dev/null > "$d/stdout" 2> "$d/stderr") || rc=$?
     [ -s "$d/exit" ] || echo "status $rc" > "$d/exit"
     # Load/instantiate errors are prefixed with the tool's name.
     sed -i 's/^aot-run: /iwasm: /' "$d/stderr"
