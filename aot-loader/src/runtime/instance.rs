@@ -761,15 +761,15 @@ impl<'m, P: Platform> Instance<'m, P> {
 
     /// Classifies a fault at `addr` while module code ran: inside the linear-memory window
     /// (but not the committed part) is "out of bounds memory access", inside the stack guard
-    /// (one page below the stack, or any page within 64 KiB below it) "native stack
-    /// overflow". `None`: not the module's fault.
+    /// ([`Platform::stack_guard`] bytes below the stack) "native stack overflow". `None`: not
+    /// the module's fault.
     pub fn fault(&self, addr: u64) -> Option<Stop> {
         use crate::layout::ExceptionId;
         let m = self.mem.unwrap_or_default();
         if addr >= m.base && addr - m.base < m.window {
             return Some(ExceptionId::OutOfBoundsMemoryAccess.into());
         }
-        if addr < self.stack_low && self.stack_low - addr <= 64 << 10 {
+        if addr < self.stack_low && self.stack_low - addr <= self.platform.stack_guard() as u64 {
             return Some(ExceptionId::NativeStackOverflow.into());
         }
         None

@@ -78,8 +78,15 @@ pub unsafe trait Platform {
     /// Frees [`Platform::alloc_data`] memory.
     fn free_data(&mut self, addr: u64, len: usize);
 
-    /// A native stack of `len` usable bytes `[low, low + len)` with a guard below `low` that
-    /// faults; returns `low`.
+    /// Bytes below each stack that fault ([`Platform::alloc_stack`]'s guard); a fault there is
+    /// "native stack overflow". Larger guards catch larger frames in files without stack
+    /// checks.
+    fn stack_guard(&self) -> usize {
+        64 << 10
+    }
+
+    /// A native stack of `len` usable bytes `[low, low + len)` with a guard of
+    /// [`Platform::stack_guard`] bytes below `low` that faults; returns `low`.
     fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError>;
     /// Frees a stack.
     fn free_stack(&mut self, low: u64, len: usize);

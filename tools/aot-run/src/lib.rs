@@ -157,7 +157,9 @@ impl WasiHost for HostWasi {
 }
 
 const STUB_SIZE: usize = 48;
-const STACK_GUARD: usize = 64 << 10;
+/// Guard below each module stack: 1 MiB of address space, so even large frames of files
+/// without stack checks land in it.
+const STACK_GUARD: usize = 1 << 20;
 
 /// The host [`Platform`].
 pub struct HostPlatform {
@@ -307,6 +309,10 @@ unsafe impl Platform for HostPlatform {
 
     fn free_data(&mut self, addr: u64, len: usize) {
         unmap(addr, len);
+    }
+
+    fn stack_guard(&self) -> usize {
+        STACK_GUARD
     }
 
     fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError> {
