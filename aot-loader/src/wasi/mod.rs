@@ -35,7 +35,8 @@
 //!   `u32::MAX` (a short write too). `fd_write` to stdin is `ENOTCAPABLE`.
 //! - `fd_read` of stdin always reads 0 bytes (end of file); of stdout or stderr `ENOTCAPABLE`.
 //! - `fd_seek`, `fd_tell`, `fd_pread`, `fd_pwrite`, `fd_advise`, `fd_allocate` on 0-2:
-//!   `ESPIPE`. `fd_close` on 0-2 succeeds but keeps no state (the streams stay usable).
+//!   `ESPIPE`. `fd_close` on 0-2 succeeds and tells the host (`WasiHost::fd_closed`); a host that
+//!   tracks it (`fd_is_open`) makes every later `fd_*` call on that fd `EBADF`, as iwasm does.
 //!   `fd_sync`, `fd_datasync`, `fd_fdstat_set_flags`, `fd_filestat_set_size`,
 //!   `fd_filestat_set_times` on 0-2: `ENOTCAPABLE` (the rights above lack them);
 //!   `fd_fdstat_set_rights` succeeds if it asks for no rights beyond those (nothing changes),
@@ -357,6 +358,17 @@ pub trait WasiHost {
         let _ = fd;
         FILETYPE_CHARACTER_DEVICE
     }
+    /// False once `fd` (0, 1 or 2) has been closed by `fd_close`: every later `fd_*` call on
+    /// it gets EBADF, as with a real descriptor table.
+    fn fd_is_open(&self, fd: u32) -> bool {
+        let _ = fd;
+        true
+    }
+    /// Records that the module closed `fd` (0, 1 or 2). A host without descriptor state may
+    /// ignore it (then the stream stays usable).
+    fn fd_closed(&mut self, fd: u32) {
+        let _ = fd;
+    }
 }
 
 /// What [`call`] asks the runtime to do.
@@ -583,6 +595,10 @@ fn dispatch(
     a: &Args<'_>,
 ) -> Result<(), Errno> {
     use WasiFunc as F;
+    // Every `fd_*` call names its descriptor first; a closed one is gone for all of them.
+    if f.name().starts_with("fd_") && !host.fd_is_open(a.u32(0)?) {
+        return Err(Errno::BADF);
+    }
     match f {
         F::ArgsGet => list_get(mem, host.args(), a.u32(0)?, a.u32(1)?),
         F::ArgsSizesGet => list_sizes_get(mem, host.args(), a.u32(0)?, a.u32(1)?),
@@ -601,7 +617,12 @@ fn dispatch(
         F::FdFdstatGet => fd_fdstat_get(mem, host, a.u32(0)?, a.u32(1)?),
         F::FdFilestatGet => fd_filestat_get(mem, host, a.u32(0)?, a.u32(1)?, false),
         F::Snapshot0FdFilestatGet => fd_filestat_get(mem, host, a.u32(0)?, a.u32(1)?, true),
-        F::FdClose => Stream::from_fd(a.u32(0)?).map(|_| ()),
+        F::FdClose => {
+            let fd = a.u32(0)?;
+            Stream::from_fd(fd)?;
+            host.fd_closed(fd);
+            Ok(())
+        }
         F::FdPrestatGet | F::FdPrestatDirName => Err(Errno::BADF),
         F::FdSeek | F::FdTell | F::FdPread | F::FdPwrite | F::FdAdvise | F::FdAllocate => {
             Stream::from_fd(a.u32(0)?).and(Err(Errno::SPIPE))

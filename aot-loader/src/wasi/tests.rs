@@ -24,6 +24,10 @@ struct FakeHost {
     counted: u64,
     /// Length of every successful write.
     lens: Vec<usize>,
+    /// Keep descriptor state (fd_close makes an fd unusable); off: a stateless host.
+    track_close: bool,
+    /// fds closed by fd_close (when `track_close`).
+    closed: Vec<u32>,
 }
 
 impl FakeHost {
@@ -40,6 +44,8 @@ impl FakeHost {
             count_only: false,
             counted: 0,
             lens: Vec::new(),
+            track_close: false,
+            closed: Vec::new(),
         }
     }
 
@@ -53,6 +59,14 @@ impl FakeHost {
 }
 
 impl WasiHost for FakeHost {
+    fn fd_is_open(&self, fd: u32) -> bool {
+        !self.closed.contains(&fd)
+    }
+    fn fd_closed(&mut self, fd: u32) {
+        if self.track_close {
+            self.closed.push(fd);
+        }
+    }
     fn write(&mut self, fd: u32, bytes: &[u8]) -> Result<(), Errno> {
         if let Some(n) = self.fail_after {
             if self.writes.len() >= n {
@@ -681,7 +695,7 @@ fn fd_functions_errnos() {
     // None of these touch memory or the host.
     assert_eq!(m, before);
     assert!(h.writes.is_empty() && h.slept.is_empty());
-    // fd_close keeps no state: stdout still works.
+    // With a host that keeps no descriptor state, fd_close leaves the stream usable.
     iovecs(&mut m, 0, &[(100, 1)]);
     assert_eq!(run(WasiFunc::FdWrite, &mut m, &mut h, &[1, 0, 1, 40]), OK);
 }
@@ -1108,4 +1122,40 @@ fn hostile_arguments_never_touch_memory_outside_the_guest() {
     }
     // Both successes and failures were exercised.
     assert!(outcomes.iter().all(|&n| n > 0), "{outcomes:?}");
+}
+
+#[test]
+fn closed_descriptor_is_gone_for_every_fd_call() {
+    let mut m = mem();
+    let mut host = FakeHost::new();
+    host.track_close = true;
+    assert_eq!(
+        run(WasiFunc::FdClose, &mut m, &mut host, &[2]),
+        ret(Errno::SUCCESS)
+    );
+    assert_eq!(host.closed, vec![2]);
+    // iovec {buf 0x10, len 1} at 0x20; nwritten at 0x30.
+    put32(&mut m, 0x20, 0x10);
+    put32(&mut m, 0x24, 1);
+    assert_eq!(
+        run(WasiFunc::FdWrite, &mut m, &mut host, &[2, 0x20, 1, 0x30]),
+        ret(Errno::BADF)
+    );
+    assert!(
+        host.output(2).is_empty(),
+        "nothing reached the closed stream"
+    );
+    assert_eq!(
+        run(WasiFunc::FdFdstatGet, &mut m, &mut host, &[2, 0x40]),
+        ret(Errno::BADF)
+    );
+    assert_eq!(
+        run(WasiFunc::FdClose, &mut m, &mut host, &[2]),
+        ret(Errno::BADF)
+    );
+    // stdout is untouched.
+    assert_eq!(
+        run(WasiFunc::FdWrite, &mut m, &mut host, &[1, 0x20, 1, 0x30]),
+        ret(Errno::SUCCESS)
+    );
 }

@@ -53,6 +53,8 @@ pub const HOST_TRAP: u32 = 2;
 pub struct HostWasi {
     args: Vec<&'static [u8]>,
     env: Vec<&'static [u8]>,
+    /// fds 0..2 the module closed with `fd_close`.
+    closed: [bool; 3],
 }
 
 impl HostWasi {
@@ -62,11 +64,22 @@ impl HostWasi {
         HostWasi {
             args: args.iter().map(leak).collect(),
             env: env.iter().map(leak).collect(),
+            closed: [false; 3],
         }
     }
 }
 
 impl WasiHost for HostWasi {
+    fn fd_is_open(&self, fd: u32) -> bool {
+        !self.closed.get(fd as usize).copied().unwrap_or(false)
+    }
+
+    fn fd_closed(&mut self, fd: u32) {
+        if let Some(c) = self.closed.get_mut(fd as usize) {
+            *c = true;
+        }
+    }
+
     fn write(&mut self, fd: u32, bytes: &[u8]) -> Result<(), Errno> {
         let r = match fd {
             1 => std::io::stdout()
@@ -106,17 +119,12 @@ impl WasiHost for HostWasi {
     }
 
     fn random(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
-        let mut done = 0;
-        while done < buf.len() {
-            let rest = &mut buf[done..];
-            // SAFETY: getrandom writes at most `rest.len()` bytes into `rest`.
-            let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-            if n <= 0 {
-                return Err(Errno::IO);
-            }
-            done += n as usize;
-        }
-        Ok(())
+        // /dev/urandom rather than getrandom(2): under qemu-aarch64 7.2 the static musl
+        // runner's getrandom reports success but leaves the buffer zero.
+        use std::io::Read;
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(buf))
+            .map_err(|_| Errno::IO)
     }
 
     fn args(&self) -> &[&[u8]] {
