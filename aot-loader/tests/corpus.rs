@@ -2,7 +2,8 @@
 //! mutated copies are refused (or loaded) without panics.
 //!
 //! Files come from `build/corpus/` (built by `make corpus`; the test prints a note and passes
-//! if it is absent) and from the directories in `AOT_LOADER_EXTRA_DIRS` (colon-separated).
+//! if it is absent, unless `TZWASM_REQUIRE_CORPUS` is set, as `make aot-test` does: then a
+//! missing corpus fails) and from the directories in `AOT_LOADER_EXTRA_DIRS` (colon-separated).
 //! The processor of each file is taken from its path (`aarch64` or `x86_64` in a directory
 //! or file name).
 
@@ -15,6 +16,15 @@ use common::{helper as resolver, valid_prefix_ends};
 use tzwasm_aot_loader::image::{self, ImageError};
 use tzwasm_aot_loader::module::Symbol;
 use tzwasm_aot_loader::{parse, Arch, LoadError};
+
+/// A missing corpus: a note on a plain `cargo test`, a failure under `make aot-test`.
+fn no_corpus() {
+    assert!(
+        std::env::var_os("TZWASM_REQUIRE_CORPUS").is_none(),
+        "TZWASM_REQUIRE_CORPUS is set but build/corpus has no .aot file"
+    );
+    eprintln!("note: no corpus (run `make corpus`); nothing to check");
+}
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -75,7 +85,7 @@ fn load(bytes: &[u8], arch: Arch) -> Result<(), String> {
 fn every_corpus_file_loads() {
     let files = corpus();
     if files.is_empty() {
-        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        no_corpus();
         return;
     }
     let mut failures = Vec::new();
@@ -129,7 +139,7 @@ fn every_corpus_file_loads() {
 fn truncated_corpus_files_are_refused() {
     let files = corpus();
     if files.is_empty() {
-        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        no_corpus();
         return;
     }
     for arch in [Arch::Aarch64, Arch::X86_64] {
@@ -168,7 +178,7 @@ fn truncated_corpus_files_are_refused() {
 fn mutated_corpus_files_do_not_panic() {
     let files = corpus();
     if files.is_empty() {
-        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        no_corpus();
         return;
     }
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -211,7 +221,7 @@ fn mutated_corpus_files_do_not_panic() {
 fn missing_helper_is_named() {
     let files = corpus();
     let Some((path, arch)) = files.first() else {
-        eprintln!("note: no corpus (run `make corpus`); nothing to check");
+        no_corpus();
         return;
     };
     let bytes = std::fs::read(path).unwrap();
