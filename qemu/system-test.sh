@@ -46,11 +46,21 @@ run_case() {
     return $rc
 }
 
-# Case 1: protocol checks.
-if run_case protocol; then
+# Case 1: protocol checks. With an AOT file given (TZWASM_TEST_AOT), QEMU preloads it into
+# normal-world RAM (0x72000000, its length at 0x71fff000) and the client runs it through
+# TEST_RUN; its stdout must then appear on the secure console.
+aot=${TZWASM_TEST_AOT:-}
+aot_args=()
+if [ -n "$aot" ]; then
+    aot_args=(-device "loader,file=$aot,addr=0x72000000,force-raw=on"
+              -device "loader,addr=0x71fff000,data=$(stat -c %s "$aot"),data-len=8")
+fi
+if run_case protocol "${aot_args[@]}"; then
     if summary=$(client_summary_ok "$out/protocol/normal.log"); then
         if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol/secure.log"; then
             fail protocol "secure world crashed"
+        elif [ -n "$aot" ] && ! grep -qaF "${TZWASM_TEST_AOT_EXPECT:-[module stdout]}" "$out/protocol/secure.log"; then
+            fail protocol "the module's output is not on the secure console"
         else
             pass "protocol ($summary)"
         fi

@@ -121,6 +121,16 @@ impl Services for Platform {
         crate::platform::shm_test(handle, offset, len)
     }
 
+    fn test_run(&mut self, handle: u64, offset: u64, len: u64) -> Regs4 {
+        #[cfg(feature = "test-hooks")]
+        return crate::platform::test_run(handle, offset, len);
+        #[cfg(not(feature = "test-hooks"))]
+        {
+            let _ = (handle, offset, len);
+            [Status::NotSupported.to_raw(), 0, 0, 0]
+        }
+    }
+
     fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4 {
         #[cfg(feature = "test-hooks")]
         return crate::el0_test::run(program, a, b);

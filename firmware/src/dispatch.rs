@@ -52,6 +52,8 @@ pub trait Services {
     fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3];
     /// TEST_SHM: hash `len` bytes at `offset` of registration `handle`, then invert them.
     fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status>;
+    /// TEST_RUN: load and run the AOT file at `offset`/`len` of registration `handle`.
+    fn test_run(&mut self, handle: u64, offset: u64, len: u64) -> Regs4;
     /// TEST_EL0: runs `program` at S-EL0; the reply registers.
     fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4;
 }
@@ -151,6 +153,7 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
             Ok(hash) => success([hash, 0, 0]),
             Err(s) => status(s),
         },
+        Call::TestRun => svc.test_run(x[1], x[2], x[3]),
         Call::TestEl0 => match El0Program::from_raw(x[1]) {
             Some(program) => svc.test_el0(program, x[2], x[3]),
             None => status(Status::InvalidParameter),
@@ -211,6 +214,9 @@ mod tests {
                 _ => Err(Status::BadAddress),
             }
         }
+        fn test_run(&mut self, _handle: u64, _offset: u64, _len: u64) -> Regs4 {
+            status(Status::BadModule)
+        }
         fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4 {
             self.el0.push(program);
             success([a.wrapping_add(b), 0, 0])
@@ -246,7 +252,7 @@ mod tests {
         let plain = call(&mut svc, ids::CALL_COUNT, &[])[0];
         let mut test = fake(true);
         let with_hooks = call(&mut test, ids::CALL_COUNT, &[])[0];
-        assert_eq!(with_hooks, plain + 4, "the four TEST_* calls are counted");
+        assert_eq!(with_hooks, plain + 5, "the five TEST_* calls are counted");
     }
 
     #[test]

@@ -7,6 +7,9 @@
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
+extern crate alloc;
+
+#[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
 mod boot;
@@ -24,6 +27,8 @@ mod mmu;
 mod opteed;
 #[cfg(target_os = "none")]
 mod platform;
+#[cfg(all(target_os = "none", feature = "test-hooks"))]
+mod runner;
 
 /// The bare-metal image has no `main`; on the host this binary is an empty shell so that
 /// `cargo test --workspace` can build the crate's library.

@@ -206,3 +206,54 @@ pub fn unmap_ns_shared(pa: u64, len: u64) -> Result<(), Error> {
     let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
     pt.unmap(pa, len)
 }
+
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
+/// Reserves an unmapped VA window of at least `len` bytes (guard gaps around it); its base.
+pub fn reserve_window(len: u64) -> Result<u64, Error> {
+    WINDOWS.lock().reserve(len).map(|w| w.base)
+}
+
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
+/// Releases a window reserved by [`reserve_window`] (whatever is still mapped in it must have
+/// been unmapped first).
+pub fn release_window(va: u64) -> Result<(), Error> {
+    WINDOWS.lock().release(va).map(|_| ())
+}
+
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
+/// Maps `[pa, pa + len)` at `va` (inside a reserved window) with `attrs`.
+pub fn map_at(va: u64, pa: u64, len: u64, attrs: Attributes) -> Result<(), Error> {
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.map(va, pa, len, attrs)
+}
+
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
+/// Changes the permissions of a mapped range (W^X still enforced by the table builder).
+pub fn protect(va: u64, len: u64, attrs: Attributes) -> Result<(), Error> {
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.protect(va, len, attrs)
+}
+
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
+/// Unmaps `[va, va + len)` (TLBs invalidated).
+pub fn unmap(va: u64, len: u64) -> Result<(), Error> {
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.unmap(va, len)
+}
+
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
+/// Cleans the data cache over `[va, va + len)` (code just written through that mapping) to
+/// the point of unification.
+pub fn clean_code(va: u64, len: u64) {
+    arch::clean_dcache_range(va, len);
+}
+
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
+/// Invalidates all instruction caches of the Inner Shareable domain.
+pub fn invalidate_icache() {
+    // SAFETY: instruction-cache invalidation has no effect on data.
+    unsafe { core::arch::asm!("dsb ish", "ic ialluis", "dsb ish", "isb", options(nostack)) };
+}

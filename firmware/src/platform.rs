@@ -121,3 +121,65 @@ pub fn shm_test(handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
     }
     Ok(hash)
 }
+
+/// Largest module TEST_RUN accepts (the pool also bounds it).
+#[cfg(feature = "test-hooks")]
+const MAX_MODULE: u64 = 4 << 20;
+
+/// TEST_RUN (test builds): copies an AOT file out of shared memory into secure memory (never
+/// parsed in place: the normal world could change it underneath), then runs it at S-EL0.
+#[cfg(feature = "test-hooks")]
+pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
+    use crate::runner::{run_command, Outcome};
+    let st = |s: Status| [s.to_raw(), 0, 0, 0];
+    let copy = {
+        let shm = SHM.lock();
+        let Some(range) = shm.get(handle) else {
+            return st(Status::NoSuchHandle);
+        };
+        match offset.checked_add(len) {
+            Some(end) if end <= range.size && len > 0 && len <= MAX_MODULE => {}
+            _ => return st(Status::BadAddress),
+        }
+        // u64 words: the AOT parser needs a 4-byte aligned buffer.
+        let mut words: alloc::vec::Vec<u64> = alloc::vec::Vec::new();
+        if words.try_reserve_exact(len.div_ceil(8) as usize).is_err() {
+            return st(Status::OutOfMemory);
+        }
+        words.resize(len.div_ceil(8) as usize, 0);
+        let dst = words.as_mut_ptr().cast::<u8>();
+        for i in 0..len {
+            // SAFETY: [base + offset, + len) lies inside a live registration, mapped while we
+            // hold the lock; dst has room for len bytes.
+            unsafe {
+                let b = core::ptr::read_volatile((range.base + offset + i) as *const u8);
+                dst.add(i as usize).write(b);
+            }
+        }
+        words
+    };
+    // SAFETY: `copy` holds at least `len` initialised bytes.
+    let bytes = unsafe { core::slice::from_raw_parts(copy.as_ptr().cast::<u8>(), len as usize) };
+    let (outcome, written) = run_command(bytes, alloc::vec![b"module".as_slice()]);
+    match outcome {
+        Outcome::Exit(code) => [
+            Status::Success.to_raw(),
+            u64::from(code),
+            written[0],
+            written[1],
+        ],
+        Outcome::Trap(id, msg) => {
+            log::info!("TEST_RUN: trap: {msg}");
+            [
+                Status::Trapped.to_raw(),
+                id.map_or(u64::MAX, u64::from),
+                0,
+                0,
+            ]
+        }
+        Outcome::LoadError(msg) => {
+            log::warn!("TEST_RUN: {msg}");
+            st(Status::BadModule)
+        }
+    }
+}

@@ -79,6 +79,10 @@ pub mod ids {
     /// TEST_SHM (fast SMC64, test builds only): `0xF200FF03`. `x1` = handle, `x2` = offset,
     /// `x3` = length: the secure world hashes those bytes and inverts them in place.
     pub const TEST_SHM: FunctionId = fast64(0xff03);
+    /// TEST_RUN (yielding SMC64, test builds only): `0x7200FF04`. `x1` = handle, `x2` =
+    /// offset, `x3` = length of an aarch64 AOT file in shared memory: runs its `_start` at
+    /// S-EL0 with output to the secure log.
+    pub const TEST_RUN: FunctionId = yield64(0xff04);
 }
 
 /// First function number of the range reserved for shared memory, sessions and modules.
@@ -115,10 +119,12 @@ pub enum Call {
     TestEl0,
     /// TEST_SHM (test builds only): [`shm_test_hash`] of shared bytes, which it inverts.
     TestShm,
+    /// TEST_RUN (test builds only): load and run an AOT file from shared memory.
+    TestRun,
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 12] = [
+pub const ALL_CALLS: [Call; 13] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -131,6 +137,7 @@ pub const ALL_CALLS: [Call; 12] = [
     Call::TestFp,
     Call::TestEl0,
     Call::TestShm,
+    Call::TestRun,
 ];
 
 impl Call {
@@ -149,6 +156,7 @@ impl Call {
             Call::TestFp => ids::TEST_FP,
             Call::TestEl0 => ids::TEST_EL0,
             Call::TestShm => ids::TEST_SHM,
+            Call::TestRun => ids::TEST_RUN,
         }
     }
 
@@ -167,6 +175,7 @@ impl Call {
             Call::TestFp => "TEST_FP",
             Call::TestEl0 => "TEST_EL0",
             Call::TestShm => "TEST_SHM",
+            Call::TestRun => "TEST_RUN",
         }
     }
 
@@ -174,7 +183,7 @@ impl Call {
     pub const fn is_test_only(self) -> bool {
         matches!(
             self,
-            Call::TestFault | Call::TestFp | Call::TestEl0 | Call::TestShm
+            Call::TestFault | Call::TestFp | Call::TestEl0 | Call::TestShm | Call::TestRun
         )
     }
 

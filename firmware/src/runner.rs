@@ -1,0 +1,486 @@
+//! Running a WAMR AOT module in the secure world: the `tzwasm-aot-loader` runtime with a
+//! [`Platform`] that maps everything the module can touch as S-EL0 memory in VA windows of
+//! the payload's own tables, EL0 entry stubs that `svc` into the payload, and the SVC/fault
+//! loop around [`crate::el0::run`].
+//!
+//! Layout per instance: code image (EL0 RX / EL1 XN, data sections EL0 R), data block and
+//! stack (EL0 RW, XN; an unmapped guard below the stack), linear memory in an 8 GiB window
+//! with only the committed prefix mapped, and one page of entry stubs (EL0 RX). Every page
+//! comes from the pool and is zeroed before it is freed.
+//!
+//! This is the TEST_RUN path of test builds for now: the module's stdout/stderr go to the
+//! secure log; sessions, quotas from the normal world and the output ring replace that next.
+
+use crate::boot::POOL;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use tzwasm_aot_loader::module::FuncType;
+use tzwasm_aot_loader::runtime::{
+    Entry, Instance, InstanceConfig, Platform, PlatformError, Stop, Trap,
+};
+use tzwasm_aot_loader::wasi::{Errno, WasiHost};
+use tzwasm_aot_loader::{parse, Arch};
+use tzwasm_firmware::user::{UserContext, UserExit};
+use tzwasm_mmu::Attributes;
+
+const PAGE: u64 = 4096;
+/// x16 value of the return stub's `svc`: the export returned.
+const RETURN_ID: u64 = 0xffff_ffff;
+/// Entry stubs: 16 bytes each (`movz x16; movk x16; svc #0; ret`), one page.
+const STUB_SIZE: u64 = 16;
+
+/// One pool allocation mapped somewhere for the module.
+struct Region {
+    va: u64,
+    pa: u64,
+    len: u64,
+}
+
+/// A reserved window and the regions mapped in it.
+struct Window {
+    base: u64,
+    regions: Vec<Region>,
+}
+
+/// Output of the module, line-buffered into the secure log.
+pub struct LogWasi {
+    args: Vec<&'static [u8]>,
+    line: [Vec<u8>; 2],
+    /// Bytes written to stdout and stderr.
+    pub written: [u64; 2],
+}
+
+impl LogWasi {
+    fn flush(&mut self, fd: usize) {
+        if !self.line[fd].is_empty() {
+            let text = String::from_utf8_lossy(&self.line[fd]);
+            log::info!("[module {}] {}", ["stdout", "stderr"][fd], text);
+            self.line[fd].clear();
+        }
+    }
+}
+
+impl WasiHost for LogWasi {
+    fn write(&mut self, fd: u32, bytes: &[u8]) -> Result<(), Errno> {
+        let i = match fd {
+            1 => 0,
+            2 => 1,
+            _ => return Err(Errno::BADF),
+        };
+        self.written[i] += bytes.len() as u64;
+        for &b in bytes {
+            if b == b'\n' {
+                self.flush(i);
+            } else {
+                self.line[i].push(b);
+            }
+        }
+        Ok(())
+    }
+
+    fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {
+        // Realtime and monotonic both from the secure physical counter (no wall clock yet).
+        (clock_id <= 1).then(counter_ns)
+    }
+
+    fn clock_res_ns(&mut self, clock_id: u32) -> Option<u64> {
+        (clock_id <= 1).then(|| 1_000_000_000u64.div_ceil(counter_freq().max(1)))
+    }
+
+    fn random(&mut self, _buf: &mut [u8]) -> Result<(), Errno> {
+        // No secure entropy source yet (issue 4: RNDR or a seeded CSPRNG).
+        Err(Errno::NOSYS)
+    }
+
+    fn args(&self) -> &[&[u8]] {
+        &self.args
+    }
+
+    fn environ(&self) -> &[&[u8]] {
+        &[]
+    }
+}
+
+fn counter_freq() -> u64 {
+    let f: u64;
+    // SAFETY: reading CNTFRQ_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) f, options(nomem, nostack)) };
+    f
+}
+
+fn counter_ns() -> u64 {
+    let c: u64;
+    // SAFETY: reading CNTPCT_EL0 has no side effects.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) c, options(nomem, nostack)) };
+    let f = counter_freq().max(1);
+    ((u128::from(c) * 1_000_000_000) / u128::from(f)) as u64
+}
+
+/// The secure world's [`Platform`].
+pub struct SecurePlatform {
+    windows: Vec<Window>,
+    stubs: Option<(u64, u64)>, // (EL0 VA, kernel alias PA) of the stub page
+    wasi: LogWasi,
+}
+
+fn err(what: &str) -> PlatformError {
+    PlatformError(String::from(what))
+}
+
+fn alloc_pages(len: u64) -> Result<u64, PlatformError> {
+    let layout =
+        Layout::from_size_align(len as usize, PAGE as usize).map_err(|_| err("bad size"))?;
+    let p = POOL
+        .try_alloc(layout)
+        .ok_or_else(|| err("secure pool exhausted"))?;
+    // SAFETY: freshly allocated, identity-mapped RW payload memory of `len` bytes.
+    unsafe { core::ptr::write_bytes(p.as_ptr(), 0, len as usize) };
+    Ok(p.as_ptr() as u64)
+}
+
+fn free_pages(pa: u64, len: u64) {
+    // SAFETY: `pa` was returned by alloc_pages(len) and nothing maps it any more.
+    unsafe {
+        core::ptr::write_bytes(pa as *mut u8, 0, len as usize);
+        if let (Some(p), Ok(layout)) = (
+            core::ptr::NonNull::new(pa as *mut u8),
+            Layout::from_size_align(len as usize, PAGE as usize),
+        ) {
+            POOL.free(p, layout);
+        }
+    }
+}
+
+fn round_up(v: u64) -> u64 {
+    v.div_ceil(PAGE) * PAGE
+}
+
+impl SecurePlatform {
+    fn new(args: Vec<&'static [u8]>) -> Self {
+        Self {
+            windows: Vec::new(),
+            stubs: None,
+            wasi: LogWasi {
+                args,
+                line: [Vec::new(), Vec::new()],
+                written: [0; 2],
+            },
+        }
+    }
+
+    /// Allocates `len` bytes, maps them at `offset` inside a new window of `reserve` bytes.
+    fn window_with(
+        &mut self,
+        reserve: u64,
+        offset: u64,
+        len: u64,
+        attrs: Attributes,
+    ) -> Result<u64, PlatformError> {
+        let base = crate::mmu::reserve_window(reserve).map_err(|_| err("no VA window left"))?;
+        let mut w = Window {
+            base,
+            regions: Vec::new(),
+        };
+        if len > 0 {
+            let pa = match alloc_pages(len) {
+                Ok(pa) => pa,
+                Err(e) => {
+                    let _ = crate::mmu::release_window(base);
+                    return Err(e);
+                }
+            };
+            if crate::mmu::map_at(base + offset, pa, len, attrs).is_err() {
+                free_pages(pa, len);
+                let _ = crate::mmu::release_window(base);
+                return Err(err("cannot map module memory"));
+            }
+            w.regions.push(Region {
+                va: base + offset,
+                pa,
+                len,
+            });
+        }
+        self.windows.push(w);
+        Ok(base + offset)
+    }
+
+    fn drop_window_containing(&mut self, va: u64) {
+        if let Some(i) = self
+            .windows
+            .iter()
+            .position(|w| w.base == va || w.regions.iter().any(|r| r.va == va))
+        {
+            let w = self.windows.swap_remove(i);
+            for r in w.regions {
+                let _ = crate::mmu::unmap(r.va, r.len);
+                free_pages(r.pa, r.len);
+            }
+            let _ = crate::mmu::release_window(w.base);
+        }
+    }
+
+    /// Unmaps, zeroes and frees everything.
+    fn release_all(&mut self) {
+        while let Some(w) = self.windows.first() {
+            let base = w.base;
+            self.drop_window_containing(base);
+        }
+    }
+}
+
+// SAFETY: every address returned maps fresh, zeroed pool pages with the permissions the
+// trait asks for (EL0 data RW+XN, code RW for EL1 until sealed EL0 RX, stack with an unmapped
+// guard below), committed memory grows in place inside its reserved window, and the stubs
+// `svc` into the payload, which calls Instance::dispatch for the instance (see run()).
+unsafe impl Platform for SecurePlatform {
+    fn page_size(&self) -> usize {
+        PAGE as usize
+    }
+
+    fn reserve_memory(&mut self, reserve: u64, commit: u64) -> Result<u64, PlatformError> {
+        let commit = round_up(commit);
+        self.window_with(reserve, 0, commit, Attributes::USER_DATA)
+    }
+
+    fn commit_memory(&mut self, base: u64, old: u64, new: u64) -> Result<(), PlatformError> {
+        let (old, new) = (round_up(old), round_up(new));
+        if new <= old {
+            return Ok(());
+        }
+        let len = new - old;
+        let pa = alloc_pages(len)?;
+        if crate::mmu::map_at(base + old, pa, len, Attributes::USER_DATA).is_err() {
+            free_pages(pa, len);
+            return Err(err("cannot map grown memory"));
+        }
+        match self.windows.iter_mut().find(|w| w.base == base) {
+            Some(w) => {
+                w.regions.push(Region {
+                    va: base + old,
+                    pa,
+                    len,
+                });
+                Ok(())
+            }
+            None => {
+                let _ = crate::mmu::unmap(base + old, len);
+                free_pages(pa, len);
+                Err(err("unknown memory window"))
+            }
+        }
+    }
+
+    fn release_memory(&mut self, base: u64, _reserve: u64) {
+        self.drop_window_containing(base);
+    }
+
+    fn alloc_data(&mut self, len: usize) -> Result<u64, PlatformError> {
+        let len = round_up(len as u64);
+        self.window_with(len, 0, len, Attributes::USER_DATA)
+    }
+
+    fn free_data(&mut self, addr: u64, _len: usize) {
+        self.drop_window_containing(addr);
+    }
+
+    fn stack_guard(&self) -> usize {
+        PAGE as usize * 16
+    }
+
+    fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError> {
+        let len = round_up(len as u64);
+        let guard = self.stack_guard() as u64;
+        self.window_with(guard + len, guard, len, Attributes::USER_DATA)
+    }
+
+    fn free_stack(&mut self, low: u64, _len: usize) {
+        self.drop_window_containing(low);
+    }
+
+    fn alloc_code(&mut self, len: usize, _low: bool) -> Result<u64, PlatformError> {
+        let len = round_up(len as u64);
+        // EL1 RW while the runtime relocates it; seal_code makes it EL0 RX.
+        self.window_with(len, 0, len, Attributes::KERNEL_DATA)
+    }
+
+    fn seal_code(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
+        let rx = round_up(rx_len as u64);
+        let total = round_up(len as u64);
+        crate::mmu::clean_code(addr, total);
+        if rx > 0 {
+            crate::mmu::protect(addr, rx, Attributes::USER_TEXT).map_err(|_| err("seal"))?;
+        }
+        if total > rx {
+            crate::mmu::protect(addr + rx, total - rx, Attributes::USER_RODATA)
+                .map_err(|_| err("seal"))?;
+        }
+        crate::mmu::invalidate_icache();
+        Ok(())
+    }
+
+    fn free_code(&mut self, addr: u64, _len: usize) {
+        self.drop_window_containing(addr);
+    }
+
+    fn entry_address(&mut self, _ctx: u64, entry: Entry) -> Option<u64> {
+        let (va, pa) = match self.stubs {
+            Some(s) => s,
+            None => {
+                let pa = alloc_pages(PAGE).ok()?;
+                let va = crate::mmu::reserve_window(PAGE).ok()?;
+                if crate::mmu::map_at(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
+                    free_pages(pa, PAGE);
+                    let _ = crate::mmu::release_window(va);
+                    return None;
+                }
+                self.windows.push(Window {
+                    base: va,
+                    regions: alloc::vec![Region { va, pa, len: PAGE }],
+                });
+                write_stub(pa, 0, RETURN_ID);
+                self.stubs = Some((va, pa));
+                (va, pa)
+            }
+        };
+        // Slot 0 is the return stub; entries follow in id order of first use.
+        let id = u64::from(entry.to_id());
+        let slots = PAGE / STUB_SIZE;
+        // SAFETY: the stub page is ours, identity-mapped RW for EL1 at `pa`.
+        let words = unsafe { core::slice::from_raw_parts(pa as *const u32, (PAGE / 4) as usize) };
+        let mut free = None;
+        for slot in 1..slots {
+            let w = &words[(slot * 4) as usize..(slot * 4 + 2) as usize];
+            if w[0] == 0 {
+                free = Some(slot);
+                break;
+            }
+            if decode_stub_id(w[0], w[1]) == id {
+                return Some(va + slot * STUB_SIZE);
+            }
+        }
+        let slot = free?;
+        write_stub(pa, slot, id);
+        crate::mmu::clean_code(va, PAGE);
+        crate::mmu::invalidate_icache();
+        Some(va + slot * STUB_SIZE)
+    }
+
+    fn wasi_host(&mut self) -> &mut dyn WasiHost {
+        &mut self.wasi
+    }
+
+    fn resolve_import(&mut self, _module: &str, _name: &str, _ty: &FuncType) -> Option<u32> {
+        None
+    }
+}
+
+/// `movz x16, #lo; movk x16, #hi, lsl #16; svc #0; ret` at stub `slot` of the page at `pa`.
+fn write_stub(pa: u64, slot: u64, id: u64) {
+    let lo = (id & 0xffff) as u32;
+    let hi = ((id >> 16) & 0xffff) as u32;
+    let code = [
+        0xd280_0010 | (lo << 5),
+        0xf2a0_0010 | (hi << 5),
+        0xd400_0001,
+        0xd65f_03c0,
+    ];
+    for (i, w) in code.iter().enumerate() {
+        // SAFETY: slot < PAGE / STUB_SIZE, so the 16 bytes lie in the stub page, which the
+        // payload maps RW at its physical address.
+        unsafe {
+            core::ptr::write_volatile((pa + slot * STUB_SIZE + 4 * i as u64) as *mut u32, *w)
+        };
+    }
+}
+
+fn decode_stub_id(movz: u32, movk: u32) -> u64 {
+    u64::from((movz >> 5) & 0xffff) | (u64::from((movk >> 5) & 0xffff) << 16)
+}
+
+/// What a run ended with.
+pub enum Outcome {
+    /// `_start` returned or called proc_exit.
+    Exit(u32),
+    /// A trap: WAMR id (if any) and its message.
+    Trap(Option<u32>, String),
+    /// The file did not load or instantiate.
+    LoadError(String),
+}
+
+/// Loads `file` (an aarch64 AOT image, already copied into secure memory) and runs its
+/// `_start` at S-EL0.
+pub fn run_command(file: &[u8], args: Vec<&'static [u8]>) -> (Outcome, [u64; 2]) {
+    let module = match parse(file, Arch::Aarch64) {
+        Ok(m) => m,
+        Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
+    };
+    let config = InstanceConfig {
+        heap_quota: 8 << 20,
+        stack_size: 256 << 10,
+        ..Default::default()
+    };
+    let mut inst = match Instance::new(&module, file, SecurePlatform::new(args), config) {
+        Ok(i) => i,
+        Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
+    };
+    let outcome = match inst.export_func("_start") {
+        None => Outcome::LoadError(String::from("module exports no _start")),
+        Some(start) => match call(&mut inst, start) {
+            Ok(()) => Outcome::Exit(0),
+            Err(Stop::Exit(code)) => Outcome::Exit(code),
+            Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
+        },
+    };
+    let platform = &mut inst.platform;
+    platform.wasi.flush(0);
+    platform.wasi.flush(1);
+    let written = platform.wasi.written;
+    drop(inst);
+    (outcome, written)
+}
+
+/// Calls function `index` (no arguments) at S-EL0, serving helper and import SVCs.
+fn call(inst: &mut Instance<'_, SecurePlatform>, index: u32) -> Result<(), Stop> {
+    let regs = inst.prepare_call(index, &[])?;
+    let ret_stub = inst
+        .platform
+        .stubs
+        .map(|(va, _)| va)
+        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("no entry stubs"))))?;
+    let mut ctx = UserContext::new(regs.func, regs.sp, &regs.int);
+    for (q, v) in ctx.q.iter_mut().zip(regs.vec.iter()) {
+        *q = u128::from(v[0]) | (u128::from(v[1]) << 64);
+    }
+    ctx.x[30] = ret_stub;
+    loop {
+        match crate::el0::run(&mut ctx) {
+            UserExit::Svc { imm: 0 } => {
+                let id = ctx.x[16];
+                if id == RETURN_ID {
+                    return Ok(());
+                }
+                let args: [u64; 8] = ctx.x[..8].try_into().unwrap_or([0; 8]);
+                ctx.x[0] = inst.dispatch(id, &args)?;
+            }
+            UserExit::Svc { imm } => {
+                return Err(Trap::Message(alloc::format!("unexpected svc #{imm}")).into())
+            }
+            UserExit::Fault { esr, far } => {
+                return Err(inst.fault(far).unwrap_or_else(|| {
+                    Trap::Message(alloc::format!("module fault: {esr}, FAR {far:#x}")).into()
+                }))
+            }
+            UserExit::Interrupt => continue,
+            UserExit::Fatal { kind } => {
+                return Err(Trap::Message(alloc::format!("fatal exception kind {kind}")).into())
+            }
+        }
+    }
+}
+
+impl Drop for SecurePlatform {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
