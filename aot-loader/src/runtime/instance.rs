@@ -236,6 +236,77 @@ pub struct Instance<'m, P: Platform> {
     pub(crate) globals: Vec<u128>,
 }
 
+/// Where things go in an instance's module-writable data block.
+struct DataBlock {
+    results_len: usize,
+    inst_off: usize,
+    memories_arr: usize,
+    tables_arr: usize,
+    ntables: usize,
+    func_ptrs_off: usize,
+    type_idx_off: usize,
+    native_sym_off: usize,
+    len: usize,
+}
+
+impl DataBlock {
+    fn of(m: &AotModule, il: &InstanceLayout, page: usize) -> Self {
+        let max_results = m.types.iter().map(|t| t.results.len()).max().unwrap_or(0);
+        let results_len = max_results.saturating_mul(16).max(16);
+        let inst_off = (RESULTS_OFF + results_len).div_ceil(64) * 64;
+        let inst_len = (il.extra as usize).saturating_add(EXTRA_BLOCK_LEN);
+        let total_funcs = m.total_funcs() as usize;
+        let memories_arr = inst_off + inst_len;
+        let tables_arr = memories_arr + 8;
+        let func_ptrs_off = tables_arr + 8 * il.tables.len();
+        let type_idx_off = func_ptrs_off + 8 * total_funcs;
+        let native_sym_off = (type_idx_off + 4 * total_funcs).div_ceil(8) * 8;
+        let len = (native_sym_off + 8 * m.native_symbols.len()).div_ceil(page.max(1)) * page;
+        DataBlock {
+            results_len,
+            inst_off,
+            memories_arr,
+            tables_arr,
+            ntables: il.tables.len(),
+            func_ptrs_off,
+            type_idx_off,
+            native_sym_off,
+            len,
+        }
+    }
+}
+
+/// What instantiating `m` with `config` charges to the heap quota (pages of `page` bytes):
+/// code image, instance data, native stack and initial linear memory. The smallest quota an
+/// instance of the module can start with is their sum ([`footprint_total`]).
+pub fn footprint(
+    m: &AotModule,
+    config: &InstanceConfig,
+    page: usize,
+) -> Result<[(&'static str, u64); 4], InstantiateError> {
+    let code = image::plan(m, u32::try_from(page).unwrap_or(0))?.total_len;
+    let data = DataBlock::of(m, &InstanceLayout::of(m), page).len;
+    let stack = config.stack_size.div_ceil(page.max(1)) * page;
+    let memory = m.memories.first().map_or(0, |mt| mt.init_bytes());
+    Ok([
+        ("code image", u64::from(code)),
+        ("instance data", data as u64),
+        ("native stack", stack as u64),
+        ("linear memory", memory),
+    ])
+}
+
+/// The sum of [`footprint`]: the minimum heap quota for `m`.
+pub fn footprint_total(
+    m: &AotModule,
+    config: &InstanceConfig,
+    page: usize,
+) -> Result<u64, InstantiateError> {
+    Ok(footprint(m, config, page)?
+        .iter()
+        .fold(0u64, |a, (_, b)| a.saturating_add(*b)))
+}
+
 impl<'m, P: Platform> Instance<'m, P> {
     /// Instantiates `module` (parsed from `file`) on `platform`: builds and seals the code,
     /// allocates the data block, stack and linear memory within the quota, initialises
@@ -347,18 +418,19 @@ impl<'m, P: Platform> Instance<'m, P> {
         // Data block.
         let il = InstanceLayout::of(m);
         self.layout = Some(il.clone());
-        let max_results = m.types.iter().map(|t| t.results.len()).max().unwrap_or(0);
-        self.results_len = max_results.saturating_mul(16).max(16);
-        let inst_off = (RESULTS_OFF + self.results_len).div_ceil(64) * 64;
-        let inst_len = (il.extra as usize).saturating_add(EXTRA_BLOCK_LEN);
+        let DataBlock {
+            results_len,
+            inst_off,
+            memories_arr,
+            tables_arr,
+            ntables,
+            func_ptrs_off,
+            type_idx_off,
+            native_sym_off,
+            len: data_len,
+        } = DataBlock::of(m, &il, page);
         let total_funcs = m.total_funcs() as usize;
-        let ntables = il.tables.len();
-        let memories_arr = inst_off + inst_len;
-        let tables_arr = memories_arr + 8;
-        let func_ptrs_off = tables_arr + 8 * ntables;
-        let type_idx_off = func_ptrs_off + 8 * total_funcs;
-        let native_sym_off = (type_idx_off + 4 * total_funcs).div_ceil(8) * 8;
-        let data_len = (native_sym_off + 8 * m.native_symbols.len()).div_ceil(page) * page;
+        self.results_len = results_len;
         self.quota.charge("instance data", data_len as u64)?;
         let data = self.platform.alloc_data(data_len)?;
         self.data_addr = data;

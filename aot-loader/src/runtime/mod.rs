@@ -29,7 +29,9 @@ mod trap;
 mod tests;
 
 pub use helpers::{Helper, HELPERS};
-pub use instance::{ImportBinding, Instance, InstanceConfig, InstantiateError, Value};
+pub use instance::{
+    footprint, footprint_total, ImportBinding, Instance, InstanceConfig, InstantiateError, Value,
+};
 pub use platform::{Entry, Platform, PlatformError};
 pub use quota::{Quota, QuotaError};
 pub use trap::{Stop, Trap};

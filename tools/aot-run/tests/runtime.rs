@@ -154,6 +154,43 @@ fn quota_errors_say_how_much_is_needed() {
     assert!(inst.quota().used() <= 2 << 20);
 }
 
+#[test]
+fn footprint_is_the_exact_minimum_quota() {
+    let bytes = fixture("exec");
+    let m = parse(&bytes, arch()).unwrap();
+    let base = InstanceConfig {
+        stack_size: 256 << 10,
+        ..InstanceConfig::default()
+    };
+    let page = tzwasm_aot_loader::runtime::Platform::page_size(&HostPlatform::new(HostWasi::new(
+        &[],
+        &[],
+    )));
+    let need = tzwasm_aot_loader::runtime::footprint_total(&m, &base, page).unwrap();
+    let with = |limit: u64| {
+        HostInstance::new(
+            &m,
+            &bytes,
+            HostPlatform::new(HostWasi::new(&[], &[])),
+            InstanceConfig {
+                heap_quota: limit,
+                ..base
+            },
+        )
+    };
+    match with(need - 1) {
+        Err(InstantiateError::Quota(q)) => assert!(q.limit == need - 1),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("instantiated below the footprint"),
+    }
+    let inst = with(need).expect("the footprint is enough");
+    assert_eq!(
+        inst.quota().used(),
+        need,
+        "footprint = what instantiation charges"
+    );
+}
+
 fn helper(h: Helper) -> u64 {
     u64::from(Entry::Helper(h).to_id())
 }
