@@ -42,6 +42,7 @@ pub mod call;
 pub mod client;
 pub mod function_id;
 pub mod info;
+pub mod ring;
 pub mod status;
 pub mod uid;
 
