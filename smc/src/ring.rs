@@ -319,9 +319,8 @@ pub struct SharedRegion<'a> {
     _memory: PhantomData<&'a UnsafeCell<[u8]>>,
 }
 
-// SAFETY: a SharedRegion only performs volatile and atomic accesses to memory that its
-// constructor's caller promised may be accessed concurrently (by the other world, or by copies
-// of this region on other threads); it holds no thread-affine state.
+// SAFETY: a SharedRegion holds no thread-affine state; its accesses are volatile or atomic, and
+// the contract of `SharedRegion::new` covers their use from several threads.
 unsafe impl Send for SharedRegion<'_> {}
 
 impl<'a> SharedRegion<'a> {
@@ -330,11 +329,17 @@ impl<'a> SharedRegion<'a> {
     /// Checks: `base` non-null and [`ALIGN`]-aligned; `base + len` does not wrap and `len`
     /// is at most `isize::MAX`.
     ///
+    /// There is deliberately no safe constructor from a slice: a region is `Copy` and `Send`,
+    /// so what may run concurrently is part of this contract.
+    ///
     /// # Safety
-    /// For `'a`, `[base, base + len)` must be valid for volatile reads and writes of bytes and
-    /// `u32`s and for atomic `u32` accesses, and must not be accessed through Rust references
-    /// (only through this region and its copies, or by another agent outside Rust's model such
-    /// as the other world, which may write any value at any time).
+    /// For `'a`, `[base, base + len)` must be valid for volatile reads and writes of bytes,
+    /// `u32`s and `u64`s and for atomic `u32` accesses, and must not be accessed through Rust
+    /// references. Within this program, copies of the region used on different threads must
+    /// only access the same bytes concurrently through the atomic index words (a [`Producer`]
+    /// and a [`Consumer`] of one ring, each used by one thread, satisfy this). Another agent
+    /// outside the program (the other world) may read and write any byte at any time; the
+    /// ring code tolerates any value it writes.
     pub unsafe fn new(base: *mut u8, len: usize) -> Result<Self, LayoutError> {
         let Some(base) = NonNull::new(base) else {
             return Err(LayoutError::Misaligned);
@@ -350,15 +355,6 @@ impl<'a> SharedRegion<'a> {
             len,
             _memory: PhantomData,
         })
-    }
-
-    /// A region over a buffer this code borrows exclusively for `'a` (tests, or a normal world
-    /// that owns the block as a slice).
-    pub fn from_mut_slice(buf: &'a mut [u8]) -> Result<Self, LayoutError> {
-        // SAFETY: the exclusive borrow makes the bytes valid for reads and writes and keeps
-        // every other reference away for 'a; u32 accesses are made only at 4-aligned offsets
-        // of an ALIGN-aligned base (checked by `new` and by each accessor).
-        unsafe { Self::new(buf.as_mut_ptr(), buf.len()) }
     }
 
     /// Length in bytes.
