@@ -41,6 +41,47 @@
 //! accesses, every offset is bounds-checked. Nothing here panics on a value read from shared
 //! memory. `normal-world/include/tzwasm_ring.h` is the same layout for C, checked against this
 //! module by its tests; docs/protocol.md ("Output ring") describes the protocol.
+//!
+//! Both ends in one program (in tzwasm they are in different worlds):
+//!
+//! ```
+//! use tzwasm_smc::ring::{block_size, Consumer, Producer, SharedRegion, Stream};
+//!
+//! #[repr(C, align(64))]
+//! struct Block([u8; 192 + 64 + 64]);
+//! let mut block = Block([0; 192 + 64 + 64]);
+//! assert_eq!(block_size(64, 64), Some(block.0.len()));
+//! // SAFETY: `block` outlives both ends and is only accessed through the region.
+//! let mem = unsafe { SharedRegion::new(block.0.as_mut_ptr(), block.0.len()) }.unwrap();
+//!
+//! let mut consumer = Consumer::format(mem, 64, 64).unwrap(); // normal world, before RUN
+//! let mut producer = Producer::attach(mem).unwrap(); // secure world, at RUN
+//!
+//! let line = [b'x'; 100];
+//! let n = producer.write(Stream::Stdout, &line);
+//! assert_eq!(n, 64); // full: the run would pause with OUTPUT_PENDING here
+//! assert_eq!(producer.write(Stream::Stderr, b"warning\n"), 8);
+//!
+//! let mut out = Vec::new();
+//! let mut err = Vec::new();
+//! let drained = consumer
+//!     .drain(|stream, bytes| {
+//!         match stream {
+//!             Stream::Stdout => out.extend_from_slice(bytes),
+//!             Stream::Stderr => err.extend_from_slice(bytes),
+//!         }
+//!         bytes.len()
+//!     })
+//!     .unwrap();
+//! assert_eq!((drained.bytes, drained.done), (72, false));
+//!
+//! // RESUME: the rest of the same write.
+//! assert_eq!(producer.write(Stream::Stdout, &line[n..]), 36);
+//! producer.finish();
+//! let drained = consumer.drain(|_, bytes| { out.extend_from_slice(bytes); bytes.len() });
+//! assert!(drained.unwrap().done);
+//! assert_eq!((out.len(), &err[..]), (100, &b"warning\n"[..]));
+//! ```
 
 use core::cell::UnsafeCell;
 use core::fmt;
