@@ -10,7 +10,7 @@ use tzwasm_firmware::esr::{Esr, ExceptionClass};
 use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
-use tzwasm_smc::{El0Program, FaultKind, Regs4, Status};
+use tzwasm_smc::{Call, El0Program, FaultKind, Regs4, Regs8, Status};
 
 /// The static pool, also the global allocator.
 #[global_allocator]
@@ -110,6 +110,18 @@ impl Services for Platform {
 
     fn shm_unregister(&mut self, handle: u64) -> Result<(), Status> {
         crate::platform::shm_unregister(handle)
+    }
+
+    fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4 {
+        use crate::session;
+        match call {
+            Call::SessionOpen => session::open(x[1]),
+            Call::SessionClose => session::close(x[1]),
+            Call::Load => crate::platform::load(x[1], x[2], x[3], x[4], x[5]),
+            Call::Unload => session::unload(x[1]),
+            Call::Stats => session::stats(x[1]),
+            _ => [Status::NotSupported.to_raw(), 0, 0, 0],
+        }
     }
 
     fn test_fault(&mut self, kind: FaultKind) {

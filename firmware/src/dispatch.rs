@@ -46,6 +46,9 @@ pub trait Services {
     fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status>;
     /// SHM_UNREGISTER: unmap and forget the registration `handle`.
     fn shm_unregister(&mut self, handle: u64) -> Result<(), Status>;
+    /// SESSION_OPEN, SESSION_CLOSE, LOAD, UNLOAD, STATS: the session calls, with their raw
+    /// argument registers (checked by the implementation).
+    fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4;
     /// TEST_FAULT: injects the fault. On the target it does not return; a fake may.
     fn test_fault(&mut self, kind: FaultKind);
     /// TEST_FP: `[a*b, a+b, a/b]` computed with the FP/SIMD unit.
@@ -140,6 +143,9 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
             Ok(()) => success([0; 3]),
             Err(s) => status(s),
         },
+        Call::SessionOpen | Call::SessionClose | Call::Load | Call::Unload | Call::Stats => {
+            svc.session_call(call, x)
+        }
         Call::TestFault => match FaultKind::from_raw(x[1]) {
             Some(kind) => {
                 svc.test_fault(kind);
@@ -171,6 +177,7 @@ mod tests {
         faults: Vec<FaultKind>,
         el0: Vec<El0Program>,
         shm: crate::shm::Registry,
+        sessions: Vec<(Call, u64)>,
     }
 
     impl Services for Fake {
@@ -204,6 +211,10 @@ mod tests {
         fn shm_unregister(&mut self, handle: u64) -> Result<(), Status> {
             self.shm.unregister(handle).map(|_| ())
         }
+        fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4 {
+            self.sessions.push((call, x[1]));
+            success([0; 3])
+        }
         fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {
             test_fp_reply(a, b)
         }
@@ -229,6 +240,7 @@ mod tests {
             faults: Vec::new(),
             el0: Vec::new(),
             shm: crate::shm::Registry::new(),
+            sessions: Vec::new(),
         }
     }
 
@@ -328,7 +340,7 @@ mod tests {
             assert_eq!(r[0], NOT_SUPPORTED, "id {raw:#x}");
         }
         // Reserved (issue 4) calls are not served yet.
-        assert_eq!(call(&mut svc, ids::LOAD, &[])[0], NOT_SUPPORTED);
+        assert_eq!(call(&mut svc, ids::RESUME, &[])[0], NOT_SUPPORTED);
         // Wrong call type for a known number.
         let yielding_null = FunctionId(ids::NULL.raw() & !(1 << 31));
         assert_eq!(call(&mut svc, yielding_null, &[])[0], NOT_SUPPORTED);
@@ -348,6 +360,26 @@ mod tests {
         assert_eq!(call(&mut svc, ids::SHM_UNREGISTER, &[handle]), [0; 4]);
         let r = call(&mut svc, ids::SHM_UNREGISTER, &[handle]);
         assert_eq!(r[0], Status::NoSuchHandle.to_raw());
+    }
+
+    #[test]
+    fn session_calls_reach_the_platform() {
+        let mut svc = fake(false);
+        for (id, expected) in [
+            (ids::SESSION_OPEN, Call::SessionOpen),
+            (ids::SESSION_CLOSE, Call::SessionClose),
+            (ids::LOAD, Call::Load),
+            (ids::UNLOAD, Call::Unload),
+            (ids::STATS, Call::Stats),
+        ] {
+            assert_eq!(call(&mut svc, id, &[7])[0], 0);
+            assert_eq!(svc.sessions.last(), Some(&(expected, 7)));
+        }
+        assert_eq!(
+            call(&mut svc, ids::RUN, &[1])[0],
+            NOT_SUPPORTED,
+            "RUN not served yet"
+        );
     }
 
     #[test]

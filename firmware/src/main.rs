@@ -27,8 +27,10 @@ mod mmu;
 mod opteed;
 #[cfg(target_os = "none")]
 mod platform;
-#[cfg(all(target_os = "none", feature = "test-hooks"))]
+#[cfg(target_os = "none")]
 mod runner;
+#[cfg(target_os = "none")]
+mod session;
 
 /// The bare-metal image has no `main`; on the host this binary is an empty shell so that
 /// `cargo test --workspace` can build the crate's library.

@@ -183,3 +183,27 @@ pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
         }
     }
 }
+
+/// LOAD: checks the file and report ranges against registration `shm` (held locked while the
+/// session copies the file and writes the report), then loads.
+pub fn load(session: u64, shm: u64, offset: u64, len: u64, report_off: u64) -> tzwasm_smc::Regs4 {
+    use tzwasm_smc::session::LOAD_REPORT_SIZE;
+    let st = |s: Status| [s.to_raw(), 0, 0, 0];
+    let reg = SHM.lock();
+    let Some(range) = reg.get(shm) else {
+        return st(Status::NoSuchHandle);
+    };
+    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
+    if len == 0 || !inside(offset, len) {
+        return st(Status::BadAddress);
+    }
+    if !report_off.is_multiple_of(8) || !inside(report_off, LOAD_REPORT_SIZE as u64) {
+        return st(Status::BadAddress);
+    }
+    crate::session::load(&crate::session::LoadRequest {
+        session,
+        file: range.base + offset,
+        len,
+        report: range.base + report_off,
+    })
+}

@@ -8,8 +8,8 @@
 //! with only the committed prefix mapped, and one page of entry stubs (EL0 RX). Every page
 //! comes from the pool and is zeroed before it is freed.
 //!
-//! This is the TEST_RUN path of test builds for now: the module's stdout/stderr go to the
-//! secure log; sessions, quotas from the normal world and the output ring replace that next.
+//! LOAD instantiates with it (session.rs). TEST_RUN (test builds) also runs `_start`, with
+//! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
 
 use crate::boot::POOL;
 use alloc::string::String;
@@ -157,7 +157,8 @@ fn round_up(v: u64) -> u64 {
 }
 
 impl SecurePlatform {
-    fn new(args: Vec<&'static [u8]>) -> Self {
+    /// A platform whose module sees `args` as its WASI arguments.
+    pub fn new(args: Vec<&'static [u8]>) -> Self {
         Self {
             windows: Vec::new(),
             stubs: None,
@@ -398,6 +399,7 @@ fn decode_stub_id(movz: u32, movk: u32) -> u64 {
     u64::from((movz >> 5) & 0xffff) | (u64::from((movk >> 5) & 0xffff) << 16)
 }
 
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; RUN next
 /// What a run ended with.
 pub enum Outcome {
     /// `_start` returned or called proc_exit.
@@ -408,6 +410,7 @@ pub enum Outcome {
     LoadError(String),
 }
 
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; RUN next
 /// Loads `file` (an aarch64 AOT image, already copied into secure memory) and runs its
 /// `_start` at S-EL0.
 pub fn run_command(file: &[u8], args: Vec<&'static [u8]>) -> (Outcome, [u64; 2]) {
@@ -440,6 +443,7 @@ pub fn run_command(file: &[u8], args: Vec<&'static [u8]>) -> (Outcome, [u64; 2])
     (outcome, written)
 }
 
+#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; RUN next
 /// Calls function `index` (no arguments) at S-EL0, serving helper and import SVCs.
 fn call(inst: &mut Instance<'_, SecurePlatform>, index: u32) -> Result<(), Stop> {
     let regs = inst.prepare_call(index, &[])?;

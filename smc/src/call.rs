@@ -51,11 +51,11 @@ pub mod ids {
     pub const SHM_REGISTER: FunctionId = yield64(0x0100);
     /// SHM_UNREGISTER (yielding SMC64): `0x72000101`. `x1` = handle.
     pub const SHM_UNREGISTER: FunctionId = yield64(0x0101);
-    /// SESSION_OPEN (yielding SMC64): `0x72000102`. Reserved, not yet served.
+    /// SESSION_OPEN (yielding SMC64): `0x72000102`. `x1` = heap quota.
     pub const SESSION_OPEN: FunctionId = yield64(0x0102);
-    /// SESSION_CLOSE (yielding SMC64): `0x72000103`. Reserved, not yet served.
+    /// SESSION_CLOSE (yielding SMC64): `0x72000103`. `x1` = session.
     pub const SESSION_CLOSE: FunctionId = yield64(0x0103);
-    /// LOAD (yielding SMC64): `0x72000104`. Reserved, not yet served.
+    /// LOAD (yielding SMC64): `0x72000104`. See [`Call::Load`].
     pub const LOAD: FunctionId = yield64(0x0104);
     /// RUN (yielding SMC64): `0x72000105`. Reserved, not yet served.
     pub const RUN: FunctionId = yield64(0x0105);
@@ -63,9 +63,9 @@ pub mod ids {
     pub const RESUME: FunctionId = yield64(0x0106);
     /// CANCEL (yielding SMC64): `0x72000107`. Reserved, not yet served.
     pub const CANCEL: FunctionId = yield64(0x0107);
-    /// UNLOAD (yielding SMC64): `0x72000108`. Reserved, not yet served.
+    /// UNLOAD (yielding SMC64): `0x72000108`. `x1` = session.
     pub const UNLOAD: FunctionId = yield64(0x0108);
-    /// STATS (fast SMC64): `0xF2000109`. Reserved, not yet served.
+    /// STATS (fast SMC64): `0xF2000109`. `x1` = session.
     pub const STATS: FunctionId = fast64(0x0109);
 
     /// TEST_FAULT (fast SMC64, test builds only): `0xF200FF00`. `x1` =
@@ -111,6 +111,17 @@ pub enum Call {
     ShmRegister,
     /// SHM_UNREGISTER: yielding; `x1` = handle.
     ShmUnregister,
+    /// SESSION_OPEN: yielding; `x1` = heap quota; `x1` = session handle.
+    SessionOpen,
+    /// SESSION_CLOSE: yielding; `x1` = session.
+    SessionClose,
+    /// LOAD: yielding; `x1` = session, `x2` = shm handle, `x3` = offset, `x4` = length,
+    /// `x5` = offset of the [`LoadReport`](crate::session::LoadReport) in that registration.
+    Load,
+    /// UNLOAD: yielding; `x1` = session.
+    Unload,
+    /// STATS: fast; `x1` = session.
+    Stats,
     /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; does not return on success.
     TestFault,
     /// TEST_FP (test builds only): `x1`, `x2` = f64 bits; returns [`test_fp_reply`].
@@ -124,7 +135,7 @@ pub enum Call {
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 13] = [
+pub const ALL_CALLS: [Call; 18] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -133,6 +144,11 @@ pub const ALL_CALLS: [Call; 13] = [
     Call::Echo,
     Call::ShmRegister,
     Call::ShmUnregister,
+    Call::SessionOpen,
+    Call::SessionClose,
+    Call::Load,
+    Call::Unload,
+    Call::Stats,
     Call::TestFault,
     Call::TestFp,
     Call::TestEl0,
@@ -152,6 +168,11 @@ impl Call {
             Call::Echo => ids::ECHO,
             Call::ShmRegister => ids::SHM_REGISTER,
             Call::ShmUnregister => ids::SHM_UNREGISTER,
+            Call::SessionOpen => ids::SESSION_OPEN,
+            Call::SessionClose => ids::SESSION_CLOSE,
+            Call::Load => ids::LOAD,
+            Call::Unload => ids::UNLOAD,
+            Call::Stats => ids::STATS,
             Call::TestFault => ids::TEST_FAULT,
             Call::TestFp => ids::TEST_FP,
             Call::TestEl0 => ids::TEST_EL0,
@@ -171,6 +192,11 @@ impl Call {
             Call::Echo => "ECHO",
             Call::ShmRegister => "SHM_REGISTER",
             Call::ShmUnregister => "SHM_UNREGISTER",
+            Call::SessionOpen => "SESSION_OPEN",
+            Call::SessionClose => "SESSION_CLOSE",
+            Call::Load => "LOAD",
+            Call::Unload => "UNLOAD",
+            Call::Stats => "STATS",
             Call::TestFault => "TEST_FAULT",
             Call::TestFp => "TEST_FP",
             Call::TestEl0 => "TEST_EL0",
@@ -215,62 +241,37 @@ impl fmt::Display for Call {
 /// A call whose function id is assigned but not yet served (the issue-4 protocol).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReservedCall {
-    /// Open a session with a heap quota.
-    SessionOpen,
-    /// Close a session.
-    SessionClose,
-    /// Load a module from shared memory.
-    Load,
     /// Run a loaded module.
     Run,
     /// Resume a paused run.
     Resume,
     /// Cancel a paused run.
     Cancel,
-    /// Unload a module.
-    Unload,
-    /// Statistics.
-    Stats,
 }
 
 /// Every reserved call.
-pub const ALL_RESERVED: [ReservedCall; 8] = [
-    ReservedCall::SessionOpen,
-    ReservedCall::SessionClose,
-    ReservedCall::Load,
+pub const ALL_RESERVED: [ReservedCall; 3] = [
     ReservedCall::Run,
     ReservedCall::Resume,
     ReservedCall::Cancel,
-    ReservedCall::Unload,
-    ReservedCall::Stats,
 ];
 
 impl ReservedCall {
     /// The function id assigned to this call.
     pub const fn id(self) -> FunctionId {
         match self {
-            ReservedCall::SessionOpen => ids::SESSION_OPEN,
-            ReservedCall::SessionClose => ids::SESSION_CLOSE,
-            ReservedCall::Load => ids::LOAD,
             ReservedCall::Run => ids::RUN,
             ReservedCall::Resume => ids::RESUME,
             ReservedCall::Cancel => ids::CANCEL,
-            ReservedCall::Unload => ids::UNLOAD,
-            ReservedCall::Stats => ids::STATS,
         }
     }
 
     /// The call's name as written in docs/protocol.md.
     pub const fn name(self) -> &'static str {
         match self {
-            ReservedCall::SessionOpen => "SESSION_OPEN",
-            ReservedCall::SessionClose => "SESSION_CLOSE",
-            ReservedCall::Load => "LOAD",
             ReservedCall::Run => "RUN",
             ReservedCall::Resume => "RESUME",
             ReservedCall::Cancel => "CANCEL",
-            ReservedCall::Unload => "UNLOAD",
-            ReservedCall::Stats => "STATS",
         }
     }
 }

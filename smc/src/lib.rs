@@ -43,6 +43,7 @@ pub mod client;
 pub mod function_id;
 pub mod info;
 pub mod ring;
+pub mod session;
 pub mod status;
 pub mod uid;
 

@@ -271,7 +271,7 @@ fn decode_errors_have_readable_messages() {
         DecodeError::WrongConvention {
             expected: CallConv::Smc64,
         },
-        DecodeError::NotYetServed(ReservedCall::Load),
+        DecodeError::NotYetServed(ReservedCall::Run),
         DecodeError::Unknown,
     ];
     for err in errs {
@@ -279,8 +279,8 @@ fn decode_errors_have_readable_messages() {
         assert_eq!(err.status(), Status::NotSupported);
     }
     assert_eq!(
-        DecodeError::NotYetServed(ReservedCall::Load).to_string(),
-        "reserved function id, not yet served (LOAD)"
+        DecodeError::NotYetServed(ReservedCall::Run).to_string(),
+        "reserved function id, not yet served (RUN)"
     );
     assert_eq!(
         DecodeError::UnusedOen { oen: 51 }.to_string(),
@@ -644,6 +644,8 @@ impl Conduit for FakeSecure {
             }
             Call::TestFp => Self::ok(test_fp_reply(args[1], args[2])),
             Call::ShmRegister => Self::ok([1, 0, 0]),
+            Call::SessionOpen => Self::ok([1, 0, 0]),
+            Call::SessionClose | Call::Load | Call::Unload | Call::Stats => Self::ok([0; 3]),
             Call::ShmUnregister => Self::ok([0; 3]),
             Call::TestShm => Self::ok([0; 3]),
             Call::TestRun => Self::ok([0; 3]),
@@ -739,8 +741,8 @@ fn client_unknown_and_reserved_ids_are_not_supported() {
     let mut fake = FakeSecure::new(true);
     for id in [
         FunctionId(0xF200_0003),
-        ids::LOAD,
-        ids::STATS,
+        ids::RUN,
+        ids::RESUME,
         FunctionId(ids::NULL.raw() ^ crate::function_id::SMC64_BIT),
         FunctionId(0xF2FE_0001),
     ] {

@@ -1,0 +1,318 @@
+//! Sessions: a heap quota, and at most one loaded module, per session.
+//!
+//! LOAD never parses shared memory in place: the bytes are copied into secure memory first
+//! (so the normal world cannot change them between check and use), measured with SHA-256,
+//! parsed and instantiated with the secure [`SecurePlatform`]. Everything the module costs
+//! (the copy, code, instance data, stack, linear memory) counts against the session's quota;
+//! a quota that is too small is refused with the exact minimum, computed before anything is
+//! allocated for the module. Unloading unmaps, zeroes and frees all of it.
+
+use crate::boot::POOL;
+use crate::runner::SecurePlatform;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::mem::ManuallyDrop;
+use sha2::{Digest, Sha256};
+use spin::Mutex;
+use tzwasm_aot_loader::module::AotModule;
+use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
+use tzwasm_aot_loader::{parse, Arch};
+use tzwasm_smc::session::{
+    LoadReport, LOAD_REPORT_SIZE, MAX_MODULE_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA,
+};
+use tzwasm_smc::{Regs4, Status};
+
+/// The stack every module gets (part of its footprint).
+const MODULE_STACK: usize = 256 << 10;
+
+/// A module loaded in a session. Field order matters for Drop: the instance (which borrows
+/// the module and the file) goes first.
+struct Loaded {
+    instance: ManuallyDrop<Box<Instance<'static, SecurePlatform>>>,
+    module: *mut AotModule,
+    file: *mut [u64],
+    charged: u64,
+}
+
+// SAFETY: a Loaded is only ever touched under the SESSIONS lock, by one CPU at a time; the
+// raw pointers are owned allocations of the payload's pool, not shared with anything.
+unsafe impl Send for Loaded {}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        // SAFETY: dropped exactly once, before what it borrows; the platform's Drop unmaps,
+        // zeroes and frees every page the instance used.
+        unsafe { ManuallyDrop::drop(&mut self.instance) };
+        // SAFETY: `module` and `file` came from Box::into_raw in load() and nothing borrows
+        // them any more (the instance is gone).
+        unsafe {
+            drop(Box::from_raw(self.module));
+            let mut file = Box::from_raw(self.file);
+            file.fill(0);
+        }
+    }
+}
+
+struct Session {
+    generation: u32,
+    quota: u64,
+    loaded: Option<Loaded>,
+}
+
+struct Table {
+    slots: [Option<Session>; MAX_SESSIONS],
+    generations: [u32; MAX_SESSIONS],
+}
+
+static SESSIONS: Mutex<Table> = Mutex::new(Table {
+    slots: [const { None }; MAX_SESSIONS],
+    generations: [0; MAX_SESSIONS],
+});
+
+fn st(s: Status) -> Regs4 {
+    [s.to_raw(), 0, 0, 0]
+}
+
+fn slot_of(t: &Table, handle: u64) -> Option<usize> {
+    let i = (handle & 0xff).checked_sub(1)? as usize;
+    let s = t.slots.get(i)?.as_ref()?;
+    (handle >> 8 == u64::from(s.generation)).then_some(i)
+}
+
+/// SESSION_OPEN.
+pub fn open(quota: u64) -> Regs4 {
+    let pool = POOL.stats().size as u64;
+    if quota < SESSION_MIN_QUOTA {
+        return [Status::QuotaTooSmall.to_raw(), SESSION_MIN_QUOTA, 0, 0];
+    }
+    if quota > pool {
+        return [Status::QuotaTooLarge.to_raw(), pool, 0, 0];
+    }
+    let Some(mut t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    let Some(i) = t.slots.iter().position(Option::is_none) else {
+        return st(Status::NoResources);
+    };
+    let generation = (t.generations[i].wrapping_add(1) & 0x00ff_ffff).max(1);
+    t.generations[i] = generation;
+    t.slots[i] = Some(Session {
+        generation,
+        quota,
+        loaded: None,
+    });
+    [
+        Status::Success.to_raw(),
+        u64::from(generation) << 8 | (i as u64 + 1),
+        0,
+        0,
+    ]
+}
+
+/// SESSION_CLOSE: unloads the module (if any) and forgets the session.
+pub fn close(handle: u64) -> Regs4 {
+    let Some(mut t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    match slot_of(&t, handle) {
+        Some(i) => {
+            t.slots[i] = None;
+            st(Status::Success)
+        }
+        None => st(Status::NoSuchHandle),
+    }
+}
+
+/// UNLOAD.
+pub fn unload(handle: u64) -> Regs4 {
+    let Some(mut t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    let Some(i) = slot_of(&t, handle) else {
+        return st(Status::NoSuchHandle);
+    };
+    match t.slots[i].as_mut().and_then(|s| s.loaded.take()) {
+        Some(loaded) => {
+            drop(loaded);
+            st(Status::Success)
+        }
+        None => st(Status::BadState),
+    }
+}
+
+/// STATS: quota, bytes charged, whether a module is loaded.
+pub fn stats(handle: u64) -> Regs4 {
+    let Some(t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    let Some(s) = slot_of(&t, handle).and_then(|i| t.slots[i].as_ref()) else {
+        return st(Status::NoSuchHandle);
+    };
+    let charged = s.loaded.as_ref().map_or(0, |l| l.charged);
+    [
+        Status::Success.to_raw(),
+        s.quota,
+        charged,
+        u64::from(s.loaded.is_some()),
+    ]
+}
+
+/// The request LOAD checks against a registration before it touches anything.
+pub struct LoadRequest {
+    /// Session handle.
+    pub session: u64,
+    /// Start of the file (VA == PA of normal-world memory, already checked to be inside a
+    /// live registration together with `len`).
+    pub file: u64,
+    /// File length.
+    pub len: u64,
+    /// Where the report goes (checked the same way, 8-aligned, LOAD_REPORT_SIZE bytes).
+    pub report: u64,
+}
+
+/// LOAD: copy, measure, parse, check the quota, instantiate; report into shared memory.
+pub fn load(req: &LoadRequest) -> Regs4 {
+    let Some(mut t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    let Some(i) = slot_of(&t, req.session) else {
+        return st(Status::NoSuchHandle);
+    };
+    let Some(session) = t.slots[i].as_mut() else {
+        return st(Status::NoSuchHandle);
+    };
+    if session.loaded.is_some() {
+        return st(Status::BadState);
+    }
+    let mut report = LoadReport::new(0);
+    let result = load_into(session, req, &mut report);
+    let regs = match result {
+        Ok(regs) => regs,
+        Err((status, x1, message)) => {
+            report.set_message(&message);
+            [status.to_raw(), x1, 0, 0]
+        }
+    };
+    report.status = regs[0] as i64 as i32;
+    write_report(req.report, &report);
+    regs
+}
+
+type LoadError = (Status, u64, String);
+
+fn load_into(
+    s: &mut Session,
+    req: &LoadRequest,
+    report: &mut LoadReport,
+) -> Result<Regs4, LoadError> {
+    let len = req.len as usize;
+    if req.len == 0 || req.len > MAX_MODULE_SIZE {
+        return Err((
+            Status::BadAddress,
+            0,
+            alloc::format!("module size {} is not in 1..={MAX_MODULE_SIZE}", req.len),
+        ));
+    }
+    // The copy counts against the quota once the module is loaded; a quota that cannot hold
+    // it is still answered with the module's real minimum, so the copy and the parse happen
+    // first and are freed before the refusal.
+    let copy_cost = (req.len.div_ceil(8) * 8).max(8);
+    // Copy out of shared memory first: never parse what the normal world can still change.
+    let mut words: Vec<u64> = Vec::new();
+    if words.try_reserve_exact(len.div_ceil(8)).is_err() {
+        return Err((
+            Status::OutOfMemory,
+            0,
+            String::from("secure pool exhausted copying the module"),
+        ));
+    }
+    words.resize(len.div_ceil(8), 0);
+    let dst = words.as_mut_ptr().cast::<u8>();
+    for k in 0..len {
+        // SAFETY: [file, file + len) is inside a live registration (checked by the caller,
+        // which holds the registry lock), mapped NS RW for EL1; dst has room for len bytes.
+        unsafe {
+            dst.add(k)
+                .write(core::ptr::read_volatile((req.file + k as u64) as *const u8))
+        };
+    }
+    let file_box: Box<[u64]> = words.into_boxed_slice();
+    let file_ptr = Box::into_raw(file_box);
+    // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes.
+    let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
+    let free_file = || {
+        // SAFETY: file_ptr came from Box::into_raw above and is no longer borrowed.
+        let mut b = unsafe { Box::from_raw(file_ptr) };
+        b.fill(0);
+    };
+    report.sha256.copy_from_slice(&Sha256::digest(file));
+
+    let module = match parse(file, Arch::Aarch64) {
+        Ok(m) => m,
+        Err(e) => {
+            free_file();
+            return Err((Status::BadModule, 0, alloc::format!("{e}")));
+        }
+    };
+    let config = InstanceConfig {
+        heap_quota: s.quota - copy_cost,
+        stack_size: MODULE_STACK,
+        ..Default::default()
+    };
+    let min_quota = match footprint_total(&module, &config, 4096) {
+        Ok(fp) => copy_cost.saturating_add(fp),
+        Err(e) => {
+            free_file();
+            return Err((Status::BadModule, 0, alloc::format!("{e}")));
+        }
+    };
+    report.min_quota = min_quota;
+    if min_quota > s.quota {
+        free_file();
+        return Err((
+            Status::QuotaTooSmall,
+            min_quota,
+            alloc::format!(
+                "heap quota {} is too small: this module needs at least {min_quota} bytes",
+                s.quota
+            ),
+        ));
+    }
+    let module_ptr = Box::into_raw(Box::new(module));
+    // SAFETY: module_ptr is a fresh Box, freed only in Loaded::drop or below.
+    let module_ref: &'static AotModule = unsafe { &*module_ptr };
+    match Instance::new(module_ref, file, SecurePlatform::new(Vec::new()), config) {
+        Ok(instance) => {
+            let charged = copy_cost + instance.quota().used();
+            report.charged = charged;
+            report.set_message("loaded");
+            s.loaded = Some(Loaded {
+                instance: ManuallyDrop::new(instance),
+                module: module_ptr,
+                file: file_ptr,
+                charged,
+            });
+            Ok([Status::Success.to_raw(), charged, min_quota, 0])
+        }
+        Err(e) => {
+            // SAFETY: the failed instance is gone; nothing borrows the module any more.
+            drop(unsafe { Box::from_raw(module_ptr) });
+            free_file();
+            let status = match e {
+                InstantiateError::Quota(_) => Status::QuotaTooSmall,
+                InstantiateError::Platform(_) => Status::OutOfMemory,
+                _ => Status::BadModule,
+            };
+            Err((status, min_quota, alloc::format!("{e}")))
+        }
+    }
+}
+
+fn write_report(at: u64, report: &LoadReport) {
+    for (k, b) in report.to_bytes().iter().enumerate().take(LOAD_REPORT_SIZE) {
+        // SAFETY: the caller checked [at, at + LOAD_REPORT_SIZE) lies in a live registration
+        // (mapped NS RW for EL1) and holds the registry lock.
+        unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
+    }
+}

@@ -1,0 +1,143 @@
+//! Sessions and modules: the limits both worlds agree on and the LOAD report the secure world
+//! writes into shared memory.
+//!
+//! A session (SESSION_OPEN) carries a heap quota: every byte the secure world allocates for
+//! the session's module (the copy of the file, code, instance data, stack, linear memory)
+//! counts against it. LOAD copies a `.aot` file out of a shared-memory registration, measures
+//! it (SHA-256 of exactly those bytes), loads and instantiates it, and writes a
+//! [`LoadReport`] at an offset the caller chose in the same registration.
+
+/// Smallest heap quota SESSION_OPEN accepts.
+pub const SESSION_MIN_QUOTA: u64 = 64 << 10;
+/// Most sessions open at once.
+pub const MAX_SESSIONS: usize = 4;
+/// Largest `.aot` file LOAD accepts.
+pub const MAX_MODULE_SIZE: u64 = 16 << 20;
+/// `LoadReport::magic`: "TZLR".
+pub const LOAD_REPORT_MAGIC: u32 = u32::from_le_bytes(*b"TZLR");
+/// Bytes of [`LoadReport::message`].
+pub const LOAD_MESSAGE_LEN: usize = 200;
+
+/// What LOAD writes at the report offset (little-endian, 8-byte aligned, 256 bytes), on
+/// success and on failure alike (then `sha256` is the measurement if the bytes were copied,
+/// zero otherwise).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadReport {
+    /// [`LOAD_REPORT_MAGIC`].
+    pub magic: u32,
+    /// The status LOAD returned in `x0`, as a signed 32-bit value.
+    pub status: i32,
+    /// SHA-256 of exactly the bytes loaded: equal to `sha256sum` of the file.
+    pub sha256: [u8; 32],
+    /// The smallest heap quota this module needs (0 if unknown, e.g. it did not parse).
+    pub min_quota: u64,
+    /// Bytes of the session's quota the loaded module uses (0 on failure).
+    pub charged: u64,
+    /// Why it failed (or "loaded"), UTF-8, NUL-padded.
+    pub message: [u8; LOAD_MESSAGE_LEN],
+}
+
+/// Size of [`LoadReport`] in shared memory.
+pub const LOAD_REPORT_SIZE: usize = core::mem::size_of::<LoadReport>();
+const _: () = assert!(LOAD_REPORT_SIZE == 256);
+const _: () = assert!(core::mem::offset_of!(LoadReport, sha256) == 8);
+const _: () = assert!(core::mem::offset_of!(LoadReport, min_quota) == 40);
+const _: () = assert!(core::mem::offset_of!(LoadReport, charged) == 48);
+const _: () = assert!(core::mem::offset_of!(LoadReport, message) == 56);
+
+impl LoadReport {
+    /// An empty report.
+    pub const fn new(status: i32) -> Self {
+        Self {
+            magic: LOAD_REPORT_MAGIC,
+            status,
+            sha256: [0; 32],
+            min_quota: 0,
+            charged: 0,
+            message: [0; LOAD_MESSAGE_LEN],
+        }
+    }
+
+    /// Sets the message, cut at a character boundary to fit (with a terminating NUL).
+    pub fn set_message(&mut self, text: &str) {
+        self.message = [0; LOAD_MESSAGE_LEN];
+        let mut end = text.len().min(LOAD_MESSAGE_LEN - 1);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.message[..end].copy_from_slice(&text.as_bytes()[..end]);
+    }
+
+    /// The message up to its first NUL (lossy on bad UTF-8: the bytes come from the other
+    /// world).
+    pub fn message(&self) -> &str {
+        let end = self
+            .message
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(LOAD_MESSAGE_LEN);
+        match core::str::from_utf8(&self.message[..end]) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.message[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+
+    /// The report as the bytes in shared memory.
+    pub fn to_bytes(&self) -> [u8; LOAD_REPORT_SIZE] {
+        let mut out = [0u8; LOAD_REPORT_SIZE];
+        out[0..4].copy_from_slice(&self.magic.to_le_bytes());
+        out[4..8].copy_from_slice(&self.status.to_le_bytes());
+        out[8..40].copy_from_slice(&self.sha256);
+        out[40..48].copy_from_slice(&self.min_quota.to_le_bytes());
+        out[48..56].copy_from_slice(&self.charged.to_le_bytes());
+        out[56..].copy_from_slice(&self.message);
+        out
+    }
+
+    /// Reads a report from shared-memory bytes (`None` without the magic).
+    pub fn from_bytes(b: &[u8; LOAD_REPORT_SIZE]) -> Option<Self> {
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64_at = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        if u32_at(0) != LOAD_REPORT_MAGIC {
+            return None;
+        }
+        let mut r = Self::new(u32_at(4) as i32);
+        r.sha256.copy_from_slice(&b[8..40]);
+        r.min_quota = u64_at(40);
+        r.charged = u64_at(48);
+        r.message.copy_from_slice(&b[56..]);
+        Some(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_round_trips_and_cuts_messages() {
+        let mut r = LoadReport::new(-265);
+        r.sha256 = [7; 32];
+        r.min_quota = 123_456;
+        r.charged = 42;
+        r.set_message("section RELOCATION truncated at offset 99");
+        let back = LoadReport::from_bytes(&r.to_bytes()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.message(), "section RELOCATION truncated at offset 99");
+        let long = "é".repeat(300);
+        r.set_message(&long);
+        assert!(r.message().len() < LOAD_MESSAGE_LEN);
+        assert!(r.message().chars().all(|c| c == 'é'));
+        let mut bytes = r.to_bytes();
+        bytes[0] = 0;
+        assert_eq!(LoadReport::from_bytes(&bytes), None);
+        bytes = r.to_bytes();
+        bytes[56] = 0xff; // invalid UTF-8 from the other world
+        assert_eq!(LoadReport::from_bytes(&bytes).unwrap().message(), "");
+    }
+}
