@@ -5,14 +5,15 @@ QEMU_OUT := $(BUILD)/qemu-test
 qemu-run: $(FLASH_TEST)
 	qemu/boot.sh run $(FLASH_TEST)
 
-# A real wamrc module (from the corpus) run at S-EL0 by TEST_RUN in the protocol case.
-QEMU_TEST_AOT := $(BUILD)/corpus/aarch64-bc1/c-hello.aot
+# Real wamrc modules from the corpus, LOADed and RUN through the protocol by the client (and
+# the first also by TEST_RUN), with iwasm's recorded outputs to compare against.
+CORPUS_A64    := $(BUILD)/corpus/aarch64-bc1
+CORPUS_EXPECT := $(BUILD)/corpus/expected/aarch64-bc1
+QEMU_TEST_PRELOAD := $(CORPUS_A64)/c-hello.aot $(CORPUS_A64)/c-large_output.aot \
+	$(CORPUS_EXPECT)/c-large-output/stdout $(CORPUS_EXPECT)/c-large-output/stderr \
+	$(CORPUS_EXPECT)/c-hello/stdout
 
-qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus
-	TZWASM_TEST_AOT=$(QEMU_TEST_AOT) \
+qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-expected
+	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD)" \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
 		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)
-
-# The mmu crate's own bare-metal smoke test (no TF-A): registers, faults, W^X on real tables.
-mmu-qemu-test: | $(SETUP_STAMP)
-	mmu/qemu-smoke/run.sh

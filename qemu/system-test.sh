@@ -46,15 +46,22 @@ run_case() {
     return $rc
 }
 
-# Case 1: protocol checks. With an AOT file given (TZWASM_TEST_AOT), QEMU preloads it into
-# normal-world RAM (0x72000000, its length at 0x71fff000) and the client runs it through
-# TEST_RUN; its stdout must then appear on the secure console.
-aot=${TZWASM_TEST_AOT:-}
+# Case 1: protocol checks. Files named in TZWASM_TEST_PRELOAD (space-separated, up to 5: the
+# hello module, the large-output module, its expected stdout and stderr, hello's expected
+# stdout) are preloaded by QEMU into normal-world RAM at fixed addresses, their lengths as u64
+# words from 0x71fff000; the client LOADs and RUNs the modules through the protocol (see
+# normal-world/test-client/src/checks.rs, PRELOAD). The first module's stdout must also
+# appear on the secure console (TEST_RUN).
+preload_addrs=(0x72000000 0x74000000 0x76000000 0x77000000 0x77800000)
 aot_args=()
-if [ -n "$aot" ]; then
-    aot_args=(-device "loader,file=$aot,addr=0x72000000,force-raw=on"
-              -device "loader,addr=0x71fff000,data=$(stat -c %s "$aot"),data-len=8")
-fi
+aot=""
+i=0
+for f in ${TZWASM_TEST_PRELOAD:-}; do
+    [ $i -eq 0 ] && aot=$f
+    aot_args+=(-device "loader,file=$f,addr=${preload_addrs[$i]},force-raw=on"
+               -device "loader,addr=$(printf '0x%x' $((0x71fff000 + 8 * i))),data=$(stat -c %s "$f"),data-len=8")
+    i=$((i + 1))
+done
 if run_case protocol "${aot_args[@]}"; then
     if summary=$(client_summary_ok "$out/protocol/normal.log"); then
         if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol/secure.log"; then

@@ -46,8 +46,8 @@ pub trait Services {
     fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status>;
     /// SHM_UNREGISTER: unmap and forget the registration `handle`.
     fn shm_unregister(&mut self, handle: u64) -> Result<(), Status>;
-    /// SESSION_OPEN, SESSION_CLOSE, LOAD, UNLOAD, STATS: the session calls, with their raw
-    /// argument registers (checked by the implementation).
+    /// SESSION_OPEN, SESSION_CLOSE, LOAD, UNLOAD, STATS, RUN, RESUME, CANCEL: the session
+    /// calls, with their raw argument registers (checked by the implementation).
     fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4;
     /// TEST_FAULT: injects the fault. On the target it does not return; a fake may.
     fn test_fault(&mut self, kind: FaultKind);
@@ -143,9 +143,14 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
             Ok(()) => success([0; 3]),
             Err(s) => status(s),
         },
-        Call::SessionOpen | Call::SessionClose | Call::Load | Call::Unload | Call::Stats => {
-            svc.session_call(call, x)
-        }
+        Call::SessionOpen
+        | Call::SessionClose
+        | Call::Load
+        | Call::Unload
+        | Call::Stats
+        | Call::Run
+        | Call::Resume
+        | Call::Cancel => svc.session_call(call, x),
         Call::TestFault => match FaultKind::from_raw(x[1]) {
             Some(kind) => {
                 svc.test_fault(kind);
@@ -340,7 +345,10 @@ mod tests {
             assert_eq!(r[0], NOT_SUPPORTED, "id {raw:#x}");
         }
         // Reserved (issue 4) calls are not served yet.
-        assert_eq!(call(&mut svc, ids::RESUME, &[])[0], NOT_SUPPORTED);
+        assert_eq!(
+            call(&mut svc, FunctionId(0x7200_01ff), &[])[0],
+            NOT_SUPPORTED
+        );
         // Wrong call type for a known number.
         let yielding_null = FunctionId(ids::NULL.raw() & !(1 << 31));
         assert_eq!(call(&mut svc, yielding_null, &[])[0], NOT_SUPPORTED);
@@ -371,15 +379,13 @@ mod tests {
             (ids::LOAD, Call::Load),
             (ids::UNLOAD, Call::Unload),
             (ids::STATS, Call::Stats),
+            (ids::RUN, Call::Run),
+            (ids::RESUME, Call::Resume),
+            (ids::CANCEL, Call::Cancel),
         ] {
             assert_eq!(call(&mut svc, id, &[7])[0], 0);
             assert_eq!(svc.sessions.last(), Some(&(expected, 7)));
         }
-        assert_eq!(
-            call(&mut svc, ids::RUN, &[1])[0],
-            NOT_SUPPORTED,
-            "RUN not served yet"
-        );
     }
 
     #[test]

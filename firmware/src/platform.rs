@@ -83,10 +83,14 @@ pub fn shm_register(base: u64, size: u64) -> Result<u64, Status> {
     Ok(handle.0)
 }
 
-/// SHM_UNREGISTER: unmap (with TLB invalidation) and forget.
+/// SHM_UNREGISTER: unmap (with TLB invalidation) and forget. BUSY while a paused run's
+/// output ring lives in it.
 pub fn shm_unregister(handle: u64) -> Result<(), Status> {
     let mut shm = SHM.lock();
     let range = shm.get(handle).ok_or(Status::NoSuchHandle)?;
+    if crate::session::shm_in_use(handle) {
+        return Err(Status::Busy);
+    }
     if let Err(e) = crate::mmu::unmap_ns_shared(range.base, range.size) {
         log::error!("SHM_UNREGISTER {handle:#x}: cannot unmap: {e}");
         return Err(Status::Internal);
@@ -160,7 +164,7 @@ pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
     };
     // SAFETY: `copy` holds at least `len` initialised bytes.
     let bytes = unsafe { core::slice::from_raw_parts(copy.as_ptr().cast::<u8>(), len as usize) };
-    let (outcome, written) = run_command(bytes, alloc::vec![b"module".as_slice()]);
+    let (outcome, written) = run_command(bytes);
     match outcome {
         Outcome::Exit(code) => [
             Status::Success.to_raw(),
@@ -169,6 +173,7 @@ pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
             written[1],
         ],
         Outcome::Trap(id, msg) => {
+            // (TEST_RUN has no ring: output went to the log.)
             log::info!("TEST_RUN: trap: {msg}");
             [
                 Status::Trapped.to_raw(),
@@ -205,5 +210,61 @@ pub fn load(session: u64, shm: u64, offset: u64, len: u64, report_off: u64) -> t
         file: range.base + offset,
         len,
         report: range.base + report_off,
+    })
+}
+
+/// RUN: checks the run block and ring ranges against registration `shm`, copies and
+/// validates the run block, attaches to the ring, then runs.
+pub fn run(
+    session: u64,
+    shm: u64,
+    blk_off: u64,
+    blk_len: u64,
+    ring_off: u64,
+    ring_len: u64,
+) -> tzwasm_smc::Regs4 {
+    use tzwasm_smc::ring::{Producer, SharedRegion, ALIGN};
+    use tzwasm_smc::session::{RunBlock, MAX_RUN_BLOCK};
+    let st = |s: Status| [s.to_raw(), 0, 0, 0];
+    let reg = SHM.lock();
+    let Some(range) = reg.get(shm) else {
+        return st(Status::NoSuchHandle);
+    };
+    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
+    if blk_len == 0 || blk_len > MAX_RUN_BLOCK as u64 || !inside(blk_off, blk_len) {
+        return st(Status::BadAddress);
+    }
+    if ring_len == 0 || !ring_off.is_multiple_of(ALIGN as u64) || !inside(ring_off, ring_len) {
+        return st(Status::BadAddress);
+    }
+    let mut block = alloc::vec::Vec::new();
+    if block.try_reserve_exact(blk_len as usize).is_err() {
+        return st(Status::OutOfMemory);
+    }
+    for k in 0..blk_len {
+        // SAFETY: inside a live registration (checked above, lock held), mapped NS RW.
+        block.push(unsafe { core::ptr::read_volatile((range.base + blk_off + k) as *const u8) });
+    }
+    let Ok(block) = RunBlock::parse(&block) else {
+        return st(Status::InvalidParameter);
+    };
+    // SAFETY: [base + ring_off, + ring_len) lies inside a live registration, mapped NS RW for
+    // EL1. It stays mapped while the run can touch it: SHM_UNREGISTER refuses a registration
+    // that a paused run's ring lives in, and the producer is dropped when the run ends.
+    let region =
+        unsafe { SharedRegion::new((range.base + ring_off) as *mut u8, ring_len as usize) };
+    let producer = match region.and_then(Producer::attach) {
+        Ok(p) => p,
+        Err(e) => {
+            log::info!("RUN: output ring refused: {e:?}");
+            return st(Status::InvalidParameter);
+        }
+    };
+    drop(reg);
+    crate::session::run(crate::session::RunRequest {
+        session,
+        shm,
+        block,
+        producer,
     })
 }

@@ -23,6 +23,7 @@ use tzwasm_aot_loader::wasi::{Errno, WasiHost};
 use tzwasm_aot_loader::{parse, Arch};
 use tzwasm_firmware::user::{UserContext, UserExit};
 use tzwasm_mmu::Attributes;
+use tzwasm_smc::ring::{Producer, Stream};
 
 const PAGE: u64 = 4096;
 /// x16 value of the return stub's `svc`: the export returned.
@@ -43,15 +44,81 @@ struct Window {
     regions: Vec<Region>,
 }
 
-/// Output of the module, line-buffered into the secure log.
-pub struct LogWasi {
+/// The module's WASI view of the world for one run: its arguments and environment (copied
+/// into secure memory), and where its stdout/stderr go: the run's output ring in shared
+/// memory, or (TEST_RUN) the secure log, line by line.
+pub struct RunWasi {
+    /// Backing store of `args`/`env` (never reallocated while they point into it).
+    store: Vec<u8>,
     args: Vec<&'static [u8]>,
+    env: Vec<&'static [u8]>,
+    producer: Option<Producer<'static>>,
     line: [Vec<u8>; 2],
     /// Bytes written to stdout and stderr.
     pub written: [u64; 2],
 }
 
-impl LogWasi {
+impl RunWasi {
+    fn new() -> Self {
+        Self {
+            store: Vec::new(),
+            args: Vec::new(),
+            env: Vec::new(),
+            producer: None,
+            line: [Vec::new(), Vec::new()],
+            written: [0; 2],
+        }
+    }
+
+    /// Sets the run's arguments and environment (copied) and its output ring.
+    pub fn configure<'b>(
+        &mut self,
+        args: impl Iterator<Item = &'b [u8]> + Clone,
+        env: impl Iterator<Item = &'b [u8]> + Clone,
+        producer: Option<Producer<'static>>,
+    ) -> Result<(), ()> {
+        let total: usize = args.clone().chain(env.clone()).map(<[u8]>::len).sum();
+        let mut store = Vec::new();
+        store.try_reserve_exact(total).map_err(|_| ())?;
+        let mut spans = Vec::new();
+        spans
+            .try_reserve_exact(args.clone().count() + env.clone().count())
+            .map_err(|_| ())?;
+        for s in args.clone().chain(env.clone()) {
+            spans.push((store.len(), s.len()));
+            store.extend_from_slice(s);
+        }
+        self.args.clear();
+        self.env.clear();
+        self.store = store;
+        let nargs = args.count();
+        for (i, &(at, len)) in spans.iter().enumerate() {
+            // SAFETY: `store` is owned by self, never reallocated or mutated until the next
+            // configure(), which clears these slices first; they never outlive self (the
+            // 'static is internal: only handed out through &self).
+            let slice: &'static [u8] =
+                unsafe { core::slice::from_raw_parts(self.store.as_ptr().add(at), len) };
+            if i < nargs {
+                self.args.push(slice);
+            } else {
+                self.env.push(slice);
+            }
+        }
+        self.producer = producer;
+        self.written = [0; 2];
+        Ok(())
+    }
+
+    /// Marks the end of the run's output and drops the ring.
+    pub fn finish(&mut self) {
+        if let Some(p) = self.producer.as_mut() {
+            p.finish();
+        }
+        self.producer = None;
+        self.flush(0);
+        self.flush(1);
+    }
+
     fn flush(&mut self, fd: usize) {
         if !self.line[fd].is_empty() {
             let text = String::from_utf8_lossy(&self.line[fd]);
@@ -61,13 +128,31 @@ impl LogWasi {
     }
 }
 
-impl WasiHost for LogWasi {
+impl WasiHost for RunWasi {
+    fn writable(&mut self, fd: u32) -> usize {
+        match (Stream::from_fd(fd), self.producer.as_mut()) {
+            // A ring the normal world corrupted takes nothing, ever: let the write fail
+            // (EIO) instead of pausing forever.
+            (Some(_), Some(p)) if p.fault().is_some() => usize::MAX,
+            (Some(stream), Some(p)) => p.space(stream),
+            _ => usize::MAX,
+        }
+    }
+
     fn write(&mut self, fd: u32, bytes: &[u8]) -> Result<(), Errno> {
-        let i = match fd {
-            1 => 0,
-            2 => 1,
-            _ => return Err(Errno::BADF),
+        let Some(stream) = Stream::from_fd(fd) else {
+            return Err(Errno::BADF);
         };
+        let i = stream.index();
+        if let Some(p) = self.producer.as_mut() {
+            let n = p.write(stream, bytes);
+            self.written[i] += n as u64;
+            return if n == bytes.len() {
+                Ok(())
+            } else {
+                Err(Errno::IO)
+            };
+        }
         self.written[i] += bytes.len() as u64;
         for &b in bytes {
             if b == b'\n' {
@@ -98,7 +183,7 @@ impl WasiHost for LogWasi {
     }
 
     fn environ(&self) -> &[&[u8]] {
-        &[]
+        &self.env
     }
 }
 
@@ -121,7 +206,8 @@ fn counter_ns() -> u64 {
 pub struct SecurePlatform {
     windows: Vec<Window>,
     stubs: Option<(u64, u64)>, // (EL0 VA, kernel alias PA) of the stub page
-    wasi: LogWasi,
+    /// The WASI host of the current run.
+    pub wasi: RunWasi,
 }
 
 fn err(what: &str) -> PlatformError {
@@ -157,16 +243,12 @@ fn round_up(v: u64) -> u64 {
 }
 
 impl SecurePlatform {
-    /// A platform whose module sees `args` as its WASI arguments.
-    pub fn new(args: Vec<&'static [u8]>) -> Self {
+    /// A platform with no mappings yet; LOAD instantiates with it, RUN configures its WASI.
+    pub fn new() -> Self {
         Self {
             windows: Vec::new(),
             stubs: None,
-            wasi: LogWasi {
-                args,
-                line: [Vec::new(), Vec::new()],
-                written: [0; 2],
-            },
+            wasi: RunWasi::new(),
         }
     }
 
@@ -413,7 +495,7 @@ pub enum Outcome {
 #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; RUN next
 /// Loads `file` (an aarch64 AOT image, already copied into secure memory) and runs its
 /// `_start` at S-EL0.
-pub fn run_command(file: &[u8], args: Vec<&'static [u8]>) -> (Outcome, [u64; 2]) {
+pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
     let module = match parse(file, Arch::Aarch64) {
         Ok(m) => m,
         Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
@@ -423,29 +505,47 @@ pub fn run_command(file: &[u8], args: Vec<&'static [u8]>) -> (Outcome, [u64; 2])
         stack_size: 256 << 10,
         ..Default::default()
     };
-    let mut inst = match Instance::new(&module, file, SecurePlatform::new(args), config) {
+    let mut inst = match Instance::new(&module, file, SecurePlatform::new(), config) {
         Ok(i) => i,
         Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
     };
-    let outcome = match inst.export_func("_start") {
-        None => Outcome::LoadError(String::from("module exports no _start")),
-        Some(start) => match call(&mut inst, start) {
-            Ok(()) => Outcome::Exit(0),
-            Err(Stop::Exit(code)) => Outcome::Exit(code),
-            Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
-        },
+    let name: &[u8] = b"module";
+    if inst
+        .platform
+        .wasi
+        .configure([name].into_iter(), [].into_iter(), None)
+        .is_err()
+    {
+        return (Outcome::LoadError(String::from("out of memory")), [0; 2]);
+    }
+    let outcome = match start(&mut inst).and_then(|mut ctx| match resume(&mut inst, &mut ctx) {
+        Step::Finished(r) => r,
+        Step::Paused => Err(Trap::Message(String::from("paused without a ring")).into()),
+    }) {
+        Ok(()) => Outcome::Exit(0),
+        Err(Stop::Exit(code)) => Outcome::Exit(code),
+        Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
+        Err(Stop::Pending) => Outcome::Trap(None, String::from("paused without a ring")),
     };
-    let platform = &mut inst.platform;
-    platform.wasi.flush(0);
-    platform.wasi.flush(1);
-    let written = platform.wasi.written;
+    inst.platform.wasi.finish();
+    let written = inst.platform.wasi.written;
     drop(inst);
     (outcome, written)
 }
 
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; RUN next
-/// Calls function `index` (no arguments) at S-EL0, serving helper and import SVCs.
-fn call(inst: &mut Instance<'_, SecurePlatform>, index: u32) -> Result<(), Stop> {
+/// Where a run stands after [`resume`] returns.
+pub enum Step {
+    /// The function returned (`Ok`), exited or trapped.
+    Finished(Result<(), Stop>),
+    /// The output ring is full: `ctx` is saved with the pending call to be issued again.
+    Paused,
+}
+
+/// Prepares a call of the module's `_start` at S-EL0: the context to [`resume`].
+pub fn start(inst: &mut Instance<'_, SecurePlatform>) -> Result<UserContext, Stop> {
+    let index = inst
+        .export_func("_start")
+        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("module exports no _start"))))?;
     let regs = inst.prepare_call(index, &[])?;
     let ret_stub = inst
         .platform
@@ -457,27 +557,47 @@ fn call(inst: &mut Instance<'_, SecurePlatform>, index: u32) -> Result<(), Stop>
         *q = u128::from(v[0]) | (u128::from(v[1]) << 64);
     }
     ctx.x[30] = ret_stub;
+    Ok(ctx)
+}
+
+/// Runs module code from `ctx` at S-EL0, serving helper and import SVCs, until the call
+/// returns, stops, or has to wait for the output ring.
+pub fn resume(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) -> Step {
     loop {
-        match crate::el0::run(&mut ctx) {
+        match crate::el0::run(ctx) {
             UserExit::Svc { imm: 0 } => {
                 let id = ctx.x[16];
                 if id == RETURN_ID {
-                    return Ok(());
+                    return Step::Finished(Ok(()));
                 }
                 let args: [u64; 8] = ctx.x[..8].try_into().unwrap_or([0; 8]);
-                ctx.x[0] = inst.dispatch(id, &args)?;
+                match inst.dispatch(id, &args) {
+                    Ok(v) => ctx.x[0] = v,
+                    Err(Stop::Pending) => {
+                        // Issue the same `svc` again on resume: the stub's registers are
+                        // all still in ctx, and the call had no effect.
+                        ctx.pc -= 4;
+                        return Step::Paused;
+                    }
+                    Err(stop) => return Step::Finished(Err(stop)),
+                }
             }
             UserExit::Svc { imm } => {
-                return Err(Trap::Message(alloc::format!("unexpected svc #{imm}")).into())
+                return Step::Finished(Err(
+                    Trap::Message(alloc::format!("unexpected svc #{imm}")).into()
+                ))
             }
             UserExit::Fault { esr, far } => {
-                return Err(inst.fault(far).unwrap_or_else(|| {
+                return Step::Finished(Err(inst.fault(far).unwrap_or_else(|| {
                     Trap::Message(alloc::format!("module fault: {esr}, FAR {far:#x}")).into()
-                }))
+                })))
             }
             UserExit::Interrupt => continue,
             UserExit::Fatal { kind } => {
-                return Err(Trap::Message(alloc::format!("fatal exception kind {kind}")).into())
+                return Step::Finished(Err(Trap::Message(alloc::format!(
+                    "fatal exception kind {kind}"
+                ))
+                .into()))
             }
         }
     }

@@ -9,6 +9,7 @@
 
 use crate::boot::POOL;
 use crate::runner::SecurePlatform;
+use crate::runner::{resume as resume_run, start, Step};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -16,8 +17,12 @@ use core::mem::ManuallyDrop;
 use sha2::{Digest, Sha256};
 use spin::Mutex;
 use tzwasm_aot_loader::module::AotModule;
+use tzwasm_aot_loader::runtime::Stop;
 use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
+use tzwasm_firmware::user::UserContext;
+use tzwasm_smc::ring::Producer;
+use tzwasm_smc::session::RunBlock;
 use tzwasm_smc::session::{
     LoadReport, LOAD_REPORT_SIZE, MAX_MODULE_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA,
 };
@@ -30,6 +35,7 @@ const MODULE_STACK: usize = 256 << 10;
 /// the module and the file) goes first.
 struct Loaded {
     instance: ManuallyDrop<Box<Instance<'static, SecurePlatform>>>,
+    run: RunState,
     module: *mut AotModule,
     file: *mut [u64],
     charged: u64,
@@ -52,6 +58,19 @@ impl Drop for Loaded {
             file.fill(0);
         }
     }
+}
+
+/// Where a loaded module's one run stands.
+enum RunState {
+    NotStarted,
+    /// Waiting for the normal world to drain the ring: the module's registers, and the
+    /// registration the ring lives in (which cannot be unregistered meanwhile).
+    Paused {
+        ctx: Box<UserContext>,
+        shm: u64,
+    },
+    /// Finished, trapped or cancelled: RUN again needs UNLOAD + LOAD.
+    Done,
 }
 
 struct Session {
@@ -282,13 +301,14 @@ fn load_into(
     let module_ptr = Box::into_raw(Box::new(module));
     // SAFETY: module_ptr is a fresh Box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
-    match Instance::new(module_ref, file, SecurePlatform::new(Vec::new()), config) {
+    match Instance::new(module_ref, file, SecurePlatform::new(), config) {
         Ok(instance) => {
             let charged = copy_cost + instance.quota().used();
             report.charged = charged;
             report.set_message("loaded");
             s.loaded = Some(Loaded {
                 instance: ManuallyDrop::new(instance),
+                run: RunState::NotStarted,
                 module: module_ptr,
                 file: file_ptr,
                 charged,
@@ -314,5 +334,144 @@ fn write_report(at: u64, report: &LoadReport) {
         // SAFETY: the caller checked [at, at + LOAD_REPORT_SIZE) lies in a live registration
         // (mapped NS RW for EL1) and holds the registry lock.
         unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
+    }
+}
+
+/// True if a paused run's ring lives in registration `shm` (it must stay mapped), or the
+/// session table is busy (then we cannot tell: the caller answers BUSY).
+pub fn shm_in_use(shm: u64) -> bool {
+    let Some(t) = SESSIONS.try_lock() else {
+        return true;
+    };
+    t.slots.iter().flatten().any(|s| {
+        s.loaded
+            .as_ref()
+            .is_some_and(|l| matches!(l.run, RunState::Paused { shm: h, .. } if h == shm))
+    })
+}
+
+/// What RUN needs once its shared-memory arguments are checked and copied.
+pub struct RunRequest<'a> {
+    /// Session handle.
+    pub session: u64,
+    /// The registration holding the ring.
+    pub shm: u64,
+    /// The run block, already copied into secure memory and validated.
+    pub block: RunBlock<'a>,
+    /// The output ring's producer end (its block lies inside registration `shm`).
+    pub producer: Producer<'static>,
+}
+
+fn step_result(loaded: &mut Loaded, step: Step, ctx: Box<UserContext>, shm: u64) -> Regs4 {
+    match step {
+        Step::Paused => {
+            loaded.run = RunState::Paused { ctx, shm };
+            [Status::OutputPending.to_raw(), 0, 0, 0]
+        }
+        Step::Finished(r) => {
+            loaded.run = RunState::Done;
+            let written = loaded.instance.platform.wasi.written;
+            loaded.instance.platform.wasi.finish();
+            match r {
+                Ok(()) => [Status::Success.to_raw(), 0, written[0], written[1]],
+                Err(Stop::Exit(code)) => [
+                    Status::Success.to_raw(),
+                    u64::from(code),
+                    written[0],
+                    written[1],
+                ],
+                Err(Stop::Trap(t)) => {
+                    log::info!("module trapped: {t}");
+                    [
+                        Status::Trapped.to_raw(),
+                        t.id().map_or(u64::MAX, |i| i as u64),
+                        written[0],
+                        written[1],
+                    ]
+                }
+                Err(Stop::Pending) => [Status::Internal.to_raw(), 0, 0, 0],
+            }
+        }
+    }
+}
+
+/// RUN: the loaded module's `_start`, once per LOAD.
+pub fn run(req: RunRequest<'_>) -> Regs4 {
+    let Some(mut t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    let Some(i) = slot_of(&t, req.session) else {
+        return st(Status::NoSuchHandle);
+    };
+    let Some(loaded) = t.slots[i].as_mut().and_then(|s| s.loaded.as_mut()) else {
+        return st(Status::BadState);
+    };
+    if !matches!(loaded.run, RunState::NotStarted) {
+        return st(Status::BadState);
+    }
+    if loaded
+        .instance
+        .platform
+        .wasi
+        .configure(req.block.args(), req.block.env(), Some(req.producer))
+        .is_err()
+    {
+        return st(Status::OutOfMemory);
+    }
+    let mut ctx = match start(&mut loaded.instance) {
+        Ok(ctx) => Box::new(ctx),
+        Err(stop) => {
+            return step_result(
+                loaded,
+                Step::Finished(Err(stop)),
+                Box::new(UserContext::new(0, 0, &[])),
+                req.shm,
+            )
+        }
+    };
+    let step = resume_run(&mut loaded.instance, &mut ctx);
+    step_result(loaded, step, ctx, req.shm)
+}
+
+/// RESUME: continue a run paused with OUTPUT_PENDING.
+pub fn resume(handle: u64) -> Regs4 {
+    let Some(mut t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    let Some(i) = slot_of(&t, handle) else {
+        return st(Status::NoSuchHandle);
+    };
+    let Some(loaded) = t.slots[i].as_mut().and_then(|s| s.loaded.as_mut()) else {
+        return st(Status::BadState);
+    };
+    let (mut ctx, shm) = match core::mem::replace(&mut loaded.run, RunState::Done) {
+        RunState::Paused { ctx, shm } => (ctx, shm),
+        other => {
+            loaded.run = other;
+            return st(Status::BadState);
+        }
+    };
+    let step = resume_run(&mut loaded.instance, &mut ctx);
+    step_result(loaded, step, ctx, shm)
+}
+
+/// CANCEL: end a paused run; its output so far stays in the ring.
+pub fn cancel(handle: u64) -> Regs4 {
+    let Some(mut t) = SESSIONS.try_lock() else {
+        return st(Status::Busy);
+    };
+    let Some(i) = slot_of(&t, handle) else {
+        return st(Status::NoSuchHandle);
+    };
+    let Some(loaded) = t.slots[i].as_mut().and_then(|s| s.loaded.as_mut()) else {
+        return st(Status::BadState);
+    };
+    match loaded.run {
+        RunState::Paused { .. } => {
+            loaded.run = RunState::Done;
+            loaded.instance.platform.wasi.finish();
+            st(Status::Success)
+        }
+        _ => st(Status::BadState),
     }
 }

@@ -57,11 +57,11 @@ pub mod ids {
     pub const SESSION_CLOSE: FunctionId = yield64(0x0103);
     /// LOAD (yielding SMC64): `0x72000104`. See [`Call::Load`].
     pub const LOAD: FunctionId = yield64(0x0104);
-    /// RUN (yielding SMC64): `0x72000105`. Reserved, not yet served.
+    /// RUN (yielding SMC64): `0x72000105`. See [`Call::Run`].
     pub const RUN: FunctionId = yield64(0x0105);
-    /// RESUME (yielding SMC64): `0x72000106`. Reserved, not yet served.
+    /// RESUME (yielding SMC64): `0x72000106`. `x1` = session.
     pub const RESUME: FunctionId = yield64(0x0106);
-    /// CANCEL (yielding SMC64): `0x72000107`. Reserved, not yet served.
+    /// CANCEL (yielding SMC64): `0x72000107`. `x1` = session.
     pub const CANCEL: FunctionId = yield64(0x0107);
     /// UNLOAD (yielding SMC64): `0x72000108`. `x1` = session.
     pub const UNLOAD: FunctionId = yield64(0x0108);
@@ -122,6 +122,13 @@ pub enum Call {
     Unload,
     /// STATS: fast; `x1` = session.
     Stats,
+    /// RUN: yielding; `x1` = session, `x2` = shm handle, `x3`/`x4` = run block offset and
+    /// length, `x5`/`x6` = output ring block offset and length.
+    Run,
+    /// RESUME: yielding; `x1` = session.
+    Resume,
+    /// CANCEL: yielding; `x1` = session.
+    Cancel,
     /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; does not return on success.
     TestFault,
     /// TEST_FP (test builds only): `x1`, `x2` = f64 bits; returns [`test_fp_reply`].
@@ -135,7 +142,7 @@ pub enum Call {
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 18] = [
+pub const ALL_CALLS: [Call; 21] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -149,6 +156,9 @@ pub const ALL_CALLS: [Call; 18] = [
     Call::Load,
     Call::Unload,
     Call::Stats,
+    Call::Run,
+    Call::Resume,
+    Call::Cancel,
     Call::TestFault,
     Call::TestFp,
     Call::TestEl0,
@@ -173,6 +183,9 @@ impl Call {
             Call::Load => ids::LOAD,
             Call::Unload => ids::UNLOAD,
             Call::Stats => ids::STATS,
+            Call::Run => ids::RUN,
+            Call::Resume => ids::RESUME,
+            Call::Cancel => ids::CANCEL,
             Call::TestFault => ids::TEST_FAULT,
             Call::TestFp => ids::TEST_FP,
             Call::TestEl0 => ids::TEST_EL0,
@@ -197,6 +210,9 @@ impl Call {
             Call::Load => "LOAD",
             Call::Unload => "UNLOAD",
             Call::Stats => "STATS",
+            Call::Run => "RUN",
+            Call::Resume => "RESUME",
+            Call::Cancel => "CANCEL",
             Call::TestFault => "TEST_FAULT",
             Call::TestFp => "TEST_FP",
             Call::TestEl0 => "TEST_EL0",
@@ -238,41 +254,23 @@ impl fmt::Display for Call {
     }
 }
 
-/// A call whose function id is assigned but not yet served (the issue-4 protocol).
+/// A call whose function id is assigned but not yet served. Every id of the module protocol
+/// is served now; the type stays so that future ids can be announced before they are served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReservedCall {
-    /// Run a loaded module.
-    Run,
-    /// Resume a paused run.
-    Resume,
-    /// Cancel a paused run.
-    Cancel,
-}
+pub enum ReservedCall {}
 
-/// Every reserved call.
-pub const ALL_RESERVED: [ReservedCall; 3] = [
-    ReservedCall::Run,
-    ReservedCall::Resume,
-    ReservedCall::Cancel,
-];
+/// Every reserved call (none at present).
+pub const ALL_RESERVED: [ReservedCall; 0] = [];
 
 impl ReservedCall {
     /// The function id assigned to this call.
     pub const fn id(self) -> FunctionId {
-        match self {
-            ReservedCall::Run => ids::RUN,
-            ReservedCall::Resume => ids::RESUME,
-            ReservedCall::Cancel => ids::CANCEL,
-        }
+        match self {}
     }
 
     /// The call's name as written in docs/protocol.md.
     pub const fn name(self) -> &'static str {
-        match self {
-            ReservedCall::Run => "RUN",
-            ReservedCall::Resume => "RESUME",
-            ReservedCall::Cancel => "CANCEL",
-        }
+        match self {}
     }
 }
 

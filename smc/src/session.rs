@@ -141,3 +141,130 @@ mod tests {
         assert_eq!(LoadReport::from_bytes(&bytes).unwrap().message(), "");
     }
 }
+
+/// Largest RUN block (arguments and environment).
+pub const MAX_RUN_BLOCK: usize = 64 << 10;
+/// Most strings (arguments + environment entries) in a RUN block.
+pub const MAX_RUN_STRINGS: u32 = 1024;
+
+/// The RUN block: `u32 argc`, `u32 envc` (little-endian), then `argc` argument strings
+/// (program name first) and `envc` `KEY=VALUE` entries, each NUL-terminated, back to back,
+/// nothing after the last NUL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunBlock<'a> {
+    argc: u32,
+    envc: u32,
+    strings: &'a [u8],
+}
+
+/// Why a RUN block was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunBlockError {
+    /// Shorter than its 8-byte header, or longer than [`MAX_RUN_BLOCK`].
+    Size,
+    /// More than [`MAX_RUN_STRINGS`] strings, or `argc` = 0.
+    Counts,
+    /// The strings do not match the counts (missing NUL, or bytes after the last one).
+    Strings,
+    /// An environment entry without `=`.
+    Environment,
+}
+
+impl<'a> RunBlock<'a> {
+    /// Validates a block (a copy in the reader's own memory: the caller must not parse
+    /// shared memory in place).
+    pub fn parse(b: &'a [u8]) -> Result<Self, RunBlockError> {
+        if b.len() < 8 || b.len() > MAX_RUN_BLOCK {
+            return Err(RunBlockError::Size);
+        }
+        let argc = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let envc = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        if argc == 0 || argc.checked_add(envc).is_none_or(|n| n > MAX_RUN_STRINGS) {
+            return Err(RunBlockError::Counts);
+        }
+        let strings = &b[8..];
+        let nuls = strings.iter().filter(|&&c| c == 0).count();
+        if nuls != (argc + envc) as usize || strings.last() != Some(&0) {
+            return Err(RunBlockError::Strings);
+        }
+        let block = RunBlock {
+            argc,
+            envc,
+            strings,
+        };
+        if block.env().any(|e| !e.contains(&b'=')) {
+            return Err(RunBlockError::Environment);
+        }
+        Ok(block)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        let s = self.strings;
+        s[..s.len().saturating_sub(1)].split(|&c| c == 0)
+    }
+
+    /// The arguments, program name first, without their NULs.
+    pub fn args(&self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        self.all().take(self.argc as usize)
+    }
+
+    /// The environment entries, without their NULs.
+    pub fn env(&self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        self.all().skip(self.argc as usize).take(self.envc as usize)
+    }
+
+    /// Writes a block for `args` and `env` into `out`; its length, or `None` if it does not
+    /// fit or a string contains a NUL.
+    pub fn encode(args: &[&[u8]], env: &[&[u8]], out: &mut [u8]) -> Option<usize> {
+        let mut at: usize = 8;
+        for s in args.iter().chain(env) {
+            if s.contains(&0) {
+                return None;
+            }
+            let end = at.checked_add(s.len())?;
+            out.get_mut(at..end)?.copy_from_slice(s);
+            *out.get_mut(end)? = 0;
+            at = end + 1;
+        }
+        out.get_mut(0..4)?
+            .copy_from_slice(&u32::try_from(args.len()).ok()?.to_le_bytes());
+        out.get_mut(4..8)?
+            .copy_from_slice(&u32::try_from(env.len()).ok()?.to_le_bytes());
+        Some(at)
+    }
+}
+
+#[cfg(test)]
+mod run_block_tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let mut buf = [0u8; 128];
+        let n = RunBlock::encode(&[b"prog", b"a b", b""], &[b"HOME=/", b"X="], &mut buf).unwrap();
+        let b = RunBlock::parse(&buf[..n]).unwrap();
+        assert_eq!(
+            b.args().collect::<Vec<_>>(),
+            vec![&b"prog"[..], b"a b", b""]
+        );
+        assert_eq!(b.env().collect::<Vec<_>>(), vec![&b"HOME=/"[..], b"X="]);
+        assert_eq!(RunBlock::parse(&buf[..n - 1]), Err(RunBlockError::Strings));
+        let mut extra = buf;
+        extra[n] = b'z';
+        assert_eq!(
+            RunBlock::parse(&extra[..n + 1]),
+            Err(RunBlockError::Strings)
+        );
+        assert_eq!(RunBlock::parse(&buf[..7]), Err(RunBlockError::Size));
+        let n = RunBlock::encode(&[b"p"], &[b"NOEQUALS"], &mut buf).unwrap();
+        assert_eq!(RunBlock::parse(&buf[..n]), Err(RunBlockError::Environment));
+        let n = RunBlock::encode(&[], &[], &mut buf).unwrap();
+        assert_eq!(RunBlock::parse(&buf[..n]), Err(RunBlockError::Counts));
+        let mut huge = [0u8; 16];
+        huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        huge[4..8].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(RunBlock::parse(&huge), Err(RunBlockError::Counts));
+        assert_eq!(RunBlock::encode(&[b"a\0b"], &[], &mut buf), None);
+        assert_eq!(RunBlock::encode(&[&[b'x'; 200]], &[], &mut buf), None);
+    }
+}

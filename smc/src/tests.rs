@@ -271,17 +271,13 @@ fn decode_errors_have_readable_messages() {
         DecodeError::WrongConvention {
             expected: CallConv::Smc64,
         },
-        DecodeError::NotYetServed(ReservedCall::Run),
         DecodeError::Unknown,
     ];
     for err in errs {
         assert!(!err.description().is_empty());
         assert_eq!(err.status(), Status::NotSupported);
     }
-    assert_eq!(
-        DecodeError::NotYetServed(ReservedCall::Run).to_string(),
-        "reserved function id, not yet served (RUN)"
-    );
+
     assert_eq!(
         DecodeError::UnusedOen { oen: 51 }.to_string(),
         "OEN in the Trusted OS range not used by tzwasm (OEN 51)"
@@ -646,6 +642,7 @@ impl Conduit for FakeSecure {
             Call::ShmRegister => Self::ok([1, 0, 0]),
             Call::SessionOpen => Self::ok([1, 0, 0]),
             Call::SessionClose | Call::Load | Call::Unload | Call::Stats => Self::ok([0; 3]),
+            Call::Run | Call::Resume | Call::Cancel => Self::ok([0; 3]),
             Call::ShmUnregister => Self::ok([0; 3]),
             Call::TestShm => Self::ok([0; 3]),
             Call::TestRun => Self::ok([0; 3]),
@@ -741,8 +738,7 @@ fn client_unknown_and_reserved_ids_are_not_supported() {
     let mut fake = FakeSecure::new(true);
     for id in [
         FunctionId(0xF200_0003),
-        ids::RUN,
-        ids::RESUME,
+        FunctionId(0x7200_01ff),
         FunctionId(ids::NULL.raw() ^ crate::function_id::SMC64_BIT),
         FunctionId(0xF2FE_0001),
     ] {

@@ -536,6 +536,7 @@ impl<P: Platform> Instance<'_, P> {
         match wasi::call(func, &mut mem, self.platform.wasi_host(), args) {
             WasiOutcome::Return(errno) => Ok(u64::from(errno)),
             WasiOutcome::Exit(code) => Err(Stop::Exit(code)),
+            WasiOutcome::Pending => Err(Stop::Pending),
         }
     }
 

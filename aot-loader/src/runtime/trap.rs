@@ -49,6 +49,10 @@ pub enum Stop {
     Exit(u32),
     /// A trap.
     Trap(Trap),
+    /// The entry had no effect because the host cannot take output now (see
+    /// `WasiHost::writable`): pause the run and issue the same call again later. Only hosts
+    /// that limit output ever see it.
+    Pending,
 }
 
 impl From<Trap> for Stop {
@@ -68,6 +72,7 @@ impl fmt::Display for Stop {
         match self {
             Stop::Exit(c) => write!(f, "exit code {c}"),
             Stop::Trap(t) => write!(f, "Exception: {t}"),
+            Stop::Pending => f.write_str("paused: output pending"),
         }
     }
 }

@@ -369,6 +369,14 @@ pub trait WasiHost {
     fn fd_closed(&mut self, fd: u32) {
         let _ = fd;
     }
+    /// How many bytes `write(fd, ..)` can take now. `fd_write` writes at most that many (a
+    /// short write, which wasi-libc and Rust's std retry); when it is 0 and the module wants
+    /// to write something, [`call`] returns [`WasiOutcome::Pending`] without any effect, so the
+    /// embedder can pause the run until the output is drained. Default: no limit.
+    fn writable(&mut self, fd: u32) -> usize {
+        let _ = fd;
+        usize::MAX
+    }
 }
 
 /// What [`call`] asks the runtime to do.
@@ -378,6 +386,8 @@ pub enum WasiOutcome {
     Return(u32),
     /// `proc_exit`: end the run with this exit code (WAMR: exception "wasi proc exit").
     Exit(u32),
+    /// The call would block (output full) and did nothing: pause, and issue it again later.
+    Pending,
 }
 
 macro_rules! functions {
@@ -581,6 +591,9 @@ pub fn call(
             Ok(code) => WasiOutcome::Exit(code),
             Err(e) => WasiOutcome::Return(e.to_u32()),
         };
+    }
+    if f == WasiFunc::FdWrite && write_would_block(mem, host, &args) {
+        return WasiOutcome::Pending;
     }
     match dispatch(f, mem, host, &args) {
         Ok(()) => WasiOutcome::Return(Errno::SUCCESS.to_u32()),
@@ -796,6 +809,21 @@ fn check_iovecs(
     Ok(())
 }
 
+/// True if `fd_write` with these arguments is valid, wants to write at least one byte, and
+/// the host can take none now. Any invalid argument is left to `fd_write` to report.
+fn write_would_block(mem: &GuestMemory<'_>, host: &mut dyn WasiHost, a: &Args<'_>) -> bool {
+    let (Ok(fd), Ok(iovs), Ok(n)) = (a.u32(0), a.u32(1), a.u32(2)) else {
+        return false;
+    };
+    if !host.fd_is_open(fd) || !matches!(Stream::from_fd(fd), Ok(s) if s != Stream::Stdin) {
+        return false;
+    }
+    if host.writable(fd) != 0 {
+        return false;
+    }
+    (0..n).any(|i| mem.iovec(iovs, i).is_ok_and(|(_, len)| len > 0))
+}
+
 fn fd_write(
     mem: &mut GuestMemory<'_>,
     host: &mut dyn WasiHost,
@@ -808,12 +836,13 @@ fn fd_write(
         return Err(Errno::NOTCAPABLE);
     }
     check_iovecs(mem, iovs, iovs_len, nwritten_out)?;
+    let budget = u32::try_from(host.writable(fd)).unwrap_or(u32::MAX);
     let mut total = 0u32;
     for i in 0..iovs_len {
         let (buf, len) = mem.iovec(iovs, i)?;
-        let len = len.min(u32::MAX - total);
+        let len = len.min(u32::MAX - total).min(budget - total);
         if len == 0 {
-            if total == u32::MAX {
+            if total == u32::MAX || total == budget {
                 break;
             }
             continue;

@@ -26,6 +26,8 @@ struct FakeHost {
     lens: Vec<usize>,
     /// Keep descriptor state (fd_close makes an fd unusable); off: a stateless host.
     track_close: bool,
+    /// Bytes `writable` reports (None: unlimited).
+    room: Option<usize>,
     /// fds closed by fd_close (when `track_close`).
     closed: Vec<u32>,
 }
@@ -45,6 +47,7 @@ impl FakeHost {
             counted: 0,
             lens: Vec::new(),
             track_close: false,
+            room: None,
             closed: Vec::new(),
         }
     }
@@ -61,6 +64,9 @@ impl FakeHost {
 impl WasiHost for FakeHost {
     fn fd_is_open(&self, fd: u32) -> bool {
         !self.closed.contains(&fd)
+    }
+    fn writable(&mut self, _fd: u32) -> usize {
+        self.room.unwrap_or(usize::MAX)
     }
     fn fd_closed(&mut self, fd: u32) {
         if self.track_close {
@@ -1113,6 +1119,7 @@ fn hostile_arguments_never_touch_memory_outside_the_guest() {
                 outcomes[1] += 1;
             }
             WasiOutcome::Exit(_) => outcomes[2] += 1,
+            WasiOutcome::Pending => panic!("{f:?}: pending with an unlimited host"),
         }
         assert!(
             outer[..GUARD].iter().all(|&b| b == CANARY)
@@ -1157,5 +1164,43 @@ fn closed_descriptor_is_gone_for_every_fd_call() {
     assert_eq!(
         run(WasiFunc::FdWrite, &mut m, &mut host, &[1, 0x20, 1, 0x30]),
         ret(Errno::SUCCESS)
+    );
+}
+
+#[test]
+fn limited_output_gives_short_writes_then_pending() {
+    let mut m = mem();
+    let mut host = FakeHost::new();
+    m[0x10..0x18].copy_from_slice(b"abcdefgh");
+    // Two iovecs of 4 bytes at 0x20; nwritten at 0x30.
+    put32(&mut m, 0x20, 0x10);
+    put32(&mut m, 0x24, 4);
+    put32(&mut m, 0x28, 0x14);
+    put32(&mut m, 0x2c, 4);
+    host.room = Some(6);
+    assert_eq!(
+        run(WasiFunc::FdWrite, &mut m, &mut host, &[1, 0x20, 2, 0x30]),
+        ret(Errno::SUCCESS)
+    );
+    assert_eq!(get32(&m, 0x30), 6, "a short write of what fits");
+    assert_eq!(host.output(1), b"abcdef");
+    host.room = Some(0);
+    put32(&mut m, 0x30, 0xdead);
+    assert_eq!(
+        run(WasiFunc::FdWrite, &mut m, &mut host, &[1, 0x20, 2, 0x30]),
+        WasiOutcome::Pending
+    );
+    assert_eq!(get32(&m, 0x30), 0xdead, "pending has no effect");
+    assert_eq!(host.output(1), b"abcdef");
+    // Nothing to write is not pending, nor is an invalid call.
+    put32(&mut m, 0x24, 0);
+    put32(&mut m, 0x2c, 0);
+    assert_eq!(
+        run(WasiFunc::FdWrite, &mut m, &mut host, &[1, 0x20, 2, 0x30]),
+        ret(Errno::SUCCESS)
+    );
+    assert_eq!(
+        run(WasiFunc::FdWrite, &mut m, &mut host, &[0, 0x20, 2, 0x30]),
+        ret(Errno::NOTCAPABLE)
     );
 }

@@ -7,7 +7,10 @@ use tzwasm_smc::call::{
     SHM_MAX_REGISTRATIONS,
 };
 use tzwasm_smc::info::ALL_SELECTORS;
-use tzwasm_smc::session::{LoadReport, LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_smc::ring::{self, Consumer, SharedRegion};
+use tzwasm_smc::session::{
+    LoadReport, RunBlock, LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA,
+};
 use tzwasm_smc::{
     CallConv, CallType, Client, ClientError, Conduit, Features, FunctionId, InfoSelector, Status,
     PROTOCOL_VERSION, TZWASM_UID,
@@ -99,6 +102,241 @@ pub fn run_primary(report: &mut Report) {
     shm_checks(report, learned);
     aot_checks(report, learned);
     session_checks(report);
+    run_checks(report);
+}
+
+/// Preloaded files (QEMU `-device loader`): their lengths are u64 words at AOT_LEN_WORD + 8*i.
+const PRELOAD: [u64; 5] = [
+    AOT_FILE,    // 0: hello .aot
+    0x7400_0000, // 1: large-output .aot
+    0x7600_0000, // 2: large-output expected stdout
+    0x7700_0000, // 3: large-output expected stderr
+    0x7780_0000, // 4: hello expected stdout
+];
+/// Work area for run blocks and rings.
+const WORK: u64 = 0x7800_0000;
+const WORK_SIZE: u64 = 0x10000;
+const RING_OFF: u64 = 0x1000;
+
+fn preload(i: usize) -> (u64, u64) {
+    // SAFETY: normal-world RAM the harness writes before boot; nothing else uses it.
+    let len = unsafe { core::ptr::read_volatile((AOT_LEN_WORD + 8 * i as u64) as *const u64) };
+    (PRELOAD[i], len)
+}
+
+/// Output of one run, compared on the fly with expected bytes in normal-world RAM.
+struct Compare {
+    expected: [(u64, u64); 2],
+    seen: [u64; 2],
+    mismatches: u64,
+}
+
+impl Compare {
+    fn take(&mut self, stream: usize, bytes: &[u8]) {
+        let (base, len) = self.expected[stream];
+        for &b in bytes {
+            let at = self.seen[stream];
+            // SAFETY: normal-world RAM holding the preloaded expected output.
+            let want =
+                (at < len).then(|| unsafe { core::ptr::read_volatile((base + at) as *const u8) });
+            if want != Some(b) {
+                self.mismatches += 1;
+            }
+            self.seen[stream] += 1;
+        }
+    }
+
+    fn exact(&self) -> bool {
+        self.mismatches == 0
+            && self.seen[0] == self.expected[0].1
+            && self.seen[1] == self.expected[1].1
+    }
+}
+
+/// What a RUN (with its RESUMEs) ended with.
+struct Ran {
+    regs: [u64; 4],
+    pauses: u32,
+    fault: bool,
+}
+
+/// LOADs the module, RUNs it with `args` through a ring of `cap` bytes per stream, draining
+/// and RESUMing until it ends; `mess` may corrupt the ring during the first pause.
+fn run_module(
+    (aot, len): (u64, u64),
+    args: &[&[u8]],
+    cap: u32,
+    cmp: &mut Compare,
+    mut mess: impl FnMut(u64, u64) -> bool,
+) -> Result<Ran, &'static str> {
+    let file_shm = Smc
+        .shm_register(aot, len.div_ceil(0x1000) * 0x1000 + 0x1000)
+        .map_err(|_| "register module")?;
+    let work_shm = Smc
+        .shm_register(WORK, WORK_SIZE)
+        .map_err(|_| "register work area")?;
+    let s = Smc.invoke(ids::SESSION_OPEN, [8 << 20, 0, 0, 0, 0, 0, 0]);
+    if s[0] != 0 {
+        return Err("open session");
+    }
+    let session = s[1];
+    let report_off = len.div_ceil(0x1000) * 0x1000;
+    let r = Smc.invoke(ids::LOAD, [session, file_shm, 0, len, report_off, 0, 0]);
+    if r[0] != 0 {
+        return Err("LOAD");
+    }
+    // Run block at WORK, ring at WORK + RING_OFF.
+    let mut blk = [0u8; 512];
+    let n = RunBlock::encode(args, &[b"TZWASM=1"], &mut blk).ok_or("run block")?;
+    for (k, b) in blk[..n].iter().enumerate() {
+        // SAFETY: the work area is normal-world RAM this client owns.
+        unsafe { core::ptr::write_volatile((WORK + k as u64) as *mut u8, *b) };
+    }
+    let ring_len = ring::block_size(cap, cap).ok_or("ring size")? as u64;
+    // SAFETY: WORK + RING_OFF .. + ring_len is normal-world RAM this client owns, 64-aligned;
+    // only the client and (through its own mapping) the secure world touch it.
+    let region = unsafe { SharedRegion::new((WORK + RING_OFF) as *mut u8, ring_len as usize) }
+        .map_err(|_| "ring region")?;
+    let mut consumer = Consumer::format(region, cap, cap).map_err(|_| "format ring")?;
+    let mut regs = Smc.invoke(
+        ids::RUN,
+        [session, work_shm, 0, n as u64, RING_OFF, ring_len, 0],
+    );
+    let mut pauses = 0u32;
+    let mut messed = false;
+    let drain = |c: &mut Consumer<'_>, cmp: &mut Compare| -> bool {
+        c.drain(|stream, bytes| {
+            cmp.take(stream.index(), bytes);
+            bytes.len()
+        })
+        .is_err()
+    };
+    let mut fault = false;
+    while regs[0] == Status::OutputPending.to_raw() {
+        pauses += 1;
+        if pauses == 1 && mess(WORK + RING_OFF, work_shm) {
+            messed = true;
+        } else {
+            fault |= drain(&mut consumer, cmp);
+        }
+        regs = Smc.invoke(ids::RESUME, [session, 0, 0, 0, 0, 0, 0]);
+        if pauses > 100_000 {
+            return Err("too many pauses");
+        }
+    }
+    if !messed {
+        fault |= drain(&mut consumer, cmp);
+    }
+    let again = Smc.invoke(
+        ids::RUN,
+        [session, work_shm, 0, n as u64, RING_OFF, ring_len, 0],
+    )[0];
+    let closed = Smc.invoke(ids::SESSION_CLOSE, [session, 0, 0, 0, 0, 0, 0])[0];
+    let unreg = Smc.shm_unregister(work_shm).is_ok() && Smc.shm_unregister(file_shm).is_ok();
+    if again != Status::BadState.to_raw() || closed != 0 || !unreg {
+        return Err("RUN twice / close / unregister");
+    }
+    Ok(Ran {
+        regs,
+        pauses,
+        fault,
+    })
+}
+
+/// RUN / RESUME / CANCEL with the output ring: real modules' stdout and stderr arrive byte for
+/// byte through small rings, pausing the run whenever the ring is full.
+fn run_checks(report: &mut Report) {
+    let (hello, large) = (preload(0), preload(1));
+    if hello.1 < 64 || large.1 < 64 {
+        report.skip("run: RUN checks", "no modules preloaded");
+        return;
+    }
+    let baseline = Smc.pool_info().map(|p| p.used);
+    let mut cmp = Compare {
+        expected: [preload(4), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+    };
+    match run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false) {
+        Ok(ran) => report.check(
+            "run: hello's stdout arrives through the ring, exit 0",
+            ran.regs[0] == 0 && ran.regs[1] == 0 && cmp.exact() && !ran.fault,
+            format_args!(
+                "x0..x3 = {:#x?}, seen {:?}, mismatches {}",
+                ran.regs, cmp.seen, cmp.mismatches
+            ),
+        ),
+        Err(e) => report.fail("run: hello through the ring", format_args!("{e}")),
+    }
+    let mut cmp = Compare {
+        expected: [preload(2), preload(3)],
+        seen: [0; 2],
+        mismatches: 0,
+    };
+    match run_module(large, &[b"large"], 4096, &mut cmp, |_, _| false) {
+        Ok(ran) => {
+            report.check(
+                "run: 1.5 MiB stdout + 68 KiB stderr through 4 KiB rings, byte for byte",
+                ran.regs[0] == 0 && cmp.exact() && !ran.fault,
+                format_args!(
+                    "x0..x3 = {:#x?}, seen {:?} of {:?}, mismatches {}",
+                    ran.regs, cmp.seen, cmp.expected, cmp.mismatches
+                ),
+            );
+            report.check(
+                "run: the run paused (OUTPUT_PENDING) and resumed many times",
+                ran.pauses > 300,
+                format_args!("{} pauses", ran.pauses),
+            );
+        }
+        Err(e) => report.fail("run: large output through the ring", format_args!("{e}")),
+    }
+    // Hostile: a garbage consumer index during a pause, and unregistering the ring's memory.
+    let mut cmp = Compare {
+        expected: [preload(2), preload(3)],
+        seen: [0; 2],
+        mismatches: 0,
+    };
+    let mut busy = false;
+    let r = run_module(large, &[b"large"], 4096, &mut cmp, |ring, shm| {
+        busy = Smc.shm_unregister(shm) == Err(ClientError::Status(Status::Busy));
+        // SAFETY: the ring header in normal-world RAM this client owns.
+        unsafe {
+            core::ptr::write_volatile((ring + ring::OFF_CONSUMED as u64) as *mut u32, 0xdead_beef)
+        };
+        true
+    });
+    report.check(
+        "run: unregistering a paused run's ring memory -> BUSY",
+        busy,
+        format_args!("SHM_UNREGISTER was not refused"),
+    );
+    match r {
+        Ok(ran) => report.check(
+            "run: a garbage consumer index ends in a clean result (secure world unharmed)",
+            ran.regs[0] == 0 || ran.regs[0] == Status::Trapped.to_raw(),
+            format_args!("x0..x3 = {:#x?}", ran.regs),
+        ),
+        Err(e) => report.fail("run: garbage consumer index", format_args!("{e}")),
+    }
+    let mut cmp = Compare {
+        expected: [preload(4), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+    };
+    let ok = run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
+        .is_ok_and(|r| r.regs[0] == 0 && cmp.exact());
+    report.check(
+        "run: the next good run succeeds",
+        ok,
+        format_args!("it did not"),
+    );
+    let after = Smc.pool_info().map(|p| p.used);
+    report.check(
+        "run: pool back to baseline after the runs",
+        baseline.is_ok() && after == baseline,
+        format_args!("before {baseline:?}, after {after:?}"),
+    );
 }
 
 fn name_buf(args: core::fmt::Arguments<'_>) -> heapless_name::Name {
@@ -951,7 +1189,10 @@ fn bad_input_checks(report: &mut Report, learned: Learned) {
                 ids::NULL.number(),
             ),
         ),
-        ("bad id: reserved RUN -> NOT_SUPPORTED", ids::RUN),
+        (
+            "bad id: unassigned module-range number 0x1ff -> NOT_SUPPORTED",
+            FunctionId::new(CallType::Yielding, CallConv::Smc64, OEN_TZWASM, 0x01ff),
+        ),
         (
             "bad id: unused Trusted OS OEN 51 -> NOT_SUPPORTED",
             FunctionId::new(CallType::Fast, CallConv::Smc64, OEN_TZWASM + 1, 0),

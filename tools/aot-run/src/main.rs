@@ -110,6 +110,11 @@ fn report(o: &Options, stop: &Stop) -> ExitCode {
             }
             exit(o, 1)
         }
+        // HostWasi never limits output, so the runtime never pauses a host run.
+        Stop::Pending => {
+            eprintln!("aot-run: internal error: run paused without an output limit");
+            exit(o, 1)
+        }
     }
 }
 
