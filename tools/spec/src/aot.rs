@@ -101,7 +101,10 @@ impl Wamrc {
                 true,
             ));
         }
-        let mut msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let mut msg = String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .replace(&format!("wamrc: {}: ", wasm_path.display()), "")
+            .replace(&wasm_path.display().to_string(), "module.wasm");
         if msg.is_empty() {
             msg = format!("wamrc failed ({})", out.status);
         }

@@ -10,7 +10,8 @@
 //! default is `wasm-v2 simd` (the MVP and every proposal wamrc enables by default). Each file
 //! runs in a child process (`--one SET/FILE`, at most `--jobs` at once), so a crash costs one
 //! file, not the run. Output: one line per file, then exactly `N passed, M failed, K skipped`.
-//! Expected failures (`--expected`, lines `SET/FILE.wast:LINE reason`) count as skipped and
+//! Expected failures (`--expected`, lines `SET/FILE.wast:LINE reason`; in a .md file those
+//! of its ```` ```expected-failures ```` block) count as skipped and
 //! are listed; an expected failure that passes is a failure (the list must be kept honest).
 
 mod aot;
@@ -86,6 +87,18 @@ fn run_one(opts: &Opts, sel: &str) -> Result<(), String> {
         format!("parse: {e}")
     })?;
     let mut script = run::Script::new(&wamrc, text);
+    if let Some(p) = &opts.expected {
+        let prefix = format!("{sel}:");
+        for (k, why) in parse_expected(p)? {
+            let Some(Ok(l)) = k.strip_prefix(&prefix).map(str::parse::<usize>) else {
+                continue;
+            };
+            script.expected.insert(l);
+            if let Some(w) = why.strip_prefix("hang:") {
+                script.not_run.insert(l, w.trim().to_string());
+            }
+        }
+    }
     script.run(wast.directives);
     println!("C {}", script.compiles);
     Ok(())
@@ -110,8 +123,18 @@ struct FileResult {
 fn parse_expected(path: &PathBuf) -> Result<HashMap<String, String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut m = HashMap::new();
+    // In a Markdown file (docs/conformance.md) only the ```expected-failures block counts.
+    let md = path.extension().is_some_and(|e| e == "md");
+    let mut inside = !md;
     for l in text.lines() {
         let l = l.trim();
+        if md && l.starts_with("```") {
+            inside = l == "```expected-failures";
+            continue;
+        }
+        if !inside {
+            continue;
+        }
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
@@ -129,6 +152,11 @@ fn run_child(opts: &Opts, file: &str, expected: &HashMap<String, String>) -> Fil
         .arg(&opts.wamrc)
         .arg("--cache")
         .arg(&opts.cache)
+        .args(
+            opts.expected
+                .iter()
+                .flat_map(|e| [PathBuf::from("--expected"), e.clone()]),
+        )
         .arg("--one")
         .arg(file)
         .stdout(Stdio::piped())
@@ -251,7 +279,7 @@ fn main() {
         cache: PathBuf::from("build/spec/aot"),
         jobs: 2,
         expected: None,
-        timeout: 600,
+        timeout: 120,
         verbose: false,
         selections: Vec::new(),
     };
@@ -269,7 +297,7 @@ fn main() {
             "--cache" => opts.cache = val("--cache").into(),
             "--jobs" => opts.jobs = val("--jobs").parse().unwrap_or(2).max(1),
             "--expected" => opts.expected = Some(val("--expected").into()),
-            "--timeout" => opts.timeout = val("--timeout").parse().unwrap_or(600),
+            "--timeout" => opts.timeout = val("--timeout").parse().unwrap_or(120),
             "--one" => one = Some(val("--one")),
             "-v" | "--verbose" => opts.verbose = true,
             "-h" | "--help" => {
