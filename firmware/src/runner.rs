@@ -518,7 +518,7 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
     {
         return (Outcome::LoadError(String::from("out of memory")), [0; 2]);
     }
-    let outcome = match start(&mut inst).and_then(|mut ctx| match resume(&mut inst, &mut ctx) {
+    let outcome = match start(&mut inst).and_then(|mut cur| match resume(&mut inst, &mut cur) {
         Step::Finished(r) => r,
         Step::Paused => Err(Trap::Message(String::from("paused without a ring")).into()),
     }) {
@@ -541,11 +541,15 @@ pub enum Step {
     Paused,
 }
 
-/// Prepares a call of the module's `_start` at S-EL0: the context to [`resume`].
-pub fn start(inst: &mut Instance<'_, SecurePlatform>) -> Result<UserContext, Stop> {
-    let index = inst
-        .export_func("_start")
-        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("module exports no _start"))))?;
+/// A run in progress: the module's registers, and whether `_start` still has to follow (the
+/// module's start function, if it has one, runs first).
+pub struct Cursor {
+    /// The module thread's registers.
+    pub ctx: UserContext,
+    main_pending: bool,
+}
+
+fn enter(inst: &mut Instance<'_, SecurePlatform>, index: u32) -> Result<UserContext, Stop> {
     let regs = inst.prepare_call(index, &[])?;
     let ret_stub = inst
         .platform
@@ -560,9 +564,46 @@ pub fn start(inst: &mut Instance<'_, SecurePlatform>) -> Result<UserContext, Sto
     Ok(ctx)
 }
 
+fn main_index(inst: &Instance<'_, SecurePlatform>) -> Result<u32, Stop> {
+    inst.export_func("_start")
+        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("module exports no _start"))))
+}
+
+/// Prepares a run: the module's start function (if any), then `_start`.
+pub fn start(inst: &mut Instance<'_, SecurePlatform>) -> Result<Cursor, Stop> {
+    let main = main_index(inst)?;
+    match inst.start_function() {
+        Some(f) => Ok(Cursor {
+            ctx: enter(inst, f)?,
+            main_pending: true,
+        }),
+        None => Ok(Cursor {
+            ctx: enter(inst, main)?,
+            main_pending: false,
+        }),
+    }
+}
+
+/// Runs a prepared run until `_start` returns, the module stops, or it has to wait for the
+/// output ring.
+pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step {
+    loop {
+        match resume_ctx(inst, &mut cur.ctx) {
+            Step::Finished(Ok(())) if cur.main_pending => {
+                cur.main_pending = false;
+                match main_index(inst).and_then(|m| enter(inst, m)) {
+                    Ok(ctx) => cur.ctx = ctx,
+                    Err(stop) => return Step::Finished(Err(stop)),
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs module code from `ctx` at S-EL0, serving helper and import SVCs, until the call
 /// returns, stops, or has to wait for the output ring.
-pub fn resume(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) -> Step {
+fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) -> Step {
     loop {
         match crate::el0::run(ctx) {
             UserExit::Svc { imm: 0 } => {

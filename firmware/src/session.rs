@@ -9,7 +9,7 @@
 
 use crate::boot::POOL;
 use crate::runner::SecurePlatform;
-use crate::runner::{resume as resume_run, start, Step};
+use crate::runner::{resume as resume_run, start, Cursor, Step};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -20,7 +20,6 @@ use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::runtime::Stop;
 use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
-use tzwasm_firmware::user::UserContext;
 use tzwasm_smc::ring::Producer;
 use tzwasm_smc::session::RunBlock;
 use tzwasm_smc::session::{
@@ -66,7 +65,7 @@ enum RunState {
     /// Waiting for the normal world to drain the ring: the module's registers, and the
     /// registration the ring lives in (which cannot be unregistered meanwhile).
     Paused {
-        ctx: Box<UserContext>,
+        cur: Box<Cursor>,
         shm: u64,
     },
     /// Finished, trapped or cancelled: RUN again needs UNLOAD + LOAD.
@@ -362,13 +361,18 @@ pub struct RunRequest<'a> {
     pub producer: Producer<'static>,
 }
 
-fn step_result(loaded: &mut Loaded, step: Step, ctx: Box<UserContext>, shm: u64) -> Regs4 {
-    match step {
-        Step::Paused => {
-            loaded.run = RunState::Paused { ctx, shm };
+fn step_result(loaded: &mut Loaded, step: Step, cur: Option<Box<Cursor>>, shm: u64) -> Regs4 {
+    match (step, cur) {
+        (Step::Paused, Some(cur)) => {
+            loaded.run = RunState::Paused { cur, shm };
             [Status::OutputPending.to_raw(), 0, 0, 0]
         }
-        Step::Finished(r) => {
+        (Step::Paused, None) => {
+            loaded.run = RunState::Done;
+            loaded.instance.platform.wasi.finish();
+            [Status::Internal.to_raw(), 0, 0, 0]
+        }
+        (Step::Finished(r), _) => {
             loaded.run = RunState::Done;
             let written = loaded.instance.platform.wasi.written;
             loaded.instance.platform.wasi.finish();
@@ -418,19 +422,12 @@ pub fn run(req: RunRequest<'_>) -> Regs4 {
     {
         return st(Status::OutOfMemory);
     }
-    let mut ctx = match start(&mut loaded.instance) {
-        Ok(ctx) => Box::new(ctx),
-        Err(stop) => {
-            return step_result(
-                loaded,
-                Step::Finished(Err(stop)),
-                Box::new(UserContext::new(0, 0, &[])),
-                req.shm,
-            )
-        }
+    let mut cur = match start(&mut loaded.instance) {
+        Ok(cur) => Box::new(cur),
+        Err(stop) => return step_result(loaded, Step::Finished(Err(stop)), None, req.shm),
     };
-    let step = resume_run(&mut loaded.instance, &mut ctx);
-    step_result(loaded, step, ctx, req.shm)
+    let step = resume_run(&mut loaded.instance, &mut cur);
+    step_result(loaded, step, Some(cur), req.shm)
 }
 
 /// RESUME: continue a run paused with OUTPUT_PENDING.
@@ -444,15 +441,15 @@ pub fn resume(handle: u64) -> Regs4 {
     let Some(loaded) = t.slots[i].as_mut().and_then(|s| s.loaded.as_mut()) else {
         return st(Status::BadState);
     };
-    let (mut ctx, shm) = match core::mem::replace(&mut loaded.run, RunState::Done) {
-        RunState::Paused { ctx, shm } => (ctx, shm),
+    let (mut cur, shm) = match core::mem::replace(&mut loaded.run, RunState::Done) {
+        RunState::Paused { cur, shm } => (cur, shm),
         other => {
             loaded.run = other;
             return st(Status::BadState);
         }
     };
-    let step = resume_run(&mut loaded.instance, &mut ctx);
-    step_result(loaded, step, ctx, shm)
+    let step = resume_run(&mut loaded.instance, &mut cur);
+    step_result(loaded, step, Some(cur), shm)
 }
 
 /// CANCEL: end a paused run; its output so far stays in the ring.

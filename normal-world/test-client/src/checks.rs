@@ -103,6 +103,171 @@ pub fn run_primary(report: &mut Report) {
     aot_checks(report, learned);
     session_checks(report);
     run_checks(report);
+    corpus_checks(report);
+}
+
+/// The corpus bundle (qemu/make-bundle.py), preloaded at this address; its length is
+/// preload word 5.
+const BUNDLE: u64 = 0x5000_0000;
+
+fn bundle_u64(off: u64) -> u64 {
+    // SAFETY: inside the preloaded bundle in normal-world RAM (offsets checked by callers
+    // against its length).
+    unsafe { core::ptr::read_volatile((BUNDLE + off) as *const u64) }
+}
+
+/// Every WASI-command test of the aarch64 corpus (both bounds-check modes) through SESSION_OPEN,
+/// LOAD, RUN/RESUME with a 4 KiB ring: stdout, stderr, exit code and trap kind must equal what
+/// WAMR's iwasm printed for the same file.
+fn corpus_checks(report: &mut Report) {
+    // SAFETY: normal-world RAM the harness writes before boot.
+    let len = unsafe { core::ptr::read_volatile((AOT_LEN_WORD + 8 * 5) as *const u64) };
+    if len < 8 || bundle_u64(0) as u32 != u32::from_le_bytes(*b"TZBN") {
+        report.skip("corpus: protocol runs", "no bundle preloaded");
+        return;
+    }
+    let count = bundle_u64(0) >> 32;
+    let Ok(pool) = Smc.pool_info() else {
+        report.fail("corpus: pool info", format_args!("no answer"));
+        return;
+    };
+    let bundle_shm = match Smc.shm_register(BUNDLE, len) {
+        Ok(h) => h,
+        Err(e) => {
+            report.fail("corpus: register the bundle", format_args!("{e}"));
+            return;
+        }
+    };
+    let Ok(work_shm) = Smc.shm_register(WORK, WORK_SIZE) else {
+        report.fail("corpus: register the work area", format_args!("failed"));
+        return;
+    };
+    let baseline = Smc.pool_info().map(|p| p.used);
+    let (mut passed, mut failed) = (0u32, 0u32);
+    for i in 0..count {
+        let e = 8 + 96 * i;
+        let field = |k: u64| (bundle_u64(e + 8 + 16 * k), bundle_u64(e + 16 + 16 * k));
+        let (name, run, aot, out, err) = (field(0), field(1), field(2), field(3), field(4));
+        let tail = bundle_u64(e + 88);
+        let (exit_code, trap_id) = (tail as u32, (tail >> 32) as i32);
+        let mut name_buf = [0u8; 64];
+        for (k, b) in name_buf
+            .iter_mut()
+            .enumerate()
+            .take(name.1.min(64) as usize)
+        {
+            // SAFETY: inside the bundle.
+            *b = unsafe { core::ptr::read_volatile((BUNDLE + name.0 + k as u64) as *const u8) };
+        }
+        let name = core::str::from_utf8(&name_buf[..name.1.min(64) as usize]).unwrap_or("?");
+        let mut cmp = Compare {
+            expected: [(BUNDLE + out.0, out.1), (BUNDLE + err.0, err.1)],
+            seen: [0; 2],
+            mismatches: 0,
+        };
+        let outcome = corpus_run(
+            bundle_shm,
+            work_shm,
+            len - 0x1000,
+            pool.size,
+            run,
+            aot,
+            &mut cmp,
+        );
+        let ok_status = match outcome {
+            Ok(r) if trap_id == -1 => r[0] == 0 && r[1] == u64::from(exit_code),
+            Ok(r) if trap_id == -2 => r[0] == Status::Trapped.to_raw(),
+            Ok(r) => r[0] == Status::Trapped.to_raw() && r[1] == trap_id as u64,
+            Err(_) => false,
+        };
+        if ok_status && cmp.exact() {
+            passed += 1;
+            println!("[PASS] corpus: {name}");
+        } else {
+            failed += 1;
+            println!(
+                "[FAIL] corpus: {name}: {outcome:x?}, expected exit {exit_code} trap {trap_id}; output seen {:?} of {:?}, {} mismatches",
+                cmp.seen,
+                [out.1, err.1],
+                cmp.mismatches
+            );
+        }
+    }
+    let after = Smc.pool_info().map(|p| p.used);
+    let _ = Smc.shm_unregister(work_shm);
+    let _ = Smc.shm_unregister(bundle_shm);
+    report.check(
+        name_buf(format_args!(
+            "corpus: {count} protocol runs equal iwasm's ({passed} passed)"
+        ))
+        .as_str(),
+        failed == 0 && passed as u64 == count,
+        format_args!("{failed} failed"),
+    );
+    report.check(
+        "corpus: pool back to baseline after every run",
+        baseline.is_ok() && after == baseline,
+        format_args!("before {baseline:?}, after {after:?}"),
+    );
+}
+
+/// One corpus run: open, LOAD from the bundle, RUN with its run block through a 4 KiB ring.
+fn corpus_run(
+    bundle_shm: u64,
+    work_shm: u64,
+    report_off: u64,
+    quota: u64,
+    run: (u64, u64),
+    aot: (u64, u64),
+    cmp: &mut Compare,
+) -> Result<[u64; 4], &'static str> {
+    let s = Smc.invoke(ids::SESSION_OPEN, [quota, 0, 0, 0, 0, 0, 0]);
+    if s[0] != 0 {
+        return Err("SESSION_OPEN");
+    }
+    let session = s[1];
+    let result = (|| {
+        let r = Smc.invoke(
+            ids::LOAD,
+            [session, bundle_shm, aot.0, aot.1, report_off, 0, 0],
+        );
+        if r[0] != 0 {
+            return Err("LOAD");
+        }
+        if run.1 > RING_OFF {
+            return Err("run block too big");
+        }
+        for k in 0..run.1 {
+            // SAFETY: bundle and work area are normal-world RAM this client owns.
+            unsafe {
+                let b = core::ptr::read_volatile((BUNDLE + run.0 + k) as *const u8);
+                core::ptr::write_volatile((WORK + k) as *mut u8, b);
+            }
+        }
+        let ring_len = ring::block_size(4096, 4096).ok_or("ring size")? as u64;
+        // SAFETY: the work area is normal-world RAM this client owns, 64-aligned.
+        let region = unsafe { SharedRegion::new((WORK + RING_OFF) as *mut u8, ring_len as usize) }
+            .map_err(|_| "ring region")?;
+        let mut consumer = Consumer::format(region, 4096, 4096).map_err(|_| "format ring")?;
+        let mut regs = Smc.invoke(
+            ids::RUN,
+            [session, work_shm, 0, run.1, RING_OFF, ring_len, 0],
+        );
+        loop {
+            consumer
+                .drain(|stream, bytes| {
+                    cmp.take(stream.index(), bytes);
+                    bytes.len()
+                })
+                .map_err(|_| "ring fault")?;
+            if regs[0] != Status::OutputPending.to_raw() {
+                return Ok(regs);
+            }
+            regs = Smc.invoke(ids::RESUME, [session, 0, 0, 0, 0, 0, 0]);
+        }
+    })();
+    let _ = Smc.invoke(ids::SESSION_CLOSE, [session, 0, 0, 0, 0, 0, 0]);
+    result
 }
 
 /// Preloaded files (QEMU `-device loader`): their lengths are u64 words at AOT_LEN_WORD + 8*i.
