@@ -20,6 +20,7 @@ include mk/tfa.mk
 include mk/qemu.mk
 -include mk/wamr.mk
 -include mk/aot.mk
+-include mk/spec.mk
 
 .PHONY: help build test clean
 help:
