@@ -13,7 +13,15 @@ QEMU_TEST_PRELOAD := $(CORPUS_A64)/c-hello.aot $(CORPUS_A64)/c-large_output.aot 
 	$(CORPUS_EXPECT)/c-large-output/stdout $(CORPUS_EXPECT)/c-large-output/stderr \
 	$(CORPUS_EXPECT)/c-hello/stdout
 
-qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-expected
-	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD)" \
+# Every WASI-command test of the aarch64 corpus (both bounds-check modes) with iwasm's results,
+# packed for the client's protocol runs (qemu/make-bundle.py; skips in qemu/bundle-skip.txt).
+QEMU_BUNDLE := $(BUILD)/corpus-bundle.bin
+.PHONY: corpus-bundle
+corpus-bundle: corpus-expected
+	python3 qemu/make-bundle.py guests/manifest.txt $(BUILD)/corpus $(BUILD)/corpus/expected \
+		$(QEMU_BUNDLE) qemu/bundle-skip.txt
+
+qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle
+	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
 		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)

@@ -62,6 +62,11 @@ for f in ${TZWASM_TEST_PRELOAD:-}; do
                -device "loader,addr=$(printf '0x%x' $((0x71fff000 + 8 * i))),data=$(stat -c %s "$f"),data-len=8")
     i=$((i + 1))
 done
+# The corpus bundle (qemu/make-bundle.py) at 0x50000000, its length in word 5.
+if [ -n "${TZWASM_TEST_BUNDLE:-}" ]; then
+    aot_args+=(-device "loader,file=$TZWASM_TEST_BUNDLE,addr=0x50000000,force-raw=on"
+               -device "loader,addr=0x71fff028,data=$(stat -c %s "$TZWASM_TEST_BUNDLE"),data-len=8")
+fi
 if run_case protocol "${aot_args[@]}"; then
     if summary=$(client_summary_ok "$out/protocol/normal.log"); then
         if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol/secure.log"; then

@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod dispatch;
+pub mod drbg;
 pub mod esr;
 pub mod exception;
 pub mod layout;

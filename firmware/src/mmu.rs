@@ -257,3 +257,18 @@ pub fn invalidate_icache() {
     // SAFETY: instruction-cache invalidation has no effect on data.
     unsafe { core::arch::asm!("dsb ish", "ic ialluis", "dsb ish", "isb", options(nostack)) };
 }
+
+/// Maps one page of normal-world MMIO at `pa` (NS=1, Device-nGnRE, EL1 RW, never executable)
+/// for the duration of `f`, then unmaps it. For reading a platform device once at boot.
+pub fn with_ns_device<R>(pa: u64, f: impl FnOnce(u64) -> R) -> Result<R, Error> {
+    let attrs = Attributes {
+        non_secure: true,
+        ..Attributes::DEVICE
+    };
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.map_identity(pa, PAGE_SIZE as u64, attrs)?;
+    let r = f(pa);
+    pt.unmap(pa, PAGE_SIZE as u64)?;
+    Ok(r)
+}

@@ -150,6 +150,26 @@ impl NsDram {
     }
 }
 
+/// The `/chosen` `rng-seed` and `kaslr-seed` bytes of a DTB (QEMU fills them from host
+/// entropy), concatenated into `out`; how many bytes were written.
+pub fn dtb_seeds(blob: &[u8], out: &mut [u8]) -> usize {
+    let Ok(fdt) = fdt::Fdt::new(blob) else {
+        return 0;
+    };
+    let Some(chosen) = fdt.find_node("/chosen") else {
+        return 0;
+    };
+    let mut n = 0;
+    for name in ["rng-seed", "kaslr-seed"] {
+        if let Some(p) = chosen.property(name) {
+            let take = p.value.len().min(out.len() - n);
+            out[n..n + take].copy_from_slice(&p.value[..take]);
+            n += take;
+        }
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +213,17 @@ mod tests {
                 size: 0x8000_0000
             }]
         );
+    }
+
+    #[test]
+    fn chosen_seeds() {
+        let blob = include_bytes!("../tests/data/two-banks.dtb");
+        let mut out = [0u8; 16];
+        assert_eq!(dtb_seeds(blob, &mut out), 12);
+        assert_eq!(&out[..12], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert_eq!(dtb_seeds(&[0u8; 64], &mut out), 0);
+        let mut small = [0u8; 3];
+        assert_eq!(dtb_seeds(blob, &mut small), 3, "cut to the buffer");
     }
 
     #[test]

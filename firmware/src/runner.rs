@@ -53,6 +53,8 @@ pub struct RunWasi {
     args: Vec<&'static [u8]>,
     env: Vec<&'static [u8]>,
     producer: Option<Producer<'static>>,
+    /// fds 0..2 the module closed.
+    closed: [bool; 3],
     line: [Vec<u8>; 2],
     /// Bytes written to stdout and stderr.
     pub written: [u64; 2],
@@ -65,6 +67,7 @@ impl RunWasi {
             args: Vec::new(),
             env: Vec::new(),
             producer: None,
+            closed: [false; 3],
             line: [Vec::new(), Vec::new()],
             written: [0; 2],
         }
@@ -105,6 +108,7 @@ impl RunWasi {
             }
         }
         self.producer = producer;
+        self.closed = [false; 3];
         self.written = [0; 2];
         Ok(())
     }
@@ -129,6 +133,16 @@ impl RunWasi {
 }
 
 impl WasiHost for RunWasi {
+    fn fd_is_open(&self, fd: u32) -> bool {
+        !self.closed.get(fd as usize).copied().unwrap_or(false)
+    }
+
+    fn fd_closed(&mut self, fd: u32) {
+        if let Some(c) = self.closed.get_mut(fd as usize) {
+            *c = true;
+        }
+    }
+
     fn writable(&mut self, fd: u32) -> usize {
         match (Stream::from_fd(fd), self.producer.as_mut()) {
             // A ring the normal world corrupted takes nothing, ever: let the write fail
@@ -165,17 +179,31 @@ impl WasiHost for RunWasi {
     }
 
     fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {
-        // Realtime and monotonic both from the secure physical counter (no wall clock yet).
-        (clock_id <= 1).then(counter_ns)
+        match clock_id {
+            // Realtime: the RTC read at cold boot plus the secure counter since then.
+            0 => crate::platform::realtime_ns(ticks_to_ns, counter()),
+            // Monotonic: the secure physical counter, which the normal world cannot change.
+            1 => Some(counter_ns()),
+            _ => None,
+        }
     }
 
     fn clock_res_ns(&mut self, clock_id: u32) -> Option<u64> {
         (clock_id <= 1).then(|| 1_000_000_000u64.div_ceil(counter_freq().max(1)))
     }
 
-    fn random(&mut self, _buf: &mut [u8]) -> Result<(), Errno> {
-        // No secure entropy source yet (issue 4: RNDR or a seeded CSPRNG).
-        Err(Errno::NOSYS)
+    fn random(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        crate::platform::random(buf);
+        Ok(())
+    }
+
+    fn sleep_ns(&mut self, ns: u64) {
+        // Spins on the secure counter; at most 1 s per call, since nothing else runs on this
+        // CPU meanwhile (the normal world gets its interrupts once runs are preemptible).
+        let end = counter_ns().saturating_add(ns.min(1_000_000_000));
+        while counter_ns() < end {
+            core::hint::spin_loop();
+        }
     }
 
     fn args(&self) -> &[&[u8]] {
@@ -194,12 +222,20 @@ fn counter_freq() -> u64 {
     f
 }
 
-fn counter_ns() -> u64 {
+fn counter() -> u64 {
     let c: u64;
     // SAFETY: reading CNTPCT_EL0 has no side effects.
     unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) c, options(nomem, nostack)) };
+    c
+}
+
+fn ticks_to_ns(ticks: u64) -> u64 {
     let f = counter_freq().max(1);
-    ((u128::from(c) * 1_000_000_000) / u128::from(f)) as u64
+    ((u128::from(ticks) * 1_000_000_000) / u128::from(f)) as u64
+}
+
+fn counter_ns() -> u64 {
+    ticks_to_ns(counter())
 }
 
 /// The secure world's [`Platform`].

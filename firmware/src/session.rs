@@ -28,7 +28,7 @@ use tzwasm_smc::session::{
 use tzwasm_smc::{Regs4, Status};
 
 /// The stack every module gets (part of its footprint).
-const MODULE_STACK: usize = 256 << 10;
+const MODULE_STACK: usize = 1 << 20;
 
 /// A module loaded in a session. Field order matters for Drop: the instance (which borrows
 /// the module and the file) goes first.

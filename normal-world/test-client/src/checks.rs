@@ -164,6 +164,7 @@ fn corpus_checks(report: &mut Report) {
             expected: [(BUNDLE + out.0, out.1), (BUNDLE + err.0, err.1)],
             seen: [0; 2],
             mismatches: 0,
+            first: None,
         };
         let outcome = corpus_run(
             bundle_shm,
@@ -186,10 +187,11 @@ fn corpus_checks(report: &mut Report) {
         } else {
             failed += 1;
             println!(
-                "[FAIL] corpus: {name}: {outcome:x?}, expected exit {exit_code} trap {trap_id}; output seen {:?} of {:?}, {} mismatches",
+                "[FAIL] corpus: {name}: {outcome:x?}, expected exit {exit_code} trap {trap_id}; output seen {:?} of {:?}, {} mismatches, first {:?}",
                 cmp.seen,
                 [out.1, err.1],
-                cmp.mismatches
+                cmp.mismatches,
+                cmp.first
             );
         }
     }
@@ -294,6 +296,8 @@ struct Compare {
     expected: [(u64, u64); 2],
     seen: [u64; 2],
     mismatches: u64,
+    /// First mismatch: (stream, offset, expected byte, got byte).
+    first: Option<(usize, u64, Option<u8>, u8)>,
 }
 
 impl Compare {
@@ -306,6 +310,7 @@ impl Compare {
                 (at < len).then(|| unsafe { core::ptr::read_volatile((base + at) as *const u8) });
             if want != Some(b) {
                 self.mismatches += 1;
+                self.first.get_or_insert((stream, at, want, b));
             }
             self.seen[stream] += 1;
         }
@@ -421,6 +426,7 @@ fn run_checks(report: &mut Report) {
         expected: [preload(4), (0, 0)],
         seen: [0; 2],
         mismatches: 0,
+        first: None,
     };
     match run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false) {
         Ok(ran) => report.check(
@@ -437,6 +443,7 @@ fn run_checks(report: &mut Report) {
         expected: [preload(2), preload(3)],
         seen: [0; 2],
         mismatches: 0,
+        first: None,
     };
     match run_module(large, &[b"large"], 4096, &mut cmp, |_, _| false) {
         Ok(ran) => {
@@ -461,6 +468,7 @@ fn run_checks(report: &mut Report) {
         expected: [preload(2), preload(3)],
         seen: [0; 2],
         mismatches: 0,
+        first: None,
     };
     let mut busy = false;
     let r = run_module(large, &[b"large"], 4096, &mut cmp, |ring, shm| {
@@ -488,6 +496,7 @@ fn run_checks(report: &mut Report) {
         expected: [preload(4), (0, 0)],
         seen: [0; 2],
         mismatches: 0,
+        first: None,
     };
     let ok = run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
         .is_ok_and(|r| r.regs[0] == 0 && cmp.exact());
