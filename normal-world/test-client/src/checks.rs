@@ -775,17 +775,62 @@ fn session_checks(report: &mut Report) {
         Status::NoSuchHandle,
     );
 
-    // Load/unload cycles leave the pool where it was.
+    // Calls out of order, then load/run/unload cycles that leave the pool where it was.
+    let Ok(work_shm) = Smc.shm_register(WORK, WORK_SIZE) else {
+        report.fail("session: register the work area", format_args!("failed"));
+        return;
+    };
+    let mut blk = [0u8; 64];
+    let n = RunBlock::encode(&[b"hello"], &[], &mut blk).unwrap_or(0) as u64;
+    for (k, b) in blk[..n as usize].iter().enumerate() {
+        // SAFETY: the work area is normal-world RAM this client owns.
+        unsafe { core::ptr::write_volatile((WORK + k as u64) as *mut u8, *b) };
+    }
+    let ring_len = ring::block_size(4096, 4096).unwrap_or(0) as u64;
+    let run = |s: u64| -> u64 {
+        // SAFETY: the work area is normal-world RAM this client owns, 64-aligned.
+        let region = unsafe { SharedRegion::new((WORK + RING_OFF) as *mut u8, ring_len as usize) };
+        if region
+            .and_then(|r| Consumer::format(r, 4096, 4096))
+            .is_err()
+        {
+            return u64::MAX;
+        }
+        Smc.invoke(ids::RUN, [s, work_shm, 0, n, RING_OFF, ring_len, 0])[0]
+    };
     let s = open(4 << 20)[1];
+    let x0 = run(s);
+    expect_status(
+        report,
+        "session: RUN before LOAD -> BAD_STATE",
+        x0,
+        Status::BadState,
+    );
+    let x0 = Smc.invoke(ids::RESUME, [s, 0, 0, 0, 0, 0, 0])[0];
+    expect_status(
+        report,
+        "session: RESUME with nothing paused -> BAD_STATE",
+        x0,
+        Status::BadState,
+    );
+    let x0 = Smc.invoke(ids::CANCEL, [s, 0, 0, 0, 0, 0, 0])[0];
+    expect_status(
+        report,
+        "session: CANCEL with nothing paused -> BAD_STATE",
+        x0,
+        Status::BadState,
+    );
     let mut ok = true;
     for _ in 0..LOAD_CYCLES {
         ok &= load(s, 0, len)[0] == 0;
+        ok &= run(s) == 0;
         ok &= Smc.invoke(ids::UNLOAD, [s, 0, 0, 0, 0, 0, 0])[0] == 0;
     }
     let _ = close(s);
+    let _ = Smc.shm_unregister(work_shm);
     report.check(
         name_buf(format_args!(
-            "session: {LOAD_CYCLES} load/unload cycles succeed"
+            "session: {LOAD_CYCLES} load/run/unload cycles succeed"
         ))
         .as_str(),
         ok,
