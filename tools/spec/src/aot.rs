@@ -12,6 +12,17 @@ use sha2::{Digest, Sha256};
 /// bounds checks are wamrc's default (hardware checks on 64-bit targets).
 pub const FLAGS_X86_64: &[&str] = &["--target=x86_64", "--cpu=x86-64-v2"];
 
+/// wamrc flags for aarch64, matching the guest corpus (mk/wamr.mk `WAMRC_FLAGS_aarch64`).
+pub const FLAGS_AARCH64: &[&str] = &["--target=aarch64", "--cpu=cortex-a57"];
+
+/// The wamrc flags for code that runs on `arch`.
+pub fn flags_for(arch: tzwasm_aot_loader::Arch) -> &'static [&'static str] {
+    match arch {
+        tzwasm_aot_loader::Arch::X86_64 => FLAGS_X86_64,
+        tzwasm_aot_loader::Arch::Aarch64 => FLAGS_AARCH64,
+    }
+}
+
 /// What wamrc made of a module.
 #[derive(Debug)]
 pub enum Compiled {

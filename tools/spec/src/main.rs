@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! tzwasm-spec [--wamrc PATH] [--cache DIR] [--jobs N] [--expected FILE] [--timeout SECS]
-//!             [SET|SET/FILE.wast ...]
+//!             [--child EXE --runner PROG --arch ARCH] [-v] [SET|SET/FILE.wast ...]
 //! ```
+//!
+//! `--child target/aarch64-unknown-linux-musl/release/tzwasm-spec --runner qemu-aarch64
+//! --arch aarch64` runs the files on the aarch64 build under qemu-user (wamrc, an x86_64
+//! program, is started from inside qemu-aarch64 and runs natively).
 //!
 //! SET is `wasm-v1`, `wasm-v2` or a proposal directory (`simd`, `bulk-memory`, ...); the
 //! default is `wasm-v2 simd` (the MVP and every proposal wamrc enables by default). Each file
@@ -33,6 +37,12 @@ struct Opts {
     expected: Option<PathBuf>,
     timeout: u64,
     verbose: bool,
+    /// Executable of the children (default: this one) and a program to run it with (e.g.
+    /// `qemu-aarch64` for an aarch64 build of this runner).
+    child: Option<PathBuf>,
+    runner: Option<String>,
+    /// Which expected-failure blocks apply: `expected-failures` and `expected-failures-<arch>`.
+    arch: String,
     selections: Vec<String>,
 }
 
@@ -77,7 +87,8 @@ fn select(sel: &str) -> Result<Vec<(String, &'static str)>, String> {
 fn run_one(opts: &Opts, sel: &str) -> Result<(), String> {
     let files = select(sel)?;
     let (_, text) = files.first().ok_or("no file")?;
-    let wamrc = aot::Wamrc::new(&opts.wamrc, aot::FLAGS_X86_64, &opts.cache)?;
+    let arch = tzwasm_aot_loader::Arch::host().ok_or("x86_64 or aarch64 host")?;
+    let wamrc = aot::Wamrc::new(&opts.wamrc, aot::flags_for(arch), &opts.cache)?;
     let mut lexer = wast::lexer::Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).map_err(|e| e.to_string())?;
@@ -89,7 +100,7 @@ fn run_one(opts: &Opts, sel: &str) -> Result<(), String> {
     let mut script = run::Script::new(&wamrc, text);
     if let Some(p) = &opts.expected {
         let prefix = format!("{sel}:");
-        for (k, why) in parse_expected(p)? {
+        for (k, why) in parse_expected(p, &opts.arch)? {
             let Some(Ok(l)) = k.strip_prefix(&prefix).map(str::parse::<usize>) else {
                 continue;
             };
@@ -120,7 +131,7 @@ struct FileResult {
     accepted: Vec<String>,
 }
 
-fn parse_expected(path: &PathBuf) -> Result<HashMap<String, String>, String> {
+fn parse_expected(path: &PathBuf, arch: &str) -> Result<HashMap<String, String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut m = HashMap::new();
     // In a Markdown file (docs/conformance.md) only the ```expected-failures block counts.
@@ -129,7 +140,7 @@ fn parse_expected(path: &PathBuf) -> Result<HashMap<String, String>, String> {
     for l in text.lines() {
         let l = l.trim();
         if md && l.starts_with("```") {
-            inside = l == "```expected-failures";
+            inside = l == "```expected-failures" || l == format!("```expected-failures-{arch}");
             continue;
         }
         if !inside {
@@ -146,8 +157,20 @@ fn parse_expected(path: &PathBuf) -> Result<HashMap<String, String>, String> {
 
 fn run_child(opts: &Opts, file: &str, expected: &HashMap<String, String>) -> FileResult {
     let mut r = FileResult::default();
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("tzwasm-spec"));
-    let child = Command::new(exe)
+    let exe = opts.child.clone().unwrap_or_else(|| {
+        std::env::current_exe().unwrap_or_else(|_| PathBuf::from("tzwasm-spec"))
+    });
+    let mut cmd = match &opts.runner {
+        Some(r) => {
+            let mut c = Command::new(r);
+            c.arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    let child = cmd
+        .arg("--arch")
+        .arg(&opts.arch)
         .arg("--wamrc")
         .arg(&opts.wamrc)
         .arg("--cache")
@@ -281,6 +304,11 @@ fn main() {
         expected: None,
         timeout: 120,
         verbose: false,
+        child: None,
+        runner: None,
+        arch: tzwasm_aot_loader::Arch::host()
+            .map_or("x86_64", |a| a.name())
+            .to_string(),
         selections: Vec::new(),
     };
     let mut one = None;
@@ -299,6 +327,9 @@ fn main() {
             "--expected" => opts.expected = Some(val("--expected").into()),
             "--timeout" => opts.timeout = val("--timeout").parse().unwrap_or(120),
             "--one" => one = Some(val("--one")),
+            "--child" => opts.child = Some(val("--child").into()),
+            "--runner" => opts.runner = Some(val("--runner")),
+            "--arch" => opts.arch = val("--arch"),
             "-v" | "--verbose" => opts.verbose = true,
             "-h" | "--help" => {
                 println!(
@@ -324,13 +355,13 @@ fn main() {
         opts.selections = vec!["wasm-v2".into(), "simd".into()];
     }
     let expected = match &opts.expected {
-        Some(p) => parse_expected(p).unwrap_or_else(|e| {
+        Some(p) => parse_expected(p, &opts.arch).unwrap_or_else(|e| {
             eprintln!("{e}");
             std::process::exit(2)
         }),
         None => HashMap::new(),
     };
-    if let Err(e) = aot::Wamrc::new(&opts.wamrc, aot::FLAGS_X86_64, &opts.cache) {
+    if let Err(e) = aot::Wamrc::new(&opts.wamrc, &[], &opts.cache) {
         eprintln!("{e}");
         std::process::exit(2);
     }
