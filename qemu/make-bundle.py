@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Packs the aarch64 corpus's WASI-command tests into one file the bare-metal test client runs
+"""Packs the aarch64 corpus's tests (WASI commands and export calls) into one file the bare-metal test client runs
 through the tzwasm protocol (SESSION_OPEN, LOAD, RUN/RESUME), with iwasm's recorded results.
 
   qemu/make-bundle.py MANIFEST CORPUS_DIR EXPECTED_DIR OUT [SKIP_FILE]
@@ -9,7 +9,8 @@ Layout (little-endian): "TZBN", u32 count, then `count` 96-byte entries
   u64 name_off, name_len, run_off, run_len, aot_off, aot_len, out_off, out_len, err_off, err_len,
   u32 exit_code, i32 trap_id (-1: no trap; -2: a trap whose message has no WAMR id),
 then the blobs (8-aligned), then one zero page for LOAD's report. The run block is
-tzwasm-smc's RunBlock: u32 argc, u32 envc, NUL-terminated strings.
+tzwasm-smc's RunBlock: u32 argc, envc, entry_len, 0, the export name (empty for _start), then
+NUL-terminated strings.
 """
 import os
 import struct
@@ -35,9 +36,9 @@ def decode(word):
     return word.replace("%20", " ").replace("%25", "%").encode()
 
 
-def run_block(args, env):
+def run_block(entry, args, env):
     strings = b"".join(s + b"\0" for s in args + env)
-    return struct.pack("<II", len(args), len(env)) + strings
+    return struct.pack("<IIII", len(args), len(env), len(entry), 0) + entry + strings
 
 
 def main():
@@ -55,9 +56,10 @@ def main():
         if not line or line.startswith("#"):
             continue
         test, module, entry, args, env = (line.split("|") + [""] * 5)[:5]
-        if entry != "main" or test in skip:
+        if test in skip:
             continue
-        tests.append((test, module, args.split(), env.split()))
+        export = b"" if entry == "main" else entry.removeprefix("func:").encode()
+        tests.append((test, module, export, args.split(), env.split()))
     entries, blobs = [], bytearray()
     base = 8 + 96 * len(tests) * len(VARIANTS)
 
@@ -69,7 +71,7 @@ def main():
         return off, len(data)
 
     for variant, vid in VARIANTS:
-        for test, module, args, env in tests:
+        for test, module, export, args, env in tests:
             exp = os.path.join(expected, variant, test)
             read = lambda f: open(os.path.join(exp, f), "rb").read() if os.path.exists(os.path.join(exp, f)) else b""
             trap = read("trap").decode().strip()
@@ -78,7 +80,7 @@ def main():
             argv = [f"{module}.aot".encode()] + [decode(a) for a in args]
             fields = [
                 put(f"{variant}/{test}".encode()),
-                put(run_block(argv, [decode(e) for e in env])),
+                put(run_block(export, argv, [decode(e) for e in env])),
                 put(open(os.path.join(corpus, variant, module + ".aot"), "rb").read()),
                 put(read("stdout")),
                 put(read("stderr")),

@@ -16,8 +16,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use tzwasm_aot_loader::module::FuncType;
+use tzwasm_aot_loader::runtime::abi::{self, CallRegs};
 use tzwasm_aot_loader::runtime::{
-    Entry, Instance, InstanceConfig, Platform, PlatformError, Stop, Trap,
+    Entry, Instance, InstanceConfig, Platform, PlatformError, Stop, Trap, Value,
 };
 use tzwasm_aot_loader::wasi::{Errno, WasiHost};
 use tzwasm_aot_loader::{parse, Arch};
@@ -55,6 +56,9 @@ pub struct RunWasi {
     producer: Option<Producer<'static>>,
     /// fds 0..2 the module closed.
     closed: [bool; 3],
+    /// Output the payload itself adds after the module returned (an export's results), still
+    /// to go into the ring.
+    tail: Vec<u8>,
     line: [Vec<u8>; 2],
     /// Bytes written to stdout and stderr.
     pub written: [u64; 2],
@@ -68,6 +72,7 @@ impl RunWasi {
             env: Vec::new(),
             producer: None,
             closed: [false; 3],
+            tail: Vec::new(),
             line: [Vec::new(), Vec::new()],
             written: [0; 2],
         }
@@ -111,6 +116,26 @@ impl RunWasi {
         self.closed = [false; 3];
         self.written = [0; 2];
         Ok(())
+    }
+
+    /// Queues bytes for stdout after the module's own output.
+    pub fn queue_stdout(&mut self, bytes: &[u8]) {
+        self.tail.extend_from_slice(bytes);
+    }
+
+    /// Moves as much of the queued output into the ring (or the log) as fits; true when
+    /// nothing is left.
+    pub fn flush_tail(&mut self) -> bool {
+        if self.tail.is_empty() {
+            return true;
+        }
+        let tail = core::mem::take(&mut self.tail);
+        let n = self.writable(1).min(tail.len());
+        if n > 0 && self.write(1, &tail[..n]).is_err() {
+            return true; // a faulted ring: the output is lost, as the module's own would be
+        }
+        self.tail = tail[n..].to_vec();
+        self.tail.is_empty()
     }
 
     /// Marks the end of the run's output and drops the ring.
@@ -279,6 +304,33 @@ fn round_up(v: u64) -> u64 {
 }
 
 impl SecurePlatform {
+    /// The page of EL0 entry stubs (made on first use): (EL0 VA, physical address). Slot 0 is
+    /// the return stub every call returns through.
+    fn stub_page(&mut self) -> Option<(u64, u64)> {
+        if let Some(s) = self.stubs {
+            return Some(s);
+        }
+        let pa = alloc_pages(PAGE).ok()?;
+        let Ok(va) = crate::mmu::reserve_window(PAGE) else {
+            free_pages(pa, PAGE);
+            return None;
+        };
+        if crate::mmu::map_at(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
+            free_pages(pa, PAGE);
+            let _ = crate::mmu::release_window(va);
+            return None;
+        }
+        self.windows.push(Window {
+            base: va,
+            regions: alloc::vec![Region { va, pa, len: PAGE }],
+        });
+        write_stub(pa, 0, RETURN_ID);
+        crate::mmu::clean_code(va, PAGE);
+        crate::mmu::invalidate_icache();
+        self.stubs = Some((va, pa));
+        Some((va, pa))
+    }
+
     /// A platform with no mappings yet; LOAD instantiates with it, RUN configures its WASI.
     pub fn new() -> Self {
         Self {
@@ -443,25 +495,7 @@ unsafe impl Platform for SecurePlatform {
     }
 
     fn entry_address(&mut self, _ctx: u64, entry: Entry) -> Option<u64> {
-        let (va, pa) = match self.stubs {
-            Some(s) => s,
-            None => {
-                let pa = alloc_pages(PAGE).ok()?;
-                let va = crate::mmu::reserve_window(PAGE).ok()?;
-                if crate::mmu::map_at(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
-                    free_pages(pa, PAGE);
-                    let _ = crate::mmu::release_window(va);
-                    return None;
-                }
-                self.windows.push(Window {
-                    base: va,
-                    regions: alloc::vec![Region { va, pa, len: PAGE }],
-                });
-                write_stub(pa, 0, RETURN_ID);
-                self.stubs = Some((va, pa));
-                (va, pa)
-            }
-        };
+        let (va, pa) = self.stub_page()?;
         // Slot 0 is the return stub; entries follow in id order of first use.
         let id = u64::from(entry.to_id());
         let slots = PAGE / STUB_SIZE;
@@ -554,15 +588,16 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
     {
         return (Outcome::LoadError(String::from("out of memory")), [0; 2]);
     }
-    let outcome = match start(&mut inst).and_then(|mut cur| match resume(&mut inst, &mut cur) {
-        Step::Finished(r) => r,
-        Step::Paused => Err(Trap::Message(String::from("paused without a ring")).into()),
-    }) {
-        Ok(()) => Outcome::Exit(0),
-        Err(Stop::Exit(code)) => Outcome::Exit(code),
-        Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
-        Err(Stop::Pending) => Outcome::Trap(None, String::from("paused without a ring")),
-    };
+    let outcome =
+        match start(&mut inst, None).and_then(|mut cur| match resume(&mut inst, &mut cur) {
+            Step::Finished(r) => r,
+            Step::Paused => Err(Trap::Message(String::from("paused without a ring")).into()),
+        }) {
+            Ok(()) => Outcome::Exit(0),
+            Err(Stop::Exit(code)) => Outcome::Exit(code),
+            Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
+            Err(Stop::Pending) => Outcome::Trap(None, String::from("paused without a ring")),
+        };
     inst.platform.wasi.finish();
     let written = inst.platform.wasi.written;
     drop(inst);
@@ -577,21 +612,37 @@ pub enum Step {
     Paused,
 }
 
-/// A run in progress: the module's registers, and whether `_start` still has to follow (the
+/// What a RUN calls after the start function.
+enum Next {
+    /// Nothing: the call in `ctx` is the last one.
+    Nothing,
+    /// The WASI command's `_start`.
+    Command,
+    /// An export with its parsed arguments.
+    Export(u32, Vec<Value>),
+}
+
+/// A run in progress: the module's registers, what is running, and what follows (the
 /// module's start function, if it has one, runs first).
 pub struct Cursor {
     /// The module thread's registers.
     pub ctx: UserContext,
-    main_pending: bool,
+    /// The export running now, whose results are printed when it returns.
+    export: Option<u32>,
+    next: Next,
 }
 
-fn enter(inst: &mut Instance<'_, SecurePlatform>, index: u32) -> Result<UserContext, Stop> {
-    let regs = inst.prepare_call(index, &[])?;
+fn enter(
+    inst: &mut Instance<'_, SecurePlatform>,
+    index: u32,
+    args: &[Value],
+) -> Result<UserContext, Stop> {
+    let regs = inst.prepare_call(index, args)?;
     let ret_stub = inst
         .platform
-        .stubs
+        .stub_page()
         .map(|(va, _)| va)
-        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("no entry stubs"))))?;
+        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("no memory for entry stubs"))))?;
     let mut ctx = UserContext::new(regs.func, regs.sp, &regs.int);
     for (q, v) in ctx.q.iter_mut().zip(regs.vec.iter()) {
         *q = u128::from(v[0]) | (u128::from(v[1]) << 64);
@@ -605,32 +656,78 @@ fn main_index(inst: &Instance<'_, SecurePlatform>) -> Result<u32, Stop> {
         .ok_or_else(|| Stop::Trap(Trap::Message(String::from("module exports no _start"))))
 }
 
-/// Prepares a run: the module's start function (if any), then `_start`.
-pub fn start(inst: &mut Instance<'_, SecurePlatform>) -> Result<Cursor, Stop> {
-    let main = main_index(inst)?;
+/// Prepares a run: the module's start function (if any), then `_start` (`export` = None) or
+/// the export named with its parameters as text (parsed as iwasm's `-f` does).
+pub fn start(
+    inst: &mut Instance<'_, SecurePlatform>,
+    export: Option<(&str, &[&str])>,
+) -> Result<Cursor, Stop> {
+    let next = match export {
+        None => {
+            main_index(inst)?;
+            Next::Command
+        }
+        Some((name, params)) => {
+            let index = inst.export_func(name).ok_or_else(|| {
+                Stop::Trap(Trap::Message(alloc::format!(
+                    "lookup function {name} failed"
+                )))
+            })?;
+            let ty = inst
+                .func_type(index)
+                .ok_or_else(|| Stop::Trap(Trap::Message(String::from("bad export type"))))?;
+            let args = abi::parse_args(ty, params).map_err(|m| Stop::Trap(Trap::Message(m)))?;
+            Next::Export(index, args)
+        }
+    };
+    let mut cur = Cursor {
+        ctx: UserContext::new(0, 0, &[]),
+        export: None,
+        next,
+    };
     match inst.start_function() {
-        Some(f) => Ok(Cursor {
-            ctx: enter(inst, f)?,
-            main_pending: true,
-        }),
-        None => Ok(Cursor {
-            ctx: enter(inst, main)?,
-            main_pending: false,
-        }),
+        Some(f) => cur.ctx = enter(inst, f, &[])?,
+        None => advance(inst, &mut cur)?,
     }
+    Ok(cur)
 }
 
-/// Runs a prepared run until `_start` returns, the module stops, or it has to wait for the
-/// output ring.
+/// Sets up the next call of the run.
+fn advance(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Result<(), Stop> {
+    match core::mem::replace(&mut cur.next, Next::Nothing) {
+        Next::Nothing => {}
+        Next::Command => cur.ctx = enter(inst, main_index(inst)?, &[])?,
+        Next::Export(index, args) => {
+            cur.ctx = enter(inst, index, &args)?;
+            cur.export = Some(index);
+        }
+    }
+    Ok(())
+}
+
+/// Runs a prepared run until it returns, stops, or has to wait for the output ring. When an
+/// export returns, its results are printed on stdout as iwasm prints them.
 pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step {
     loop {
         match resume_ctx(inst, &mut cur.ctx) {
-            Step::Finished(Ok(())) if cur.main_pending => {
-                cur.main_pending = false;
-                match main_index(inst).and_then(|m| enter(inst, m)) {
-                    Ok(ctx) => cur.ctx = ctx,
-                    Err(stop) => return Step::Finished(Err(stop)),
+            Step::Finished(Ok(())) if !matches!(cur.next, Next::Nothing) => {
+                if let Err(stop) = advance(inst, cur) {
+                    return Step::Finished(Err(stop));
                 }
+            }
+            Step::Finished(Ok(())) => {
+                if let Some(index) = cur.export.take() {
+                    let q0 = cur.ctx.q[0];
+                    let regs = CallRegs {
+                        ret_int: [cur.ctx.x[0], cur.ctx.x[1]],
+                        ret_vec: [q0 as u64, (q0 >> 64) as u64],
+                        ..CallRegs::default()
+                    };
+                    let mut line = abi::format_results(&inst.finish_call(index, &regs));
+                    line.push('\n');
+                    inst.platform.wasi.queue_stdout(line.as_bytes());
+                }
+                return Step::Finished(Ok(()));
             }
             other => return other,
         }

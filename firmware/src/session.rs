@@ -68,6 +68,12 @@ enum RunState {
         cur: Box<Cursor>,
         shm: u64,
     },
+    /// The module finished; output the payload adds (an export's results) is still
+    /// waiting for room in the ring, and then the run reports `result`.
+    Flushing {
+        result: Regs4,
+        shm: u64,
+    },
     /// Finished, trapped or cancelled: RUN again needs UNLOAD + LOAD.
     Done,
 }
@@ -343,9 +349,10 @@ pub fn shm_in_use(shm: u64) -> bool {
         return true;
     };
     t.slots.iter().flatten().any(|s| {
-        s.loaded
-            .as_ref()
-            .is_some_and(|l| matches!(l.run, RunState::Paused { shm: h, .. } if h == shm))
+        s.loaded.as_ref().is_some_and(|l| match l.run {
+            RunState::Paused { shm: h, .. } | RunState::Flushing { shm: h, .. } => h == shm,
+            _ => false,
+        })
     })
 }
 
@@ -373,10 +380,10 @@ fn step_result(loaded: &mut Loaded, step: Step, cur: Option<Box<Cursor>>, shm: u
             [Status::Internal.to_raw(), 0, 0, 0]
         }
         (Step::Finished(r), _) => {
-            loaded.run = RunState::Done;
-            let written = loaded.instance.platform.wasi.written;
-            loaded.instance.platform.wasi.finish();
-            match r {
+            let wasi = &mut loaded.instance.platform.wasi;
+            let flushed = wasi.flush_tail();
+            let written = wasi.written;
+            let result = match r {
                 Ok(()) => [Status::Success.to_raw(), 0, written[0], written[1]],
                 Err(Stop::Exit(code)) => [
                     Status::Success.to_raw(),
@@ -394,6 +401,14 @@ fn step_result(loaded: &mut Loaded, step: Step, cur: Option<Box<Cursor>>, shm: u
                     ]
                 }
                 Err(Stop::Pending) => [Status::Internal.to_raw(), 0, 0, 0],
+            };
+            if flushed {
+                loaded.run = RunState::Done;
+                wasi.finish();
+                result
+            } else {
+                loaded.run = RunState::Flushing { result, shm };
+                [Status::OutputPending.to_raw(), 0, 0, 0]
             }
         }
     }
@@ -422,7 +437,14 @@ pub fn run(req: RunRequest<'_>) -> Regs4 {
     {
         return st(Status::OutOfMemory);
     }
-    let mut cur = match start(&mut loaded.instance) {
+    let args: Vec<&str> = req
+        .block
+        .args()
+        .skip(1)
+        .map(|a| core::str::from_utf8(a).unwrap_or(""))
+        .collect();
+    let export = req.block.entry().map(|name| (name, args.as_slice()));
+    let mut cur = match start(&mut loaded.instance, export) {
         Ok(cur) => Box::new(cur),
         Err(stop) => return step_result(loaded, Step::Finished(Err(stop)), None, req.shm),
     };
@@ -443,6 +465,19 @@ pub fn resume(handle: u64) -> Regs4 {
     };
     let (mut cur, shm) = match core::mem::replace(&mut loaded.run, RunState::Done) {
         RunState::Paused { cur, shm } => (cur, shm),
+        RunState::Flushing { mut result, shm } => {
+            let wasi = &mut loaded.instance.platform.wasi;
+            if !wasi.flush_tail() {
+                loaded.run = RunState::Flushing { result, shm };
+                return [Status::OutputPending.to_raw(), 0, 0, 0];
+            }
+            if result[0] == Status::Success.to_raw() {
+                result[2] = wasi.written[0];
+                result[3] = wasi.written[1];
+            }
+            wasi.finish();
+            return result;
+        }
         other => {
             loaded.run = other;
             return st(Status::BadState);
@@ -464,7 +499,7 @@ pub fn cancel(handle: u64) -> Regs4 {
         return st(Status::BadState);
     };
     match loaded.run {
-        RunState::Paused { .. } => {
+        RunState::Paused { .. } | RunState::Flushing { .. } => {
             loaded.run = RunState::Done;
             loaded.instance.platform.wasi.finish();
             st(Status::Success)

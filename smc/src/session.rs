@@ -147,42 +147,58 @@ pub const MAX_RUN_BLOCK: usize = 64 << 10;
 /// Most strings (arguments + environment entries) in a RUN block.
 pub const MAX_RUN_STRINGS: u32 = 1024;
 
-/// The RUN block: `u32 argc`, `u32 envc` (little-endian), then `argc` argument strings
-/// (program name first) and `envc` `KEY=VALUE` entries, each NUL-terminated, back to back,
-/// nothing after the last NUL.
+/// The RUN block: `u32 argc`, `u32 envc`, `u32 entry_len`, `u32 reserved` (0), all
+/// little-endian, then `entry_len` bytes naming the export to call (empty: the WASI command's
+/// `_start`), then `argc` argument strings (program name first; for an export call the rest
+/// are its parameters as text, parsed as WAMR's iwasm `-f` does) and `envc` `KEY=VALUE`
+/// entries, each NUL-terminated, back to back, nothing after the last NUL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunBlock<'a> {
     argc: u32,
     envc: u32,
+    entry: &'a [u8],
     strings: &'a [u8],
 }
 
 /// Why a RUN block was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunBlockError {
-    /// Shorter than its 8-byte header, or longer than [`MAX_RUN_BLOCK`].
+    /// Shorter than its 16-byte header, or longer than [`MAX_RUN_BLOCK`].
     Size,
-    /// More than [`MAX_RUN_STRINGS`] strings, or `argc` = 0.
+    /// More than [`MAX_RUN_STRINGS`] strings, `argc` = 0, or a non-zero reserved word.
     Counts,
     /// The strings do not match the counts (missing NUL, or bytes after the last one).
     Strings,
     /// An environment entry without `=`.
     Environment,
+    /// The entry name is longer than the block, or not UTF-8, or contains a NUL.
+    Entry,
 }
+
+const HEADER: usize = 16;
 
 impl<'a> RunBlock<'a> {
     /// Validates a block (a copy in the reader's own memory: the caller must not parse
     /// shared memory in place).
     pub fn parse(b: &'a [u8]) -> Result<Self, RunBlockError> {
-        if b.len() < 8 || b.len() > MAX_RUN_BLOCK {
+        if b.len() < HEADER || b.len() > MAX_RUN_BLOCK {
             return Err(RunBlockError::Size);
         }
-        let argc = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        let envc = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-        if argc == 0 || argc.checked_add(envc).is_none_or(|n| n > MAX_RUN_STRINGS) {
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let (argc, envc, entry_len, reserved) = (word(0), word(4), word(8), word(12));
+        if argc == 0 || reserved != 0 || argc.checked_add(envc).is_none_or(|n| n > MAX_RUN_STRINGS)
+        {
             return Err(RunBlockError::Counts);
         }
-        let strings = &b[8..];
+        let rest = &b[HEADER..];
+        let entry_len = entry_len as usize;
+        if entry_len > rest.len() {
+            return Err(RunBlockError::Entry);
+        }
+        let (entry, strings) = rest.split_at(entry_len);
+        if entry.contains(&0) || core::str::from_utf8(entry).is_err() {
+            return Err(RunBlockError::Entry);
+        }
         let nuls = strings.iter().filter(|&&c| c == 0).count();
         if nuls != (argc + envc) as usize || strings.last() != Some(&0) {
             return Err(RunBlockError::Strings);
@@ -190,12 +206,22 @@ impl<'a> RunBlock<'a> {
         let block = RunBlock {
             argc,
             envc,
+            entry,
             strings,
         };
         if block.env().any(|e| !e.contains(&b'=')) {
             return Err(RunBlockError::Environment);
         }
         Ok(block)
+    }
+
+    /// The export to call, or `None` for the WASI command's `_start`.
+    pub fn entry(&self) -> Option<&'a str> {
+        if self.entry.is_empty() {
+            None
+        } else {
+            core::str::from_utf8(self.entry).ok()
+        }
     }
 
     fn all(&self) -> impl Iterator<Item = &'a [u8]> + Clone {
@@ -213,10 +239,14 @@ impl<'a> RunBlock<'a> {
         self.all().skip(self.argc as usize).take(self.envc as usize)
     }
 
-    /// Writes a block for `args` and `env` into `out`; its length, or `None` if it does not
-    /// fit or a string contains a NUL.
-    pub fn encode(args: &[&[u8]], env: &[&[u8]], out: &mut [u8]) -> Option<usize> {
-        let mut at: usize = 8;
+    /// Writes a block calling `entry` (empty: `_start`) with `args` and `env` into `out`; its
+    /// length, or `None` if it does not fit or a string contains a NUL.
+    pub fn encode(entry: &[u8], args: &[&[u8]], env: &[&[u8]], out: &mut [u8]) -> Option<usize> {
+        if entry.contains(&0) {
+            return None;
+        }
+        let mut at: usize = HEADER.checked_add(entry.len())?;
+        out.get_mut(HEADER..at)?.copy_from_slice(entry);
         for s in args.iter().chain(env) {
             if s.contains(&0) {
                 return None;
@@ -226,10 +256,16 @@ impl<'a> RunBlock<'a> {
             *out.get_mut(end)? = 0;
             at = end + 1;
         }
-        out.get_mut(0..4)?
-            .copy_from_slice(&u32::try_from(args.len()).ok()?.to_le_bytes());
-        out.get_mut(4..8)?
-            .copy_from_slice(&u32::try_from(env.len()).ok()?.to_le_bytes());
+        let words = [
+            u32::try_from(args.len()).ok()?,
+            u32::try_from(env.len()).ok()?,
+            u32::try_from(entry.len()).ok()?,
+            0,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            out.get_mut(4 * i..4 * i + 4)?
+                .copy_from_slice(&w.to_le_bytes());
+        }
         Some(at)
     }
 }
@@ -241,8 +277,10 @@ mod run_block_tests {
     #[test]
     fn round_trip_and_refusals() {
         let mut buf = [0u8; 128];
-        let n = RunBlock::encode(&[b"prog", b"a b", b""], &[b"HOME=/", b"X="], &mut buf).unwrap();
+        let n =
+            RunBlock::encode(b"", &[b"prog", b"a b", b""], &[b"HOME=/", b"X="], &mut buf).unwrap();
         let b = RunBlock::parse(&buf[..n]).unwrap();
+        assert_eq!(b.entry(), None);
         assert_eq!(
             b.args().collect::<Vec<_>>(),
             vec![&b"prog"[..], b"a b", b""]
@@ -255,16 +293,27 @@ mod run_block_tests {
             RunBlock::parse(&extra[..n + 1]),
             Err(RunBlockError::Strings)
         );
-        assert_eq!(RunBlock::parse(&buf[..7]), Err(RunBlockError::Size));
-        let n = RunBlock::encode(&[b"p"], &[b"NOEQUALS"], &mut buf).unwrap();
+        assert_eq!(RunBlock::parse(&buf[..15]), Err(RunBlockError::Size));
+        let n = RunBlock::encode(b"add_i32", &[b"p", b"1", b"2"], &[], &mut buf).unwrap();
+        let b = RunBlock::parse(&buf[..n]).unwrap();
+        assert_eq!(b.entry(), Some("add_i32"));
+        assert_eq!(b.args().collect::<Vec<_>>(), vec![&b"p"[..], b"1", b"2"]);
+        let mut bad = buf;
+        bad[8] = 200; // entry longer than the block
+        assert_eq!(RunBlock::parse(&bad[..n]), Err(RunBlockError::Entry));
+        let mut bad = buf;
+        bad[12] = 1; // reserved
+        assert_eq!(RunBlock::parse(&bad[..n]), Err(RunBlockError::Counts));
+        let n = RunBlock::encode(b"", &[b"p"], &[b"NOEQUALS"], &mut buf).unwrap();
         assert_eq!(RunBlock::parse(&buf[..n]), Err(RunBlockError::Environment));
-        let n = RunBlock::encode(&[], &[], &mut buf).unwrap();
+        let n = RunBlock::encode(b"", &[], &[], &mut buf).unwrap();
         assert_eq!(RunBlock::parse(&buf[..n]), Err(RunBlockError::Counts));
-        let mut huge = [0u8; 16];
+        let mut huge = [0u8; 24];
         huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
         huge[4..8].copy_from_slice(&2u32.to_le_bytes());
         assert_eq!(RunBlock::parse(&huge), Err(RunBlockError::Counts));
-        assert_eq!(RunBlock::encode(&[b"a\0b"], &[], &mut buf), None);
-        assert_eq!(RunBlock::encode(&[&[b'x'; 200]], &[], &mut buf), None);
+        assert_eq!(RunBlock::encode(b"", &[b"a\0b"], &[], &mut buf), None);
+        assert_eq!(RunBlock::encode(b"a\0", &[b"p"], &[], &mut buf), None);
+        assert_eq!(RunBlock::encode(b"", &[&[b'x'; 200]], &[], &mut buf), None);
     }
 }

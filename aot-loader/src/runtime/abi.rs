@@ -8,6 +8,8 @@
 //! register, f32/f64/v128 the next vector register, then 8-byte stack slots (16-byte aligned
 //! slots for v128).
 
+use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::offset_of;
 
@@ -299,6 +301,55 @@ pub fn parse_float(s: &str) -> Option<f64> {
         _ => {}
     }
     t.parse::<f64>().ok()
+}
+
+/// Formats `v` as C's `printf("%.7g")`.
+pub fn fmt_g7(v: f64) -> String {
+    if v.is_nan() {
+        return if v.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if v.is_infinite() {
+        return if v < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{v:.6e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').into()
+        } else {
+            String::from(s)
+        }
+    };
+    if !(-4..7).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", strip(mant), sign, exp.abs())
+    } else {
+        let decimals = (6 - exp).max(0) as usize;
+        strip(&format!("{v:.decimals$}"))
+    }
+}
+
+/// Formats results as WAMR's `wasm_application_execute_func` prints them.
+pub fn format_results(results: &[Value]) -> String {
+    let parts: Vec<String> = results
+        .iter()
+        .map(|v| match *v {
+            Value::I32(x) => format!("0x{:x}:i32", x as u32),
+            Value::I64(x) => format!("0x{:x}:i64", x as u64),
+            Value::F32(b) => format!("{}:f32", fmt_g7(f64::from(f32::from_bits(b)))),
+            Value::F64(b) => format!("{}:f64", fmt_g7(f64::from_bits(b))),
+            Value::V128(x) => format!("<0x{:016x} 0x{:016x}>:v128", x as u64, (x >> 64) as u64),
+            Value::FuncRef(f) if f != u32::MAX => format!("{f}:ref.func"),
+            Value::FuncRef(_) => "func:ref.null".into(),
+            Value::ExternRef(e) if e != 0 && e != u32::MAX => format!("0x{e:x}:ref.extern"),
+            Value::ExternRef(_) => "extern:ref.null".into(),
+        })
+        .collect();
+    parts.join(",")
 }
 
 #[cfg(test)]

@@ -357,7 +357,7 @@ fn run_module(
     }
     // Run block at WORK, ring at WORK + RING_OFF.
     let mut blk = [0u8; 512];
-    let n = RunBlock::encode(args, &[b"TZWASM=1"], &mut blk).ok_or("run block")?;
+    let n = RunBlock::encode(b"", args, &[b"TZWASM=1"], &mut blk).ok_or("run block")?;
     for (k, b) in blk[..n].iter().enumerate() {
         // SAFETY: the work area is normal-world RAM this client owns.
         unsafe { core::ptr::write_volatile((WORK + k as u64) as *mut u8, *b) };
@@ -781,7 +781,7 @@ fn session_checks(report: &mut Report) {
         return;
     };
     let mut blk = [0u8; 64];
-    let n = RunBlock::encode(&[b"hello"], &[], &mut blk).unwrap_or(0) as u64;
+    let n = RunBlock::encode(b"", &[b"hello"], &[], &mut blk).unwrap_or(0) as u64;
     for (k, b) in blk[..n as usize].iter().enumerate() {
         // SAFETY: the work area is normal-world RAM this client owns.
         unsafe { core::ptr::write_volatile((WORK + k as u64) as *mut u8, *b) };

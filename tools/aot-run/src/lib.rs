@@ -543,54 +543,7 @@ pub fn call(inst: &mut HostInstance<'_>, index: u32, args: &[Value]) -> Result<V
     }
 }
 
-/// Formats `v` as C's `printf("%.7g")`.
-pub fn fmt_g7(v: f64) -> String {
-    if v.is_nan() {
-        return if v.is_sign_negative() { "-nan" } else { "nan" }.into();
-    }
-    if v.is_infinite() {
-        return if v < 0.0 { "-inf" } else { "inf" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let sci = format!("{v:.6e}");
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let strip = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    if !(-4..7).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{}{:02}", strip(mant), sign, exp.abs())
-    } else {
-        let decimals = (6 - exp).max(0) as usize;
-        strip(&format!("{v:.decimals$}"))
-    }
-}
-
-/// Formats results as WAMR's `wasm_application_execute_func` prints them.
-pub fn format_results(results: &[Value]) -> String {
-    let parts: Vec<String> = results
-        .iter()
-        .map(|v| match *v {
-            Value::I32(x) => format!("0x{:x}:i32", x as u32),
-            Value::I64(x) => format!("0x{:x}:i64", x as u64),
-            Value::F32(b) => format!("{}:f32", fmt_g7(f64::from(f32::from_bits(b)))),
-            Value::F64(b) => format!("{}:f64", fmt_g7(f64::from_bits(b))),
-            Value::V128(x) => format!("<0x{:016x} 0x{:016x}>:v128", x as u64, (x >> 64) as u64),
-            Value::FuncRef(f) if f != u32::MAX => format!("{f}:ref.func"),
-            Value::FuncRef(_) => "func:ref.null".into(),
-            Value::ExternRef(e) if e != 0 && e != u32::MAX => format!("0x{e:x}:ref.extern"),
-            Value::ExternRef(_) => "extern:ref.null".into(),
-        })
-        .collect();
-    parts.join(",")
-}
+pub use tzwasm_aot_loader::runtime::abi::{fmt_g7, format_results};
 
 #[cfg(test)]
 mod tests {
