@@ -143,7 +143,13 @@ fn corpus_checks(report: &mut Report) {
         return;
     };
     let baseline = Smc.pool_info().map(|p| p.used);
-    let (mut passed, mut failed) = (0u32, 0u32);
+    let env = CorpusEnv {
+        bundle_shm,
+        work_shm,
+        report_off: len - 0x1000,
+        quota: pool.size,
+    };
+    let (mut passed, mut failed, mut fp_lost) = (0u32, 0u32, 0u32);
     for i in 0..count {
         let e = 8 + 96 * i;
         let field = |k: u64| (bundle_u64(e + 8 + 16 * k), bundle_u64(e + 16 + 16 * k));
@@ -166,15 +172,7 @@ fn corpus_checks(report: &mut Report) {
             mismatches: 0,
             first: None,
         };
-        let outcome = corpus_run(
-            bundle_shm,
-            work_shm,
-            len - 0x1000,
-            pool.size,
-            run,
-            aot,
-            &mut cmp,
-        );
+        let outcome = corpus_run(&env, run, aot, &mut cmp, &mut fp_lost);
         let ok_status = match outcome {
             Ok(r) if trap_id == -1 => r[0] == 0 && r[1] == u64::from(exit_code),
             Ok(r) if trap_id == -2 => r[0] == Status::Trapped.to_raw(),
@@ -207,6 +205,11 @@ fn corpus_checks(report: &mut Report) {
         format_args!("{failed} failed"),
     );
     report.check(
+        "corpus: the normal world's V0-V31/FPCR/FPSR survive every RUN and RESUME",
+        fp_lost == 0,
+        format_args!("lost in {fp_lost} calls"),
+    );
+    report.check(
         "corpus: pool back to baseline after every run",
         baseline.is_ok() && after == baseline,
         format_args!("before {baseline:?}, after {after:?}"),
@@ -214,15 +217,37 @@ fn corpus_checks(report: &mut Report) {
 }
 
 /// One corpus run: open, LOAD from the bundle, RUN with its run block through a 4 KiB ring.
-fn corpus_run(
+/// The registrations and limits every corpus run shares.
+#[derive(Clone, Copy)]
+struct CorpusEnv {
     bundle_shm: u64,
     work_shm: u64,
     report_off: u64,
     quota: u64,
+}
+
+fn corpus_run(
+    env: &CorpusEnv,
     run: (u64, u64),
     aot: (u64, u64),
     cmp: &mut Compare,
+    fp_lost: &mut u32,
 ) -> Result<[u64; 4], &'static str> {
+    // RUN and RESUME go through the FP/SIMD probe: module code uses FP/SIMD at S-EL0, and the
+    // normal world's V0-V31, FPCR and FPSR must come back intact every time.
+    let mut probed = |args: [u64; 8]| -> [u64; 4] {
+        let (survived, out) = fp_probe(args, args[1] ^ 0x5eed_f00d, FPCR_PRIMARY, FPSR_PRIMARY);
+        if survived.is_err() {
+            *fp_lost += 1;
+        }
+        out
+    };
+    let CorpusEnv {
+        bundle_shm,
+        work_shm,
+        report_off,
+        quota,
+    } = *env;
     let s = Smc.invoke(ids::SESSION_OPEN, [quota, 0, 0, 0, 0, 0, 0]);
     if s[0] != 0 {
         return Err("SESSION_OPEN");
@@ -265,7 +290,7 @@ fn corpus_run(
             if regs[0] != Status::OutputPending.to_raw() {
                 return Ok(regs);
             }
-            regs = Smc.invoke(ids::RESUME, [session, 0, 0, 0, 0, 0, 0]);
+            regs = probed([ids::RESUME.to_x0(), session, 0, 0, 0, 0, 0, 0]);
         }
     })();
     let _ = Smc.invoke(ids::SESSION_CLOSE, [session, 0, 0, 0, 0, 0, 0]);
