@@ -38,6 +38,8 @@ struct Loaded {
     module: *mut AotModule,
     file: *mut [u64],
     charged: u64,
+    /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate (relocate + map).
+    load_ticks: [u64; 4],
 }
 
 // SAFETY: a Loaded is only ever touched under the SESSIONS lock, by one CPU at a time; the
@@ -165,8 +167,9 @@ pub fn unload(handle: u64) -> Regs4 {
     }
 }
 
-/// STATS: quota, bytes charged, whether a module is loaded.
-pub fn stats(handle: u64) -> Regs4 {
+/// STATS: page 0 (`x2` = 0): quota, bytes charged, whether a module is loaded; page 1: the
+/// counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and instantiate ticks.
+pub fn stats(handle: u64, page: u64) -> Regs4 {
     let Some(t) = SESSIONS.try_lock() else {
         return st(Status::Busy);
     };
@@ -174,12 +177,14 @@ pub fn stats(handle: u64) -> Regs4 {
         return st(Status::NoSuchHandle);
     };
     let charged = s.loaded.as_ref().map_or(0, |l| l.charged);
-    [
-        Status::Success.to_raw(),
-        s.quota,
-        charged,
-        u64::from(s.loaded.is_some()),
-    ]
+    let t = s.loaded.as_ref().map_or([0; 4], |l| l.load_ticks);
+    let ok = Status::Success.to_raw();
+    match page {
+        0 => [ok, s.quota, charged, u64::from(s.loaded.is_some())],
+        1 => [ok, counter_freq(), t[0], t[1]],
+        2 => [ok, t[2], t[3], 0],
+        _ => st(Status::InvalidParameter),
+    }
 }
 
 /// The request LOAD checks against a registration before it touches anything.
@@ -243,6 +248,7 @@ fn load_into(
     // first and are freed before the refusal.
     let copy_cost = (req.len.div_ceil(8) * 8).max(8);
     // Copy out of shared memory first: never parse what the normal world can still change.
+    let t0 = counter();
     let mut words: Vec<u64> = Vec::new();
     if words.try_reserve_exact(len.div_ceil(8)).is_err() {
         return Err((
@@ -270,7 +276,9 @@ fn load_into(
         let mut b = unsafe { Box::from_raw(file_ptr) };
         b.fill(0);
     };
+    let t1 = counter();
     report.sha256.copy_from_slice(&Sha256::digest(file));
+    let t2 = counter();
 
     let module = match parse(file, Arch::Aarch64) {
         Ok(m) => m,
@@ -303,11 +311,13 @@ fn load_into(
             ),
         ));
     }
+    let t3 = counter();
     let module_ptr = Box::into_raw(Box::new(module));
     // SAFETY: module_ptr is a fresh Box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
     match Instance::new(module_ref, file, SecurePlatform::new(), config) {
         Ok(instance) => {
+            let ticks = [t1 - t0, t2 - t1, t3 - t2, counter() - t3];
             let charged = copy_cost + instance.quota().used();
             report.charged = charged;
             report.set_message("loaded");
@@ -317,6 +327,7 @@ fn load_into(
                 module: module_ptr,
                 file: file_ptr,
                 charged,
+                load_ticks: ticks,
             });
             Ok([Status::Success.to_raw(), charged, min_quota, 0])
         }
@@ -332,6 +343,20 @@ fn load_into(
             Err((status, min_quota, alloc::format!("{e}")))
         }
     }
+}
+
+fn counter() -> u64 {
+    let c: u64;
+    // SAFETY: reading CNTPCT_EL0 has no side effects.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) c, options(nomem, nostack)) };
+    c
+}
+
+fn counter_freq() -> u64 {
+    let f: u64;
+    // SAFETY: reading CNTFRQ_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) f, options(nomem, nostack)) };
+    f
 }
 
 fn write_report(at: u64, report: &LoadReport) {

@@ -104,6 +104,59 @@ pub fn run_primary(report: &mut Report) {
     session_checks(report);
     run_checks(report);
     corpus_checks(report);
+    figures(report);
+}
+
+fn micros(ticks: u64, freq: u64) -> u64 {
+    ticks.saturating_mul(1_000_000) / freq.max(1)
+}
+
+/// Informational figures (never pass/fail criteria): LOAD's breakdown for the largest corpus
+/// module, and output streaming through a 4 KiB ring vs a plain copy in the normal world.
+fn figures(report: &mut Report) {
+    // SAFETY: normal-world RAM the harness writes before boot.
+    let len = unsafe { core::ptr::read_volatile((AOT_LEN_WORD + 8 * 5) as *const u64) };
+    if len < 8 || bundle_u64(0) as u32 != u32::from_le_bytes(*b"TZBN") {
+        return;
+    }
+    let count = bundle_u64(0) >> 32;
+    let (mut off, mut size) = (0, 0);
+    for i in 0..count {
+        let e = 8 + 96 * i;
+        let (o, n) = (bundle_u64(e + 8 + 16 * 2), bundle_u64(e + 16 + 16 * 2));
+        if n > size {
+            (off, size) = (o, n);
+        }
+    }
+    let Ok(shm) = Smc.shm_register(BUNDLE, len) else {
+        return;
+    };
+    let s = Smc.invoke(ids::SESSION_OPEN, [8 << 20, 0, 0, 0, 0, 0, 0]);
+    let t0 = arch::counter();
+    let r = Smc.invoke(ids::LOAD, [s[1], shm, off, size, len - 0x1000, 0, 0]);
+    let total = arch::counter() - t0;
+    let p1 = Smc.invoke(ids::STATS, [s[1], 1, 0, 0, 0, 0, 0]);
+    let p2 = Smc.invoke(ids::STATS, [s[1], 2, 0, 0, 0, 0, 0]);
+    let _ = Smc.invoke(ids::SESSION_CLOSE, [s[1], 0, 0, 0, 0, 0, 0]);
+    let _ = Smc.shm_unregister(shm);
+    let f = p1[1];
+    report.check(
+        "figure: LOAD breakdown from STATS",
+        r[0] == 0 && p1[0] == 0 && p2[0] == 0 && f > 0,
+        format_args!("LOAD x0 = {:#x}, STATS {:#x} {:#x}", r[0], p1[0], p2[0]),
+    );
+    let hash = p1[3].max(1);
+    println!(
+        "figure: LOAD of a {} KiB module: {} us in all (client-timed), copy {} us, SHA-256 {} us, parse {} us, instantiate {} us; load/hash ratio {}.{:02} (goal <= 1.5)",
+        size / 1024,
+        micros(total, arch::counter_frequency()),
+        micros(p1[2], f),
+        micros(p1[3], f),
+        micros(p2[1], f),
+        micros(p2[2], f),
+        total * f / arch::counter_frequency().max(1) / hash,
+        (total * f / arch::counter_frequency().max(1) * 100 / hash) % 100
+    );
 }
 
 /// The corpus bundle (qemu/make-bundle.py), preloaded at this address; its length is
@@ -470,7 +523,31 @@ fn run_checks(report: &mut Report) {
         mismatches: 0,
         first: None,
     };
-    match run_module(large, &[b"large"], 4096, &mut cmp, |_, _| false) {
+    let t0 = arch::counter();
+    let large_run = run_module(large, &[b"large"], 4096, &mut cmp, |_, _| false);
+    let run_ticks = arch::counter() - t0;
+    // The same bytes copied once inside the normal world, for scale.
+    let bytes = cmp.seen[0] + cmp.seen[1];
+    let t0 = arch::counter();
+    for k in (0..bytes).step_by(8) {
+        // SAFETY: the preloaded expected output and the area above the work area are
+        // normal-world RAM this client owns.
+        unsafe {
+            let v =
+                core::ptr::read_volatile((preload(2).0 + (k % preload(2).1.max(8))) as *const u64);
+            core::ptr::write_volatile((0x7a00_0000 + k) as *mut u64, v);
+        }
+    }
+    let copy_ticks = (arch::counter() - t0).max(1);
+    let freq = arch::counter_frequency();
+    println!(
+        "figure: streamed {} bytes through 4 KiB rings in {} us (load + run + drain), plain copy {} us: ratio {}",
+        bytes,
+        micros(run_ticks, freq),
+        micros(copy_ticks, freq),
+        run_ticks / copy_ticks
+    );
+    match large_run {
         Ok(ran) => {
             report.check(
                 "run: 1.5 MiB stdout + 68 KiB stderr through 4 KiB rings, byte for byte",
