@@ -19,3 +19,19 @@ spec-bin: FORCE | $(SETUP_STAMP)
 spec: spec-bin $(WAMRC)
 	$(SPEC_BIN) --wamrc $(WAMRC) --cache $(SPEC_CACHE) --jobs $(SPEC_JOBS) \
 		--expected $(TOP)/docs/conformance.md $(SPEC_ARGS) $(SPEC_SETS)
+
+# The same suite on aarch64: the runner cross-built for aarch64-unknown-linux-musl runs each
+# file under qemu-aarch64 (wamrc --target=aarch64 --cpu=cortex-a57). Not part of `make test`:
+# under qemu-user every instance's 8 GiB memory window costs about a second to map, so the
+# files with many modules take minutes (see docs/conformance.md).
+SPEC_A64_TARGET := aarch64-unknown-linux-musl
+SPEC_A64_BIN    := $(TOP)/target/$(SPEC_A64_TARGET)/release/tzwasm-spec
+SPEC_A64_SETS   ?= wasm-v2
+
+.PHONY: spec-aarch64
+spec-aarch64: spec-bin $(WAMRC)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=$(CROSS_COMPILE)gcc \
+		$(CARGO) build --release -p tzwasm-spec --target $(SPEC_A64_TARGET)
+	$(SPEC_BIN) --child $(SPEC_A64_BIN) --runner qemu-aarch64 --arch aarch64 --timeout 900 \
+		--wamrc $(WAMRC) --cache $(SPEC_CACHE) --jobs $(SPEC_JOBS) \
+		--expected $(TOP)/docs/conformance.md $(SPEC_ARGS) $(SPEC_A64_SETS)
