@@ -697,3 +697,100 @@ impl<'w> Script<'w> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wast::token::F32;
+
+    fn f32p(p: NanPattern<F32>, bits: u32) -> bool {
+        f32_matches(&p, bits)
+    }
+
+    #[test]
+    fn nan_rules() {
+        // Canonical: quiet NaN with an all-zero payload, either sign.
+        assert!(f32p(NanPattern::CanonicalNan, 0x7fc0_0000));
+        assert!(f32p(NanPattern::CanonicalNan, 0xffc0_0000));
+        assert!(!f32p(NanPattern::CanonicalNan, 0x7fc0_0001));
+        // Arithmetic: the quiet bit set, any payload; a signalling NaN is not one.
+        assert!(f32p(NanPattern::ArithmeticNan, 0x7fc0_0001));
+        assert!(f32p(NanPattern::ArithmeticNan, 0xffe0_0000));
+        assert!(!f32p(NanPattern::ArithmeticNan, 0x7fa0_0000));
+        assert!(!f32p(NanPattern::ArithmeticNan, 0x7f80_0000));
+        assert!(f64_matches(
+            &NanPattern::CanonicalNan,
+            0xfff8_0000_0000_0000
+        ));
+        assert!(!f64_matches(
+            &NanPattern::ArithmeticNan,
+            0x7ff4_0000_0000_0000
+        ));
+    }
+
+    #[test]
+    fn v128_lanes() {
+        let v = u128::from_le_bytes([1, 0, 2, 0, 3, 0, 4, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0]);
+        assert!(v128_matches(
+            &V128Pattern::I16x8([1, 2, 3, 4, -1, 0, 0, 0]),
+            v
+        ));
+        assert!(!v128_matches(
+            &V128Pattern::I16x8([1, 2, 3, 4, 0, 0, 0, 0]),
+            v
+        ));
+    }
+
+    #[test]
+    fn trap_messages() {
+        let t = |id| Stop::Trap(Trap::Exception(id));
+        assert!(Script::trap_matches(
+            "call stack exhausted",
+            &t(ExceptionId::NativeStackOverflow)
+        ));
+        assert!(Script::trap_matches(
+            "out of bounds",
+            &t(ExceptionId::OutOfBoundsTableAccess)
+        ));
+        assert!(Script::trap_matches(
+            "uninitialized element 2",
+            &t(ExceptionId::UninitializedElement)
+        ));
+        assert!(!Script::trap_matches(
+            "undefined element",
+            &t(ExceptionId::UninitializedElement)
+        ));
+        let refused = Stop::Trap(Trap::Message(
+            "instantiate: data segment does not fit".into(),
+        ));
+        assert!(Script::trap_matches(
+            "out of bounds memory access",
+            &refused
+        ));
+        assert!(!Script::trap_matches(
+            "out of bounds table access",
+            &refused
+        ));
+    }
+
+    #[test]
+    fn import_module_names() {
+        // (import "a" "f" (func)) (import "spectest" "memory" (memory 1 2))
+        // (import "b" "t" (table 0 funcref)) (import "c" "g" (global i32))
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        let body: &[u8] = b"\x04\x01a\x01f\x00\x00\x08spectest\x06memory\x02\x01\x01\x02\
+            \x01b\x01t\x01\x70\x00\x00\x01c\x01g\x03\x7f\x00";
+        m.push(2);
+        m.push(body.len() as u8);
+        m.extend_from_slice(body);
+        assert_eq!(
+            import_modules(&m).unwrap(),
+            ["a", "spectest", "b", "c"].map(String::from)
+        );
+        assert_eq!(
+            import_modules(b"\0asm\x01\0\0\0").unwrap(),
+            Vec::<String>::new()
+        );
+        assert!(import_modules(b"\0asm\x01\0\0\0\x02\x05\x01").is_none());
+    }
+}
