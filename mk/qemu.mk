@@ -21,7 +21,14 @@ corpus-bundle: corpus-expected
 	python3 qemu/make-bundle.py guests/manifest.txt $(BUILD)/corpus $(BUILD)/corpus/expected \
 		$(QEMU_BUNDLE) qemu/bundle-skip.txt
 
-qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle
-	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
+# A module that writes 10 MiB to stdout (qemu/guests/write10mib.wat), for the ring test.
+QEMU_W10 := $(BUILD)/qemu-guests/write10mib.aot
+$(QEMU_W10): qemu/guests/write10mib.wat $(WAMRC)
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10)
+	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD) $(QEMU_W10)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
 		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)

@@ -46,17 +46,18 @@ run_case() {
     return $rc
 }
 
-# Case 1: protocol checks. Files named in TZWASM_TEST_PRELOAD (space-separated, up to 5: the
+# Case 1: protocol checks. Files named in TZWASM_TEST_PRELOAD (space-separated, up to 6: the
 # hello module, the large-output module, its expected stdout and stderr, hello's expected
-# stdout) are preloaded by QEMU into normal-world RAM at fixed addresses, their lengths as u64
+# stdout, the 10 MiB writer) are preloaded by QEMU into normal-world RAM at fixed addresses, their lengths as u64
 # words from 0x71fff000; the client LOADs and RUNs the modules through the protocol (see
 # normal-world/test-client/src/checks.rs, PRELOAD). The first module's stdout must also
 # appear on the secure console (TEST_RUN).
-preload_addrs=(0x72000000 0x74000000 0x76000000 0x77000000 0x77800000)
+preload_addrs=(0x72000000 0x74000000 0x76000000 0x77000000 0x77800000 - 0x7c000000)
 aot_args=()
 aot=""
 i=0
 for f in ${TZWASM_TEST_PRELOAD:-}; do
+    [ $i -eq 5 ] && i=6 # slot 5 is the corpus bundle
     [ $i -eq 0 ] && aot=$f
     aot_args+=(-device "loader,file=$f,addr=${preload_addrs[$i]},force-raw=on"
                -device "loader,addr=$(printf '0x%x' $((0x71fff000 + 8 * i))),data=$(stat -c %s "$f"),data-len=8")

@@ -351,12 +351,14 @@ fn corpus_run(
 }
 
 /// Preloaded files (QEMU `-device loader`): their lengths are u64 words at AOT_LEN_WORD + 8*i.
-const PRELOAD: [u64; 5] = [
+const PRELOAD: [u64; 7] = [
     AOT_FILE,    // 0: hello .aot
     0x7400_0000, // 1: large-output .aot
     0x7600_0000, // 2: large-output expected stdout
     0x7700_0000, // 3: large-output expected stderr
     0x7780_0000, // 4: hello expected stdout
+    BUNDLE,      // 5: the corpus bundle
+    0x7c00_0000, // 6: the 10 MiB writer .aot
 ];
 /// Work area for run blocks and rings.
 const WORK: u64 = 0x7800_0000;
@@ -383,9 +385,13 @@ impl Compare {
         let (base, len) = self.expected[stream];
         for &b in bytes {
             let at = self.seen[stream];
-            // SAFETY: normal-world RAM holding the preloaded expected output.
-            let want =
-                (at < len).then(|| unsafe { core::ptr::read_volatile((base + at) as *const u8) });
+            let want = if base == 0 {
+                // Base 0: the 10 MiB writer's pattern instead of preloaded bytes.
+                (at < len).then_some(((at % 65536) % 251) as u8)
+            } else {
+                // SAFETY: normal-world RAM holding the preloaded expected output.
+                (at < len).then(|| unsafe { core::ptr::read_volatile((base + at) as *const u8) })
+            };
             if want != Some(b) {
                 self.mismatches += 1;
                 self.first.get_or_insert((stream, at, want, b));
@@ -593,6 +599,27 @@ fn run_checks(report: &mut Report) {
             format_args!("x0..x3 = {:#x?}", ran.regs),
         ),
         Err(e) => report.fail("run: garbage consumer index", format_args!("{e}")),
+    }
+    // 10 MiB through a 4 KiB ring: byte k is (k mod 65536) mod 251, checked as it arrives.
+    let w10 = preload(6);
+    if w10.1 > 64 {
+        let mut cmp = Compare {
+            expected: [(0, 10 << 20), (0, 0)],
+            seen: [0; 2],
+            mismatches: 0,
+            first: None,
+        };
+        match run_module(w10, &[b"w10"], 2048, &mut cmp, |_, _| false) {
+            Ok(ran) => report.check(
+                "run: a module writing 10 MiB through 2 KiB rings: every byte, in order",
+                ran.regs[0] == 0 && cmp.exact() && !ran.fault && ran.pauses > 4000,
+                format_args!(
+                    "x0..x3 = {:#x?}, seen {:?}, mismatches {}, first {:?}, {} pauses",
+                    ran.regs, cmp.seen, cmp.mismatches, cmp.first, ran.pauses
+                ),
+            ),
+            Err(e) => report.fail("run: 10 MiB writer", format_args!("{e}")),
+        }
     }
     let mut cmp = Compare {
         expected: [preload(4), (0, 0)],
