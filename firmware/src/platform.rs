@@ -32,13 +32,6 @@ pub fn realtime_ns(counter_ns: impl Fn(u64) -> u64, now: u64) -> Option<u64> {
 /// QEMU virt's PL031 RTC (RTCDR at offset 0: seconds since 1970).
 const PL031_BASE: u64 = 0x0901_0000;
 
-fn read_counter() -> u64 {
-    let c: u64;
-    // SAFETY: reading CNTPCT_EL0 has no side effects.
-    unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) c, options(nomem, nostack)) };
-    c
-}
-
 /// Seeds the DRBG and reads the wall clock, at cold boot (before the normal world runs).
 pub fn init_entropy_and_clock(dtb_seed: &[u8]) {
     let mut d = ENTROPY.lock();
@@ -64,10 +57,10 @@ pub fn init_entropy_and_clock(dtb_seed: &[u8]) {
     // Timing jitter of a few hundred counter reads around some hashing work.
     let mut jitter = [0u64; 64];
     for j in jitter.iter_mut() {
-        let t0 = read_counter();
+        let t0 = crate::arch::counter();
         let mut tmp = [0u8; 32];
         d.fill(&mut tmp);
-        *j = read_counter().wrapping_sub(t0) ^ t0;
+        *j = crate::arch::counter().wrapping_sub(t0) ^ t0;
     }
     let bytes: [u8; 512] = core::array::from_fn(|i| (jitter[i / 8] >> (8 * (i % 8))) as u8);
     d.reseed(&bytes);
@@ -77,7 +70,7 @@ pub fn init_entropy_and_clock(dtb_seed: &[u8]) {
         u64::from(unsafe { core::ptr::read_volatile(base as *const u32) })
     })
     .unwrap_or(0);
-    WALL_BASE.call_once(|| (secs, read_counter()));
+    WALL_BASE.call_once(|| (secs, crate::arch::counter()));
     log::info!(
         "entropy: DTB seed {} bytes, RNDR {}; RTC at boot: {secs} s since 1970",
         dtb_seed.len(),

@@ -206,7 +206,7 @@ impl WasiHost for RunWasi {
     fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {
         match clock_id {
             // Realtime: the RTC read at cold boot plus the secure counter since then.
-            0 => crate::platform::realtime_ns(ticks_to_ns, counter()),
+            0 => crate::platform::realtime_ns(ticks_to_ns, crate::arch::counter()),
             // Monotonic: the secure physical counter, which the normal world cannot change.
             1 => Some(counter_ns()),
             _ => None,
@@ -214,7 +214,7 @@ impl WasiHost for RunWasi {
     }
 
     fn clock_res_ns(&mut self, clock_id: u32) -> Option<u64> {
-        (clock_id <= 1).then(|| 1_000_000_000u64.div_ceil(counter_freq().max(1)))
+        (clock_id <= 1).then(|| 1_000_000_000u64.div_ceil(crate::arch::counter_freq().max(1)))
     }
 
     fn random(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
@@ -240,27 +240,13 @@ impl WasiHost for RunWasi {
     }
 }
 
-fn counter_freq() -> u64 {
-    let f: u64;
-    // SAFETY: reading CNTFRQ_EL0 has no side effects.
-    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) f, options(nomem, nostack)) };
-    f
-}
-
-fn counter() -> u64 {
-    let c: u64;
-    // SAFETY: reading CNTPCT_EL0 has no side effects.
-    unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) c, options(nomem, nostack)) };
-    c
-}
-
 fn ticks_to_ns(ticks: u64) -> u64 {
-    let f = counter_freq().max(1);
+    let f = crate::arch::counter_freq().max(1);
     ((u128::from(ticks) * 1_000_000_000) / u128::from(f)) as u64
 }
 
 fn counter_ns() -> u64 {
-    ticks_to_ns(counter())
+    ticks_to_ns(crate::arch::counter())
 }
 
 /// The secure world's [`Platform`].

@@ -106,6 +106,16 @@ fn slot_of(t: &Table, handle: u64) -> Option<usize> {
     (handle >> 8 == u64::from(s.generation)).then_some(i)
 }
 
+/// The loaded module of session `handle`: NO_SUCH_HANDLE for a dead session, BAD_STATE when
+/// nothing is loaded.
+fn loaded_in(t: &mut Table, handle: u64) -> Result<&mut Loaded, Regs4> {
+    let i = slot_of(t, handle).ok_or(st(Status::NoSuchHandle))?;
+    t.slots[i]
+        .as_mut()
+        .and_then(|s| s.loaded.as_mut())
+        .ok_or(st(Status::BadState))
+}
+
 /// SESSION_OPEN.
 pub fn open(quota: u64) -> Regs4 {
     let pool = POOL.stats().size as u64;
@@ -181,7 +191,7 @@ pub fn stats(handle: u64, page: u64) -> Regs4 {
     let ok = Status::Success.to_raw();
     match page {
         0 => [ok, s.quota, charged, u64::from(s.loaded.is_some())],
-        1 => [ok, counter_freq(), t[0], t[1]],
+        1 => [ok, crate::arch::counter_freq(), t[0], t[1]],
         2 => [ok, t[2], t[3], 0],
         _ => st(Status::InvalidParameter),
     }
@@ -248,7 +258,7 @@ fn load_into(
     // first and are freed before the refusal.
     let copy_cost = (req.len.div_ceil(8) * 8).max(8);
     // Copy out of shared memory first: never parse what the normal world can still change.
-    let t0 = counter();
+    let t0 = crate::arch::counter();
     let mut words: Vec<u64> = Vec::new();
     if words.try_reserve_exact(len.div_ceil(8)).is_err() {
         return Err((
@@ -276,9 +286,9 @@ fn load_into(
         let mut b = unsafe { Box::from_raw(file_ptr) };
         b.fill(0);
     };
-    let t1 = counter();
+    let t1 = crate::arch::counter();
     report.sha256.copy_from_slice(&Sha256::digest(file));
-    let t2 = counter();
+    let t2 = crate::arch::counter();
 
     let module = match parse(file, Arch::Aarch64) {
         Ok(m) => m,
@@ -311,13 +321,13 @@ fn load_into(
             ),
         ));
     }
-    let t3 = counter();
+    let t3 = crate::arch::counter();
     let module_ptr = Box::into_raw(Box::new(module));
     // SAFETY: module_ptr is a fresh Box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
     match Instance::new(module_ref, file, SecurePlatform::new(), config) {
         Ok(instance) => {
-            let ticks = [t1 - t0, t2 - t1, t3 - t2, counter() - t3];
+            let ticks = [t1 - t0, t2 - t1, t3 - t2, crate::arch::counter() - t3];
             let charged = copy_cost + instance.quota().used();
             report.charged = charged;
             report.set_message("loaded");
@@ -343,20 +353,6 @@ fn load_into(
             Err((status, min_quota, alloc::format!("{e}")))
         }
     }
-}
-
-fn counter() -> u64 {
-    let c: u64;
-    // SAFETY: reading CNTPCT_EL0 has no side effects.
-    unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) c, options(nomem, nostack)) };
-    c
-}
-
-fn counter_freq() -> u64 {
-    let f: u64;
-    // SAFETY: reading CNTFRQ_EL0 has no side effects.
-    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) f, options(nomem, nostack)) };
-    f
 }
 
 fn write_report(at: u64, report: &LoadReport) {
@@ -444,11 +440,9 @@ pub fn run(req: RunRequest<'_>) -> Regs4 {
     let Some(mut t) = SESSIONS.try_lock() else {
         return st(Status::Busy);
     };
-    let Some(i) = slot_of(&t, req.session) else {
-        return st(Status::NoSuchHandle);
-    };
-    let Some(loaded) = t.slots[i].as_mut().and_then(|s| s.loaded.as_mut()) else {
-        return st(Status::BadState);
+    let loaded = match loaded_in(&mut t, req.session) {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     if !matches!(loaded.run, RunState::NotStarted) {
         return st(Status::BadState);
@@ -482,11 +476,9 @@ pub fn resume(handle: u64) -> Regs4 {
     let Some(mut t) = SESSIONS.try_lock() else {
         return st(Status::Busy);
     };
-    let Some(i) = slot_of(&t, handle) else {
-        return st(Status::NoSuchHandle);
-    };
-    let Some(loaded) = t.slots[i].as_mut().and_then(|s| s.loaded.as_mut()) else {
-        return st(Status::BadState);
+    let loaded = match loaded_in(&mut t, handle) {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     let (mut cur, shm) = match core::mem::replace(&mut loaded.run, RunState::Done) {
         RunState::Paused { cur, shm } => (cur, shm),
@@ -517,11 +509,9 @@ pub fn cancel(handle: u64) -> Regs4 {
     let Some(mut t) = SESSIONS.try_lock() else {
         return st(Status::Busy);
     };
-    let Some(i) = slot_of(&t, handle) else {
-        return st(Status::NoSuchHandle);
-    };
-    let Some(loaded) = t.slots[i].as_mut().and_then(|s| s.loaded.as_mut()) else {
-        return st(Status::BadState);
+    let loaded = match loaded_in(&mut t, handle) {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     match loaded.run {
         RunState::Paused { .. } | RunState::Flushing { .. } => {

@@ -80,3 +80,19 @@ pub fn current_cpu() -> usize {
 pub fn stacks_base() -> usize {
     core::ptr::addr_of!(__stacks_start) as usize
 }
+
+/// The secure physical counter (CNTPCT_EL0), after an ISB so it is not read early.
+pub fn counter() -> u64 {
+    let c: u64;
+    // SAFETY: reading CNTPCT_EL0 has no side effects.
+    unsafe { core::arch::asm!("isb", "mrs {}, cntpct_el0", out(reg) c, options(nomem, nostack)) };
+    c
+}
+
+/// The counter's frequency in Hz (CNTFRQ_EL0).
+pub fn counter_freq() -> u64 {
+    let f: u64;
+    // SAFETY: reading CNTFRQ_EL0 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, cntfrq_el0", out(reg) f, options(nomem, nostack)) };
+    f
+}
