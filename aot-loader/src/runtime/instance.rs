@@ -396,24 +396,27 @@ impl<'m, P: Platform> Instance<'m, P> {
         let layout = image::plan(m, u32::try_from(page).unwrap_or(0))?;
         let total = layout.total_len as usize;
         self.quota.charge("code image", total as u64)?;
-        let code = self
-            .platform
-            .alloc_code(total, image::needs_low_address(m))?;
-        self.code_addr = code;
         self.image = Some(layout.clone());
-        {
-            // SAFETY: the platform returned `total` writable bytes at `code`, owned by this
-            // instance and not yet executable or shared with anything.
-            let buf = unsafe { core::slice::from_raw_parts_mut(code as *mut u8, total) };
-            let file = self.file;
-            let mut resolve = |name: &str| -> Option<u64> {
-                let h = Helper::from_name(name)?;
-                self.entry(Entry::Helper(h))
-            };
-            image::build(m, file, &layout, buf, code, &mut resolve)?;
+        // A module without functions has an empty image: nothing to allocate, map or call.
+        if total > 0 {
+            let code = self
+                .platform
+                .alloc_code(total, image::needs_low_address(m))?;
+            self.code_addr = code;
+            {
+                // SAFETY: the platform returned `total` writable bytes at `code`, owned by this
+                // instance and not yet executable or shared with anything.
+                let buf = unsafe { core::slice::from_raw_parts_mut(code as *mut u8, total) };
+                let file = self.file;
+                let mut resolve = |name: &str| -> Option<u64> {
+                    let h = Helper::from_name(name)?;
+                    self.entry(Entry::Helper(h))
+                };
+                image::build(m, file, &layout, buf, code, &mut resolve)?;
+            }
+            self.platform
+                .seal_code(code, layout.rx_len as usize, total)?;
         }
-        self.platform
-            .seal_code(code, layout.rx_len as usize, total)?;
 
         // Data block.
         let il = InstanceLayout::of(m);
@@ -550,7 +553,7 @@ impl<'m, P: Platform> Instance<'m, P> {
                 self.entry(Entry::Import(i as u32)).unwrap_or(0)
             } else {
                 let f = (i - m.import_funcs.len()) as u32;
-                code + u64::from(layout.func_offset(m, f).unwrap_or(0))
+                self.code_addr + u64::from(layout.func_offset(m, f).unwrap_or(0))
             };
             self.write_u64(func_ptrs_off + 8 * i, ptr);
             let ty = if i < m.import_funcs.len() {
@@ -860,7 +863,7 @@ impl<P: Platform> Drop for Instance<'_, P> {
         if self.data_addr != 0 {
             self.platform.free_data(self.data_addr, self.data_len);
         }
-        if let Some(l) = &self.image {
+        if let (Some(l), true) = (&self.image, self.code_addr != 0) {
             self.platform
                 .free_code(self.code_addr, l.total_len as usize);
         }
