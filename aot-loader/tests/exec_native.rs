@@ -12,7 +12,6 @@
 ))]
 
 use std::arch::asm;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use tzwasm_aot_loader::image;
 use tzwasm_aot_loader::layout::{
@@ -134,10 +133,14 @@ fn protect(addr: u64, len: u64, prot: u64) {
     assert_eq!(r, 0, "mprotect");
 }
 
-static LAST_EXCEPTION: AtomicU32 = AtomicU32::new(u32::MAX);
+thread_local! {
+    /// The last exception id generated code reported, per thread: the test harness runs the
+    /// tests in parallel, and each test's module runs on that test's thread.
+    static LAST_EXCEPTION: std::cell::Cell<u32> = const { std::cell::Cell::new(u32::MAX) };
+}
 
 extern "C" fn set_exception_with_id(_inst: u64, id: u32) {
-    LAST_EXCEPTION.store(id, Ordering::SeqCst);
+    LAST_EXCEPTION.with(|e| e.set(id));
 }
 
 fn expected(i: i32) -> i32 {
@@ -235,10 +238,10 @@ fn run_file(name: &str) {
     // outlive the calls.
     let f: Run = unsafe { std::mem::transmute::<u64, Run>(base + u64::from(off)) };
     for i in 0..6 {
-        LAST_EXCEPTION.store(u32::MAX, Ordering::SeqCst);
+        LAST_EXCEPTION.with(|e| e.set(u32::MAX));
         assert_eq!(f(&mut env, i), expected(i), "{name}: run({i})");
         assert_eq!(
-            LAST_EXCEPTION.load(Ordering::SeqCst),
+            LAST_EXCEPTION.with(|e| e.get()),
             u32::MAX,
             "{name}: unexpected trap"
         );
@@ -247,9 +250,9 @@ fn run_file(name: &str) {
     }
     // i32::MAX * 1.5 does not fit i32: `i32.trunc_f64_s` calls aot_set_exception_with_id
     // (through the PLT) with id 3, integer overflow, and the function returns.
-    LAST_EXCEPTION.store(u32::MAX, Ordering::SeqCst);
+    LAST_EXCEPTION.with(|e| e.set(u32::MAX));
     let _ = f(&mut env, i32::MAX);
-    assert_eq!(LAST_EXCEPTION.load(Ordering::SeqCst), 3, "{name}: trap id");
+    assert_eq!(LAST_EXCEPTION.with(|e| e.get()), 3, "{name}: trap id");
     drop(block);
 }
 
