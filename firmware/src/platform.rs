@@ -138,6 +138,36 @@ fn read_dtb(dtb: u64, seed: &mut [u8], seed_len: &mut usize) -> Result<NsDram, &
 /// Shared-memory registrations (all sessions; per-session ownership comes with sessions).
 static SHM: spin::Mutex<Registry> = spin::Mutex::new(Registry::new());
 
+/// Copies `len` bytes of normal-world memory at `addr` into a fresh buffer of u64 words
+/// (8-byte aligned, zero-padded): shared memory is never parsed or used in place, where the
+/// normal world could change it between check and use. `None` if the pool cannot hold it.
+///
+/// # Safety
+/// `[addr, addr + len)` must lie inside a live registration that stays mapped for the call
+/// (the caller holds the registry lock).
+pub unsafe fn copy_in(addr: u64, len: usize) -> Option<alloc::vec::Vec<u64>> {
+    let mut words = alloc::vec::Vec::new();
+    words.try_reserve_exact(len.div_ceil(8)).ok()?;
+    words.resize(len.div_ceil(8), 0u64);
+    let dst = words.as_mut_ptr().cast::<u8>();
+    for k in 0..len {
+        // SAFETY: the caller guarantees the source byte is mapped; `dst` has room for `len`
+        // bytes.
+        unsafe {
+            dst.add(k)
+                .write(core::ptr::read_volatile((addr + k as u64) as *const u8))
+        };
+    }
+    Some(words)
+}
+
+/// The first `len` bytes of a [`copy_in`] buffer.
+pub fn bytes_of(words: &[u64], len: usize) -> &[u8] {
+    let len = len.min(words.len() * 8);
+    // SAFETY: any u64 is 8 initialised bytes, and `len` is within the buffer.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), len) }
+}
+
 /// SHM_REGISTER: check, record, then map the range NS=1, never executable, at VA == PA.
 pub fn shm_register(base: u64, size: u64) -> Result<u64, Status> {
     let mut shm = SHM.lock();
@@ -218,25 +248,14 @@ pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
             Some(end) if end <= range.size && len > 0 && len <= MAX_MODULE => {}
             _ => return st(Status::BadAddress),
         }
-        // u64 words: the AOT parser needs a 4-byte aligned buffer.
-        let mut words: alloc::vec::Vec<u64> = alloc::vec::Vec::new();
-        if words.try_reserve_exact(len.div_ceil(8) as usize).is_err() {
-            return st(Status::OutOfMemory);
+        // SAFETY: [base + offset, + len) lies inside the live registration, checked above;
+        // we hold the registry lock.
+        match unsafe { copy_in(range.base + offset, len as usize) } {
+            Some(words) => words,
+            None => return st(Status::OutOfMemory),
         }
-        words.resize(len.div_ceil(8) as usize, 0);
-        let dst = words.as_mut_ptr().cast::<u8>();
-        for i in 0..len {
-            // SAFETY: [base + offset, + len) lies inside a live registration, mapped while we
-            // hold the lock; dst has room for len bytes.
-            unsafe {
-                let b = core::ptr::read_volatile((range.base + offset + i) as *const u8);
-                dst.add(i as usize).write(b);
-            }
-        }
-        words
     };
-    // SAFETY: `copy` holds at least `len` initialised bytes.
-    let bytes = unsafe { core::slice::from_raw_parts(copy.as_ptr().cast::<u8>(), len as usize) };
+    let bytes = bytes_of(&copy, len as usize);
     let (outcome, written) = run_command(bytes);
     match outcome {
         Outcome::Exit(code) => [
@@ -310,15 +329,12 @@ pub fn run(
     if ring_len == 0 || !ring_off.is_multiple_of(ALIGN as u64) || !inside(ring_off, ring_len) {
         return st(Status::BadAddress);
     }
-    let mut block = alloc::vec::Vec::new();
-    if block.try_reserve_exact(blk_len as usize).is_err() {
+    // SAFETY: inside the live registration (checked above); we hold the registry lock.
+    let Some(words) = (unsafe { copy_in(range.base + blk_off, blk_len as usize) }) else {
         return st(Status::OutOfMemory);
-    }
-    for k in 0..blk_len {
-        // SAFETY: inside a live registration (checked above, lock held), mapped NS RW.
-        block.push(unsafe { core::ptr::read_volatile((range.base + blk_off + k) as *const u8) });
-    }
-    let Ok(block) = RunBlock::parse(&block) else {
+    };
+    let block = bytes_of(&words, blk_len as usize);
+    let Ok(block) = RunBlock::parse(block) else {
         return st(Status::InvalidParameter);
     };
     // SAFETY: [base + ring_off, + ring_len) lies inside a live registration, mapped NS RW for

@@ -259,24 +259,15 @@ fn load_into(
     let copy_cost = (req.len.div_ceil(8) * 8).max(8);
     // Copy out of shared memory first: never parse what the normal world can still change.
     let t0 = crate::arch::counter();
-    let mut words: Vec<u64> = Vec::new();
-    if words.try_reserve_exact(len.div_ceil(8)).is_err() {
+    // SAFETY: [file, file + len) is inside a live registration (checked by the caller, which
+    // holds the registry lock).
+    let Some(words) = (unsafe { crate::platform::copy_in(req.file, len) }) else {
         return Err((
             Status::OutOfMemory,
             0,
             String::from("secure pool exhausted copying the module"),
         ));
-    }
-    words.resize(len.div_ceil(8), 0);
-    let dst = words.as_mut_ptr().cast::<u8>();
-    for k in 0..len {
-        // SAFETY: [file, file + len) is inside a live registration (checked by the caller,
-        // which holds the registry lock), mapped NS RW for EL1; dst has room for len bytes.
-        unsafe {
-            dst.add(k)
-                .write(core::ptr::read_volatile((req.file + k as u64) as *const u8))
-        };
-    }
+    };
     let file_box: Box<[u64]> = words.into_boxed_slice();
     let file_ptr = Box::into_raw(file_box);
     // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes.
