@@ -21,11 +21,14 @@ include mk/qemu.mk
 -include mk/wamr.mk
 -include mk/aot.mk
 -include mk/spec.mk
+include mk/linux.mk
 
 .PHONY: help build test clean
 help:
 	@echo "tzwasm make targets:"
-	@echo "  make qemu-run    install what is missing, build everything, boot the stack on QEMU"
+	@echo "  make qemu-run    install what is missing, build everything, boot TF-A + tzwasm + Linux with a shell"
+	@echo "  make linux-test  the same Linux image headless: end-to-end cases through tzwasm.ko and the tool"
+	@echo "  make qemu-run-baremetal  boot TF-A + tzwasm + the bare-metal test client"
 	@echo "  make test        fmt + clippy (host and aarch64) + host unit tests + QEMU system tests"
 	@echo "  make qemu-test   boot TF-A + tzwasm + bare-metal test client headless, check results"
 	@echo "  make size        print the BL32 image size by section"

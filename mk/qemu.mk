@@ -1,8 +1,9 @@
 # Booting the stack on QEMU: interactive (qemu-run) and headless system tests (qemu-test).
 QEMU_OUT := $(BUILD)/qemu-test
 
-.PHONY: qemu-run qemu-test mmu-qemu-test
-qemu-run: $(FLASH_TEST)
+.PHONY: qemu-run-baremetal qemu-test mmu-qemu-test
+# `make qemu-run` boots Linux (mk/linux.mk); this is the bare-metal test client's boot.
+qemu-run-baremetal: $(FLASH_TEST)
 	qemu/boot.sh run $(FLASH_TEST)
 
 # Real wamrc modules from the corpus, LOADed and RUN through the protocol by the client (and
@@ -28,7 +29,14 @@ $(QEMU_W10): qemu/guests/write10mib.wat $(WAMRC)
 	wat2wasm $< -o $(@:.aot=.wasm)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 
-qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10)
-	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD) $(QEMU_W10)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
+# A module that spins forever (qemu/guests/spin.wat), for the preemption checks.
+QEMU_SPIN := $(BUILD)/qemu-guests/spin.aot
+$(QEMU_SPIN): qemu/guests/spin.wat $(WAMRC)
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+qemu-test: $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN)
+	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD) $(QEMU_W10) $(QEMU_SPIN)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
 		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)

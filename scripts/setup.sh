@@ -16,7 +16,7 @@ BASE_PKGS=(qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc
 WAMR_PKGS=(llvm-19-dev cmake ninja-build zlib1g-dev libzstd-dev libxml2-dev libedit-dev libffi-dev
            libcurl4-openssl-dev clang lld wasi-libc libclang-rt-14-dev-wasm32 wabt qemu-user
            g++-aarch64-linux-gnu)
-LINUX_PKGS=(busybox-static cpio)
+LINUX_PKGS=(cpio kmod)
 
 apt_updated=""
 apt_install() {
@@ -68,6 +68,45 @@ rust_targets() {
     rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 }
 
+linux_debs() {
+    # Debian's current arm64 kernel (image + headers, resolved from apt through the
+    # linux-image-arm64 metapackage, never pinned), the host (amd64) linux-kbuild for the
+    # module build, and busybox-static for arm64, unpacked once into .cache/linux/<version>/.
+    # .cache/linux/current names the version in use.
+    local l="$cache/linux"
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        echo "setup: dpkg --add-architecture arm64"
+        $SUDO dpkg --add-architecture arm64
+        $SUDO apt-get update -qq; apt_updated=1
+    fi
+    local img
+    img=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null \
+          | sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\).*/\1/p' | head -1)
+    if [ -z "$img" ] && [ -z "$apt_updated" ]; then
+        $SUDO apt-get update -qq; apt_updated=1
+        img=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null \
+              | sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*-arm64\).*/\1/p' | head -1)
+    fi
+    [ -n "$img" ] || { echo "setup: cannot resolve linux-image-arm64:arm64 from apt (apt-get update?)" >&2; exit 1; }
+    local abi=${img#linux-image-}          # e.g. 6.1.0-56-arm64
+    local base=${abi%-arm64}               # e.g. 6.1.0-56
+    local series=${abi%%-*}; series=${series%.*}   # e.g. 6.1
+    local dir="$l/$abi"
+    if [ ! -f "$dir/.complete" ]; then
+        echo "setup: fetching Debian arm64 kernel $abi (image, headers, kbuild) and busybox-static:arm64"
+        rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root"
+        (cd "$dir/debs" && apt-get download -qq -o APT::Sandbox::User=root "$img:arm64" "linux-headers-$abi:arm64" \
+            "linux-headers-$base-common" "linux-kbuild-$series" busybox-static:arm64)
+        for d in "$dir"/debs/*.deb; do dpkg -x "$d" "$dir/root"; done
+        # The headers' Makefile includes the -common tree by its absolute installed path.
+        sed -i "s|/usr/src/|$dir/root/usr/src/|" "$dir/root/usr/src/linux-headers-$abi/Makefile"
+        [ -f "$dir/root/boot/vmlinuz-$abi" ] || { echo "setup: no vmlinuz-$abi in the image package" >&2; exit 1; }
+        [ -x "$dir/root/bin/busybox" ] || { echo "setup: no busybox in busybox-static:arm64" >&2; exit 1; }
+        touch "$dir/.complete"
+    fi
+    ln -sfn "$abi" "$l/current"
+}
+
 case "$what" in
     base)
         apt_install "${BASE_PKGS[@]}"
@@ -82,6 +121,7 @@ case "$what" in
         apt_install "${BASE_PKGS[@]}" "${LINUX_PKGS[@]}"
         tfa_source
         rust_targets aarch64-unknown-none-softfloat aarch64-unknown-linux-musl
+        linux_debs
         ;;
     all)
         "$0" base; "$0" wamr; "$0" linux

@@ -1,0 +1,104 @@
+# The Linux normal world (owned with normal-world/linux, normal-world/tool, qemu/linux): Debian's
+# arm64 kernel behind TF-A, tzwasm.ko, the tzwasm tool, an initramfs with busybox, and the
+# boots: `make qemu-run` (interactive shell), `make linux-test` (end-to-end cases), and
+# qemu/tzwasm-qemu (one module, headless). See docs/linux.md.
+LINUX_SETUP_STAMP := $(CACHE)/setup-linux.stamp
+# scripts/setup.sh linux unpacks the current Debian arm64 kernel here (a symlink to its version).
+LINUX_ROOT  := $(CACHE)/linux/current/root
+LINUX_OUT   := $(BUILD)/linux
+LINUX_KO    := $(LINUX_OUT)/tzwasm.ko
+TOOL_TARGET := aarch64-unknown-linux-musl
+TOOL_BIN    := $(TOP)/target/$(TOOL_TARGET)/release/tzwasm
+INITRAMFS   := $(LINUX_OUT)/initramfs.cpio.gz
+FLASH_LINUX := $(BUILD)/flash-linux.bin
+
+# Normal-world memory layout of a Linux boot (RAM is 0x40000000..0x80000000 with -m 1024; QEMU's
+# own DTB stays at 0x40000000). BL2 hands Linux (BL33, preloaded by QEMU) the DTB address in x0.
+LINUX_DTB_ADDR    := 0x44000000
+LINUX_INITRD_ADDR := 0x48000000
+LINUX_KERNEL_ADDR := 0x60000000
+export LINUX_DTB_ADDR LINUX_INITRD_ADDR LINUX_KERNEL_ADDR
+
+# TF-A again, for Linux as BL33: a second build in its own directory (the bare-metal one in
+# mk/tfa.mk is untouched), same flags plus the preloaded kernel and DTB addresses.
+TFA_LINUX_BUILD := $(CACHE)/tf-a-linux-build
+TFA_LINUX_OUT   := $(TFA_LINUX_BUILD)/qemu/release
+TFA_LINUX_STAMP := $(TFA_LINUX_BUILD)/tfa.stamp
+TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINUX_BUILD) \
+	ARM_LINUX_KERNEL_AS_BL33=1 PRELOADED_BL33_BASE=$(LINUX_KERNEL_ADDR) \
+	ARM_PRELOADED_DTB_BASE=$(LINUX_DTB_ADDR)
+
+# Example and test modules put into the initramfs: the whole aarch64 corpus (hardware bounds
+# checks) with iwasm's expected results, the 10 MiB writer and an endless loop.
+LINUX_SPIN := $(BUILD)/qemu-guests/spin.aot
+$(LINUX_SPIN): qemu/linux/guests/spin.wat $(WAMRC)
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+.PHONY: setup-linux linux-module linux-tool linux-tfa linux-image linux-test \
+	linux-checkpatch
+
+setup-linux: $(LINUX_SETUP_STAMP)
+$(LINUX_SETUP_STAMP): scripts/setup.sh
+	scripts/setup.sh linux
+	@mkdir -p $(CACHE) && touch $@
+
+# tzwasm.ko, cross-built out of tree against the Debian headers (a copy of the sources in
+# build/, so the source tree gets no Kbuild droppings).
+linux-module: $(LINUX_KO)
+$(LINUX_KO): normal-world/linux/tzwasm.c normal-world/linux/Kbuild \
+		normal-world/include/tzwasm_ioctl.h $(LINUX_SETUP_STAMP)
+	@mkdir -p $(LINUX_OUT)/module
+	cp normal-world/linux/tzwasm.c normal-world/linux/Kbuild $(LINUX_OUT)/module/
+	kdir=$$(echo $(LINUX_ROOT)/usr/src/linux-headers-*-arm64); \
+	$(MAKE) --no-print-directory -C $$kdir M=$(LINUX_OUT)/module ARCH=arm64 \
+		CROSS_COMPILE=$(CROSS_COMPILE) TZWASM_INCLUDE=$(TOP)/normal-world/include W=1 modules
+	cp $(LINUX_OUT)/module/tzwasm.ko $@
+
+# Style check of the driver with the kernel's checkpatch (from the Debian kbuild package).
+linux-checkpatch: $(LINUX_SETUP_STAMP)
+	perl $$(echo $(LINUX_ROOT)/usr/lib/linux-kbuild-*/scripts/checkpatch.pl) --no-tree \
+		--ignore SPDX_LICENSE_TAG -f normal-world/linux/tzwasm.c
+
+# The tzwasm tool, static musl.
+linux-tool: FORCE | $(LINUX_SETUP_STAMP)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=$(CROSS_COMPILE)gcc \
+		$(CARGO) build --release --target $(TOOL_TARGET) -p tzwasm-tool
+
+linux-tfa: $(TFA_LINUX_STAMP)
+$(TFA_LINUX_STAMP): mk/tfa.mk mk/linux.mk $(TFA_STAMP)
+	rm -rf $(TFA_LINUX_BUILD) && mkdir -p $(TFA_LINUX_BUILD)
+	cd $(TFA_SRC) && TF_LDFLAGS=--no-warn-rwx-segments CFLAGS=--param=min-pagesize=0 \
+		$(MAKE) $(TFA_LINUX_FLAGS) bl1 bl2 bl31 >$(TFA_LINUX_BUILD)/build.log 2>&1 \
+		|| { tail -30 $(TFA_LINUX_BUILD)/build.log; exit 1; }
+	touch $@
+
+# flash image: BL1 + a FIP with BL2, BL31 and the release BL32 (no BL33: QEMU preloads Linux).
+$(FLASH_LINUX): $(TFA_LINUX_STAMP) $(BL32_BIN)
+	rm -f $@ $@.fip
+	$(FIPTOOL) create --tb-fw $(TFA_LINUX_OUT)/bl2.bin --soc-fw $(TFA_LINUX_OUT)/bl31.bin \
+		--tos-fw $(BL32_BIN) $@.fip >/dev/null
+	dd if=$(TFA_LINUX_OUT)/bl1.bin of=$@ bs=4096 conv=notrunc status=none
+	dd if=$@.fip of=$@ bs=4096 seek=64 conv=notrunc status=none
+	rm -f $@.fip
+
+# The initramfs: busybox, /init, tzwasm.ko, the tool, examples and the in-guest tests.
+$(INITRAMFS): linux-tool $(LINUX_KO) $(LINUX_SPIN) $(QEMU_W10) corpus-expected \
+		$(wildcard qemu/linux/*) | $(LINUX_SETUP_STAMP)
+	qemu/linux/mkinitramfs.sh $@ $(LINUX_ROOT) $(LINUX_KO) $(TOOL_BIN) \
+		$(CORPUS_A64) $(CORPUS_EXPECT) $(LINUX_SPIN) $(QEMU_W10)
+
+linux-image: $(FLASH_LINUX) $(INITRAMFS)
+
+# `make qemu-run`: the whole stack with a shell. The bare-metal client boot is
+# qemu-run-baremetal (mk/qemu.mk).
+.PHONY: qemu-run
+qemu-run: linux-image
+	qemu/linux/boot-linux.sh run $(FLASH_LINUX) $(INITRAMFS)
+
+# `make linux-test`: the same image headless, the in-guest end-to-end cases (qemu/linux/
+# linux-test.sh); passes only if the guest reports "N passed, 0 failed" and powers off.
+# EXTRA_TESTS += linux-test  (joins `make test` once the tool lands)
+linux-test: linux-image
+	qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tzwasm.ko: the Linux side of tzwasm, a WebAssembly runtime in the TrustZone secure world.
+ *
+ * /dev/tzwasm is a misc device. Every open file is one session with the secure world: on
+ * TZWASM_IOC_SETUP the driver allocates physically contiguous zeroed pages, registers them
+ * with the secure world (SHM_REGISTER, physical address taken from the kernel only) and opens
+ * a session (SESSION_OPEN). The process maps the pages with mmap() and issues tzwasm calls for
+ * that session with TZWASM_IOC_CALL; the driver only lets through tzwasm's own per-session
+ * calls and substitutes its own session and shared-memory handles. Long calls (RUN, RESUME)
+ * are continued in the kernel while the secure world answers INTERRUPTED; a pending signal
+ * cancels the run. release() cancels, closes the session, unregisters and frees the pages.
+ *
+ * The protocol is docs/protocol.md; this interface is docs/driver.md and tzwasm_ioctl.h.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/arm-smccc.h>
+#include <linux/delay.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <linux/version.h>
+
+#include "tzwasm_ioctl.h"
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+
+static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#endif
+
+#define TZWASM_FN_REVISION 0xBF00FF03u
+#define TZWASM_PROTOCOL_MAJOR 1
+/* W0 of an SMC32 query the secure world does not serve. */
+#define SMCCC_W0_NOT_SUPPORTED 0xFFFFFFFFu
+
+/* How long release() keeps retrying a call the secure world answers BUSY (another CPU is
+ * inside a session call), in 10 ms steps.
+ */
+#define TZWASM_BUSY_RETRIES 3000
+
+/* One open file of /dev/tzwasm. */
+struct tzwasm_file {
+	struct mutex lock;	/* serialises SETUP, CALL and mmap on this file */
+	bool ready;		/* SETUP succeeded: the fields below are valid */
+	void *shm;		/* kernel address of the shared pages */
+	size_t shm_size;
+	u64 shm_handle;
+	u64 session;
+};
+
+static void tzwasm_smc(const u64 regs[8], u64 ret[4])
+{
+	struct arm_smccc_res res;
+
+	arm_smccc_smc(regs[0], regs[1], regs[2], regs[3], regs[4], regs[5], regs[6],
+		      regs[7], &res);
+	ret[0] = res.a0;
+	ret[1] = res.a1;
+	ret[2] = res.a2;
+	ret[3] = res.a3;
+}
+
+/* One call with x1..x3 given, the rest zero. */
+static s64 tzwasm_call3(u32 fn, u64 a1, u64 a2, u64 a3, u64 ret[4])
+{
+	u64 regs[8] = { fn, a1, a2, a3 };
+
+	tzwasm_smc(regs, ret);
+	return (s64)ret[0];
+}
+
+/* A session/registration housekeeping call, retried while another CPU holds the secure
+ * world's session table (BUSY). Used where giving up would leak secure-world state.
+ */
+static s64 tzwasm_call_retry(u32 fn, u64 a1, u64 ret[4])
+{
+	int tries = 0;
+	s64 st;
+
+	for (;;) {
+		st = tzwasm_call3(fn, a1, 0, 0, ret);
+		if (st != TZWASM_BUSY || ++tries >= TZWASM_BUSY_RETRIES)
+			return st;
+		msleep(10);
+	}
+}
+
+static int tzwasm_status_errno(s64 st)
+{
+	switch (st) {
+	case TZWASM_BUSY:
+		return -EBUSY;
+	case TZWASM_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case TZWASM_NO_RESOURCES:
+		return -ENOSPC;
+	case TZWASM_QUOTA_TOO_SMALL:
+	case TZWASM_QUOTA_TOO_LARGE:
+	case TZWASM_INVALID_PARAMETER:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+/* Is this a call a process may issue for its own session, and how are its handles set? */
+static bool tzwasm_call_allowed(u64 fn, bool *session, bool *shm)
+{
+	*session = false;
+	*shm = false;
+	switch (fn) {
+	case TZWASM_FN_GET_INFO:
+	case TZWASM_FN_NULL:
+		return true;
+	case TZWASM_FN_LOAD:
+	case TZWASM_FN_RUN:
+		*shm = true;
+		fallthrough;
+	case TZWASM_FN_RESUME:
+	case TZWASM_FN_CANCEL:
+	case TZWASM_FN_UNLOAD:
+	case TZWASM_FN_STATS:
+		*session = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int tzwasm_open(struct inode *inode, struct file *filp)
+{
+	struct tzwasm_file *tf;
+
+	tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+	if (!tf)
+		return -ENOMEM;
+	mutex_init(&tf->lock);
+	filp->private_data = tf;
+	return nonseekable_open(inode, filp);
+}
+
+/* Ends the session and the registration and frees the pages, as far as the secure world
+ * lets it: pages it may still map are never given back to the kernel.
+ */
+static void tzwasm_teardown(struct tzwasm_file *tf)
+{
+	u64 ret[4];
+	s64 st;
+
+	if (!tf->ready)
+		return;
+	tf->ready = false;
+
+	/* A run paused on OUTPUT_PENDING keeps the ring's registration busy. */
+	st = tzwasm_call_retry(TZWASM_FN_CANCEL, tf->session, ret);
+	if (st != TZWASM_SUCCESS && st != TZWASM_BAD_STATE)
+		pr_warn("CANCEL of session %#llx: status %lld\n", tf->session, st);
+	st = tzwasm_call_retry(TZWASM_FN_SESSION_CLOSE, tf->session, ret);
+	if (st != TZWASM_SUCCESS)
+		pr_err("SESSION_CLOSE of session %#llx: status %lld\n", tf->session, st);
+	st = tzwasm_call_retry(TZWASM_FN_SHM_UNREGISTER, tf->shm_handle, ret);
+	if (st != TZWASM_SUCCESS && st != TZWASM_NO_SUCH_HANDLE) {
+		pr_err("SHM_UNREGISTER of %#llx: status %lld; leaking %zu bytes the secure world may still map\n",
+		       tf->shm_handle, st, tf->shm_size);
+		return;
+	}
+	free_pages_exact(tf->shm, tf->shm_size);
+	tf->shm = NULL;
+}
+
+static int tzwasm_release(struct inode *inode, struct file *filp)
+{
+	struct tzwasm_file *tf = filp->private_data;
+
+	tzwasm_teardown(tf);
+	mutex_destroy(&tf->lock);
+	kfree(tf);
+	return 0;
+}
+
+static long tzwasm_ioc_setup(struct tzwasm_file *tf, void __user *argp)
+{
+	struct tzwasm_ioc_setup s;
+	u64 ret[4];
+	s64 st;
+	long err;
+
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	s.status = 0;
+	s.value = 0;
+	s.session = 0;
+	s.shm_handle = 0;
+	if (tf->ready)
+		return -EBUSY;
+	if (!s.shm_size || !PAGE_ALIGNED(s.shm_size) || s.shm_size > TZWASM_SHM_MAX_SIZE)
+		return -EINVAL;
+
+	tf->shm = alloc_pages_exact(s.shm_size, GFP_KERNEL | __GFP_ZERO);
+	if (!tf->shm)
+		return -ENOMEM;
+	tf->shm_size = s.shm_size;
+
+	st = tzwasm_call3(TZWASM_FN_SHM_REGISTER, virt_to_phys(tf->shm), tf->shm_size, 0, ret);
+	if (st != TZWASM_SUCCESS) {
+		s.status = st;
+		s.value = ret[1];
+		err = tzwasm_status_errno(st);
+		goto free_pages;
+	}
+	tf->shm_handle = ret[1];
+
+	st = tzwasm_call3(TZWASM_FN_SESSION_OPEN, s.quota, 0, 0, ret);
+	if (st != TZWASM_SUCCESS) {
+		s.status = st;
+		s.value = ret[1];
+		err = tzwasm_status_errno(st);
+		goto unregister;
+	}
+	tf->session = ret[1];
+	tf->ready = true;
+	s.session = tf->session;
+	s.shm_handle = tf->shm_handle;
+	if (copy_to_user(argp, &s, sizeof(s)))
+		return -EFAULT;	/* the session stays; release() ends it */
+	return 0;
+
+unregister:
+	if (tzwasm_call_retry(TZWASM_FN_SHM_UNREGISTER, tf->shm_handle, ret) != TZWASM_SUCCESS) {
+		pr_err("SHM_UNREGISTER of %#llx failed; leaking %zu bytes\n",
+		       tf->shm_handle, tf->shm_size);
+		tf->shm = NULL;
+		goto out;
+	}
+free_pages:
+	free_pages_exact(tf->shm, tf->shm_size);
+	tf->shm = NULL;
+out:
+	if (copy_to_user(argp, &s, sizeof(s)))
+		return -EFAULT;
+	return err;
+}
+
+static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
+{
+	struct tzwasm_ioc_call c;
+	bool session, shm, resumed;
+	long err = 0;
+	u64 fn;
+
+	if (copy_from_user(&c, argp, sizeof(c)))
+		return -EFAULT;
+	if (!tf->ready)
+		return -ENODEV;
+	fn = c.regs[0];
+	if (!tzwasm_call_allowed(fn, &session, &shm))
+		return -EPERM;
+	if (session)
+		c.regs[1] = tf->session;
+	if (shm)
+		c.regs[2] = tf->shm_handle;
+
+	tzwasm_smc(c.regs, c.ret);
+	if (fn != TZWASM_FN_RUN && fn != TZWASM_FN_RESUME)
+		goto out;
+	/*
+	 * The secure world saved the run's context and left for a normal-world interrupt
+	 * (taken as soon as the SMC returned). Let the scheduler in, then continue it, unless
+	 * the caller has a signal to handle: then the run ends in the secure world.
+	 * A RESUME of ours that finds another CPU in the secure world (BUSY) had no effect:
+	 * the run is still paused, so it is simply issued again.
+	 */
+	for (resumed = false;
+	     (s64)c.ret[0] == TZWASM_INTERRUPTED || (resumed && (s64)c.ret[0] == TZWASM_BUSY);
+	     resumed = true) {
+		u64 resume[8] = { TZWASM_FN_RESUME, tf->session };
+
+		if ((s64)c.ret[0] == TZWASM_BUSY)
+			usleep_range(100, 1000);
+		cond_resched();
+		if (signal_pending(current)) {
+			tzwasm_call_retry(TZWASM_FN_CANCEL, tf->session, c.ret);
+			c.ret[0] = (u64)TZWASM_CANCELLED;
+			err = -EINTR;
+			break;
+		}
+		tzwasm_smc(resume, c.ret);
+	}
+out:
+	if (copy_to_user(argp, &c, sizeof(c)))
+		return -EFAULT;
+	return err;
+}
+
+static long tzwasm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct tzwasm_file *tf = filp->private_data;
+	void __user *argp = (void __user *)arg;
+	long ret;
+
+	if (mutex_lock_interruptible(&tf->lock))
+		return -ERESTARTSYS;
+	switch (cmd) {
+	case TZWASM_IOC_SETUP:
+		ret = tzwasm_ioc_setup(tf, argp);
+		break;
+	case TZWASM_IOC_CALL:
+		ret = tzwasm_ioc_call(tf, argp);
+		break;
+	default:
+		ret = -ENOTTY;
+	}
+	mutex_unlock(&tf->lock);
+	return ret;
+}
+
+static int tzwasm_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct tzwasm_file *tf = filp->private_data;
+	unsigned long len = vma->vm_end - vma->vm_start;
+	int ret;
+
+	if (!(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_EXEC))
+		return -EINVAL;
+	mutex_lock(&tf->lock);
+	if (!tf->ready) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (vma->vm_pgoff != 0 || len > tf->shm_size) {
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Normal cacheable memory, as the secure world maps it (vm_page_prot is left alone). */
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_clear(vma, VM_MAYEXEC);
+	ret = remap_pfn_range(vma, vma->vm_start, virt_to_phys(tf->shm) >> PAGE_SHIFT, len,
+			      vma->vm_page_prot);
+out:
+	mutex_unlock(&tf->lock);
+	return ret;
+}
+
+static const struct file_operations tzwasm_fops = {
+	.owner = THIS_MODULE,
+	.open = tzwasm_open,
+	.release = tzwasm_release,
+	.unlocked_ioctl = tzwasm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = tzwasm_mmap,
+	.llseek = no_llseek,
+};
+
+static struct miscdevice tzwasm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "tzwasm",
+	.fops = &tzwasm_fops,
+	.mode = 0666,
+};
+
+/* Is tzwasm the Trusted OS behind EL3, speaking a protocol major version we know? */
+static int tzwasm_probe(void)
+{
+	u64 ret[4];
+
+	if (arm_smccc_1_1_get_conduit() != SMCCC_CONDUIT_SMC) {
+		pr_err("no SMC conduit to a secure world (firmware without PSCI over SMC); not loading\n");
+		return -ENODEV;
+	}
+	tzwasm_call3(TZWASM_FN_CALL_UID, 0, 0, 0, ret);
+	if ((u32)ret[0] != TZWASM_UID_W0 || (u32)ret[1] != TZWASM_UID_W1 ||
+	    (u32)ret[2] != TZWASM_UID_W2 || (u32)ret[3] != TZWASM_UID_W3) {
+		pr_err("the Trusted OS is not tzwasm (Call UID %08x %08x %08x %08x); not loading\n",
+		       (u32)ret[0], (u32)ret[1], (u32)ret[2], (u32)ret[3]);
+		return -ENODEV;
+	}
+	tzwasm_call3(TZWASM_FN_REVISION, 0, 0, 0, ret);
+	if ((u32)ret[0] != TZWASM_PROTOCOL_MAJOR) {
+		pr_err("tzwasm protocol %u.%u is not supported (need %u.x); not loading\n",
+		       (u32)ret[0], (u32)ret[1], TZWASM_PROTOCOL_MAJOR);
+		return -ENODEV;
+	}
+	pr_info("secure world found, protocol %u.%u\n", (u32)ret[0], (u32)ret[1]);
+	return 0;
+}
+
+static int __init tzwasm_init(void)
+{
+	int ret;
+
+	ret = tzwasm_probe();
+	if (ret)
+		return ret;
+	ret = misc_register(&tzwasm_misc);
+	if (ret) {
+		pr_err("cannot register /dev/tzwasm: %d\n", ret);
+		return ret;
+	}
+	pr_info("/dev/tzwasm ready (shared memory up to %lu bytes per session)\n",
+		TZWASM_SHM_MAX_SIZE);
+	return 0;
+}
+
+static void __exit tzwasm_exit(void)
+{
+	/* Every file is closed by now, so every session and registration is gone. */
+	misc_deregister(&tzwasm_misc);
+	pr_info("unloaded\n");
+}
+
+module_init(tzwasm_init);
+module_exit(tzwasm_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("tzwasm developers");
+MODULE_DESCRIPTION("tzwasm: run WebAssembly (WAMR AOT) modules in the TrustZone secure world");

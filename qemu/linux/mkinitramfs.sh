@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the Linux initramfs (gzip'd newc cpio) for the tzwasm QEMU boots.
+#
+#   qemu/linux/mkinitramfs.sh OUT.cpio.gz DEBIAN_ROOT TZWASM_KO TOOL CORPUS_DIR EXPECTED_DIR AOT...
+#
+# DEBIAN_ROOT is the unpacked Debian packages (scripts/setup.sh linux): busybox comes from
+# there. Layout inside:
+#   /init                       qemu/linux/init
+#   /bin/busybox                busybox-static:arm64 (applets linked at boot)
+#   /lib/modules/tzwasm.ko      the driver, loaded by /init
+#   /usr/bin/tzwasm             the tool
+#   /usr/share/tzwasm/examples  every .aot of CORPUS_DIR plus the extra AOT files
+#   /usr/share/tzwasm/expected  WAMR iwasm's recorded results (per test: stdout, stderr, exit, trap)
+#   /usr/share/tzwasm/manifest.txt, /usr/bin/linux-test, /etc/banner
+set -euo pipefail
+out=${1:?output}; root=${2:?debian root}; ko=${3:?tzwasm.ko}; tool=${4:?tool}
+corpus=${5:?corpus dir}; expected=${6:?expected dir}
+shift 6
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/tzwasm-initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,run,root,etc} \
+    "$stage/usr/share/tzwasm/examples"
+cp "$root/bin/busybox" "$stage/bin/busybox"
+install -m 755 "$here/init" "$stage/init"
+install -m 755 "$here/linux-test.sh" "$stage/usr/bin/linux-test"
+install -m 644 "$here/banner" "$stage/etc/banner"
+cp "$ko" "$stage/lib/modules/tzwasm.ko"
+install -m 755 "$tool" "$stage/usr/bin/tzwasm"
+cp "$corpus"/*.aot "$stage/usr/share/tzwasm/examples/"
+for f in "$@"; do cp "$f" "$stage/usr/share/tzwasm/examples/"; done
+cp -r "$expected" "$stage/usr/share/tzwasm/expected"
+cp "$top/guests/manifest.txt" "$stage/usr/share/tzwasm/manifest.txt"
+# Expected SHA-256 of the 10 MiB writer's output (byte k = (k mod 65536) mod 251, 160 times).
+python3 - "$stage/usr/share/tzwasm/write10mib.sha256" <<'PY'
+import hashlib, sys
+chunk = bytes((k % 251) for k in range(65536))
+h = hashlib.sha256()
+for _ in range(160):
+    h.update(chunk)
+open(sys.argv[1], "w").write(h.hexdigest() + "\n")
+PY
+(cd "$stage" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --owner=0:0 --quiet) \
+    | gzip -6 > "$out.tmp"
+mv "$out.tmp" "$out"
+echo "initramfs: $out ($(du -h "$out" | cut -f1))"
