@@ -11,7 +11,8 @@
 #   /usr/bin/tzwasm             the tool
 #   /usr/share/tzwasm/examples  every .aot of CORPUS_DIR plus the extra AOT files
 #   /usr/share/tzwasm/expected  WAMR iwasm's recorded results (per test: stdout, stderr, exit, trap)
-#   /usr/share/tzwasm/manifest.txt, /usr/bin/linux-test, /etc/banner
+#   /usr/share/tzwasm/{manifest.txt,skip.txt}  the corpus tests and the ones left out
+#   /usr/bin/linux-test, /etc/banner
 set -euo pipefail
 out=${1:?output}; root=${2:?debian root}; ko=${3:?tzwasm.ko}; tool=${4:?tool}
 corpus=${5:?corpus dir}; expected=${6:?expected dir}
@@ -28,11 +29,12 @@ install -m 755 "$here/init" "$stage/init"
 install -m 755 "$here/linux-test.sh" "$stage/usr/bin/linux-test"
 install -m 644 "$here/banner" "$stage/etc/banner"
 cp "$ko" "$stage/lib/modules/tzwasm.ko"
-install -m 755 "$tool" "$stage/usr/bin/tzwasm"
+"${CROSS_COMPILE:-aarch64-linux-gnu-}strip" -o "$stage/usr/bin/tzwasm" "$tool"
 cp "$corpus"/*.aot "$stage/usr/share/tzwasm/examples/"
 for f in "$@"; do cp "$f" "$stage/usr/share/tzwasm/examples/"; done
 cp -r "$expected" "$stage/usr/share/tzwasm/expected"
 cp "$top/guests/manifest.txt" "$stage/usr/share/tzwasm/manifest.txt"
+cp "$top/qemu/bundle-skip.txt" "$stage/usr/share/tzwasm/skip.txt"
 # Expected SHA-256 of the 10 MiB writer's output (byte k = (k mod 65536) mod 251, 160 times).
 python3 - "$stage/usr/share/tzwasm/write10mib.sha256" <<'PY'
 import hashlib, sys

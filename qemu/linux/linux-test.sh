@@ -1,0 +1,245 @@
+#!/bin/sh
+# End-to-end tests of the Linux normal world, run inside the guest (busybox sh) by `make
+# linux-test`: tzwasm.ko + the tzwasm tool + the secure world, with the example modules and
+# WAMR iwasm's recorded results in the initramfs. Prints "[PASS] name" or "[FAIL] name: why"
+# per case and ends with "N passed, M failed". Usage: linux-test [CASE...] (default: all).
+#
+# Cases: hello, args, exit-codes, trap, large-output, stream-10mib, measure, heap-too-small,
+# cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
+# signal stops the module), two-at-once, unload-reload, corpus (every manifest test against
+# iwasm's results), clean (the secure pool is back to its baseline).
+ex=/usr/share/tzwasm/examples
+expected=/usr/share/tzwasm/expected
+manifest=/usr/share/tzwasm/manifest.txt
+skips=/usr/share/tzwasm/skip.txt
+tmp=/tmp/linux-test
+mkdir -p $tmp
+cd $ex || exit 1
+passed=0
+failed=0
+
+pass() { echo "[PASS] $1"; passed=$((passed + 1)); }
+fail() { echo "[FAIL] $1: $2"; failed=$((failed + 1)); }
+
+# run NAME ARGS...: runs tzwasm ARGS with stdout/stderr/exit status in $tmp/NAME.{out,err,rc}.
+run() {
+    n=$1; shift
+    tzwasm "$@" >$tmp/$n.out 2>$tmp/$n.err
+    echo $? >$tmp/$n.rc
+}
+rc() { cat $tmp/$1.rc; }
+
+pool_used() { tzwasm info 2>/dev/null | sed -n 's/^pool: [0-9]* bytes ([^)]*), \([0-9]*\) in use.*/\1/p'; }
+
+case_hello() {
+    run hello run c-hello.aot
+    if [ "$(rc hello)" = 0 ] && cmp -s $tmp/hello.out $expected/c-hello/stdout; then
+        pass "hello: $(cat $tmp/hello.out)"
+    else
+        fail hello "exit $(rc hello), stdout '$(cat $tmp/hello.out)', stderr '$(cat $tmp/hello.err)'"
+    fi
+}
+
+case_args() {
+    run args run c-args.aot -- a bb "ccc dd" ünïcødé %percent
+    if [ "$(rc args)" = "$(cat $expected/c-args/exit)" ] && cmp -s $tmp/args.out $expected/c-args/stdout; then
+        pass "args: 5 arguments (a space, UTF-8, %) reach the module's argv (exit = argc = $(rc args))"
+    else
+        fail args "exit $(rc args); stdout differs from iwasm's: $(head -c 300 $tmp/args.out)"
+    fi
+}
+
+case_exit_codes() {
+    bad=""
+    for spec in "0 return 0" "3 return 3" "42 exit 42" "255 _Exit 255" "256 exit 0"; do
+        set -- $spec
+        run exit run c-exit_code.aot -- $1 $2
+        [ "$(rc exit)" = "$3" ] || bad="$bad [$1 $2: got $(rc exit), want $3: $(cat $tmp/exit.err)]"
+    done
+    if [ -z "$bad" ]; then pass "exit codes: 0, 3, 42, 255, 256 (= 0) as the module returned/exited"
+    else fail "exit codes" "$bad"; fi
+}
+
+case_trap() {
+    run trap run c-recursion.aot -- 100000000
+    want="tzwasm: trap: $(cat $expected/c-recursion-shadow-stack-overflow/trap)"
+    if [ "$(rc trap)" = 1 ] && grep -qxF "$want" $tmp/trap.err; then
+        pass "trap: exit 1, \"$want\""
+    else
+        fail trap "exit $(rc trap), stderr '$(cat $tmp/trap.err)', want '$want'"
+    fi
+}
+
+case_large_output() {
+    run large run c-large_output.aot
+    if [ "$(rc large)" = "$(cat $expected/c-large-output/exit)" ] &&
+        cmp -s $tmp/large.out $expected/c-large-output/stdout &&
+        cmp -s $tmp/large.err $expected/c-large-output/stderr; then
+        pass "large output: stdout $(wc -c <$tmp/large.out) bytes and stderr $(wc -c <$tmp/large.err) bytes equal iwasm's, byte for byte"
+    else
+        fail "large output" "exit $(rc large); stdout $(wc -c <$tmp/large.out) bytes, stderr $(wc -c <$tmp/large.err) bytes differ from iwasm's"
+    fi
+}
+
+case_stream_10mib() {
+    t0=$(date +%s)
+    sum=$(tzwasm run write10mib.aot 2>$tmp/w10.err | sha256sum | cut -d' ' -f1)
+    t1=$(date +%s)
+    want=$(cat /usr/share/tzwasm/write10mib.sha256)
+    if [ "$sum" = "$want" ]; then
+        pass "streamed output: 10 MiB through the ring, SHA-256 equal ($((t1 - t0)) s)"
+    else
+        fail "streamed output" "sha256 $sum, want $want; stderr $(cat $tmp/w10.err)"
+    fi
+}
+
+case_measure() {
+    bad=""
+    n=0
+    for f in *.aot; do
+        a=$(tzwasm measure "$f" 2>$tmp/measure.err)
+        b=$(sha256sum "$f")
+        [ "$a" = "$b" ] || bad="$bad [$f: tzwasm '$a' sha256sum '$b' $(cat $tmp/measure.err)]"
+        n=$((n + 1))
+    done
+    if [ -z "$bad" ]; then pass "measure: $n modules, the secure world's SHA-256 equals sha256sum"
+    else fail measure "$bad"; fi
+}
+
+case_heap_too_small() {
+    run small run --heap 64K c-hello.aot
+    msg=$(cat $tmp/small.err)
+    case "$msg" in
+    "tzwasm: heap too small: this module needs at least "*" bytes; run it with --heap "*)
+        if [ "$(rc small)" = 125 ] && [ ! -s $tmp/small.out ]; then
+            need=$(echo "$msg" | sed 's/.*--heap //')
+            run small2 run --heap "$need" c-hello.aot
+            if [ "$(rc small2)" = 0 ] && cmp -s $tmp/small2.out $expected/c-hello/stdout; then
+                pass "heap too small: \"$msg\" (exit 125), and --heap $need runs it"
+            else
+                fail "heap too small" "the suggested --heap $need does not run it: $(cat $tmp/small2.err)"
+            fi
+            return
+        fi ;;
+    esac
+    fail "heap too small" "exit $(rc small), stderr '$msg'"
+}
+
+# A module that never ends must not freeze Linux: with one CPU for both, a shell loop keeps
+# counting while the module runs, and a signal stops the module.
+case_cancel_loop() {
+    if ! tzwasm info | grep -q "^features:.*PREEMPT"; then
+        fail "cancel loop" "pending: the secure world does not report preemption (no PREEMPT feature), so an endless module would hold its CPU forever; not run"
+        return
+    fi
+    rm -f $tmp/count
+    taskset 1 sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/linux-test/count; done' &
+    counter=$!
+    taskset 1 tzwasm run spin.aot >$tmp/spin.out 2>$tmp/spin.err &
+    spin=$!
+    sleep 2
+    c1=$(cat $tmp/count 2>/dev/null)
+    sleep 2
+    c2=$(cat $tmp/count 2>/dev/null)
+    kill -INT $spin
+    i=0
+    while kill -0 $spin 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 $spin 2>/dev/null; then
+        kill -9 $spin $counter
+        fail "cancel loop" "the module did not stop within 5 s of SIGINT"
+        return
+    fi
+    wait $spin
+    st=$?
+    kill $counter; wait $counter 2>/dev/null
+    if [ "${c1:-0}" -gt 0 ] && [ "${c2:-0}" -gt "${c1:-0}" ] && [ $st = 130 ] &&
+        grep -q "spinning" $tmp/spin.out && grep -q "cancelled" $tmp/spin.err; then
+        pass "cancel loop: on one CPU the counter went on ($c1 -> $c2) while the module spun; SIGINT stopped it (exit 130)"
+    else
+        fail "cancel loop" "counter $c1 -> $c2, exit $st, stdout '$(cat $tmp/spin.out)', stderr '$(cat $tmp/spin.err)'"
+    fi
+}
+
+case_two_at_once() {
+    want=$(cat /usr/share/tzwasm/write10mib.sha256)
+    (tzwasm run write10mib.aot 2>$tmp/two1.err | sha256sum | cut -d' ' -f1 >$tmp/two1.sum) &
+    p1=$!
+    (tzwasm run write10mib.aot 2>$tmp/two2.err | sha256sum | cut -d' ' -f1 >$tmp/two2.sum) &
+    p2=$!
+    wait $p1
+    wait $p2
+    ok=0
+    for k in 1 2; do
+        if [ "$(cat $tmp/two$k.sum)" = "$want" ]; then ok=$((ok + 1))
+        elif grep -q "busy: another program is running in the secure world" $tmp/two$k.err; then ok=$((ok + 1))
+        fi
+    done
+    if [ $ok = 2 ]; then
+        pass "two at once: both 10 MiB runs correct or told busy ($(cat $tmp/two1.sum | cut -c1-12)..., $(cat $tmp/two2.sum | cut -c1-12)...)"
+    else
+        fail "two at once" "run 1: $(cat $tmp/two1.sum) $(cat $tmp/two1.err); run 2: $(cat $tmp/two2.sum) $(cat $tmp/two2.err)"
+    fi
+}
+
+case_unload_reload() {
+    if ! rmmod tzwasm; then fail "unload/reload" "rmmod tzwasm failed"; return; fi
+    run gone info
+    if [ -e /dev/tzwasm ] || [ "$(rc gone)" = 0 ] || ! grep -q "insmod" $tmp/gone.err; then
+        fail "unload/reload" "after rmmod: /dev/tzwasm $(ls /dev/tzwasm 2>&1), info exit $(rc gone): $(cat $tmp/gone.err)"
+        insmod /lib/modules/tzwasm.ko
+        return
+    fi
+    if ! insmod /lib/modules/tzwasm.ko; then fail "unload/reload" "insmod failed"; return; fi
+    run again run c-hello.aot
+    if [ "$(rc again)" = 0 ] && cmp -s $tmp/again.out $expected/c-hello/stdout; then
+        pass "unload/reload: without the driver \"$(head -1 $tmp/gone.err)\"; reloaded, hello runs"
+    else
+        fail "unload/reload" "after insmod: exit $(rc again), $(cat $tmp/again.err)"
+    fi
+}
+
+# %20 is a space and %25 a %, as in guests/manifest.txt.
+decode() { printf '%s' "$1" | sed 's/%20/ /g; s/%25/%/g'; }
+
+case_corpus() {
+    total=0; bad=0; skipped=0; list=""
+    while IFS='|' read -r test module entry args env; do
+        case "$test" in ''|'#'*) continue ;; esac
+        if grep -q "^$test " $skips 2>/dev/null; then skipped=$((skipped + 1)); continue; fi
+        [ -d $expected/$test ] || { skipped=$((skipped + 1)); continue; }
+        set -- run
+        for e in $env; do set -- "$@" --env "$(decode "$e")"; done
+        case "$entry" in func:*) set -- "$@" --function "${entry#func:}" ;; esac
+        set -- "$@" $module.aot --
+        for a in $args; do set -- "$@" "$(decode "$a")"; done
+        tzwasm "$@" >$tmp/c.out 2>$tmp/c.err </dev/null
+        got=$?
+        want=$(($(cat $expected/$test/exit) % 256))
+        cp $expected/$test/stderr $tmp/c.wanterr
+        [ -f $expected/$test/trap ] && echo "tzwasm: trap: $(cat $expected/$test/trap)" >>$tmp/c.wanterr
+        total=$((total + 1))
+        if [ $got != $want ] || ! cmp -s $tmp/c.out $expected/$test/stdout || ! cmp -s $tmp/c.err $tmp/c.wanterr; then
+            bad=$((bad + 1))
+            list="$list [$test: exit $got want $want; $(head -c 200 $tmp/c.err | tr '\n' ' ')]"
+        fi
+    done <$manifest
+    if [ $bad = 0 ] && [ $total -gt 0 ]; then
+        pass "corpus: $total tests of guests/manifest.txt equal WAMR iwasm (stdout, stderr, exit, trap); $skipped skipped (qemu/bundle-skip.txt)"
+    else
+        fail corpus "$bad of $total differ:$list"
+    fi
+}
+
+case_clean() {
+    used=$(pool_used)
+    if [ "$used" = 0 ]; then pass "clean: the secure pool has 0 bytes in use after every case"
+    else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
+}
+
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small cancel_loop two_at_once unload_reload corpus clean}
+echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
+for c in $cases; do
+    case_$c
+done
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]

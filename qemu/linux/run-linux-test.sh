@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make linux-test`: boots TF-A + tzwasm + Linux headless with tzwasm.mode=test, lets the
+# guest's /usr/bin/linux-test (qemu/linux/linux-test.sh) run every case, and decides from the
+# console: the guest's last "N passed, M failed" line must say M = 0 with N > 0, the guest must
+# power off by itself (no timeout), and the secure console must show no crash.
+#
+#   qemu/linux/run-linux-test.sh FLASH INITRAMFS OUTDIR
+#
+# Environment: TZWASM_LINUX_TEST_TIMEOUT (seconds, default 600), TZWASM_SMP (default 2).
+set -uo pipefail
+flash=${1:?flash image}; initrd=${2:?initramfs}; out=${3:?output dir}
+here=$(cd "$(dirname "$0")" && pwd)
+timeout_s=${TZWASM_LINUX_TEST_TIMEOUT:-600}
+mkdir -p "$out"
+start=$(date +%s.%N)
+"$here/boot-linux.sh" test "$flash" "$initrd" "$out" "$timeout_s" test
+rc=$?
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+log=$out/console.log
+sed -n '/^linux-test:/,$p' "$log" | tr -d '\r' | grep -v '^\[ *[0-9.]*\] reboot' | sed 's/^/  | /'
+summary=$(tr -d '\r' <"$log" | grep -aE '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+problems=()
+[ $rc -eq 0 ] || problems+=("QEMU exit status $rc$([ $rc -eq 124 ] && echo " (timeout after ${timeout_s} s)")")
+[ -n "$summary" ] || problems+=("no 'N passed, M failed' line from the guest")
+if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+    [ "${BASH_REMATCH[2]}" = 0 ] || problems+=("guest: $summary")
+    [ "${BASH_REMATCH[1]}" -gt 0 ] || problems+=("guest ran no case")
+fi
+if grep -aqiE 'panic|crash|parked|exception' "$out/secure.log"; then
+    problems+=("secure console reports a crash (see $out/secure.log)")
+fi
+if grep -aqE 'Kernel panic|Internal error|BUG:|Oops' "$log"; then
+    problems+=("kernel oops or panic on the console (see $log)")
+fi
+printf 'linux-test: boot + cases took %.0f s; logs in %s\n' "$secs" "$out"
+if [ ${#problems[@]} -gt 0 ]; then
+    for p in "${problems[@]}"; do echo "linux-test: FAILED: $p"; done
+    exit 1
+fi
+echo "linux-test: $summary"
