@@ -30,9 +30,14 @@ kernel=${TZWASM_KERNEL:-$(echo "$top"/.cache/linux/current/root/boot/vmlinuz-*)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tzwasm-boot.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# One initrd image from the pieces.
+# One initrd image from the pieces, each padded to 4 bytes (the kernel looks for the next
+# archive's header at a 4-byte boundary).
 IFS=: read -r -a pieces <<<"$initrd_list"
-cat "${pieces[@]}" > "$work/initrd"
+: > "$work/initrd"
+for p in "${pieces[@]}"; do
+    cat "$p" >> "$work/initrd"
+    truncate -s %4 "$work/initrd"
+done
 initrd_size=$(stat -c %s "$work/initrd")
 
 case "$mode" in
