@@ -51,7 +51,7 @@ machine=(-machine virt,secure=on -cpu cortex-a57 -smp "$SMP" -m 1024 -net none)
 "$QEMU" "${machine[@]}" -bios "$flash" -machine dumpdtb="$work/virt.dtb" -display none -monitor none -serial null -serial null >/dev/null 2>&1 || true
 [ -s "$work/virt.dtb" ] || { echo "boot-linux: $QEMU could not dump its device tree" >&2; exit 1; }
 cmdline="console=ttyAMA0 rdinit=/init nokaslr cryptomgr.notests tzwasm.mode=$guest_mode"
-[ "$guest_mode" = shell ] || cmdline="$cmdline quiet loglevel=1"
+if [ "$guest_mode" = shell ]; then cmdline="$cmdline quiet"; else cmdline="$cmdline quiet loglevel=1"; fi
 cmdline="$cmdline ${TZWASM_CMDLINE:-}"
 fdtput -p -t s "$work/virt.dtb" /chosen bootargs "$cmdline"
 fdtput -t x "$work/virt.dtb" /chosen linux,initrd-start "$INITRD_ADDR"
