@@ -36,8 +36,7 @@ $(LINUX_SPIN): qemu/linux/guests/spin.wat $(WAMRC)
 	wat2wasm $< -o $(@:.aot=.wasm)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 
-.PHONY: setup-linux linux-module linux-tool linux-tfa linux-image linux-test \
-	linux-checkpatch
+.PHONY: setup-linux linux-module linux-tool linux-tfa linux-image linux-test
 
 setup-linux: $(LINUX_SETUP_STAMP)
 $(LINUX_SETUP_STAMP): scripts/setup.sh
@@ -55,11 +54,6 @@ $(LINUX_KO): normal-world/linux/tzwasm.c normal-world/linux/Kbuild \
 	$(MAKE) --no-print-directory -C $$kdir M=$(LINUX_OUT)/module ARCH=arm64 \
 		CROSS_COMPILE=$(CROSS_COMPILE) TZWASM_INCLUDE=$(TOP)/normal-world/include W=1 modules
 	cp $(LINUX_OUT)/module/tzwasm.ko $@
-
-# Style check of the driver with the kernel's checkpatch (from the Debian kbuild package).
-linux-checkpatch: $(LINUX_SETUP_STAMP)
-	perl $$(echo $(LINUX_ROOT)/usr/lib/linux-kbuild-*/scripts/checkpatch.pl) --no-tree \
-		--ignore SPDX_LICENSE_TAG -f normal-world/linux/tzwasm.c
 
 # The tzwasm tool, static musl.
 linux-tool: FORCE | $(LINUX_SETUP_STAMP)

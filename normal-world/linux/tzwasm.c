@@ -47,10 +47,9 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 
 #define TZWASM_FN_REVISION 0xBF00FF03u
 #define TZWASM_PROTOCOL_MAJOR 1
-/* W0 of an SMC32 query the secure world does not serve. */
-#define SMCCC_W0_NOT_SUPPORTED 0xFFFFFFFFu
 
-/* How long release() keeps retrying a call the secure world answers BUSY (another CPU is
+/*
+ * How long release() keeps retrying a call the secure world answers BUSY (another CPU is
  * inside a session call), in 10 ms steps.
  */
 #define TZWASM_BUSY_RETRIES 3000
@@ -86,7 +85,8 @@ static s64 tzwasm_call3(u32 fn, u64 a1, u64 a2, u64 a3, u64 ret[4])
 	return (s64)ret[0];
 }
 
-/* A session/registration housekeeping call, retried while another CPU holds the secure
+/*
+ * A session/registration housekeeping call, retried while another CPU holds the secure
  * world's session table (BUSY). Used where giving up would leak secure-world state.
  */
 static s64 tzwasm_call_retry(u32 fn, u64 a1, u64 ret[4])
@@ -156,7 +156,8 @@ static int tzwasm_open(struct inode *inode, struct file *filp)
 	return nonseekable_open(inode, filp);
 }
 
-/* Ends the session and the registration and frees the pages, as far as the secure world
+/*
+ * Ends the session and the registration and frees the pages, as far as the secure world
  * lets it: pages it may still map are never given back to the kernel.
  */
 static void tzwasm_teardown(struct tzwasm_file *tf)
