@@ -21,6 +21,7 @@ include mk/qemu.mk
 -include mk/wamr.mk
 -include mk/aot.mk
 -include mk/spec.mk
+-include mk/fuzz.mk
 include mk/linux.mk
 
 .PHONY: help build test clean
@@ -33,6 +34,8 @@ help:
 	@echo "  make qemu-test   boot TF-A + tzwasm + bare-metal test client headless, check results"
 	@echo "  make size        print the BL32 image size by section"
 	@echo "  make aot-test    AOT runtime vs WAMR iwasm on the guest corpus (x86_64 + aarch64, both bounds-check modes)"
+	@echo "  make difffuzz    random modules, iwasm vs the AOT runtime (DIFFFUZZ_N=, DIFFFUZZ_SEED=)"
+	@echo "  make loader-fuzz cargo fuzz over the AOT loader (LOADER_FUZZ_TIME= s, LOADER_FUZZ_RUNS=)"
 	@echo "  make setup       only install prerequisites (apt, rustup targets, TF-A source)"
 
 build: firmware test-client flash

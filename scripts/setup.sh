@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent machine set-up for tzwasm: apt packages, the bookworm deb-src entry,
 # Rust targets. Everything fetched into the project lands under .cache/ (gitignored).
-# Usage: scripts/setup.sh [base|wamr|linux|all]   (default: base)
+# Usage: scripts/setup.sh [base|wamr|linux|fuzz|all]   (default: base)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache="$top/.cache"
@@ -107,6 +107,14 @@ linux_debs() {
     ln -sfn "$abi" "$l/current"
 }
 
+cargo_fuzz() {
+    # cargo fuzz from crates.io; it runs on the stable toolchain with RUSTC_BOOTSTRAP=1 (mk/fuzz.mk).
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        echo "setup: cargo install cargo-fuzz"
+        cargo install --locked cargo-fuzz --version 0.13.2
+    fi
+}
+
 case "$what" in
     base)
         apt_install "${BASE_PKGS[@]}"
@@ -123,8 +131,12 @@ case "$what" in
         rust_targets aarch64-unknown-none-softfloat aarch64-unknown-linux-musl
         linux_debs
         ;;
-    all)
-        "$0" base; "$0" wamr; "$0" linux
+    fuzz)
+        apt_install "${BASE_PKGS[@]}"
+        cargo_fuzz
         ;;
-    *) echo "usage: $0 [base|wamr|linux|all]" >&2; exit 2 ;;
+    all)
+        "$0" base; "$0" wamr; "$0" linux; "$0" fuzz
+        ;;
+    *) echo "usage: $0 [base|wamr|linux|fuzz|all]" >&2; exit 2 ;;
 esac

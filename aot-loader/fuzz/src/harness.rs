@@ -1,0 +1,247 @@
+//! The loader fuzz harness: the whole load path of aot-loader for one input, without running
+//! guest code. Parse (for both processors), the module's derived tables, the image plan,
+//! instantiation on a heap-backed platform (relocation into the code image, data block,
+//! linear memory, globals, tables, segments, `func_ptrs`), the start function lookup and
+//! `prepare_call` of every exported function, then teardown, checking that every block the
+//! platform handed out was given back exactly once.
+//!
+//! Shared by the cargo-fuzz target (`fuzz_targets/load.rs`) and the regression test over
+//! saved crashing inputs (`aot-loader/tests/fuzz_regressions.rs`), which both include this
+//! file with `#[path]`. Any panic here (including the platform's own checks) is a finding.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+
+use tzwasm_aot_loader::layout::InstanceLayout;
+use tzwasm_aot_loader::module::{ExportKind, FuncType};
+use tzwasm_aot_loader::runtime::{
+    footprint_total, Entry, Instance, InstanceConfig, Platform, PlatformError, Value,
+};
+use tzwasm_aot_loader::wasi::{Errno, WasiHost};
+use tzwasm_aot_loader::{image, parse, Arch};
+
+/// Page size the harness platform reports.
+const PAGE: usize = 4096;
+/// Largest single block the platform hands out; larger requests are refused like an
+/// out-of-memory platform would (the quota below refuses most of them first).
+const MAX_BLOCK: usize = 128 << 20;
+
+/// Instance parameters: a small quota keeps hostile memory sizes cheap.
+pub const CONFIG: InstanceConfig = InstanceConfig {
+    heap_quota: 64 << 20,
+    stack_size: 64 << 10,
+    // The runtime's default window (8 GiB + 64 KiB); only the committed prefix is allocated.
+    memory_window: (8 << 30) + (64 << 10),
+    stack_guard_margin: 4096,
+};
+
+/// A WASI host that does nothing (no guest code runs).
+struct NoWasi;
+
+impl WasiHost for NoWasi {
+    fn write(&mut self, _fd: u32, _bytes: &[u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn clock_time_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn clock_res_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn random(&mut self, _: &mut [u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn args(&self) -> &[&[u8]] {
+        &[]
+    }
+    fn environ(&self) -> &[&[u8]] {
+        &[]
+    }
+}
+
+/// What the platform handed out and not yet got back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Window,
+    Data,
+    Stack,
+    Code,
+}
+
+/// Heap-backed [`Platform`]: every block is a zeroed heap allocation of exactly the bytes the
+/// contract says are accessible (a linear-memory window only its committed prefix), so an
+/// access past them is a heap overflow the sanitizer reports. Frees are checked against the
+/// live list (kind, address and length).
+pub struct FuzzPlatform {
+    live: Vec<(Kind, u64, usize)>,
+    wasi: NoWasi,
+}
+
+impl FuzzPlatform {
+    /// A platform with nothing handed out.
+    pub fn new() -> Self {
+        FuzzPlatform {
+            live: Vec::new(),
+            wasi: NoWasi,
+        }
+    }
+
+    fn get(&mut self, kind: Kind, len: usize) -> Result<u64, PlatformError> {
+        if len > MAX_BLOCK {
+            return Err(PlatformError(format!("harness: {len} bytes refused")));
+        }
+        let layout = Layout::from_size_align(len.max(1), PAGE)
+            .map_err(|_| PlatformError("harness: bad layout".into()))?;
+        // SAFETY: the layout has a non-zero size and a power-of-two alignment.
+        let p = unsafe { alloc_zeroed(layout) };
+        if p.is_null() {
+            return Err(PlatformError("harness: out of memory".into()));
+        }
+        self.live.push((kind, p as u64, len.max(1)));
+        Ok(p as u64)
+    }
+
+    fn put(&mut self, kind: Kind, addr: u64) {
+        let i = self
+            .live
+            .iter()
+            .position(|&(k, a, _)| k == kind && a == addr)
+            .unwrap_or_else(|| panic!("free of {kind:?} block {addr:#x} that is not live"));
+        let (_, a, len) = self.live.swap_remove(i);
+        let layout = Layout::from_size_align(len, PAGE).expect("layout of a live block");
+        // SAFETY: `a` came from `alloc_zeroed` with this layout and is freed once (it was
+        // just removed from the live list).
+        unsafe { dealloc(a as *mut u8, layout) };
+    }
+
+    fn len_of(&self, kind: Kind, addr: u64) -> usize {
+        self.live
+            .iter()
+            .find(|&&(k, a, _)| k == kind && a == addr)
+            .map(|&(_, _, l)| l)
+            .unwrap_or_else(|| panic!("{kind:?} block {addr:#x} is not live"))
+    }
+}
+
+impl Default for FuzzPlatform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FuzzPlatform {
+    fn drop(&mut self) {
+        let leaked = std::mem::take(&mut self.live);
+        for &(_, a, len) in &leaked {
+            if let Ok(layout) = Layout::from_size_align(len, PAGE) {
+                // SAFETY: a live block from `alloc_zeroed` with this layout, freed once.
+                unsafe { dealloc(a as *mut u8, layout) };
+            }
+        }
+        assert!(
+            leaked.is_empty(),
+            "instance teardown left blocks allocated: {leaked:x?}"
+        );
+    }
+}
+
+// SAFETY: every block is a fresh zeroed heap allocation of at least the requested size,
+// exclusively owned until its `free_*`. A window is only its committed prefix (the contract's
+// "rest faults" becomes a sanitizer report), and it cannot grow, so `commit_memory` beyond it
+// is refused. No guest code ever runs: `seal_code` has nothing to do and entry addresses are
+// made-up numbers that are never called.
+unsafe impl Platform for FuzzPlatform {
+    fn page_size(&self) -> usize {
+        PAGE
+    }
+    fn reserve_memory(&mut self, _reserve: u64, commit: u64) -> Result<u64, PlatformError> {
+        let len = usize::try_from(commit)
+            .map_err(|_| PlatformError("harness: commit too large".into()))?;
+        self.get(Kind::Window, len)
+    }
+    fn commit_memory(&mut self, base: u64, _old: u64, new: u64) -> Result<(), PlatformError> {
+        if new <= self.len_of(Kind::Window, base) as u64 {
+            Ok(())
+        } else {
+            Err(PlatformError("harness: windows do not grow".into()))
+        }
+    }
+    fn release_memory(&mut self, base: u64, _reserve: u64) {
+        self.put(Kind::Window, base)
+    }
+    fn alloc_data(&mut self, len: usize) -> Result<u64, PlatformError> {
+        self.get(Kind::Data, len)
+    }
+    fn free_data(&mut self, addr: u64, len: usize) {
+        assert!(len <= self.len_of(Kind::Data, addr), "free_data length");
+        self.put(Kind::Data, addr)
+    }
+    fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError> {
+        self.get(Kind::Stack, len)
+    }
+    fn free_stack(&mut self, low: u64, len: usize) {
+        assert!(len <= self.len_of(Kind::Stack, low), "free_stack length");
+        self.put(Kind::Stack, low)
+    }
+    fn alloc_code(&mut self, len: usize, _low_address: bool) -> Result<u64, PlatformError> {
+        self.get(Kind::Code, len)
+    }
+    fn seal_code(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
+        let have = self.len_of(Kind::Code, addr);
+        assert!(rx_len <= len && len <= have, "seal_code outside the image");
+        Ok(())
+    }
+    fn free_code(&mut self, addr: u64, len: usize) {
+        assert!(len <= self.len_of(Kind::Code, addr), "free_code length");
+        self.put(Kind::Code, addr)
+    }
+    fn entry_address(&mut self, _ctx: u64, entry: Entry) -> Option<u64> {
+        Some(0x7000_0000_0000 + 64 * u64::from(entry.to_id()))
+    }
+    fn wasi_host(&mut self) -> &mut dyn WasiHost {
+        &mut self.wasi
+    }
+    fn resolve_import(&mut self, _module: &str, name: &str, _ty: &FuncType) -> Option<u32> {
+        // Half of the non-WASI imports bound to a host function, the rest left unlinked, so
+        // both kinds of binding are instantiated.
+        (name.len() % 2 == 0).then_some(1)
+    }
+}
+
+/// Runs the load path over `data` for each processor. Returns how far it got for the last
+/// processor that parsed (0 = parsed by neither, 1 = parsed, 2 = instantiated).
+pub fn load(data: &[u8]) -> u32 {
+    let mut reached = 0;
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let Ok(m) = parse(data, arch) else {
+            continue;
+        };
+        reached = 1;
+        // The module's derived tables, as the runtime and the firmware use them.
+        let _ = m.global_layout();
+        let _ = m.runtime_symbols();
+        let _ = InstanceLayout::of(&m);
+        let _ = footprint_total(&m, &CONFIG, PAGE);
+        for page in [4096u32, 65536] {
+            let _ = image::plan(&m, page);
+        }
+        let Ok(mut inst) = Instance::new(&m, data, FuzzPlatform::new(), CONFIG) else {
+            continue;
+        };
+        reached = 2;
+        let _ = inst.start_function();
+        for e in &m.exports {
+            if e.kind != ExportKind::Func {
+                continue;
+            }
+            let Some(idx) = inst.export_func(&e.name) else {
+                continue;
+            };
+            let Some(ty) = inst.func_type(idx) else {
+                continue;
+            };
+            let args: Vec<Value> = ty.params.iter().map(|&t| Value::from_bits(t, 0)).collect();
+            let _ = inst.prepare_call(idx, &args);
+        }
+    }
+    reached
+}
