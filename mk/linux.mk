@@ -29,9 +29,9 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 	ARM_PRELOADED_DTB_BASE=$(LINUX_DTB_ADDR)
 
 # Example and test modules put into the initramfs: the whole aarch64 corpus (hardware bounds
-# checks) with iwasm's expected results, the 10 MiB writer and an endless loop.
-LINUX_SPIN := $(BUILD)/qemu-guests/spin.aot
-$(LINUX_SPIN): qemu/linux/guests/spin.wat $(WAMRC)
+# checks) with iwasm's expected results, the 10 MiB writer, an endless loop and a finite one.
+LINUX_GUESTS := $(BUILD)/linux/guests/spin.aot $(BUILD)/linux/guests/busy.aot
+$(BUILD)/linux/guests/%.aot: qemu/linux/guests/%.wat $(WAMRC)
 	@mkdir -p $(dir $@)
 	wat2wasm $< -o $(@:.aot=.wasm)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
@@ -78,10 +78,10 @@ $(FLASH_LINUX): $(TFA_LINUX_STAMP) $(BL32_BIN)
 	rm -f $@.fip
 
 # The initramfs: busybox, /init, tzwasm.ko, the tool, examples and the in-guest tests.
-$(INITRAMFS): linux-tool $(LINUX_KO) $(LINUX_SPIN) $(QEMU_W10) corpus-expected \
+$(INITRAMFS): linux-tool $(LINUX_KO) $(LINUX_GUESTS) $(QEMU_W10) corpus-expected \
 		$(wildcard qemu/linux/*) | $(LINUX_SETUP_STAMP)
 	qemu/linux/mkinitramfs.sh $@ $(LINUX_ROOT) $(LINUX_KO) $(TOOL_BIN) \
-		$(CORPUS_A64) $(CORPUS_EXPECT) $(LINUX_SPIN) $(QEMU_W10)
+		$(CORPUS_A64) $(CORPUS_EXPECT) $(LINUX_GUESTS) $(QEMU_W10)
 
 linux-image: $(FLASH_LINUX) $(INITRAMFS)
 

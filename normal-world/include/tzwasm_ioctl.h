@@ -65,8 +65,10 @@ struct tzwasm_ioc_setup {
  *                 regs[2] with the shared-memory handle. Offsets are relative to the mapping.
  *  out: ret[0..3] x0..x3 of the final answer.
  * RUN and RESUME continue in the kernel while the secure world answers INTERRUPTED, and return
- * on OUTPUT_PENDING (drain the ring, then RESUME) or on the end of the run. A signal cancels a
- * run: the ioctl fails with EINTR and ret[] holds CANCEL's reply with ret[0] = CANCELLED.
+ * on OUTPUT_PENDING (drain the ring, then RESUME), on the end of the run, and with INTERRUPTED
+ * at most every 100 ms of an interrupted run (drain the ring, then RESUME: so output streams
+ * while a module runs). A signal cancels a run: the ioctl fails with EINTR and ret[] holds
+ * CANCEL's reply with ret[0] = CANCELLED.
  * Before SETUP: ENODEV.
  */
 struct tzwasm_ioc_call {

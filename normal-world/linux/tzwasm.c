@@ -20,6 +20,7 @@
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/jiffies.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -53,6 +54,13 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
  * inside a session call), in 10 ms steps.
  */
 #define TZWASM_BUSY_RETRIES 3000
+
+/*
+ * A run that keeps being interrupted is handed back to userspace (as INTERRUPTED) this often,
+ * so that the caller drains the output ring while the module runs: output appears as it is
+ * written, not only when the ring is full or the run ends.
+ */
+#define TZWASM_DRAIN_INTERVAL (HZ / 10)
 
 /* One open file of /dev/tzwasm. */
 struct tzwasm_file {
@@ -262,6 +270,7 @@ out:
 static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
 {
 	struct tzwasm_ioc_call c;
+	unsigned long start = jiffies;
 	bool session, shm, resumed;
 	long err = 0;
 	u64 fn;
@@ -286,7 +295,8 @@ static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
 	 * (taken as soon as the SMC returned). Let the scheduler in, then continue it, unless
 	 * the caller has a signal to handle: then the run ends in the secure world.
 	 * A RESUME of ours that finds another CPU in the secure world (BUSY) had no effect:
-	 * the run is still paused, so it is simply issued again.
+	 * the run is still paused, so it is simply issued again. Every TZWASM_DRAIN_INTERVAL
+	 * the caller gets INTERRUPTED back, to drain the ring and RESUME.
 	 */
 	for (resumed = false;
 	     (s64)c.ret[0] == TZWASM_INTERRUPTED || (resumed && (s64)c.ret[0] == TZWASM_BUSY);
@@ -302,6 +312,9 @@ static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
 			err = -EINTR;
 			break;
 		}
+		if ((s64)c.ret[0] == TZWASM_INTERRUPTED &&
+		    time_after(jiffies, start + TZWASM_DRAIN_INTERVAL))
+			break;
 		tzwasm_smc(resume, c.ret);
 	}
 out:
