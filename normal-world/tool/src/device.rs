@@ -1,0 +1,307 @@
+//! `/dev/tzwasm`: one open file is one session with the secure world, with its own shared
+//! pages (see `normal-world/include/tzwasm_ioctl.h` and docs/driver.md).
+//!
+//! [`Device::open`] opens the device, asks the driver for the pages and the session
+//! (`TZWASM_IOC_SETUP`) and maps the pages. [`Device`] is a [`Conduit`]: every call is one
+//! `TZWASM_IOC_CALL`. The driver fills in the session and shared-memory handles itself, so
+//! this process can only touch its own session and pages.
+
+use std::ffi::CString;
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+use std::time::{Duration, Instant};
+
+use tzwasm_smc::ring::SharedRegion;
+use tzwasm_smc::runner::SharedArea;
+use tzwasm_smc::{Conduit, Status};
+
+/// The device node.
+pub const DEVICE: &str = "/dev/tzwasm";
+/// Most bytes of shared memory the driver gives one open file (`TZWASM_SHM_MAX_SIZE`).
+pub const SHM_MAX_SIZE: usize = 4 << 20;
+/// How long a call keeps being retried while the secure world answers BUSY (another program
+/// is inside a call on another CPU).
+pub const BUSY_WAIT: Duration = Duration::from_secs(30);
+
+/// `struct tzwasm_ioc_setup`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct IocSetup {
+    shm_size: u64,
+    quota: u64,
+    status: i64,
+    value: u64,
+    session: u64,
+    shm_handle: u64,
+}
+
+/// `struct tzwasm_ioc_call`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct IocCall {
+    regs: [u64; 8],
+    ret: [u64; 4],
+}
+
+/// `_IOWR(type, nr, size)` as Linux encodes it on arm64 and x86_64.
+const fn iowr(ty: u8, nr: u8, size: usize) -> u64 {
+    (3 << 30) | ((size as u64) << 16) | ((ty as u64) << 8) | nr as u64
+}
+const IOC_MAGIC: u8 = b'z';
+/// `TZWASM_IOC_SETUP`.
+const IOC_SETUP: u64 = iowr(IOC_MAGIC, 0, core::mem::size_of::<IocSetup>());
+/// `TZWASM_IOC_CALL`.
+const IOC_CALL: u64 = iowr(IOC_MAGIC, 1, core::mem::size_of::<IocCall>());
+const _: () = assert!(IOC_SETUP == 0xC030_7A00);
+const _: () = assert!(IOC_CALL == 0xC060_7A01);
+
+/// Why the device could not be set up.
+#[derive(Debug)]
+pub enum SetupError {
+    /// open() failed.
+    Open(io::Error),
+    /// The secure world refused SHM_REGISTER or SESSION_OPEN: its status and `x1`.
+    Refused {
+        /// The status.
+        status: Status,
+        /// `x1` of the refusal (the minimum or maximum quota).
+        value: u64,
+    },
+    /// The secure world stayed busy for [`BUSY_WAIT`].
+    Busy,
+    /// The ioctl or mmap failed for another reason.
+    Os(&'static str, io::Error),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Open(e) if e.kind() == io::ErrorKind::NotFound => write!(
+                f,
+                "cannot open {DEVICE}: {e}; load the driver first (insmod tzwasm.ko) and check \
+                 dmesg"
+            ),
+            SetupError::Open(e) => write!(f, "cannot open {DEVICE}: {e}"),
+            SetupError::Refused {
+                status: Status::QuotaTooSmall,
+                value,
+            } => write!(
+                f,
+                "heap too small: the secure world takes at least {value} bytes (--heap {})",
+                crate::size::show(*value)
+            ),
+            SetupError::Refused {
+                status: Status::QuotaTooLarge,
+                value,
+            } => write!(
+                f,
+                "heap too large: the secure world's pool has {value} bytes ({}); ask for less \
+                 with --heap",
+                crate::size::show(*value)
+            ),
+            SetupError::Refused {
+                status: Status::NoResources,
+                ..
+            } => write!(
+                f,
+                "the secure world has no free session or shared-memory slot ({}); wait for \
+                 other tzwasm programs to finish",
+                Status::NoResources
+            ),
+            SetupError::Refused { status, .. } => {
+                write!(f, "the secure world refused the session: {status}")
+            }
+            SetupError::Busy => f.write_str(
+                "busy: another program is running in the secure world; try again when it has \
+                 finished",
+            ),
+            SetupError::Os(what, e) => write!(f, "{what}: {e}"),
+        }
+    }
+}
+
+/// An open `/dev/tzwasm`: the calls ([`Channel`]) and the mapped shared pages ([`Mapping`]),
+/// separate so that a run can hold the memory while it issues calls.
+pub struct Device {
+    /// The file: every call goes through it.
+    pub channel: Channel,
+    /// The shared pages.
+    pub shm: Mapping,
+}
+
+/// The open file, a [`Conduit`].
+pub struct Channel {
+    fd: OwnedFd,
+    session: u64,
+    /// The last OS error of a call (a call that failed in the driver, not in the secure world).
+    pub last_os_error: Option<io::Error>,
+}
+
+/// The shared pages mapped into this process (unmapped on drop; the pages themselves are
+/// freed by the driver when the file is closed and unmapped).
+pub struct Mapping {
+    map: NonNull<u8>,
+    len: usize,
+    handle: u64,
+}
+
+fn busy_message_once(shown: &mut bool) {
+    if !*shown {
+        *shown = true;
+        eprintln!("tzwasm: waiting: another program is running in the secure world");
+    }
+}
+
+impl Device {
+    /// Opens the device with `shm_size` bytes of shared memory (rounded up to pages) and a
+    /// session with heap quota `quota`.
+    pub fn open(shm_size: usize, quota: u64) -> Result<Device, SetupError> {
+        let path = CString::new(DEVICE).expect("no NUL in the device path");
+        // SAFETY: `path` is a valid NUL-terminated string; open has no other preconditions.
+        let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if raw < 0 {
+            return Err(SetupError::Open(io::Error::last_os_error()));
+        }
+        // SAFETY: `raw` is a file descriptor we just opened and own exclusively.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let len = shm_size.max(1).next_multiple_of(page_size());
+        let started = Instant::now();
+        let mut shown = false;
+        let setup = loop {
+            let mut s = IocSetup {
+                shm_size: len as u64,
+                quota,
+                ..IocSetup::default()
+            };
+            // SAFETY: IOC_SETUP reads and writes exactly one `IocSetup`, which `s` is.
+            let r = unsafe { libc::ioctl(fd.as_raw_fd(), IOC_SETUP as _, &mut s) };
+            if r == 0 {
+                break s;
+            }
+            let err = io::Error::last_os_error();
+            match Status::from_raw(s.status as u64) {
+                Some(Status::Busy) if started.elapsed() < BUSY_WAIT && !crate::stopping() => {
+                    busy_message_once(&mut shown);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Some(Status::Busy) => return Err(SetupError::Busy),
+                Some(status) if s.status != 0 => {
+                    return Err(SetupError::Refused {
+                        status,
+                        value: s.value,
+                    })
+                }
+                _ if err.raw_os_error() == Some(libc::EINTR) => {}
+                _ => return Err(SetupError::Os("TZWASM_IOC_SETUP", err)),
+            }
+        };
+        // SAFETY: a shared read/write mapping of the device at offset 0 with the length SETUP
+        // accepted; the kernel chooses the address.
+        let p = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(SetupError::Os(
+                "mmap of the shared pages",
+                io::Error::last_os_error(),
+            ));
+        }
+        Ok(Device {
+            channel: Channel {
+                fd,
+                session: setup.session,
+                last_os_error: None,
+            },
+            shm: Mapping {
+                map: NonNull::new(p.cast()).expect("mmap never returns NULL on success"),
+                len,
+                handle: setup.shm_handle,
+            },
+        })
+    }
+}
+
+impl Channel {
+    /// The session handle the driver opened (the driver puts it into every session call).
+    pub fn session(&self) -> u64 {
+        self.session
+    }
+}
+
+impl Mapping {
+    /// The shared pages as one registration.
+    pub fn area(&self) -> SharedArea<'_> {
+        // SAFETY: the mapping is `len` bytes, readable and writable, page-aligned, and lives
+        // as long as `self` (unmapped in Drop). This program touches it only through the
+        // returned region's volatile and atomic accesses, from one thread; the secure world
+        // may write any byte at any time, which the ring and runner code tolerate.
+        let mem = unsafe { SharedRegion::new(self.map.as_ptr(), self.len) }
+            .expect("a page-aligned mapping is a valid region");
+        SharedArea {
+            handle: self.handle,
+            mem,
+        }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `map`/`len` are the mapping made in `Device::open`, no longer used: the
+        // regions handed out borrow `self`, which is being dropped.
+        unsafe { libc::munmap(self.map.as_ptr().cast(), self.len) };
+        // The file closes after this: the driver cancels, closes the session and frees pages.
+    }
+}
+
+impl Conduit for Channel {
+    fn call(&mut self, args: [u64; 8]) -> [u64; 4] {
+        let started = Instant::now();
+        let mut shown = false;
+        loop {
+            let mut c = IocCall {
+                regs: args,
+                ret: [0; 4],
+            };
+            // SAFETY: IOC_CALL reads and writes exactly one `IocCall`, which `c` is.
+            let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), IOC_CALL as _, &mut c) };
+            if r != 0 {
+                let err = io::Error::last_os_error();
+                if err.raw_os_error() == Some(libc::EINTR) {
+                    if c.ret[0] == Status::Cancelled.to_raw() {
+                        // A signal ended the run in the secure world.
+                        return c.ret;
+                    }
+                    continue; // interrupted before the call was issued
+                }
+                self.last_os_error = Some(err);
+                return [Status::Internal.to_raw(), 0, 0, 0];
+            }
+            if c.ret[0] != Status::Busy.to_raw() {
+                return c.ret;
+            }
+            if crate::stopping() {
+                return [Status::Cancelled.to_raw(), 0, 0, 0];
+            }
+            if started.elapsed() >= BUSY_WAIT {
+                return c.ret;
+            }
+            busy_message_once(&mut shown);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
+}

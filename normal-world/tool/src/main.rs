@@ -1,0 +1,608 @@
+//! `tzwasm`: runs WebAssembly (WAMR AOT) modules in the TrustZone secure world from Linux,
+//! through the `tzwasm.ko` driver (`/dev/tzwasm`).
+//!
+//! ```text
+//! tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME] FILE.aot [-- ARGS...]
+//! tzwasm info
+//! tzwasm measure [--heap SIZE] FILE.aot...
+//! ```
+//!
+//! The protocol logic (LOAD, RUN, draining the output ring, RESUME, CANCEL) is the shared
+//! client code of `tzwasm_smc::runner`; this program only opens the device, maps the shared
+//! pages, implements [`tzwasm_smc::Conduit`] with the driver's ioctl and talks to people.
+//! See docs/linux.md.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod device;
+mod size;
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use tzwasm_smc::ring::Stream;
+use tzwasm_smc::runner::{
+    area_size, load_report_offset, run_offset, Error as RunError, RunEnd, RunObserver, RunRequest,
+    Session, DEFAULT_RING_CAPACITY,
+};
+use tzwasm_smc::session::{LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_smc::{Client as _, Status};
+
+use device::{Device, SetupError, SHM_MAX_SIZE};
+
+/// Heap quota when `--heap` is not given: enough for the corpus programs (the largest needs
+/// about 3 MiB), and small enough that the secure pool (14 MiB on QEMU) holds several.
+const DEFAULT_HEAP: u64 = 8 << 20;
+/// Exit status when tzwasm itself could not run the module (as `env` and `docker run` do).
+const EXIT_TZWASM: u8 = 125;
+/// Exit status for a command-line error.
+const EXIT_USAGE: u8 = 2;
+
+/// The signal that asked this process to stop (0: none).
+pub static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// True once SIGINT, SIGTERM or SIGHUP arrived.
+pub fn stopping() -> bool {
+    SIGNAL.load(Ordering::Relaxed) != 0
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    SIGNAL.store(sig, Ordering::Relaxed);
+}
+
+/// Catches SIGINT, SIGTERM and SIGHUP without SA_RESTART: a signal during a run makes the
+/// driver cancel it in the secure world and the ioctl return EINTR; the run then ends as
+/// cancelled and the tool exits with 128 + the signal number.
+fn catch_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the handler
+        // only stores into an atomic, which is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = core::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, core::ptr::null_mut());
+        }
+    }
+}
+
+const USAGE: &str = "\
+usage: tzwasm COMMAND [OPTIONS]
+
+Runs WebAssembly modules compiled ahead of time with WAMR's wamrc (.aot files) in the
+TrustZone secure world, through the tzwasm driver (/dev/tzwasm).
+
+commands:
+  run      run a module; its stdout/stderr stream to ours, its exit code becomes ours
+  info     versions, secure pool size and usage, features
+  measure  the secure world's SHA-256 of a module (equal to sha256sum)
+  help     this text, or `tzwasm help COMMAND`
+
+`tzwasm COMMAND --help` describes each command.";
+
+const RUN_USAGE: &str = "\
+usage: tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME] FILE.aot [-- ARGS...]
+
+Loads FILE.aot into the secure world and runs it: its WASI main (_start), or the export NAME
+with --function. stdout and stderr stream to this program's while it runs; tzwasm exits with
+the module's exit code. The module's argv is FILE.aot as given, then ARGS (everything after
+FILE.aot; `--` is optional unless the first argument starts with `-`).
+
+options:
+  --heap SIZE       heap quota in the secure world: everything the module needs there (the
+                    copy of the file, code, data, its 1 MiB stack, linear memory) must fit.
+                    SIZE is bytes or takes a suffix: 64K, 4M. Default 8M. If it is too small,
+                    the message says the module's minimum.
+  --env KEY=VALUE   add a WASI environment variable (repeatable; none by default)
+  --function NAME   call the export NAME instead of _start; ARGS are its parameters
+                    (as WAMR's iwasm -f takes them) and its results are printed on stdout
+  -h, --help        this text
+
+exit status: the module's exit code (0..255); 1 after a trap, with
+\"tzwasm: trap: MESSAGE\" on stderr; 128+N when signal N (Ctrl-C: 130) cancelled the run;
+125 when tzwasm could not run the module (the message says why); 2 for usage errors.
+While another program runs in the secure world, calls wait (up to 30 s) and then fail with
+\"busy\".";
+
+const INFO_USAGE: &str = "\
+usage: tzwasm info
+
+Prints the secure world's protocol and firmware versions, its memory pool (size, in use,
+high-water mark), the CPUs that have entered it, its feature bits, and the limits that apply
+to a run.";
+
+const MEASURE_USAGE: &str = "\
+usage: tzwasm measure [--heap SIZE] FILE.aot...
+
+Loads each file into the secure world and prints the SHA-256 the secure world computed over
+the bytes it copied (its measurement), in sha256sum's format: equal to `sha256sum FILE.aot`.
+The module is unloaded again and not run. A file that does not load is still measured when
+the secure world copied it (a note on stderr says why it did not load).";
+
+/// A failure with a message for people and an exit status.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    status: u8,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            status: EXIT_TZWASM,
+        }
+    }
+
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: format!("{}\n(see tzwasm --help)", message.into()),
+            status: EXIT_USAGE,
+        }
+    }
+}
+
+impl From<SetupError> for Failure {
+    fn from(e: SetupError) -> Self {
+        Failure::new(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let result = match args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .as_deref()
+    {
+        None => {
+            eprintln!("{USAGE}");
+            Ok(EXIT_USAGE)
+        }
+        Some("-h" | "--help" | "help") => match args.get(1).and_then(|a| a.to_str()) {
+            Some("run") => print(RUN_USAGE),
+            Some("info") => print(INFO_USAGE),
+            Some("measure") => print(MEASURE_USAGE),
+            _ => print(USAGE),
+        },
+        Some("-V" | "--version") => print(&format!("tzwasm {}", env!("CARGO_PKG_VERSION"))),
+        Some("run") => run(&args[1..]),
+        Some("info") => info(&args[1..]),
+        Some("measure") => measure(&args[1..]),
+        Some(other) => Err(Failure::usage(format!("tzwasm: unknown command `{other}`"))),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(f) => {
+            eprintln!("tzwasm: {}", f.message.trim_start_matches("tzwasm: "));
+            ExitCode::from(f.status)
+        }
+    }
+}
+
+fn print(text: &str) -> Result<u8, Failure> {
+    println!("{text}");
+    Ok(0)
+}
+
+fn is_help(a: &OsStr) -> bool {
+    a == "-h" || a == "--help"
+}
+
+/// `--heap SIZE` / `--heap=SIZE`.
+fn heap_value(v: Option<&OsString>) -> Result<u64, Failure> {
+    let v = v.ok_or_else(|| Failure::usage("--heap needs a SIZE (e.g. 64K, 4M)"))?;
+    let text = v.to_string_lossy();
+    match size::parse(&text) {
+        Some(n) if n >= SESSION_MIN_QUOTA => Ok(n),
+        Some(_) => Err(Failure::usage(format!(
+            "--heap {text}: the secure world takes at least {} ({SESSION_MIN_QUOTA} bytes)",
+            size::show(SESSION_MIN_QUOTA)
+        ))),
+        None => Err(Failure::usage(format!(
+            "--heap {text}: not a size; give bytes or a number with K, M or G (64K, 4M)"
+        ))),
+    }
+}
+
+/// Splits `--opt=value` into (`--opt`, Some(value)).
+fn split_eq(a: &OsStr) -> (&[u8], Option<OsString>) {
+    let b = a.as_bytes();
+    match b.iter().position(|&c| c == b'=') {
+        Some(i) if b.starts_with(b"--") => {
+            (&b[..i], Some(OsStr::from_bytes(&b[i + 1..]).to_os_string()))
+        }
+        _ => (b, None),
+    }
+}
+
+/// Options and operands of `run`.
+#[derive(Debug, Default, PartialEq)]
+struct RunOptions {
+    heap: Option<u64>,
+    env: Vec<Vec<u8>>,
+    function: Option<Vec<u8>>,
+    file: OsString,
+    args: Vec<Vec<u8>>,
+    help: bool,
+}
+
+fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
+    let mut o = RunOptions::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if is_help(a) {
+            o.help = true;
+            return Ok(o);
+        }
+        let (name, inline) = split_eq(a);
+        let value = |i: &mut usize| match inline.clone() {
+            Some(v) => Some(v),
+            None => {
+                *i += 1;
+                args.get(*i).cloned()
+            }
+        };
+        match name {
+            b"--heap" => o.heap = Some(heap_value(value(&mut i).as_ref())?),
+            b"--env" => {
+                let v = value(&mut i).ok_or_else(|| Failure::usage("--env needs KEY=VALUE"))?;
+                if !v.as_bytes().contains(&b'=') {
+                    return Err(Failure::usage(format!(
+                        "--env {}: give KEY=VALUE",
+                        v.to_string_lossy()
+                    )));
+                }
+                o.env.push(v.as_bytes().to_vec());
+            }
+            b"--function" => {
+                let v = value(&mut i)
+                    .ok_or_else(|| Failure::usage("--function needs an export's NAME"))?;
+                o.function = Some(v.as_bytes().to_vec());
+            }
+            b"--" => {
+                i += 1;
+                break;
+            }
+            n if n.starts_with(b"-") && n.len() > 1 => {
+                return Err(Failure::usage(format!(
+                    "run: unknown option `{}`",
+                    a.to_string_lossy()
+                )))
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    o.file = args
+        .get(i)
+        .cloned()
+        .ok_or_else(|| Failure::usage("run: which module? give FILE.aot"))?;
+    let mut rest = &args[i + 1..];
+    if rest.first().is_some_and(|a| a == "--") {
+        rest = &rest[1..];
+    }
+    o.args = rest.iter().map(|a| a.as_bytes().to_vec()).collect();
+    Ok(o)
+}
+
+fn read_module(path: &OsStr) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Failure::new(format!(
+            "cannot read {}: {e}",
+            std::path::Path::new(path).display()
+        ))
+    })
+}
+
+/// Turns a runner error into a message, with hints.
+fn run_failure(e: RunError, channel_error: Option<io::Error>) -> Failure {
+    let status = match e {
+        RunError::Refused { status, .. } | RunError::Load { status, .. } => Some(status),
+        _ => None,
+    };
+    match (e, channel_error) {
+        (
+            RunError::Load {
+                status: Status::QuotaTooSmall,
+                value,
+                ..
+            },
+            _,
+        ) => Failure::new(format!(
+            "heap too small: this module needs at least {value} bytes; run it with --heap {}",
+            heap_hint(value)
+        )),
+        (_, Some(os)) if status == Some(Status::Internal) => {
+            Failure::new(format!("the driver refused a call: {os}"))
+        }
+        (other, _) => Failure::new(other.to_string()),
+    }
+}
+
+/// The smallest `--heap` value with a K or M suffix that holds `n` bytes.
+fn heap_hint(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{}M", n.div_ceil(1 << 20))
+    } else {
+        format!("{}K", n.div_ceil(1 << 10))
+    }
+}
+
+/// Streams the module's output to ours as it is drained.
+struct Output {
+    error: Option<io::Error>,
+}
+
+impl RunObserver for Output {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let r = match stream {
+            Stream::Stdout => {
+                let mut out = io::stdout().lock();
+                out.write_all(bytes).and_then(|()| out.flush())
+            }
+            Stream::Stderr => io::stderr().lock().write_all(bytes),
+        };
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+
+    fn cancel_requested(&mut self) -> bool {
+        stopping() || self.error.is_some()
+    }
+}
+
+fn run(args: &[OsString]) -> Result<u8, Failure> {
+    let o = parse_run(args)?;
+    if o.help {
+        return print(RUN_USAGE);
+    }
+    let file = read_module(&o.file)?;
+    let mut argv: Vec<&[u8]> = vec![o.file.as_bytes()];
+    argv.extend(o.args.iter().map(Vec::as_slice));
+    let env: Vec<&[u8]> = o.env.iter().map(Vec::as_slice).collect();
+    let req = RunRequest {
+        entry: o.function.as_deref().unwrap_or(b""),
+        args: &argv,
+        env: &env,
+        ring_capacity: DEFAULT_RING_CAPACITY,
+    };
+    let need = area_size(file.len(), &req).ok_or_else(|| {
+        Failure::usage(
+            "the arguments cannot be passed: a NUL inside one, more than 1024 strings or \
+             64 KiB in all",
+        )
+    })?;
+    if need > SHM_MAX_SIZE {
+        return Err(Failure::new(format!(
+            "{} is {} bytes: with its arguments and output rings it needs {} of shared memory, \
+             and the driver shares at most {} per program",
+            o.file.to_string_lossy(),
+            file.len(),
+            size::show(need as u64),
+            size::show(SHM_MAX_SIZE as u64)
+        )));
+    }
+    catch_signals();
+    let Device {
+        mut channel,
+        shm: mapping,
+    } = Device::open(need, o.heap.unwrap_or(DEFAULT_HEAP))?;
+    let area = mapping.area();
+    let handle = channel.session();
+    let mut observer = Output { error: None };
+    let outcome = {
+        let mut session = Session::attach(&mut channel, handle);
+        let loaded = session.load(&area, &file);
+        match loaded {
+            Ok(_) => session.run(
+                &area,
+                run_offset(file.len()).unwrap_or(0),
+                &req,
+                &mut observer,
+            ),
+            Err(e) => Err(e),
+        }
+    };
+    let outcome = outcome.map_err(|e| run_failure(e, channel.last_os_error.take()))?;
+    let sig = SIGNAL.load(Ordering::Relaxed);
+    match outcome.end {
+        RunEnd::Exited(_) => Ok(outcome.exit_status()),
+        RunEnd::Trapped(_) => {
+            eprintln!("tzwasm: trap: {}", outcome.trap_message());
+            Ok(outcome.exit_status())
+        }
+        RunEnd::Cancelled if sig != 0 => {
+            eprintln!("tzwasm: cancelled by signal {sig}; the module was stopped");
+            Ok(128u8.wrapping_add(sig as u8))
+        }
+        RunEnd::Cancelled => match observer.error {
+            Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(128 + libc::SIGPIPE as u8),
+            Some(e) => Err(Failure::new(format!(
+                "cannot write the module's output: {e}; the run was cancelled"
+            ))),
+            None => Err(Failure::new("the run was cancelled")),
+        },
+    }
+}
+
+fn info(args: &[OsString]) -> Result<u8, Failure> {
+    if let Some(a) = args.first() {
+        if is_help(a) {
+            return print(INFO_USAGE);
+        }
+        return Err(Failure::usage(format!(
+            "info: unexpected argument `{}`",
+            a.to_string_lossy()
+        )));
+    }
+    let Device {
+        mut channel,
+        shm: _shm,
+    } = Device::open(4096, SESSION_MIN_QUOTA)?;
+    let bad =
+        |what: &str, e: tzwasm_smc::ClientError| Failure::new(format!("GET_INFO {what}: {e}"));
+    let v = channel.versions().map_err(|e| bad("VERSIONS", e))?;
+    let pool = channel.pool_info().map_err(|e| bad("POOL", e))?;
+    let cpus = channel.cpu_info().map_err(|e| bad("CPUS", e))?;
+    let features = channel.features().map_err(|e| bad("FEATURES", e))?;
+    println!("tzwasm tool {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "secure world: protocol {}, firmware {}",
+        v.protocol, v.firmware
+    );
+    println!(
+        "pool: {} bytes ({}), {} in use, high-water mark {}",
+        pool.size,
+        size::show(pool.size),
+        pool.used,
+        pool.high_water
+    );
+    println!(
+        "cpus: {} entered the secure world (mask {:#x}), build maximum {}",
+        cpus.seen_count, cpus.seen_mask, cpus.max_cpus
+    );
+    println!(
+        "features: {:#x} {:?}",
+        features.features.0, features.features
+    );
+    println!(
+        "limits: heap (--heap) {} to the pool size, default {}; shared memory per program {}; \
+         {} sessions at once; output rings {} per stream",
+        size::show(SESSION_MIN_QUOTA),
+        size::show(DEFAULT_HEAP),
+        size::show(SHM_MAX_SIZE as u64),
+        MAX_SESSIONS,
+        size::show(u64::from(DEFAULT_RING_CAPACITY))
+    );
+    Ok(0)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn measure(args: &[OsString]) -> Result<u8, Failure> {
+    let mut heap = DEFAULT_HEAP;
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let (name, inline) = split_eq(a);
+        match name {
+            _ if is_help(a) => return print(MEASURE_USAGE),
+            b"--heap" => {
+                let v = match inline {
+                    Some(v) => Some(v),
+                    None => {
+                        i += 1;
+                        args.get(i).cloned()
+                    }
+                };
+                heap = heap_value(v.as_ref())?;
+            }
+            b"--" => files.extend(args[i + 1..].iter().cloned()),
+            n if n.starts_with(b"-") && n.len() > 1 => {
+                return Err(Failure::usage(format!(
+                    "measure: unknown option `{}`",
+                    a.to_string_lossy()
+                )))
+            }
+            _ => files.push(a.clone()),
+        }
+        if name == b"--" {
+            break;
+        }
+        i += 1;
+    }
+    if files.is_empty() {
+        return Err(Failure::usage("measure: which module? give FILE.aot"));
+    }
+    for path in &files {
+        let file = read_module(path)?;
+        let need = load_report_offset(file.len())
+            .and_then(|r| r.checked_add(LOAD_REPORT_SIZE))
+            .map(|n| n.next_multiple_of(4096))
+            .unwrap_or(usize::MAX);
+        if need > SHM_MAX_SIZE {
+            return Err(Failure::new(format!(
+                "{} is {} bytes; the driver shares at most {} per program",
+                path.to_string_lossy(),
+                file.len(),
+                size::show(SHM_MAX_SIZE as u64)
+            )));
+        }
+        let Device {
+            mut channel,
+            shm: mapping,
+        } = Device::open(need, heap)?;
+        let area = mapping.area();
+        let handle = channel.session();
+        let result = Session::attach(&mut channel, handle).load(&area, &file);
+        let name = path.to_string_lossy();
+        match result {
+            Ok(loaded) => println!("{}  {name}", hex(&loaded.sha256)),
+            Err(RunError::Load {
+                report: Some(r), ..
+            }) if r.sha256 != [0; 32] => {
+                println!("{}  {name}", hex(&r.sha256));
+                eprintln!(
+                    "tzwasm: note: {name} was measured but did not load: {}",
+                    r.message()
+                );
+            }
+            Err(e) => return Err(run_failure(e, channel.last_os_error.take())),
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn run_options() {
+        let o = parse_run(&os(&["--heap", "4M", "x.aot", "--", "a", "--heap"])).unwrap();
+        assert_eq!(o.heap, Some(4 << 20));
+        assert_eq!(o.file, "x.aot");
+        assert_eq!(o.args, vec![b"a".to_vec(), b"--heap".to_vec()]);
+        let o = parse_run(&os(&["--heap=64K", "--env", "A=1", "x.aot", "b"])).unwrap();
+        assert_eq!(o.heap, Some(64 << 10));
+        assert_eq!(o.env, vec![b"A=1".to_vec()]);
+        assert_eq!(o.args, vec![b"b".to_vec()]);
+        let o = parse_run(&os(&["--", "-x.aot", "--", "--"])).unwrap();
+        assert_eq!(o.file, "-x.aot");
+        assert_eq!(o.args, vec![b"--".to_vec()]);
+        assert!(parse_run(&os(&["--help"])).unwrap().help);
+        for bad in [
+            &["--heap", "lots", "x.aot"][..],
+            &["--heap", "1K", "x.aot"],
+            &["--env", "NOEQUALS", "x.aot"],
+            &["--bogus", "x.aot"],
+            &[],
+        ] {
+            assert!(parse_run(&os(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hints_round_up() {
+        assert_eq!(heap_hint(1), "1K");
+        assert_eq!(heap_hint(1024), "1K");
+        assert_eq!(heap_hint(1025), "2K");
+        assert_eq!(heap_hint(3 << 20), "3M");
+        assert_eq!(heap_hint((3 << 20) + 1), "4M");
+    }
+}
