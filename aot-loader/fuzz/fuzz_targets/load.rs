@@ -6,6 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// `explain` is only for the regression test (aot-loader/tests/fuzz_regressions.rs).
+#[allow(dead_code)]
 #[path = "../src/harness.rs"]
 mod harness;
 

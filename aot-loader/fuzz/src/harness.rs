@@ -58,6 +58,62 @@ impl WasiHost for NoWasi {
     }
 }
 
+/// Code images in the low 2 GiB (`needs_low_address`: x86_64 small-code-model files, whose
+/// `R_X86_64_32S` relocations need it), as the host runner maps them: an anonymous
+/// `MAP_32BIT` mapping (these blocks are outside the sanitizer's view; the others are heap).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod low {
+    use std::ffi::c_void;
+
+    extern "C" {
+        fn mmap(
+            addr: *mut c_void,
+            len: usize,
+            prot: i32,
+            flags: i32,
+            fd: i32,
+            off: i64,
+        ) -> *mut c_void;
+        fn munmap(addr: *mut c_void, len: usize) -> i32;
+    }
+
+    const PROT_READ_WRITE: i32 = 0x3;
+    const MAP_PRIVATE_ANONYMOUS_32BIT: i32 = 0x02 | 0x20 | 0x40;
+
+    /// `len` zeroed bytes below 2 GiB.
+    pub fn alloc(len: usize) -> Option<u64> {
+        // SAFETY: an anonymous private mapping at an address of the kernel's choosing aliases
+        // nothing; the result is checked for MAP_FAILED.
+        let p = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len.max(1),
+                PROT_READ_WRITE,
+                MAP_PRIVATE_ANONYMOUS_32BIT,
+                -1,
+                0,
+            )
+        };
+        (p as isize != -1).then_some(p as u64)
+    }
+
+    /// Unmaps a block from [`alloc`].
+    pub fn free(addr: u64, len: usize) {
+        // SAFETY: `addr`/`len` are a live mapping made by `alloc`, unmapped once.
+        unsafe { munmap(addr as *mut c_void, len.max(1)) };
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+mod low {
+    /// No low mapping on this host: such images fail to build (a range error), as before.
+    pub fn alloc(_len: usize) -> Option<u64> {
+        None
+    }
+    /// Nothing is ever mapped.
+    pub fn free(_addr: u64, _len: usize) {}
+}
+
 /// What the platform handed out and not yet got back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -65,6 +121,8 @@ enum Kind {
     Data,
     Stack,
     Code,
+    /// A code image from [`low::alloc`].
+    LowCode,
 }
 
 /// Heap-backed [`Platform`]: every block is a zeroed heap allocation of exactly the bytes the
@@ -106,11 +164,20 @@ impl FuzzPlatform {
             .iter()
             .position(|&(k, a, _)| k == kind && a == addr)
             .unwrap_or_else(|| panic!("free of {kind:?} block {addr:#x} that is not live"));
-        let (_, a, len) = self.live.swap_remove(i);
-        let layout = Layout::from_size_align(len, PAGE).expect("layout of a live block");
-        // SAFETY: `a` came from `alloc_zeroed` with this layout and is freed once (it was
-        // just removed from the live list).
-        unsafe { dealloc(a as *mut u8, layout) };
+        let (k, a, len) = self.live.swap_remove(i);
+        release(k, a, len);
+    }
+
+    fn has(&self, kind: Kind, addr: u64) -> bool {
+        self.live.iter().any(|&(k, a, _)| k == kind && a == addr)
+    }
+
+    fn code_len(&self, addr: u64) -> usize {
+        if self.has(Kind::LowCode, addr) {
+            self.len_of(Kind::LowCode, addr)
+        } else {
+            self.len_of(Kind::Code, addr)
+        }
     }
 
     fn len_of(&self, kind: Kind, addr: u64) -> usize {
@@ -128,14 +195,23 @@ impl Default for FuzzPlatform {
     }
 }
 
+/// Gives back a block that was just removed from the live list.
+fn release(kind: Kind, addr: u64, len: usize) {
+    if kind == Kind::LowCode {
+        low::free(addr, len);
+        return;
+    }
+    let layout = Layout::from_size_align(len, PAGE).expect("layout of a live block");
+    // SAFETY: `addr` came from `alloc_zeroed` with this layout and is freed once (it was just
+    // removed from the live list).
+    unsafe { dealloc(addr as *mut u8, layout) };
+}
+
 impl Drop for FuzzPlatform {
     fn drop(&mut self) {
         let leaked = std::mem::take(&mut self.live);
-        for &(_, a, len) in &leaked {
-            if let Ok(layout) = Layout::from_size_align(len, PAGE) {
-                // SAFETY: a live block from `alloc_zeroed` with this layout, freed once.
-                unsafe { dealloc(a as *mut u8, layout) };
-            }
+        for &(k, a, len) in &leaked {
+            release(k, a, len);
         }
         assert!(
             leaked.is_empty(),
@@ -182,17 +258,30 @@ unsafe impl Platform for FuzzPlatform {
         assert!(len <= self.len_of(Kind::Stack, low), "free_stack length");
         self.put(Kind::Stack, low)
     }
-    fn alloc_code(&mut self, len: usize, _low_address: bool) -> Result<u64, PlatformError> {
-        self.get(Kind::Code, len)
+    fn alloc_code(&mut self, len: usize, low_address: bool) -> Result<u64, PlatformError> {
+        if !low_address {
+            return self.get(Kind::Code, len);
+        }
+        if len > MAX_BLOCK {
+            return Err(PlatformError(format!("harness: {len} bytes refused")));
+        }
+        let a = low::alloc(len).ok_or_else(|| PlatformError("harness: no low memory".into()))?;
+        self.live.push((Kind::LowCode, a, len.max(1)));
+        Ok(a)
     }
     fn seal_code(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
-        let have = self.len_of(Kind::Code, addr);
+        let have = self.code_len(addr);
         assert!(rx_len <= len && len <= have, "seal_code outside the image");
         Ok(())
     }
     fn free_code(&mut self, addr: u64, len: usize) {
-        assert!(len <= self.len_of(Kind::Code, addr), "free_code length");
-        self.put(Kind::Code, addr)
+        assert!(len <= self.code_len(addr), "free_code length");
+        let kind = if self.has(Kind::LowCode, addr) {
+            Kind::LowCode
+        } else {
+            Kind::Code
+        };
+        self.put(kind, addr)
     }
     fn entry_address(&mut self, _ctx: u64, entry: Entry) -> Option<u64> {
         Some(0x7000_0000_0000 + 64 * u64::from(entry.to_id()))
@@ -203,7 +292,7 @@ unsafe impl Platform for FuzzPlatform {
     fn resolve_import(&mut self, _module: &str, name: &str, _ty: &FuncType) -> Option<u32> {
         // Half of the non-WASI imports bound to a host function, the rest left unlinked, so
         // both kinds of binding are instantiated.
-        (name.len() % 2 == 0).then_some(1)
+        name.len().is_multiple_of(2).then_some(1)
     }
 }
 
@@ -244,4 +333,19 @@ pub fn load(data: &[u8]) -> u32 {
         }
     }
     reached
+}
+
+/// What [`load`] did with `data`, per processor that parses it (for test messages).
+pub fn explain(data: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        match parse(data, arch) {
+            Err(_) => {}
+            Ok(m) => match Instance::new(&m, data, FuzzPlatform::new(), CONFIG) {
+                Ok(_) => out.push(format!("{arch}: instantiated")),
+                Err(e) => out.push(format!("{arch}: instantiate: {e}")),
+            },
+        }
+    }
+    out
 }
