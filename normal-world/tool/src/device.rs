@@ -305,3 +305,100 @@ fn page_size() -> usize {
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tzwasm_smc::call::ids;
+    use tzwasm_smc::status::ALL_STATUSES;
+
+    const HEADER: &str = include_str!("../../include/tzwasm_ioctl.h");
+
+    /// `#define NAME VALUE` lines of the C header, VALUE as written.
+    fn define(name: &str) -> &'static str {
+        HEADER
+            .lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix("#define ")?;
+                let (n, v) = rest.split_once(char::is_whitespace)?;
+                (n == name).then(|| v.trim())
+            })
+            .unwrap_or_else(|| panic!("{name} not in tzwasm_ioctl.h"))
+    }
+
+    fn number(name: &str) -> i64 {
+        let v = define(name).trim_start_matches('(').trim_end_matches(')');
+        let v = v.trim_end_matches('u').trim_end_matches('U');
+        let (neg, v) = match v.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, v),
+        };
+        let n = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+            Some(hex) => i64::from_str_radix(hex, 16).unwrap(),
+            None => v.parse().unwrap(),
+        };
+        if neg {
+            -n
+        } else {
+            n
+        }
+    }
+
+    #[test]
+    fn c_header_function_ids_match_the_protocol() {
+        for (name, id) in [
+            ("TZWASM_FN_CALL_UID", ids::CALL_UID),
+            ("TZWASM_FN_GET_INFO", ids::GET_INFO),
+            ("TZWASM_FN_NULL", ids::NULL),
+            ("TZWASM_FN_SHM_REGISTER", ids::SHM_REGISTER),
+            ("TZWASM_FN_SHM_UNREGISTER", ids::SHM_UNREGISTER),
+            ("TZWASM_FN_SESSION_OPEN", ids::SESSION_OPEN),
+            ("TZWASM_FN_SESSION_CLOSE", ids::SESSION_CLOSE),
+            ("TZWASM_FN_LOAD", ids::LOAD),
+            ("TZWASM_FN_RUN", ids::RUN),
+            ("TZWASM_FN_RESUME", ids::RESUME),
+            ("TZWASM_FN_CANCEL", ids::CANCEL),
+            ("TZWASM_FN_UNLOAD", ids::UNLOAD),
+            ("TZWASM_FN_STATS", ids::STATS),
+        ] {
+            assert_eq!(number(name) as u64, id.to_x0(), "{name}");
+        }
+    }
+
+    #[test]
+    fn c_header_statuses_match_the_protocol() {
+        let mut seen = 0;
+        for line in HEADER.lines() {
+            let Some(rest) = line.strip_prefix("#define TZWASM_") else {
+                continue;
+            };
+            let name = rest.split_whitespace().next().unwrap();
+            if let Some(status) = ALL_STATUSES.iter().find(|s| s.name() == name) {
+                assert_eq!(number(&format!("TZWASM_{name}")), status.code(), "{name}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 18, "only {seen} statuses found in the header");
+    }
+
+    #[test]
+    fn c_header_ioctls_and_limits() {
+        assert_eq!(define("TZWASM_IOC_MAGIC"), "'z'");
+        assert_eq!(
+            define("TZWASM_IOC_SETUP"),
+            "_IOWR(TZWASM_IOC_MAGIC, 0, struct tzwasm_ioc_setup)"
+        );
+        assert_eq!(
+            define("TZWASM_IOC_CALL"),
+            "_IOWR(TZWASM_IOC_MAGIC, 1, struct tzwasm_ioc_call)"
+        );
+        assert_eq!(define("TZWASM_SHM_MAX_SIZE"), "(4UL << 20)");
+        assert_eq!(SHM_MAX_SIZE, 4 << 20);
+        assert_eq!(core::mem::size_of::<IocSetup>(), 48);
+        assert_eq!(core::mem::size_of::<IocCall>(), 96);
+        let uid = tzwasm_smc::TZWASM_UID.to_smccc_words();
+        for (i, w) in uid.iter().enumerate() {
+            assert_eq!(number(&format!("TZWASM_UID_W{i}")) as u32, *w);
+        }
+    }
+}
