@@ -99,6 +99,7 @@ struct tzwasm_ioc_call {
 #define TZWASM_OUTPUT_PENDING 1
 #define TZWASM_INTERRUPTED 2
 #define TZWASM_NOT_SUPPORTED (-1)
+#define TZWASM_NOT_REQUIRED (-2)
 #define TZWASM_INVALID_PARAMETER (-3)
 #define TZWASM_BUSY (-256)
 #define TZWASM_OUT_OF_MEMORY (-257)
