@@ -5,7 +5,7 @@
 # per case and ends with "N passed, M failed". Usage: linux-test [CASE...] (default: all).
 #
 # Cases: hello, args, exit-codes, trap, large-output, stream-10mib, measure, heap-too-small,
-# cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
+# signals, cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
 # signal stops the module), two-at-once, unload-reload, corpus (every manifest test against
 # iwasm's results), clean (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
@@ -194,6 +194,40 @@ case_cancel_loop() {
     fi
 }
 
+# Signals during a run that keeps pausing for output (the reader is slow): SIGINT and SIGTERM
+# cancel it (exit 128+N, a message), SIGKILL ends the process and the driver cleans up; a
+# reader that goes away (head) stops it too. The pool is back at 0 after each.
+case_signals() {
+    rm -f $tmp/fifo; mkfifo $tmp/fifo
+    bad=""; got=""
+    for spec in "INT 130" "TERM 143" "KILL 137"; do
+        set -- $spec
+        # The reader takes 64 KiB, then stops reading for 2 s: the tool is held in a write
+        # and the run paused on a full ring when the signal comes.
+        (head -c 65536 >/dev/null; sleep 2; cat >$tmp/sig.out) <$tmp/fifo &
+        r=$!
+        tzwasm run write10mib.aot >$tmp/fifo 2>$tmp/sig.err &
+        p=$!
+        sleep 1
+        kill -$1 $p
+        wait $p
+        st=$?
+        wait $r
+        n=$(wc -c <$tmp/sig.out)
+        used=$(pool_used)
+        if [ $st != $2 ] || [ "$n" -ge 10485760 ] || [ "$used" != 0 ] ||
+            { [ $1 != KILL ] && ! grep -q "cancelled by signal" $tmp/sig.err; }; then
+            bad="$bad [SIG$1: exit $st after $n bytes, pool $used in use, $(cat $tmp/sig.err)]"
+        fi
+        got="${got:+$got, }SIG$1->$st"
+    done
+    tzwasm run write10mib.aot | head -c 1000 >/dev/null
+    used=$(pool_used)
+    [ "$used" = 0 ] || bad="$bad [after | head: pool $used in use]"
+    if [ -z "$bad" ]; then pass "signals: a run paused for output is cancelled ($got), | head stops it, pool clean each time"
+    else fail signals "$bad"; fi
+}
+
 case_two_at_once() {
     want=$(cat /usr/share/tzwasm/write10mib.sha256)
     (tzwasm run write10mib.aot 2>$tmp/two1.err | sha256sum | cut -d' ' -f1 >$tmp/two1.sum) &
@@ -270,7 +304,7 @@ case_clean() {
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small cancel_loop two_at_once unload_reload corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop two_at_once unload_reload corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c
