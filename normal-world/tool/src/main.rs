@@ -316,6 +316,23 @@ fn run_failure(e: RunError, channel_error: Option<io::Error>) -> Failure {
             "heap too small: this module needs at least {value} bytes; run it with --heap {}",
             heap_hint(value)
         )),
+        (
+            e @ RunError::Load {
+                status: Status::BadModule,
+                ..
+            },
+            _,
+        ) => {
+            let text = e.to_string();
+            if text.contains("wamrc") {
+                Failure::new(text)
+            } else {
+                Failure::new(format!(
+                    "{text} (tzwasm runs WAMR AOT files: compile the .wasm with wamrc 2.4 \
+                     --target=aarch64)"
+                ))
+            }
+        }
         (_, Some(os)) if status == Some(Status::Internal) => {
             Failure::new(format!("the driver refused a call: {os}"))
         }
