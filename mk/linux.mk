@@ -95,4 +95,5 @@ qemu-run: linux-image
 # linux-test.sh); passes only if the guest reports "N passed, 0 failed" and powers off.
 # EXTRA_TESTS += linux-test  (joins `make test` once the tool lands)
 linux-test: linux-image
-	qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test
+	qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test \
+		$(CORPUS_A64) $(CORPUS_EXPECT)

@@ -210,7 +210,7 @@ case_signals() {
         p=$!
         sleep 1
         kill -$1 $p
-        wait $p
+        wait $p 2>/dev/null
         st=$?
         wait $r
         n=$(wc -c <$tmp/sig.out)

@@ -4,11 +4,15 @@
 # console: the guest's last "N passed, M failed" line must say M = 0 with N > 0, the guest must
 # power off by itself (no timeout), and the secure console must show no crash.
 #
-#   qemu/linux/run-linux-test.sh FLASH INITRAMFS OUTDIR
+#   qemu/linux/run-linux-test.sh FLASH INITRAMFS OUTDIR [CORPUS_DIR EXPECTED_DIR]
+#
+# With the corpus directories it then checks qemu/tzwasm-qemu from the host (two more boots of
+# about 3 s): a module's arguments, stdout and exit code, and a trap's stderr and exit code.
 #
 # Environment: TZWASM_LINUX_TEST_TIMEOUT (seconds, default 600), TZWASM_SMP (default 2).
 set -uo pipefail
 flash=${1:?flash image}; initrd=${2:?initramfs}; out=${3:?output dir}
+corpus=${4:-}; expected=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${TZWASM_LINUX_TEST_TIMEOUT:-600}
 mkdir -p "$out"
@@ -33,6 +37,31 @@ if grep -aqE 'Kernel panic|Internal error|BUG:|Oops' "$log"; then
     problems+=("kernel oops or panic on the console (see $log)")
 fi
 printf 'linux-test: boot + cases took %.0f s; logs in %s\n' "$secs" "$out"
+
+# qemu/tzwasm-qemu from the host: `FILE.aot -- ARGS` gives the module's stdout, stderr and
+# exit code here.
+host_case() { # NAME EXPECTED_TEST TZWASM-QEMU ARGS...
+    local name=$1 test=$2 want_err
+    shift 2
+    TZWASM_QEMU_NO_BUILD=1 TZWASM_QEMU_TIMEOUT=120 "$here/../tzwasm-qemu" "$@" \
+        >"$out/$name.stdout" 2>"$out/$name.stderr"
+    local st=$?
+    want_err=$(cat "$expected/$test/stderr")
+    [ -f "$expected/$test/trap" ] && want_err="$want_err${want_err:+
+}tzwasm: trap: $(cat "$expected/$test/trap")"
+    if [ "$st" = "$(($(cat "$expected/$test/exit") % 256))" ] &&
+        cmp -s "$out/$name.stdout" "$expected/$test/stdout" &&
+        [ "$(cat "$out/$name.stderr")" = "$want_err" ]; then
+        echo "  [PASS] host: qemu/tzwasm-qemu $* (exit $st)"
+    else
+        echo "  [FAIL] host: qemu/tzwasm-qemu $*: exit $st, stdout/stderr in $out/$name.*"
+        problems+=("qemu/tzwasm-qemu $name")
+    fi
+}
+if [ -n "$corpus" ]; then
+    host_case host-args c-hello-args "$corpus/c-hello.aot" -- one "two words" three
+    host_case host-trap c-recursion-shadow-stack-overflow "$corpus/c-recursion.aot" -- 100000000
+fi
 if [ ${#problems[@]} -gt 0 ]; then
     for p in "${problems[@]}"; do echo "linux-test: FAILED: $p"; done
     exit 1
