@@ -120,28 +120,22 @@ pub fn compare(kinds: &[Kind], want: &Outcome, got: &Outcome) -> Verdict {
     }
 }
 
-/// wamrc flags (x86_64 as the guest corpus, mk/wamr.mk `WAMRC_FLAGS_x86_64`).
-pub fn wamrc_flags(bounds_checks: bool) -> Vec<&'static str> {
-    let mut f = vec!["--target=x86_64", "--cpu=x86-64-v2"];
-    if bounds_checks {
-        f.push("--bounds-checks=1");
-    }
+/// wamrc flags: x86_64 as the guest corpus (mk/wamr.mk `WAMRC_FLAGS_x86_64`), then the
+/// module's own (bounds checks, optimisation level, code model).
+pub fn wamrc_flags(extra: &[String]) -> Vec<String> {
+    let mut f = vec!["--target=x86_64".to_string(), "--cpu=x86-64-v2".to_string()];
+    f.extend(extra.iter().cloned());
     f
 }
 
 /// Compiles `wasm` (written to `dir/m.wasm`) to `dir/m.aot`; `Err` carries wamrc's message.
-pub fn compile(
-    wamrc: &Path,
-    dir: &Path,
-    wasm: &[u8],
-    bounds_checks: bool,
-) -> Result<PathBuf, String> {
+pub fn compile(wamrc: &Path, dir: &Path, wasm: &[u8], extra: &[String]) -> Result<PathBuf, String> {
     let w = dir.join("m.wasm");
     let a = dir.join("m.aot");
     std::fs::write(&w, wasm).map_err(|e| format!("{}: {e}", w.display()))?;
     let _ = std::fs::remove_file(&a);
     let out = Command::new(wamrc)
-        .args(wamrc_flags(bounds_checks))
+        .args(wamrc_flags(extra))
         .arg("-o")
         .arg(&a)
         .arg(&w)

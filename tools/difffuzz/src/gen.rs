@@ -65,8 +65,8 @@ pub struct Generated {
     pub proposals: Vec<&'static str>,
     /// One probe per function (of a type a probe can pass and return).
     pub probes: Vec<Probe>,
-    /// Compile with `--bounds-checks=1` (software bounds checks) instead of the default.
-    pub bounds_checks: bool,
+    /// wamrc flags after the target's: bounds-check mode, optimisation level, code model.
+    pub wamrc_flags: Vec<String>,
 }
 
 /// Generates module `index` of the run with `seed`; `fuel` bounds loop iterations and calls.
@@ -116,7 +116,20 @@ pub fn generate(seed: u64, index: u64, fuel: u32) -> Result<Generated, String> {
     c.disallow_traps = rng.chance(1, 2);
     let len = rng.range(512, 16384) as usize;
     let data = rng.bytes(len);
-    let bounds_checks = rng.chance(1, 2);
+    // Half with software bounds checks; every LLVM optimisation level; the x86_64 code
+    // models wamrc offers besides the default small one (medium, large: other relocations).
+    let mut wamrc_flags = Vec::new();
+    if rng.chance(1, 2) {
+        wamrc_flags.push("--bounds-checks=1".to_string());
+    }
+    let opt = rng.pick(&[3, 3, 2, 1, 0]);
+    if opt != 3 {
+        wamrc_flags.push(format!("--opt-level={opt}"));
+    }
+    let size = rng.pick(&[3, 3, 1, 0]);
+    if size != 3 {
+        wamrc_flags.push(format!("--size-level={size}"));
+    }
     let mut u = Unstructured::new(&data);
     let mut m = wasm_smith::Module::new(c, &mut u).map_err(|e| format!("wasm-smith: {e}"))?;
     m.ensure_termination(fuel)
@@ -132,7 +145,7 @@ pub fn generate(seed: u64, index: u64, fuel: u32) -> Result<Generated, String> {
         wasm,
         proposals,
         probes,
-        bounds_checks,
+        wamrc_flags,
     })
 }
 

@@ -67,7 +67,7 @@ fn run_one(o: &Opts, seed: u64, index: u64) {
         println!("V fail {props} {}: {e}", dir.display());
         return;
     }
-    let aot = match exec::compile(&o.wamrc, &dir, &g.wasm, g.bounds_checks) {
+    let aot = match exec::compile(&o.wamrc, &dir, &g.wasm, &g.wamrc_flags) {
         Ok(a) => a,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&dir);
@@ -278,7 +278,7 @@ fn save_failure(o: &Opts, index: u64, r: &ModResult) {
             o.fuel,
             r.verdict,
             r.why,
-            exec::wamrc_flags(g.bounds_checks).join(" "),
+            exec::wamrc_flags(&g.wamrc_flags).join(" "),
             o.seed
         );
         for (k, p) in g.probes.iter().enumerate() {
@@ -381,7 +381,7 @@ fn main() {
                         for p in &g.probes {
                             println!("{} -> {:?} args {:x?}", p.name, p.target, p.args);
                         }
-                        println!("bounds checks: {}", g.bounds_checks);
+                        println!("wamrc {}", exec::wamrc_flags(&g.wamrc_flags).join(" "));
                         return;
                     }
                     Err(e) => {
