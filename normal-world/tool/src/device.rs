@@ -378,7 +378,10 @@ mod tests {
                 seen += 1;
             }
         }
-        assert!(seen == ALL_STATUSES.len(), "only {seen} statuses found in the header");
+        assert!(
+            seen == ALL_STATUSES.len(),
+            "only {seen} statuses found in the header"
+        );
     }
 
     #[test]
