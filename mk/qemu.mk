@@ -30,7 +30,7 @@ $(QEMU_W10): qemu/guests/write10mib.wat $(WAMRC)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 
 # A module that spins forever (qemu/guests/spin.wat), for the preemption checks.
-QEMU_SPIN := $(BUILD)/qemu-guests/spin.aot
+QEMU_SPIN := $(BUILD)/qemu-guests/spin-forever.aot
 $(QEMU_SPIN): qemu/guests/spin.wat $(WAMRC)
 	@mkdir -p $(dir $@)
 	wat2wasm $< -o $(@:.aot=.wasm)

@@ -4,7 +4,11 @@
 TFA_SRC   := $(CACHE)/tf-a
 TFA_BUILD := $(CACHE)/tf-a-build
 TFA_OUT   := $(TFA_BUILD)/qemu/release
+# NS_TIMER_SWITCH=0: opteed.mk turns it on, which makes EL3 save and zero the normal world's
+# CNTP/CNTV timers on every entry to the secure world. tzwasm never uses those timers, and with
+# them stopped Linux's tick could never preempt a module (see docs/architecture.md).
 TFA_FLAGS := PLAT=qemu SPD=opteed BL32_RAM_LOCATION=tdram DEBUG=0 LOG_LEVEL=20 BUILD_STRING=debian-2.8.0 \
+	NS_TIMER_SWITCH=0 \
 	CROSS_COMPILE=$(CROSS_COMPILE) BUILD_BASE=$(TFA_BUILD)
 FIPTOOL   := $(TFA_SRC)/tools/fiptool/fiptool
 TFA_STAMP := $(TFA_BUILD)/tfa.stamp

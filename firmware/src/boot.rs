@@ -120,7 +120,7 @@ impl Services for Platform {
             Call::Load => crate::platform::load(x[1], x[2], x[3], x[4], x[5]),
             Call::Unload => session::unload(x[1]),
             Call::Stats => session::stats(x[1], x[2]),
-            Call::Run => crate::platform::run(x[1], x[2], x[3], x[4], x[5], x[6]),
+            Call::Run => crate::platform::run(x[1], x[2], [x[3], x[4]], [x[5], x[6]], x[7]),
             Call::Resume => session::resume(x[1]),
             Call::Cancel => session::cancel(x[1]),
             _ => [Status::NotSupported.to_raw(), 0, 0, 0],

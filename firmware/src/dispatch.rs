@@ -71,7 +71,8 @@ fn success(r: [u64; 3]) -> Regs4 {
 
 /// Features this build has.
 pub fn features(test_hooks: bool) -> Features {
-    let base = Features::FP_SIMD | Features::SHARED_MEMORY;
+    let base =
+        Features::FP_SIMD | Features::SHARED_MEMORY | Features::MODULES | Features::OUTPUT_RING;
     if test_hooks {
         base | Features::TEST_CALLS
     } else {

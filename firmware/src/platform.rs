@@ -305,18 +305,17 @@ pub fn load(session: u64, shm: u64, offset: u64, len: u64, report_off: u64) -> t
     })
 }
 
-/// RUN: checks the run block and ring ranges against registration `shm`, copies and
+/// RUN: checks the run block, ring and report ranges against registration `shm`, copies and
 /// validates the run block, attaches to the ring, then runs.
 pub fn run(
     session: u64,
     shm: u64,
-    blk_off: u64,
-    blk_len: u64,
-    ring_off: u64,
-    ring_len: u64,
+    [blk_off, blk_len]: [u64; 2],
+    [ring_off, ring_len]: [u64; 2],
+    report_off: u64,
 ) -> tzwasm_smc::Regs4 {
     use tzwasm_smc::ring::{Producer, SharedRegion, ALIGN};
-    use tzwasm_smc::session::{RunBlock, MAX_RUN_BLOCK};
+    use tzwasm_smc::session::{RunBlock, MAX_RUN_BLOCK, RUN_REPORT_SIZE};
     let st = |s: Status| [s.to_raw(), 0, 0, 0];
     let reg = SHM.lock();
     let Some(range) = reg.get(shm) else {
@@ -328,6 +327,15 @@ pub fn run(
     }
     if ring_len == 0 || !ring_off.is_multiple_of(ALIGN as u64) || !inside(ring_off, ring_len) {
         return st(Status::BadAddress);
+    }
+    let report_len = RUN_REPORT_SIZE as u64;
+    if !report_off.is_multiple_of(8) || !inside(report_off, report_len) {
+        return st(Status::BadAddress);
+    }
+    // Both inside the registration, so neither end wraps.
+    if report_off < ring_off + ring_len && ring_off < report_off + report_len {
+        log::info!("RUN: the run report overlaps the output ring");
+        return st(Status::InvalidParameter);
     }
     // SAFETY: inside the live registration (checked above); we hold the registry lock.
     let Some(words) = (unsafe { copy_in(range.base + blk_off, blk_len as usize) }) else {
@@ -349,11 +357,13 @@ pub fn run(
             return st(Status::InvalidParameter);
         }
     };
+    let report = range.base + report_off;
     drop(reg);
     crate::session::run(crate::session::RunRequest {
         session,
         shm,
         block,
         producer,
+        report,
     })
 }

@@ -22,7 +22,7 @@ use tzwasm_aot_loader::runtime::{
 };
 use tzwasm_aot_loader::wasi::{Errno, WasiHost};
 use tzwasm_aot_loader::{parse, Arch};
-use tzwasm_firmware::user::{UserContext, UserExit};
+use tzwasm_firmware::user::{UserContext, UserExit, PSTATE_EL0_PREEMPTIBLE};
 use tzwasm_mmu::Attributes;
 use tzwasm_smc::ring::{Producer, Stream};
 
@@ -578,6 +578,7 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
         match start(&mut inst, None).and_then(|mut cur| match resume(&mut inst, &mut cur) {
             Step::Finished(r) => r,
             Step::Paused => Err(Trap::Message(String::from("paused without a ring")).into()),
+            Step::Interrupted => Err(Trap::Message(String::from("interrupted")).into()),
         }) {
             Ok(()) => Outcome::Exit(0),
             Err(Stop::Exit(code)) => Outcome::Exit(code),
@@ -596,6 +597,9 @@ pub enum Step {
     Finished(Result<(), Stop>),
     /// The output ring is full: `ctx` is saved with the pending call to be issued again.
     Paused,
+    /// A normal-world interrupt arrived while module code ran: `ctx` is saved where it was
+    /// interrupted.
+    Interrupted,
 }
 
 /// What a RUN calls after the start function.
@@ -634,6 +638,7 @@ fn enter(
         *q = u128::from(v[0]) | (u128::from(v[1]) << 64);
     }
     ctx.x[30] = ret_stub;
+    ctx.pstate = PSTATE_EL0_PREEMPTIBLE;
     Ok(ctx)
 }
 
@@ -752,7 +757,7 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                     Trap::Message(alloc::format!("module fault: {esr}, FAR {far:#x}")).into()
                 })))
             }
-            UserExit::Interrupt => continue,
+            UserExit::Interrupt => return Step::Interrupted,
             UserExit::Fatal { kind } => {
                 return Step::Finished(Err(Trap::Message(alloc::format!(
                     "fatal exception kind {kind}"

@@ -21,10 +21,10 @@ use tzwasm_aot_loader::runtime::Stop;
 use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
 use tzwasm_smc::ring::Producer;
-use tzwasm_smc::session::RunBlock;
 use tzwasm_smc::session::{
     LoadReport, LOAD_REPORT_SIZE, MAX_MODULE_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA,
 };
+use tzwasm_smc::session::{RunBlock, RunReport};
 use tzwasm_smc::{Regs4, Status};
 
 /// The stack every module gets (part of its footprint).
@@ -40,6 +40,8 @@ struct Loaded {
     charged: u64,
     /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate (relocate + map).
     load_ticks: [u64; 4],
+    /// Times the run returned INTERRUPTED.
+    interruptions: u64,
 }
 
 // SAFETY: a Loaded is only ever touched under the SESSIONS lock, by one CPU at a time; the
@@ -69,12 +71,15 @@ enum RunState {
     Paused {
         cur: Box<Cursor>,
         shm: u64,
+        report: u64,
     },
     /// The module finished; output the payload adds (an export's results) is still
     /// waiting for room in the ring, and then the run reports `result`.
     Flushing {
         result: Regs4,
         shm: u64,
+        report: Box<RunReport>,
+        at: u64,
     },
     /// Finished, trapped or cancelled: RUN again needs UNLOAD + LOAD.
     Done,
@@ -192,7 +197,12 @@ pub fn stats(handle: u64, page: u64) -> Regs4 {
     match page {
         0 => [ok, s.quota, charged, u64::from(s.loaded.is_some())],
         1 => [ok, crate::arch::counter_freq(), t[0], t[1]],
-        2 => [ok, t[2], t[3], 0],
+        2 => [
+            ok,
+            t[2],
+            t[3],
+            s.loaded.as_ref().map_or(0, |l| l.interruptions),
+        ],
         _ => st(Status::InvalidParameter),
     }
 }
@@ -329,6 +339,7 @@ fn load_into(
                 file: file_ptr,
                 charged,
                 load_ticks: ticks,
+                interruptions: 0,
             });
             Ok([Status::Success.to_raw(), charged, min_quota, 0])
         }
@@ -378,48 +389,110 @@ pub struct RunRequest<'a> {
     pub block: RunBlock<'a>,
     /// The output ring's producer end (its block lies inside registration `shm`).
     pub producer: Producer<'static>,
+    /// Address of the [`RunReport`] area, inside registration `shm` (checked by the caller).
+    pub report: u64,
 }
 
-fn step_result(loaded: &mut Loaded, step: Step, cur: Option<Box<Cursor>>, shm: u64) -> Regs4 {
-    match (step, cur) {
-        (Step::Paused, Some(cur)) => {
-            loaded.run = RunState::Paused { cur, shm };
-            [Status::OutputPending.to_raw(), 0, 0, 0]
+/// Where a run's answers go: the registration holding its ring and report, and the report's
+/// address.
+#[derive(Clone, Copy)]
+struct RunPlace {
+    shm: u64,
+    report: u64,
+}
+
+/// Writes `report` at `at`, inside a registration that cannot be unregistered meanwhile:
+/// SHM_UNREGISTER answers BUSY while the session table is locked (as it is during RUN, RESUME
+/// and CANCEL) or a paused run lives in the registration.
+fn write_run_report(at: u64, report: &RunReport) {
+    for (k, b) in report.to_bytes().iter().enumerate() {
+        // SAFETY: RUN checked [at, at + RUN_REPORT_SIZE) lies in the registration (mapped NS
+        // RW for EL1), which stays mapped for the reason above.
+        unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
+    }
+}
+
+/// The report of a run that ended with `result` (x0..x3 of the final answer).
+fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
+    let mut r = RunReport::new(result[0] as i64 as i32);
+    match stop {
+        Some(Stop::Trap(t)) => {
+            r.trap_id = t.id().map_or(tzwasm_smc::session::NO_TRAP_ID, |i| i as u32);
+            r.set_message(&alloc::format!("{t}"));
         }
-        (Step::Paused, None) => {
-            loaded.run = RunState::Done;
-            loaded.instance.platform.wasi.finish();
-            [Status::Internal.to_raw(), 0, 0, 0]
+        Some(Stop::Exit(code)) => {
+            r.exit_code = *code;
+            r.set_message("exited");
+        }
+        _ if result[0] == Status::Success.to_raw() => r.set_message("exited"),
+        _ => r.set_message("ended"),
+    }
+    r
+}
+
+/// Ends a run with `result`: the report written, the ring marked finished.
+fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u64) -> Regs4 {
+    let wasi = &mut loaded.instance.platform.wasi;
+    if result[0] == Status::Success.to_raw() || result[0] == Status::Trapped.to_raw() {
+        result[2] = wasi.written[0];
+        result[3] = wasi.written[1];
+    }
+    report.written = wasi.written;
+    write_run_report(at, &report);
+    loaded.run = RunState::Done;
+    wasi.finish();
+    result
+}
+
+fn step_result(
+    loaded: &mut Loaded,
+    step: Step,
+    cur: Option<Box<Cursor>>,
+    place: RunPlace,
+) -> Regs4 {
+    let RunPlace { shm, report: at } = place;
+    match (step, cur) {
+        (step @ (Step::Paused | Step::Interrupted), Some(cur)) => {
+            loaded.run = RunState::Paused {
+                cur,
+                shm,
+                report: at,
+            };
+            let status = if matches!(step, Step::Paused) {
+                Status::OutputPending
+            } else {
+                loaded.interruptions += 1;
+                Status::Interrupted
+            };
+            [status.to_raw(), 0, 0, 0]
+        }
+        (Step::Paused | Step::Interrupted, None) => {
+            let result = st(Status::Internal);
+            let mut report = RunReport::new(Status::Internal.to_raw() as i64 as i32);
+            report.set_message("paused without a saved context");
+            end_run(loaded, result, report, at)
         }
         (Step::Finished(r), _) => {
-            let wasi = &mut loaded.instance.platform.wasi;
-            let flushed = wasi.flush_tail();
-            let written = wasi.written;
-            let result = match r {
-                Ok(()) => [Status::Success.to_raw(), 0, written[0], written[1]],
-                Err(Stop::Exit(code)) => [
-                    Status::Success.to_raw(),
-                    u64::from(code),
-                    written[0],
-                    written[1],
-                ],
+            let result = match &r {
+                Ok(()) => [Status::Success.to_raw(), 0, 0, 0],
+                Err(Stop::Exit(code)) => [Status::Success.to_raw(), u64::from(*code), 0, 0],
                 Err(Stop::Trap(t)) => {
                     log::info!("module trapped: {t}");
-                    [
-                        Status::Trapped.to_raw(),
-                        t.id().map_or(u64::MAX, |i| i as u64),
-                        written[0],
-                        written[1],
-                    ]
+                    let id = t.id().map_or(u64::MAX, |i| i as u64);
+                    [Status::Trapped.to_raw(), id, 0, 0]
                 }
                 Err(Stop::Pending) => [Status::Internal.to_raw(), 0, 0, 0],
             };
-            if flushed {
-                loaded.run = RunState::Done;
-                wasi.finish();
-                result
+            let report = run_report(&result, r.as_ref().err());
+            if loaded.instance.platform.wasi.flush_tail() {
+                end_run(loaded, result, report, at)
             } else {
-                loaded.run = RunState::Flushing { result, shm };
+                loaded.run = RunState::Flushing {
+                    result,
+                    shm,
+                    report: Box::new(report),
+                    at,
+                };
                 [Status::OutputPending.to_raw(), 0, 0, 0]
             }
         }
@@ -438,6 +511,10 @@ pub fn run(req: RunRequest<'_>) -> Regs4 {
     if !matches!(loaded.run, RunState::NotStarted) {
         return st(Status::BadState);
     }
+    let place = RunPlace {
+        shm: req.shm,
+        report: req.report,
+    };
     if loaded
         .instance
         .platform
@@ -456,10 +533,10 @@ pub fn run(req: RunRequest<'_>) -> Regs4 {
     let export = req.block.entry().map(|name| (name, args.as_slice()));
     let mut cur = match start(&mut loaded.instance, export) {
         Ok(cur) => Box::new(cur),
-        Err(stop) => return step_result(loaded, Step::Finished(Err(stop)), None, req.shm),
+        Err(stop) => return step_result(loaded, Step::Finished(Err(stop)), None, place),
     };
     let step = resume_run(&mut loaded.instance, &mut cur);
-    step_result(loaded, step, Some(cur), req.shm)
+    step_result(loaded, step, Some(cur), place)
 }
 
 /// RESUME: continue a run paused with OUTPUT_PENDING.
@@ -471,20 +548,24 @@ pub fn resume(handle: u64) -> Regs4 {
         Ok(l) => l,
         Err(r) => return r,
     };
-    let (mut cur, shm) = match core::mem::replace(&mut loaded.run, RunState::Done) {
-        RunState::Paused { cur, shm } => (cur, shm),
-        RunState::Flushing { mut result, shm } => {
-            let wasi = &mut loaded.instance.platform.wasi;
-            if !wasi.flush_tail() {
-                loaded.run = RunState::Flushing { result, shm };
+    let (mut cur, place) = match core::mem::replace(&mut loaded.run, RunState::Done) {
+        RunState::Paused { cur, shm, report } => (cur, RunPlace { shm, report }),
+        RunState::Flushing {
+            result,
+            shm,
+            report,
+            at,
+        } => {
+            if !loaded.instance.platform.wasi.flush_tail() {
+                loaded.run = RunState::Flushing {
+                    result,
+                    shm,
+                    report,
+                    at,
+                };
                 return [Status::OutputPending.to_raw(), 0, 0, 0];
             }
-            if result[0] == Status::Success.to_raw() {
-                result[2] = wasi.written[0];
-                result[3] = wasi.written[1];
-            }
-            wasi.finish();
-            return result;
+            return end_run(loaded, result, *report, at);
         }
         other => {
             loaded.run = other;
@@ -492,7 +573,7 @@ pub fn resume(handle: u64) -> Regs4 {
         }
     };
     let step = resume_run(&mut loaded.instance, &mut cur);
-    step_result(loaded, step, Some(cur), shm)
+    step_result(loaded, step, Some(cur), place)
 }
 
 /// CANCEL: end a paused run; its output so far stays in the ring.
@@ -504,12 +585,12 @@ pub fn cancel(handle: u64) -> Regs4 {
         Ok(l) => l,
         Err(r) => return r,
     };
-    match loaded.run {
-        RunState::Paused { .. } | RunState::Flushing { .. } => {
-            loaded.run = RunState::Done;
-            loaded.instance.platform.wasi.finish();
-            st(Status::Success)
-        }
-        _ => st(Status::BadState),
-    }
+    let at = match loaded.run {
+        RunState::Paused { report, .. } => report,
+        RunState::Flushing { at, .. } => at,
+        _ => return st(Status::BadState),
+    };
+    let mut report = RunReport::new(Status::Cancelled.to_raw() as i64 as i32);
+    report.set_message("cancelled");
+    end_run(loaded, st(Status::Success), report, at)
 }

@@ -7,9 +7,25 @@
 
 use crate::esr::{Esr, ExceptionClass};
 
-/// SPSR value for entering EL0: AArch64 EL0t, D/A/I/F masked (interrupts are taken only
-/// while the payload runs, for now).
+/// SPSR value for entering EL0: AArch64 EL0t, D/A/I/F masked (the payload's own test
+/// programs, which must not be preempted).
 pub const PSTATE_EL0_MASKED: u64 = 0x3c0;
+/// SPSR value for module code: AArch64 EL0t, D/A/F masked, IRQ unmasked. A normal-world
+/// interrupt (an IRQ at S-EL1 with GICv2: opteed leaves SCR_EL3.IRQ clear in the secure
+/// state) then leaves module code through the lower-EL IRQ vector, and the run returns
+/// INTERRUPTED with the interrupt still pending for the normal world to take.
+pub const PSTATE_EL0_PREEMPTIBLE: u64 = 0x340;
+/// PSTATE.I.
+const PSTATE_I: u64 = 1 << 7;
+/// PSTATE.{N,Z,C,V}.
+const PSTATE_NZCV: u64 = 0xf << 28;
+
+/// The SPSR to ERET with, from a saved one: the module's condition flags and IRQ mask kept,
+/// everything else forced (EL0t, AArch64, D/A/F masked, no single-step or PAN games), so no
+/// value in a context can take the ERET anywhere but EL0.
+pub const fn sanitize_pstate(saved: u64) -> u64 {
+    (saved & (PSTATE_NZCV | PSTATE_I)) | PSTATE_EL0_PREEMPTIBLE
+}
 
 /// A module thread's registers. Layout fixed by `arch/user.S`.
 #[repr(C, align(16))]
@@ -124,6 +140,19 @@ mod tests {
         assert_eq!(classify(5, 0, 0), UserExit::Interrupt);
         assert_eq!(classify(7, 0, 0), UserExit::Fatal { kind: 7 });
         assert_eq!(classify(8, svc, 0), UserExit::Fatal { kind: 8 });
+    }
+
+    #[test]
+    fn pstate_is_forced_to_el0() {
+        assert_eq!(sanitize_pstate(PSTATE_EL0_MASKED), PSTATE_EL0_MASKED);
+        assert_eq!(
+            sanitize_pstate(PSTATE_EL0_PREEMPTIBLE),
+            PSTATE_EL0_PREEMPTIBLE
+        );
+        // EL1h with everything unmasked and flags set: back to EL0t, flags kept.
+        assert_eq!(sanitize_pstate(0xf000_0005), 0xf000_0340);
+        // AArch32, single-step, illegal-state bits: dropped.
+        assert_eq!(sanitize_pstate(0x0030_0010 | (1 << 21)), 0x340);
     }
 
     #[test]

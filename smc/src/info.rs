@@ -262,9 +262,9 @@ impl Features {
     pub const FP_SIMD: Features = Features(1 << 1);
     /// Shared-memory registration is served.
     pub const SHARED_MEMORY: Features = Features(1 << 2);
-    /// Sessions and module LOAD/RUN are served (reserved, issue 4).
+    /// Sessions and module LOAD/RUN/RESUME/CANCEL/UNLOAD/STATS are served.
     pub const MODULES: Features = Features(1 << 3);
-    /// Streamed stdout/stderr ring (reserved, issue 4).
+    /// RUN streams stdout/stderr through the shared-memory ring and writes a run report.
     pub const OUTPUT_RING: Features = Features(1 << 4);
 
     /// No feature.

@@ -8,7 +8,10 @@
 //! - [`status`]: the status codes returned in `x0` ([`Status`]);
 //! - [`info`]: the GET_INFO selectors and their typed results;
 //! - [`uid`]: the fixed tzwasm UUID returned by the Trusted OS Call UID query;
-//! - [`client`]: the [`Conduit`] trait (one SMC) and typed wrappers for the normal world.
+//! - [`client`]: the [`Conduit`] trait (one SMC) and typed wrappers for the normal world;
+//! - [`ring`]: the stdout/stderr ring in shared memory (producer and consumer ends);
+//! - [`session`]: session limits, the LOAD and RUN reports and the RUN block;
+//! - [`runner`]: the normal world's load/run/drain/resume loop, shared by every client.
 //!
 //! The transport (opteed entry vectors on the secure side, the `smc` instruction on the normal
 //! side) is not here: this crate is pure data and logic, `no_std`, and tested on the host.
@@ -43,6 +46,7 @@ pub mod client;
 pub mod function_id;
 pub mod info;
 pub mod ring;
+pub mod runner;
 pub mod session;
 pub mod status;
 pub mod uid;

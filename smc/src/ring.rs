@@ -398,6 +398,21 @@ impl<'a> SharedRegion<'a> {
         })
     }
 
+    /// The part `[off, off + len)` of this region, under the same contract; `None` if it is
+    /// not inside or does not start [`ALIGN`]-aligned.
+    pub fn sub(&self, off: usize, len: usize) -> Option<SharedRegion<'a>> {
+        if !self.range_ok(off, len) || !off.is_multiple_of(ALIGN) {
+            return None;
+        }
+        // SAFETY: off + len <= self.len was checked, so the result stays inside this region.
+        let base = unsafe { self.base.add(off) };
+        Some(SharedRegion {
+            base,
+            len,
+            _memory: PhantomData,
+        })
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len

@@ -61,26 +61,13 @@ impl LoadReport {
 
     /// Sets the message, cut at a character boundary to fit (with a terminating NUL).
     pub fn set_message(&mut self, text: &str) {
-        self.message = [0; LOAD_MESSAGE_LEN];
-        let mut end = text.len().min(LOAD_MESSAGE_LEN - 1);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.message[..end].copy_from_slice(&text.as_bytes()[..end]);
+        set_text(&mut self.message, text);
     }
 
     /// The message up to its first NUL (lossy on bad UTF-8: the bytes come from the other
     /// world).
     pub fn message(&self) -> &str {
-        let end = self
-            .message
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(LOAD_MESSAGE_LEN);
-        match core::str::from_utf8(&self.message[..end]) {
-            Ok(s) => s,
-            Err(e) => core::str::from_utf8(&self.message[..e.valid_up_to()]).unwrap_or(""),
-        }
+        text_of(&self.message)
     }
 
     /// The report as the bytes in shared memory.
@@ -115,6 +102,121 @@ impl LoadReport {
     }
 }
 
+/// `RunReport::magic`: "TZRR".
+pub const RUN_REPORT_MAGIC: u32 = u32::from_le_bytes(*b"TZRR");
+/// Bytes of [`RunReport::message`].
+pub const RUN_MESSAGE_LEN: usize = 224;
+/// `RunReport::trap_id` when the run did not trap, or trapped without a WAMR exception id.
+pub const NO_TRAP_ID: u32 = u32::MAX;
+
+/// What the secure world writes at RUN's report offset when a run ends (the answer of RUN,
+/// RESUME or CANCEL that is not OUTPUT_PENDING or INTERRUPTED): little-endian, 8-byte aligned,
+/// 256 bytes. The normal world zeroes it before RUN; a report without the magic means the run
+/// has not ended (or the secure world could not write it).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunReport {
+    /// [`RUN_REPORT_MAGIC`].
+    pub magic: u32,
+    /// The status of the answer that ended the run (SUCCESS, TRAPPED or CANCELLED), as a
+    /// signed 32-bit value.
+    pub status: i32,
+    /// The exit code (`proc_exit`, or 0 when `_start` or the export returned).
+    pub exit_code: u32,
+    /// WAMR's exception id of the trap, or [`NO_TRAP_ID`].
+    pub trap_id: u32,
+    /// Bytes the module wrote to stdout, stderr (as the ring's producer indices count them,
+    /// without wrapping).
+    pub written: [u64; 2],
+    /// What happened, UTF-8, NUL-padded: the trap's message as WAMR's iwasm prints it after
+    /// "Exception: " (e.g. `out of bounds memory access`), `exited`, or `cancelled`.
+    pub message: [u8; RUN_MESSAGE_LEN],
+}
+
+/// Size of [`RunReport`] in shared memory.
+pub const RUN_REPORT_SIZE: usize = core::mem::size_of::<RunReport>();
+const _: () = assert!(RUN_REPORT_SIZE == 256);
+const _: () = assert!(core::mem::offset_of!(RunReport, exit_code) == 8);
+const _: () = assert!(core::mem::offset_of!(RunReport, trap_id) == 12);
+const _: () = assert!(core::mem::offset_of!(RunReport, written) == 16);
+const _: () = assert!(core::mem::offset_of!(RunReport, message) == 32);
+
+impl RunReport {
+    /// A report with this status and no message.
+    pub const fn new(status: i32) -> Self {
+        Self {
+            magic: RUN_REPORT_MAGIC,
+            status,
+            exit_code: 0,
+            trap_id: NO_TRAP_ID,
+            written: [0; 2],
+            message: [0; RUN_MESSAGE_LEN],
+        }
+    }
+
+    /// Sets the message, cut at a character boundary to fit (with a terminating NUL).
+    pub fn set_message(&mut self, text: &str) {
+        set_text(&mut self.message, text);
+    }
+
+    /// The message up to its first NUL (valid UTF-8 prefix only: the bytes come from the
+    /// other world).
+    pub fn message(&self) -> &str {
+        text_of(&self.message)
+    }
+
+    /// The report as the bytes in shared memory.
+    pub fn to_bytes(&self) -> [u8; RUN_REPORT_SIZE] {
+        let mut out = [0u8; RUN_REPORT_SIZE];
+        out[0..4].copy_from_slice(&self.magic.to_le_bytes());
+        out[4..8].copy_from_slice(&self.status.to_le_bytes());
+        out[8..12].copy_from_slice(&self.exit_code.to_le_bytes());
+        out[12..16].copy_from_slice(&self.trap_id.to_le_bytes());
+        out[16..24].copy_from_slice(&self.written[0].to_le_bytes());
+        out[24..32].copy_from_slice(&self.written[1].to_le_bytes());
+        out[32..].copy_from_slice(&self.message);
+        out
+    }
+
+    /// Reads a report from shared-memory bytes (`None` without the magic).
+    pub fn from_bytes(b: &[u8; RUN_REPORT_SIZE]) -> Option<Self> {
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let u64_at = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(w)
+        };
+        if u32_at(0) != RUN_REPORT_MAGIC {
+            return None;
+        }
+        let mut r = Self::new(u32_at(4) as i32);
+        r.exit_code = u32_at(8);
+        r.trap_id = u32_at(12);
+        r.written = [u64_at(16), u64_at(24)];
+        r.message.copy_from_slice(&b[32..]);
+        Some(r)
+    }
+}
+
+/// Copies `text` into `buf`, cut at a character boundary so a NUL always follows.
+fn set_text(buf: &mut [u8], text: &str) {
+    buf.fill(0);
+    let mut end = text.len().min(buf.len().saturating_sub(1));
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    buf[..end].copy_from_slice(&text.as_bytes()[..end]);
+}
+
+/// The valid UTF-8 prefix of `buf` up to its first NUL.
+fn text_of(buf: &[u8]) -> &str {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match core::str::from_utf8(&buf[..end]) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or(""),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +241,34 @@ mod tests {
         bytes = r.to_bytes();
         bytes[56] = 0xff; // invalid UTF-8 from the other world
         assert_eq!(LoadReport::from_bytes(&bytes).unwrap().message(), "");
+    }
+
+    #[test]
+    fn run_report_round_trips() {
+        let mut r = RunReport::new(-266);
+        r.exit_code = 3;
+        r.trap_id = 2;
+        r.written = [1 << 40, 7];
+        r.set_message("out of bounds memory access");
+        let back = RunReport::from_bytes(&r.to_bytes()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.message(), "out of bounds memory access");
+        r.set_message(&"x".repeat(1000));
+        assert_eq!(r.message().len(), RUN_MESSAGE_LEN - 1);
+        let mut bytes = r.to_bytes();
+        bytes[3] ^= 1;
+        assert_eq!(RunReport::from_bytes(&bytes), None);
+    }
+
+    #[test]
+    fn encoded_len_matches_encode_and_limits() {
+        let mut buf = [0u8; 256];
+        let args: [&[u8]; 3] = [b"prog", b"1", b"two"];
+        let n = RunBlock::encode(b"f", &args, &[b"A=B"], &mut buf).unwrap();
+        assert_eq!(RunBlock::encoded_len(b"f", &args, &[b"A=B"]), Some(n));
+        assert_eq!(RunBlock::encoded_len(b"", &[], &[]), None);
+        let big = [b'x'; MAX_RUN_BLOCK];
+        assert_eq!(RunBlock::encoded_len(b"", &[&big], &[]), None);
     }
 }
 
@@ -242,18 +372,41 @@ impl<'a> RunBlock<'a> {
     /// Writes a block calling `entry` (empty: `_start`) with `args` and `env` into `out`; its
     /// length, or `None` if it does not fit or a string contains a NUL.
     pub fn encode(entry: &[u8], args: &[&[u8]], env: &[&[u8]], out: &mut [u8]) -> Option<usize> {
+        Self::encode_with(entry, args, env, |at, bytes| {
+            let end = at.checked_add(bytes.len())?;
+            out.get_mut(at..end)?.copy_from_slice(bytes);
+            Some(())
+        })
+    }
+
+    /// The length of the block [`RunBlock::encode`] would write (`None` if a string contains
+    /// a NUL, there are too many strings, or the block is larger than [`MAX_RUN_BLOCK`]).
+    pub fn encoded_len(entry: &[u8], args: &[&[u8]], env: &[&[u8]]) -> Option<usize> {
+        let n = Self::encode_with(entry, args, env, |_, _| Some(()))?;
+        let strings = args.len().checked_add(env.len())?;
+        (n <= MAX_RUN_BLOCK && !args.is_empty() && strings <= MAX_RUN_STRINGS as usize).then_some(n)
+    }
+
+    /// [`RunBlock::encode`] through `put(offset, bytes)`, which stores `bytes` at `offset` of
+    /// the block (e.g. straight into shared memory) and fails with `None`.
+    pub fn encode_with(
+        entry: &[u8],
+        args: &[&[u8]],
+        env: &[&[u8]],
+        mut put: impl FnMut(usize, &[u8]) -> Option<()>,
+    ) -> Option<usize> {
         if entry.contains(&0) {
             return None;
         }
+        put(HEADER, entry)?;
         let mut at: usize = HEADER.checked_add(entry.len())?;
-        out.get_mut(HEADER..at)?.copy_from_slice(entry);
         for s in args.iter().chain(env) {
             if s.contains(&0) {
                 return None;
             }
+            put(at, s)?;
             let end = at.checked_add(s.len())?;
-            out.get_mut(at..end)?.copy_from_slice(s);
-            *out.get_mut(end)? = 0;
+            put(end, &[0])?;
             at = end + 1;
         }
         let words = [
@@ -263,8 +416,7 @@ impl<'a> RunBlock<'a> {
             0,
         ];
         for (i, w) in words.iter().enumerate() {
-            out.get_mut(4 * i..4 * i + 4)?
-                .copy_from_slice(&w.to_le_bytes());
+            put(4 * i, &w.to_le_bytes())?;
         }
         Some(at)
     }

@@ -7,7 +7,10 @@ use tzwasm_smc::call::{
     SHM_MAX_REGISTRATIONS,
 };
 use tzwasm_smc::info::ALL_SELECTORS;
-use tzwasm_smc::ring::{self, Consumer, SharedRegion};
+use tzwasm_smc::ring::{self, Consumer, SharedRegion, Stream};
+use tzwasm_smc::runner::{
+    Error as RunnerError, RunEnd, RunObserver, RunOutcome, RunRequest, Session, SharedArea,
+};
 use tzwasm_smc::session::{
     LoadReport, RunBlock, LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA,
 };
@@ -103,6 +106,7 @@ pub fn run_primary(report: &mut Report) {
     aot_checks(report, learned);
     session_checks(report);
     run_checks(report);
+    preempt_checks(report);
     corpus_checks(report);
     figures(report);
 }
@@ -198,6 +202,7 @@ fn corpus_checks(report: &mut Report) {
     let baseline = Smc.pool_info().map(|p| p.used);
     let env = CorpusEnv {
         bundle_shm,
+        bundle_len: len,
         work_shm,
         report_off: len - 0x1000,
         quota: pool.size,
@@ -226,10 +231,10 @@ fn corpus_checks(report: &mut Report) {
             first: None,
         };
         let outcome = corpus_run(&env, run, aot, &mut cmp, &mut fp_lost);
-        let ok_status = match outcome {
-            Ok(r) if trap_id == -1 => r[0] == 0 && r[1] == u64::from(exit_code),
-            Ok(r) if trap_id == -2 => r[0] == Status::Trapped.to_raw(),
-            Ok(r) => r[0] == Status::Trapped.to_raw() && r[1] == trap_id as u64,
+        let ok_status = match &outcome {
+            Ok(r) if trap_id == -1 => r.end == RunEnd::Exited(exit_code),
+            Ok(r) if trap_id == -2 => matches!(r.end, RunEnd::Trapped(_)),
+            Ok(r) => r.end == RunEnd::Trapped(Some(trap_id as u32)),
             Err(_) => false,
         };
         if ok_status && cmp.exact() {
@@ -238,7 +243,8 @@ fn corpus_checks(report: &mut Report) {
         } else {
             failed += 1;
             println!(
-                "[FAIL] corpus: {name}: {outcome:x?}, expected exit {exit_code} trap {trap_id}; output seen {:?} of {:?}, {} mismatches, first {:?}",
+                "[FAIL] corpus: {name}: {:?}, expected exit {exit_code} trap {trap_id}; output seen {:?} of {:?}, {} mismatches, first {:?}",
+                outcome.as_ref().map(|o| o.end),
                 cmp.seen,
                 [out.1, err.1],
                 cmp.mismatches,
@@ -274,6 +280,7 @@ fn corpus_checks(report: &mut Report) {
 #[derive(Clone, Copy)]
 struct CorpusEnv {
     bundle_shm: u64,
+    bundle_len: u64,
     work_shm: u64,
     report_off: u64,
     quota: u64,
@@ -285,73 +292,95 @@ fn corpus_run(
     aot: (u64, u64),
     cmp: &mut Compare,
     fp_lost: &mut u32,
-) -> Result<[u64; 4], &'static str> {
-    // RUN and RESUME go through the FP/SIMD probe: module code uses FP/SIMD at S-EL0, and the
-    // normal world's V0-V31, FPCR and FPSR must come back intact every time.
-    let mut probed = |args: [u64; 8]| -> [u64; 4] {
-        let (survived, out) = fp_probe(args, args[1] ^ 0x5eed_f00d, FPCR_PRIMARY, FPSR_PRIMARY);
-        if survived.is_err() {
-            *fp_lost += 1;
-        }
-        out
-    };
+) -> Result<RunOutcome, RunnerError> {
     let CorpusEnv {
         bundle_shm,
+        bundle_len,
         work_shm,
         report_off,
         quota,
     } = *env;
-    let s = Smc.invoke(ids::SESSION_OPEN, [quota, 0, 0, 0, 0, 0, 0]);
-    if s[0] != 0 {
-        return Err("SESSION_OPEN");
+    // The bundle holds each test's run block ready made; the runner encodes its own from the
+    // block's strings.
+    let mut raw = [0u8; 2048];
+    let blk_len = (run.1 as usize).min(raw.len());
+    for (k, b) in raw[..blk_len].iter_mut().enumerate() {
+        // SAFETY: inside the preloaded bundle in normal-world RAM.
+        *b = unsafe { core::ptr::read_volatile((BUNDLE + run.0 + k as u64) as *const u8) };
     }
-    let session = s[1];
-    let result = (|| {
-        let r = Smc.invoke(
-            ids::LOAD,
-            [session, bundle_shm, aot.0, aot.1, report_off, 0, 0],
-        );
-        if r[0] != 0 {
-            return Err("LOAD");
+    let block = RunBlock::parse(&raw[..blk_len]).map_err(|_| RunnerError::BadRequest)?;
+    let mut args: [&[u8]; 32] = [&[]; 32];
+    let mut env_strs: [&[u8]; 32] = [&[]; 32];
+    let (mut argc, mut envc) = (0, 0);
+    for a in block.args().take(32) {
+        args[argc] = a;
+        argc += 1;
+    }
+    for e in block.env().take(32) {
+        env_strs[envc] = e;
+        envc += 1;
+    }
+    let req = RunRequest {
+        entry: block.entry().unwrap_or("").as_bytes(),
+        args: &args[..argc],
+        env: &env_strs[..envc],
+        ring_capacity: 4096,
+    };
+    // RUN and RESUME go through the FP/SIMD probe: module code uses FP/SIMD at S-EL0, and the
+    // normal world's V0-V31, FPCR and FPSR must come back intact every time.
+    let mut conduit = FpProbed { lost: 0 };
+    let outcome = {
+        let mut session = Session::open(&mut conduit, quota)?;
+        session.load_at(
+            &area(bundle_shm, BUNDLE, bundle_len),
+            aot.0 as usize,
+            aot.1 as usize,
+            report_off as usize,
+        )?;
+        session.run(&area(work_shm, WORK, WORK_SIZE), 0, &req, cmp)
+    };
+    *fp_lost += conduit.lost;
+    outcome
+}
+
+/// A conduit that issues RUN and RESUME through the FP/SIMD survival probe and counts the
+/// calls after which the normal world's FP/SIMD state had changed.
+struct FpProbed {
+    lost: u32,
+}
+
+impl Conduit for FpProbed {
+    fn call(&mut self, args: [u64; 8]) -> [u64; 4] {
+        if args[0] != ids::RUN.to_x0() && args[0] != ids::RESUME.to_x0() {
+            return Smc.call(args);
         }
-        if run.1 > RING_OFF {
-            return Err("run block too big");
+        let (survived, out) = fp_probe(args, args[1] ^ 0x5eed_f00d, FPCR_PRIMARY, FPSR_PRIMARY);
+        if survived.is_err() {
+            self.lost += 1;
         }
-        for k in 0..run.1 {
-            // SAFETY: bundle and work area are normal-world RAM this client owns.
-            unsafe {
-                let b = core::ptr::read_volatile((BUNDLE + run.0 + k) as *const u8);
-                core::ptr::write_volatile((WORK + k) as *mut u8, b);
-            }
-        }
-        let ring_len = ring::block_size(4096, 4096).ok_or("ring size")? as u64;
-        // SAFETY: the work area is normal-world RAM this client owns, 64-aligned.
-        let region = unsafe { SharedRegion::new((WORK + RING_OFF) as *mut u8, ring_len as usize) }
-            .map_err(|_| "ring region")?;
-        let mut consumer = Consumer::format(region, 4096, 4096).map_err(|_| "format ring")?;
-        let mut regs = Smc.invoke(
-            ids::RUN,
-            [session, work_shm, 0, run.1, RING_OFF, ring_len, 0],
-        );
-        loop {
-            consumer
-                .drain(|stream, bytes| {
-                    cmp.take(stream.index(), bytes);
-                    bytes.len()
-                })
-                .map_err(|_| "ring fault")?;
-            if regs[0] != Status::OutputPending.to_raw() {
-                return Ok(regs);
-            }
-            regs = probed([ids::RESUME.to_x0(), session, 0, 0, 0, 0, 0, 0]);
-        }
-    })();
-    let _ = Smc.invoke(ids::SESSION_CLOSE, [session, 0, 0, 0, 0, 0, 0]);
-    result
+        out
+    }
+}
+
+/// The runner's view of `len` bytes of this client's RAM at `base`, registered as `handle`.
+fn area(handle: u64, base: u64, len: u64) -> SharedArea<'static> {
+    // SAFETY: [base, base + len) is normal-world RAM this client owns (the preload and work
+    // areas, 64-aligned), accessed only through SharedRegions while a run uses it and by the
+    // secure world through its own mapping.
+    let mem = unsafe { SharedRegion::new(base as *mut u8, len as usize) };
+    SharedArea {
+        handle,
+        // The bases are page-aligned constants, so this never fails; an empty region
+        // makes every later access fail cleanly if it did.
+        mem: mem.unwrap_or_else(|_| {
+            // SAFETY: a zero-length region at an aligned address is never accessed.
+            unsafe { SharedRegion::new(ring::ALIGN as *mut u8, 0) }.expect("aligned")
+        }),
+    }
 }
 
 /// Preloaded files (QEMU `-device loader`): their lengths are u64 words at AOT_LEN_WORD + 8*i.
-const PRELOAD: [u64; 7] = [
+const PRELOAD: [u64; 8] = [
     AOT_FILE,    // 0: hello .aot
     0x7400_0000, // 1: large-output .aot
     0x7600_0000, // 2: large-output expected stdout
@@ -359,6 +388,7 @@ const PRELOAD: [u64; 7] = [
     0x7780_0000, // 4: hello expected stdout
     BUNDLE,      // 5: the corpus bundle
     0x7c00_0000, // 6: the 10 MiB writer .aot
+    0x7d00_0000, // 7: the module that spins forever .aot
 ];
 /// Work area for run blocks and rings.
 const WORK: u64 = 0x7800_0000;
@@ -407,94 +437,85 @@ impl Compare {
     }
 }
 
-/// What a RUN (with its RESUMEs) ended with.
-struct Ran {
-    regs: [u64; 4],
-    pauses: u32,
-    fault: bool,
+impl RunObserver for Compare {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        self.take(stream.index(), bytes);
+    }
 }
 
-/// LOADs the module, RUNs it with `args` through a ring of `cap` bytes per stream, draining
-/// and RESUMing until it ends; `mess` may corrupt the ring during the first pause.
+/// A [`Compare`] that may corrupt the ring at the first pause (`mess` gets the ring block and
+/// the work registration's handle; `true` means it messed, and that drain is skipped).
+struct Messing<'c, F> {
+    cmp: &'c mut Compare,
+    mess: F,
+    shm: u64,
+}
+
+impl<F: FnMut(SharedRegion<'_>, u64) -> bool> RunObserver for Messing<'_, F> {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        self.cmp.take(stream.index(), bytes);
+    }
+
+    fn paused(&mut self, pause: u32, ring: SharedRegion<'_>) -> bool {
+        !(pause == 1 && (self.mess)(ring, self.shm))
+    }
+}
+
+/// LOADs the module, RUNs it with `args` through a ring of `cap` bytes per stream with the
+/// shared runner (draining and RESUMing until it ends); `mess` may corrupt the ring during
+/// the first pause. Checks afterwards that a second RUN is refused and everything closes.
 fn run_module(
     (aot, len): (u64, u64),
     args: &[&[u8]],
     cap: u32,
     cmp: &mut Compare,
-    mut mess: impl FnMut(u64, u64) -> bool,
-) -> Result<Ran, &'static str> {
+    mess: impl FnMut(SharedRegion<'_>, u64) -> bool,
+) -> Result<RunOutcome, RunnerError> {
+    let report_off = len.div_ceil(0x1000) * 0x1000;
     let file_shm = Smc
-        .shm_register(aot, len.div_ceil(0x1000) * 0x1000 + 0x1000)
-        .map_err(|_| "register module")?;
+        .shm_register(aot, report_off + 0x1000)
+        .map_err(RunnerError::Client)?;
     let work_shm = Smc
         .shm_register(WORK, WORK_SIZE)
-        .map_err(|_| "register work area")?;
-    let s = Smc.invoke(ids::SESSION_OPEN, [8 << 20, 0, 0, 0, 0, 0, 0]);
-    if s[0] != 0 {
-        return Err("open session");
-    }
-    let session = s[1];
-    let report_off = len.div_ceil(0x1000) * 0x1000;
-    let r = Smc.invoke(ids::LOAD, [session, file_shm, 0, len, report_off, 0, 0]);
-    if r[0] != 0 {
-        return Err("LOAD");
-    }
-    // Run block at WORK, ring at WORK + RING_OFF.
-    let mut blk = [0u8; 512];
-    let n = RunBlock::encode(b"", args, &[b"TZWASM=1"], &mut blk).ok_or("run block")?;
-    for (k, b) in blk[..n].iter().enumerate() {
-        // SAFETY: the work area is normal-world RAM this client owns.
-        unsafe { core::ptr::write_volatile((WORK + k as u64) as *mut u8, *b) };
-    }
-    let ring_len = ring::block_size(cap, cap).ok_or("ring size")? as u64;
-    // SAFETY: WORK + RING_OFF .. + ring_len is normal-world RAM this client owns, 64-aligned;
-    // only the client and (through its own mapping) the secure world touch it.
-    let region = unsafe { SharedRegion::new((WORK + RING_OFF) as *mut u8, ring_len as usize) }
-        .map_err(|_| "ring region")?;
-    let mut consumer = Consumer::format(region, cap, cap).map_err(|_| "format ring")?;
-    let mut regs = Smc.invoke(
-        ids::RUN,
-        [session, work_shm, 0, n as u64, RING_OFF, ring_len, 0],
-    );
-    let mut pauses = 0u32;
-    let mut messed = false;
-    let drain = |c: &mut Consumer<'_>, cmp: &mut Compare| -> bool {
-        c.drain(|stream, bytes| {
-            cmp.take(stream.index(), bytes);
-            bytes.len()
-        })
-        .is_err()
+        .map_err(RunnerError::Client)?;
+    let work = area(work_shm, WORK, WORK_SIZE);
+    let req = RunRequest {
+        entry: b"",
+        args,
+        env: &[b"TZWASM=1"],
+        ring_capacity: cap,
     };
-    let mut fault = false;
-    while regs[0] == Status::OutputPending.to_raw() {
-        pauses += 1;
-        if pauses == 1 && mess(WORK + RING_OFF, work_shm) {
-            messed = true;
-        } else {
-            fault |= drain(&mut consumer, cmp);
+    let result = (|| {
+        let mut smc = Smc;
+        let mut session = Session::open(&mut smc, 8 << 20)?;
+        session.load_at(
+            &area(file_shm, aot, report_off + 0x1000),
+            0,
+            len as usize,
+            report_off as usize,
+        )?;
+        let mut observer = Messing {
+            cmp,
+            mess,
+            shm: work_shm,
+        };
+        let outcome = session.run(&work, 0, &req, &mut observer)?;
+        match session.run(&work, 0, &req, &mut observer) {
+            Err(RunnerError::Refused {
+                status: Status::BadState,
+                ..
+            }) => {}
+            _ => return Err(RunnerError::BadRequest),
         }
-        regs = Smc.invoke(ids::RESUME, [session, 0, 0, 0, 0, 0, 0]);
-        if pauses > 100_000 {
-            return Err("too many pauses");
-        }
-    }
-    if !messed {
-        fault |= drain(&mut consumer, cmp);
-    }
-    let again = Smc.invoke(
-        ids::RUN,
-        [session, work_shm, 0, n as u64, RING_OFF, ring_len, 0],
-    )[0];
-    let closed = Smc.invoke(ids::SESSION_CLOSE, [session, 0, 0, 0, 0, 0, 0])[0];
-    let unreg = Smc.shm_unregister(work_shm).is_ok() && Smc.shm_unregister(file_shm).is_ok();
-    if again != Status::BadState.to_raw() || closed != 0 || !unreg {
-        return Err("RUN twice / close / unregister");
-    }
-    Ok(Ran {
-        regs,
-        pauses,
-        fault,
-    })
+        session.close()?;
+        Ok(outcome)
+    })();
+    let unreg = Smc
+        .shm_unregister(work_shm)
+        .and(Smc.shm_unregister(file_shm));
+    let outcome = result?;
+    unreg.map_err(RunnerError::Client)?;
+    Ok(outcome)
 }
 
 /// RUN / RESUME / CANCEL with the output ring: real modules' stdout and stderr arrive byte for
@@ -515,10 +536,10 @@ fn run_checks(report: &mut Report) {
     match run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false) {
         Ok(ran) => report.check(
             "run: hello's stdout arrives through the ring, exit 0",
-            ran.regs[0] == 0 && ran.regs[1] == 0 && cmp.exact() && !ran.fault,
+            ran.end == RunEnd::Exited(0) && cmp.exact(),
             format_args!(
-                "x0..x3 = {:#x?}, seen {:?}, mismatches {}",
-                ran.regs, cmp.seen, cmp.mismatches
+                "{:?}, seen {:?}, mismatches {}",
+                ran.end, cmp.seen, cmp.mismatches
             ),
         ),
         Err(e) => report.fail("run: hello through the ring", format_args!("{e}")),
@@ -557,10 +578,10 @@ fn run_checks(report: &mut Report) {
         Ok(ran) => {
             report.check(
                 "run: 1.5 MiB stdout + 68 KiB stderr through 4 KiB rings, byte for byte",
-                ran.regs[0] == 0 && cmp.exact() && !ran.fault,
+                ran.end == RunEnd::Exited(0) && cmp.exact(),
                 format_args!(
-                    "x0..x3 = {:#x?}, seen {:?} of {:?}, mismatches {}",
-                    ran.regs, cmp.seen, cmp.expected, cmp.mismatches
+                    "{:?}, seen {:?} of {:?}, mismatches {}",
+                    ran.end, cmp.seen, cmp.expected, cmp.mismatches
                 ),
             );
             report.check(
@@ -581,11 +602,7 @@ fn run_checks(report: &mut Report) {
     let mut busy = false;
     let r = run_module(large, &[b"large"], 4096, &mut cmp, |ring, shm| {
         busy = Smc.shm_unregister(shm) == Err(ClientError::Status(Status::Busy));
-        // SAFETY: the ring header in normal-world RAM this client owns.
-        unsafe {
-            core::ptr::write_volatile((ring + ring::OFF_CONSUMED as u64) as *mut u32, 0xdead_beef)
-        };
-        true
+        ring.write_u32(ring::OFF_CONSUMED, 0xdead_beef)
     });
     report.check(
         "run: unregistering a paused run's ring memory -> BUSY",
@@ -595,8 +612,8 @@ fn run_checks(report: &mut Report) {
     match r {
         Ok(ran) => report.check(
             "run: a garbage consumer index ends in a clean result (secure world unharmed)",
-            ran.regs[0] == 0 || ran.regs[0] == Status::Trapped.to_raw(),
-            format_args!("x0..x3 = {:#x?}", ran.regs),
+            matches!(ran.end, RunEnd::Exited(_) | RunEnd::Trapped(_)),
+            format_args!("{:?}", ran.end),
         ),
         Err(e) => report.fail("run: garbage consumer index", format_args!("{e}")),
     }
@@ -612,10 +629,10 @@ fn run_checks(report: &mut Report) {
         match run_module(w10, &[b"w10"], 2048, &mut cmp, |_, _| false) {
             Ok(ran) => report.check(
                 "run: a module writing 10 MiB through 2 KiB rings: every byte, in order",
-                ran.regs[0] == 0 && cmp.exact() && !ran.fault && ran.pauses > 4000,
+                ran.end == RunEnd::Exited(0) && cmp.exact() && ran.pauses > 4000,
                 format_args!(
-                    "x0..x3 = {:#x?}, seen {:?}, mismatches {}, first {:?}, {} pauses",
-                    ran.regs, cmp.seen, cmp.mismatches, cmp.first, ran.pauses
+                    "{:?}, seen {:?}, mismatches {}, first {:?}, {} pauses",
+                    ran.end, cmp.seen, cmp.mismatches, cmp.first, ran.pauses
                 ),
             ),
             Err(e) => report.fail("run: 10 MiB writer", format_args!("{e}")),
@@ -628,7 +645,7 @@ fn run_checks(report: &mut Report) {
         first: None,
     };
     let ok = run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
-        .is_ok_and(|r| r.regs[0] == 0 && cmp.exact());
+        .is_ok_and(|r| r.end == RunEnd::Exited(0) && cmp.exact());
     report.check(
         "run: the next good run succeeds",
         ok,
@@ -637,6 +654,125 @@ fn run_checks(report: &mut Report) {
     let after = Smc.pool_info().map(|p| p.used);
     report.check(
         "run: pool back to baseline after the runs",
+        baseline.is_ok() && after == baseline,
+        format_args!("before {baseline:?}, after {after:?}"),
+    );
+}
+
+/// Counts a spinning module's output (none) and interruptions; re-arms the timer after each
+/// interruption and asks to cancel after `cancel_after`.
+struct Preempted {
+    interruptions: u32,
+    cancel_after: u32,
+    bytes: u64,
+}
+
+impl RunObserver for Preempted {
+    fn output(&mut self, _stream: Stream, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+    }
+
+    fn interrupted(&mut self, n: u32) {
+        crate::irq::disarm();
+        self.interruptions = n;
+        if n < self.cancel_after {
+            crate::irq::arm(PREEMPT_MS);
+        }
+    }
+
+    fn cancel_requested(&mut self) -> bool {
+        self.interruptions >= self.cancel_after
+    }
+}
+
+/// Milliseconds between the timer interrupts that preempt the spinning module.
+const PREEMPT_MS: u64 = 20;
+
+/// A module that never ends must not hold the CPU: a normal-world interrupt (the EL1 physical
+/// timer, routed as a non-secure IRQ) makes RUN/RESUME return INTERRUPTED with the module's
+/// context saved, RESUME continues it, CANCEL ends it, and the secure world serves the next run.
+fn preempt_checks(report: &mut Report) {
+    let (spin, hello) = (preload(7), preload(0));
+    if spin.1 < 64 || hello.1 < 64 {
+        report.skip("preempt: a spinning module", "no module preloaded");
+        return;
+    }
+    let baseline = Smc.pool_info().map(|p| p.used);
+    let mut observer = Preempted {
+        interruptions: 0,
+        cancel_after: 3,
+        bytes: 0,
+    };
+    let req = RunRequest {
+        entry: b"",
+        args: &[b"spin"],
+        env: &[],
+        ring_capacity: 4096,
+    };
+    let (Ok(file_shm), Ok(work_shm)) = (
+        Smc.shm_register(spin.0, spin.1.div_ceil(0x1000) * 0x1000 + 0x1000),
+        Smc.shm_register(WORK, WORK_SIZE),
+    ) else {
+        report.fail("preempt: register memory", format_args!("refused"));
+        return;
+    };
+    let t0 = arch::counter();
+    let result = (|| {
+        let mut smc = Smc;
+        let mut session = Session::open(&mut smc, 8 << 20)?;
+        let report_off = spin.1.div_ceil(0x1000) * 0x1000;
+        session.load_at(
+            &area(file_shm, spin.0, report_off + 0x1000),
+            0,
+            spin.1 as usize,
+            report_off as usize,
+        )?;
+        crate::irq::arm(PREEMPT_MS);
+        let outcome = session.run(&area(work_shm, WORK, WORK_SIZE), 0, &req, &mut observer);
+        crate::irq::disarm();
+        let counted = session.stats(2).map(|s| s[2]);
+        Ok::<_, RunnerError>((outcome?, counted?))
+    })();
+    let ms = micros(arch::counter() - t0, arch::counter_frequency()) / 1000;
+    let _ = Smc.shm_unregister(work_shm);
+    let _ = Smc.shm_unregister(file_shm);
+    match result {
+        Ok((outcome, counted)) => {
+            report.check(
+                "preempt: a module spinning forever returns INTERRUPTED at each normal-world interrupt",
+                outcome.interruptions == 3 && counted == 3,
+                format_args!(
+                    "{} INTERRUPTED answers, STATS counted {counted}",
+                    outcome.interruptions
+                ),
+            );
+            report.check(
+                "preempt: CANCEL ends the interrupted run (report: cancelled)",
+                outcome.end == RunEnd::Cancelled
+                    && outcome.report.is_some_and(|r| r.message() == "cancelled")
+                    && observer.bytes == 0,
+                format_args!("{:?}, {:?}", outcome.end, outcome.report.map(|r| r.status)),
+            );
+            println!("preempt: 3 interruptions {PREEMPT_MS} ms apart, then cancelled, in {ms} ms");
+        }
+        Err(e) => report.fail("preempt: the spinning module", format_args!("{e}")),
+    }
+    let mut cmp = Compare {
+        expected: [preload(4), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    let ok = run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
+        .is_ok_and(|r| r.end == RunEnd::Exited(0) && r.interruptions == 0 && cmp.exact());
+    report.check(
+        "preempt: the next good run succeeds, uninterrupted",
+        ok,
+        format_args!("it did not"),
+    );
+    let after = Smc.pool_info().map(|p| p.used);
+    report.check(
+        "preempt: pool back to baseline",
         baseline.is_ok() && after == baseline,
         format_args!("before {baseline:?}, after {after:?}"),
     );
@@ -925,7 +1061,8 @@ fn session_checks(report: &mut Report) {
         {
             return u64::MAX;
         }
-        Smc.invoke(ids::RUN, [s, work_shm, 0, n, RING_OFF, ring_len, 0])[0]
+        // The run report goes after the run block.
+        Smc.invoke(ids::RUN, [s, work_shm, 0, n, RING_OFF, ring_len, 0x200])[0]
     };
     let s = open(4 << 20)[1];
     let x0 = run(s);
@@ -949,12 +1086,18 @@ fn session_checks(report: &mut Report) {
         x0,
         Status::BadState,
     );
-    let mut ok = true;
-    for _ in 0..LOAD_CYCLES {
-        ok &= load(s, 0, len)[0] == 0;
-        ok &= run(s) == 0;
-        ok &= Smc.invoke(ids::UNLOAD, [s, 0, 0, 0, 0, 0, 0])[0] == 0;
+    let mut first_failure = None;
+    for i in 0..LOAD_CYCLES {
+        let got = [
+            load(s, 0, len)[0],
+            run(s),
+            Smc.invoke(ids::UNLOAD, [s, 0, 0, 0, 0, 0, 0])[0],
+        ];
+        if got != [0; 3] && first_failure.is_none() {
+            first_failure = Some((i, got.map(status_of)));
+        }
     }
+    let ok = first_failure.is_none();
     let _ = close(s);
     let _ = Smc.shm_unregister(work_shm);
     report.check(
@@ -963,7 +1106,7 @@ fn session_checks(report: &mut Report) {
         ))
         .as_str(),
         ok,
-        format_args!("a cycle failed"),
+        format_args!("cycle, LOAD/RUN/UNLOAD statuses: {first_failure:?}"),
     );
     let after = Smc.pool_info().map(|p| p.used);
     report.check(

@@ -9,6 +9,9 @@
 //! `-device loader,addr=0x5ffff000,data=0xfa177e57,data-len=8`), the secondary CPU finally
 //! calls TEST_FAULT, which parks that secure CPU forever; the primary waits, then reports.
 #![cfg_attr(target_os = "none", no_std, no_main)]
+// `tzwasm_smc::runner::Error` deliberately carries the 256-byte LOAD report (no allocator to
+// box it in); passing it by value through a few results here is fine.
+#![allow(clippy::result_large_err)]
 
 #[cfg(target_os = "none")]
 mod arch;
@@ -18,6 +21,8 @@ mod checks;
 mod client;
 #[cfg(target_os = "none")]
 mod console;
+#[cfg(target_os = "none")]
+mod irq;
 #[cfg(target_os = "none")]
 mod mode;
 #[cfg(target_os = "none")]

@@ -1,0 +1,581 @@
+//! The normal world's side of a module's life, written once for every client (the bare-metal
+//! test client and the Linux tool): open a session, put a `.aot` file into shared memory and
+//! LOAD it, RUN it with arguments, drain the output ring at every pause and RESUME, CANCEL
+//! when asked, and read the LOAD and RUN reports.
+//!
+//! It owns nothing but offsets: the caller registers the shared memory (bare metal: SMCs;
+//! Linux: the driver) and passes it as a [`SharedArea`]. Inside it the runner places, from
+//! offset 0: the file, its [`LoadReport`] (64-aligned), then for a run the [`RunReport`], the
+//! run block and the output ring ([`RunPlacement`]). [`area_size`] says how large the area must
+//! be for a file and a run.
+//!
+//! Every value that comes back from the other world (statuses, reports, ring indices) is
+//! checked here before it is believed: an unknown status is an [`Error::Client`], a report
+//! without its magic is `None`, a producer index out of range stops the run ([`Error::Ring`]).
+
+// An `Error` can carry the 256-byte LOAD report (the secure world's own words on why a module
+// was refused); without an allocator in this crate it cannot be boxed. Errors are rare and
+// the copy is cheap next to an SMC.
+#![allow(clippy::large_enum_variant, clippy::result_large_err)]
+
+use core::fmt;
+
+use crate::call::ids;
+use crate::client::{Client, ClientError, Conduit};
+use crate::function_id::FunctionId;
+use crate::ring::{self, Consumer, RingFault, SharedRegion, Stream};
+use crate::session::{
+    LoadReport, RunBlock, RunReport, LOAD_REPORT_SIZE, NO_TRAP_ID, RUN_REPORT_SIZE,
+};
+use crate::status::Status;
+
+/// Page size of shared-memory registrations.
+pub const PAGE_SIZE: usize = 4096;
+/// Default capacity of each output stream's ring (stdout and stderr).
+pub const DEFAULT_RING_CAPACITY: u32 = 16 << 10;
+
+/// One shared-memory registration as the normal world sees it: the handle SHM_REGISTER gave
+/// and the bytes of the whole range.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedArea<'a> {
+    /// The registration's handle.
+    pub handle: u64,
+    /// The registered range, from its first byte.
+    pub mem: SharedRegion<'a>,
+}
+
+/// What to run: an export (or the WASI command's `_start`), its arguments and environment,
+/// and the size of the output ring.
+#[derive(Clone, Copy, Debug)]
+pub struct RunRequest<'r> {
+    /// Export to call; empty for `_start`.
+    pub entry: &'r [u8],
+    /// Arguments, program name first (for an export: its parameters as text).
+    pub args: &'r [&'r [u8]],
+    /// `KEY=VALUE` environment entries.
+    pub env: &'r [&'r [u8]],
+    /// Bytes of each stream's ring: a power of two.
+    pub ring_capacity: u32,
+}
+
+const fn align_up(n: usize, a: usize) -> Option<usize> {
+    match n.checked_add(a - 1) {
+        Some(v) => Some(v & !(a - 1)),
+        None => None,
+    }
+}
+
+/// Offset of the LOAD report after a file of `file_len` bytes at offset 0.
+pub const fn load_report_offset(file_len: usize) -> Option<usize> {
+    align_up(file_len, ring::ALIGN)
+}
+
+/// Where a run's pieces go when they follow a file of `file_len` bytes and its LOAD report.
+pub const fn run_offset(file_len: usize) -> Option<usize> {
+    match load_report_offset(file_len) {
+        Some(r) => r.checked_add(LOAD_REPORT_SIZE),
+        None => None,
+    }
+}
+
+/// Where RUN's report, run block and ring lie inside the area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunPlacement {
+    /// Offset of the 256-byte [`RunReport`] (64-aligned).
+    pub report: usize,
+    /// Offset and length of the run block.
+    pub block: usize,
+    /// Length of the run block.
+    pub block_len: usize,
+    /// Offset (64-aligned) of the ring block.
+    pub ring: usize,
+    /// Length of the ring block.
+    pub ring_len: usize,
+    /// First byte after the ring block.
+    pub end: usize,
+}
+
+impl RunPlacement {
+    /// Places a run at or after offset `at`; `None` if the request cannot be encoded (a NUL
+    /// inside a string, no program name, too many or too long strings, a ring capacity that
+    /// is not a power of two).
+    pub fn new(at: usize, req: &RunRequest<'_>) -> Option<Self> {
+        let block_len = RunBlock::encoded_len(req.entry, req.args, req.env)?;
+        let ring_len = ring::block_size(req.ring_capacity, req.ring_capacity)?;
+        let report = align_up(at, ring::ALIGN)?;
+        let block = report.checked_add(RUN_REPORT_SIZE)?;
+        let ring = align_up(block.checked_add(block_len)?, ring::ALIGN)?;
+        let end = ring.checked_add(ring_len)?;
+        Some(RunPlacement {
+            report,
+            block,
+            block_len,
+            ring,
+            ring_len,
+            end,
+        })
+    }
+}
+
+/// Bytes of shared memory (whole pages) a client needs to LOAD a file of `file_len` bytes and
+/// RUN it with `req`, with [`Session::load`] and [`Session::run`] at [`run_offset`].
+pub fn area_size(file_len: usize, req: &RunRequest<'_>) -> Option<usize> {
+    align_up(
+        RunPlacement::new(run_offset(file_len)?, req)?.end,
+        PAGE_SIZE,
+    )
+}
+
+/// A module LOAD accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Loaded {
+    /// SHA-256 of exactly the bytes loaded: the measurement, equal to `sha256sum` of the file.
+    pub sha256: [u8; 32],
+    /// Bytes of the session's quota the module uses.
+    pub charged: u64,
+    /// The smallest quota that loads this module.
+    pub min_quota: u64,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// `_start` or the export returned (code 0) or the module called `proc_exit(code)`.
+    Exited(u32),
+    /// The module trapped, with WAMR's exception id when there is one.
+    Trapped(Option<u32>),
+    /// The run was cancelled (by this client, or by the driver on a signal).
+    Cancelled,
+}
+
+/// A run that ended, and what the secure world reported about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// How it ended.
+    pub end: RunEnd,
+    /// Bytes received on stdout, stderr.
+    pub received: [u64; 2],
+    /// OUTPUT_PENDING pauses (the ring was full).
+    pub pauses: u32,
+    /// INTERRUPTED returns (a normal-world interrupt preempted the module).
+    pub interruptions: u32,
+    /// The secure world's report, if it wrote one with the magic.
+    pub report: Option<RunReport>,
+}
+
+impl RunOutcome {
+    /// The trap's message as WAMR prints it (`out of bounds memory access`), or a generic
+    /// text when the report is missing.
+    pub fn trap_message(&self) -> &str {
+        match &self.report {
+            Some(r) if !r.message().is_empty() => r.message(),
+            _ => "trap (no report from the secure world)",
+        }
+    }
+
+    /// The process exit status a command-line tool should use: the module's exit code, 128 +
+    /// SIGINT (130) when cancelled, 1 after a trap... capped to 8 bits like a process's.
+    pub fn exit_status(&self) -> u8 {
+        match self.end {
+            RunEnd::Exited(code) => code as u8,
+            RunEnd::Trapped(_) => 1,
+            RunEnd::Cancelled => 130,
+        }
+    }
+}
+
+/// Why a runner operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The secure world refused `call` with `status`; `value` is its `x1` (e.g. the minimum
+    /// or maximum quota).
+    Refused {
+        /// The call's name.
+        call: &'static str,
+        /// The status in `x0`.
+        status: Status,
+        /// `x1` of the answer.
+        value: u64,
+    },
+    /// LOAD refused the module; the report says why when it was written.
+    Load {
+        /// The status in `x0`.
+        status: Status,
+        /// `x1` of the answer (the minimum quota for QUOTA_TOO_SMALL).
+        value: u64,
+        /// The LOAD report, if the secure world wrote one.
+        report: Option<LoadReport>,
+    },
+    /// The answer was not a known status.
+    Client(ClientError),
+    /// The request does not fit the shared area (what, and the bytes needed).
+    Area {
+        /// What did not fit.
+        what: &'static str,
+        /// Bytes of shared memory needed.
+        needed: usize,
+        /// Bytes the area has.
+        have: usize,
+    },
+    /// A RUN request that cannot be encoded (a NUL inside a string, no program name, more
+    /// than 1024 strings or 64 KiB, a ring capacity that is not a power of two).
+    BadRequest,
+    /// The output ring broke (the producer index left its range); the run was cancelled.
+    Ring(RingFault),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Refused {
+                call: "SESSION_OPEN",
+                status: Status::QuotaTooLarge,
+                value,
+            } => write!(
+                f,
+                "heap quota larger than the secure world's pool ({value} bytes): ask for less"
+            ),
+            Error::Refused {
+                call: "SESSION_OPEN",
+                status: Status::QuotaTooSmall,
+                value,
+            } => write!(
+                f,
+                "heap quota too small: the least a session takes is {value} bytes"
+            ),
+            Error::Refused {
+                call,
+                status: Status::Busy,
+                ..
+            } => write!(
+                f,
+                "{call}: busy: another program is using the secure world; try again"
+            ),
+            Error::Refused {
+                call,
+                status: Status::NoResources,
+                ..
+            } => write!(
+                f,
+                "{call}: the secure world's tables are full ({})",
+                Status::NoResources
+            ),
+            Error::Refused { call, status, .. } => write!(f, "{call} refused: {status}"),
+            Error::Load {
+                status: Status::QuotaTooSmall,
+                value,
+                ..
+            } => write!(
+                f,
+                "heap quota too small: this module needs at least {value} bytes"
+            ),
+            Error::Load { status, report, .. } => match &report {
+                Some(r) if !r.message().is_empty() => {
+                    write!(f, "the module did not load: {}", r.message())
+                }
+                _ => write!(f, "the module did not load: {status}"),
+            },
+            Error::Client(e) => write!(f, "unexpected answer from the secure world: {e}"),
+            Error::Area { what, needed, have } => write!(
+                f,
+                "{what} needs {needed} bytes of shared memory but only {have} are available"
+            ),
+            Error::BadRequest => f.write_str(
+                "arguments cannot be passed: a NUL inside one, no program name, more than 1024 \
+                 strings or 64 KiB, or a ring size that is not a power of two",
+            ),
+            Error::Ring(fault) => write!(f, "output ring broken, run cancelled: {fault}"),
+        }
+    }
+}
+
+/// What a run tells its caller, and what the caller may do at a pause.
+pub trait RunObserver {
+    /// Bytes of `stream`, in order, as they are drained from the ring.
+    fn output(&mut self, stream: Stream, bytes: &[u8]);
+
+    /// Polled at every pause and interruption: `true` cancels the run.
+    fn cancel_requested(&mut self) -> bool {
+        false
+    }
+
+    /// Called when the run returned INTERRUPTED for the `n`-th time (from 1), before the
+    /// ring is drained and [`RunObserver::cancel_requested`] is polled.
+    fn interrupted(&mut self, _n: u32) {}
+
+    /// Called at OUTPUT_PENDING pause number `pause` (from 1) before the ring is drained,
+    /// with the ring block; `false` skips this drain. Tests use it to corrupt the ring.
+    fn paused(&mut self, _pause: u32, _ring: SharedRegion<'_>) -> bool {
+        true
+    }
+}
+
+/// An open session, through a conduit.
+pub struct Session<'c, C: Conduit + ?Sized> {
+    conduit: &'c mut C,
+    handle: u64,
+    /// Closed on drop (opened here, not attached).
+    owned: bool,
+}
+
+impl<C: Conduit + ?Sized> fmt::Debug for Session<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Session({:#x})", self.handle)
+    }
+}
+
+fn status_of(call: &'static str, regs: [u64; 4]) -> Result<[u64; 4], Error> {
+    match Status::from_raw(regs[0]) {
+        Some(Status::Success) => Ok(regs),
+        Some(status) => Err(Error::Refused {
+            call,
+            status,
+            value: regs[1],
+        }),
+        None => Err(Error::Client(ClientError::UnknownStatus(regs[0]))),
+    }
+}
+
+impl<'c, C: Conduit + ?Sized> Session<'c, C> {
+    /// SESSION_OPEN with a heap quota; the session is closed when this value is dropped.
+    pub fn open(conduit: &'c mut C, quota: u64) -> Result<Self, Error> {
+        let regs = conduit.invoke(ids::SESSION_OPEN, [quota, 0, 0, 0, 0, 0, 0]);
+        let [_, handle, ..] = status_of("SESSION_OPEN", regs)?;
+        Ok(Session {
+            conduit,
+            handle,
+            owned: true,
+        })
+    }
+
+    /// A session opened by someone else (the Linux driver opens one per file and puts its
+    /// handle into every call); it is not closed on drop.
+    pub fn attach(conduit: &'c mut C, handle: u64) -> Self {
+        Session {
+            conduit,
+            handle,
+            owned: false,
+        }
+    }
+
+    /// The session's handle.
+    pub fn handle(&self) -> u64 {
+        self.handle
+    }
+
+    /// The conduit, for calls outside the session.
+    pub fn conduit(&mut self) -> &mut C {
+        self.conduit
+    }
+
+    fn call(&mut self, id: FunctionId, args: [u64; 6]) -> [u64; 4] {
+        let [a, b, c, d, e, g] = args;
+        self.conduit.invoke(id, [self.handle, a, b, c, d, e, g])
+    }
+
+    /// Copies `file` to offset 0 of `area` and LOADs it (report at [`load_report_offset`]).
+    pub fn load(&mut self, area: &SharedArea<'_>, file: &[u8]) -> Result<Loaded, Error> {
+        let report = load_report_offset(file.len()).ok_or(Error::BadRequest)?;
+        let needed = report.saturating_add(LOAD_REPORT_SIZE);
+        if needed > area.mem.len() || !area.mem.write_bytes(0, file) {
+            return Err(Error::Area {
+                what: "the module",
+                needed,
+                have: area.mem.len(),
+            });
+        }
+        self.load_at(area, 0, file.len(), report)
+    }
+
+    /// LOADs the `len` bytes at `offset` of `area` (already there), with the report at
+    /// `report_offset` (8-aligned).
+    pub fn load_at(
+        &mut self,
+        area: &SharedArea<'_>,
+        offset: usize,
+        len: usize,
+        report_offset: usize,
+    ) -> Result<Loaded, Error> {
+        if !area.mem.write_bytes(report_offset, &[0; LOAD_REPORT_SIZE]) {
+            return Err(Error::Area {
+                what: "the LOAD report",
+                needed: report_offset.saturating_add(LOAD_REPORT_SIZE),
+                have: area.mem.len(),
+            });
+        }
+        let regs = self.call(
+            ids::LOAD,
+            [
+                area.handle,
+                offset as u64,
+                len as u64,
+                report_offset as u64,
+                0,
+                0,
+            ],
+        );
+        let mut bytes = [0u8; LOAD_REPORT_SIZE];
+        let report = area
+            .mem
+            .read_bytes(report_offset, &mut bytes)
+            .then(|| LoadReport::from_bytes(&bytes))
+            .flatten();
+        match status_of("LOAD", regs) {
+            Ok([_, charged, min_quota, _]) => Ok(Loaded {
+                sha256: report.map_or([0; 32], |r| r.sha256),
+                charged,
+                min_quota,
+            }),
+            Err(Error::Refused { status, value, .. }) => Err(Error::Load {
+                status,
+                value,
+                report,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// UNLOAD: the module's memory is zeroed and back in the pool.
+    pub fn unload(&mut self) -> Result<(), Error> {
+        status_of("UNLOAD", self.call(ids::UNLOAD, [0; 6])).map(|_| ())
+    }
+
+    /// STATS page `page`: its `x1..x3`.
+    pub fn stats(&mut self, page: u64) -> Result<[u64; 3], Error> {
+        let [_, a, b, c] = status_of("STATS", self.call(ids::STATS, [page, 0, 0, 0, 0, 0]))?;
+        Ok([a, b, c])
+    }
+
+    /// SESSION_CLOSE (also done on drop for a session this value opened).
+    pub fn close(mut self) -> Result<(), Error> {
+        let owned = core::mem::replace(&mut self.owned, false);
+        if !owned {
+            return Ok(());
+        }
+        status_of("SESSION_CLOSE", self.call(ids::SESSION_CLOSE, [0; 6])).map(|_| ())
+    }
+
+    /// RUNs the loaded module as `req` asks, with its report, run block and ring placed in
+    /// `area` at or after offset `at` ([`run_offset`] after a [`Session::load`]). Drains the
+    /// ring into `observer` at every pause and at the end, RESUMEs after OUTPUT_PENDING and
+    /// INTERRUPTED, and CANCELs when the observer asks or the ring breaks.
+    pub fn run(
+        &mut self,
+        area: &SharedArea<'_>,
+        at: usize,
+        req: &RunRequest<'_>,
+        observer: &mut dyn RunObserver,
+    ) -> Result<RunOutcome, Error> {
+        let p = RunPlacement::new(at, req).ok_or(Error::BadRequest)?;
+        let too_small = Error::Area {
+            what: "the run (report, arguments and output ring)",
+            needed: p.end,
+            have: area.mem.len(),
+        };
+        if p.end > area.mem.len() || !area.mem.write_bytes(p.report, &[0; RUN_REPORT_SIZE]) {
+            return Err(too_small);
+        }
+        let mem = area.mem;
+        RunBlock::encode_with(req.entry, req.args, req.env, |off, bytes| {
+            mem.write_bytes(p.block + off, bytes).then_some(())
+        })
+        .ok_or(too_small)?;
+        let ring_mem = mem.sub(p.ring, p.ring_len).ok_or(too_small)?;
+        let mut consumer = Consumer::format(ring_mem, req.ring_capacity, req.ring_capacity)
+            .map_err(|_| Error::BadRequest)?;
+
+        let mut received = [0u64; 2];
+        let mut drain = |c: &mut Consumer<'_>, obs: &mut dyn RunObserver| {
+            c.drain(|stream, bytes| {
+                obs.output(stream, bytes);
+                received[stream.index()] += bytes.len() as u64;
+                bytes.len()
+            })
+            .map(|_| ())
+        };
+
+        let mut regs = self.call(
+            ids::RUN,
+            [
+                area.handle,
+                p.block as u64,
+                p.block_len as u64,
+                p.ring as u64,
+                p.ring_len as u64,
+                p.report as u64,
+            ],
+        );
+        let mut call = "RUN";
+        let (mut pauses, mut interruptions) = (0u32, 0u32);
+        let mut cancelled_here = false;
+        let mut fault = None;
+        let end = loop {
+            match Status::from_raw(regs[0]) {
+                Some(status @ (Status::OutputPending | Status::Interrupted)) => {
+                    let drain_now = if status == Status::OutputPending {
+                        pauses = pauses.saturating_add(1);
+                        observer.paused(pauses, ring_mem)
+                    } else {
+                        interruptions = interruptions.saturating_add(1);
+                        observer.interrupted(interruptions);
+                        true
+                    };
+                    if drain_now && fault.is_none() {
+                        fault = drain(&mut consumer, observer).err();
+                    }
+                    if fault.is_some() || observer.cancel_requested() {
+                        cancelled_here = true;
+                        call = "CANCEL";
+                        regs = self.call(ids::CANCEL, [0; 6]);
+                    } else {
+                        call = "RESUME";
+                        regs = self.call(ids::RESUME, [0; 6]);
+                    }
+                }
+                Some(Status::Success) if cancelled_here => break RunEnd::Cancelled,
+                Some(Status::Success) => break RunEnd::Exited(regs[1] as u32),
+                Some(Status::Trapped) => {
+                    break RunEnd::Trapped(u32::try_from(regs[1]).ok().filter(|&i| i != NO_TRAP_ID))
+                }
+                Some(Status::Cancelled) => break RunEnd::Cancelled,
+                Some(status) => {
+                    return Err(Error::Refused {
+                        call,
+                        status,
+                        value: regs[1],
+                    })
+                }
+                None => return Err(Error::Client(ClientError::UnknownStatus(regs[0]))),
+            }
+        };
+        if fault.is_none() {
+            fault = drain(&mut consumer, observer).err();
+        }
+        if let Some(fault) = fault {
+            return Err(Error::Ring(fault));
+        }
+        let mut bytes = [0u8; RUN_REPORT_SIZE];
+        let report = mem
+            .read_bytes(p.report, &mut bytes)
+            .then(|| RunReport::from_bytes(&bytes))
+            .flatten();
+        Ok(RunOutcome {
+            end,
+            received,
+            pauses,
+            interruptions,
+            report,
+        })
+    }
+}
+
+impl<C: Conduit + ?Sized> Drop for Session<'_, C> {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = self.call(ids::SESSION_CLOSE, [0; 6]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
