@@ -171,12 +171,14 @@ case_cancel_loop() {
     fi
     taskset 1 tzwasm run spin.aot >$tmp/spin.out 2>$tmp/spin.err &
     spin=$!
-    sleep 1
+    # Its first line comes out while it runs (the driver hands the run back every 100 ms).
+    i=0
+    while ! grep -q spinning $tmp/spin.out && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    streamed=no
+    grep -q spinning $tmp/spin.out && kill -0 $spin 2>/dev/null && streamed=yes
     c1=$(count)
     sleep 2
     c2=$(count)
-    streamed=no
-    grep -q spinning $tmp/spin.out && streamed=yes
     kill -INT $spin
     if ! stop_within $spin 5; then
         kill -9 $spin $counter
@@ -204,13 +206,16 @@ case_signals() {
     bad=""; got=""
     for spec in "INT 130" "TERM 143" "KILL 137"; do
         set -- $spec
-        # The reader takes 64 KiB, then stops reading for 2 s: the tool is held in a write
-        # and the run paused on a full ring when the signal comes.
-        (head -c 65536 >/dev/null; sleep 2; cat >$tmp/sig.out) <$tmp/fifo &
+        # The reader takes 64 KiB (so the run is under way), then stops reading for 2 s: the
+        # tool is held in a write and the run paused on a full ring when the signal comes.
+        rm -f $tmp/sig.started
+        (head -c 65536 >/dev/null; touch $tmp/sig.started; sleep 2; cat >$tmp/sig.out) <$tmp/fifo &
         r=$!
         tzwasm run write10mib.aot >$tmp/fifo 2>$tmp/sig.err &
         p=$!
-        sleep 1
+        i=0
+        while [ ! -e $tmp/sig.started ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+        sleep 0.5
         kill -$1 $p
         wait $p 2>/dev/null
         st=$?
