@@ -16,9 +16,12 @@ $(FUZZ_SETUP_STAMP): scripts/setup.sh
 # ---- differential fuzzing ------------------------------------------------------------------------
 # Module i of seed S is a pure function of (S, i): `make difffuzz DIFFFUZZ_SEED=S
 # DIFFFUZZ_START=i DIFFFUZZ_N=1 DIFFFUZZ_ARGS=-v` shows one again. Mismatches are saved under
-# build/difffuzz/failures/.
+# build/difffuzz/<arch>/failures/.
 DIFFFUZZ_BIN   := $(TOP)/target/release/tzwasm-difffuzz
-DIFFFUZZ_IWASM := $(WAMR_BUILD)/iwasm-x86_64
+# x86_64: tzwasm runs in the fuzzer's process; aarch64: both iwasm and tzwasm's aot-run
+# (aarch64-unknown-linux-musl) run under qemu-aarch64 (about 10x slower).
+DIFFFUZZ_ARCH  ?= x86_64
+DIFFFUZZ_IWASM := $(WAMR_BUILD)/iwasm-$(DIFFFUZZ_ARCH)
 DIFFFUZZ_N     ?= 1000
 DIFFFUZZ_SEED  ?= 1
 DIFFFUZZ_START ?= 0
@@ -32,14 +35,15 @@ DIFFFUZZ_SMOKE_SEED ?= 20261123
 difffuzz-bin: FORCE | $(SETUP_STAMP)
 	$(CARGO) build --release -p tzwasm-difffuzz
 
-difffuzz: difffuzz-bin $(WAMRC) $(DIFFFUZZ_IWASM)
+difffuzz: difffuzz-bin $(WAMRC) $(DIFFFUZZ_IWASM) $(if $(filter aarch64,$(DIFFFUZZ_ARCH)),aot-run)
 	$(DIFFFUZZ_BIN) -n $(DIFFFUZZ_N) --seed $(DIFFFUZZ_SEED) --start $(DIFFFUZZ_START) \
-		--jobs $(DIFFFUZZ_JOBS) --wamrc $(WAMRC) --iwasm $(DIFFFUZZ_IWASM) \
-		--work $(BUILD)/difffuzz $(DIFFFUZZ_ARGS)
+		--jobs $(DIFFFUZZ_JOBS) --wamrc $(WAMRC) --arch $(DIFFFUZZ_ARCH) \
+		--iwasm $(DIFFFUZZ_IWASM) --aot-run $(AOT_RUN_A64) \
+		--work $(BUILD)/difffuzz/$(DIFFFUZZ_ARCH) $(DIFFFUZZ_ARGS)
 
 difffuzz-smoke:
 	$(MAKE) --no-print-directory difffuzz DIFFFUZZ_N=$(DIFFFUZZ_SMOKE_N) \
-		DIFFFUZZ_SEED=$(DIFFFUZZ_SMOKE_SEED) DIFFFUZZ_START=0
+		DIFFFUZZ_SEED=$(DIFFFUZZ_SMOKE_SEED) DIFFFUZZ_START=0 DIFFFUZZ_ARCH=x86_64
 
 # ---- loader fuzzing ------------------------------------------------------------------------------
 # cargo fuzz on the stable toolchain: RUSTC_BOOTSTRAP=1 lets it pass -Zsanitizer=address (the

@@ -1,7 +1,7 @@
 //! One module, both runtimes: compile with wamrc, then for each probe run WAMR's iwasm
 //! (`-f probe args...`, a fresh process and instance per call, with a time limit) and
-//! tzwasm's runtime in this process (a fresh instance per call, the host runner's platform),
-//! and compare the outcomes.
+//! tzwasm's runtime (x86_64: in this process, a fresh instance per call on the host runner's
+//! platform; aarch64: `aot-run` under qemu-aarch64, like iwasm), and compare the outcomes.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -120,22 +120,37 @@ pub fn compare(kinds: &[Kind], want: &Outcome, got: &Outcome) -> Verdict {
     }
 }
 
-/// wamrc flags: x86_64 as the guest corpus (mk/wamr.mk `WAMRC_FLAGS_x86_64`), then the
-/// module's own (bounds checks, optimisation level, code model).
-pub fn wamrc_flags(extra: &[String]) -> Vec<String> {
-    let mut f = vec!["--target=x86_64".to_string(), "--cpu=x86-64-v2".to_string()];
-    f.extend(extra.iter().cloned());
+/// wamrc flags: the target's as for the guest corpus (mk/wamr.mk `WAMRC_FLAGS_<arch>`), then
+/// the module's own (bounds checks, optimisation level, code model; aarch64 has only the
+/// small and large code models, so the medium one is dropped there).
+pub fn wamrc_flags(arch: Arch, extra: &[String]) -> Vec<String> {
+    let mut f: Vec<String> = match arch {
+        Arch::X86_64 => vec!["--target=x86_64".into(), "--cpu=x86-64-v2".into()],
+        Arch::Aarch64 => vec!["--target=aarch64".into(), "--cpu=cortex-a57".into()],
+    };
+    f.extend(
+        extra
+            .iter()
+            .filter(|x| !(arch == Arch::Aarch64 && x.as_str() == "--size-level=1"))
+            .cloned(),
+    );
     f
 }
 
 /// Compiles `wasm` (written to `dir/m.wasm`) to `dir/m.aot`; `Err` carries wamrc's message.
-pub fn compile(wamrc: &Path, dir: &Path, wasm: &[u8], extra: &[String]) -> Result<PathBuf, String> {
+pub fn compile(
+    wamrc: &Path,
+    arch: Arch,
+    dir: &Path,
+    wasm: &[u8],
+    extra: &[String],
+) -> Result<PathBuf, String> {
     let w = dir.join("m.wasm");
     let a = dir.join("m.aot");
     std::fs::write(&w, wasm).map_err(|e| format!("{}: {e}", w.display()))?;
     let _ = std::fs::remove_file(&a);
     let out = Command::new(wamrc)
-        .args(wamrc_flags(extra))
+        .args(wamrc_flags(arch, extra))
         .arg("-o")
         .arg(&a)
         .arg(&w)
@@ -181,11 +196,17 @@ pub fn parse_iwasm_values(s: &str) -> Option<Vec<u64>> {
         .collect()
 }
 
-/// Runs probe `p` of `aot` with iwasm, at most `limit`.
-pub fn run_iwasm(iwasm: &Path, dir: &Path, aot: &Path, p: &Probe, limit: Duration) -> Outcome {
+/// Runs probe `p` of `aot` with a runner that has iwasm's command line and output contract
+/// (the project's iwasm driver, or `aot-run`, possibly behind `qemu-aarch64`): `cmd` is the
+/// program and its leading arguments. At most `limit`.
+pub fn run_tool(cmd: &[PathBuf], dir: &Path, aot: &Path, p: &Probe, limit: Duration) -> Outcome {
+    let Some((prog, lead)) = cmd.split_first() else {
+        return Outcome::Broken("empty runner command".into());
+    };
     let trap = dir.join("trap");
     let _ = std::fs::remove_file(&trap);
-    let child = Command::new(iwasm)
+    let child = Command::new(prog)
+        .args(lead)
         .arg("--quiet-trap")
         .arg(format!("--trap-out={}", trap.display()))
         .arg("-f")
@@ -198,7 +219,7 @@ pub fn run_iwasm(iwasm: &Path, dir: &Path, aot: &Path, p: &Probe, limit: Duratio
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        Err(e) => return Outcome::Broken(format!("cannot start {}: {e}", iwasm.display())),
+        Err(e) => return Outcome::Broken(format!("cannot start {}: {e}", prog.display())),
     };
     // Output is small (one line), so reading after the exit cannot dead-lock.
     let t0 = Instant::now();
@@ -224,11 +245,11 @@ pub fn run_iwasm(iwasm: &Path, dir: &Path, aot: &Path, p: &Probe, limit: Duratio
     match status.code() {
         Some(0) => match parse_iwasm_values(&out) {
             Some(v) => Outcome::Values(v),
-            None => Outcome::Broken(format!("iwasm printed {out:?}")),
+            None => Outcome::Broken(format!("printed {out:?}")),
         },
         Some(1) => match std::fs::read_to_string(&trap) {
             Ok(m) => Outcome::Trap(m.trim_end().to_string()),
-            Err(_) => Outcome::Broken(format!("iwasm exit 1 without a trap: {err:?}")),
+            Err(_) => Outcome::Broken(format!("exit 1 without a trap: {err:?}")),
         },
         Some(2) => {
             let e = err.trim();
@@ -237,7 +258,7 @@ pub fn run_iwasm(iwasm: &Path, dir: &Path, aot: &Path, p: &Probe, limit: Duratio
                 _ => Outcome::Refused(e.to_string()),
             }
         }
-        _ => Outcome::Broken(format!("iwasm {status}: {}", err.trim())),
+        _ => Outcome::Broken(format!("{status}: {}", err.trim())),
     }
 }
 

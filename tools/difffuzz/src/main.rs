@@ -7,7 +7,14 @@
 //! ```text
 //! tzwasm-difffuzz [-n N] [--seed S] [--start I] [--jobs J] [--fuel F] [--timeout SECS]
 //!                 [--call-timeout SECS] [--wamrc PATH] [--iwasm PATH] [--work DIR] [-v]
+//!                 [--arch x86_64|aarch64 [--aot-run PATH] [--runner PROG]] [--emit FILE]
 //! ```
+//!
+//! `--arch aarch64` compiles for aarch64 and runs both sides under qemu-aarch64: iwasm as
+//! `build/wamr/iwasm-aarch64` and tzwasm as the aarch64 `aot-run` (`--aot-run`, default
+//! `target/aarch64-unknown-linux-musl/release/aot-run`, under `--runner`, default
+//! `qemu-aarch64`). `--emit FILE` writes module `--start` of `--seed` (with its probes) and
+//! lists its calls.
 //!
 //! Module `i` of seed `S` is a pure function of `(S, i)`: `--seed S --start i -n 1 -v`
 //! reproduces one. Each module runs in a child process (`--one S i`, at most `--jobs` at
@@ -28,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use exec::{Outcome, Verdict};
+use tzwasm_aot_loader::Arch;
 
 #[derive(Clone)]
 struct Opts {
@@ -40,6 +48,10 @@ struct Opts {
     call_timeout: u64,
     wamrc: PathBuf,
     iwasm: PathBuf,
+    /// aarch64: the aarch64 `aot-run` and the program that runs it (qemu-aarch64).
+    arch: Arch,
+    aot_run: PathBuf,
+    runner: PathBuf,
     work: PathBuf,
     verbose: bool,
 }
@@ -67,7 +79,7 @@ fn run_one(o: &Opts, seed: u64, index: u64) {
         println!("V fail {props} {}: {e}", dir.display());
         return;
     }
-    let aot = match exec::compile(&o.wamrc, &dir, &g.wasm, &g.wamrc_flags) {
+    let aot = match exec::compile(&o.wamrc, o.arch, &dir, &g.wasm, &g.wamrc_flags) {
         Ok(a) => a,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&dir);
@@ -75,21 +87,27 @@ fn run_one(o: &Opts, seed: u64, index: u64) {
             return;
         }
     };
-    let ours = match exec::Ours::load(&aot) {
-        Ok(x) => x,
-        Err(e) => {
-            println!("V fail {props} {e}");
-            return;
+    // x86_64: tzwasm in this process; aarch64: aot-run under the runner, like iwasm.
+    let ours = if o.arch == Arch::X86_64 {
+        match exec::Ours::load(&aot) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                println!("V fail {props} {e}");
+                return;
+            }
         }
+    } else {
+        None
     };
+    let limit = Duration::from_secs(o.call_timeout);
     let (mut matched, mut mismatched, mut skipped, mut timeouts) = (0, 0, 0, 0);
     for (k, p) in g.probes.iter().enumerate() {
-        let want = exec::run_iwasm(&o.iwasm, &dir, &aot, p, Duration::from_secs(o.call_timeout));
+        let want = exec::run_tool(std::slice::from_ref(&o.iwasm), &dir, &aot, p, limit);
         println!("W {k} {want}");
-        let got = if want == Outcome::Timeout {
-            Outcome::Timeout
-        } else {
-            ours.run(p)
+        let got = match &ours {
+            _ if want == Outcome::Timeout => Outcome::Timeout,
+            Some(ours) => ours.run(p),
+            None => exec::run_tool(&[o.runner.clone(), o.aot_run.clone()], &dir, &aot, p, limit),
         };
         let v = exec::compare(&p.kinds, &want, &got);
         let tag = match v {
@@ -148,6 +166,12 @@ fn run_child(o: &Opts, index: u64) -> ModResult {
         .arg(&o.wamrc)
         .arg("--iwasm")
         .arg(&o.iwasm)
+        .arg("--arch")
+        .arg(o.arch.name())
+        .arg("--aot-run")
+        .arg(&o.aot_run)
+        .arg("--runner")
+        .arg(&o.runner)
         .arg("--work")
         .arg(&o.work)
         .arg("--fuel")
@@ -278,7 +302,7 @@ fn save_failure(o: &Opts, index: u64, r: &ModResult) {
             o.fuel,
             r.verdict,
             r.why,
-            exec::wamrc_flags(&g.wamrc_flags).join(" "),
+            exec::wamrc_flags(o.arch, &g.wamrc_flags).join(" "),
             o.seed
         );
         for (k, p) in g.probes.iter().enumerate() {
@@ -338,7 +362,10 @@ fn main() {
         timeout: 120,
         call_timeout: 20,
         wamrc: top.join("build/wamr/wamrc"),
-        iwasm: top.join("build/wamr/iwasm-x86_64"),
+        iwasm: PathBuf::new(),
+        arch: Arch::host().unwrap_or(Arch::X86_64),
+        aot_run: top.join("target/aarch64-unknown-linux-musl/release/aot-run"),
+        runner: PathBuf::from("qemu-aarch64"),
         work: top.join("build/difffuzz"),
         verbose: false,
     };
@@ -368,6 +395,18 @@ fn main() {
             "--wamrc" => o.wamrc = val("--wamrc").into(),
             "--iwasm" => o.iwasm = val("--iwasm").into(),
             "--work" => o.work = val("--work").into(),
+            "--arch" => {
+                o.arch = match val("--arch").as_str() {
+                    "x86_64" => Arch::X86_64,
+                    "aarch64" => Arch::Aarch64,
+                    a => {
+                        eprintln!("--arch: x86_64 or aarch64, not {a}");
+                        std::process::exit(2)
+                    }
+                }
+            }
+            "--aot-run" => o.aot_run = val("--aot-run").into(),
+            "--runner" => o.runner = val("--runner").into(),
             "-v" | "--verbose" => o.verbose = true,
             "--emit" => {
                 // Writes module (seed, start) with its probes, e.g. for wasm2wat.
@@ -381,7 +420,10 @@ fn main() {
                         for p in &g.probes {
                             println!("{} -> {:?} args {:x?}", p.name, p.target, p.args);
                         }
-                        println!("wamrc {}", exec::wamrc_flags(&g.wamrc_flags).join(" "));
+                        println!(
+                            "wamrc {}",
+                            exec::wamrc_flags(o.arch, &g.wamrc_flags).join(" ")
+                        );
                         return;
                     }
                     Err(e) => {
@@ -399,7 +441,8 @@ fn main() {
                 println!(
                     "usage: tzwasm-difffuzz [-n N] [--seed S] [--start I] [--jobs J] [--fuel F] \
                      [--timeout SECS] [--call-timeout SECS] [--wamrc PATH] [--iwasm PATH] \
-                     [--work DIR] [-v]"
+                     [--work DIR] [-v] [--arch x86_64|aarch64 [--aot-run PATH] [--runner PROG]] \
+                     [--emit FILE]"
                 );
                 return;
             }
@@ -409,11 +452,25 @@ fn main() {
             }
         }
     }
+    if o.iwasm.as_os_str().is_empty() {
+        o.iwasm = top.join(format!("build/wamr/iwasm-{}", o.arch.name()));
+    }
+    if o.arch != Arch::host().unwrap_or(Arch::X86_64) && o.arch != Arch::Aarch64 {
+        eprintln!(
+            "--arch {}: only the host or aarch64 (under --runner)",
+            o.arch
+        );
+        std::process::exit(2);
+    }
     if let Some((s, i)) = one {
         run_one(&o, s, i);
         return;
     }
-    for (what, p) in [("wamrc", &o.wamrc), ("iwasm", &o.iwasm)] {
+    let mut needed = vec![("wamrc", &o.wamrc), ("iwasm", &o.iwasm)];
+    if o.arch == Arch::Aarch64 {
+        needed.push(("aot-run (aarch64)", &o.aot_run));
+    }
+    for (what, p) in needed {
         if !p.exists() {
             eprintln!("{what} not found at {} (make wamrc iwasm)", p.display());
             std::process::exit(2);
@@ -504,7 +561,8 @@ fn summary(o: &Opts, results: &BTreeMap<u64, ModResult>, t: Duration) {
     }
     println!("---");
     println!(
-        "seed {}, modules {}..{}, fuel {}: {} calls compared, {} equal",
+        "{}, seed {}, modules {}..{}, fuel {}: {} calls compared, {} equal",
+        o.arch,
         o.seed,
         o.start,
         o.start + results.len() as u64,
