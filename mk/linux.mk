@@ -93,7 +93,7 @@ qemu-run: linux-image
 
 # `make linux-test`: the same image headless, the in-guest end-to-end cases (qemu/linux/
 # linux-test.sh); passes only if the guest reports "N passed, 0 failed" and powers off.
-# EXTRA_TESTS += linux-test  (joins `make test` once the tool lands)
+EXTRA_TESTS += linux-test
 linux-test: linux-image
 	qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test \
 		$(CORPUS_A64) $(CORPUS_EXPECT)

@@ -249,8 +249,10 @@ case_two_at_once() {
         elif grep -q "busy: another program is running in the secure world" $tmp/two$k.err; then ok=$((ok + 1))
         fi
     done
+    waited=""
+    grep -q "waiting: another program" $tmp/two1.err $tmp/two2.err && waited=", one waited while the secure world was busy"
     if [ $ok = 2 ]; then
-        pass "two at once: both 10 MiB runs correct or told busy ($(cat $tmp/two1.sum | cut -c1-12)..., $(cat $tmp/two2.sum | cut -c1-12)...)"
+        pass "two at once: both 10 MiB runs correct or told busy ($(cat $tmp/two1.sum | cut -c1-12)..., $(cat $tmp/two2.sum | cut -c1-12)...$waited)"
     else
         fail "two at once" "run 1: $(cat $tmp/two1.sum) $(cat $tmp/two1.err); run 2: $(cat $tmp/two2.sum) $(cat $tmp/two2.err)"
     fi
