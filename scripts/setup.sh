@@ -102,6 +102,8 @@ linux_debs() {
         sed -i "s|/usr/src/|$dir/root/usr/src/|" "$dir/root/usr/src/linux-headers-$abi/Makefile"
         [ -f "$dir/root/boot/vmlinuz-$abi" ] || { echo "setup: no vmlinuz-$abi in the image package" >&2; exit 1; }
         [ -x "$dir/root/bin/busybox" ] || { echo "setup: no busybox in busybox-static:arm64" >&2; exit 1; }
+        # The initramfs needs none of the kernel's own modules (about 300 MB).
+        rm -rf "$dir/root/lib/modules" "$dir/debs"
         touch "$dir/.complete"
     fi
     ln -sfn "$abi" "$l/current"
