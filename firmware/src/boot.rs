@@ -10,7 +10,7 @@ use tzwasm_firmware::esr::{Esr, ExceptionClass};
 use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
-use tzwasm_smc::{Call, El0Program, FaultKind, Regs4, Regs8, Status};
+use tzwasm_smc::{Call, El0Program, FaultKind, MeasureSelector, Regs4, Regs8, Status};
 
 /// The static pool, also the global allocator.
 #[global_allocator]
@@ -60,6 +60,8 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     );
     log::info!("MMU on: {table_pages} translation-table pages in use");
     crate::platform::init_ns_dram(dtb as u64);
+    #[cfg(feature = "test-hooks")]
+    crate::measure::init();
     log::info!("initialised, returning ENTRY_DONE to the opteed dispatcher");
 }
 
@@ -153,6 +155,16 @@ impl Services for Platform {
         {
             let _ = (program, a, b);
             [Status::NotSupported.to_raw(), 0, 0, 0]
+        }
+    }
+
+    fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3] {
+        #[cfg(feature = "test-hooks")]
+        return crate::measure::measure(selector);
+        #[cfg(not(feature = "test-hooks"))]
+        {
+            let _ = selector;
+            [0; 3]
         }
     }
 

@@ -7,7 +7,7 @@
 //! INVALID_PARAMETER. Nothing here panics on any input, and the payload serves the next call.
 
 use crate::pool::PoolStats;
-use tzwasm_smc::call::{echo_reply, El0Program, FaultKind};
+use tzwasm_smc::call::{echo_reply, El0Program, FaultKind, MeasureSelector};
 use tzwasm_smc::info::ALL_SELECTORS;
 use tzwasm_smc::{
     Call, CpuInfo, Features, FirmwareVersion, FunctionId, InfoSelector, PoolInfo, Regs4, Regs8,
@@ -59,6 +59,8 @@ pub trait Services {
     fn test_run(&mut self, handle: u64, offset: u64, len: u64) -> Regs4;
     /// TEST_EL0: runs `program` at S-EL0; the reply registers.
     fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4;
+    /// TEST_MEASURE: the payload's integrity hash or its addresses (`x1..x3`).
+    fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3];
 }
 
 fn status(s: Status) -> Regs4 {
@@ -170,6 +172,10 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
             Some(program) => svc.test_el0(program, x[2], x[3]),
             None => status(Status::InvalidParameter),
         },
+        Call::TestMeasure => match MeasureSelector::from_raw(x[1]) {
+            Some(selector) => success(svc.test_measure(selector)),
+            None => status(Status::InvalidParameter),
+        },
     }
 }
 
@@ -238,6 +244,9 @@ mod tests {
             self.el0.push(program);
             success([a.wrapping_add(b), 0, 0])
         }
+        fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3] {
+            [selector.to_raw(), 0, 0]
+        }
     }
 
     fn fake(hooks: bool) -> Fake {
@@ -270,7 +279,7 @@ mod tests {
         let plain = call(&mut svc, ids::CALL_COUNT, &[])[0];
         let mut test = fake(true);
         let with_hooks = call(&mut test, ids::CALL_COUNT, &[])[0];
-        assert_eq!(with_hooks, plain + 5, "the five TEST_* calls are counted");
+        assert_eq!(with_hooks, plain + 6, "the six TEST_* calls are counted");
     }
 
     #[test]
@@ -304,10 +313,14 @@ mod tests {
 
         assert_eq!(call(&mut prod, ids::TEST_EL0, &[0, 1, 2])[0], NOT_SUPPORTED);
         assert!(prod.el0.is_empty());
+        assert_eq!(call(&mut prod, ids::TEST_MEASURE, &[0])[0], NOT_SUPPORTED);
 
         let mut test = fake(true);
         assert_eq!(call(&mut test, ids::TEST_EL0, &[0, 1, 2]), [0, 3, 0, 0]);
         assert_eq!(test.el0, vec![El0Program::Add]);
+        assert_eq!(call(&mut test, ids::TEST_MEASURE, &[1]), [0, 1, 0, 0]);
+        let r = call(&mut test, ids::TEST_MEASURE, &[3]);
+        assert_eq!(r[0], Status::InvalidParameter.to_raw());
         let r = call(&mut test, ids::TEST_EL0, &[9, 1, 2]);
         assert_eq!(r[0], Status::InvalidParameter.to_raw());
         call(&mut test, ids::TEST_FAULT, &[2]);

@@ -21,6 +21,8 @@ mod el0;
 mod el0_test;
 #[cfg(target_os = "none")]
 mod fault;
+#[cfg(all(target_os = "none", feature = "test-hooks"))]
+mod measure;
 #[cfg(target_os = "none")]
 mod mmu;
 #[cfg(target_os = "none")]

@@ -83,6 +83,10 @@ pub mod ids {
     /// offset, `x3` = length of an aarch64 AOT file in shared memory: runs its `_start` at
     /// S-EL0 with output to the secure log.
     pub const TEST_RUN: FunctionId = yield64(0xff04);
+    /// TEST_MEASURE (fast SMC64, test builds only): `0xF200FF05`. `x1` =
+    /// [`MeasureSelector`](crate::call::MeasureSelector): the payload's integrity hash, or
+    /// the addresses hostile-module tests aim at.
+    pub const TEST_MEASURE: FunctionId = fast64(0xff05);
 }
 
 /// First function number of the range reserved for shared memory, sessions and modules.
@@ -139,10 +143,13 @@ pub enum Call {
     TestShm,
     /// TEST_RUN (test builds only): load and run an AOT file from shared memory.
     TestRun,
+    /// TEST_MEASURE (test builds only): `x1` = [`MeasureSelector`]; the payload's integrity
+    /// hash or its addresses.
+    TestMeasure,
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 21] = [
+pub const ALL_CALLS: [Call; 22] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -164,6 +171,7 @@ pub const ALL_CALLS: [Call; 21] = [
     Call::TestEl0,
     Call::TestShm,
     Call::TestRun,
+    Call::TestMeasure,
 ];
 
 impl Call {
@@ -191,6 +199,7 @@ impl Call {
             Call::TestEl0 => ids::TEST_EL0,
             Call::TestShm => ids::TEST_SHM,
             Call::TestRun => ids::TEST_RUN,
+            Call::TestMeasure => ids::TEST_MEASURE,
         }
     }
 
@@ -218,6 +227,7 @@ impl Call {
             Call::TestEl0 => "TEST_EL0",
             Call::TestShm => "TEST_SHM",
             Call::TestRun => "TEST_RUN",
+            Call::TestMeasure => "TEST_MEASURE",
         }
     }
 
@@ -225,7 +235,12 @@ impl Call {
     pub const fn is_test_only(self) -> bool {
         matches!(
             self,
-            Call::TestFault | Call::TestFp | Call::TestEl0 | Call::TestShm | Call::TestRun
+            Call::TestFault
+                | Call::TestFp
+                | Call::TestEl0
+                | Call::TestShm
+                | Call::TestRun
+                | Call::TestMeasure
         )
     }
 
@@ -577,6 +592,44 @@ impl El0Program {
             El0Program::ReadPayload | El0Program::WritePayload => Err(0x24),
             El0Program::JumpToPayload => Err(0x20),
         }
+    }
+}
+
+/// What TEST_MEASURE (`x1`) returns in `x1..x3`.
+///
+/// The hash covers what a module must never change: the payload's text and rodata as loaded,
+/// a canary page in `.bss` filled from the DRBG at cold boot (never shown to the normal
+/// world), the EL1 system registers that confine EL0 (VBAR, SCTLR, TCR, TTBR0, MAIR,
+/// CNTKCTL), and the stage 1 permissions (`AT S1E1W`, `AT S1E0R`, `AT S1E0W`) of every page
+/// from the start of text to the end of `.bss`. Mutable statics (sessions, the pool's free
+/// list, shared-memory registrations, the VA windows) change legitimately and are left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u64)]
+pub enum MeasureSelector {
+    /// `x1..x3` = the first 24 bytes of that SHA-256, as three little-endian words.
+    Hash = 0,
+    /// `x1` = the start of the payload's text, `x2` = the canary page, `x3` = the start of
+    /// its rodata.
+    Addresses = 1,
+    /// `x1` = the start of `.data`, `x2` = the start of the per-CPU stacks, `x3` = the start
+    /// of the pool.
+    MoreAddresses = 2,
+}
+
+impl MeasureSelector {
+    /// Parses the untrusted `x1` value.
+    pub const fn from_raw(raw: u64) -> Option<Self> {
+        match raw {
+            0 => Some(MeasureSelector::Hash),
+            1 => Some(MeasureSelector::Addresses),
+            2 => Some(MeasureSelector::MoreAddresses),
+            _ => None,
+        }
+    }
+
+    /// The `x1` value.
+    pub const fn to_raw(self) -> u64 {
+        self as u64
     }
 }
 

@@ -51,7 +51,7 @@ pub mod session;
 pub mod status;
 pub mod uid;
 
-pub use call::{Call, DecodeError, El0Program, FaultKind, ReservedCall};
+pub use call::{Call, DecodeError, El0Program, FaultKind, MeasureSelector, ReservedCall};
 pub use client::{Client, ClientError, Conduit};
 pub use function_id::{CallConv, CallType, FunctionId};
 pub use info::{
