@@ -157,6 +157,8 @@ struct ModResult {
     why: String,
     lines: Vec<String>,
     calls: (u64, u64),
+    /// iwasm's outcomes of the calls, by kind (`values`, `trap "..."`, `start trap`, ...).
+    outcomes: BTreeMap<String, u64>,
 }
 
 fn run_child(o: &Opts, index: u64) -> ModResult {
@@ -191,6 +193,7 @@ fn run_child(o: &Opts, index: u64) -> ModResult {
         why: String::new(),
         lines: Vec::new(),
         calls: (0, 0),
+        outcomes: BTreeMap::new(),
     };
     let mut child = match child {
         Ok(c) => c,
@@ -240,6 +243,17 @@ fn run_child(o: &Opts, index: u64) -> ModResult {
             r.calls.0 += 1;
             if rest.contains(" match ") {
                 r.calls.1 += 1;
+            }
+            if let Some((_, w)) = rest.split_once(": iwasm ") {
+                let w = w.split(", tzwasm ").next().unwrap_or("");
+                let kind = if w.starts_with('[') {
+                    "returned".to_string()
+                } else if w.starts_with("trap ") || w.starts_with("start trap ") {
+                    w.to_string()
+                } else {
+                    w.split(' ').next().unwrap_or("").to_string()
+                };
+                *r.outcomes.entry(kind).or_default() += 1;
             }
         }
     }
@@ -536,10 +550,14 @@ fn summary(o: &Opts, results: &BTreeMap<u64, ModResult>, t: Duration) {
     let mut per: BTreeMap<String, Counts> = BTreeMap::new();
     let mut skips: BTreeMap<String, u64> = BTreeMap::new();
     let (mut calls, mut equal) = (0, 0);
+    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
     for r in results.values() {
         total.add(&r.verdict);
         calls += r.calls.0;
         equal += r.calls.1;
+        for (k, n) in &r.outcomes {
+            *outcomes.entry(k.clone()).or_default() += n;
+        }
         if r.proposals.is_empty() {
             per.entry("mvp-only".into()).or_default().add(&r.verdict);
         }
@@ -570,6 +588,8 @@ fn summary(o: &Opts, results: &BTreeMap<u64, ModResult>, t: Duration) {
         calls,
         equal
     );
+    let o: Vec<String> = outcomes.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!("iwasm's outcomes: {}", o.join(", "));
     for (p, c) in &per {
         println!(
             "{p}: {} passed, {} failed, {} skipped, {} timed out",
