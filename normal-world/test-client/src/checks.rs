@@ -107,6 +107,7 @@ pub fn run_primary(report: &mut Report) {
     session_checks(report);
     run_checks(report);
     preempt_checks(report);
+    crate::hostile::hostile_checks(report);
     corpus_checks(report);
     figures(report);
 }

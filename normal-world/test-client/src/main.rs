@@ -22,6 +22,8 @@ mod client;
 #[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
+mod hostile;
+#[cfg(target_os = "none")]
 mod irq;
 #[cfg(target_os = "none")]
 mod mode;

@@ -514,8 +514,9 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             name: "svc-unknown",
-            what: "svc #0 with an entry id no stub has",
-            expect: ec("unknown runtime entry"),
+            what: "svc #0 with an entry id no stub has (0x7fffdead: an import index far past \
+                   the module's two)",
+            expect: ec("failed to call unlinked import function"),
             code: asm(|a| {
                 a.movz(X16, 0xdead, 0); // movz x16, #0xdead
                 a.movk(X16, 0x7fff, 1); // movk x16, #0x7fff, lsl #16
