@@ -49,6 +49,10 @@ pub struct UserContext {
     pub fpsr: u64,
     /// Q0..Q31.
     pub q: [u128; 32],
+    /// TPIDR_EL0, the one system register EL0 can write that the payload does not otherwise
+    /// switch: each module thread has its own (zero at first), so no value crosses from one
+    /// module to the next.
+    pub tpidr_el0: u64,
 }
 
 /// Offset of `fpcr` (then `fpsr`), passed to the assembly.
@@ -60,7 +64,10 @@ const _: () = assert!(core::mem::offset_of!(UserContext, pc) == 256);
 const _: () = assert!(core::mem::offset_of!(UserContext, pstate) == 264);
 const _: () = assert!(core::mem::offset_of!(UserContext, esr) == 272);
 const _: () = assert!(core::mem::offset_of!(UserContext, far) == 280);
+/// Offset of `tpidr_el0`, passed to the assembly.
+pub const USER_TPIDR_OFFSET: usize = core::mem::offset_of!(UserContext, tpidr_el0);
 const _: () = assert!(USER_FPCR_OFFSET == 288 && USER_Q_OFFSET == 304);
+const _: () = assert!(USER_TPIDR_OFFSET == 304 + 512);
 
 impl UserContext {
     /// A fresh context that starts at `pc` with stack `sp` and x0.. = `args`; all other
@@ -80,6 +87,7 @@ impl UserContext {
             fpcr: 0,
             fpsr: 0,
             q: [0; 32],
+            tpidr_el0: 0,
         }
     }
 }
@@ -161,6 +169,7 @@ mod tests {
         assert_eq!(&c.x[..4], &[1, 2, 3, 0]);
         assert_eq!(c.pstate & 0xf, 0, "EL0t");
         assert_eq!(c.pstate & 0x3c0, 0x3c0, "DAIF masked");
-        assert_eq!(core::mem::size_of::<UserContext>(), 304 + 512);
+        assert_eq!(c.tpidr_el0, 0);
+        assert_eq!(core::mem::size_of::<UserContext>(), 304 + 512 + 16);
     }
 }

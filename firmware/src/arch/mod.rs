@@ -7,7 +7,7 @@ use tzwasm_firmware::layout::{
     CpuStacks, FpsimdArea, CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, EXCEPTION_STACK_SIZE,
     FPSIMD_AREA_SIZE, MAIN_STACK_OFFSET, MAX_CPUS, STACK_SIZE,
 };
-use tzwasm_firmware::user::{UserContext, USER_FPCR_OFFSET, USER_Q_OFFSET};
+use tzwasm_firmware::user::{UserContext, USER_FPCR_OFFSET, USER_Q_OFFSET, USER_TPIDR_OFFSET};
 
 core::arch::global_asm!(
     include_str!("entry.S"),
@@ -25,6 +25,7 @@ core::arch::global_asm!(
     fpsimd_area_size = const FPSIMD_AREA_SIZE,
     user_fpcr_off = const USER_FPCR_OFFSET,
     user_q_off = const USER_Q_OFFSET,
+    user_tpidr_off = const USER_TPIDR_OFFSET,
     entry_done = const opteed::RETURN_ENTRY_DONE,
     on_done = const opteed::RETURN_ON_DONE,
     off_done = const opteed::RETURN_OFF_DONE,

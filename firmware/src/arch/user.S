@@ -2,7 +2,10 @@
  * S-EL0 entry and exit.
  *
  * enter_user(ctx) loads a UserContext (firmware/src/user.rs; x0..x30, sp, pc, pstate, then
- * esr/far slots, fpcr, fpsr, q0..q31 at {user_q_off}) and ERETs to EL0. The payload's
+ * esr/far slots, fpcr, fpsr, q0..q31 at {user_q_off}, tpidr_el0 at {user_tpidr_off}) and ERETs
+ * to EL0. user_exit saves TPIDR_EL0 and clears it: the register is EL0-writable and not part of
+ * anything else the payload switches, so a value one module left would otherwise reach the
+ * next module (another session's). The payload's
  * callee-saved registers stay on its main stack, and SP_EL1 keeps pointing just below them, so
  * the next exception from EL0 lands on that stack. The lower-EL vectors jump to user_exit,
  * which stores the module's registers back into the context (found through TPIDR_EL1), puts
@@ -26,6 +29,8 @@ enter_user:
     stp     x27, x28, [sp, #80]
     msr     tpidr_el1, x0
 
+    ldr     x1, [x0, #{user_tpidr_off}]
+    msr     tpidr_el0, x1
     ldp     x1, x2, [x0, #{user_fpcr_off}]
     msr     fpcr, x1
     msr     fpsr, x2
@@ -81,6 +86,9 @@ user_exit:
     mrs     x2, far_el1
     str     x2, [x0, #280]
 
+    mrs     x2, tpidr_el0
+    str     x2, [x0, #{user_tpidr_off}]
+    msr     tpidr_el0, xzr
     mrs     x2, fpcr
     mrs     x3, fpsr
     stp     x2, x3, [x0, #{user_fpcr_off}]
