@@ -6,7 +6,8 @@
 #
 #   qemu/linux/run-linux-test.sh FLASH INITRAMFS OUTDIR [CORPUS_DIR EXPECTED_DIR]
 #
-# With the corpus directories it then checks qemu/tzwasm-qemu from the host (two more boots of
+# Then, from the host: Linux without TF-A (QEMU's own PSCI, no SMC conduit), where insmod must
+# refuse with a clear line; and with the corpus directories, qemu/tzwasm-qemu (two more boots of
 # about 3 s): a module's arguments, stdout and exit code, and a trap's stderr and exit code.
 #
 # Environment: TZWASM_LINUX_TEST_TIMEOUT (seconds, default 600), TZWASM_SMP (default 2).
@@ -58,6 +59,31 @@ host_case() { # NAME EXPECTED_TEST TZWASM-QEMU ARGS...
         problems+=("qemu/tzwasm-qemu $name")
     fi
 }
+# Without a secure world behind SMC (QEMU's own PSCI over HVC, no TF-A), insmod must refuse
+# with one clear dmesg line.
+no_secure_world() {
+    local dir=$out/no-secure-world
+    rm -rf "$dir" && mkdir -p "$dir/job/job"
+    printf '%s\n' 'dmesg | grep "tzwasm: " | grep -v taint' 'test ! -e /dev/tzwasm' >"$dir/job/job/run.sh"
+    (cd "$dir/job" && find . | cpio -o -H newc --owner=0:0 --quiet) >"$dir/job.cpio"
+    python3 -c 'import sys; a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
+open(sys.argv[3], "wb").write(a + bytes(-len(a) % 4) + b)' "$initrd" "$dir/job.cpio" "$dir/initrd"
+    timeout --foreground -k 5 120 qemu-system-aarch64 -machine virt -cpu cortex-a57 -smp 1 -m 1024 \
+        -net none -display none -monitor none -serial "file:$dir/console.log" \
+        -kernel "$(echo "$here"/../../.cache/linux/current/root/boot/vmlinuz-*)" -initrd "$dir/initrd" \
+        -append "console=ttyAMA0 rdinit=/init quiet loglevel=1 tzwasm.mode=job" </dev/null
+    local line
+    line=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDOUT@@$/,/^@@TZWASM-STDERR@@$/p' |
+        sed '1d;$d' | base64 -d 2>/dev/null | grep -m1 "not loading" | sed 's/^\[[ 0-9.]*\] //')
+    if grep -q '^@@TZWASM-EXIT 0@@' <(tr -d '\r' <"$dir/console.log") && [ -n "$line" ]; then
+        echo "  [PASS] host: no secure world (QEMU without TF-A): insmod refuses, \"$line\""
+    else
+        echo "  [FAIL] host: no secure world: driver did not refuse clearly (see $dir/console.log)"
+        problems+=("driver probe without a secure world")
+    fi
+}
+no_secure_world
+
 if [ -n "$corpus" ]; then
     host_case host-args c-hello-args "$corpus/c-hello.aot" -- one "two words" three
     host_case host-trap c-recursion-shadow-stack-overflow "$corpus/c-recursion.aot" -- 100000000
