@@ -118,6 +118,13 @@ impl Esr {
         )
     }
 
+    /// True if FAR_EL1 holds the faulting address for this exception: an instruction or data
+    /// abort without ISS.FnV (bit 10), or a PC alignment fault. For every other class the
+    /// Arm ARM leaves FAR_EL1 UNKNOWN: in practice a stale address of an earlier fault.
+    pub fn far_valid(self) -> bool {
+        (self.is_abort() && self.iss() & (1 << 10) == 0) || self.ec_raw() == 0x22
+    }
+
     /// For data aborts: WnR, true if the access was a write.
     pub fn is_write(self) -> bool {
         matches!(

@@ -104,7 +104,8 @@ pub enum UserExit {
     Fault {
         /// The decoded syndrome.
         esr: Esr,
-        /// FAR_EL1 (meaningful for aborts).
+        /// FAR_EL1 for aborts (and PC alignment faults); 0 for other classes, where the
+        /// register is UNKNOWN and would show an earlier fault's address (another module's).
         far: u64,
     },
     /// An IRQ or FIQ arrived while module code ran.
@@ -123,7 +124,10 @@ pub fn classify(kind: u64, esr: u64, far: u64) -> UserExit {
         4 if esr.class() == ExceptionClass::Svc64 => UserExit::Svc {
             imm: (esr.iss() & 0xffff) as u16,
         },
-        4 => UserExit::Fault { esr, far },
+        4 => UserExit::Fault {
+            esr,
+            far: if esr.far_valid() { far } else { 0 },
+        },
         5 | 6 => UserExit::Interrupt,
         other => UserExit::Fatal { kind: other },
     }
@@ -145,6 +149,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // FAR is UNKNOWN for an undefined instruction or BRK (a stale address): dropped.
+        let undef = 1 << 25;
+        assert_eq!(
+            classify(4, undef, 0xdead_0000),
+            UserExit::Fault {
+                esr: Esr(undef),
+                far: 0
+            }
+        );
+        let brk = (0x3c << 26) | (1 << 25);
+        assert!(matches!(classify(4, brk, 0x1234), UserExit::Fault { far: 0, .. }));
+        // A data abort with FnV set: no valid address either.
+        let fnv = dabt | (1 << 10);
+        assert!(matches!(classify(4, fnv, 0x1234), UserExit::Fault { far: 0, .. }));
         assert_eq!(classify(5, 0, 0), UserExit::Interrupt);
         assert_eq!(classify(7, 0, 0), UserExit::Fatal { kind: 7 });
         assert_eq!(classify(8, svc, 0), UserExit::Fatal { kind: 8 });

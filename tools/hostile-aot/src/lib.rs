@@ -367,8 +367,8 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             name: "mrs-sctlr",
-            what: "read SCTLR_EL1",
-            expect: ec("EC 0x00"),
+            what: "read SCTLR_EL1 (right after a fault: no stale FAR in the report)",
+            expect: ec("undefined instruction), IL 1, ISS 0x0000000, FAR 0x0"),
             code: asm(|a| {
                 a.word(0xd538_1000); // mrs x0, sctlr_el1
                 a.ret(); // ret
@@ -671,10 +671,111 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             name: "brk",
-            what: "a breakpoint instruction",
-            expect: ec("EC 0x3c"),
+            what: "a breakpoint instruction (FAR is UNKNOWN: the report must not show a stale \
+                   address)",
+            expect: ec("EC 0x3c (BRK instruction), IL 1, ISS 0x0000000, FAR 0x0"),
             code: asm(|a| {
                 a.word(0xd420_0000); // brk #0
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "memmove-to-canary",
+            what: "the memmove helper with the canary as destination",
+            expect: oob,
+            code: asm(|a| {
+                prologue(a);
+                a.add(X1, X20, 0x80); // add x1, x20, #0x80 (source: its own argv_buf)
+                a.ldr_address(X0, Target::Canary, 0); // ldr x0, =canary
+                a.movz(X2, 64, 0); // mov x2, #64
+                a.bl("memmove"); // bl memmove
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "memmove-from-canary",
+            what: "the memmove helper copying the canary into its own memory",
+            expect: oob,
+            code: asm(|a| {
+                prologue(a);
+                a.add(X0, X20, 0x80); // add x0, x20, #0x80 (destination: its argv_buf)
+                a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
+                a.movz(X2, 64, 0); // mov x2, #64
+                a.bl("memmove"); // bl memmove
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "memmove-wrap",
+            what: "the memmove helper with a length that wraps the address space",
+            expect: oob,
+            code: asm(|a| {
+                prologue(a);
+                a.add(X0, X20, 0x80); // add x0, x20, #0x80
+                a.add(X1, X20, 0x100); // add x1, x20, #0x100
+                a.word(0x9280_01e2); // mov x2, #-16
+                a.bl("memmove"); // bl memmove
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "memset-canary",
+            what: "the memset helper on the canary",
+            expect: oob,
+            code: asm(|a| {
+                prologue(a);
+                a.ldr_address(X0, Target::Canary, 0); // ldr x0, =canary
+                a.mov_w(X1, 0); // mov w1, #0
+                a.movz(X2, 4096, 0); // mov x2, #4096
+                a.bl("memset"); // bl memset
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "convert-out-canary",
+            what: "aot_check_app_addr_and_convert told to write its result over the canary",
+            expect: oob,
+            code: asm(|a| {
+                prologue(a);
+                a.mov(X0, X19); // mov x0, x19
+                a.mov_w(X1, 0); // mov w1, #0
+                a.movz(X2, 0, 0); // mov x2, #0
+                a.movz(X3, 16, 0); // mov x3, #16
+                a.ldr_address(X4, Target::Canary, 0); // ldr x4, =canary (out)
+                a.bl("aot_check_app_addr_and_convert"); // bl aot_check_app_addr_and_convert
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "invoke-native-argv",
+            what: "aot_invoke_native of fd_write with its argument cells at the canary",
+            expect: oob,
+            code: asm(|a| {
+                prologue(a);
+                a.mov(X0, X20); // mov x0, x20 (exec_env)
+                a.mov_w(X1, FD_WRITE); // mov w1, #0 (import 0: fd_write)
+                a.mov_w(X2, 4); // mov w2, #4 (cells)
+                a.ldr_address(X3, Target::Canary, 0); // ldr x3, =canary (argv)
+                a.bl("aot_invoke_native"); // bl aot_invoke_native
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "set-exception-canary",
+            what: "aot_set_exception with the canary as the message",
+            expect: ec("exception set by module code"),
+            code: asm(|a| {
+                prologue(a);
+                a.mov(X0, X19); // mov x0, x19
+                a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary (message)
+                a.bl("aot_set_exception"); // bl aot_set_exception
+                a.pop_frame(); // ldp x29, x30, [sp], #16
                 a.ret(); // ret
             }),
         },
