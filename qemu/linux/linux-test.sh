@@ -5,7 +5,7 @@
 # per case and ends with "N passed, M failed". Usage: linux-test [CASE...] (default: all).
 #
 # Cases: hello, args, exit-codes, trap, large-output, stream-10mib, measure, heap-too-small,
-# signals, cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
+# signals, driver, cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
 # signal stops the module), two-at-once, unload-reload, corpus (every manifest test against
 # iwasm's results), clean (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
@@ -235,6 +235,21 @@ case_signals() {
     else fail signals "$bad"; fi
 }
 
+# The driver's own checks (tzwasm-driver-test): what it refuses (calls before SETUP, bad
+# sizes, a second SETUP, foreign function ids, private/executable/oversized mappings), what it
+# substitutes (this file's session and shm handles), sessions kept apart, a full session
+# table, and a clean pool after every file is closed.
+case_driver() {
+    tzwasm-driver-test c-hello.aot >$tmp/driver.out 2>&1
+    st=$?
+    line=$(tail -1 $tmp/driver.out)
+    if [ $st = 0 ] && echo "$line" | grep -q "^[0-9]* passed, 0 failed"; then
+        pass "driver: tzwasm-driver-test: $line"
+    else
+        fail driver "exit $st: $(grep -v '^\[PASS\]' $tmp/driver.out | tr '\n' ' ')"
+    fi
+}
+
 case_two_at_once() {
     want=$(cat /usr/share/tzwasm/write10mib.sha256)
     (tzwasm run write10mib.aot 2>$tmp/two1.err | sha256sum | cut -d' ' -f1 >$tmp/two1.sum) &
@@ -313,7 +328,7 @@ case_clean() {
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop two_at_once unload_reload corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c

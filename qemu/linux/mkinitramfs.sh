@@ -8,7 +8,8 @@
 #   /init                       qemu/linux/init
 #   /bin/busybox                busybox-static:arm64 (applets linked at boot)
 #   /lib/modules/tzwasm.ko      the driver, loaded by /init
-#   /usr/bin/tzwasm             the tool
+#   /usr/bin/tzwasm             the tool (and tzwasm-driver-test, the driver's interface test,
+#                               from the same directory)
 #   /usr/share/tzwasm/examples  every .aot of CORPUS_DIR plus the extra AOT files
 #   /usr/share/tzwasm/expected  WAMR iwasm's recorded results (per test: stdout, stderr, exit, trap)
 #   /usr/share/tzwasm/{manifest.txt,skip.txt}  the corpus tests and the ones left out
@@ -31,6 +32,8 @@ install -m 644 "$here/banner" "$stage/etc/banner"
 install -m 644 "$here/profile" "$stage/etc/profile"
 cp "$ko" "$stage/lib/modules/tzwasm.ko"
 "${CROSS_COMPILE:-aarch64-linux-gnu-}strip" -o "$stage/usr/bin/tzwasm" "$tool"
+"${CROSS_COMPILE:-aarch64-linux-gnu-}strip" -o "$stage/usr/bin/tzwasm-driver-test" \
+    "$(dirname "$tool")/tzwasm-driver-test"
 cp "$corpus"/*.aot "$stage/usr/share/tzwasm/examples/"
 for f in "$@"; do cp "$f" "$stage/usr/share/tzwasm/examples/"; done
 cp -r "$expected" "$stage/usr/share/tzwasm/expected"

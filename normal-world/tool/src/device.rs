@@ -28,21 +28,63 @@ pub const BUSY_WAIT: Duration = Duration::from_secs(30);
 /// `struct tzwasm_ioc_setup`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-struct IocSetup {
-    shm_size: u64,
-    quota: u64,
-    status: i64,
-    value: u64,
-    session: u64,
-    shm_handle: u64,
+pub struct IocSetup {
+    /// In: bytes of shared memory.
+    pub shm_size: u64,
+    /// In: the session's heap quota.
+    pub quota: u64,
+    /// Out: 0 or the secure world's refusal.
+    pub status: i64,
+    /// Out: `x1` of the refusal.
+    pub value: u64,
+    /// Out: the session handle.
+    pub session: u64,
+    /// Out: the shared-memory handle.
+    pub shm_handle: u64,
 }
 
 /// `struct tzwasm_ioc_call`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-struct IocCall {
-    regs: [u64; 8],
-    ret: [u64; 4],
+pub struct IocCall {
+    /// In: function id and `x1..x7`.
+    pub regs: [u64; 8],
+    /// Out: `x0..x3`.
+    pub ret: [u64; 4],
+}
+
+/// Opens the device without setting anything up (for tests of the driver's checks).
+pub fn open_raw() -> io::Result<OwnedFd> {
+    let path = CString::new(DEVICE).expect("no NUL in the device path");
+    // SAFETY: `path` is a valid NUL-terminated string; open has no other preconditions.
+    let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a file descriptor just opened and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// `TZWASM_IOC_SETUP` on `fd`, once (no retry).
+pub fn ioctl_setup(fd: &OwnedFd, s: &mut IocSetup) -> io::Result<()> {
+    // SAFETY: IOC_SETUP reads and writes exactly one `IocSetup`, which `s` is.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), IOC_SETUP as _, s as *mut IocSetup) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `TZWASM_IOC_CALL` on `fd`, once (no retry).
+pub fn ioctl_call(fd: &OwnedFd, c: &mut IocCall) -> io::Result<()> {
+    // SAFETY: IOC_CALL reads and writes exactly one `IocCall`, which `c` is.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), IOC_CALL as _, c as *mut IocCall) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `_IOWR(type, nr, size)` as Linux encodes it on arm64 and x86_64.
@@ -158,14 +200,7 @@ impl Device {
     /// Opens the device with `shm_size` bytes of shared memory (rounded up to pages) and a
     /// session with heap quota `quota`.
     pub fn open(shm_size: usize, quota: u64) -> Result<Device, SetupError> {
-        let path = CString::new(DEVICE).expect("no NUL in the device path");
-        // SAFETY: `path` is a valid NUL-terminated string; open has no other preconditions.
-        let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-        if raw < 0 {
-            return Err(SetupError::Open(io::Error::last_os_error()));
-        }
-        // SAFETY: `raw` is a file descriptor we just opened and own exclusively.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = open_raw().map_err(SetupError::Open)?;
         let len = shm_size.max(1).next_multiple_of(page_size());
         let started = Instant::now();
         let mut shown = false;
@@ -175,12 +210,9 @@ impl Device {
                 quota,
                 ..IocSetup::default()
             };
-            // SAFETY: IOC_SETUP reads and writes exactly one `IocSetup`, which `s` is.
-            let r = unsafe { libc::ioctl(fd.as_raw_fd(), IOC_SETUP as _, &mut s) };
-            if r == 0 {
+            let Err(err) = ioctl_setup(&fd, &mut s) else {
                 break s;
-            }
-            let err = io::Error::last_os_error();
+            };
             match Status::from_raw(s.status as u64) {
                 Some(Status::Busy) if started.elapsed() < BUSY_WAIT && !crate::stopping() => {
                     busy_message_once(&mut shown);
@@ -271,10 +303,7 @@ impl Conduit for Channel {
                 regs: args,
                 ret: [0; 4],
             };
-            // SAFETY: IOC_CALL reads and writes exactly one `IocCall`, which `c` is.
-            let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), IOC_CALL as _, &mut c) };
-            if r != 0 {
-                let err = io::Error::last_os_error();
+            if let Err(err) = ioctl_call(&self.fd, &mut c) {
                 if err.raw_os_error() == Some(libc::EINTR) {
                     if c.ret[0] == Status::Cancelled.to_raw() {
                         // A signal ended the run in the secure world.

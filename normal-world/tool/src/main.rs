@@ -13,14 +13,11 @@
 //! See docs/linux.md.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod device;
-mod size;
-
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::Ordering;
 
 use tzwasm_smc::ring::Stream;
 use tzwasm_smc::runner::{
@@ -30,7 +27,8 @@ use tzwasm_smc::runner::{
 use tzwasm_smc::session::{LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
 use tzwasm_smc::{Client as _, Status};
 
-use device::{Device, SetupError, SHM_MAX_SIZE};
+use tzwasm_tool::device::{Device, SetupError, SHM_MAX_SIZE};
+use tzwasm_tool::{catch_signals, size, stopping, SIGNAL};
 
 /// Heap quota when `--heap` is not given: enough for the corpus programs (the largest needs
 /// about 3 MiB), and small enough that the secure pool (14 MiB on QEMU) holds several.
@@ -39,34 +37,6 @@ const DEFAULT_HEAP: u64 = 8 << 20;
 const EXIT_TZWASM: u8 = 125;
 /// Exit status for a command-line error.
 const EXIT_USAGE: u8 = 2;
-
-/// The signal that asked this process to stop (0: none).
-pub static SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-/// True once SIGINT, SIGTERM or SIGHUP arrived.
-pub fn stopping() -> bool {
-    SIGNAL.load(Ordering::Relaxed) != 0
-}
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    SIGNAL.store(sig, Ordering::Relaxed);
-}
-
-/// Catches SIGINT, SIGTERM and SIGHUP without SA_RESTART: a signal during a run makes the
-/// driver cancel it in the secure world and the ioctl return EINTR; the run then ends as
-/// cancelled and the tool exits with 128 + the signal number.
-fn catch_signals() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the handler
-        // only stores into an atomic, which is async-signal-safe.
-        unsafe {
-            let mut sa: libc::sigaction = core::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, core::ptr::null_mut());
-        }
-    }
-}
 
 const USAGE: &str = "\
 usage: tzwasm COMMAND [OPTIONS]

@@ -1,0 +1,383 @@
+//! `tzwasm-driver-test FILE.aot`: checks what `tzwasm.ko` refuses and what it substitutes,
+//! from an unprivileged process's point of view (run by `make linux-test` in the guest).
+//!
+//! Every check prints `[PASS] name` or `[FAIL] name: why`; the last line is `N passed, M
+//! failed` and the exit status is 0 only if nothing failed. FILE.aot is any module that loads
+//! with an 8 MiB quota (the LOAD checks use it).
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use tzwasm_smc::call::ids;
+use tzwasm_smc::function_id::FunctionId;
+use tzwasm_smc::session::{MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_smc::Status;
+use tzwasm_tool::device::{ioctl_call, ioctl_setup, open_raw, IocCall, IocSetup, SHM_MAX_SIZE};
+
+const PAGE: usize = 4096;
+const QUOTA: u64 = 8 << 20;
+
+struct Report {
+    passed: u32,
+    failed: u32,
+}
+
+impl Report {
+    fn check(&mut self, name: &str, result: Result<String, String>) {
+        match result {
+            Ok(note) if note.is_empty() => {
+                println!("[PASS] {name}");
+                self.passed += 1;
+            }
+            Ok(note) => {
+                println!("[PASS] {name}: {note}");
+                self.passed += 1;
+            }
+            Err(why) => {
+                println!("[FAIL] {name}: {why}");
+                self.failed += 1;
+            }
+        }
+    }
+}
+
+fn errno(r: io::Result<()>) -> Option<i32> {
+    r.err().and_then(|e| e.raw_os_error())
+}
+
+fn want_errno(r: io::Result<()>, want: i32, what: &str) -> Result<String, String> {
+    match errno(r) {
+        Some(e) if e == want => Ok(String::new()),
+        Some(e) => Err(format!(
+            "{what}: errno {e} ({}), want {want}",
+            io::Error::from_raw_os_error(e)
+        )),
+        None => Err(format!("{what}: succeeded, want errno {want}")),
+    }
+}
+
+fn setup(fd: &OwnedFd, shm_size: usize, quota: u64) -> (io::Result<()>, IocSetup) {
+    let mut s = IocSetup {
+        shm_size: shm_size as u64,
+        quota,
+        ..IocSetup::default()
+    };
+    let r = ioctl_setup(fd, &mut s);
+    (r, s)
+}
+
+fn call(fd: &OwnedFd, regs: [u64; 8]) -> (io::Result<()>, [u64; 4]) {
+    let mut c = IocCall { regs, ret: [0; 4] };
+    let r = ioctl_call(fd, &mut c);
+    (r, c.ret)
+}
+
+fn id(f: FunctionId) -> u64 {
+    f.to_x0()
+}
+
+/// mmap(fd, len, prot, flags, offset); the address or the errno.
+fn map(fd: &OwnedFd, len: usize, prot: i32, flags: i32, off: i64) -> Result<*mut u8, i32> {
+    // SAFETY: a fresh mapping chosen by the kernel; nothing of this program is replaced.
+    let p = unsafe { libc::mmap(core::ptr::null_mut(), len, prot, flags, fd.as_raw_fd(), off) };
+    if p == libc::MAP_FAILED {
+        Err(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        Ok(p.cast())
+    }
+}
+
+fn unmap(p: *mut u8, len: usize) {
+    // SAFETY: `p`/`len` is a mapping made by `map` and no longer used.
+    unsafe { libc::munmap(p.cast(), len) };
+}
+
+fn status(x0: u64) -> String {
+    match Status::from_raw(x0) {
+        Some(s) => s.name().to_string(),
+        None => format!("{x0:#x}"),
+    }
+}
+
+fn main() {
+    let Some(path) = std::env::args_os().nth(1) else {
+        eprintln!("usage: tzwasm-driver-test FILE.aot");
+        std::process::exit(2);
+    };
+    let module = match std::fs::read(&path) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!(
+                "tzwasm-driver-test: cannot read {}: {e}",
+                path.to_string_lossy()
+            );
+            std::process::exit(2);
+        }
+    };
+    let mut r = Report {
+        passed: 0,
+        failed: 0,
+    };
+
+    // Before SETUP.
+    let fd = open_raw().expect("open /dev/tzwasm");
+    let (res, _) = call(&fd, [id(ids::GET_INFO), 0, 0, 0, 0, 0, 0, 0]);
+    r.check(
+        "CALL before SETUP is refused (ENODEV)",
+        want_errno(res, libc::ENODEV, "CALL"),
+    );
+    r.check(
+        "mmap before SETUP is refused (ENODEV)",
+        match map(&fd, PAGE, libc::PROT_READ, libc::MAP_SHARED, 0) {
+            Err(e) if e == libc::ENODEV => Ok(String::new()),
+            Err(e) => Err(format!("errno {e}")),
+            Ok(p) => {
+                unmap(p, PAGE);
+                Err("mapped".into())
+            }
+        },
+    );
+
+    // SETUP's size and quota checks.
+    for (size, what) in [
+        (0, "0 bytes"),
+        (PAGE + 1, "not a page multiple"),
+        (SHM_MAX_SIZE + PAGE, "above 4 MiB"),
+    ] {
+        let (res, _) = setup(&fd, size, QUOTA);
+        r.check(
+            &format!("SETUP with {what} is refused (EINVAL)"),
+            want_errno(res, libc::EINVAL, "SETUP"),
+        );
+    }
+    let (res, s) = setup(&fd, PAGE, 1);
+    r.check(
+        "SETUP with a 1-byte quota: EINVAL, status QUOTA_TOO_SMALL, value = the minimum",
+        want_errno(res, libc::EINVAL, "SETUP").and_then(|_| {
+            if s.status == Status::QuotaTooSmall.code() && s.value == SESSION_MIN_QUOTA {
+                Ok(format!("status {}, value {}", s.status, s.value))
+            } else {
+                Err(format!("status {}, value {}", s.status, s.value))
+            }
+        }),
+    );
+
+    // A good SETUP, then a second one.
+    let shm = 1 << 20;
+    let (res, s) = setup(&fd, shm, QUOTA);
+    r.check(
+        "SETUP of 1 MiB with an 8 MiB quota",
+        res.map(|()| format!("session {:#x}, shm handle {:#x}", s.session, s.shm_handle))
+            .map_err(|e| e.to_string()),
+    );
+    let (res, s2) = setup(&fd, shm, QUOTA);
+    r.check(
+        "a second SETUP on the same file is refused (EBUSY, status 0)",
+        want_errno(res, libc::EBUSY, "SETUP").and_then(|n| {
+            (s2.status == 0)
+                .then_some(n)
+                .ok_or(format!("status {}", s2.status))
+        }),
+    );
+
+    // Only tzwasm's own per-session calls get through.
+    let not_allowed = [
+        ("SHM_REGISTER", id(ids::SHM_REGISTER)),
+        ("SHM_UNREGISTER", id(ids::SHM_UNREGISTER)),
+        ("SESSION_OPEN", id(ids::SESSION_OPEN)),
+        ("SESSION_CLOSE", id(ids::SESSION_CLOSE)),
+        ("ECHO", id(ids::ECHO)),
+        ("TEST_FAULT", id(ids::TEST_FAULT)),
+        ("TEST_RUN", id(ids::TEST_RUN)),
+        ("CALL_UID", id(ids::CALL_UID)),
+        ("PSCI SYSTEM_OFF", 0x8400_0008),
+        ("GET_INFO with upper bits", id(ids::GET_INFO) | 1 << 32),
+        ("0", 0),
+    ];
+    let refused: Vec<String> = not_allowed
+        .iter()
+        .filter_map(|(name, f)| {
+            let (res, _) = call(&fd, [*f, 0, 0, 0, 0, 0, 0, 0]);
+            (errno(res) != Some(libc::EPERM)).then(|| name.to_string())
+        })
+        .collect();
+    r.check(
+        "other function ids are refused (EPERM)",
+        if refused.is_empty() {
+            Ok(format!("{} ids", not_allowed.len()))
+        } else {
+            Err(format!("let through: {}", refused.join(", ")))
+        },
+    );
+    let (res, ret) = call(&fd, [id(ids::GET_INFO), 0, 0, 0, 0, 0, 0, 0]);
+    r.check(
+        "GET_INFO and NULL get through",
+        match (res, ret[0], call(&fd, [id(ids::NULL), 0, 0, 0, 0, 0, 0, 0])) {
+            (Ok(()), 0, (Ok(()), [0, ..])) => Ok(String::new()),
+            (res, x0, (res2, ret2)) => Err(format!(
+                "GET_INFO {res:?} {}, NULL {res2:?} {}",
+                status(x0),
+                status(ret2[0])
+            )),
+        },
+    );
+
+    // mmap checks.
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    for (name, len, prot, flags, off) in [
+        ("MAP_PRIVATE", shm, rw, libc::MAP_PRIVATE, 0),
+        ("PROT_EXEC", shm, rw | libc::PROT_EXEC, libc::MAP_SHARED, 0),
+        ("beyond shm_size", shm + PAGE, rw, libc::MAP_SHARED, 0),
+        ("at offset 4096", PAGE, rw, libc::MAP_SHARED, PAGE as i64),
+    ] {
+        r.check(
+            &format!("mmap {name} is refused"),
+            match map(&fd, len, prot, flags, off) {
+                Err(e) => Ok(format!("errno {e}")),
+                Ok(p) => {
+                    unmap(p, len);
+                    Err("mapped".into())
+                }
+            },
+        );
+    }
+    let mem = match map(&fd, shm, rw, libc::MAP_SHARED, 0) {
+        Ok(p) => p,
+        Err(e) => {
+            r.check("mmap of the shared pages", Err(format!("errno {e}")));
+            finish(r);
+        }
+    };
+    // SAFETY: `mem` is a live mapping of `shm` bytes, writable, not used elsewhere.
+    let mprotect = unsafe { libc::mprotect(mem.cast(), PAGE, libc::PROT_READ | libc::PROT_EXEC) };
+    r.check(
+        "the mapping can never become executable (mprotect PROT_EXEC fails)",
+        if mprotect != 0 {
+            Ok(String::new())
+        } else {
+            Err("mprotect succeeded".into())
+        },
+    );
+
+    // LOAD with someone else's handles in x1/x2: the driver puts its own in.
+    let fits = module.len() + 512 <= shm;
+    if fits {
+        // SAFETY: `mem` has `shm` bytes and the module is smaller (checked); the secure world
+        // reads them only during the LOAD below.
+        unsafe { core::ptr::copy_nonoverlapping(module.as_ptr(), mem, module.len()) };
+    }
+    let report = module.len().next_multiple_of(64) as u64;
+    let (res, ret) = call(
+        &fd,
+        [
+            id(ids::LOAD),
+            0xdead_beef,
+            0x1234_5678,
+            0,
+            module.len() as u64,
+            report,
+            0,
+            0,
+        ],
+    );
+    r.check(
+        "LOAD with foreign session and shm handles loads into this file's session",
+        match (fits, res, ret[0]) {
+            (false, ..) => Err("module larger than 1 MiB".into()),
+            (true, Ok(()), 0) => Ok(format!("{} bytes charged", ret[1])),
+            (true, res, x0) => Err(format!("{res:?}, {}", status(x0))),
+        },
+    );
+    let (_, ret) = call(&fd, [id(ids::LOAD), 0, 0, shm as u64 - 16, 4096, 0, 0, 0]);
+    r.check(
+        "LOAD of a range beyond the registration: the secure world says BAD_ADDRESS (or BAD_STATE: loaded)",
+        match Status::from_raw(ret[0]) {
+            Some(Status::BadAddress | Status::BadState) => Ok(status(ret[0])),
+            _ => Err(status(ret[0])),
+        },
+    );
+    let (_, ret) = call(&fd, [id(ids::STATS), 0xdead_beef, 0, 0, 0, 0, 0, 0]);
+    r.check(
+        "STATS with a foreign session handle reports this file's session",
+        if ret[0] == 0 && ret[1] == QUOTA && ret[3] == 1 {
+            Ok(format!("quota {}, {} bytes used, loaded", ret[1], ret[2]))
+        } else {
+            Err(format!("{} {:?}", status(ret[0]), &ret[1..]))
+        },
+    );
+    let (_, resume) = call(&fd, [id(ids::RESUME), 0, 0, 0, 0, 0, 0, 0]);
+    let (_, cancel) = call(&fd, [id(ids::CANCEL), 0, 0, 0, 0, 0, 0, 0]);
+    r.check(
+        "RESUME and CANCEL with nothing paused: BAD_STATE",
+        if resume[0] == Status::BadState.to_raw() && cancel[0] == Status::BadState.to_raw() {
+            Ok(String::new())
+        } else {
+            Err(format!("{}, {}", status(resume[0]), status(cancel[0])))
+        },
+    );
+
+    // Another file is another session: it does not see this one's module.
+    let fd2 = open_raw().expect("open /dev/tzwasm");
+    let (res, s2) = setup(&fd2, PAGE, QUOTA);
+    let (_, ret) = call(&fd2, [id(ids::STATS), s.session, 0, 0, 0, 0, 0, 0]);
+    r.check(
+        "a second file has its own session and cannot reach the first one's",
+        match res {
+            Ok(()) if s2.session != s.session && ret[0] == 0 && ret[3] == 0 => Ok(format!(
+                "sessions {:#x} and {:#x}; STATS naming the first: nothing loaded",
+                s.session, s2.session
+            )),
+            other => Err(format!(
+                "{other:?}, STATS {} {:?}",
+                status(ret[0]),
+                &ret[1..]
+            )),
+        },
+    );
+
+    // The session table has MAX_SESSIONS slots: one file per slot, then ENOSPC.
+    let mut more = Vec::new();
+    let mut full = None;
+    for _ in 0..MAX_SESSIONS {
+        let f = open_raw().expect("open /dev/tzwasm");
+        let (res, st) = setup(&f, PAGE, SESSION_MIN_QUOTA);
+        if res.is_err() {
+            full = Some((errno(res), st.status));
+            break;
+        }
+        more.push(f);
+    }
+    r.check(
+        "when the secure world's session table is full, SETUP fails with ENOSPC / NO_RESOURCES",
+        match full {
+            Some((Some(e), st)) if e == libc::ENOSPC && st == Status::NoResources.code() => {
+                Ok(format!("after {} more sessions", more.len()))
+            }
+            other => Err(format!("{other:?} after {} more", more.len())),
+        },
+    );
+    drop(more);
+    drop(fd2);
+    unmap(mem, shm);
+    drop(fd);
+
+    // Everything closed: the pool is back where it was.
+    let f = open_raw().expect("open /dev/tzwasm");
+    let (_, _) = setup(&f, PAGE, SESSION_MIN_QUOTA);
+    let (_, ret) = call(&f, [id(ids::GET_INFO), 1, 0, 0, 0, 0, 0, 0]);
+    r.check(
+        "after closing every file the secure pool has 0 bytes in use",
+        if ret[0] == 0 && ret[2] == 0 {
+            Ok(String::new())
+        } else {
+            Err(format!("{} used {}", status(ret[0]), ret[2]))
+        },
+    );
+    finish(r);
+}
+
+fn finish(r: Report) -> ! {
+    println!("{} passed, {} failed", r.passed, r.failed);
+    std::process::exit(i32::from(r.failed != 0));
+}
