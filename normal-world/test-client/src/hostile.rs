@@ -167,6 +167,9 @@ struct Watch {
     seen: [u64; 2],
     mismatches: u64,
     interrupted: bool,
+    /// Counter values when the timer was armed and when the first INTERRUPTED came back.
+    armed_at: u64,
+    interrupted_at: u64,
 }
 
 impl Watch {
@@ -176,6 +179,8 @@ impl Watch {
             seen: [0; 2],
             mismatches: 0,
             interrupted: false,
+            armed_at: 0,
+            interrupted_at: 0,
         }
     }
 }
@@ -195,6 +200,9 @@ impl RunObserver for Watch {
 
     fn interrupted(&mut self, _n: u32) {
         crate::irq::disarm();
+        if !self.interrupted {
+            self.interrupted_at = arch::counter();
+        }
         self.interrupted = true;
     }
 
@@ -231,6 +239,7 @@ fn load_and_run(len: usize, watch: &mut Watch) -> Result<RunOutcome, RunnerError
             ring_capacity: 4096,
         };
         crate::irq::arm(PREEMPT_MS);
+        watch.armed_at = arch::counter();
         let outcome = session.run(&area, at, &req, watch);
         crate::irq::disarm();
         let outcome = outcome?;
@@ -310,8 +319,9 @@ fn judge(c: &Case, r: &RunOutcome, watch: &Watch) -> Result<Line, Line> {
         RunEnd::Trapped(_) => Line::of(format_args!("trapped: {msg}")),
         RunEnd::Exited(code) => Line::of(format_args!("exit {code}")),
         RunEnd::Cancelled => Line::of(format_args!(
-            "interrupted {} time(s), cancelled",
-            r.interruptions
+            "INTERRUPTED {} ms after the timer was armed ({PREEMPT_MS} ms), cancelled",
+            watch.interrupted_at.wrapping_sub(watch.armed_at) * 1000
+                / arch::counter_frequency().max(1)
         )),
     };
     if ok {

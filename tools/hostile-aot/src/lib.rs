@@ -182,6 +182,15 @@ impl Asm {
         self.calls.push((self.words.len(), helper));
         self.word(0x9400_0000) // BL (imm26 filled in by the loader)
     }
+    /// The index of the next instruction, for [`Asm::b_to`].
+    pub fn here(&self) -> usize {
+        self.words.len()
+    }
+    /// `b label`, to the instruction at index `to`.
+    pub fn b_to(&mut self, to: usize) -> &mut Self {
+        let delta = to as i64 - self.words.len() as i64;
+        self.word(0x1400_0000 | (delta as u32 & 0x3ff_ffff))
+    }
     /// `ret`.
     pub fn ret(&mut self) -> &mut Self {
         self.word(0xd65f_03c0)
@@ -257,6 +266,8 @@ pub const EFAULT: u32 = 21;
 const FD_WRITE: u32 = 0;
 /// Function index of the `proc_exit` import (func_ptrs slot 1).
 const PROC_EXIT: u32 = 1;
+/// Function index of the `poll_oneoff` import (func_ptrs slot 2).
+const POLL_ONEOFF: u32 = 2;
 
 use reg::*;
 
@@ -780,6 +791,38 @@ pub fn cases() -> Vec<Case> {
             }),
         },
         Case {
+            name: "sleep-loop",
+            what: "poll_oneoff on a 10 s monotonic clock, forever (the secure world sleeps in \
+                   the SVC, not at EL0)",
+            expect: Expect::Cancelled,
+            code: asm(|a| {
+                prologue(a);
+                a.mov(X0, X19); // mov x0, x19
+                a.mov_w(X1, 0); // mov w1, #0
+                a.movz(X2, 0, 0); // mov x2, #0
+                a.movz(X3, 192, 0); // mov x3, #192
+                a.ldr(X4, X20, abi::EXEC_ENV_ARGV_BUF); // ldr x4, [x20, #argv_buf]
+                a.bl("aot_check_app_addr_and_convert"); // bl aot_check_app_addr_and_convert
+                a.ldr(X4, X20, abi::EXEC_ENV_ARGV_BUF); // ldr x4, [x20, #argv_buf]
+                a.ldr(X21, X4, 0); // ldr x21, [x4]: native address of offset 0
+                a.mov_w(X1, 1); // mov w1, #1 (CLOCK_MONOTONIC)
+                a.str_w(X1, X21, 16); // str w1, [x21, #16] (subscription.clock.id)
+                a.movz(X1, 0xe400, 0); // movz x1, #0xe400
+                a.movk(X1, 0x540b, 1); // movk x1, #0x540b, lsl #16
+                a.movk(X1, 0x2, 2); // movk x1, #0x2, lsl #32 (10^10 ns)
+                a.str(X1, X21, 24); // str x1, [x21, #24] (subscription.clock.timeout)
+                let top = a.here();
+                load_import(a, POLL_ONEOFF); // x8 = func_ptrs[poll_oneoff]
+                a.mov(X0, X20); // mov x0, x20
+                a.mov(X1, X21); // mov x1, x21 (subscriptions)
+                a.add(X2, X21, 64); // add x2, x21, #64 (events)
+                a.mov_w(X3, 1); // mov w3, #1
+                a.add(X4, X21, 128); // add x4, x21, #128 (nevents)
+                a.blr(X8); // blr x8: poll_oneoff
+                a.b_to(top); // b top
+            }),
+        },
+        Case {
             name: "spin",
             what: "loop forever (b .)",
             expect: Expect::Cancelled,
@@ -791,7 +834,8 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// The module around a case's code: one 64 KiB memory, imports
-/// `wasi_snapshot_preview1.fd_write` (func 0) and `proc_exit` (func 1), `_start` (func 2).
+/// `wasi_snapshot_preview1.fd_write` (func 0), `proc_exit` (func 1) and `poll_oneoff`
+/// (func 2), `_start` (func 3).
 /// Returns the file and the file offsets of its patches.
 pub fn build(case: &Case) -> (Vec<u8>, Vec<(usize, Patch)>) {
     let (code, patches, relocs) = case.code.finish();
@@ -805,11 +849,12 @@ pub fn build(case: &Case) -> (Vec<u8>, Vec<(usize, Patch)>) {
     let wasi = String::from("wasi_snapshot_preview1");
     b.import_funcs = vec![
         (1, wasi.clone(), String::from("fd_write")),
-        (2, wasi, String::from("proc_exit")),
+        (2, wasi.clone(), String::from("proc_exit")),
+        (1, wasi, String::from("poll_oneoff")),
     ];
     b.code = code.clone();
     b.functions = vec![(0, 0)];
-    b.exports = vec![(String::from("_start"), 0, 2)];
+    b.exports = vec![(String::from("_start"), 0, 3)];
     if !relocs.is_empty() {
         b.relocation_groups = vec![(String::from(".rela.text"), relocs)];
     }
@@ -912,7 +957,7 @@ mod tests {
             let (file, patches) = build(&case);
             let m = tzwasm_aot_loader::parse(&file, Arch::Aarch64)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-            assert_eq!(m.import_funcs.len(), 2, "{}", case.name);
+            assert_eq!(m.import_funcs.len(), 3, "{}", case.name);
             for (off, p) in patches {
                 let v = u64::from_le_bytes(file[off..off + 8].try_into().unwrap());
                 assert_eq!(
