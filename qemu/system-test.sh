@@ -69,6 +69,11 @@ if [ -n "${TZWASM_TEST_BUNDLE:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_BUNDLE,addr=0x50000000,force-raw=on"
                -device "loader,addr=0x71fff028,data=$(stat -c %s "$TZWASM_TEST_BUNDLE"),data-len=8")
 fi
+# The ~1 MiB module of the load figure at 0x68000000, its length in word 10.
+if [ -n "${TZWASM_TEST_BIG:-}" ]; then
+    aot_args+=(-device "loader,file=$TZWASM_TEST_BIG,addr=0x68000000,force-raw=on"
+               -device "loader,addr=0x71fff050,data=$(stat -c %s "$TZWASM_TEST_BIG"),data-len=8")
+fi
 # The hostile-module bundle (tools/hostile-aot) at 0x7e000000, its length in word 11.
 if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_HOSTILE,addr=0x7e000000,force-raw=on"

@@ -148,15 +148,37 @@ static SHM: spin::Mutex<Registry> = spin::Mutex::new(Registry::new());
 pub unsafe fn copy_in(addr: u64, len: usize) -> Option<alloc::vec::Vec<u64>> {
     let mut words = alloc::vec::Vec::new();
     words.try_reserve_exact(len.div_ceil(8)).ok()?;
-    words.resize(len.div_ceil(8), 0u64);
-    let dst = words.as_mut_ptr().cast::<u8>();
-    for k in 0..len {
-        // SAFETY: the caller guarantees the source byte is mapped; `dst` has room for `len`
-        // bytes.
-        unsafe {
-            dst.add(k)
-                .write(core::ptr::read_volatile((addr + k as u64) as *const u8))
-        };
+    let whole = len / 8;
+    if addr.is_multiple_of(8) {
+        let dst: *mut u64 = words.as_mut_ptr();
+        for i in 0..whole {
+            // SAFETY: the caller guarantees [addr, addr + len) is mapped; word i lies inside
+            // it and is 8-aligned.
+            unsafe {
+                dst.add(i)
+                    .write(core::ptr::read_volatile((addr as *const u64).add(i)))
+            };
+        }
+        // SAFETY: the first `whole` words were just written; capacity >= whole.
+        unsafe { words.set_len(whole) };
+    } else {
+        for i in 0..whole {
+            let mut w = [0u8; 8];
+            for (k, b) in w.iter_mut().enumerate() {
+                // SAFETY: byte 8 * i + k < len lies inside the caller's mapped range.
+                *b = unsafe { core::ptr::read_volatile((addr + (8 * i + k) as u64) as *const u8) };
+            }
+            words.push(u64::from_ne_bytes(w));
+        }
+    }
+    if !len.is_multiple_of(8) {
+        // The tail byte by byte: the range may end right after it.
+        let mut w = [0u8; 8];
+        for (k, b) in w.iter_mut().enumerate().take(len % 8) {
+            // SAFETY: byte 8 * whole + k < len lies inside the caller's mapped range.
+            *b = unsafe { core::ptr::read_volatile((addr + (8 * whole + k) as u64) as *const u8) };
+        }
+        words.push(u64::from_ne_bytes(w));
     }
     Some(words)
 }

@@ -255,6 +255,29 @@ pub struct SecurePlatform {
     stubs: Option<(u64, u64)>, // (EL0 VA, kernel alias PA) of the stub page
     /// The WASI host of the current run.
     pub wasi: RunWasi,
+    /// Where instantiation spent its time, in counter ticks (STATS page 3).
+    pub ticks: InstantiateTicks,
+    /// When the code image was handed out writable (the runtime relocates until seal_code).
+    code_given_at: u64,
+}
+
+/// Counter ticks of instantiation, as the platform sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InstantiateTicks {
+    /// Building the code image: copying sections and applying relocations (from alloc_code
+    /// returning to seal_code being called).
+    pub relocate: u64,
+    /// Pool allocation, zeroing, mapping and sealing (cache maintenance, permission changes)
+    /// of everything the module gets.
+    pub memory: u64,
+}
+
+/// Runs `f`, adding its counter ticks to `acc`.
+fn timed<T>(acc: &mut u64, f: impl FnOnce() -> T) -> T {
+    let t0 = crate::arch::counter();
+    let r = f();
+    *acc += crate::arch::counter().wrapping_sub(t0);
+    r
 }
 
 fn err(what: &str) -> PlatformError {
@@ -267,15 +290,15 @@ fn alloc_pages(len: u64) -> Result<u64, PlatformError> {
     let p = POOL
         .try_alloc(layout)
         .ok_or_else(|| err("secure pool exhausted"))?;
-    // SAFETY: freshly allocated, identity-mapped RW payload memory of `len` bytes.
-    unsafe { core::ptr::write_bytes(p.as_ptr(), 0, len as usize) };
+    // SAFETY: freshly allocated, identity-mapped RW Normal payload memory of `len` bytes.
+    unsafe { tzwasm_mmu::arch::zero_range(p.as_ptr() as u64, len) };
     Ok(p.as_ptr() as u64)
 }
 
 fn free_pages(pa: u64, len: u64) {
     // SAFETY: `pa` was returned by alloc_pages(len) and nothing maps it any more.
     unsafe {
-        core::ptr::write_bytes(pa as *mut u8, 0, len as usize);
+        tzwasm_mmu::arch::zero_range(pa, len);
         if let (Some(p), Ok(layout)) = (
             core::ptr::NonNull::new(pa as *mut u8),
             Layout::from_size_align(len as usize, PAGE as usize),
@@ -323,6 +346,8 @@ impl SecurePlatform {
             windows: Vec::new(),
             stubs: None,
             wasi: RunWasi::new(),
+            ticks: InstantiateTicks::default(),
+            code_given_at: 0,
         }
     }
 
@@ -377,6 +402,23 @@ impl SecurePlatform {
         }
     }
 
+    /// Cleans the relocated code to the point of unification, makes its text EL0 RX and the
+    /// rest EL0 read-only, and invalidates the instruction caches.
+    fn seal(addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
+        let rx = round_up(rx_len as u64);
+        let total = round_up(len as u64);
+        crate::mmu::clean_code(addr, total);
+        if rx > 0 {
+            crate::mmu::protect(addr, rx, Attributes::USER_TEXT).map_err(|_| err("seal"))?;
+        }
+        if total > rx {
+            crate::mmu::protect(addr + rx, total - rx, Attributes::USER_RODATA)
+                .map_err(|_| err("seal"))?;
+        }
+        crate::mmu::invalidate_icache();
+        Ok(())
+    }
+
     /// Unmaps, zeroes and frees everything.
     fn release_all(&mut self) {
         while let Some(w) = self.windows.first() {
@@ -397,7 +439,12 @@ unsafe impl Platform for SecurePlatform {
 
     fn reserve_memory(&mut self, reserve: u64, commit: u64) -> Result<u64, PlatformError> {
         let commit = round_up(commit);
-        self.window_with(reserve, 0, commit, Attributes::USER_DATA)
+        let mut t = self.ticks.memory;
+        let r = timed(&mut t, || {
+            self.window_with(reserve, 0, commit, Attributes::USER_DATA)
+        });
+        self.ticks.memory = t;
+        r
     }
 
     fn commit_memory(&mut self, base: u64, old: u64, new: u64) -> Result<(), PlatformError> {
@@ -434,7 +481,12 @@ unsafe impl Platform for SecurePlatform {
 
     fn alloc_data(&mut self, len: usize) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
-        self.window_with(len, 0, len, Attributes::USER_DATA)
+        let mut t = self.ticks.memory;
+        let r = timed(&mut t, || {
+            self.window_with(len, 0, len, Attributes::USER_DATA)
+        });
+        self.ticks.memory = t;
+        r
     }
 
     fn free_data(&mut self, addr: u64, _len: usize) {
@@ -448,7 +500,12 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         let guard = self.stack_guard() as u64;
-        self.window_with(guard + len, guard, len, Attributes::USER_DATA)
+        let mut t = self.ticks.memory;
+        let r = timed(&mut t, || {
+            self.window_with(guard + len, guard, len, Attributes::USER_DATA)
+        });
+        self.ticks.memory = t;
+        r
     }
 
     fn free_stack(&mut self, low: u64, _len: usize) {
@@ -458,22 +515,21 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_code(&mut self, len: usize, _low: bool) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         // EL1 RW while the runtime relocates it; seal_code makes it EL0 RX.
-        self.window_with(len, 0, len, Attributes::KERNEL_DATA)
+        let mut t = self.ticks.memory;
+        let r = timed(&mut t, || {
+            self.window_with(len, 0, len, Attributes::KERNEL_DATA)
+        });
+        self.ticks.memory = t;
+        self.code_given_at = crate::arch::counter();
+        r
     }
 
     fn seal_code(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
-        let rx = round_up(rx_len as u64);
-        let total = round_up(len as u64);
-        crate::mmu::clean_code(addr, total);
-        if rx > 0 {
-            crate::mmu::protect(addr, rx, Attributes::USER_TEXT).map_err(|_| err("seal"))?;
-        }
-        if total > rx {
-            crate::mmu::protect(addr + rx, total - rx, Attributes::USER_RODATA)
-                .map_err(|_| err("seal"))?;
-        }
-        crate::mmu::invalidate_icache();
-        Ok(())
+        let t0 = crate::arch::counter();
+        self.ticks.relocate += t0.wrapping_sub(self.code_given_at);
+        let r = Self::seal(addr, rx_len, len);
+        self.ticks.memory += crate::arch::counter().wrapping_sub(t0);
+        r
     }
 
     fn free_code(&mut self, addr: u64, _len: usize) {

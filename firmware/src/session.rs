@@ -38,8 +38,9 @@ struct Loaded {
     module: *mut AotModule,
     file: *mut [u64],
     charged: u64,
-    /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate (relocate + map).
-    load_ticks: [u64; 4],
+    /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate; then, inside
+    /// instantiate, relocation and memory work (allocate, zero, map, seal).
+    load_ticks: [u64; 6],
     /// Times the run returned INTERRUPTED.
     interruptions: u64,
 }
@@ -192,7 +193,7 @@ pub fn stats(handle: u64, page: u64) -> Regs4 {
         return st(Status::NoSuchHandle);
     };
     let charged = s.loaded.as_ref().map_or(0, |l| l.charged);
-    let t = s.loaded.as_ref().map_or([0; 4], |l| l.load_ticks);
+    let t = s.loaded.as_ref().map_or([0; 6], |l| l.load_ticks);
     let ok = Status::Success.to_raw();
     match page {
         0 => [ok, s.quota, charged, u64::from(s.loaded.is_some())],
@@ -203,6 +204,7 @@ pub fn stats(handle: u64, page: u64) -> Regs4 {
             t[3],
             s.loaded.as_ref().map_or(0, |l| l.interruptions),
         ],
+        3 => [ok, t[4], t[5], t[3].saturating_sub(t[4] + t[5])],
         _ => st(Status::InvalidParameter),
     }
 }
@@ -328,7 +330,15 @@ fn load_into(
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
     match Instance::new(module_ref, file, SecurePlatform::new(), config) {
         Ok(instance) => {
-            let ticks = [t1 - t0, t2 - t1, t3 - t2, crate::arch::counter() - t3];
+            let it = instance.platform.ticks;
+            let ticks = [
+                t1 - t0,
+                t2 - t1,
+                t3 - t2,
+                crate::arch::counter() - t3,
+                it.relocate,
+                it.memory,
+            ];
             let charged = copy_cost + instance.quota().used();
             report.charged = charged;
             report.set_message("loaded");

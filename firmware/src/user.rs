@@ -159,10 +159,16 @@ mod tests {
             }
         );
         let brk = (0x3c << 26) | (1 << 25);
-        assert!(matches!(classify(4, brk, 0x1234), UserExit::Fault { far: 0, .. }));
+        assert!(matches!(
+            classify(4, brk, 0x1234),
+            UserExit::Fault { far: 0, .. }
+        ));
         // A data abort with FnV set: no valid address either.
         let fnv = dabt | (1 << 10);
-        assert!(matches!(classify(4, fnv, 0x1234), UserExit::Fault { far: 0, .. }));
+        assert!(matches!(
+            classify(4, fnv, 0x1234),
+            UserExit::Fault { far: 0, .. }
+        ));
         assert_eq!(classify(5, 0, 0), UserExit::Interrupt);
         assert_eq!(classify(7, 0, 0), UserExit::Fatal { kind: 7 });
         assert_eq!(classify(8, svc, 0), UserExit::Fatal { kind: 8 });
