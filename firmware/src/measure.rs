@@ -98,13 +98,8 @@ fn system_registers() -> [u64; 6] {
 
 fn hash() -> [u64; 3] {
     // SAFETY: linker symbols; only their addresses are used.
-    let (text, rodata_end, bss_end) = unsafe {
-        (
-            addr(&__text_start),
-            addr(&__rodata_end),
-            addr(&__bss_end),
-        )
-    };
+    let (text, rodata_end, bss_end) =
+        unsafe { (addr(&__text_start), addr(&__rodata_end), addr(&__bss_end)) };
     let mut h = Sha256::new();
     // SAFETY: text and rodata are mapped EL1-readable for the payload's whole life and never
     // written.
@@ -112,7 +107,7 @@ fn hash() -> [u64; 3] {
         core::slice::from_raw_parts(text as *const u8, (rodata_end - text) as usize)
     });
     // SAFETY: written only at cold boot (see init).
-    h.update(unsafe { &*CANARY.0.get() });
+    h.update(unsafe { (*CANARY.0.get()).as_slice() });
     for r in system_registers() {
         h.update(r.to_le_bytes());
     }

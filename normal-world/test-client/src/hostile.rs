@@ -116,7 +116,7 @@ struct Case {
 /// The bundle's cases, or why there are none.
 fn bundle() -> Result<(u64, u64), &'static str> {
     let len = read_u64(BUNDLE_LEN_WORD);
-    if len < 16 || len > 0x100_0000 {
+    if !(16..=0x100_0000).contains(&len) {
         return Err("no hostile bundle preloaded");
     }
     if bytes(BUNDLE, 8) != MAGIC {

@@ -471,6 +471,26 @@ pub fn cases() -> Vec<Case> {
             }),
         },
         Case {
+            name: "dc-civac",
+            what: "clean and invalidate the canary's cache line from EL0",
+            expect: ec("EC 0x18"),
+            code: asm(|a| {
+                a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
+                a.word(0xd50b_7e21); // dc civac, x1
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "pmu",
+            what: "read the cycle counter and reset the PMU (PMCR_EL0)",
+            expect: ec("EC 0x18"),
+            code: asm(|a| {
+                a.word(0xd53b_9d00); // mrs x0, pmccntr_el0
+                a.word(0xd51b_9c1f); // msr pmcr_el0, xzr
+                a.ret(); // ret
+            }),
+        },
+        Case {
             name: "wfi",
             what: "wait for interrupt at EL0",
             expect: ec("EC 0x01"),
@@ -914,7 +934,7 @@ pub fn make_bundle(cases: &[Case]) -> Vec<u8> {
             "{}: too many patches",
             case.name
         );
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         let file_off = out.len();
