@@ -167,6 +167,9 @@ struct Watch {
     seen: [u64; 2],
     mismatches: u64,
     interrupted: bool,
+    /// OUTPUT_PENDING pauses so far (none expected from a module that writes nothing: after
+    /// 100 the run is cancelled rather than resumed forever).
+    pauses: u32,
     /// Counter values when the timer was armed and when the first INTERRUPTED came back.
     armed_at: u64,
     interrupted_at: u64,
@@ -179,6 +182,7 @@ impl Watch {
             seen: [0; 2],
             mismatches: 0,
             interrupted: false,
+            pauses: 0,
             armed_at: 0,
             interrupted_at: 0,
         }
@@ -206,8 +210,13 @@ impl RunObserver for Watch {
         self.interrupted = true;
     }
 
+    fn paused(&mut self, pause: u32, _ring: SharedRegion<'_>) -> bool {
+        self.pauses = pause;
+        true
+    }
+
     fn cancel_requested(&mut self) -> bool {
-        self.interrupted
+        self.interrupted || self.pauses > 100
     }
 }
 
