@@ -62,6 +62,11 @@ pub struct RunWasi {
     line: [Vec<u8>; 2],
     /// Bytes written to stdout and stderr.
     pub written: [u64; 2],
+    /// Counter-ns deadline of a `poll_oneoff` sleep that a pending interrupt cut short: the
+    /// re-issued call sleeps until it, not for its whole timeout again.
+    sleep_until: Option<u64>,
+    /// The last Pending answer came from a cut-short sleep, not from a full ring.
+    sleep_cut: bool,
 }
 
 impl RunWasi {
@@ -75,7 +80,15 @@ impl RunWasi {
             tail: Vec::new(),
             line: [Vec::new(), Vec::new()],
             written: [0; 2],
+            sleep_until: None,
+            sleep_cut: false,
         }
+    }
+
+    /// Whether the last Pending answer was a sleep cut short by a pending interrupt (then the
+    /// run returns INTERRUPTED, not OUTPUT_PENDING); clears the mark.
+    fn take_sleep_cut(&mut self) -> bool {
+        core::mem::take(&mut self.sleep_cut)
     }
 
     /// Sets the run's arguments and environment (copied) and its output ring.
@@ -222,13 +235,22 @@ impl WasiHost for RunWasi {
         Ok(())
     }
 
-    fn sleep_ns(&mut self, ns: u64) {
-        // Spins on the secure counter; at most 1 s per call, since nothing else runs on this
-        // CPU meanwhile (the normal world gets its interrupts once runs are preemptible).
-        let end = counter_ns().saturating_add(ns.min(1_000_000_000));
+    fn sleep_ns(&mut self, ns: u64) -> bool {
+        // Spins on the secure counter with interrupts masked, so it watches for a pending
+        // normal-world interrupt itself: then it gives up the CPU (the run returns
+        // INTERRUPTED) and keeps its deadline for the re-issued call.
+        let end = *self
+            .sleep_until
+            .get_or_insert_with(|| counter_ns().saturating_add(ns));
         while counter_ns() < end {
+            if crate::arch::irq_pending() {
+                self.sleep_cut = true;
+                return false;
+            }
             core::hint::spin_loop();
         }
+        self.sleep_until = None;
+        true
     }
 
     fn args(&self) -> &[&[u8]] {
@@ -798,6 +820,9 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                         // Issue the same `svc` again on resume: the stub's registers are
                         // all still in ctx, and the call had no effect.
                         ctx.pc -= 4;
+                        if inst.platform.wasi.take_sleep_cut() {
+                            return Step::Interrupted;
+                        }
                         return Step::Paused;
                     }
                     Err(stop) => return Step::Finished(Err(stop)),

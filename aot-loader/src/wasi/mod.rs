@@ -344,9 +344,15 @@ pub trait WasiHost {
     fn args(&self) -> &[&[u8]];
     /// The environment, as `KEY=VALUE` entries.
     fn environ(&self) -> &[&[u8]];
-    /// Sleeps for `ns` nanoseconds (for `poll_oneoff` clock subscriptions).
-    fn sleep_ns(&mut self, ns: u64) {
+    /// Sleeps for `ns` nanoseconds (for `poll_oneoff` clock subscriptions); `true` when the
+    /// time has passed. `false` means the sleep was cut short by something the embedder must
+    /// handle first (the secure world: a pending normal-world interrupt): `poll_oneoff` then
+    /// has had no effect and [`call`] returns [`WasiOutcome::Pending`], so the embedder issues
+    /// the same call again later. The host must remember its deadline across that, so the
+    /// re-issued call sleeps only for what is left.
+    fn sleep_ns(&mut self, ns: u64) -> bool {
         let _ = ns;
+        true
     }
     /// The `filetype` `fd_fdstat_get` / `fd_filestat_get` report for fd 0, 1 or 2.
     /// [`FILETYPE_CHARACTER_DEVICE`] (the default) makes wasi-libc's `isatty` true, so C
@@ -597,9 +603,14 @@ pub fn call(
     }
     match dispatch(f, mem, host, &args) {
         Ok(()) => WasiOutcome::Return(Errno::SUCCESS.to_u32()),
+        Err(SLEEP_CUT_SHORT) => WasiOutcome::Pending,
         Err(e) => WasiOutcome::Return(e.to_u32()),
     }
 }
+
+/// Internal only, never returned to a module: `poll_oneoff`'s sleep was cut short
+/// ([`WasiHost::sleep_ns`] returned false) before the call had any effect.
+const SLEEP_CUT_SHORT: Errno = Errno(u16::MAX);
 
 fn dispatch(
     f: WasiFunc,
@@ -1030,7 +1041,10 @@ fn poll_oneoff(
     let due = if any_ready {
         0
     } else {
-        host.sleep_ns(first_clock);
+        if !host.sleep_ns(first_clock) {
+            // Nothing written yet: the call is issued again later.
+            return Err(SLEEP_CUT_SHORT);
+        }
         first_clock
     };
 

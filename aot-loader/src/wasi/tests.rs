@@ -30,6 +30,8 @@ struct FakeHost {
     room: Option<usize>,
     /// fds closed by fd_close (when `track_close`).
     closed: Vec<u32>,
+    /// How many sleeps to cut short before the next one completes.
+    cut_sleeps: u32,
 }
 
 impl FakeHost {
@@ -49,6 +51,7 @@ impl FakeHost {
             track_close: false,
             room: None,
             closed: Vec::new(),
+            cut_sleeps: 0,
         }
     }
 
@@ -112,9 +115,14 @@ impl WasiHost for FakeHost {
         &self.environ
     }
 
-    fn sleep_ns(&mut self, ns: u64) {
+    fn sleep_ns(&mut self, ns: u64) -> bool {
+        if self.cut_sleeps > 0 {
+            self.cut_sleeps -= 1;
+            return false;
+        }
         self.slept.push(ns);
         self.now = self.now.saturating_add(ns);
+        true
     }
 
     fn fd_filetype(&self, _fd: u32) -> u8 {
@@ -879,6 +887,22 @@ fn poll_oneoff_relative_sleep() {
         event(0x1122_3344_5566_7788, Errno::SUCCESS, EVENTTYPE_CLOCK, 0, 0)
     );
     assert_eq!(m[EVENTS + 32], FILL);
+}
+
+#[test]
+fn poll_oneoff_cut_short_has_no_effect_and_is_pending() {
+    let mut h = FakeHost::new();
+    h.cut_sleeps = 2;
+    let mut m = poll_mem(&[clock_sub(9, CLOCK_MONOTONIC, 5_000, 0)]);
+    let before = m.clone();
+    assert_eq!(poll(&mut m, &mut h, 1), WasiOutcome::Pending);
+    assert_eq!(poll(&mut m, &mut h, 1), WasiOutcome::Pending);
+    assert_eq!(m, before, "an interrupted poll_oneoff writes nothing");
+    assert!(h.slept.is_empty());
+    // Issued again, it completes like an uninterrupted one.
+    assert_eq!(poll(&mut m, &mut h, 1), OK);
+    assert_eq!(h.slept, [5_000]);
+    assert_eq!(get32(&m, NEVENTS), 1);
 }
 
 #[test]

@@ -90,6 +90,15 @@ pub fn counter() -> u64 {
     c
 }
 
+/// Whether an IRQ is pending at this CPU (ISR_EL1.I), masked or not: a normal-world
+/// interrupt waiting for the payload to give the CPU back.
+pub fn irq_pending() -> bool {
+    let isr: u64;
+    // SAFETY: reading ISR_EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, isr_el1", out(reg) isr, options(nomem, nostack)) };
+    isr & (1 << 7) != 0
+}
+
 /// The counter's frequency in Hz (CNTFRQ_EL0).
 pub fn counter_freq() -> u64 {
     let f: u64;

@@ -135,8 +135,9 @@ impl WasiHost for HostWasi {
         &self.env
     }
 
-    fn sleep_ns(&mut self, ns: u64) {
+    fn sleep_ns(&mut self, ns: u64) -> bool {
         std::thread::sleep(std::time::Duration::from_nanos(ns));
+        true
     }
 
     /// The real file type of the process's fd, as WAMR reports it (a pipe or socket is a
