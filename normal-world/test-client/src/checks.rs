@@ -470,6 +470,20 @@ impl Compare {
     }
 }
 
+/// Runs the preloaded hello module (`hello` = its address and length): true if it exits 0,
+/// uninterrupted, with exactly iwasm's stdout. The "secure world still serves" check after
+/// every hostile case.
+pub fn good_run_ok(hello: (u64, u64)) -> bool {
+    let mut cmp = Compare {
+        expected: [preload(4), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
+        .is_ok_and(|r| r.end == RunEnd::Exited(0) && r.interruptions == 0 && cmp.exact())
+}
+
 impl RunObserver for Compare {
     fn output(&mut self, stream: Stream, bytes: &[u8]) {
         self.take(stream.index(), bytes);
@@ -671,14 +685,7 @@ fn run_checks(report: &mut Report) {
             Err(e) => report.fail("run: 10 MiB writer", format_args!("{e}")),
         }
     }
-    let mut cmp = Compare {
-        expected: [preload(4), (0, 0)],
-        seen: [0; 2],
-        mismatches: 0,
-        first: None,
-    };
-    let ok = run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
-        .is_ok_and(|r| r.end == RunEnd::Exited(0) && cmp.exact());
+    let ok = good_run_ok(hello);
     report.check(
         "run: the next good run succeeds",
         ok,
@@ -790,14 +797,7 @@ fn preempt_checks(report: &mut Report) {
         }
         Err(e) => report.fail("preempt: the spinning module", format_args!("{e}")),
     }
-    let mut cmp = Compare {
-        expected: [preload(4), (0, 0)],
-        seen: [0; 2],
-        mismatches: 0,
-        first: None,
-    };
-    let ok = run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
-        .is_ok_and(|r| r.end == RunEnd::Exited(0) && r.interruptions == 0 && cmp.exact());
+    let ok = good_run_ok(hello);
     report.check(
         "preempt: the next good run succeeds, uninterrupted",
         ok,
