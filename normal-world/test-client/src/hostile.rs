@@ -2,8 +2,9 @@
 //! whose code attacks the payload from S-EL0. This module owns their checks: for each case,
 //! the real payload addresses (TEST_MEASURE selectors 1 and 2) are patched into the module's
 //! literal pool, the payload is measured (TEST_MEASURE selector 0), the module is LOADed and
-//! RUN through the shared runner, and its end (trap with the expected message, exit code, or
-//! preemption and CANCEL) is checked, with no byte of output; then the payload is measured
+//! RUN through the shared runner, and its end (trap with the expected message, exit code,
+//! preemption and CANCEL, or for container-level attacks LOAD's refusal) is checked, with no
+//! byte of output; then the payload is measured
 //! again (it must be unchanged) and a good module must still run. Finally the pool must be
 //! back at its baseline.
 //!
@@ -351,7 +352,7 @@ fn judge(c: &Case, r: &RunOutcome, watch: &Watch) -> Result<Line, Line> {
         Err(Line::of(format_args!(
             "{} (expected {}{} \"{}\")",
             summary.as_str(),
-            ["trap", "exit", "cancel"]
+            ["trap", "exit", "cancel", "LOAD refused"]
                 .get(c.kind as usize)
                 .unwrap_or(&"?"),
             match c.kind {
@@ -412,8 +413,28 @@ pub fn hostile_checks(report: &mut Report) {
         let mut watch = Watch::new(None);
         let ran = load_and_run(c.file.len(), &mut watch);
         let after = measure(MeasureSelector::Hash);
+        let ran = match ran {
+            Err(RunnerError::Load {
+                status, report: r, ..
+            }) if c.kind == 3 => {
+                let msg = r.as_ref().map_or("", |r| r.message());
+                let ok = status.to_raw() as u32 == c.value && msg.contains(c.message);
+                report.check(
+                    Line::of(format_args!(
+                        "hostile: {}: LOAD refused: {status}: {msg}",
+                        c.name
+                    ))
+                    .as_str(),
+                    ok,
+                    format_args!("expected status {:#x} and \"{}\"", c.value, c.message),
+                );
+                None
+            }
+            other => Some(other),
+        };
         match ran {
-            Ok(r) => match judge(&c, &r, &watch) {
+            None => {}
+            Some(Ok(r)) => match judge(&c, &r, &watch) {
                 Ok(summary) => report.pass(
                     Line::of(format_args!("hostile: {}: {}", c.name, summary.as_str())).as_str(),
                 ),
@@ -422,7 +443,7 @@ pub fn hostile_checks(report: &mut Report) {
                     format_args!("{}", why.as_str()),
                 ),
             },
-            Err(e) => report.fail(
+            Some(Err(e)) => report.fail(
                 Line::of(format_args!("hostile: {}: load and run", c.name)).as_str(),
                 format_args!("{e}"),
             ),

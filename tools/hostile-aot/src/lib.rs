@@ -16,6 +16,7 @@ use tzwasm_aot_loader::module::ValType;
 use tzwasm_aot_loader::reloc::aarch64::CALL26;
 use tzwasm_aot_loader::writer::{ModuleBuilder, RelocSpec};
 use tzwasm_aot_loader::Arch;
+use tzwasm_smc::Status;
 
 /// A payload address the client patches into a module's literal pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub enum Expect {
     /// The module never ends: RUN returns INTERRUPTED at a normal-world interrupt and CANCEL
     /// ends it.
     Cancelled,
+    /// LOAD refuses the container with this status and a report message containing the text.
+    LoadRefused(Status, &'static str),
 }
 
 /// One literal slot to patch: its offset from the start of the code, the address and an
@@ -238,6 +241,9 @@ pub struct Case {
     pub what: &'static str,
     /// The correct outcome.
     pub expect: Expect,
+    /// Changes the container after the usual module is described (container-level
+    /// attacks on LOAD).
+    pub tweak: Option<fn(&mut ModuleBuilder)>,
     /// The code of `_start`.
     pub code: Asm,
 }
@@ -291,8 +297,14 @@ fn prologue(a: &mut Asm) {
     a.ldr(X19, X0, abi::EXEC_ENV_MODULE_INST); // ldr x19, [x0, #module_inst]
 }
 
-/// Every case, in the order the client runs them.
+/// Every case, in the order the client runs them: attacks from module code, then on LOAD.
 pub fn cases() -> Vec<Case> {
+    let mut all = code_cases();
+    all.extend(load_cases());
+    all
+}
+
+fn code_cases() -> Vec<Case> {
     let ec = |s| Expect::Trap(None, s);
     let oob = Expect::Trap(Some(2), "out of bounds memory access");
     vec![
@@ -300,6 +312,7 @@ pub fn cases() -> Vec<Case> {
             name: "read-text",
             what: "load from the payload's text",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Text, 0x100); // ldr x1, =text+0x100
                 a.ldr(X2, X1, 0); // ldr x2, [x1]
@@ -310,6 +323,7 @@ pub fn cases() -> Vec<Case> {
             name: "read-canary",
             what: "load the secret canary",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
                 a.ldr(X2, X1, 0); // ldr x2, [x1]
@@ -320,6 +334,7 @@ pub fn cases() -> Vec<Case> {
             name: "read-rodata",
             what: "load from the payload's rodata",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Rodata, 0); // ldr x1, =rodata
                 a.ldr(X2, X1, 0); // ldr x2, [x1]
@@ -330,6 +345,7 @@ pub fn cases() -> Vec<Case> {
             name: "write-canary",
             what: "store over the canary",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0x40); // ldr x1, =canary+0x40
                 a.str(X1, X1, 0); // str x1, [x1]
@@ -340,6 +356,7 @@ pub fn cases() -> Vec<Case> {
             name: "write-data",
             what: "store into the payload's .data (session table, VA windows)",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Data, 0); // ldr x1, =data
                 a.str(X1, X1, 0); // str x1, [x1]
@@ -350,6 +367,7 @@ pub fn cases() -> Vec<Case> {
             name: "write-stack",
             what: "store into CPU 0's main stack",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Stacks, 0x8000); // ldr x1, =stacks+0x8000
                 a.str(X1, X1, 0); // str x1, [x1]
@@ -360,6 +378,7 @@ pub fn cases() -> Vec<Case> {
             name: "write-pool",
             what: "store into the pool (where the module's own copy and code live)",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Pool, 0x1000); // ldr x1, =pool+0x1000
                 a.str(X1, X1, 0); // str x1, [x1]
@@ -370,6 +389,7 @@ pub fn cases() -> Vec<Case> {
             name: "write-own-text",
             what: "store into its own code (EL0 RX)",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0x1000_0001); // adr x1, .
                 a.str(X1, X1, 0); // str x1, [x1]
@@ -380,6 +400,7 @@ pub fn cases() -> Vec<Case> {
             name: "mrs-sctlr",
             what: "read SCTLR_EL1 (right after a fault: no stale FAR in the report)",
             expect: ec("undefined instruction), IL 1, ISS 0x0000000, FAR 0x0"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd538_1000); // mrs x0, sctlr_el1
                 a.ret(); // ret
@@ -389,6 +410,7 @@ pub fn cases() -> Vec<Case> {
             name: "msr-vbar",
             what: "point VBAR_EL1 at the canary",
             expect: ec("EC 0x00"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
                 a.word(0xd518_c001); // msr vbar_el1, x1
@@ -399,6 +421,7 @@ pub fn cases() -> Vec<Case> {
             name: "msr-ttbr0",
             what: "replace the translation table base",
             expect: ec("EC 0x00"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
                 a.word(0xd518_2001); // msr ttbr0_el1, x1
@@ -409,6 +432,7 @@ pub fn cases() -> Vec<Case> {
             name: "smc",
             what: "call EL3 directly",
             expect: ec("EC 0x00"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd400_0003); // smc #0
                 a.ret(); // ret
@@ -418,6 +442,7 @@ pub fn cases() -> Vec<Case> {
             name: "hvc",
             what: "call a hypervisor",
             expect: ec("EC 0x00"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd400_0002); // hvc #0
                 a.ret(); // ret
@@ -427,6 +452,7 @@ pub fn cases() -> Vec<Case> {
             name: "eret",
             what: "exception return from EL0",
             expect: ec("EC 0x00"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd69f_03e0); // eret
                 a.ret(); // ret
@@ -436,6 +462,7 @@ pub fn cases() -> Vec<Case> {
             name: "at-s1e1r",
             what: "probe EL1 translations with AT",
             expect: ec("EC 0x00"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
                 a.word(0xd508_7801); // at s1e1r, x1
@@ -446,6 +473,7 @@ pub fn cases() -> Vec<Case> {
             name: "mask-irq",
             what: "mask interrupts (then it could never be preempted)",
             expect: ec("EC 0x18"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd503_4fdf); // msr daifset, #0xf
                 a.ret(); // ret
@@ -455,6 +483,7 @@ pub fn cases() -> Vec<Case> {
             name: "timer-off",
             what: "disable the normal world's preemption timer (CNTV_CTL_EL0)",
             expect: ec("EC 0x18"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd51b_e33f); // msr cntv_ctl_el0, xzr
                 a.ret(); // ret
@@ -464,6 +493,7 @@ pub fn cases() -> Vec<Case> {
             name: "dc-zva",
             what: "zero the canary with DC ZVA",
             expect: ec("EC 0x18"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
                 a.word(0xd50b_7421); // dc zva, x1
@@ -474,6 +504,7 @@ pub fn cases() -> Vec<Case> {
             name: "dc-civac",
             what: "clean and invalidate the canary's cache line from EL0",
             expect: ec("EC 0x18"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
                 a.word(0xd50b_7e21); // dc civac, x1
@@ -484,6 +515,7 @@ pub fn cases() -> Vec<Case> {
             name: "pmu",
             what: "read the cycle counter and reset the PMU (PMCR_EL0)",
             expect: ec("EC 0x18"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd53b_9d00); // mrs x0, pmccntr_el0
                 a.word(0xd51b_9c1f); // msr pmcr_el0, xzr
@@ -494,6 +526,7 @@ pub fn cases() -> Vec<Case> {
             name: "wfi",
             what: "wait for interrupt at EL0",
             expect: ec("EC 0x01"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd503_207f); // wfi
                 a.ret(); // ret
@@ -503,6 +536,7 @@ pub fn cases() -> Vec<Case> {
             name: "branch-text",
             what: "branch into the payload's text",
             expect: ec("EC 0x20"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Text, 0); // ldr x1, =text
                 a.br(X1); // br x1
@@ -512,6 +546,7 @@ pub fn cases() -> Vec<Case> {
             name: "exec-data",
             what: "branch into its own exec_env (EL0 RW, XN)",
             expect: ec("EC 0x20"),
+            tweak: None,
             code: asm(|a| {
                 a.br(X0); // br x0
             }),
@@ -520,6 +555,7 @@ pub fn cases() -> Vec<Case> {
             name: "sp-payload",
             what: "move SP onto the canary and push",
             expect: ec("EC 0x24"),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0x1000); // ldr x1, =canary+4096
                 a.add(SP, X1, 0); // mov sp, x1
@@ -531,6 +567,7 @@ pub fn cases() -> Vec<Case> {
             name: "sp-payload-helper",
             what: "call a helper with SP pointing at the canary",
             expect: Expect::Exit(0),
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.ldr_address(X1, Target::Canary, 0x1000); // ldr x1, =canary+4096
@@ -548,6 +585,7 @@ pub fn cases() -> Vec<Case> {
             what: "svc #0 with an entry id no stub has (0x7fffdead: an import index far past \
                    the module's two)",
             expect: ec("failed to call unlinked import function"),
+            tweak: None,
             code: asm(|a| {
                 a.movz(X16, 0xdead, 0); // movz x16, #0xdead
                 a.movk(X16, 0x7fff, 1); // movk x16, #0x7fff, lsl #16
@@ -559,6 +597,7 @@ pub fn cases() -> Vec<Case> {
             name: "svc-imm",
             what: "svc with another immediate",
             expect: ec("unexpected svc #1"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd400_0021); // svc #1
                 a.ret(); // ret
@@ -569,6 +608,7 @@ pub fn cases() -> Vec<Case> {
             what: "forge memory_data (and its size and bounds) to the canary, then fd_write \
                    with iovecs at the canary",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
@@ -596,6 +636,7 @@ pub fn cases() -> Vec<Case> {
             what: "forge memory_data, get the real base from aot_check_app_addr_and_convert, \
                    then fd_write an iovec whose buffer is the canary: EFAULT, exit with it",
             expect: Expect::Exit(EFAULT),
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
@@ -633,6 +674,7 @@ pub fn cases() -> Vec<Case> {
             what: "overwrite the first 4 KiB of exec_env/instance with payload addresses, call \
                    a helper, return",
             expect: Expect::Exit(0),
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
@@ -655,6 +697,7 @@ pub fn cases() -> Vec<Case> {
             name: "smash-then-fd_write",
             what: "smash exec_env/instance, then fd_write with iovecs in the smashed block",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 load_import(a, FD_WRITE); // x8 = func_ptrs[fd_write]
@@ -680,6 +723,7 @@ pub fn cases() -> Vec<Case> {
             name: "tpidr-set",
             what: "leave a payload address in TPIDR_EL0 for the next module",
             expect: Expect::Exit(0),
+            tweak: None,
             code: asm(|a| {
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary
                 a.word(0xd51b_d041); // msr tpidr_el0, x1
@@ -690,6 +734,7 @@ pub fn cases() -> Vec<Case> {
             name: "tpidr-get",
             what: "read TPIDR_EL0 a previous module left (exit code = its low 32 bits)",
             expect: Expect::Exit(0),
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.word(0xd53b_d041); // mrs x1, tpidr_el0
@@ -705,6 +750,7 @@ pub fn cases() -> Vec<Case> {
             what: "a breakpoint instruction (FAR is UNKNOWN: the report must not show a stale \
                    address)",
             expect: ec("EC 0x3c (BRK instruction), IL 1, ISS 0x0000000, FAR 0x0"),
+            tweak: None,
             code: asm(|a| {
                 a.word(0xd420_0000); // brk #0
                 a.ret(); // ret
@@ -714,6 +760,7 @@ pub fn cases() -> Vec<Case> {
             name: "memmove-to-canary",
             what: "the memmove helper with the canary as destination",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.add(X1, X20, 0x80); // add x1, x20, #0x80 (source: its own argv_buf)
@@ -728,6 +775,7 @@ pub fn cases() -> Vec<Case> {
             name: "memmove-from-canary",
             what: "the memmove helper copying the canary into its own memory",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.add(X0, X20, 0x80); // add x0, x20, #0x80 (destination: its argv_buf)
@@ -742,6 +790,7 @@ pub fn cases() -> Vec<Case> {
             name: "memmove-wrap",
             what: "the memmove helper with a length that wraps the address space",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.add(X0, X20, 0x80); // add x0, x20, #0x80
@@ -756,6 +805,7 @@ pub fn cases() -> Vec<Case> {
             name: "memset-canary",
             what: "the memset helper on the canary",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.ldr_address(X0, Target::Canary, 0); // ldr x0, =canary
@@ -770,6 +820,7 @@ pub fn cases() -> Vec<Case> {
             name: "convert-out-canary",
             what: "aot_check_app_addr_and_convert told to write its result over the canary",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.mov(X0, X19); // mov x0, x19
@@ -786,6 +837,7 @@ pub fn cases() -> Vec<Case> {
             name: "invoke-native-argv",
             what: "aot_invoke_native of fd_write with its argument cells at the canary",
             expect: oob,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.mov(X0, X20); // mov x0, x20 (exec_env)
@@ -801,6 +853,7 @@ pub fn cases() -> Vec<Case> {
             name: "set-exception-canary",
             what: "aot_set_exception with the canary as the message",
             expect: ec("exception set by module code"),
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.mov(X0, X19); // mov x0, x19
@@ -815,6 +868,7 @@ pub fn cases() -> Vec<Case> {
             what: "poll_oneoff on a 10 s monotonic clock, forever (the secure world sleeps in \
                    the SVC, not at EL0)",
             expect: Expect::Cancelled,
+            tweak: None,
             code: asm(|a| {
                 prologue(a);
                 a.mov(X0, X19); // mov x0, x19
@@ -846,11 +900,98 @@ pub fn cases() -> Vec<Case> {
             name: "spin",
             what: "loop forever (b .)",
             expect: Expect::Cancelled,
+            tweak: None,
             code: asm(|a| {
                 a.word(0x1400_0000); // b .
             }),
         },
     ]
+}
+
+/// Container-level attacks: LOAD must refuse them cleanly (the payload relocates module code
+/// in its own memory, so a relocation outside the image would write the payload).
+fn load_cases() -> Vec<Case> {
+    fn refused(
+        name: &'static str,
+        what: &'static str,
+        expect: Expect,
+        tweak: fn(&mut ModuleBuilder),
+    ) -> Case {
+        Case {
+            name,
+            what,
+            expect,
+            tweak: Some(tweak),
+            code: asm(|a| {
+                a.ret(); // ret
+                a.ret(); // ret
+            }),
+        }
+    }
+    let bad = |msg| Expect::LoadRefused(Status::BadModule, msg);
+    vec![
+        refused(
+            "reloc-past-text",
+            "a CALL26 relocation just past the end of the code",
+            bad(""),
+            |b| reloc(b, 8, CALL26, "aot_enlarge_memory"),
+        ),
+        refused(
+            "reloc-straddle",
+            "a CALL26 relocation whose 4 bytes straddle the end of the code",
+            bad(""),
+            |b| reloc(b, 6, CALL26, "aot_enlarge_memory"),
+        ),
+        refused(
+            "reloc-offset-huge",
+            "a relocation at offset 2^64 - 4 (wraps to just before the code)",
+            bad(""),
+            |b| reloc(b, u64::MAX - 3, CALL26, "aot_enlarge_memory"),
+        ),
+        refused(
+            "reloc-unknown-symbol",
+            "a call to a symbol that is no runtime helper",
+            bad(""),
+            |b| reloc(b, 0, CALL26, "system"),
+        ),
+        refused(
+            "reloc-data-past-section",
+            "an ABS64 data relocation straddling the end of an 8-byte .rodata",
+            bad(""),
+            |b| {
+                b.data_sections = vec![(String::from(".rodata"), vec![0; 8])];
+                b.relocation_groups = vec![(
+                    String::from(".rela.rodata"),
+                    vec![(4, 0, 257, String::from(".text"))],
+                )];
+            },
+        ),
+        refused(
+            "func-past-text",
+            "_start's code offset 1 MiB past the end of the code",
+            bad(""),
+            |b| b.functions = vec![(0x10_0000, 0)],
+        ),
+        refused(
+            "export-bad-index",
+            "_start exported as function 99 of 4",
+            bad(""),
+            |b| b.exports = vec![(String::from("_start"), 0, 99)],
+        ),
+        refused(
+            "memory-4gib",
+            "an initial linear memory of 65536 pages (4 GiB) under an 8 MiB quota",
+            Expect::LoadRefused(Status::QuotaTooSmall, ""),
+            |b| b.memories = vec![(0, 65536, 65536, 65536)],
+        ),
+    ]
+}
+
+fn reloc(b: &mut ModuleBuilder, offset: u64, kind: u32, symbol: &str) {
+    b.relocation_groups = vec![(
+        String::from(".rela.text"),
+        vec![(offset, 0, kind, String::from(symbol))],
+    )];
 }
 
 /// The module around a case's code: one 64 KiB memory, imports
@@ -878,6 +1019,9 @@ pub fn build(case: &Case) -> (Vec<u8>, Vec<(usize, Patch)>) {
     if !relocs.is_empty() {
         b.relocation_groups = vec![(String::from(".rela.text"), relocs)];
     }
+    if let Some(tweak) = case.tweak {
+        tweak(&mut b);
+    }
     let file = b.build();
     // The TEXT section body is `u32 literal_size (0)` then the code: find it.
     let start = file
@@ -899,8 +1043,9 @@ pub fn build(case: &Case) -> (Vec<u8>, Vec<(usize, Patch)>) {
 /// 16   count entries of ENTRY_SIZE bytes:
 ///      0   name, NUL-padded (32 bytes)
 ///      32  expected text in the trap message, NUL-padded (64 bytes; empty for exits)
-///      96  u32 kind: 0 trap, 1 exit, 2 cancelled
-///      100 u32 trap id (u32::MAX: a trap without one) or exit code
+///      96  u32 kind: 0 trap, 1 exit, 2 cancelled, 3 LOAD refused
+///      100 u32 trap id (u32::MAX: a trap without one), exit code, or LOAD's status (low 32
+///          bits)
 ///      104 u32 file offset in the bundle, u32 file length
 ///      112 u32 patch count (at most MAX_PATCHES), u32 0
 ///      120 MAX_PATCHES x (u32 file offset of an 8-byte literal, u32 Target, u64 addend)
@@ -949,6 +1094,7 @@ pub fn make_bundle(cases: &[Case]) -> Vec<u8> {
             Expect::Trap(id, msg) => (0u32, id.unwrap_or(u32::MAX), msg),
             Expect::Exit(code) => (1, code, ""),
             Expect::Cancelled => (2, 0, ""),
+            Expect::LoadRefused(status, msg) => (3, status.to_raw() as u32, msg),
         };
         assert!(msg.len() < MESSAGE_LEN);
         put(&mut out, 32, msg.as_bytes());
@@ -973,7 +1119,7 @@ mod tests {
 
     #[test]
     fn every_case_is_a_valid_container_with_start() {
-        for case in cases() {
+        for case in code_cases() {
             let (file, patches) = build(&case);
             let m = tzwasm_aot_loader::parse(&file, Arch::Aarch64)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.name));

@@ -34,6 +34,7 @@ fn main() {
             Expect::Trap(None, msg) => format!("trap \"{msg}\""),
             Expect::Exit(code) => format!("exit {code}"),
             Expect::Cancelled => String::from("interrupted, cancelled"),
+            Expect::LoadRefused(status, msg) => format!("LOAD refused: {status} \"{msg}\""),
         };
         let patches: Vec<String> = patches
             .iter()
