@@ -194,6 +194,11 @@ impl Asm {
         let delta = to as i64 - self.words.len() as i64;
         self.word(0x1400_0000 | (delta as u32 & 0x3ff_ffff))
     }
+    /// `b.ne label`, to the instruction at index `to`.
+    pub fn bne_to(&mut self, to: usize) -> &mut Self {
+        let delta = to as i64 - self.words.len() as i64;
+        self.word(0x5400_0001 | ((delta as u32 & 0x7_ffff) << 5))
+    }
     /// `ret`.
     pub fn ret(&mut self) -> &mut Self {
         self.word(0xd65f_03c0)
@@ -287,6 +292,47 @@ fn asm(f: impl FnOnce(&mut Asm)) -> Asm {
 fn load_import(a: &mut Asm, idx: u32) {
     a.ldr(X8, X19, abi::INST_FUNC_PTRS); // ldr x8, [x19, #func_ptrs]
     a.ldr(X8, X8, 8 * idx); // ldr x8, [x8, #8*idx]
+}
+
+/// The marker the residue cases write and look for: 0x5ec2_2e75_5ec2_2e75 in x5.
+fn marker(a: &mut Asm) {
+    a.movz(5, 0x2e75, 0); // movz x5, #0x2e75
+    a.movk(5, 0x5ec2, 1); // movk x5, #0x5ec2, lsl #16
+    a.movk(5, 0x2e75, 2); // movk x5, #0x2e75, lsl #32
+    a.movk(5, 0x5ec2, 3); // movk x5, #0x5ec2, lsl #48
+}
+
+/// x21 = the native address of linear-memory offset 0, from
+/// `aot_check_app_addr_and_convert` (x19 = instance, x20 = exec_env).
+fn memory_base(a: &mut Asm) {
+    a.mov(X0, X19); // mov x0, x19
+    a.mov_w(X1, 0); // mov w1, #0 (not a string)
+    a.movz(X2, 0, 0); // mov x2, #0 (offset)
+    a.movz(X3, 16, 0); // mov x3, #16 (size)
+    a.ldr(X4, X20, abi::EXEC_ENV_ARGV_BUF); // ldr x4, [x20, #argv_buf] (out)
+    a.bl("aot_check_app_addr_and_convert"); // bl aot_check_app_addr_and_convert
+    a.ldr(X4, X20, abi::EXEC_ENV_ARGV_BUF); // ldr x4, [x20, #argv_buf]
+    a.ldr(X21, X4, 0); // ldr x21, [x4]
+}
+
+/// Fills `rounds` x 16 bytes from x4 up with the marker in x5.
+fn fill(a: &mut Asm, rounds: u32) {
+    a.movz(X2, rounds, 0); // mov x2, #rounds
+    let top = a.here();
+    a.word(0xa881_1485); // stp x5, x5, [x4], #16
+    a.word(0xf100_0442); // subs x2, x2, #1
+    a.bne_to(top); // b.ne top
+}
+
+/// Counts into x7 the 8-byte words equal to x5 among `words` from x4 up.
+fn count(a: &mut Asm, words: u32) {
+    a.movz(X2, words, 0); // mov x2, #words
+    let top = a.here();
+    a.word(0xf840_8486); // ldr x6, [x4], #8
+    a.word(0xeb05_00df); // cmp x6, x5
+    a.word(0x9a87_14e7); // cinc x7, x7, eq
+    a.word(0xf100_0442); // subs x2, x2, #1
+    a.bne_to(top); // b.ne top
 }
 
 /// Prologue of the cases that call: frame record, x20 = exec_env, x19 = instance.
@@ -859,6 +905,59 @@ fn code_cases() -> Vec<Case> {
                 a.mov(X0, X19); // mov x0, x19
                 a.ldr_address(X1, Target::Canary, 0); // ldr x1, =canary (message)
                 a.bl("aot_set_exception"); // bl aot_set_exception
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "pc-misaligned",
+            what: "branch to its own code + 2",
+            expect: ec("EC 0x22"),
+            tweak: None,
+            code: asm(|a| {
+                a.word(0x1000_0001); // adr x1, .
+                a.add(X1, X1, 2); // add x1, x1, #2
+                a.br(X1); // br x1
+            }),
+        },
+        Case {
+            name: "residue-write",
+            what: "fill its linear memory and 64 KiB of stack with a marker (for residue-scan)",
+            expect: Expect::Exit(0),
+            tweak: None,
+            code: asm(|a| {
+                prologue(a);
+                memory_base(a);
+                marker(a);
+                a.mov(X4, X21); // mov x4, x21
+                fill(a, 65536 / 16);
+                a.add(X4, SP, 0); // mov x4, sp
+                a.word(0xd140_4084); // sub x4, x4, #16, lsl #12
+                fill(a, 65536 / 16);
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "residue-scan",
+            what: "look for the previous module's marker in its own linear memory and stack \
+                   (exit code = words found)",
+            expect: Expect::Exit(0),
+            tweak: None,
+            code: asm(|a| {
+                prologue(a);
+                memory_base(a);
+                marker(a);
+                a.movz(7, 0, 0); // mov x7, #0
+                a.mov(X4, X21); // mov x4, x21
+                count(a, 65536 / 8);
+                a.add(X4, SP, 0); // mov x4, sp
+                a.word(0xd140_4084); // sub x4, x4, #16, lsl #12
+                count(a, 65536 / 8);
+                a.mov(X1, 7); // mov x1, x7
+                load_import(a, PROC_EXIT); // x8 = func_ptrs[proc_exit]
+                a.mov(X0, X20); // mov x0, x20
+                a.blr(X8); // blr x8: proc_exit(found)
                 a.pop_frame(); // ldp x29, x30, [sp], #16
                 a.ret(); // ret
             }),
