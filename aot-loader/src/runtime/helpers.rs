@@ -428,14 +428,17 @@ impl<P: Platform> Instance<'_, P> {
     }
 
     fn unlinked(&self, idx: u32) -> Stop {
-        let (m, n) = self
-            .module
-            .import_funcs
-            .get(idx as usize)
-            .map_or(("?", "?"), |i| (i.module.as_str(), i.name.as_str()));
-        Trap::Message(format!(
-            "failed to call unlinked import function ({m}, {n})"
-        ))
+        match self.module.import_funcs.get(idx as usize) {
+            Some(i) => Trap::Message(format!(
+                "failed to call unlinked import function ({}, {})",
+                i.module, i.name
+            )),
+            // Only module code that forged an entry id gets here.
+            None => Trap::Message(format!(
+                "unknown runtime entry: import {idx} of {}",
+                self.module.import_funcs.len()
+            )),
+        }
         .into()
     }
 

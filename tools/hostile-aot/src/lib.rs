@@ -630,7 +630,7 @@ fn code_cases() -> Vec<Case> {
             name: "svc-unknown",
             what: "svc #0 with an entry id no stub has (0x7fffdead: an import index far past \
                    the module's two)",
-            expect: ec("failed to call unlinked import function"),
+            expect: ec("unknown runtime entry: import"),
             tweak: None,
             code: asm(|a| {
                 a.movz(X16, 0xdead, 0); // movz x16, #0xdead
