@@ -1,0 +1,109 @@
+#!/bin/sh
+# bench.sh: the in-guest driver of `make bench` / `make bench-smoke` (owned by bench/). Runs as
+# /job/run.sh of the Linux image's job mode (qemu/linux/init) from the bench cpio that
+# bench/run-bench.py appends; everything it needs is under /job/bench, with the settings in
+# /job/bench/config (MODE, REPS, HEAP, WORKLOADS, SIZE_<name>, LOAD_ROUNDS, NULL_CALLS).
+# Every measurement is one "@B ..." line from bench/helper (tzbench) on the console; the host
+# script checks and summarises them. Configurations are interleaved: each repetition runs
+# every workload in every configuration, the configuration order rotated per repetition.
+# Any missing piece or failing run is an "@B kind=error" line and a non-zero exit.
+exec >/dev/console 2>&1
+B=/job/bench
+. $B/config
+T=$B/tzbench
+fail=0
+err() { echo "@B kind=error $*"; fail=1; }
+
+for f in $T $B/iwasm-hw $B/iwasm-sw /usr/bin/tzwasm; do
+    [ -x "$f" ] || { err what=missing file=$f; echo "@B kind=done fail=1"; exit 1; }
+done
+for w in $WORKLOADS hello; do
+    for f in $B/native/$w $B/hw/$w.aot $B/sw/$w.aot; do
+        [ -f "$f" ] || { err what=missing file=$f; echo "@B kind=done fail=1"; exit 1; }
+    done
+done
+
+echo "@B kind=info mode=$MODE reps=$REPS kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) heap=$HEAP"
+tzwasm info | sed 's/^/@I /'
+
+timed() { # SECTION NAME CONFIG REP COMMAND...
+    $T time "$@" || err what=time args="$(echo "$*" | tr ' ' ,)"
+}
+
+# run_config SECTION NAME CONFIG REP [ARGS...]: one run of a module or program.
+run_config() {
+    s=$1 n=$2 c=$3 r=$4
+    shift 4
+    case $c in
+    native) timed "$s" "$n" "$c" "$r" -- $B/native/$n "$@" ;;
+    tzwasm-hw) timed "$s" "$n" "$c" "$r" -- tzwasm run --heap "$HEAP" $B/hw/$n.aot -- "$@" ;;
+    tzwasm-sw) timed "$s" "$n" "$c" "$r" -- tzwasm run --heap "$HEAP" $B/sw/$n.aot -- "$@" ;;
+    iwasm-hw) timed "$s" "$n" "$c" "$r" -- $B/iwasm-hw $B/hw/$n.aot "$@" ;;
+    iwasm-sw) timed "$s" "$n" "$c" "$r" -- $B/iwasm-sw $B/sw/$n.aot "$@" ;;
+    *) err what=config config=$c ;;
+    esac
+}
+
+# rotate K WORD...: the words, starting at the K-th (mod count).
+rotate() {
+    k=$1
+    shift
+    k=$((k % $#))
+    i=0 head="" tail=""
+    for x in "$@"; do
+        if [ $i -lt $k ]; then tail="$tail $x"; else head="$head $x"; fi
+        i=$((i + 1))
+    done
+    echo $head $tail
+}
+
+CONFIGS="native tzwasm-hw tzwasm-sw iwasm-hw iwasm-sw"
+
+# Workloads and hello world (time to the first byte), interleaved.
+rep=1
+while [ $rep -le "$REPS" ]; do
+    for w in $WORKLOADS; do
+        eval size=\$SIZE_$w
+        for c in $(rotate $rep $CONFIGS); do
+            run_config wl "$w" "$c" "$rep" "$size"
+        done
+    done
+    for c in $(rotate $rep $CONFIGS); do
+        run_config hello hello "$c" "$rep"
+    done
+    rep=$((rep + 1))
+done
+
+# Streaming: 10 MiB of module stdout through the rings vs a plain copy of the same bytes.
+W10=$B/write10mib.aot
+tzwasm run "$W10" >/tmp/w10.bin || err what=write10mib
+rep=1
+while [ $rep -le "$REPS" ]; do
+    for c in $(rotate $rep tzwasm iwasm cat); do
+        case $c in
+        tzwasm) timed stream write10mib tzwasm-hw $rep -- tzwasm run "$W10" ;;
+        iwasm) timed stream write10mib iwasm-hw $rep -- $B/iwasm-hw "$W10" ;;
+        cat) timed stream write10mib plain-copy $rep -- cat /tmp/w10.bin ;;
+        esac
+    done
+    rep=$((rep + 1))
+done
+rm -f /tmp/w10.bin
+
+# LOAD of ~1 MiB and ~4 MiB modules vs the SHA-256 inside it; then each workload's charge.
+for f in big1m big4m; do
+    $T load $B/$f.aot "$LOAD_ROUNDS" || err what=load file=$f
+done
+for w in $WORKLOADS hello; do
+    $T load $B/hw/$w.aot 1 || err what=load file=$w
+done
+
+# NULL fast calls from userspace (ioctl + world switch), for reference.
+$T null "$NULL_CALLS" || err what=null
+
+# The pool must be back at zero.
+used=$(tzwasm info | sed -n 's/^pool: .*, \([0-9]*\) in use.*/\1/p')
+echo "@B kind=pool in_use=${used:-unknown}"
+[ "$used" = 0 ] || err what=pool in_use=${used:-unknown}
+echo "@B kind=done fail=$fail"
+exit $fail

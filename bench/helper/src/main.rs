@@ -1,0 +1,194 @@
+//! tzbench: the timing helper `make bench` runs inside the Linux guest (bench/guest/bench.sh).
+//! It prints one machine-readable line per measurement, `@B key=value ...`, which the host
+//! script (bench/run-bench.py) collects. Clock: `Instant` (CLOCK_MONOTONIC).
+//!
+//! ```text
+//! tzbench time SECTION NAME CONFIG REP -- COMMAND [ARGS...]
+//!     runs COMMAND with its stdout on a pipe; reports wall time, time to the first stdout byte,
+//!     bytes, an FNV-1a hash of stdout, the exit status and stdout's first line
+//! tzbench load FILE.aot ROUNDS [HEAP]
+//!     LOADs FILE ROUNDS times in fresh sessions; per round the client-timed LOAD, STATS pages
+//!     0-3 (quota use, copy, SHA-256, parse, instantiate = relocate + memory + set-up) and the
+//!     charge
+//! tzbench null CALLS
+//!     CALLS NULL fast calls through /dev/tzwasm (ioctl + SMC round trip), ns per call
+//! ```
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use tzwasm_smc::runner::{load_report_offset, Session};
+use tzwasm_smc::session::LOAD_REPORT_SIZE;
+use tzwasm_smc::Client as _;
+use tzwasm_tool::device::{Device, SHM_MAX_SIZE};
+
+/// FNV-1a, 64-bit: a cheap hash of a run's whole stdout, compared across configurations.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// `time`: one timed run of a command.
+fn time(args: &[OsString]) -> Result<(), String> {
+    let [section, name, config, rep, dashdash, command, rest @ ..] = args else {
+        return Err("usage: tzbench time SECTION NAME CONFIG REP -- COMMAND [ARGS...]".into());
+    };
+    if dashdash != "--" {
+        return Err("time: expected -- before the command".into());
+    }
+    let start = Instant::now();
+    let mut child = Command::new(command)
+        .args(rest)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("time: cannot start {}: {e}", command.to_string_lossy()))?;
+    let mut out = child.stdout.take().expect("stdout was piped");
+    let mut first_byte_ns = None;
+    let mut bytes = 0u64;
+    let mut hash = Fnv::new();
+    let mut first_line = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match out.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("time: reading stdout: {e}")),
+        };
+        if first_byte_ns.is_none() {
+            first_byte_ns = Some(start.elapsed().as_nanos());
+        }
+        if !first_line.contains(&b'\n') && first_line.len() < 200 {
+            first_line.extend_from_slice(&buf[..n.min(200)]);
+        }
+        bytes += n as u64;
+        hash.update(&buf[..n]);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("time: waiting for the command: {e}"))?;
+    let ns = start.elapsed().as_nanos();
+    let line = String::from_utf8_lossy(&first_line);
+    let line = line.split('\n').next().unwrap_or("").replace(' ', "_");
+    println!(
+        "@B kind=time section={} name={} config={} rep={} ns={ns} ttfb_ns={} bytes={bytes} hash={:016x} exit={} out={line}",
+        section.to_string_lossy(),
+        name.to_string_lossy(),
+        config.to_string_lossy(),
+        rep.to_string_lossy(),
+        first_byte_ns.map_or(-1, |t| t as i128),
+        hash.0,
+        status.code().map_or_else(|| format!("signal{status}"), |c| c.to_string()),
+    );
+    Ok(())
+}
+
+fn parse_u64(what: &str, s: Option<&OsString>) -> Result<u64, String> {
+    s.and_then(|s| s.to_str())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{what}: expected a number"))
+}
+
+/// `load`: LOAD figures of one file.
+fn load(args: &[OsString]) -> Result<(), String> {
+    let path = args
+        .first()
+        .ok_or("usage: tzbench load FILE.aot ROUNDS [HEAP]")?;
+    let rounds = parse_u64("load ROUNDS", args.get(1))?;
+    let heap = match args.get(2) {
+        Some(h) => parse_u64("load HEAP", Some(h))?,
+        None => 12 << 20,
+    };
+    let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.to_string_lossy()))?;
+    let need = load_report_offset(file.len())
+        .and_then(|r| r.checked_add(LOAD_REPORT_SIZE))
+        .ok_or("load: file too large")?;
+    if need > SHM_MAX_SIZE {
+        return Err(format!(
+            "load: {} is {} bytes; the driver shares at most {SHM_MAX_SIZE} bytes",
+            path.to_string_lossy(),
+            file.len()
+        ));
+    }
+    for round in 0..rounds {
+        let Device {
+            mut channel,
+            shm: mapping,
+        } = Device::open(need, heap).map_err(|e| format!("load: {e}"))?;
+        let area = mapping.area();
+        let handle = channel.session();
+        let mut session = Session::attach(&mut channel, handle);
+        // The file goes into shared memory before the clock starts: only LOAD is timed.
+        // A first LOAD (untimed) warms up the path; the second one is measured.
+        session
+            .load(&area, &file)
+            .map_err(|e| format!("load: {e:?}"))?;
+        session.unload().map_err(|e| format!("unload: {e:?}"))?;
+        let start = Instant::now();
+        let loaded = session
+            .load_at(&area, 0, file.len(), need - LOAD_REPORT_SIZE)
+            .map_err(|e| format!("load: {e:?}"))?;
+        let client_ns = start.elapsed().as_nanos();
+        let stat = |s: &mut Session<'_, _>, page| {
+            s.stats(page)
+                .map_err(|e| format!("STATS page {page}: {e:?}"))
+        };
+        let [quota, used, _] = stat(&mut session, 0)?;
+        let [freq, copy, sha] = stat(&mut session, 1)?;
+        let [parse, inst, _] = stat(&mut session, 2)?;
+        let [reloc, mem, setup] = stat(&mut session, 3)?;
+        println!(
+            "@B kind=load file={} bytes={} round={round} client_ns={client_ns} freq={freq} copy={copy} sha={sha} parse={parse} inst={inst} reloc={reloc} mem={mem} setup={setup} quota={quota} used={used} charged={} min_quota={}",
+            path.to_string_lossy(),
+            file.len(),
+            loaded.charged,
+            loaded.min_quota
+        );
+    }
+    Ok(())
+}
+
+/// `null`: NULL fast calls from userspace.
+fn null(args: &[OsString]) -> Result<(), String> {
+    let calls = parse_u64("null CALLS", args.first())?;
+    let Device { mut channel, .. } =
+        Device::open(4096, 1 << 20).map_err(|e| format!("null: {e}"))?;
+    let start = Instant::now();
+    for _ in 0..calls {
+        channel.null_call().map_err(|e| format!("NULL: {e:?}"))?;
+    }
+    let ns = start.elapsed().as_nanos();
+    println!(
+        "@B kind=null calls={calls} ns_per_call={}",
+        ns / u128::from(calls.max(1))
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let result = match args.first().and_then(|a| a.to_str()) {
+        Some("time") => time(&args[1..]),
+        Some("load") => load(&args[1..]),
+        Some("null") => null(&args[1..]),
+        _ => Err("usage: tzbench time|load|null ... (see the source)".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tzbench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
