@@ -23,6 +23,7 @@ include mk/qemu.mk
 -include mk/spec.mk
 -include mk/fuzz.mk
 include mk/linux.mk
+-include mk/bench.mk
 
 .PHONY: help build test clean
 help:
@@ -36,6 +37,7 @@ help:
 	@echo "  make aot-test    AOT runtime vs WAMR iwasm on the guest corpus (x86_64 + aarch64, both bounds-check modes)"
 	@echo "  make difffuzz    random modules, iwasm vs the AOT runtime (DIFFFUZZ_N=, DIFFFUZZ_SEED=)"
 	@echo "  make loader-fuzz cargo fuzz over the AOT loader (LOADER_FUZZ_TIME= s, LOADER_FUZZ_RUNS=)"
+	@echo "  make bench       tzwasm vs native and iwasm in one QEMU boot -> docs/benchmarks.md (not in make test)"
 	@echo "  make setup       only install prerequisites (apt, rustup targets, TF-A source)"
 
 build: firmware test-client flash

@@ -1,0 +1,539 @@
+#!/usr/bin/env python3
+"""The host side of `make bench` and `make bench-smoke` (owned by bench/).
+
+Stages the bench cpio (bench/guest/bench.sh as /job/run.sh, tzbench, the static iwasm builds,
+the native programs and the .aot files under /job/bench), boots the Linux image headless in
+job mode with that cpio appended (qemu/linux/boot-linux.sh), then boots the bare-metal test
+client on the release firmware (qemu/boot.sh) for the world-switch figure. It collects the
+guest's "@B" lines, fails if any run failed, any configuration is missing or any checksum
+disagrees, computes medians and ratios and writes the report (Markdown + JSON).
+
+    bench/run-bench.py --mode full|smoke --reps N --bench-dir build/bench --flash-linux F
+        --initramfs I --flash-baremetal F --bl32 B --bl32-elf E --write10mib W
+        [--md docs/benchmarks.md --json docs/benchmarks.json]
+
+Without --md/--json the report goes to BENCH_DIR/MODE/. Nothing is ever skipped silently.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKLOADS = ["intmix", "matmul", "sha256", "qsort", "nbody", "stream", "strfmt", "interp", "rsmix"]
+# Work units per run (argv[1] of each workload): full runs take 1-5 s each under QEMU.
+FULL_SIZES = dict(intmix=1600, matmul=14, sha256=16, qsort=256, nbody=150, stream=20, strfmt=40,
+                  interp=4, rsmix=25)
+SMOKE_SIZES = dict(intmix=20, matmul=1, sha256=1, qsort=8, nbody=2, stream=1, strfmt=1, interp=1,
+                   rsmix=1)
+DESCRIPTION = {
+    "intmix": "CoreMark-like: linked list sort/find, int matrix, state machine, CRC-16 (C)",
+    "matmul": "dense float32 matrix multiply 192x192 (C)",
+    "sha256": "SHA-256 over 16 MiB generated in 64 KiB chunks (C)",
+    "qsort": "libc qsort of 256 Ki 8-byte records, 3 rounds (C)",
+    "nbody": "n-body, 5 bodies, 150k steps, doubles (C)",
+    "stream": "STREAM copy/scale/add/triad over 3 x 2 MiB doubles (C)",
+    "strfmt": "snprintf/sscanf/strtol/strtod through libc, 40k lines (C)",
+    "interp": "bytecode interpreter, one indirect call per instruction (C)",
+    "rsmix": "Rust: sort_unstable of 64 Ki u64, BTreeMap, String formatting and parsing",
+}
+CONFIGS = ["native", "tzwasm-hw", "tzwasm-sw", "iwasm-hw", "iwasm-sw"]
+CONFIG_TEXT = {
+    "native": "aarch64-linux-gnu-gcc -O2 -static (-ffp-contract=off); rustc for the Rust workload",
+    "tzwasm-hw": "`tzwasm run`, .aot from wamrc --bounds-checks=0 (guard pages: hardware mode)",
+    "tzwasm-sw": "`tzwasm run`, .aot from wamrc --bounds-checks=1 (software bounds checks)",
+    "iwasm-hw": "WAMR 2.4.3 iwasm (static, hardware bounds checks) on the same bc0 .aot",
+    "iwasm-sw": "WAMR 2.4.3 iwasm (static, WAMR_DISABLE_HW_BOUND_CHECK=1) on the same bc1 .aot",
+}
+HEAP = "12M"
+
+
+def die(msg):
+    print(f"run-bench: FAILED: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def stage(args, work):
+    """The bench cpio: /job/run.sh and /job/bench/..."""
+    stage_dir = os.path.join(work, "stage")
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    b = os.path.join(stage_dir, "job", "bench")
+    for d in ("native", "hw", "sw"):
+        os.makedirs(os.path.join(b, d))
+    bd = args.bench_dir
+
+    def put(src, dst, mode=0o644):
+        if not os.path.isfile(src):
+            die(f"missing input {src} (make bench-inputs builds it)")
+        shutil.copyfile(src, dst)
+        os.chmod(dst, mode)
+
+    put(os.path.join(TOP, "bench", "guest", "bench.sh"), os.path.join(stage_dir, "job", "run.sh"), 0o755)
+    put(os.path.join(bd, "cargo", "aarch64-unknown-linux-musl", "release", "tzbench"),
+        os.path.join(b, "tzbench"), 0o755)
+    for v in ("hw", "sw"):
+        put(os.path.join(bd, f"iwasm-{v}"), os.path.join(b, f"iwasm-{v}"), 0o755)
+    for w in WORKLOADS + ["hello"]:
+        put(os.path.join(bd, "native", w), os.path.join(b, "native", w), 0o755)
+        for v in ("hw", "sw"):
+            put(os.path.join(bd, v, f"{w}.aot"), os.path.join(b, v, f"{w}.aot"))
+    for f in ("big1m.aot", "big4m.aot"):
+        put(os.path.join(bd, f), os.path.join(b, f))
+    put(args.write10mib, os.path.join(b, "write10mib.aot"))
+    sizes = FULL_SIZES if args.mode == "full" else SMOKE_SIZES
+    with open(os.path.join(b, "config"), "w") as f:
+        f.write(f"MODE={args.mode}\nREPS={args.reps}\nHEAP={HEAP}\n")
+        f.write(f"WORKLOADS=\"{' '.join(WORKLOADS)}\"\n")
+        for w in WORKLOADS:
+            f.write(f"SIZE_{w}={sizes[w]}\n")
+        f.write(f"LOAD_ROUNDS={3 if args.mode == 'full' else 1}\n")
+        f.write(f"NULL_CALLS={10000 if args.mode == 'full' else 1000}\n")
+    cpio = os.path.join(work, "bench.cpio")
+    files = subprocess.run(["find", "."], cwd=stage_dir, check=True, capture_output=True,
+                           text=True).stdout
+    with open(cpio, "wb") as out:
+        subprocess.run(["cpio", "-o", "-H", "newc", "--owner=0:0", "--quiet"], cwd=stage_dir,
+                       input="\n".join(sorted(files.split())).encode() + b"\n", stdout=out,
+                       check=True)
+    return cpio, sizes
+
+
+def parse_lines(path):
+    """The guest's "@B key=value ..." lines and "@I" info lines from a console log."""
+    recs, info = [], []
+    with open(path, "rb") as f:
+        for raw in f.read().decode("utf-8", "replace").split("\n"):
+            line = raw.replace("\r", "")
+            if "@B " in line:
+                rec = {}
+                for tok in line[line.index("@B ") + 3:].split():
+                    k, _, v = tok.partition("=")
+                    rec[k] = v
+                recs.append(rec)
+            elif "@I " in line:
+                info.append(line[line.index("@I ") + 3:])
+    return recs, info
+
+
+def wasm_initial_memory(path):
+    """Bytes of the initial linear memory a .wasm declares (memory section or import)."""
+    data = open(path, "rb").read()
+
+    def leb(pos):
+        result = shift = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                return result, pos
+
+    def name(pos):
+        n, pos = leb(pos)
+        return pos + n
+
+    pos = 8
+    while pos < len(data):
+        sid = data[pos]
+        size, body = leb(pos + 1)
+        if sid == 5:
+            count, p = leb(body)
+            if count:
+                _flags, p = leb(p)
+                pages, _ = leb(p)
+                return pages * 65536
+        elif sid == 2:
+            count, p = leb(body)
+            for _ in range(count):
+                p = name(name(p))
+                kind = data[p]
+                p += 1
+                if kind == 2:
+                    _flags, p = leb(p)
+                    pages, _ = leb(p)
+                    return pages * 65536
+                if kind == 0:
+                    _, p = leb(p)
+                elif kind == 1:
+                    p += 1
+                    flags, p = leb(p)
+                    _, p = leb(p)
+                    if flags & 1:
+                        _, p = leb(p)
+                elif kind == 3:
+                    p += 2
+        pos = body + size
+    return 0
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=["full", "smoke"], required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    for a in ("bench-dir", "flash-linux", "initramfs", "flash-baremetal", "bl32", "bl32-elf",
+              "write10mib"):
+        ap.add_argument(f"--{a}", required=True)
+    ap.add_argument("--md")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if args.mode == "full" and args.reps < 5:
+        die("a full run needs at least 5 repetitions")
+    work = os.path.join(args.bench_dir, args.mode)
+    os.makedirs(work, exist_ok=True)
+    md_path = args.md or os.path.join(work, "benchmarks.md")
+    json_path = args.json or os.path.join(work, "benchmarks.json")
+    started = datetime.datetime.now(datetime.timezone.utc)
+
+    cpio, sizes = stage(args, work)
+    # 1. Linux: every workload, hello, streaming, LOAD, NULL.
+    linux_dir = os.path.join(work, "linux")
+    timeout = 5400 if args.mode == "full" else 900
+    print(f"run-bench: {args.mode} run, {args.reps} repetition(s): booting Linux (logs in {linux_dir})",
+          flush=True)
+    t0 = time.time()
+    rc = subprocess.run([os.path.join(TOP, "qemu", "linux", "boot-linux.sh"), "test",
+                         args.flash_linux, f"{args.initramfs}:{cpio}", linux_dir, str(timeout),
+                         "job"]).returncode
+    linux_secs = time.time() - t0
+    recs, info = parse_lines(os.path.join(linux_dir, "console.log"))
+    problems = []
+    if rc != 0:
+        problems.append(f"Linux boot: QEMU exit status {rc}" + (" (timeout)" if rc == 124 else ""))
+    done = [r for r in recs if r.get("kind") == "done"]
+    if not done:
+        problems.append("the guest never reported kind=done")
+    elif done[-1].get("fail") != "0":
+        problems.append("the guest reported failures")
+    for r in recs:
+        if r.get("kind") == "error":
+            problems.append("guest error: " + " ".join(f"{k}={v}" for k, v in r.items()))
+
+    # 2. Bare metal: the client's world-switch timing on the release firmware.
+    bm_dir = os.path.join(work, "baremetal")
+    print(f"run-bench: Linux part took {linux_secs:.0f} s; booting the bare-metal client (logs in {bm_dir})",
+          flush=True)
+    rc = subprocess.run([os.path.join(TOP, "qemu", "boot.sh"), "test", args.flash_baremetal, bm_dir,
+                         "600"]).returncode
+    null_ns = psci_ns = None
+    bm_log = open(os.path.join(bm_dir, "normal.log"), "rb").read().decode("utf-8", "replace")
+    m = re.search(r"timing: NULL fast call (\d+) ns/call, PSCI_VERSION (\d+) ns/call", bm_log)
+    if rc != 0:
+        problems.append(f"bare-metal boot: QEMU exit status {rc}")
+    if not m:
+        problems.append("bare-metal client printed no 'timing:' line")
+    else:
+        null_ns, psci_ns = int(m.group(1)), int(m.group(2))
+
+    # 3. Check and summarise.
+    times = [r for r in recs if r.get("kind") == "time"]
+    for r in times:
+        if r.get("exit") != "0":
+            problems.append(f"{r['section']} {r['name']} {r['config']} rep {r['rep']}: exit {r.get('exit')}")
+
+    def runs(section, name, config):
+        return [r for r in times if r["section"] == section and r["name"] == name and r["config"] == config]
+
+    results = {}
+    for w in WORKLOADS:
+        res = {"size": sizes[w], "description": DESCRIPTION[w], "median_s": {}, "runs_s": {}}
+        hashes = set()
+        for c in CONFIGS:
+            rr = runs("wl", w, c)
+            if len(rr) != args.reps:
+                problems.append(f"{w} {c}: {len(rr)} runs, expected {args.reps}")
+            for r in rr:
+                hashes.add((r["hash"], r["out"]))
+                if not r["out"].startswith(f"checksum_{w}_"):
+                    problems.append(f"{w} {c} rep {r['rep']}: no checksum line ({r['out']!r})")
+            res["runs_s"][c] = [int(r["ns"]) / 1e9 for r in rr]
+            res["median_s"][c] = median(res["runs_s"][c])
+        if len(hashes) != 1:
+            problems.append(f"{w}: checksums disagree: {sorted(hashes)}")
+        res["checksum"] = sorted(hashes)[0][1].replace("_", " ") if hashes else None
+        results[w] = res
+
+    def ratio(w, a, b):
+        ma, mb = results[w]["median_s"].get(a), results[w]["median_s"].get(b)
+        return ma / mb if ma and mb else None
+
+    pairs = [("tzwasm-hw", "native"), ("tzwasm-sw", "native"), ("tzwasm-hw", "iwasm-hw"),
+             ("tzwasm-sw", "iwasm-sw"), ("iwasm-hw", "native"), ("iwasm-sw", "native")]
+    ratios = {f"{a}/{b}": {w: ratio(w, a, b) for w in WORKLOADS} for a, b in pairs}
+    geo = {k: geomean([x for x in v.values() if x]) for k, v in ratios.items()}
+
+    hello = {}
+    hhashes = set()
+    for c in CONFIGS:
+        rr = runs("hello", "hello", c)
+        if len(rr) != args.reps:
+            problems.append(f"hello {c}: {len(rr)} runs, expected {args.reps}")
+        hhashes.update(r["hash"] for r in rr)
+        hello[c] = {"ttfb_ms": median([int(r["ttfb_ns"]) / 1e6 for r in rr]),
+                    "total_ms": median([int(r["ns"]) / 1e6 for r in rr])}
+    if len(hhashes) > 1:
+        problems.append("hello: outputs differ between configurations")
+
+    stream = {}
+    shashes = set()
+    for c in ("tzwasm-hw", "iwasm-hw", "plain-copy"):
+        rr = runs("stream", "write10mib", c)
+        if len(rr) != args.reps:
+            problems.append(f"stream {c}: {len(rr)} runs, expected {args.reps}")
+        for r in rr:
+            shashes.add(r["hash"])
+            if int(r["bytes"]) != 10 << 20:
+                problems.append(f"stream {c}: {r['bytes']} bytes, expected {10 << 20}")
+        s = median([int(r["ns"]) / 1e9 for r in rr])
+        stream[c] = {"median_s": s, "mib_per_s": (10 / s) if s else None}
+    if len(shashes) > 1:
+        problems.append("stream: the 10 MiB outputs differ")
+
+    loads = {}
+    for r in recs:
+        if r.get("kind") != "load":
+            continue
+        name = os.path.basename(r["file"]).removesuffix(".aot")
+        loads.setdefault(name, []).append(r)
+    load_fig = {}
+    for name in ("big1m", "big4m"):
+        rr = loads.get(name, [])
+        if not rr:
+            problems.append(f"no LOAD figure for {name}")
+            continue
+        freq = int(rr[0]["freq"])
+
+        def us(field):
+            return median([int(r[field]) * 1e6 / freq for r in rr])
+
+        fig = {k: us(k) for k in ("copy", "sha", "parse", "inst", "reloc", "mem", "setup")}
+        fig["client_us"] = median([int(r["client_ns"]) / 1e3 for r in rr])
+        fig["bytes"] = int(rr[0]["bytes"])
+        fig["rounds"] = len(rr)
+        fig["total_us"] = fig["copy"] + fig["sha"] + fig["parse"] + fig["inst"]
+        fig["ratio_inside"] = fig["total_us"] / fig["sha"]
+        fig["ratio_client"] = fig["client_us"] / fig["sha"]
+        load_fig[name] = fig
+
+    pool = {}
+    for w in WORKLOADS + ["hello"]:
+        rr = loads.get(w)
+        if not rr:
+            problems.append(f"no LOAD charge for {w}")
+            continue
+        lin = wasm_initial_memory(os.path.join(args.bench_dir, "wasm", f"{w}.wasm"))
+        charged = int(rr[0]["charged"])
+        pool[w] = {"charged": charged, "used_stats": int(rr[0]["used"]), "linear": lin,
+                   "file": os.path.getsize(os.path.join(args.bench_dir, "hw", f"{w}.aot")),
+                   "beyond_linear": charged - lin}
+
+    null_linux = [r for r in recs if r.get("kind") == "null"]
+    sections = {}
+    out = subprocess.run([os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-") + "size", "-A",
+                          args.bl32_elf], capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        p = line.split()
+        if len(p) >= 2 and p[0].startswith(".") and p[1].isdigit():
+            sections[p[0]] = int(p[1])
+    image = {"bl32_bin_bytes": os.path.getsize(args.bl32), "sections": sections}
+
+    qemu_version = subprocess.run(["qemu-system-aarch64", "--version"], capture_output=True,
+                                  text=True).stdout.splitlines()[0]
+    host_cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                     if l.startswith("model name")), "unknown")
+    meta = {
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": args.mode, "reps": args.reps,
+        "command": "make bench" if args.mode == "full" else "make bench-smoke",
+        "qemu": qemu_version,
+        "machine": "qemu-system-aarch64 -machine virt,secure=on -cpu cortex-a57 -smp 2 -m 1024 (TCG)",
+        "host": f"{host_cpu}, {os.cpu_count()} CPUs (shared)",
+        "guest": next((r for r in recs if r.get("kind") == "info"), {}),
+        "linux_boot_s": round(linux_secs, 1),
+        "heap": HEAP,
+    }
+    report = {
+        "meta": meta, "configs": CONFIG_TEXT, "workloads": results, "ratios": ratios,
+        "geomean": geo, "hello": hello, "stream": stream, "load": load_fig, "pool": pool,
+        "world_switch": {"null_ns": null_ns, "psci_version_ns": psci_ns,
+                         "ratio": null_ns / psci_ns if null_ns and psci_ns else None,
+                         "linux_null_ioctl_ns": int(null_linux[-1]["ns_per_call"]) if null_linux else None},
+        "image": image, "secure_info": info, "problems": problems,
+    }
+    with open(json_path, "w") as f:
+        json.dump(report, f, indent=1, sort_keys=False)
+        f.write("\n")
+    with open(md_path, "w") as f:
+        f.write(render(report))
+    if problems:
+        for p in problems:
+            print(f"run-bench: FAILED: {p}", file=sys.stderr)
+        print(f"run-bench: report (with the failures) in {md_path}", file=sys.stderr)
+        sys.exit(1)
+    print(f"run-bench: {args.mode}: all checksums agree; report in {md_path} and {json_path}")
+    print(summary_lines(report))
+
+
+def f2(x):
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def goal_rows(r):
+    ws = r["world_switch"]
+    g = r["geomean"]
+    worst = max((v for v in r["ratios"]["tzwasm-hw/native"].values() if v), default=None)
+    worst_i = max((v for v in r["ratios"]["tzwasm-hw/iwasm-hw"].values() if v), default=None)
+    rows = [
+        ("tzwasm/native, hardware mode (geomean; worst workload)", "<= 1.10",
+         f"{f2(g['tzwasm-hw/native'])}; {f2(worst)}", g["tzwasm-hw/native"] is not None and worst is not None and worst <= 1.10),
+        ("tzwasm/iwasm on the same file, hardware mode (geomean; worst)", "<= 1.00",
+         f"{f2(g['tzwasm-hw/iwasm-hw'])}; {f2(worst_i)}", worst_i is not None and worst_i <= 1.00),
+        ("tzwasm/iwasm on the same file, software bounds checks (geomean)", "<= 1.00",
+         f2(g["tzwasm-sw/iwasm-sw"]), g["tzwasm-sw/iwasm-sw"] is not None and g["tzwasm-sw/iwasm-sw"] <= 1.00),
+    ]
+    for name in ("big1m", "big4m"):
+        lf = r["load"].get(name)
+        if lf:
+            rows.append((f"LOAD / SHA-256 of the same bytes, {lf['bytes'] / 1048576:.2f} MiB (inside the secure world; client-timed)",
+                         "<= 1.5", f"{f2(lf['ratio_inside'])}; {f2(lf['ratio_client'])}", lf["ratio_inside"] <= 1.5))
+    rows.append(("world switch: NULL fast call / PSCI_VERSION (bare-metal client)", "<= 1.5",
+                 f2(ws["ratio"]), ws["ratio"] is not None and ws["ratio"] <= 1.5))
+    return rows
+
+
+def summary_lines(r):
+    return "\n".join(f"  {name}: {val} (goal {goal}) {'met' if ok else 'MISSED'}"
+                     for name, goal, val, ok in goal_rows(r))
+
+
+def render(r):
+    m = r["meta"]
+    L = []
+    L.append("# Benchmarks: tzwasm vs native code and WAMR's iwasm")
+    L.append("")
+    L.append(f"Generated by `{m['command']}` (bench/run-bench.py) on {m['date']}; do not edit by hand. "
+             "Machine-readable: [benchmarks.json](benchmarks.json). How it works: [bench/README.md](../bench/README.md).")
+    L.append("")
+    L.append("**Absolute times below are QEMU TCG emulation on a shared host, not silicon; only the "
+             "ratios, measured in the same boot with the configurations interleaved, are the result.** "
+             "Even ratios describe TCG's costs (e.g. TLB flushes), which differ from a real Cortex-A57's.")
+    L.append("")
+    L.append(f"- Command: `{m['command']}` ({m['reps']} repetitions, medians)")
+    L.append(f"- Emulator: {m['qemu']}; {m['machine']}")
+    L.append(f"- Guest: Linux {m['guest'].get('kernel', '?')}, {m['guest'].get('cpus', '?')} CPUs; tzwasm runs with `--heap {m['heap']}`")
+    L.append(f"- Host: {m['host']}")
+    L.append("- World switch: a second, bare-metal boot in the same `make bench` (the bare-metal test "
+             "client on the release firmware; Linux userspace cannot issue PSCI_VERSION).")
+    L.append("")
+    L.append("## Goals")
+    L.append("")
+    L.append("| goal | target | measured | |")
+    L.append("|---|---:|---:|---|")
+    for name, goal, val, ok in goal_rows(r):
+        L.append(f"| {name} | {goal} | {val} | {'met' if ok else '**missed**'} |")
+    L.append("")
+    L.append("## Ratios per workload (median time / median time)")
+    L.append("")
+    keys = list(r["ratios"])
+    L.append("| workload | " + " | ".join(keys) + " |")
+    L.append("|---|" + "---:|" * len(keys))
+    for w in WORKLOADS:
+        L.append(f"| {w} | " + " | ".join(f2(r["ratios"][k][w]) for k in keys) + " |")
+    L.append("| **geomean** | " + " | ".join(f"**{f2(r['geomean'][k])}**" for k in keys) + " |")
+    L.append("")
+    L.append("## Absolute medians (seconds, QEMU TCG)")
+    L.append("")
+    L.append("| workload | what | size arg | " + " | ".join(CONFIGS) + " | checksum |")
+    L.append("|---|---|---:|" + "---:|" * len(CONFIGS) + "---|")
+    for w in WORKLOADS:
+        res = r["workloads"][w]
+        L.append(f"| {w} | {res['description']} | {res['size']} | "
+                 + " | ".join(f"{res['median_s'][c]:.3f}" if res['median_s'][c] else "n/a" for c in CONFIGS)
+                 + f" | `{res['checksum']}` |")
+    L.append("")
+    L.append("Configurations:")
+    L.append("")
+    for c in CONFIGS:
+        L.append(f"- `{c}`: {r['configs'][c]}")
+    L.append("")
+    L.append("Checksums: every run of a workload, in every configuration, printed the same line "
+             "(compared as a hash of the whole stdout); otherwise the run fails.")
+    L.append("")
+    L.append("## Hello world: time to the first output byte")
+    L.append("")
+    L.append("From starting the command to the first byte on its stdout pipe (tzbench), and to its exit.")
+    L.append("")
+    L.append("| configuration | first byte (ms) | whole run (ms) |")
+    L.append("|---|---:|---:|")
+    for c, v in r["hello"].items():
+        L.append(f"| {c} | {f2(v['ttfb_ms'])} | {f2(v['total_ms'])} |")
+    L.append("")
+    L.append("## Output streaming: 10 MiB of stdout")
+    L.append("")
+    L.append("`write10mib.aot` (qemu/guests/write10mib.wat) writing 10 MiB to stdout into a pipe, "
+             "against `cat` of the same 10 MiB from tmpfs into the same kind of pipe.")
+    L.append("")
+    L.append("| configuration | median (s) | MiB/s | vs plain copy |")
+    L.append("|---|---:|---:|---:|")
+    plain = r["stream"]["plain-copy"]["median_s"]
+    for c, v in r["stream"].items():
+        L.append(f"| {c} | {v['median_s']:.3f} | {v['mib_per_s']:.1f} | {v['median_s'] / plain:.2f} |")
+    L.append("")
+    L.append("## LOAD vs SHA-256 of the same bytes")
+    L.append("")
+    L.append("`tzbench load`: a module of gen-big.py functions, LOADed through `/dev/tzwasm` after an "
+             "untimed warm-up LOAD in the same session; the breakdown is the secure world's own "
+             "(STATS pages 1-3, counter ticks), medians over the rounds. The ~4 MiB module is the "
+             "largest that fits the driver's 4 MiB of shared memory with its LOAD report.")
+    L.append("")
+    L.append("| module | bytes | client-timed (us) | copy | SHA-256 | parse | relocate | map (alloc+zero+map+seal) | instance set-up | LOAD/SHA inside | client/SHA |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, lf in r["load"].items():
+        L.append(f"| {name} | {lf['bytes']} | {lf['client_us']:.0f} | {lf['copy']:.0f} | {lf['sha']:.0f} | "
+                 f"{lf['parse']:.0f} | {lf['reloc']:.0f} | {lf['mem']:.0f} | {lf['setup']:.0f} | "
+                 f"{f2(lf['ratio_inside'])} | {f2(lf['ratio_client'])} |")
+    L.append("")
+    L.append("## World switch")
+    L.append("")
+    ws = r["world_switch"]
+    L.append(f"- Bare-metal client (10,000 calls each, alternating batches): NULL fast call to tzwasm "
+             f"{ws['null_ns']} ns, PSCI_VERSION (EL3 only) {ws['psci_version_ns']} ns: ratio **{f2(ws['ratio'])}**.")
+    L.append(f"- From Linux userspace through the driver (ioctl + SMC, for reference): "
+             f"{ws['linux_null_ioctl_ns']} ns per NULL call.")
+    L.append("")
+    L.append("## Size")
+    L.append("")
+    img = r["image"]
+    L.append(f"BL32 image (`bl32.bin`, what TF-A loads): **{img['bl32_bin_bytes']} bytes**. ELF sections: "
+             + ", ".join(f"`{k}` {v}" for k, v in img["sections"].items() if k in
+                         (".text", ".rodata", ".data", ".bss", ".stacks", ".xlat", ".pool")) + ".")
+    L.append("")
+    L.append("Secure pool bytes per module at LOAD (the quota charge from LOAD's report) beyond the "
+             "module's initial linear memory; the rest is the copy of the file, code, instance data "
+             "and the 1 MiB native stack.")
+    L.append("")
+    L.append("| module | .aot bytes | charged | initial linear memory | beyond linear memory |")
+    L.append("|---|---:|---:|---:|---:|")
+    for w, p in r["pool"].items():
+        L.append(f"| {w} | {p['file']} | {p['charged']} | {p['linear']} | {p['beyond_linear']} |")
+    L.append("")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    main()
