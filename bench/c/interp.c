@@ -49,7 +49,7 @@ static const int32_t program[] = {
 
 int main(int argc, char **argv)
 {
-    long runs = bench_size(argc, argv, 4);
+    long runs = bench_size(argc, argv, 5);
     uint64_t sum = 0;
     for (long r = 0; r < runs; r++) {
         struct vm v = {.sp = 0, .pc = 0, .code = program};

@@ -8,7 +8,7 @@ static float a[N][N], b[N][N], c[N][N];
 
 int main(int argc, char **argv)
 {
-    long reps = bench_size(argc, argv, 14);
+    long reps = bench_size(argc, argv, 28);
     uint64_t seed = 42, sum = 0;
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) {

@@ -17,7 +17,7 @@ static int cmp(const void *pa, const void *pb)
 
 int main(int argc, char **argv)
 {
-    long n = bench_size(argc, argv, 256) * 1024;
+    long n = bench_size(argc, argv, 300) * 1024;
     struct rec *v = malloc((size_t)n * sizeof *v);
     if (!v) {
         fputs("qsort: out of memory\n", stderr);

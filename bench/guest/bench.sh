@@ -79,16 +79,27 @@ W10=$B/write10mib.aot
 tzwasm run "$W10" >/tmp/w10.bin || err what=write10mib
 rep=1
 while [ $rep -le "$REPS" ]; do
-    for c in $(rotate $rep tzwasm iwasm cat); do
+    for c in $(rotate $rep tzwasm iwasm cat dd512); do
         case $c in
         tzwasm) timed stream write10mib tzwasm-hw $rep -- tzwasm run "$W10" ;;
         iwasm) timed stream write10mib iwasm-hw $rep -- $B/iwasm-hw "$W10" ;;
         cat) timed stream write10mib plain-copy $rep -- cat /tmp/w10.bin ;;
+        # The same copy in 512-byte writes: the size of the tool's writes (one per drained
+        # chunk of the ring, smc/src/ring.rs DRAIN_CHUNK).
+        dd512) timed stream write10mib copy-512 $rep -- sh -c "dd if=/tmp/w10.bin bs=512 2>/dev/null" ;;
         esac
     done
     rep=$((rep + 1))
 done
 rm -f /tmp/w10.bin
+
+# Diagnostics: one run each through tzbench's own runner, with the OUTPUT_PENDING pauses and
+# the secure world's count of INTERRUPTED returns (normal-world interrupts during the run).
+for w in $WORKLOADS; do
+    eval size=\$SIZE_$w
+    $T run $B/hw/$w.aot "$size" || err what=run file=$w
+done
+$T run "$W10" || err what=run file=write10mib
 
 # LOAD of ~1 MiB and ~4 MiB modules vs the SHA-256 inside it; then each workload's charge.
 for f in big1m big4m; do

@@ -12,6 +12,10 @@
 //!     charge
 //! tzbench null CALLS
 //!     CALLS NULL fast calls through /dev/tzwasm (ioctl + SMC round trip), ns per call
+//! tzbench run FILE.aot [ARGS...]
+//!     LOADs and RUNs FILE in one session as `tzwasm run` does (16 KiB rings, 12 MiB quota,
+//!     stdout hashed, not printed) and reports the run's wall time, OUTPUT_PENDING pauses,
+//!     the INTERRUPTED returns the caller saw and the secure world's own count (STATS page 2)
 //! ```
 
 use std::ffi::OsString;
@@ -19,7 +23,11 @@ use std::io::Read;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-use tzwasm_smc::runner::{load_report_offset, Session};
+use tzwasm_smc::ring::Stream;
+use tzwasm_smc::runner::{
+    area_size, load_report_offset, run_offset, RunObserver, RunRequest, Session,
+    DEFAULT_RING_CAPACITY,
+};
 use tzwasm_smc::session::LOAD_REPORT_SIZE;
 use tzwasm_smc::Client as _;
 use tzwasm_tool::device::{Device, SHM_MAX_SIZE};
@@ -176,13 +184,86 @@ fn null(args: &[OsString]) -> Result<(), String> {
     Ok(())
 }
 
+/// `run`'s observer: hashes and counts stdout, passes stderr through.
+struct Sink {
+    hash: Fnv,
+    bytes: u64,
+}
+
+impl RunObserver for Sink {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        match stream {
+            Stream::Stdout => {
+                self.hash.update(bytes);
+                self.bytes += bytes.len() as u64;
+            }
+            Stream::Stderr => eprint!("{}", String::from_utf8_lossy(bytes)),
+        }
+    }
+}
+
+/// `run`: one module run with the secure world's interruption count.
+fn run(args: &[OsString]) -> Result<(), String> {
+    let path = args
+        .first()
+        .ok_or("usage: tzbench run FILE.aot [ARGS...]")?;
+    let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.to_string_lossy()))?;
+    let owned: Vec<Vec<u8>> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned().into_bytes())
+        .collect();
+    let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let req = RunRequest {
+        entry: b"",
+        args: &argv,
+        env: &[],
+        ring_capacity: DEFAULT_RING_CAPACITY,
+    };
+    let need = area_size(file.len(), &req).ok_or("run: file too large")?;
+    let at = run_offset(file.len()).ok_or("run: file too large")?;
+    let Device {
+        mut channel,
+        shm: mapping,
+    } = Device::open(need, 12 << 20).map_err(|e| format!("run: {e}"))?;
+    let area = mapping.area();
+    let handle = channel.session();
+    let mut session = Session::attach(&mut channel, handle);
+    let start = Instant::now();
+    session
+        .load(&area, &file)
+        .map_err(|e| format!("load: {e:?}"))?;
+    let loaded_ns = start.elapsed().as_nanos();
+    let mut sink = Sink {
+        hash: Fnv::new(),
+        bytes: 0,
+    };
+    let outcome = session
+        .run(&area, at, &req, &mut sink)
+        .map_err(|e| format!("run: {e:?}"))?;
+    let ns = start.elapsed().as_nanos();
+    let [_, _, secure_interrupts] = session
+        .stats(2)
+        .map_err(|e| format!("STATS page 2: {e:?}"))?;
+    println!(
+        "@B kind=run file={} ns={ns} load_ns={loaded_ns} bytes={} hash={:016x} pauses={} interrupted_seen={} interrupted_secure={secure_interrupts} end={:?}",
+        path.to_string_lossy(),
+        sink.bytes,
+        sink.hash.0,
+        outcome.pauses,
+        outcome.interruptions,
+        outcome.end,
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let result = match args.first().and_then(|a| a.to_str()) {
         Some("time") => time(&args[1..]),
         Some("load") => load(&args[1..]),
         Some("null") => null(&args[1..]),
-        _ => Err("usage: tzbench time|load|null ... (see the source)".into()),
+        Some("run") => run(&args[1..]),
+        _ => Err("usage: tzbench time|load|null|run ... (see the source)".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
