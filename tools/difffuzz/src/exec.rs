@@ -161,7 +161,13 @@ pub fn compile(
         Ok(a)
     } else {
         let msg = String::from_utf8_lossy(&out.stderr);
-        let msg = msg.trim().lines().last().unwrap_or("").to_string();
+        // LLVM's own error line when it aborted, else wamrc's last line.
+        let lines: Vec<&str> = msg.trim().lines().collect();
+        let msg = lines
+            .iter()
+            .find(|l| l.contains("LLVM ERROR"))
+            .or(lines.last())
+            .map_or(String::new(), |l| l.chars().take(200).collect());
         Err(format!("wamrc failed ({}): {msg}", out.status))
     }
 }
