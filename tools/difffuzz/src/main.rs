@@ -1,8 +1,8 @@
 //! `tzwasm-difffuzz`: differential fuzzing of tzwasm's AOT runtime against WAMR 2.4.3's
 //! iwasm. Random valid modules (wasm-smith, see `gen.rs`) are compiled with the project's
-//! wamrc for x86_64 and every exported function is called, through a probe export, in both
-//! runtimes; results, memory, globals and trap messages must agree. See docs/conformance.md,
-//! "Fuzzing".
+//! wamrc (x86_64, or aarch64 with `--arch`) and every function, exported or not, is called
+//! through a probe export in both runtimes; results, memory, globals and trap messages must
+//! agree. See docs/conformance.md, "Fuzzing".
 //!
 //! ```text
 //! tzwasm-difffuzz [-n N] [--seed S] [--start I] [--jobs J] [--fuel F] [--timeout SECS]
