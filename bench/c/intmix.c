@@ -109,7 +109,7 @@ static int state_machine(const char *s, int counts[4])
 
 int main(int argc, char **argv)
 {
-    long iters = bench_size(argc, argv, 4000);
+    long iters = bench_size(argc, argv, 8000);
     uint64_t seed = 0x1234567;
     uint16_t crc = 0;
     static const char alpha[] = "0123456789.e+-,x";

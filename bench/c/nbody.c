@@ -71,7 +71,7 @@ static uint64_t bits(double d)
 
 int main(int argc, char **argv)
 {
-    long steps = bench_size(argc, argv, 450) * 1000;
+    long steps = bench_size(argc, argv, 720) * 1000;
     double px = 0, py = 0, pz = 0;
     for (int i = 0; i < 5; i++) {
         px += bodies[i].vx * bodies[i].m;

@@ -39,7 +39,7 @@ static uint8_t buf[65536];
 
 int main(int argc, char **argv)
 {
-    long mib = bench_size(argc, argv, 32);
+    long mib = bench_size(argc, argv, 64);
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     uint64_t seed = 7, total = 0;

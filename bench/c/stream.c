@@ -8,7 +8,7 @@
 
 int main(int argc, char **argv)
 {
-    long reps = bench_size(argc, argv, 60);
+    long reps = bench_size(argc, argv, 120);
     double *a = malloc(N * sizeof(double)), *b = malloc(N * sizeof(double)),
            *c = malloc(N * sizeof(double));
     if (!a || !b || !c) {

@@ -8,7 +8,7 @@ static const char *words[8] = {"alpha", "bravo", "charlie", "delta", "echo", "fo
 
 int main(int argc, char **argv)
 {
-    long iters = bench_size(argc, argv, 64) * 1000;
+    long iters = bench_size(argc, argv, 96) * 1000;
     uint64_t seed = 5, sum = 0;
     char line[160], word[32];
     for (long it = 0; it < iters; it++) {

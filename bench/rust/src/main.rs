@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Default rounds for the full-size run.
-const DEFAULT_ROUNDS: u64 = 60;
+const DEFAULT_ROUNDS: u64 = 120;
 /// Elements per round.
 const N: usize = 64 * 1024;
 
