@@ -41,9 +41,21 @@ struct Region {
 
 /// A reserved window and the regions mapped in it.
 struct Window {
+    /// What `mmu::reserve_window` returned (2 MiB aligned).
     base: u64,
+    /// `base` plus the window's colour: where its contents start.
+    start: u64,
     regions: Vec<Region>,
 }
+
+/// Page offsets ("colours") of successive windows of a module, in pages: windows are 2 MiB
+/// aligned, so without an offset the first pages of code, instance data, stack and linear
+/// memory (where a C module keeps its hot globals) share their low 21 VA bits and compete
+/// for the same TLB entries; QEMU's direct-mapped software TLB made modules run up to twice
+/// as slow as under iwasm (docs/benchmarks-analysis.md), and set-associative hardware TLBs
+/// and VIPT caches index by the same bits. 37 is coprime with every power of two.
+const COLOUR_STRIDE_PAGES: u64 = 37;
+const COLOURS: u64 = 512;
 
 /// The module's WASI view of the world for one run: its arguments and environment (copied
 /// into secure memory), and where its stdout/stderr go: the run's output ring in shared
@@ -353,6 +365,7 @@ impl SecurePlatform {
         }
         self.windows.push(Window {
             base: va,
+            start: va,
             regions: alloc::vec![Region { va, pa, len: PAGE }],
         });
         write_stub(pa, 0, RETURN_ID);
@@ -381,9 +394,13 @@ impl SecurePlatform {
         len: u64,
         attrs: Attributes,
     ) -> Result<u64, PlatformError> {
-        let base = crate::mmu::reserve_window(reserve).map_err(|_| err("no VA window left"))?;
+        let colour = (self.windows.len() as u64 * COLOUR_STRIDE_PAGES % COLOURS) * PAGE;
+        let base =
+            crate::mmu::reserve_window(reserve + colour).map_err(|_| err("no VA window left"))?;
+        let start = base + colour;
         let mut w = Window {
             base,
+            start,
             regions: Vec::new(),
         };
         if len > 0 {
@@ -394,26 +411,26 @@ impl SecurePlatform {
                     return Err(e);
                 }
             };
-            if crate::mmu::map_at(base + offset, pa, len, attrs).is_err() {
+            if crate::mmu::map_at(start + offset, pa, len, attrs).is_err() {
                 free_pages(pa, len);
                 let _ = crate::mmu::release_window(base);
                 return Err(err("cannot map module memory"));
             }
             w.regions.push(Region {
-                va: base + offset,
+                va: start + offset,
                 pa,
                 len,
             });
         }
         self.windows.push(w);
-        Ok(base + offset)
+        Ok(start + offset)
     }
 
     fn drop_window_containing(&mut self, va: u64) {
         if let Some(i) = self
             .windows
             .iter()
-            .position(|w| w.base == va || w.regions.iter().any(|r| r.va == va))
+            .position(|w| w.start == va || w.regions.iter().any(|r| r.va == va))
         {
             let w = self.windows.swap_remove(i);
             for r in w.regions {
@@ -444,8 +461,8 @@ impl SecurePlatform {
     /// Unmaps, zeroes and frees everything.
     fn release_all(&mut self) {
         while let Some(w) = self.windows.first() {
-            let base = w.base;
-            self.drop_window_containing(base);
+            let start = w.start;
+            self.drop_window_containing(start);
         }
     }
 }
@@ -480,7 +497,7 @@ unsafe impl Platform for SecurePlatform {
             free_pages(pa, len);
             return Err(err("cannot map grown memory"));
         }
-        match self.windows.iter_mut().find(|w| w.base == base) {
+        match self.windows.iter_mut().find(|w| w.start == base) {
             Some(w) => {
                 w.regions.push(Region {
                     va: base + old,

@@ -294,6 +294,11 @@ pub trait RunObserver {
     /// Bytes of `stream`, in order, as they are drained from the ring.
     fn output(&mut self, stream: Stream, bytes: &[u8]);
 
+    /// Called after each drain of the ring (at every pause, interruption and at the end),
+    /// once all the bytes then available went through [`RunObserver::output`]: the moment to
+    /// flush buffered output with one write instead of one per chunk.
+    fn drained(&mut self) {}
+
     /// Polled at every pause and interruption: `true` cancels the run.
     fn cancel_requested(&mut self) -> bool {
         false
@@ -486,12 +491,13 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
 
         let mut received = [0u64; 2];
         let mut drain = |c: &mut Consumer<'_>, obs: &mut dyn RunObserver| {
-            c.drain(|stream, bytes| {
+            let r = c.drain(|stream, bytes| {
                 obs.output(stream, bytes);
                 received[stream.index()] += bytes.len() as u64;
                 bytes.len()
-            })
-            .map(|_| ())
+            });
+            obs.drained();
+            r.map(|_| ())
         };
 
         let mut regs = self.call(

@@ -319,23 +319,41 @@ fn heap_hint(n: u64) -> String {
     }
 }
 
-/// Streams the module's output to ours as it is drained.
+/// Streams the module's output to ours as it is drained: what one drain of the ring yields
+/// (the runner hands it over in 512-byte chunks) is collected and written with one `write`
+/// per stream, then flushed, so output appears as the module produces it without a system
+/// call per chunk.
 struct Output {
     error: Option<io::Error>,
+    /// stdout and stderr bytes of the current drain.
+    pending: [Vec<u8>; 2],
 }
 
 impl RunObserver for Output {
     fn output(&mut self, stream: Stream, bytes: &[u8]) {
-        if self.error.is_some() {
+        if self.error.is_none() {
+            self.pending[stream.index()].extend_from_slice(bytes);
+        }
+    }
+
+    fn drained(&mut self) {
+        let [out, err] = &mut self.pending;
+        if self.error.is_some() || (out.is_empty() && err.is_empty()) {
             return;
         }
-        let r = match stream {
-            Stream::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(bytes).and_then(|()| out.flush())
+        let r = (|| {
+            if !out.is_empty() {
+                let mut o = io::stdout().lock();
+                o.write_all(out)?;
+                o.flush()?;
             }
-            Stream::Stderr => io::stderr().lock().write_all(bytes),
-        };
+            if !err.is_empty() {
+                io::stderr().lock().write_all(err)?;
+            }
+            Ok(())
+        })();
+        out.clear();
+        err.clear();
         if let Err(e) = r {
             self.error = Some(e);
         }
@@ -384,7 +402,10 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     } = Device::open(need, o.heap.unwrap_or(DEFAULT_HEAP))?;
     let area = mapping.area();
     let handle = channel.session();
-    let mut observer = Output { error: None };
+    let mut observer = Output {
+        error: None,
+        pending: [Vec::new(), Vec::new()],
+    };
     let outcome = {
         let mut session = Session::attach(&mut channel, handle);
         let loaded = session.load(&area, &file);

@@ -240,6 +240,7 @@ struct Sink {
     cancel_after: Option<usize>,
     pauses_seen: u32,
     interrupts_seen: u32,
+    drains: u32,
 }
 
 impl RunObserver for Sink {
@@ -253,6 +254,10 @@ impl RunObserver for Sink {
 
     fn interrupted(&mut self, n: u32) {
         self.interrupts_seen = n;
+    }
+
+    fn drained(&mut self) {
+        self.drains += 1;
     }
 
     fn paused(&mut self, pause: u32, ring: SharedRegion<'_>) -> bool {
@@ -324,6 +329,11 @@ fn output_larger_than_the_ring_arrives_whole_across_pauses() {
     assert_eq!(&sink.out[0][..big.len()], &big[..]);
     assert!(r.pauses >= 97, "{} pauses", r.pauses);
     assert_eq!(sink.pauses_seen, r.pauses);
+    assert_eq!(
+        sink.drains,
+        r.pauses + 1,
+        "one drain per pause and one at the end"
+    );
     assert_eq!(
         calls.iter().filter(|&&c| c == "RESUME").count() as u32,
         r.pauses
