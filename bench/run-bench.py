@@ -525,8 +525,9 @@ def render(r):
     for c, v in r["stream"].items():
         L.append(f"| {c} | {v['median_s']:.3f} | {v['mib_per_s']:.1f} | {v['median_s'] / plain:.2f} |")
     L.append("")
-    L.append("`copy-512` is `dd bs=512` of the same file: the size of the `tzwasm` tool's writes "
-             "(it writes and flushes each 512-byte chunk it drains from the ring).")
+    L.append("`copy-512` is `dd bs=512` of the same file, for scale: 512 bytes is the chunk the "
+             "ring's consumer hands over; the `tzwasm` tool collects one drain's chunks and writes "
+             "them with one `write` per stream.")
     L.append("")
     L.append("## Interruptions and pauses (diagnostics)")
     L.append("")
