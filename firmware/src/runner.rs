@@ -306,14 +306,6 @@ pub struct InstantiateTicks {
     pub memory: u64,
 }
 
-/// Runs `f`, adding its counter ticks to `acc`.
-fn timed<T>(acc: &mut u64, f: impl FnOnce() -> T) -> T {
-    let t0 = crate::arch::counter();
-    let r = f();
-    *acc += crate::arch::counter().wrapping_sub(t0);
-    r
-}
-
 fn err(what: &str) -> PlatformError {
     PlatformError(String::from(what))
 }
@@ -386,8 +378,22 @@ impl SecurePlatform {
         }
     }
 
-    /// Allocates `len` bytes, maps them at `offset` inside a new window of `reserve` bytes.
+    /// Allocates `len` bytes, maps them at `offset` inside a new window of `reserve` bytes;
+    /// the time it takes counts as memory work ([`InstantiateTicks::memory`]).
     fn window_with(
+        &mut self,
+        reserve: u64,
+        offset: u64,
+        len: u64,
+        attrs: Attributes,
+    ) -> Result<u64, PlatformError> {
+        let t0 = crate::arch::counter();
+        let r = self.new_window(reserve, offset, len, attrs);
+        self.ticks.memory += crate::arch::counter().wrapping_sub(t0);
+        r
+    }
+
+    fn new_window(
         &mut self,
         reserve: u64,
         offset: u64,
@@ -478,12 +484,7 @@ unsafe impl Platform for SecurePlatform {
 
     fn reserve_memory(&mut self, reserve: u64, commit: u64) -> Result<u64, PlatformError> {
         let commit = round_up(commit);
-        let mut t = self.ticks.memory;
-        let r = timed(&mut t, || {
-            self.window_with(reserve, 0, commit, Attributes::USER_DATA)
-        });
-        self.ticks.memory = t;
-        r
+        self.window_with(reserve, 0, commit, Attributes::USER_DATA)
     }
 
     fn commit_memory(&mut self, base: u64, old: u64, new: u64) -> Result<(), PlatformError> {
@@ -520,12 +521,7 @@ unsafe impl Platform for SecurePlatform {
 
     fn alloc_data(&mut self, len: usize) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
-        let mut t = self.ticks.memory;
-        let r = timed(&mut t, || {
-            self.window_with(len, 0, len, Attributes::USER_DATA)
-        });
-        self.ticks.memory = t;
-        r
+        self.window_with(len, 0, len, Attributes::USER_DATA)
     }
 
     fn free_data(&mut self, addr: u64, _len: usize) {
@@ -539,12 +535,7 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         let guard = self.stack_guard() as u64;
-        let mut t = self.ticks.memory;
-        let r = timed(&mut t, || {
-            self.window_with(guard + len, guard, len, Attributes::USER_DATA)
-        });
-        self.ticks.memory = t;
-        r
+        self.window_with(guard + len, guard, len, Attributes::USER_DATA)
     }
 
     fn free_stack(&mut self, low: u64, _len: usize) {
@@ -554,11 +545,7 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_code(&mut self, len: usize, _low: bool) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         // EL1 RW while the runtime relocates it; seal_code makes it EL0 RX.
-        let mut t = self.ticks.memory;
-        let r = timed(&mut t, || {
-            self.window_with(len, 0, len, Attributes::KERNEL_DATA)
-        });
-        self.ticks.memory = t;
+        let r = self.window_with(len, 0, len, Attributes::KERNEL_DATA);
         self.code_given_at = crate::arch::counter();
         r
     }

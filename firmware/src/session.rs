@@ -21,9 +21,7 @@ use tzwasm_aot_loader::runtime::Stop;
 use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
 use tzwasm_smc::ring::Producer;
-use tzwasm_smc::session::{
-    LoadReport, LOAD_REPORT_SIZE, MAX_MODULE_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA,
-};
+use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
 use tzwasm_smc::session::{RunBlock, RunReport};
 use tzwasm_smc::{Regs4, Status};
 
@@ -71,16 +69,14 @@ enum RunState {
     /// registration the ring lives in (which cannot be unregistered meanwhile).
     Paused {
         cur: Box<Cursor>,
-        shm: u64,
-        report: u64,
+        place: RunPlace,
     },
     /// The module finished; output the payload adds (an export's results) is still
     /// waiting for room in the ring, and then the run reports `result`.
     Flushing {
         result: Regs4,
-        shm: u64,
+        place: RunPlace,
         report: Box<RunReport>,
-        at: u64,
     },
     /// Finished, trapped or cancelled: RUN again needs UNLOAD + LOAD.
     Done,
@@ -367,12 +363,24 @@ fn load_into(
     }
 }
 
-fn write_report(at: u64, report: &LoadReport) {
-    for (k, b) in report.to_bytes().iter().enumerate().take(LOAD_REPORT_SIZE) {
-        // SAFETY: the caller checked [at, at + LOAD_REPORT_SIZE) lies in a live registration
-        // (mapped NS RW for EL1) and holds the registry lock.
+/// Writes `bytes` to normal-world memory at `at`.
+///
+/// # Safety
+/// `[at, at + bytes.len())` must lie inside a live registration (mapped NS RW for EL1) that
+/// stays mapped for the call: LOAD holds the registry lock; for RUN, RESUME and CANCEL,
+/// SHM_UNREGISTER answers BUSY while the session table is locked or a paused run lives in the
+/// registration.
+unsafe fn write_shared(at: u64, bytes: &[u8]) {
+    for (k, b) in bytes.iter().enumerate() {
+        // SAFETY: inside the caller's range, by this function's contract.
         unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
     }
+}
+
+fn write_report(at: u64, report: &LoadReport) {
+    // SAFETY: the caller checked [at, at + LOAD_REPORT_SIZE) lies in a live registration and
+    // holds the registry lock.
+    unsafe { write_shared(at, &report.to_bytes()) };
 }
 
 /// True if a paused run's ring lives in registration `shm` (it must stay mapped), or the
@@ -383,7 +391,7 @@ pub fn shm_in_use(shm: u64) -> bool {
     };
     t.slots.iter().flatten().any(|s| {
         s.loaded.as_ref().is_some_and(|l| match l.run {
-            RunState::Paused { shm: h, .. } | RunState::Flushing { shm: h, .. } => h == shm,
+            RunState::Paused { place, .. } | RunState::Flushing { place, .. } => place.shm == shm,
             _ => false,
         })
     })
@@ -411,17 +419,6 @@ struct RunPlace {
     report: u64,
 }
 
-/// Writes `report` at `at`, inside a registration that cannot be unregistered meanwhile:
-/// SHM_UNREGISTER answers BUSY while the session table is locked (as it is during RUN, RESUME
-/// and CANCEL) or a paused run lives in the registration.
-fn write_run_report(at: u64, report: &RunReport) {
-    for (k, b) in report.to_bytes().iter().enumerate() {
-        // SAFETY: RUN checked [at, at + RUN_REPORT_SIZE) lies in the registration (mapped NS
-        // RW for EL1), which stays mapped for the reason above.
-        unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
-    }
-}
-
 /// The report of a run that ended with `result` (x0..x3 of the final answer).
 fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
     let mut r = RunReport::new(result[0] as i64 as i32);
@@ -440,15 +437,22 @@ fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
     r
 }
 
-/// Ends a run with `result`: the report written, the ring marked finished.
-fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u64) -> Regs4 {
+/// Ends a run with `result`: the report written at `place`, the ring marked finished.
+fn end_run(
+    loaded: &mut Loaded,
+    mut result: Regs4,
+    mut report: RunReport,
+    place: RunPlace,
+) -> Regs4 {
     let wasi = &mut loaded.instance.platform.wasi;
     if result[0] == Status::Success.to_raw() || result[0] == Status::Trapped.to_raw() {
         result[2] = wasi.written[0];
         result[3] = wasi.written[1];
     }
     report.written = wasi.written;
-    write_run_report(at, &report);
+    // SAFETY: RUN checked [report, report + RUN_REPORT_SIZE) lies in registration `shm`,
+    // which cannot be unregistered while this run holds the session table or is paused.
+    unsafe { write_shared(place.report, &report.to_bytes()) };
     loaded.run = RunState::Done;
     wasi.finish();
     result
@@ -460,14 +464,9 @@ fn step_result(
     cur: Option<Box<Cursor>>,
     place: RunPlace,
 ) -> Regs4 {
-    let RunPlace { shm, report: at } = place;
     match (step, cur) {
         (step @ (Step::Paused | Step::Interrupted), Some(cur)) => {
-            loaded.run = RunState::Paused {
-                cur,
-                shm,
-                report: at,
-            };
+            loaded.run = RunState::Paused { cur, place };
             let status = if matches!(step, Step::Paused) {
                 Status::OutputPending
             } else {
@@ -480,7 +479,7 @@ fn step_result(
             let result = st(Status::Internal);
             let mut report = RunReport::new(Status::Internal.to_raw() as i64 as i32);
             report.set_message("paused without a saved context");
-            end_run(loaded, result, report, at)
+            end_run(loaded, result, report, place)
         }
         (Step::Finished(r), _) => {
             let result = match &r {
@@ -495,13 +494,12 @@ fn step_result(
             };
             let report = run_report(&result, r.as_ref().err());
             if loaded.instance.platform.wasi.flush_tail() {
-                end_run(loaded, result, report, at)
+                end_run(loaded, result, report, place)
             } else {
                 loaded.run = RunState::Flushing {
                     result,
-                    shm,
+                    place,
                     report: Box::new(report),
-                    at,
                 };
                 [Status::OutputPending.to_raw(), 0, 0, 0]
             }
@@ -559,23 +557,21 @@ pub fn resume(handle: u64) -> Regs4 {
         Err(r) => return r,
     };
     let (mut cur, place) = match core::mem::replace(&mut loaded.run, RunState::Done) {
-        RunState::Paused { cur, shm, report } => (cur, RunPlace { shm, report }),
+        RunState::Paused { cur, place } => (cur, place),
         RunState::Flushing {
             result,
-            shm,
+            place,
             report,
-            at,
         } => {
             if !loaded.instance.platform.wasi.flush_tail() {
                 loaded.run = RunState::Flushing {
                     result,
-                    shm,
+                    place,
                     report,
-                    at,
                 };
                 return [Status::OutputPending.to_raw(), 0, 0, 0];
             }
-            return end_run(loaded, result, *report, at);
+            return end_run(loaded, result, *report, place);
         }
         other => {
             loaded.run = other;
@@ -595,12 +591,11 @@ pub fn cancel(handle: u64) -> Regs4 {
         Ok(l) => l,
         Err(r) => return r,
     };
-    let at = match loaded.run {
-        RunState::Paused { report, .. } => report,
-        RunState::Flushing { at, .. } => at,
+    let place = match loaded.run {
+        RunState::Paused { place, .. } | RunState::Flushing { place, .. } => place,
         _ => return st(Status::BadState),
     };
     let mut report = RunReport::new(Status::Cancelled.to_raw() as i64 as i32);
     report.set_message("cancelled");
-    end_run(loaded, st(Status::Success), report, at)
+    end_run(loaded, st(Status::Success), report, place)
 }
