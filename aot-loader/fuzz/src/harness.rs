@@ -16,7 +16,7 @@ use tzwasm_aot_loader::module::{ExportKind, FuncType};
 use tzwasm_aot_loader::runtime::{
     footprint_total, Entry, Instance, InstanceConfig, Platform, PlatformError, Value,
 };
-use tzwasm_aot_loader::wasi::{Errno, WasiHost};
+use tzwasm_aot_loader::wasi::{NullHost, WasiHost};
 use tzwasm_aot_loader::{image, parse, Arch};
 
 /// Page size the harness platform reports.
@@ -33,30 +33,6 @@ pub const CONFIG: InstanceConfig = InstanceConfig {
     memory_window: (8 << 30) + (64 << 10),
     stack_guard_margin: 4096,
 };
-
-/// A WASI host that does nothing (no guest code runs).
-struct NoWasi;
-
-impl WasiHost for NoWasi {
-    fn write(&mut self, _fd: u32, _bytes: &[u8]) -> Result<(), Errno> {
-        Ok(())
-    }
-    fn clock_time_ns(&mut self, _: u32) -> Option<u64> {
-        None
-    }
-    fn clock_res_ns(&mut self, _: u32) -> Option<u64> {
-        None
-    }
-    fn random(&mut self, _: &mut [u8]) -> Result<(), Errno> {
-        Ok(())
-    }
-    fn args(&self) -> &[&[u8]] {
-        &[]
-    }
-    fn environ(&self) -> &[&[u8]] {
-        &[]
-    }
-}
 
 /// Code images in the low 2 GiB (`needs_low_address`: x86_64 small-code-model files, whose
 /// `R_X86_64_32S` relocations need it), as the host runner maps them: an anonymous
@@ -131,7 +107,7 @@ enum Kind {
 /// live list (kind, address and length).
 pub struct FuzzPlatform {
     live: Vec<(Kind, u64, usize)>,
-    wasi: NoWasi,
+    wasi: NullHost,
 }
 
 impl FuzzPlatform {
@@ -139,7 +115,7 @@ impl FuzzPlatform {
     pub fn new() -> Self {
         FuzzPlatform {
             live: Vec::new(),
-            wasi: NoWasi,
+            wasi: NullHost,
         }
     }
 

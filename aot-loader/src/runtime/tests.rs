@@ -12,38 +12,16 @@ use crate::module::{InitExpr, ValType};
 use crate::runtime::{
     Entry, Helper, Instance, InstanceConfig, InstantiateError, Platform, PlatformError, Stop, Trap,
 };
-use crate::wasi::{Errno, WasiHost};
+use crate::wasi::{NullHost, WasiHost};
 use crate::writer::ModuleBuilder;
 use crate::Arch;
-
-struct NoWasi;
-impl WasiHost for NoWasi {
-    fn write(&mut self, _fd: u32, _bytes: &[u8]) -> Result<(), Errno> {
-        Ok(())
-    }
-    fn clock_time_ns(&mut self, _: u32) -> Option<u64> {
-        None
-    }
-    fn clock_res_ns(&mut self, _: u32) -> Option<u64> {
-        None
-    }
-    fn random(&mut self, _: &mut [u8]) -> Result<(), Errno> {
-        Ok(())
-    }
-    fn args(&self) -> &[&[u8]] {
-        &[]
-    }
-    fn environ(&self) -> &[&[u8]] {
-        &[]
-    }
-}
 
 /// Heap-backed platform; counts live allocations.
 #[derive(Default)]
 struct Mock {
     live: Vec<(u64, usize)>,
     sealed: bool,
-    wasi: Option<NoWasi>,
+    wasi: Option<NullHost>,
 }
 
 impl Mock {
@@ -116,7 +94,7 @@ unsafe impl Platform for Mock {
         Some(0x7000_0000 + 64 * u64::from(entry.to_id() & 0xffff))
     }
     fn wasi_host(&mut self) -> &mut dyn WasiHost {
-        self.wasi.get_or_insert(NoWasi)
+        self.wasi.get_or_insert(NullHost)
     }
 }
 

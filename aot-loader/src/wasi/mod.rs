@@ -385,6 +385,33 @@ pub trait WasiHost {
     }
 }
 
+/// A host with no outside world: writes are accepted and dropped, no clock, random bytes
+/// left as they are, no arguments or environment. For embedders and tests that instantiate
+/// modules without running their WASI side (the loader fuzzer, the runtime's unit tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NullHost;
+
+impl WasiHost for NullHost {
+    fn write(&mut self, _fd: u32, _bytes: &[u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn clock_time_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn clock_res_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn random(&mut self, _: &mut [u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn args(&self) -> &[&[u8]] {
+        &[]
+    }
+    fn environ(&self) -> &[&[u8]] {
+        &[]
+    }
+}
+
 /// What [`call`] asks the runtime to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WasiOutcome {
