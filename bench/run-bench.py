@@ -56,6 +56,15 @@ CONFIG_TEXT = {
 HEAP = "12M"
 
 
+def secure_log_problem(log, what, problems):
+    """Appends a problem if qemu/secure-log-check.sh finds a crash in the secure console log
+    (the one check every QEMU suite shares; see the script for what counts)."""
+    r = subprocess.run([os.path.join(TOP, "qemu", "secure-log-check.sh"), log],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        problems.append(f"{what}: secure console: {r.stdout.strip() or r.stderr.strip()}")
+
+
 def die(msg):
     print(f"run-bench: FAILED: {msg}", file=sys.stderr)
     sys.exit(1)
@@ -236,6 +245,7 @@ def main():
     for r in recs:
         if r.get("kind") == "error":
             problems.append("guest error: " + " ".join(f"{k}={v}" for k, v in r.items()))
+    secure_log_problem(os.path.join(linux_dir, "secure.log"), "Linux boot", problems)
 
     # 2. Bare metal: the client's world-switch timing on the release firmware.
     bm_dir = os.path.join(work, "baremetal")
@@ -248,6 +258,7 @@ def main():
     m = re.search(r"timing: NULL fast call (\d+) ns/call, PSCI_VERSION (\d+) ns/call", bm_log)
     if rc != 0:
         problems.append(f"bare-metal boot: QEMU exit status {rc}")
+    secure_log_problem(os.path.join(bm_dir, "secure.log"), "bare-metal boot", problems)
     if not m:
         problems.append("bare-metal client printed no 'timing:' line")
     else:

@@ -56,3 +56,10 @@ qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(
 	TZWASM_TEST_HOSTILE=$(QEMU_HOSTILE) \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
 		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)
+
+# The crash check every QEMU suite shares (qemu/secure-log-check.sh), against recorded secure
+# console logs: TF-A's power-off panic after "system off" is not a crash, everything else is.
+.PHONY: secure-log-check-test
+EXTRA_TESTS += secure-log-check-test
+secure-log-check-test:
+	qemu/tests/secure-log-check-test.sh

@@ -6,10 +6,12 @@
 #
 # Cases:
 #   protocol   normal run: the client's own checks; its last line must be "N passed, 0 failed",
-#              QEMU must exit by PSCI SYSTEM_OFF, and the secure log must show no crash.
+#              QEMU must exit by PSCI SYSTEM_OFF, and the secure log must show no crash
+#              (qemu/secure-log-check.sh, the check every QEMU suite shares).
 #   crash-*    fault injection, one boot per TEST_FAULT kind: the secondary CPU calls
 #              TEST_FAULT; the secure console must show that CPU's crash report (decoded ESR,
-#              FAR with its region, ELR) and "parked", while the client still finishes its
+#              FAR with its region, ELR) and "parked", which qemu/secure-log-check.sh must
+#              flag as a crash, while the client still finishes its
 #              checks on the primary CPU.
 # Prints one line per case and "N passed, M failed"; exits non-zero on any failure.
 # TZWASM_QEMU_ONLY=protocol runs only the first case (for quick iterations by hand).
@@ -81,8 +83,8 @@ if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then
 fi
 if run_case protocol "${aot_args[@]}"; then
     if summary=$(client_summary_ok "$out/protocol/normal.log"); then
-        if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol/secure.log"; then
-            fail protocol "secure world crashed"
+        if ! crash=$("$here/secure-log-check.sh" "$out/protocol/secure.log"); then
+            fail protocol "$crash"
         elif [ -n "$aot" ] && ! grep -qaF "${TZWASM_TEST_AOT_EXPECT:-[module stdout]}" "$out/protocol/secure.log"; then
             fail protocol "the module's output is not on the secure console"
         else
@@ -105,8 +107,8 @@ fi
 if [ -n "$release_flash" ]; then
     if case_flash=$release_flash run_case protocol-release; then
         if summary=$(client_summary_ok "$out/protocol-release/normal.log"); then
-            if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol-release/secure.log"; then
-                fail protocol-release "secure world crashed"
+            if ! crash=$("$here/secure-log-check.sh" "$out/protocol-release/secure.log"); then
+                fail protocol-release "$crash"
             else
                 pass "protocol-release ($summary)"
             fi
@@ -137,6 +139,9 @@ crash_case() {
         fail "$dir" "$summary"
     elif [ -z "$report" ]; then
         fail "$dir" "no '$header' on the secure console"
+    elif "$here/secure-log-check.sh" "$sec" >/dev/null; then
+        # The check every suite relies on must see a real crash.
+        fail "$dir" "qemu/secure-log-check.sh does not flag this crash"
     elif ! grep -qaF -- "$detail" <<<"$report"; then
         fail "$dir" "crash report lacks '$detail'"
     elif ! grep -qa 'CPU 1 parked' <<<"$report"; then
