@@ -48,7 +48,7 @@ printf 'linux-test: boot + cases took %.0f s; logs in %s\n' "$secs" "$out"
 host_case() { # NAME EXPECTED_TEST TZWASM-QEMU ARGS...
     local name=$1 test=$2 want_err
     shift 2
-    TZWASM_QEMU_NO_BUILD=1 TZWASM_QEMU_TIMEOUT=120 "$here/../tzwasm-qemu" "$@" \
+    TZWASM_QEMU_NO_BUILD=1 TZWASM_QEMU_TIMEOUT=600 "$here/../tzwasm-qemu" "$@" \
         >"$out/$name.stdout" 2>"$out/$name.stderr"
     local st=$?
     want_err=$(cat "$expected/$test/stderr")
