@@ -389,7 +389,7 @@ fair_limits() {
     grep -q spinning $tmp/fair-spin.out || bad="$bad [spin did not start: $(cat $tmp/fair-spin.err)]"
     fair_run fair-k1 1000 run --heap 2M c-hello.aot
     fair_refused fair-k1 max_sessions_per_uid || bad="$bad $(fair_why fair-k1)"
-    kill -9 $spin
+    kill -9 $spin 2>/dev/null
     wait $spin 2>/dev/null
     st=$?
     fair_run fair-k2 1000 run --heap 2M c-hello.aot
@@ -434,11 +434,13 @@ fair_mode() {
     done
     insmod /lib/modules/tzwasm.ko
     m=$(stat -c %a /dev/tzwasm)
+    line=$(dmesg | sed -n 's/^\[[ 0-9.]*\] \(tzwasm: \/dev\/tzwasm mode .*\)/\1/p' | tail -1)
     if [ -z "$bad" ] && [ "$m" = 666 ] && [ "$(param mode)" = 0666 ] &&
-        [ "$(param max_sessions_per_uid)" = 8 ] && [ "$(param max_quota_per_uid)" = 75% ]; then
-        pass "fair use: bad parameters refused at insmod; defaults back: mode 0666, 8 sessions, 75% of the pool per uid"
+        [ "$(param max_sessions_per_uid)" = 8 ] && [ "$(param max_quota_per_uid)" = 75% ] &&
+        echo "$line" | grep -q "mode 0666; per uid at most 8 sessions and [0-9]* bytes"; then
+        pass "fair use: bad parameters refused at insmod; defaults back: mode 0666, 8 sessions, 75% of the pool per uid (\"$line\")"
     else
-        fail "fair use: defaults" "accepted:${bad:- none}; node $m, parameters $(param mode) $(param max_sessions_per_uid) $(param max_quota_per_uid)"
+        fail "fair use: defaults" "accepted:${bad:- none}; node $m, parameters $(param mode) $(param max_sessions_per_uid) $(param max_quota_per_uid); dmesg '$line'"
     fi
 }
 
