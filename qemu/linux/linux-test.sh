@@ -312,7 +312,7 @@ fair_hold() {
     tzwasm-driver-test as $2 tzwasm-driver-test hold $3 $4 >$tmp/$1.out 2>&1 &
     holder=$!
     i=0
-    while ! grep -q "^holding" $tmp/$1.out && kill -0 $holder 2>/dev/null && [ $i -lt 100 ]; do
+    while ! grep -q "^holding" $tmp/$1.out 2>/dev/null && kill -0 $holder 2>/dev/null && [ $i -lt 300 ]; do
         sleep 0.1; i=$((i + 1))
     done
     grep -q "^holding $3 sessions" $tmp/$1.out
@@ -383,10 +383,10 @@ fair_limits() {
     tzwasm-driver-test as 1000 tzwasm run --heap 2M spin.aot >$tmp/fair-spin.out 2>$tmp/fair-spin.err &
     spin=$!
     i=0
-    while ! grep -q spinning $tmp/fair-spin.out && kill -0 $spin 2>/dev/null && [ $i -lt 100 ]; do
+    while ! grep -q spinning $tmp/fair-spin.out 2>/dev/null && kill -0 $spin 2>/dev/null && [ $i -lt 300 ]; do
         sleep 0.1; i=$((i + 1))
     done
-    grep -q spinning $tmp/fair-spin.out || bad="$bad [spin did not start: $(cat $tmp/fair-spin.err)]"
+    grep -q spinning $tmp/fair-spin.out 2>/dev/null || bad="$bad [spin did not start: $(cat $tmp/fair-spin.err)]"
     fair_run fair-k1 1000 run --heap 2M c-hello.aot
     fair_refused fair-k1 max_sessions_per_uid || bad="$bad $(fair_why fair-k1)"
     kill -9 $spin 2>/dev/null
