@@ -46,6 +46,10 @@
  *       session   the session handle (informational)
  *       shm_handle the shared-memory handle (informational)
  * A second SETUP on the same file fails with EBUSY.
+ * Per-uid limits of the driver (module parameters; the opener's euid pays, CAP_SYS_ADMIN is
+ * exempt) refuse with status 0 and value = the limit that applied: EMFILE (the uid already
+ * holds max_sessions_per_uid sessions), EDQUOT (the uid's heap quotas would exceed
+ * max_quota_per_uid bytes), EUSERS (too many uids hold sessions at once).
  */
 struct tzwasm_ioc_setup {
 	__u64 shm_size;

@@ -11,24 +11,36 @@
  * are continued in the kernel while the secure world answers INTERRUPTED; a pending signal
  * cancels the run. release() cancels, closes the session, unregisters and frees the pages.
  *
+ * Fair use among local users: the sessions each uid holds and the sum of their heap quotas
+ * are bounded (module parameters max_sessions_per_uid and max_quota_per_uid), charged at
+ * SETUP and given back when the file is released; the node's mode is the parameter mode.
+ *
  * The protocol is docs/protocol.md; this interface is docs/driver.md and tzwasm_ioctl.h.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/arm-smccc.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/ctype.h>
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/math64.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/uidgid.h>
 
 #include <linux/version.h>
 
@@ -62,6 +74,118 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
  */
 #define TZWASM_DRAIN_INTERVAL (HZ / 10)
 
+/*
+ * Per-uid accounting (docs/driver.md, "Fair use"). A slot is in use while its uid holds at
+ * least one charged session; there are TZWASM_MAX_UIDS slots, so the table is bounded and a
+ * SETUP that would need one more uid is refused (EUSERS).
+ */
+#define TZWASM_MAX_UIDS 64
+
+struct tzwasm_uid_use {
+	kuid_t uid;
+	unsigned int sessions;	/* 0: the slot is free */
+	u64 quota;		/* sum of the heap quotas of those sessions */
+};
+
+static struct tzwasm_uid_use tzwasm_uids[TZWASM_MAX_UIDS];
+static DEFINE_MUTEX(tzwasm_uids_lock);	/* guards tzwasm_uids */
+
+/* The secure pool's size in bytes (GET_INFO POOL at probe): the base of a percentage quota. */
+static u64 tzwasm_pool_size;
+
+/*
+ * Module parameters. max_sessions_per_uid and max_quota_per_uid may be changed at runtime
+ * (/sys/module/tzwasm/parameters, root only); a lower value refuses new sessions and leaves
+ * open ones alone. mode is read at load time only (chmod the node to change it later).
+ */
+static unsigned int max_sessions_per_uid = 8;
+module_param(max_sessions_per_uid, uint, 0644);
+MODULE_PARM_DESC(max_sessions_per_uid,
+		 "Sessions (open files past SETUP) one uid may hold at once; CAP_SYS_ADMIN is exempt (default 8)");
+
+/* Bytes, or a percentage of the secure pool when TZWASM_QUOTA_PERCENT is set. */
+#define TZWASM_QUOTA_PERCENT BIT_ULL(63)
+static u64 max_quota_per_uid = TZWASM_QUOTA_PERCENT | 75;
+
+static int tzwasm_quota_param_set(const char *val, const struct kernel_param *kp)
+{
+	char buf[32];
+	char *str, *end;
+	size_t len;
+	u64 v;
+
+	if (strscpy(buf, val, sizeof(buf)) < 0)
+		return -EINVAL;
+	str = strim(buf);
+	len = strlen(str);
+	if (len > 1 && str[len - 1] == '%') {
+		str[len - 1] = '\0';
+		if (kstrtou64(str, 10, &v) || v < 1 || v > 100)
+			return -EINVAL;
+		v |= TZWASM_QUOTA_PERCENT;
+	} else {
+		if (!len || !isdigit(str[0]))
+			return -EINVAL;
+		v = memparse(str, &end);
+		if (*end || v == 0 || v >= TZWASM_QUOTA_PERCENT)
+			return -EINVAL;
+	}
+	WRITE_ONCE(*(u64 *)kp->arg, v);
+	return 0;
+}
+
+static int tzwasm_quota_param_get(char *buffer, const struct kernel_param *kp)
+{
+	u64 v = READ_ONCE(*(u64 *)kp->arg);
+
+	if (v & TZWASM_QUOTA_PERCENT)
+		return scnprintf(buffer, PAGE_SIZE, "%llu%%\n", v & ~TZWASM_QUOTA_PERCENT);
+	return scnprintf(buffer, PAGE_SIZE, "%llu\n", v);
+}
+
+static const struct kernel_param_ops tzwasm_quota_param_ops = {
+	.set = tzwasm_quota_param_set,
+	.get = tzwasm_quota_param_get,
+};
+module_param_cb(max_quota_per_uid, &tzwasm_quota_param_ops, &max_quota_per_uid, 0644);
+MODULE_PARM_DESC(max_quota_per_uid,
+		 "Sum of the heap quotas of one uid's sessions: bytes (K/M/G suffixes) or N% of the secure pool; CAP_SYS_ADMIN is exempt (default 75%)");
+
+/* The device node's permission bits, octal as chmod takes them (0600, 660, ...). */
+static umode_t tzwasm_mode = 0666;
+
+static int tzwasm_mode_param_set(const char *val, const struct kernel_param *kp)
+{
+	u16 v;
+
+	if (kstrtou16(val, 8, &v) || (v & ~0777))
+		return -EINVAL;
+	*(umode_t *)kp->arg = v;
+	return 0;
+}
+
+static int tzwasm_mode_param_get(char *buffer, const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%04o\n", *(umode_t *)kp->arg);
+}
+
+static const struct kernel_param_ops tzwasm_mode_param_ops = {
+	.set = tzwasm_mode_param_set,
+	.get = tzwasm_mode_param_get,
+};
+module_param_cb(mode, &tzwasm_mode_param_ops, &tzwasm_mode, 0444);
+MODULE_PARM_DESC(mode, "Permission bits of /dev/tzwasm, octal (default 0666: every local user may run modules, within the per-uid limits)");
+
+/* The per-uid quota limit in bytes now. */
+static u64 tzwasm_quota_limit(void)
+{
+	u64 v = READ_ONCE(max_quota_per_uid);
+
+	if (v & TZWASM_QUOTA_PERCENT)
+		return mul_u64_u32_div(tzwasm_pool_size, (u32)(v & ~TZWASM_QUOTA_PERCENT), 100);
+	return v;
+}
+
 /* One open file of /dev/tzwasm. */
 struct tzwasm_file {
 	struct mutex lock;	/* serialises SETUP, CALL and mmap on this file */
@@ -70,7 +194,82 @@ struct tzwasm_file {
 	size_t shm_size;
 	u64 shm_handle;
 	u64 session;
+	kuid_t uid;		/* the opener's euid, charged for the session */
+	bool exempt;		/* the opener had CAP_SYS_ADMIN: nothing is charged */
+	struct tzwasm_uid_use *use;	/* the slot charged, or NULL */
+	u64 charged_quota;	/* what was added to use->quota */
 };
+
+/*
+ * Charges one session with heap quota `quota` to the file's uid, or refuses: -EMFILE (the uid
+ * holds max_sessions_per_uid sessions), -EDQUOT (its quotas would exceed max_quota_per_uid),
+ * -EUSERS (TZWASM_MAX_UIDS other uids hold sessions). *limit is then the limit that applied.
+ */
+static int tzwasm_charge(struct tzwasm_file *tf, u64 quota, u64 *limit)
+{
+	unsigned int max_sessions = READ_ONCE(max_sessions_per_uid);
+	u64 max_quota = tzwasm_quota_limit();
+	struct tzwasm_uid_use *u = NULL, *spare = NULL;
+	int i, err = 0;
+
+	if (tf->exempt)
+		return 0;
+	mutex_lock(&tzwasm_uids_lock);
+	for (i = 0; i < TZWASM_MAX_UIDS; i++) {
+		struct tzwasm_uid_use *e = &tzwasm_uids[i];
+
+		if (e->sessions && uid_eq(e->uid, tf->uid)) {
+			u = e;
+			break;
+		}
+		if (!e->sessions && !spare)
+			spare = e;
+	}
+	if (!u) {
+		if (!spare) {
+			err = -EUSERS;
+			*limit = TZWASM_MAX_UIDS;
+			goto out;
+		}
+		u = spare;	/* stays free (sessions 0) unless the charge succeeds */
+		u->uid = tf->uid;
+		u->quota = 0;
+	}
+	if (u->sessions >= max_sessions) {
+		err = -EMFILE;
+		*limit = max_sessions;
+		goto out;
+	}
+	if (quota > max_quota || u->quota > max_quota - quota) {
+		err = -EDQUOT;
+		*limit = max_quota;
+		goto out;
+	}
+	u->sessions++;
+	u->quota += quota;
+	tf->use = u;
+	tf->charged_quota = quota;
+out:
+	mutex_unlock(&tzwasm_uids_lock);
+	return err;
+}
+
+/* Gives back what tzwasm_charge() charged for this file (nothing if it charged nothing). */
+static void tzwasm_uncharge(struct tzwasm_file *tf)
+{
+	struct tzwasm_uid_use *u = tf->use;
+
+	if (!u)
+		return;
+	mutex_lock(&tzwasm_uids_lock);
+	if (!WARN_ON_ONCE(!u->sessions || u->quota < tf->charged_quota)) {
+		u->sessions--;
+		u->quota -= tf->charged_quota;
+	}
+	mutex_unlock(&tzwasm_uids_lock);
+	tf->use = NULL;
+	tf->charged_quota = 0;
+}
 
 static void tzwasm_smc(const u64 regs[8], u64 ret[4])
 {
@@ -160,6 +359,9 @@ static int tzwasm_open(struct inode *inode, struct file *filp)
 	if (!tf)
 		return -ENOMEM;
 	mutex_init(&tf->lock);
+	/* Who pays: the opener, as the file's credentials recorded it. */
+	tf->uid = filp->f_cred->euid;
+	tf->exempt = file_ns_capable(filp, &init_user_ns, CAP_SYS_ADMIN);
 	filp->private_data = tf;
 	return nonseekable_open(inode, filp);
 }
@@ -199,6 +401,7 @@ static int tzwasm_release(struct inode *inode, struct file *filp)
 	struct tzwasm_file *tf = filp->private_data;
 
 	tzwasm_teardown(tf);
+	tzwasm_uncharge(tf);
 	mutex_destroy(&tf->lock);
 	kfree(tf);
 	return 0;
@@ -222,9 +425,16 @@ static long tzwasm_ioc_setup(struct tzwasm_file *tf, void __user *argp)
 	if (!s.shm_size || !PAGE_ALIGNED(s.shm_size) || s.shm_size > TZWASM_SHM_MAX_SIZE)
 		return -EINVAL;
 
+	/* A per-uid limit refuses with status 0 and value = the limit. */
+	err = tzwasm_charge(tf, s.quota, &s.value);
+	if (err)
+		goto out;
+
 	tf->shm = alloc_pages_exact(s.shm_size, GFP_KERNEL | __GFP_ZERO);
-	if (!tf->shm)
-		return -ENOMEM;
+	if (!tf->shm) {
+		err = -ENOMEM;
+		goto uncharge;
+	}
 	tf->shm_size = s.shm_size;
 
 	st = tzwasm_call3(TZWASM_FN_SHM_REGISTER, virt_to_phys(tf->shm), tf->shm_size, 0, ret);
@@ -256,11 +466,13 @@ unregister:
 		pr_err("SHM_UNREGISTER of %#llx failed; leaking %zu bytes\n",
 		       tf->shm_handle, tf->shm_size);
 		tf->shm = NULL;
-		goto out;
+		goto uncharge;
 	}
 free_pages:
 	free_pages_exact(tf->shm, tf->shm_size);
 	tf->shm = NULL;
+uncharge:
+	tzwasm_uncharge(tf);
 out:
 	if (copy_to_user(argp, &s, sizeof(s)))
 		return -EFAULT;
@@ -386,7 +598,7 @@ static struct miscdevice tzwasm_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "tzwasm",
 	.fops = &tzwasm_fops,
-	.mode = 0666,
+	/* .mode is set from the mode parameter in tzwasm_init() */
 };
 
 /* Is tzwasm the Trusted OS behind EL3, speaking a protocol major version we know? */
@@ -412,6 +624,14 @@ static int tzwasm_probe(void)
 		return -ENODEV;
 	}
 	pr_info("secure world found, protocol %u.%u\n", (u32)ret[0], (u32)ret[1]);
+	/* The pool's size, the base of a percentage max_quota_per_uid. */
+	if (tzwasm_call3(TZWASM_FN_GET_INFO, 1, 0, 0, ret) != TZWASM_SUCCESS || !ret[1] ||
+	    ret[1] >= TZWASM_QUOTA_PERCENT) {
+		pr_err("GET_INFO POOL failed (status %lld, size %llu); not loading\n",
+		       (s64)ret[0], ret[1]);
+		return -ENODEV;
+	}
+	tzwasm_pool_size = ret[1];
 	return 0;
 }
 
@@ -422,6 +642,7 @@ static int __init tzwasm_init(void)
 	ret = tzwasm_probe();
 	if (ret)
 		return ret;
+	tzwasm_misc.mode = tzwasm_mode;
 	ret = misc_register(&tzwasm_misc);
 	if (ret) {
 		pr_err("cannot register /dev/tzwasm: %d\n", ret);
@@ -429,6 +650,9 @@ static int __init tzwasm_init(void)
 	}
 	pr_info("/dev/tzwasm ready (shared memory up to %lu bytes per session)\n",
 		TZWASM_SHM_MAX_SIZE);
+	pr_info("/dev/tzwasm mode %04o; per uid at most %u sessions and %llu bytes of heap quota (of a %llu-byte pool); CAP_SYS_ADMIN exempt\n",
+		tzwasm_mode, READ_ONCE(max_sessions_per_uid), tzwasm_quota_limit(),
+		tzwasm_pool_size);
 	return 0;
 }
 

@@ -6,8 +6,9 @@
 #
 # Cases: hello, args, exit-codes, trap, large-output, stream-10mib, measure, heap-too-small,
 # signals, driver, cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
-# signal stops the module), two-at-once, unload-reload, corpus (every manifest test against
-# iwasm's results), clean (the secure pool is back to its baseline).
+# signal stops the module), two-at-once, unload-reload, fair-use (per-uid limits and the
+# node's mode, as module parameters), corpus (every manifest test against iwasm's results),
+# clean (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
 manifest=/usr/share/tzwasm/manifest.txt
@@ -290,6 +291,164 @@ case_unload_reload() {
     fi
 }
 
+# Fair use by local users (docs/driver.md, "Fair use"): the driver's per-uid limits and the
+# node's mode, as module parameters. uids 1000 and 1001 are plain users (tzwasm-driver-test as
+# UID runs a command without root's groups and capabilities); root is exempt. The module is
+# reloaded with small limits, with mode=0600, and finally with its defaults again.
+as_user() { uid=$1; shift; tzwasm-driver-test as $uid "$@"; }
+# fair_reload PARAMS...: rmmod + insmod with PARAMS; 1 (and a FAIL) if either fails.
+fair_reload() {
+    if ! rmmod tzwasm 2>$tmp/fair.rmmod; then fail "fair use" "rmmod: $(cat $tmp/fair.rmmod)"; return 1; fi
+    if ! insmod /lib/modules/tzwasm.ko "$@" 2>$tmp/fair.insmod; then
+        fail "fair use" "insmod $*: $(cat $tmp/fair.insmod)"
+        insmod /lib/modules/tzwasm.ko
+        return 1
+    fi
+}
+param() { cat /sys/module/tzwasm/parameters/$1; }
+# fair_hold NAME UID COUNT QUOTA: a background holder of COUNT sessions; its pid in $holder.
+fair_hold() {
+    # Not through as_user: $! must be the holder itself (as UID execs), not a subshell.
+    tzwasm-driver-test as $2 tzwasm-driver-test hold $3 $4 >$tmp/$1.out 2>&1 &
+    holder=$!
+    i=0
+    while ! grep -q "^holding" $tmp/$1.out 2>/dev/null && kill -0 $holder 2>/dev/null && [ $i -lt 300 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    grep -q "^holding $3 sessions" $tmp/$1.out
+}
+fair_unhold() { kill -9 $holder 2>/dev/null; wait $holder 2>/dev/null; }
+# fair_refused NAME PARAMETER: run NAME exited 125 naming the module parameter.
+fair_refused() {
+    [ "$(rc $1)" = 125 ] && grep -q "^tzwasm: per-user limit: .*module parameter $2" $tmp/$1.err
+}
+fair_ran() { [ "$(rc $1)" = 0 ] && cmp -s $tmp/$1.out $expected/c-hello/stdout; }
+fair_run() { n=$1; uid=$2; shift 2; as_user $uid tzwasm "$@" >$tmp/$n.out 2>$tmp/$n.err; echo $? >$tmp/$n.rc; }
+fair_why() { echo "[$1: exit $(rc $1), $(cat $tmp/$1.err)]"; }
+
+# The limits: 2 sessions and 6 MiB of heap quota per uid.
+fair_limits() {
+    fair_reload max_sessions_per_uid=2 max_quota_per_uid=6M || return
+    if [ "$(param max_sessions_per_uid)" != 2 ] || [ "$(param max_quota_per_uid)" != 6291456 ]; then
+        fail "fair use: limits" "parameters read back as $(param max_sessions_per_uid), $(param max_quota_per_uid)"
+        return
+    fi
+    # The errnos, from tzwasm-driver-test as uid 1000.
+    as_user 1000 tzwasm-driver-test limits 2 6291456 >$tmp/fair-errno.out 2>&1
+    st=$?
+    line=$(tail -1 $tmp/fair-errno.out)
+    if [ $st = 0 ] && echo "$line" | grep -q "^[0-9]* passed, 0 failed"; then
+        pass "fair use: errnos as uid 1000 (EMFILE at 2 sessions, EDQUOT past 6 MiB, refusals charge nothing): $line"
+    else
+        fail "fair use: errnos" "exit $st: $(grep -v '^\[PASS\]' $tmp/fair-errno.out | tr '\n' ' ')"
+    fi
+    # Sessions: uid 1000 holds 2; its third is refused by the tool with the parameter's name; uid
+    # 1001 and root are unaffected; killing the holder gives the count back.
+    bad=""
+    fair_hold fair-h1 1000 2 1M || bad="$bad [holder: $(cat $tmp/fair-h1.out)]"
+    fair_run fair-s3 1000 run --heap 2M c-hello.aot
+    fair_refused fair-s3 max_sessions_per_uid || bad="$bad $(fair_why fair-s3)"
+    fair_run fair-other 1001 run --heap 2M c-hello.aot
+    fair_ran fair-other || bad="$bad $(fair_why fair-other)"
+    run fair-root run c-hello.aot
+    fair_ran fair-root || bad="$bad $(fair_why fair-root)"
+    fair_unhold
+    fair_run fair-after 1000 run --heap 2M c-hello.aot
+    fair_ran fair-after || bad="$bad $(fair_why fair-after)"
+    if [ -z "$bad" ]; then
+        pass "fair use: sessions: uid 1000 holding 2 is refused a third (exit 125, \"$(cat $tmp/fair-s3.err)\"); uid 1001 and root run hello meanwhile; once the holder is killed uid 1000 runs it"
+    else
+        fail "fair use: sessions" "$bad"
+    fi
+    # Quota: 8 MiB (the tool's default heap) alone is over the cap; 5 MiB held + 2 MiB too; uid
+    # 1001 is unaffected.
+    bad=""
+    fair_run fair-q8 1000 run c-hello.aot
+    fair_refused fair-q8 max_quota_per_uid || bad="$bad $(fair_why fair-q8)"
+    fair_hold fair-h2 1000 1 5M || bad="$bad [holder: $(cat $tmp/fair-h2.out)]"
+    fair_run fair-q2 1000 run --heap 2M c-hello.aot
+    fair_refused fair-q2 max_quota_per_uid || bad="$bad $(fair_why fair-q2)"
+    fair_run fair-q1001 1001 run --heap 2M c-hello.aot
+    fair_ran fair-q1001 || bad="$bad $(fair_why fair-q1001)"
+    fair_unhold
+    if [ -z "$bad" ]; then
+        pass "fair use: heap quota: uid 1000 with 5 MiB held is refused 2 MiB more (exit 125, \"$(cat $tmp/fair-q2.err)\"); uid 1001 runs meanwhile"
+    else
+        fail "fair use: heap quota" "$bad"
+    fi
+    # Killed mid-run: uid 1000 holds 1 session and runs the endless module in the other; SIGKILL
+    # to that run gives its session back.
+    bad=""
+    fair_hold fair-h3 1000 1 1M || bad="$bad [holder: $(cat $tmp/fair-h3.out)]"
+    tzwasm-driver-test as 1000 tzwasm run --heap 2M spin.aot >$tmp/fair-spin.out 2>$tmp/fair-spin.err &
+    spin=$!
+    i=0
+    while ! grep -q spinning $tmp/fair-spin.out 2>/dev/null && kill -0 $spin 2>/dev/null && [ $i -lt 300 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    grep -q spinning $tmp/fair-spin.out 2>/dev/null || bad="$bad [spin did not start: $(cat $tmp/fair-spin.err)]"
+    fair_run fair-k1 1000 run --heap 2M c-hello.aot
+    fair_refused fair-k1 max_sessions_per_uid || bad="$bad $(fair_why fair-k1)"
+    kill -9 $spin 2>/dev/null
+    wait $spin 2>/dev/null
+    st=$?
+    fair_run fair-k2 1000 run --heap 2M c-hello.aot
+    fair_ran fair-k2 || bad="$bad $(fair_why fair-k2)"
+    fair_unhold
+    used=$(pool_used)
+    [ "$used" = 0 ] || bad="$bad [pool $used in use after the holders]"
+    if [ -z "$bad" ] && [ $st = 137 ]; then
+        pass "fair use: killed mid-run: uid 1000's running module and holder fill its 2 sessions; SIGKILL to the run (exit $st) frees its session, the next run succeeds; pool back at 0"
+    else
+        fail "fair use: killed mid-run" "spin exit $st $bad"
+    fi
+    # A lower limit set at runtime applies to new sessions.
+    echo 0 >/sys/module/tzwasm/parameters/max_sessions_per_uid
+    fair_run fair-zero 1000 run --heap 2M c-hello.aot
+    echo 2 >/sys/module/tzwasm/parameters/max_sessions_per_uid
+    if fair_refused fair-zero max_sessions_per_uid && grep -q "holds 0 tzwasm sessions" $tmp/fair-zero.err; then
+        pass "fair use: max_sessions_per_uid changed at runtime (0) refuses the next session"
+    else
+        fail "fair use: runtime parameter" "$(fair_why fair-zero)"
+    fi
+}
+
+# The node's mode: mode=0600 lets only root in (EACCES for uid 1000, the tool names the
+# parameter); bad values are refused at insmod; the defaults come back.
+fair_mode() {
+    fair_reload mode=0600 || return
+    m=$(stat -c %a /dev/tzwasm)
+    fair_run fair-mode 1000 info
+    run fair-mode-root info
+    if [ "$m" = 600 ] && [ "$(param mode)" = 0600 ] && [ "$(rc fair-mode)" = 125 ] &&
+        grep -q "Permission denied" $tmp/fair-mode.err && grep -q "module parameter .mode." $tmp/fair-mode.err &&
+        [ "$(rc fair-mode-root)" = 0 ]; then
+        pass "fair use: mode=0600: /dev/tzwasm is $m; uid 1000 gets \"$(cat $tmp/fair-mode.err)\" (exit 125); root's info works"
+    else
+        fail "fair use: mode" "node $m, parameter $(param mode), uid 1000 $(fair_why fair-mode), root exit $(rc fair-mode-root)"
+    fi
+    rmmod tzwasm
+    bad=""
+    for p in mode=0999 mode=01666 max_quota_per_uid=0 max_quota_per_uid=150% max_quota_per_uid=6X; do
+        if insmod /lib/modules/tzwasm.ko $p 2>/dev/null; then bad="$bad $p"; rmmod tzwasm; fi
+    done
+    insmod /lib/modules/tzwasm.ko
+    m=$(stat -c %a /dev/tzwasm)
+    line=$(dmesg | sed -n 's/^\[[ 0-9.]*\] \(tzwasm: \/dev\/tzwasm mode .*\)/\1/p' | tail -1)
+    if [ -z "$bad" ] && [ "$m" = 666 ] && [ "$(param mode)" = 0666 ] &&
+        [ "$(param max_sessions_per_uid)" = 8 ] && [ "$(param max_quota_per_uid)" = 75% ] &&
+        echo "$line" | grep -q "mode 0666; per uid at most 8 sessions and [0-9]* bytes"; then
+        pass "fair use: bad parameters refused at insmod; defaults back: mode 0666, 8 sessions, 75% of the pool per uid (\"$line\")"
+    else
+        fail "fair use: defaults" "accepted:${bad:- none}; node $m, parameters $(param mode) $(param max_sessions_per_uid) $(param max_quota_per_uid); dmesg '$line'"
+    fi
+}
+
+case_fair_use() {
+    fair_limits
+    fair_mode
+}
+
 # %20 is a space and %25 a %, as in guests/manifest.txt.
 decode() { printf '%s' "$1" | sed 's/%20/ /g; s/%25/%/g'; }
 
@@ -328,7 +487,7 @@ case_clean() {
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c

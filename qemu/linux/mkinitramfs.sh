@@ -22,6 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/tzwasm-initramfs.XXXXXX")
+chmod 755 "$stage"   # the root directory: mktemp makes it 0700, and non-root tests need to get in
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,run,root,etc} \
     "$stage/usr/share/tzwasm/examples"

@@ -99,6 +99,33 @@ const IOC_CALL: u64 = iowr(IOC_MAGIC, 1, core::mem::size_of::<IocCall>());
 const _: () = assert!(IOC_SETUP == 0xC030_7A00);
 const _: () = assert!(IOC_CALL == 0xC060_7A01);
 
+/// Where the driver's module parameters can be read (and, by root, changed).
+pub const PARAMETERS: &str = "/sys/module/tzwasm/parameters";
+
+/// A per-uid limit of the driver (docs/driver.md, "Fair use"): SETUP fails with its errno,
+/// status 0 and `value` = the limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// `EMFILE`: the uid already holds `max_sessions_per_uid` sessions.
+    Sessions,
+    /// `EDQUOT`: the uid's heap quotas would exceed `max_quota_per_uid` bytes.
+    Quota,
+    /// `EUSERS`: the driver's table of uids holding sessions is full.
+    Users,
+}
+
+impl Limit {
+    /// The limit a SETUP errno stands for, if it stands for one.
+    pub fn from_errno(errno: i32) -> Option<Limit> {
+        match errno {
+            libc::EMFILE => Some(Limit::Sessions),
+            libc::EDQUOT => Some(Limit::Quota),
+            libc::EUSERS => Some(Limit::Users),
+            _ => None,
+        }
+    }
+}
+
 /// Why the device could not be set up.
 #[derive(Debug)]
 pub enum SetupError {
@@ -110,6 +137,15 @@ pub enum SetupError {
         status: Status,
         /// `x1` of the refusal (the minimum or maximum quota).
         value: u64,
+    },
+    /// A per-uid limit of the driver refused the session.
+    Limit {
+        /// Which one.
+        limit: Limit,
+        /// Its value (`value` of the refusal): sessions, bytes, or uids.
+        value: u64,
+        /// The heap quota this session asked for.
+        quota: u64,
     },
     /// The secure world stayed busy for [`BUSY_WAIT`].
     Busy,
@@ -125,7 +161,44 @@ impl fmt::Display for SetupError {
                 "cannot open {DEVICE}: {e}; load the driver first (insmod tzwasm.ko) and check \
                  dmesg"
             ),
+            SetupError::Open(e) if e.kind() == io::ErrorKind::PermissionDenied => write!(
+                f,
+                "cannot open {DEVICE}: {e}; its mode{} (the driver's module parameter `mode`) \
+                 does not let this user in: ask the administrator (docs/driver.md)",
+                parameter("mode").map_or(String::new(), |m| format!(" is {m}"))
+            ),
             SetupError::Open(e) => write!(f, "cannot open {DEVICE}: {e}"),
+            SetupError::Limit {
+                limit: Limit::Sessions,
+                value,
+                ..
+            } => write!(
+                f,
+                "per-user limit: this user already holds {value} tzwasm session{}, the most the \
+                 driver allows one user (module parameter max_sessions_per_uid, \
+                 {PARAMETERS}/max_sessions_per_uid); wait for your other tzwasm programs to \
+                 finish",
+                if *value == 1 { "" } else { "s" }
+            ),
+            SetupError::Limit {
+                limit: Limit::Quota,
+                value,
+                quota,
+            } => write!(
+                f,
+                "per-user limit: a heap of {} would take this user's sessions past {value} bytes \
+                 ({}) of heap quota in the secure world, the most the driver allows one user \
+                 (module parameter max_quota_per_uid{}, {PARAMETERS}/max_quota_per_uid); ask \
+                 for less with --heap or wait for your other tzwasm programs to finish",
+                crate::size::show(*quota),
+                crate::size::show(*value),
+                parameter("max_quota_per_uid").map_or(String::new(), |m| format!(" = {m}"))
+            ),
+            SetupError::Limit { value, .. } => write!(
+                f,
+                "per-user limit: {value} users already hold tzwasm sessions, the most the \
+                 driver keeps track of; try again when some have finished"
+            ),
             SetupError::Refused {
                 status: Status::QuotaTooSmall,
                 value,
@@ -189,6 +262,13 @@ pub struct Mapping {
     handle: u64,
 }
 
+/// A module parameter's current value, as the driver shows it, if it can be read.
+fn parameter(name: &str) -> Option<String> {
+    let v = std::fs::read_to_string(format!("{PARAMETERS}/{name}")).ok()?;
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
 fn busy_message_once(shown: &mut bool) {
     if !*shown {
         *shown = true;
@@ -213,6 +293,14 @@ impl Device {
             let Err(err) = ioctl_setup(&fd, &mut s) else {
                 break s;
             };
+            // The driver's own per-uid limits refuse with status 0.
+            if let (0, Some(limit)) = (s.status, err.raw_os_error().and_then(Limit::from_errno)) {
+                return Err(SetupError::Limit {
+                    limit,
+                    value: s.value,
+                    quota,
+                });
+            }
             match Status::from_raw(s.status as u64) {
                 Some(Status::Busy) if started.elapsed() < BUSY_WAIT && !crate::stopping() => {
                     busy_message_once(&mut shown);
@@ -411,6 +499,37 @@ mod tests {
             seen == ALL_STATUSES.len(),
             "only {seen} statuses found in the header"
         );
+    }
+
+    #[test]
+    fn per_uid_limits_are_named_with_their_parameter() {
+        assert_eq!(Limit::from_errno(libc::EMFILE), Some(Limit::Sessions));
+        assert_eq!(Limit::from_errno(libc::EDQUOT), Some(Limit::Quota));
+        assert_eq!(Limit::from_errno(libc::EUSERS), Some(Limit::Users));
+        assert_eq!(Limit::from_errno(libc::ENOSPC), None);
+        let sessions = SetupError::Limit {
+            limit: Limit::Sessions,
+            value: 2,
+            quota: 8 << 20,
+        }
+        .to_string();
+        assert!(
+            sessions.contains("already holds 2 tzwasm sessions"),
+            "{sessions}"
+        );
+        assert!(sessions.contains("max_sessions_per_uid"), "{sessions}");
+        let quota = SetupError::Limit {
+            limit: Limit::Quota,
+            value: 6 << 20,
+            quota: 8 << 20,
+        }
+        .to_string();
+        assert!(quota.contains("a heap of 8 MiB"), "{quota}");
+        assert!(quota.contains("6291456 bytes (6 MiB)"), "{quota}");
+        assert!(quota.contains("max_quota_per_uid"), "{quota}");
+        let denied = SetupError::Open(io::Error::from_raw_os_error(libc::EACCES)).to_string();
+        assert!(denied.contains("Permission denied"), "{denied}");
+        assert!(denied.contains("module parameter `mode`"), "{denied}");
     }
 
     #[test]

@@ -4,10 +4,24 @@
 //! Every check prints `[PASS] name` or `[FAIL] name: why`; the last line is `N passed, M
 //! failed` and the exit status is 0 only if nothing failed. FILE.aot is any module that loads
 //! with an 8 MiB quota (the LOAD checks use it).
+//!
+//! The per-uid limits (docs/driver.md, "Fair use") are checked by `make linux-test`'s
+//! `fair_use` case with three more commands:
+//!
+//! ```text
+//! tzwasm-driver-test limits SESSIONS QUOTA   # as a non-root uid, the driver loaded with
+//!                                            # max_sessions_per_uid=SESSIONS and
+//!                                            # max_quota_per_uid=QUOTA (bytes): the errnos
+//! tzwasm-driver-test hold COUNT QUOTA        # opens COUNT sessions of QUOTA bytes, prints
+//!                                            # "holding COUNT sessions", waits to be killed
+//! tzwasm-driver-test as UID CMD [ARGS...]    # as root: runs CMD as UID (gid UID, no
+//!                                            # supplementary groups, no capabilities)
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 
 use tzwasm_smc::call::ids;
 use tzwasm_smc::function_id::FunctionId;
@@ -101,6 +115,239 @@ fn status(x0: u64) -> String {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("as") => run_as(&args[1..]),
+        Some("hold") => hold(&args[1..]),
+        Some("limits") => limits(&args[1..]),
+        _ => interface(),
+    }
+}
+
+fn number_arg(args: &[String], i: usize, what: &str) -> u64 {
+    match args.get(i).and_then(|a| tzwasm_tool::size::parse(a)) {
+        Some(n) => n,
+        None => {
+            eprintln!("tzwasm-driver-test: {what}: give a number (bytes: 65536, 64K, 6M)");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// `as UID CMD [ARGS...]`: CMD with uid and gid UID and no supplementary groups (so without
+/// root's capabilities), exec'd in place so that killing this process kills CMD.
+fn run_as(args: &[String]) -> ! {
+    let uid = number_arg(args, 0, "as UID");
+    let (Ok(uid), Some(cmd)) = (u32::try_from(uid), args.get(1)) else {
+        eprintln!("usage: tzwasm-driver-test as UID CMD [ARGS...]");
+        std::process::exit(2);
+    };
+    // std drops the supplementary groups (setgroups) before setgid/setuid when run as root.
+    let err = std::process::Command::new(cmd)
+        .args(&args[2..])
+        .gid(uid)
+        .uid(uid)
+        .exec();
+    eprintln!("tzwasm-driver-test: as {uid}: cannot run {cmd}: {err}");
+    std::process::exit(126);
+}
+
+/// `hold COUNT QUOTA`: COUNT sessions held open until the process is killed.
+fn hold(args: &[String]) -> ! {
+    let count = number_arg(args, 0, "hold COUNT");
+    let quota = number_arg(args, 1, "hold QUOTA");
+    let mut files = Vec::new();
+    for k in 0..count {
+        let f = match open_raw() {
+            Ok(f) => f,
+            Err(e) => {
+                println!("hold: open of session {}: {e}", k + 1);
+                std::process::exit(1);
+            }
+        };
+        let (res, s) = setup(&f, PAGE, quota);
+        if let Err(e) = res {
+            println!(
+                "hold: SETUP of session {} (quota {quota}): {e}, status {}, value {}",
+                k + 1,
+                s.status,
+                s.value
+            );
+            std::process::exit(1);
+        }
+        files.push(f);
+    }
+    println!("holding {count} sessions");
+    loop {
+        // SAFETY: pause() has no preconditions; it returns only after a caught signal.
+        unsafe { libc::pause() };
+    }
+}
+
+/// SETUP of one page with `quota` on a new file: the file (kept open) or (errno, status, value).
+fn session(quota: u64) -> Result<OwnedFd, (Option<i32>, i64, u64)> {
+    let f = open_raw().map_err(|e| (e.raw_os_error(), 0, 0))?;
+    let (res, s) = setup(&f, PAGE, quota);
+    match res {
+        Ok(()) => Ok(f),
+        Err(e) => Err((e.raw_os_error(), s.status, s.value)),
+    }
+}
+
+/// The refusal a limit must give: `errno`, status 0 and value = `limit`.
+fn want_limit(
+    got: Result<OwnedFd, (Option<i32>, i64, u64)>,
+    errno: i32,
+    limit: u64,
+) -> Result<String, String> {
+    match got {
+        Err((Some(e), 0, v)) if e == errno && v == limit => Ok(format!(
+            "{}, status 0, value {v}",
+            io::Error::from_raw_os_error(e)
+        )),
+        Err((e, st, v)) => Err(format!(
+            "errno {e:?} status {st} value {v}, want errno {errno}, status 0, value {limit}"
+        )),
+        Ok(_) => Err(format!("SETUP succeeded, want errno {errno}")),
+    }
+}
+
+/// `limits SESSIONS QUOTA`: the per-uid limits' errnos, from a non-root uid.
+fn limits(args: &[String]) -> ! {
+    let max = number_arg(args, 0, "limits SESSIONS");
+    let cap = number_arg(args, 1, "limits QUOTA");
+    let min = SESSION_MIN_QUOTA;
+    let mut r = Report {
+        passed: 0,
+        failed: 0,
+    };
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    if euid == 0 || max < 2 || (max as usize) >= MAX_SESSIONS || cap < 4 * min {
+        eprintln!(
+            "tzwasm-driver-test limits: run as a non-root uid with 2 <= SESSIONS < {MAX_SESSIONS} \
+             and QUOTA >= {} (euid {euid}, SESSIONS {max}, QUOTA {cap})",
+            4 * min
+        );
+        std::process::exit(2);
+    }
+
+    // Up to the session limit, then EMFILE.
+    let mut held: Vec<OwnedFd> = Vec::new();
+    let mut first_err = None;
+    for _ in 0..max {
+        match session(min) {
+            Ok(f) => held.push(f),
+            Err(e) => {
+                first_err = Some(e);
+                break;
+            }
+        }
+    }
+    r.check(
+        &format!("uid {euid} opens {max} sessions (max_sessions_per_uid)"),
+        match first_err {
+            None => Ok(String::new()),
+            Some(e) => Err(format!("session {} refused: {e:?}", held.len() + 1)),
+        },
+    );
+    r.check(
+        "the next session is refused: EMFILE, value = max_sessions_per_uid",
+        want_limit(session(min), libc::EMFILE, max),
+    );
+    let f = open_raw().expect("open /dev/tzwasm");
+    let mut c = IocCall {
+        regs: [id(ids::GET_INFO), 0, 0, 0, 0, 0, 0, 0],
+        ret: [0; 4],
+    };
+    r.check(
+        "an open file without SETUP costs nothing (open succeeds; CALL is ENODEV)",
+        want_errno(ioctl_call(&f, &mut c), libc::ENODEV, "CALL"),
+    );
+    drop(f);
+    held.pop();
+    r.check(
+        "closing one session gives its count back: the next SETUP succeeds",
+        session(min)
+            .map(|f| {
+                held.push(f);
+                String::new()
+            })
+            .map_err(|e| format!("{e:?}")),
+    );
+    held.clear();
+
+    // Refused SETUPs charge nothing.
+    let mut refusals = 0;
+    for _ in 0..max + 2 {
+        let f = open_raw().expect("open /dev/tzwasm");
+        refusals += u32::from(setup(&f, PAGE, 1).0.is_err()); // QUOTA_TOO_SMALL
+        refusals += u32::from(setup(&f, PAGE + 1, min).0.is_err()); // bad size
+        refusals += u32::from(session(cap + 1).is_err()); // over the quota cap
+    }
+    for _ in 0..max {
+        match session(min) {
+            Ok(f) => held.push(f),
+            Err(_) => break,
+        }
+    }
+    r.check(
+        "refused SETUPs (secure world's QUOTA_TOO_SMALL, bad size, over the cap) charge nothing",
+        if refusals == 3 * (max as u32 + 2) && held.len() as u64 == max {
+            Ok(format!(
+                "{refusals} refusals, then {max} sessions open again"
+            ))
+        } else {
+            Err(format!(
+                "{refusals} refusals of {}, then {} sessions of {max}",
+                3 * (max + 2),
+                held.len()
+            ))
+        },
+    );
+    held.clear();
+
+    // The quota cap: the sum of this uid's quotas.
+    r.check(
+        "one session asking for more than max_quota_per_uid: EDQUOT, value = the cap",
+        want_limit(session(cap + 1), libc::EDQUOT, cap),
+    );
+    r.check(
+        "a quota of 2^64-1 (no overflow in the sum): EDQUOT",
+        want_limit(session(u64::MAX), libc::EDQUOT, cap),
+    );
+    let big = session(cap - min);
+    r.check(
+        "a session of max_quota_per_uid - 64 KiB",
+        big.as_ref()
+            .map(|_| String::new())
+            .map_err(|e| format!("{e:?}")),
+    );
+    r.check(
+        "a second one of 64 KiB + 1 byte would pass the cap: EDQUOT",
+        want_limit(session(min + 1), libc::EDQUOT, cap),
+    );
+    let exact = session(min);
+    r.check(
+        "a second one of exactly 64 KiB reaches the cap and is allowed",
+        exact
+            .as_ref()
+            .map(|_| String::new())
+            .map_err(|e| format!("{e:?}")),
+    );
+    drop(exact);
+    drop(big);
+    r.check(
+        "closing them gives the quota back: one session of the whole cap",
+        session(cap)
+            .map(|_| String::new())
+            .map_err(|e| format!("{e:?}")),
+    );
+    finish(r);
+}
+
+/// The driver's interface checks (`tzwasm-driver-test FILE.aot`).
+fn interface() {
     let Some(path) = std::env::args_os().nth(1) else {
         eprintln!("usage: tzwasm-driver-test FILE.aot");
         std::process::exit(2);
