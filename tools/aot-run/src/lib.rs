@@ -530,7 +530,7 @@ pub fn call(inst: &mut HostInstance<'_>, index: u32, args: &[Value]) -> Result<V
     CURRENT.with(|c| c.set(prev));
     if status == 0 {
         // SAFETY: as above.
-        return Ok(unsafe { (*p).finish_call(index, &regs) });
+        return unsafe { (*p).finish_call(index, &regs) };
     }
     // SAFETY: as above.
     unsafe {
