@@ -113,6 +113,7 @@ pub fn parse(file: &[u8], arch: Arch) -> Result<AotModule, LoadError> {
         func_count: 0,
         seen_native_symbols: false,
         name_sections: Vec::new(),
+        data_by_name: Vec::new(),
     };
 
     let mut next_required = section_id::TARGET_INFO;
@@ -209,6 +210,9 @@ struct Parser<'a> {
     func_count: u32,
     seen_native_symbols: bool,
     name_sections: Vec<Span>,
+    /// Object data section indexes sorted by (name, index), for lookups by name in
+    /// logarithmic time (a file may hold many sections and many relocations).
+    data_by_name: Vec<u32>,
 }
 
 fn expect_end(c: &Cursor<'_>) -> Result<(), LoadError> {
@@ -228,6 +232,21 @@ fn u32_len(c: &Cursor<'_>, n: usize) -> Result<u32, LoadError> {
 }
 
 impl Parser<'_> {
+    /// Index of the first object data section named `name` (as WAMR picks it).
+    fn data_section_index(&self, name: &str) -> Option<u32> {
+        let name_of = |i: u32| {
+            self.m
+                .data_sections
+                .get(i as usize)
+                .map_or("", |d| d.name.as_str())
+        };
+        let k = self.data_by_name.partition_point(|&i| name_of(i) < name);
+        self.data_by_name
+            .get(k)
+            .copied()
+            .filter(|&i| name_of(i) == name)
+    }
+
     fn section(&mut self, id: u32, mut c: Cursor<'_>) -> Result<(), LoadError> {
         match id {
             section_id::TARGET_INFO => self.target_info(&mut c)?,
@@ -379,6 +398,14 @@ impl Parser<'_> {
             sections.push(ObjectDataSection { name, bytes });
         }
         self.m.data_sections = sections;
+        let mut by_name = fallible::vec_with_capacity(n as usize)?;
+        by_name.extend(0..n);
+        let m = &self.m;
+        let name = |i: &u32| m.data_sections.get(*i as usize).map(|d| d.name.as_str());
+        // By (name, index), so the first of equal names is WAMR's; unstable sorting needs
+        // no working memory.
+        by_name.sort_unstable_by(|a, b| (name(a), *a).cmp(&(name(b), *b)));
+        self.data_by_name = by_name;
         Ok(())
     }
 
@@ -948,7 +975,7 @@ impl Parser<'_> {
                         0,
                     ));
                 };
-                match self.m.data_section_index(section) {
+                match self.data_section_index(section) {
                     Some(i) => Ok(Some(RelocTarget::DataSection(i))),
                     None if count == 0 => Ok(None),
                     None => Err(LoadError::bad_symbol(
@@ -986,7 +1013,6 @@ impl Parser<'_> {
         }
         if is_data_section_symbol(name) {
             return self
-                .m
                 .data_section_index(name)
                 .map(Symbol::DataSection)
                 .ok_or_else(|| bad("refers to a data section the file does not contain"));

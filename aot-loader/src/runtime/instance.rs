@@ -624,7 +624,13 @@ impl<'m, P: Platform> Instance<'m, P> {
         for i in 0..total_funcs {
             let (ptr, ty) = match i.checked_sub(imports) {
                 None => (
-                    self.entry(Entry::Import(i as u32)).unwrap_or(0),
+                    // A null func_ptr would be a jump to address 0 when the import is called.
+                    self.entry(Entry::Import(i as u32)).ok_or_else(|| {
+                        InstantiateError::Platform(PlatformError(
+                            fallible::string("no entry point for an imported function")
+                                .unwrap_or_default(),
+                        ))
+                    })?,
                     m.import_funcs.get(i).map_or(0, |f| f.type_index),
                 ),
                 Some(d) => (
