@@ -167,6 +167,11 @@ fn run_case(case: &Case, platform: HostPlatform, args: &[&str]) -> Outcome {
     let Ok(mut inst) = HostInstance::new(&m, &case.bytes, platform, config) else {
         return Outcome::Instantiate;
     };
+    if let Some(start) = inst.start_function() {
+        if let Err(stop) = call(&mut inst, start, &[]) {
+            return Outcome::Trap(stop);
+        }
+    }
     let Some(idx) = inst.export_func(&case.export) else {
         return Outcome::Instantiate;
     };
