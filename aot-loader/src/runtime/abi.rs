@@ -520,6 +520,96 @@ mod tests {
         assert_eq!(a.stack[24], 0xaa);
     }
 
+    fn ty(params: &[ValType]) -> FuncType {
+        FuncType {
+            params: params.to_vec(),
+            results: Vec::new(),
+        }
+    }
+
+    /// Issue 11: `--function f -- abcé 1 2` on an export taking an externref sliced the
+    /// argument at byte 4, inside "é". Any text is now an answer, never a panic.
+    #[test]
+    fn reference_arguments_with_any_text_are_answered() {
+        use ValType::*;
+        let t = ty(&[ExternRef, I32, I32]);
+        assert_eq!(
+            parse_args(&t, &["abcé", "1", "2"]),
+            Err(String::from("invalid input argument 0: abcé"))
+        );
+        assert_eq!(
+            parse_args(&t, &["NULL", "1", "2"]),
+            Ok(vec![
+                Value::ExternRef(u32::MAX),
+                Value::I32(1),
+                Value::I32(2)
+            ])
+        );
+        assert_eq!(
+            parse_args(&t, &["nullé", "0x10", "-1"]),
+            Ok(vec![
+                Value::ExternRef(u32::MAX),
+                Value::I32(16),
+                Value::I32(-1)
+            ])
+        );
+        assert_eq!(
+            parse_args(&ty(&[FuncRef]), &["7"]),
+            Ok(vec![Value::FuncRef(7)])
+        );
+        // Every type, with text cut at every byte of multi-byte characters, and bytes that
+        // are not UTF-8 at all (lossily decoded, as a caller holding raw bytes would).
+        let texts = [
+            "abcé",
+            "é",
+            "nul\u{e9}",
+            "\u{1f600}",
+            "1\u{e9}",
+            "0x\u{e9}",
+            "-\u{e9}",
+            "+",
+            "-",
+            "0x",
+            "0",
+            "1é2",
+            "\u{e9}1",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+            " 5",
+            "5 ",
+        ];
+        let raw = String::from_utf8_lossy(&[0xff, 0xfe, b'n', b'u', b'l', b'l', 0xc3]);
+        for t in [I32, I64, F32, F64, V128, FuncRef, ExternRef] {
+            for s in texts.iter().copied().chain([raw.as_ref()]) {
+                for cut in 0..=s.len() {
+                    let Some(p) = s.get(..cut) else { continue };
+                    let _ = parse_args(&ty(&[t]), &[p]);
+                }
+            }
+        }
+        assert_eq!(parse_int_prefix("1é2"), Some((1, "é2")));
+        assert_eq!(
+            parse_args(&ty(&[V128]), &["1é2"]),
+            Ok(vec![Value::V128(1 | (2 << 64))])
+        );
+        assert_eq!(parse_int("++5"), None);
+        assert_eq!(parse_int("-0x10"), Some(16u64.wrapping_neg()));
+    }
+
+    #[test]
+    fn results_and_g7_format_without_the_heap() {
+        assert_eq!(fmt_g7(1.5), "1.5");
+        assert_eq!(fmt_g7(1e10), "1e+10");
+        assert_eq!(fmt_g7(-0.00001234), "-1.234e-05");
+        assert_eq!(fmt_g7(f64::MAX), "1.797693e+308");
+        assert_eq!(fmt_g7(1234567.0), "1234567");
+        let mut s = StackText::<64>::new();
+        write_results(&mut s, &[Value::I32(-1), Value::ExternRef(0)]).unwrap();
+        assert_eq!(s.as_str(), "0xffffffff:i32,extern:ref.null");
+        // A writer that runs out of room says so instead of growing.
+        let mut tiny = StackText::<4>::new();
+        assert!(write_results(&mut tiny, &[Value::I64(1 << 40)]).is_err());
+    }
+
     #[test]
     fn parses_like_strtoul() {
         assert_eq!(parse_int("42"), Some(42));

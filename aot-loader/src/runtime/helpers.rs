@@ -87,8 +87,9 @@ impl Helper {
     }
 }
 
-/// Values a helper passes on the stack (WAMR's `wasm_runtime_invoke_native` keeps 32 cells
-/// on the stack too).
+/// Arguments a direct WASI call keeps on the stack (WASI signatures have at most 9); import
+/// calls through argument cells keep twice as many values, arguments and results together
+/// (WAMR's `wasm_runtime_invoke_native` keeps 32 cells on the stack too).
 const SMALL_ARGS: usize = 16;
 
 fn oob() -> Stop {
@@ -500,7 +501,7 @@ impl<P: Platform> Instance<'_, P> {
         // nearly every host import), else fallibly on the heap, as WAMR's
         // `wasm_runtime_invoke_native` does (it traps "allocate memory failed").
         let mut small = [0u64; 2 * SMALL_ARGS];
-        let mut big: Vec<u64> = Vec::new();
+        let mut big: Vec<u64>;
         let (np, nr) = (ty.params.len(), ty.results.len());
         let values: &mut [u64] = match np.checked_add(nr) {
             Some(n) if n <= small.len() => small.get_mut(..n).unwrap_or_default(),
@@ -548,7 +549,6 @@ impl<P: Platform> Instance<'_, P> {
             }
             k += u64::from(t.cells());
         }
-        drop(big);
         Ok(())
     }
 
