@@ -179,7 +179,8 @@ impl<'a> Cursor<'a> {
 
     /// Reads a `u8` (no alignment).
     pub fn u8(&mut self) -> Result<u8, LoadError> {
-        Ok(self.array::<1>()?[0])
+        let [b] = self.array::<1>()?;
+        Ok(b)
     }
 
     /// Aligns to 2, reads a little-endian `u16`.
@@ -234,11 +235,12 @@ impl<'a> Cursor<'a> {
 
     /// Reads a WAMR string: aligned `u16` length including the trailing NUL, then that many
     /// bytes. Length 0 is the empty string. The bytes must end in NUL, contain no other NUL,
-    /// and be UTF-8.
-    pub fn string(&mut self) -> Result<String, LoadError> {
+    /// and be UTF-8. Returns the text (without the NUL) as a span of the file.
+    pub fn str_span(&mut self) -> Result<Span, LoadError> {
         self.align(2)?;
         let at = self.pos;
         let len = usize::from(self.u16()?);
+        let text_at = self.pos;
         let raw = self.bytes(len)?;
         let bad = || LoadError::BadString {
             section: self.section,
@@ -252,8 +254,25 @@ impl<'a> Cursor<'a> {
         if text.contains(&0) {
             return Err(bad());
         }
-        let s = core::str::from_utf8(text).map_err(|_| bad())?;
-        Ok(String::from(s))
+        core::str::from_utf8(text).map_err(|_| bad())?;
+        Ok(Span {
+            offset: clamp_u32(text_at),
+            // At most u16::MAX.
+            len: u32::try_from(text.len()).map_err(|_| bad())?,
+        })
+    }
+
+    /// [`Self::str_span`] as text borrowed from the file.
+    pub fn str(&mut self) -> Result<&'a str, LoadError> {
+        let span = self.str_span()?;
+        let bytes = span.get(self.file).ok_or_else(|| self.truncated())?;
+        core::str::from_utf8(bytes).map_err(|_| self.truncated())
+    }
+
+    /// [`Self::str`] copied into a `String` (fallibly: `OutOfMemory` if the pool is full).
+    pub fn string(&mut self) -> Result<String, LoadError> {
+        let s = self.str()?;
+        Ok(crate::fallible::string(s)?)
     }
 }
 

@@ -184,6 +184,8 @@ pub enum LoadError {
         /// The ELF relocation type number.
         r_type: u32,
     },
+    /// Memory for the parsed module ran out (the pool or the session's account is full).
+    OutOfMemory,
     /// A relocation symbol the format does not allow in that place.
     BadRelocationSymbol {
         /// The symbol name.
@@ -313,6 +315,9 @@ impl fmt::Display for LoadError {
                  for the default (small) or --size-level=0 (large) code models",
                 arch.name()
             ),
+            LoadError::OutOfMemory => f.write_str(
+                "out of memory while parsing the module: give the session a larger quota",
+            ),
             LoadError::BadRelocationSymbol { symbol, reason } => {
                 write!(f, "relocation symbol \"{symbol}\": {reason}")
             }
@@ -321,3 +326,20 @@ impl fmt::Display for LoadError {
 }
 
 impl core::error::Error for LoadError {}
+
+impl From<crate::fallible::OutOfMemory> for LoadError {
+    fn from(_: crate::fallible::OutOfMemory) -> Self {
+        LoadError::OutOfMemory
+    }
+}
+
+impl LoadError {
+    /// A `BadRelocationSymbol` error naming `symbol` (or `OutOfMemory` if even the name
+    /// cannot be copied).
+    pub fn bad_symbol(symbol: &str, reason: &'static str) -> Self {
+        match crate::fallible::string(symbol) {
+            Ok(symbol) => LoadError::BadRelocationSymbol { symbol, reason },
+            Err(e) => e.into(),
+        }
+    }
+}

@@ -28,7 +28,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::module::{AotModule, RelocTarget, Symbol};
+use crate::fallible::{self, OutOfMemory};
+use crate::module::{span_str, AotModule, RelocTarget, Symbol};
 use crate::reloc::{self, RelocError};
 use crate::Arch;
 
@@ -105,6 +106,8 @@ pub enum ImageError {
     },
     /// A relocation uses a symbol that cannot be resolved here.
     BadSymbol(String),
+    /// Memory for the layout or the relocation bookkeeping ran out.
+    OutOfMemory,
     /// Applying a relocation failed.
     Reloc {
         /// Relocation group name.
@@ -141,6 +144,7 @@ impl fmt::Display for ImageError {
                 "branch to runtime function \"{symbol}\" with addend {addend} is not supported"
             ),
             ImageError::BadSymbol(s) => write!(f, "relocation symbol \"{s}\" cannot be resolved"),
+            ImageError::OutOfMemory => f.write_str("out of memory while relocating the module"),
             ImageError::Reloc {
                 group,
                 index,
@@ -151,6 +155,20 @@ impl fmt::Display for ImageError {
                 "{group} relocation {index} against \"{symbol}\": {error}"
             ),
         }
+    }
+}
+
+impl From<OutOfMemory> for ImageError {
+    fn from(_: OutOfMemory) -> Self {
+        ImageError::OutOfMemory
+    }
+}
+
+/// `make(name)` with a copy of `name`, or `OutOfMemory` if it cannot be copied.
+fn named(make: impl FnOnce(String) -> ImageError, name: &str) -> ImageError {
+    match fallible::string(name) {
+        Ok(s) => make(s),
+        Err(e) => e.into(),
     }
 }
 
@@ -179,39 +197,49 @@ pub fn plan(module: &AotModule, page_size: u32) -> Result<ImageLayout, ImageErro
     let arch = module.target.arch;
     let mut plt_symbols: Vec<u32> = Vec::new();
     let mut got_symbols: Vec<u32> = Vec::new();
+    // Per symbol: bit 0 = has a PLT entry, bit 1 = has a GOT slot (constant time per
+    // relocation, whatever the number of symbols).
+    let mut seen = fallible::vec_filled(module.symbols.len(), 0u8)?;
     for g in &module.relocation_groups {
         for r in &g.relocations {
             let runtime = matches!(
                 module.symbols.get(r.symbol as usize),
                 Some(Symbol::Runtime(_))
             );
-            if runtime && reloc::is_branch(arch, r.r_type) && !plt_symbols.contains(&r.symbol) {
-                plt_symbols.push(r.symbol);
+            let Some(flags) = seen.get_mut(r.symbol as usize) else {
+                continue; // the parser checked every symbol index
+            };
+            if runtime && reloc::is_branch(arch, r.r_type) && *flags & 1 == 0 {
+                *flags |= 1;
+                fallible::push(&mut plt_symbols, r.symbol)?;
             }
-            if reloc::uses_got(arch, r.r_type) && !got_symbols.contains(&r.symbol) {
-                got_symbols.push(r.symbol);
+            if reloc::uses_got(arch, r.r_type) && *flags & 2 == 0 {
+                *flags |= 2;
+                fallible::push(&mut got_symbols, r.symbol)?;
             }
         }
     }
     let page = u64::from(page_size);
     let code_len = u64::from(module.code.len);
     let plt_offset = align_up(code_len, u64::from(PLT_ENTRY_SIZE));
-    let plt_end = plt_offset + plt_symbols.len() as u64 * u64::from(PLT_ENTRY_SIZE);
+    let plt_end = plt_offset
+        .saturating_add((plt_symbols.len() as u64).saturating_mul(u64::from(PLT_ENTRY_SIZE)));
     let rx_len = align_up(plt_end, page);
     let got_offset = rx_len;
-    let mut end = got_offset + got_symbols.len() as u64 * 8;
-    let mut data_offsets = Vec::with_capacity(module.data_sections.len());
+    let mut end = got_offset.saturating_add((got_symbols.len() as u64).saturating_mul(8));
+    // Everything is checked against MAX_IMAGE_SIZE below, so the u32 conversions are exact
+    // for any layout that is returned.
+    let to32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    let mut data_offsets = fallible::vec_with_capacity(module.data_sections.len())?;
     for d in &module.data_sections {
         end = align_up(end, u64::from(DATA_SECTION_ALIGN));
-        data_offsets.push(end);
-        end += u64::from(d.bytes.len);
+        data_offsets.push(to32(end));
+        end = end.saturating_add(u64::from(d.bytes.len));
     }
     let total = align_up(end, page);
     if total > u64::from(MAX_IMAGE_SIZE) {
         return Err(ImageError::TooLarge { size: total });
     }
-    // Everything is below MAX_IMAGE_SIZE, so the u32 conversions are exact.
-    let to32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
     Ok(ImageLayout {
         arch,
         page_size,
@@ -222,7 +250,7 @@ pub fn plan(module: &AotModule, page_size: u32) -> Result<ImageLayout, ImageErro
         rx_len: to32(rx_len),
         got_offset: to32(got_offset),
         got_symbols,
-        data_offsets: data_offsets.into_iter().map(to32).collect(),
+        data_offsets,
         total_len: to32(total),
     })
 }
@@ -246,8 +274,8 @@ fn write_plt_entry(arch: Arch, entry: &mut [u8], target: u64) {
     }
 }
 
-fn copy_into(image: &mut [u8], offset: u32, src: &[u8]) -> Result<(), ImageError> {
-    let start = offset as usize;
+fn copy_into(image: &mut [u8], offset: u64, src: &[u8]) -> Result<(), ImageError> {
+    let start = usize::try_from(offset).map_err(|_| ImageError::FileMismatch)?;
     let dst = start
         .checked_add(src.len())
         .and_then(|end| image.get_mut(start..end))
@@ -275,33 +303,38 @@ pub fn build(
         });
     }
     let arch = layout.arch;
-    let name_of = |i: u32| -> String {
-        module
-            .symbol_names
-            .get(i as usize)
-            .cloned()
-            .unwrap_or_default()
-    };
+    let name_of = |i: u32| -> &str { module.symbol_name(file, i) };
     image.fill(0);
     let code = module.code.get(file).ok_or(ImageError::FileMismatch)?;
-    copy_into(image, layout.code_offset, code)?;
+    copy_into(image, layout.code_offset.into(), code)?;
     for (d, &off) in module.data_sections.iter().zip(layout.data_offsets.iter()) {
         copy_into(
             image,
-            off,
+            off.into(),
             d.bytes.get(file).ok_or(ImageError::FileMismatch)?,
         )?;
     }
 
     // Runtime symbols, resolved once each.
-    let mut resolved: Vec<Option<u64>> = Vec::new();
-    resolved.resize(module.symbols.len(), None);
-    for (i, s) in module.symbols.iter().enumerate() {
-        if let Symbol::Runtime(name) = s {
-            let addr = resolve(name).ok_or_else(|| ImageError::UnresolvedSymbol(name.clone()))?;
-            if let Some(slot) = resolved.get_mut(i) {
-                *slot = Some(addr);
-            }
+    let mut resolved: Vec<Option<u64>> = fallible::vec_filled(module.symbols.len(), None)?;
+    for (slot, s) in resolved.iter_mut().zip(module.symbols.iter()) {
+        if let Symbol::Runtime(span) = s {
+            let name = span_str(file, *span);
+            let addr = resolve(name).ok_or_else(|| named(ImageError::UnresolvedSymbol, name))?;
+            *slot = Some(addr);
+        }
+    }
+    // PLT entry and GOT slot of each symbol (u32::MAX = none), so each relocation finds its
+    // entry in constant time.
+    let mut plt_slot = fallible::vec_filled(module.symbols.len(), u32::MAX)?;
+    let mut got_slot = fallible::vec_filled(module.symbols.len(), u32::MAX)?;
+    for (map, list) in [
+        (&mut plt_slot, &layout.plt_symbols),
+        (&mut got_slot, &layout.got_symbols),
+    ] {
+        for (k, &sym) in list.iter().enumerate() {
+            let slot = map.get_mut(sym as usize).ok_or(ImageError::FileMismatch)?;
+            *slot = u32::try_from(k).map_err(|_| ImageError::FileMismatch)?;
         }
     }
     let addr_of = |offset: u32| image_addr.wrapping_add(u64::from(offset));
@@ -311,38 +344,42 @@ pub fn build(
             Some(Symbol::AotFunc(n)) => layout
                 .func_offset(module, *n)
                 .map(addr_of)
-                .ok_or_else(|| ImageError::BadSymbol(name_of(i))),
+                .ok_or_else(|| named(ImageError::BadSymbol, name_of(i))),
             Some(Symbol::Text) => Ok(addr_of(layout.code_offset)),
             Some(Symbol::DataSection(d)) => layout
                 .data_offsets
                 .get(*d as usize)
                 .map(|&o| addr_of(o))
-                .ok_or_else(|| ImageError::BadSymbol(name_of(i))),
+                .ok_or_else(|| named(ImageError::BadSymbol, name_of(i))),
             Some(Symbol::Runtime(_)) => resolved
                 .get(i as usize)
                 .copied()
                 .flatten()
-                .ok_or_else(|| ImageError::UnresolvedSymbol(name_of(i))),
-            _ => Err(ImageError::BadSymbol(name_of(i))),
+                .ok_or_else(|| named(ImageError::UnresolvedSymbol, name_of(i))),
+            _ => Err(named(ImageError::BadSymbol, name_of(i))),
         }
     };
 
     for (k, &sym) in layout.plt_symbols.iter().enumerate() {
         let target = symbol_addr(sym)?;
-        let off = layout.plt_offset as usize + k * PLT_ENTRY_SIZE as usize;
-        let entry = image
-            .get_mut(off..off + PLT_ENTRY_SIZE as usize)
+        let off = (k as u64)
+            .checked_mul(u64::from(PLT_ENTRY_SIZE))
+            .and_then(|o| o.checked_add(u64::from(layout.plt_offset)))
+            .and_then(|o| usize::try_from(o).ok())
+            .ok_or(ImageError::FileMismatch)?;
+        let entry = off
+            .checked_add(PLT_ENTRY_SIZE as usize)
+            .and_then(|end| image.get_mut(off..end))
             .ok_or(ImageError::FileMismatch)?;
         write_plt_entry(arch, entry, target);
     }
     for (k, &sym) in layout.got_symbols.iter().enumerate() {
         let target = symbol_addr(sym)?;
-        let off = layout.got_offset as usize + k * 8;
-        copy_into(
-            image,
-            u32::try_from(off).map_err(|_| ImageError::FileMismatch)?,
-            &target.to_le_bytes(),
-        )?;
+        let off = (k as u64)
+            .checked_mul(8)
+            .and_then(|o| o.checked_add(u64::from(layout.got_offset)))
+            .ok_or(ImageError::FileMismatch)?;
+        copy_into(image, off, &target.to_le_bytes())?;
     }
 
     for g in &module.relocation_groups {
@@ -369,25 +406,29 @@ pub fn build(
                 Some(Symbol::Runtime(_))
             );
             let s = if reloc::uses_got(arch, r.r_type) {
-                let slot = layout
-                    .got_symbols
-                    .iter()
-                    .position(|&x| x == r.symbol)
+                let slot = got_slot
+                    .get(r.symbol as usize)
+                    .copied()
+                    .filter(|&s| s != u32::MAX)
                     .ok_or(ImageError::FileMismatch)?;
-                addr_of(layout.got_offset).wrapping_add(slot as u64 * 8)
+                addr_of(layout.got_offset).wrapping_add(u64::from(slot).wrapping_mul(8))
             } else if is_runtime && reloc::is_branch(arch, r.r_type) {
                 if arch == Arch::Aarch64 && r.addend > 0 {
-                    return Err(ImageError::PltAddend {
-                        symbol: name_of(r.symbol),
-                        addend: r.addend,
+                    return Err(match fallible::string(name_of(r.symbol)) {
+                        Ok(symbol) => ImageError::PltAddend {
+                            symbol,
+                            addend: r.addend,
+                        },
+                        Err(e) => e.into(),
                     });
                 }
-                let slot = layout
-                    .plt_symbols
-                    .iter()
-                    .position(|&x| x == r.symbol)
+                let slot = plt_slot
+                    .get(r.symbol as usize)
+                    .copied()
+                    .filter(|&s| s != u32::MAX)
                     .ok_or(ImageError::FileMismatch)?;
-                addr_of(layout.plt_offset).wrapping_add(slot as u64 * u64::from(PLT_ENTRY_SIZE))
+                addr_of(layout.plt_offset)
+                    .wrapping_add(u64::from(slot).wrapping_mul(u64::from(PLT_ENTRY_SIZE)))
             } else {
                 symbol_addr(r.symbol)?
             };
@@ -401,11 +442,19 @@ pub fn build(
                 s,
                 r.addend,
             )
-            .map_err(|error| ImageError::Reloc {
-                group: g.name.clone(),
-                index,
-                symbol: name_of(r.symbol),
-                error,
+            .map_err(|error| {
+                match (
+                    fallible::string(span_str(file, g.name)),
+                    fallible::string(name_of(r.symbol)),
+                ) {
+                    (Ok(group), Ok(symbol)) => ImageError::Reloc {
+                        group,
+                        index,
+                        symbol,
+                        error,
+                    },
+                    _ => ImageError::OutOfMemory,
+                }
             })?;
         }
     }

@@ -328,38 +328,47 @@ impl InstanceLayout {
     /// Computes the block layout WAMR uses (`aot_runtime.c`): header, memories, packed
     /// globals, tables (header + 8-byte slots, `max_size` slots if the table may grow, else
     /// `init_size`), then the extra block at the next 8-byte boundary. All arithmetic is in
-    /// u64 and cannot overflow for any parsed module.
-    pub fn of(module: &AotModule) -> Self {
+    /// u64, saturating (a saturated size is refused by the quota).
+    pub fn of(module: &AotModule) -> Result<Self, crate::fallible::OutOfMemory> {
+        use crate::fallible;
         let mut off = MEMORY_INSTANCES_OFFSET as u64;
-        let mut memories = alloc::vec::Vec::with_capacity(module.memories.len());
+        let mut memories = fallible::vec_with_capacity(module.memories.len())?;
         for _ in &module.memories {
             memories.push(off);
-            off += MEMORY_INSTANCE_SIZE as u64;
+            off = off.saturating_add(MEMORY_INSTANCE_SIZE as u64);
         }
         let global_data = off;
-        let (goffs, gsize) = module.global_layout();
-        let globals = goffs
-            .into_iter()
-            .map(|g| global_data + u64::from(g))
-            .collect();
-        off += u64::from(gsize);
-        let mut tables =
-            alloc::vec::Vec::with_capacity(module.import_tables.len() + module.tables.len());
+        let (goffs, gsize) = module.global_layout()?;
+        let mut globals = fallible::vec_with_capacity(goffs.len())?;
+        globals.extend(
+            goffs
+                .iter()
+                .map(|&g| global_data.saturating_add(u64::from(g))),
+        );
+        off = off.saturating_add(u64::from(gsize));
+        let mut tables = fallible::vec_with_capacity(
+            module
+                .import_tables
+                .len()
+                .saturating_add(module.tables.len()),
+        )?;
         for t in module.import_tables.iter().chain(module.tables.iter()) {
             let slots = t.slot_count();
             tables.push((off, slots));
-            off += TABLE_ELEMS_OFFSET as u64 + 8 * u64::from(slots);
+            off = off
+                .saturating_add(TABLE_ELEMS_OFFSET as u64)
+                .saturating_add(8u64.saturating_mul(u64::from(slots)));
         }
         let size = off;
-        InstanceLayout {
+        Ok(InstanceLayout {
             memories,
             global_data,
             globals,
             global_data_size: u64::from(gsize),
             tables,
-            extra: size.div_ceil(8) * 8,
+            extra: size.div_ceil(8).saturating_mul(8),
             size,
-        }
+        })
     }
 }
 
@@ -468,7 +477,7 @@ mod tests {
     fn instance_layout_matches_measured_offsets() {
         let file = ModuleBuilder::kitchen_sink(Arch::Aarch64).build();
         let m = crate::parse(&file, Arch::Aarch64).unwrap();
-        let l = InstanceLayout::of(&m);
+        let l = InstanceLayout::of(&m).unwrap();
         assert_eq!(l.memories, alloc::vec![0x158]);
         // Globals start at 0x158 + 120 = 0x1d0 with one memory (`ldr w8, [x19, #0x1d0]`).
         assert_eq!(l.global_data, 0x1d0);

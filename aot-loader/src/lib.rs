@@ -18,11 +18,23 @@
 //! The file format facts come from `WAMR-AOT-ABI.md` and WAMR 2.4.3's `aot_loader.c`; see
 //! `docs/aot-loader.md` for what is supported and what is refused.
 #![cfg_attr(not(test), no_std)]
+// Nothing reachable from a file, a module or the normal world may panic: no unwrap, expect,
+// panic or unchecked indexing outside tests. An `allow` below this says why it cannot fire.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 extern crate alloc;
 
 pub mod cursor;
 pub mod error;
+pub mod fallible;
 pub mod image;
 pub mod layout;
 pub mod module;
@@ -30,11 +42,20 @@ pub mod parse;
 pub mod reloc;
 pub mod runtime;
 pub mod wasi;
+// The writer builds test files from trusted test code only and is never part of the
+// firmware (feature `writer` is for test crates), so its panics cannot be reached from input.
 #[cfg(any(test, feature = "writer"))]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 pub mod writer;
 
 pub use cursor::Span;
 pub use error::{LoadError, SectionKind};
+pub use fallible::OutOfMemory;
 pub use module::{AotFile, AotModule};
 pub use parse::parse;
 

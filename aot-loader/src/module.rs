@@ -11,6 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::cursor::Span;
+use crate::fallible::{self, OutOfMemory};
 use crate::Arch;
 
 /// TARGET_INFO feature flag bits (`aot_runtime.h`, `WASM_FEATURE_*`).
@@ -396,7 +397,7 @@ pub struct Export {
 }
 
 /// What a relocation symbol stands for, decided at parse time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Symbol {
     /// `aot_func#N`: defined function N (not counting imports).
     AotFunc(u32),
@@ -407,8 +408,9 @@ pub enum Symbol {
     /// An object data section, by index into [`AotModule::data_sections`].
     DataSection(u32),
     /// Anything else: a runtime function (`aot_set_exception_with_id`, `memmove`, ...) that
-    /// the runtime must provide.
-    Runtime(String),
+    /// the runtime must provide. The name is a UTF-8 [`Span`] of the file (see
+    /// [`AotModule::symbol_name`]), not a copy: a symbol costs 12 bytes of memory.
+    Runtime(Span),
     /// Only used as a relocation group name, never by a relocation.
     Unreferenced,
 }
@@ -438,8 +440,8 @@ pub struct Relocation {
 /// A group of relocations against one section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelocationGroup {
-    /// Group name as written, e.g. ".rela.text".
-    pub name: String,
+    /// Group name as written, e.g. ".rela.text": a UTF-8 span of the file.
+    pub name: Span,
     /// What it patches.
     pub target: RelocTarget,
     /// The relocations.
@@ -505,8 +507,9 @@ pub struct AotModule {
     pub exports: Vec<Export>,
     /// Relocation symbols, by symbol-table index.
     pub symbols: Vec<Symbol>,
-    /// Relocation symbol names, parallel to `symbols`.
-    pub symbol_names: Vec<String>,
+    /// Relocation symbol names, parallel to `symbols`: UTF-8 spans of the file (checked by
+    /// the parser), read with [`AotModule::symbol_name`].
+    pub symbol_names: Vec<Span>,
     /// Relocation groups.
     pub relocation_groups: Vec<RelocationGroup>,
     /// XIP native-symbol table (empty unless `--xip`).
@@ -555,8 +558,10 @@ impl AotModule {
 
     /// Byte offset of each global (imports first) in WAMR's packed global data, and the total
     /// size: no padding, 4/8/16 bytes per type (`compilation/aot.c`).
-    pub fn global_layout(&self) -> (Vec<u32>, u32) {
-        let mut offsets = Vec::with_capacity(self.import_globals.len() + self.globals.len());
+    pub fn global_layout(&self) -> Result<(Vec<u32>, u32), OutOfMemory> {
+        let mut offsets = fallible::vec_with_capacity(
+            self.import_globals.len().saturating_add(self.globals.len()),
+        )?;
         let mut off = 0u32;
         let types = self
             .import_globals
@@ -564,12 +569,12 @@ impl AotModule {
             .map(|g| g.val_type)
             .chain(self.globals.iter().map(|g| g.val_type));
         for t in types {
-            offsets.push(off);
+            fallible::push(&mut offsets, off)?;
             // At most 2^32 globals * 16 bytes would overflow, but parsing bounded the count by
             // the file size, so this saturates only for impossible inputs.
             off = off.saturating_add(t.size());
         }
-        (offsets, off)
+        Ok((offsets, off))
     }
 
     /// The export named `name`.
@@ -585,18 +590,35 @@ impl AotModule {
             .and_then(|i| u32::try_from(i).ok())
     }
 
+    /// The name of relocation symbol `index`, read from `file` (the buffer the module was
+    /// parsed from); `""` for an index or buffer that does not match.
+    pub fn symbol_name<'f>(&self, file: &'f [u8], index: u32) -> &'f str {
+        self.symbol_names
+            .get(usize::try_from(index).unwrap_or(usize::MAX))
+            .map_or("", |s| span_str(file, *s))
+    }
+
     /// Names of the runtime functions the code refers to, each once, in symbol-table order.
-    pub fn runtime_symbols(&self) -> Vec<&str> {
+    pub fn runtime_symbols<'f>(&self, file: &'f [u8]) -> Result<Vec<&'f str>, OutOfMemory> {
         let mut out: Vec<&str> = Vec::new();
         for s in &self.symbols {
-            if let Symbol::Runtime(name) = s {
-                if !out.contains(&name.as_str()) {
-                    out.push(name);
+            if let Symbol::Runtime(span) = s {
+                let name = span_str(file, *span);
+                if !out.contains(&name) {
+                    fallible::push(&mut out, name)?;
                 }
             }
         }
-        out
+        Ok(out)
     }
+}
+
+/// The UTF-8 text of `span` in `file` (`""` if the span is not valid UTF-8 inside `file`,
+/// which cannot happen for spans the parser checked against the same buffer).
+pub fn span_str(file: &[u8], span: Span) -> &str {
+    span.get(file)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or("")
 }
 
 fn sum_u32(a: usize, b: usize) -> u32 {

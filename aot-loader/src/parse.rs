@@ -6,12 +6,12 @@
 //! the whole file is read, in [`validate`]), and every failure is a [`LoadError`] naming the
 //! section and file offset. Nothing here panics on any input.
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::cursor::{clamp_u32, Cursor, Span};
 use crate::error::{LoadError, SectionKind};
+use crate::fallible::{self, OutOfMemory};
 use crate::module::*;
 use crate::reloc;
 use crate::Arch;
@@ -113,6 +113,7 @@ pub fn parse(file: &[u8], arch: Arch) -> Result<AotModule, LoadError> {
         func_count: 0,
         seen_native_symbols: false,
         name_sections: Vec::new(),
+        data_by_name: Vec::new(),
     };
 
     let mut next_required = section_id::TARGET_INFO;
@@ -134,7 +135,8 @@ pub fn parse(file: &[u8], arch: Arch) -> Result<AotModule, LoadError> {
             next_required += 1;
         }
         let start = raw.body.offset as usize;
-        let c = Cursor::new(file, start, start + raw.body.len as usize, raw.kind)?;
+        let end = usize::try_from(raw.body.end()).unwrap_or(usize::MAX);
+        let c = Cursor::new(file, start, end, raw.kind)?;
         p.section(raw.id, c)?;
     }
     if next_required <= section_id::RELOCATION {
@@ -143,7 +145,7 @@ pub fn parse(file: &[u8], arch: Arch) -> Result<AotModule, LoadError> {
     }
     // Names need the function count, so they are read last (best effort, as WAMR does).
     for span in core::mem::take(&mut p.name_sections) {
-        if let Some(names) = parse_name_section(file, span, p.m.total_funcs()) {
+        if let Some(names) = parse_name_section(file, span, p.m.total_funcs())? {
             p.m.func_names = names;
         }
     }
@@ -195,7 +197,7 @@ pub fn section_table(file: &[u8]) -> Result<Vec<RawSection>, LoadError> {
     hdr.u32()?;
     let mut out = Vec::new();
     while !hdr.is_empty() {
-        out.push(next_section(&mut hdr)?);
+        fallible::push(&mut out, next_section(&mut hdr)?)?;
     }
     Ok(out)
 }
@@ -208,6 +210,9 @@ struct Parser<'a> {
     func_count: u32,
     seen_native_symbols: bool,
     name_sections: Vec<Span>,
+    /// Object data section indexes sorted by (name, index), for lookups by name in
+    /// logarithmic time (a file may hold many sections and many relocations).
+    data_by_name: Vec<u32>,
 }
 
 fn expect_end(c: &Cursor<'_>) -> Result<(), LoadError> {
@@ -227,6 +232,21 @@ fn u32_len(c: &Cursor<'_>, n: usize) -> Result<u32, LoadError> {
 }
 
 impl Parser<'_> {
+    /// Index of the first object data section named `name` (as WAMR picks it).
+    fn data_section_index(&self, name: &str) -> Option<u32> {
+        let name_of = |i: u32| {
+            self.m
+                .data_sections
+                .get(i as usize)
+                .map_or("", |d| d.name.as_str())
+        };
+        let k = self.data_by_name.partition_point(|&i| name_of(i) < name);
+        self.data_by_name
+            .get(k)
+            .copied()
+            .filter(|&i| name_of(i) == name)
+    }
+
     fn section(&mut self, id: u32, mut c: Cursor<'_>) -> Result<(), LoadError> {
         match id {
             section_id::TARGET_INFO => self.target_info(&mut c)?,
@@ -257,7 +277,7 @@ impl Parser<'_> {
         let _reserved = c.u64()?;
         let arch_at = c.pos();
         let raw = c.bytes(16)?;
-        debug_assert_eq!(c.pos() - start, TARGET_INFO_SIZE);
+        let _ = start; // TARGET_INFO_SIZE bytes were read from `start`.
 
         // The arch string: NUL-terminated within 16 bytes.
         let bad_arch = || LoadError::BadString {
@@ -319,7 +339,7 @@ impl Parser<'_> {
             e_flags,
             feature_flags,
             arch: self.arch,
-            arch_name: String::from(name),
+            arch_name: fallible::string(name)?,
         };
         Ok(())
     }
@@ -370,7 +390,7 @@ impl Parser<'_> {
         self.m.aux.stack_size = c.u32()?;
 
         let n = c.count("object data section", 6)?;
-        let mut sections = Vec::with_capacity(n as usize);
+        let mut sections = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             let name = c.string()?;
             let size = c.u32()?;
@@ -378,6 +398,14 @@ impl Parser<'_> {
             sections.push(ObjectDataSection { name, bytes });
         }
         self.m.data_sections = sections;
+        let mut by_name = fallible::vec_with_capacity(n as usize)?;
+        by_name.extend(0..n);
+        let m = &self.m;
+        let name = |i: &u32| m.data_sections.get(*i as usize).map(|d| d.name.as_str());
+        // By (name, index), so the first of equal names is WAMR's; unstable sorting needs
+        // no working memory.
+        by_name.sort_unstable_by(|a, b| (name(a), *a).cmp(&(name(b), *b)));
+        self.data_by_name = by_name;
         Ok(())
     }
 
@@ -433,11 +461,11 @@ impl Parser<'_> {
             if mem.max_bytes() > MAX_LINEAR_MEMORY {
                 return Err(c.malformed(at, "maximum memory size exceeds 4 GiB", mem.max_bytes()));
             }
-            self.m.memories.push(mem);
+            fallible::push(&mut self.m.memories, mem)?;
         }
 
         let n = c.count("data segment", 16)?;
-        let mut segs = Vec::with_capacity(n as usize);
+        let mut segs = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             let at = c.pos();
             let is_passive = c.u32()?;
@@ -516,13 +544,13 @@ impl Parser<'_> {
 
     fn table_info(&mut self, c: &mut Cursor<'_>) -> Result<(), LoadError> {
         let n = c.count("imported table", 12)?;
-        let mut v = Vec::with_capacity(n as usize);
+        let mut v = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             v.push(Self::table_type(c)?);
         }
         self.m.import_tables = v;
         let n = c.count("table", 12)?;
-        let mut v = Vec::with_capacity(n as usize);
+        let mut v = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             v.push(Self::table_type(c)?);
         }
@@ -532,7 +560,7 @@ impl Parser<'_> {
         }
 
         let n = c.count("element segment", 28)?;
-        let mut segs = Vec::with_capacity(n as usize);
+        let mut segs = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             let at = c.pos();
             // The wasm binary's segment flags 0..=7: bit 0 clear = active; bits 0 and 1 set =
@@ -558,7 +586,7 @@ impl Parser<'_> {
             // Reference type placeholder: u16 ref_type, u16 nullable, u32 heap_type.
             c.skip(8)?;
             let count = c.count("element", 4)?;
-            let mut values = Vec::with_capacity(count as usize);
+            let mut values = fallible::vec_with_capacity(count as usize)?;
             for _ in 0..count {
                 values.push(init_expr(c, 0)?);
             }
@@ -577,7 +605,7 @@ impl Parser<'_> {
 
     fn type_info(&mut self, c: &mut Cursor<'_>) -> Result<(), LoadError> {
         let n = c.count("function type", 6)?;
-        let mut types = Vec::with_capacity(n as usize);
+        let mut types = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             c.align(4)?;
             let at = c.pos();
@@ -592,12 +620,13 @@ impl Parser<'_> {
             let np = usize::from(c.u16()?);
             let nr = usize::from(c.u16()?);
             let bytes_at = c.pos();
-            let bytes = c.bytes(np + nr)?;
-            let mut params = Vec::with_capacity(np);
-            let mut results = Vec::with_capacity(nr);
+            let bytes = c.bytes(np.saturating_add(nr))?;
+            let mut params = fallible::vec_with_capacity(np)?;
+            let mut results = fallible::vec_with_capacity(nr)?;
             for (i, &b) in bytes.iter().enumerate() {
-                let t = ValType::from_byte(b)
-                    .ok_or_else(|| c.malformed(bytes_at + i, "unknown value type", b.into()))?;
+                let t = ValType::from_byte(b).ok_or_else(|| {
+                    c.malformed(bytes_at.saturating_add(i), "unknown value type", b.into())
+                })?;
                 if i < np {
                     params.push(t);
                 } else {
@@ -629,7 +658,7 @@ impl Parser<'_> {
 
     fn import_globals(&mut self, c: &mut Cursor<'_>) -> Result<(), LoadError> {
         let n = c.count("imported global", 6)?;
-        let mut v = Vec::with_capacity(n as usize);
+        let mut v = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             c.align(2)?;
             let (val_type, mutable) = Self::val_type(c)?;
@@ -648,7 +677,7 @@ impl Parser<'_> {
 
     fn globals(&mut self, c: &mut Cursor<'_>) -> Result<(), LoadError> {
         let n = c.count("global", 6)?;
-        let mut v = Vec::with_capacity(n as usize);
+        let mut v = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             let (val_type, mutable) = Self::val_type(c)?;
             let init = init_expr(c, 0)?;
@@ -667,7 +696,7 @@ impl Parser<'_> {
 
     fn import_funcs(&mut self, c: &mut Cursor<'_>) -> Result<(), LoadError> {
         let n = c.count("imported function", 6)?;
-        let mut v = Vec::with_capacity(n as usize);
+        let mut v = fallible::vec_with_capacity(n as usize)?;
         let type_count = self.m.types.len() as u64;
         for _ in 0..n {
             let at = c.pos();
@@ -716,7 +745,7 @@ impl Parser<'_> {
         c.check_count(c.pos(), "function", n, 20)?;
         let n = n as usize;
         let code_len = u64::from(self.m.code.len);
-        let mut funcs = Vec::with_capacity(n);
+        let mut funcs = fallible::vec_with_capacity(n)?;
         for _ in 0..n {
             let at = c.pos();
             let off = c.u64()?;
@@ -753,7 +782,7 @@ impl Parser<'_> {
 
     fn export(&mut self, c: &mut Cursor<'_>) -> Result<(), LoadError> {
         let n = c.count("export", 7)?;
-        let mut v: Vec<Export> = Vec::with_capacity(n as usize);
+        let mut v: Vec<Export> = fallible::vec_with_capacity(n as usize)?;
         let funcs = self.m.total_funcs_checked().unwrap_or(0);
         let tables = self.m.total_tables_checked().unwrap_or(0);
         let memories = self.m.memories.len() as u64;
@@ -776,7 +805,8 @@ impl Parser<'_> {
             let name = c.string()?;
             v.push(Export { name, kind, index });
         }
-        let mut names: Vec<&str> = v.iter().map(|e| e.name.as_str()).collect();
+        let mut names: Vec<&str> = fallible::vec_with_capacity(v.len())?;
+        names.extend(v.iter().map(|e| e.name.as_str()));
         names.sort_unstable();
         if names.windows(2).any(|w| w.first() == w.get(1)) {
             return Err(c.malformed(c.pos(), "duplicate export name", 0));
@@ -789,10 +819,9 @@ impl Parser<'_> {
 
     fn relocation(&mut self, c: &mut Cursor<'_>) -> Result<(), LoadError> {
         let symbol_count = c.count("relocation symbol", 4)?;
-        let mut offsets = Vec::with_capacity(symbol_count as usize);
-        for _ in 0..symbol_count {
-            offsets.push((c.pos(), c.u32()?));
-        }
+        // The offsets are read again below, from their place in the file, rather than copied.
+        let offsets_at = c.pos();
+        c.skip((symbol_count as usize).saturating_mul(4))?;
         let total_len = c.u32()? as usize;
         let area_start = c.pos();
         let area_end = area_start
@@ -800,19 +829,23 @@ impl Parser<'_> {
             .filter(|&e| e <= c.end())
             .ok_or_else(|| c.truncated())?;
         // The symbol table: strings back to back, each padded to 2, offsets relative to the
-        // area (which starts 4-aligned, so relative and absolute alignment agree).
+        // area (which starts 4-aligned, so relative and absolute alignment agree). Names are
+        // kept as spans of the file: 8 bytes per symbol, plus 12 for its `Symbol`.
+        let mut offsets = Cursor::new(self.file, offsets_at, area_start, SectionKind::Relocation)?;
         let mut s = Cursor::new(self.file, area_start, area_end, SectionKind::Relocation)?;
-        let mut names = Vec::with_capacity(symbol_count as usize);
-        for &(at, off) in &offsets {
+        let mut names: Vec<Span> = fallible::vec_with_capacity(symbol_count as usize)?;
+        for _ in 0..symbol_count {
+            let at = offsets.pos();
+            let off = offsets.u32()?;
             s.align(2)?;
-            if off as usize != s.pos() - area_start {
+            if off as usize != s.pos().saturating_sub(area_start) {
                 return Err(c.malformed(
                     at,
                     "symbol table offset does not match the string layout",
                     off.into(),
                 ));
             }
-            names.push(s.string()?);
+            fallible::push(&mut names, s.str_span()?)?;
         }
         if !s.is_empty() {
             s.align(2)?;
@@ -820,27 +853,26 @@ impl Parser<'_> {
         expect_end(&s)?;
         c.skip(total_len)?;
 
-        let mut symbols = alloc::vec![Symbol::Unreferenced; names.len()];
+        let file = self.file;
+        let mut symbols = fallible::vec_filled(names.len(), Symbol::Unreferenced)?;
 
         let n = c.count("relocation group", 8)?;
-        let mut groups = Vec::with_capacity(n as usize);
+        let mut groups = fallible::vec_with_capacity(n as usize)?;
         for _ in 0..n {
             c.align(4)?;
             let at = c.pos();
             let name_index = c.u32()?;
-            let name = names
-                .get(name_index as usize)
-                .ok_or_else(|| {
-                    c.index_error(
-                        at,
-                        "relocation group name symbol",
-                        name_index.into(),
-                        names.len() as u64,
-                    )
-                })?
-                .clone();
+            let name_span = *names.get(name_index as usize).ok_or_else(|| {
+                c.index_error(
+                    at,
+                    "relocation group name symbol",
+                    name_index.into(),
+                    names.len() as u64,
+                )
+            })?;
+            let name = span_str(file, name_span);
             let count = c.count("relocation", 24)?;
-            let target = self.group_target(c, at, &name, count)?;
+            let target = self.group_target(c, at, name, count)?;
             let target_len = match target {
                 Some(RelocTarget::Text) => self.m.code.len,
                 Some(RelocTarget::DataSection(i)) => self
@@ -850,7 +882,7 @@ impl Parser<'_> {
                     .map_or(0, |d| d.bytes.len),
                 None => 0,
             };
-            let mut relocs = Vec::with_capacity(count as usize);
+            let mut relocs = fallible::vec_with_capacity(count as usize)?;
             for _ in 0..count {
                 c.align(4)?;
                 let rel_at = c.pos();
@@ -859,7 +891,7 @@ impl Parser<'_> {
                 let r_type = c.u32()?;
                 let sym_at = c.pos();
                 let symbol = c.u32()?;
-                let sym_name = names.get(symbol as usize).ok_or_else(|| {
+                let sym_span = *names.get(symbol as usize).ok_or_else(|| {
                     c.index_error(
                         sym_at,
                         "relocation symbol",
@@ -884,7 +916,7 @@ impl Parser<'_> {
                         target_len.into(),
                     ));
                 }
-                let sym = self.classify_symbol(sym_name, target)?;
+                let sym = self.classify_symbol(sym_span, target)?;
                 if let Some(slot) = symbols.get_mut(symbol as usize) {
                     *slot = sym;
                 }
@@ -897,7 +929,7 @@ impl Parser<'_> {
             }
             if let Some(target) = target {
                 groups.push(RelocationGroup {
-                    name,
+                    name: name_span,
                     target,
                     relocations: relocs,
                 });
@@ -925,10 +957,10 @@ impl Parser<'_> {
                 if count == 0 {
                     Ok(None)
                 } else {
-                    Err(LoadError::BadRelocationSymbol {
-                        symbol: String::from(name),
-                        reason: "relocations against a literal pool (xtensa only)",
-                    })
+                    Err(LoadError::bad_symbol(
+                        name,
+                        "relocations against a literal pool (xtensa only)",
+                    ))
                 }
             }
             _ => {
@@ -943,13 +975,13 @@ impl Parser<'_> {
                         0,
                     ));
                 };
-                match self.m.data_section_index(section) {
+                match self.data_section_index(section) {
                     Some(i) => Ok(Some(RelocTarget::DataSection(i))),
                     None if count == 0 => Ok(None),
-                    None => Err(LoadError::BadRelocationSymbol {
-                        symbol: String::from(name),
-                        reason: "relocation group for a data section the file does not contain",
-                    }),
+                    None => Err(LoadError::bad_symbol(
+                        name,
+                        "relocation group for a data section the file does not contain",
+                    )),
                 }
             }
         }
@@ -957,13 +989,11 @@ impl Parser<'_> {
 
     fn classify_symbol(
         &self,
-        name: &str,
+        span: Span,
         target: Option<RelocTarget>,
     ) -> Result<Symbol, LoadError> {
-        let bad = |reason| LoadError::BadRelocationSymbol {
-            symbol: String::from(name),
-            reason,
-        };
+        let name = span_str(self.file, span);
+        let bad = |reason| LoadError::bad_symbol(name, reason);
         if name == ".text" || name == ".ltext" {
             return Ok(Symbol::Text);
         }
@@ -983,7 +1013,6 @@ impl Parser<'_> {
         }
         if is_data_section_symbol(name) {
             return self
-                .m
                 .data_section_index(name)
                 .map(Symbol::DataSection)
                 .ok_or_else(|| bad("refers to a data section the file does not contain"));
@@ -991,7 +1020,7 @@ impl Parser<'_> {
         if name.is_empty() {
             return Err(bad("empty symbol name"));
         }
-        Ok(Symbol::Runtime(String::from(name)))
+        Ok(Symbol::Runtime(span))
     }
 
     // ---- CUSTOM -----------------------------------------------------------------------
@@ -1005,13 +1034,14 @@ impl Parser<'_> {
                 }
                 self.seen_native_symbols = true;
                 let n = c.count("native symbol", 2)?;
-                let mut v = Vec::with_capacity(n as usize);
+                let mut v = fallible::vec_with_capacity(n as usize)?;
                 for _ in 0..n {
                     let at = c.pos();
-                    let s = c.string()?;
-                    v.push(native_symbol(&s).ok_or_else(|| {
+                    let s = c.str()?;
+                    let sym = native_symbol(s)?.ok_or_else(|| {
                         c.malformed(at, "malformed constant in native symbol table", 0)
-                    })?);
+                    })?;
+                    v.push(sym);
                 }
                 // wamrc inserts at the list head: the k-th string has index n-1-k.
                 v.reverse();
@@ -1020,14 +1050,15 @@ impl Parser<'_> {
             }
             custom_id::NAME => {
                 let rest = c.remaining();
-                self.name_sections.push(c.span(rest)?);
+                let span = c.span(rest)?;
+                fallible::push(&mut self.name_sections, span)?;
                 Ok(())
             }
             custom_id::RAW => {
                 let name = c.string()?;
                 let rest = c.remaining();
                 let bytes = c.span(rest)?;
-                self.m.custom_sections.push(CustomSection { name, bytes });
+                fallible::push(&mut self.m.custom_sections, CustomSection { name, bytes })?;
                 Ok(())
             }
             // Other sub-types (access control, stringref literals) are skipped, as in WAMR.
@@ -1100,17 +1131,17 @@ fn parse_hex(s: &str, digits: usize) -> Option<u64> {
     u64::from_str_radix(s, 16).ok()
 }
 
-fn native_symbol(s: &str) -> Option<NativeSymbol> {
+fn native_symbol(s: &str) -> Result<Option<NativeSymbol>, OutOfMemory> {
     if s.is_empty() || s.starts_with("__ignore") {
-        return Some(NativeSymbol::Empty);
+        return Ok(Some(NativeSymbol::Empty));
     }
     if let Some(h) = s.strip_prefix("f32#").or_else(|| s.strip_prefix("i32#")) {
-        return parse_hex(h, 8).map(NativeSymbol::Const);
+        return Ok(parse_hex(h, 8).map(NativeSymbol::Const));
     }
     if let Some(h) = s.strip_prefix("f64#").or_else(|| s.strip_prefix("i64#")) {
-        return parse_hex(h, 16).map(NativeSymbol::Const);
+        return Ok(parse_hex(h, 16).map(NativeSymbol::Const));
     }
-    Some(NativeSymbol::Runtime(String::from(s)))
+    Ok(Some(NativeSymbol::Runtime(fallible::string(s)?)))
 }
 
 /// Reads an `init_expr`: align 4, u32 opcode, payload.
@@ -1137,7 +1168,9 @@ fn init_expr(c: &mut Cursor<'_>, depth: u32) -> Result<InitExpr, LoadError> {
         0x44 => InitExpr::F64(c.u64()?),
         0xfd => {
             let mut v = [0u8; 16];
-            v.copy_from_slice(c.bytes(16)?);
+            for (d, s) in v.iter_mut().zip(c.bytes(16)?) {
+                *d = *s;
+            }
             InitExpr::V128(v)
         }
         0x23 => InitExpr::GlobalGet(c.u32()?),
@@ -1154,7 +1187,7 @@ fn init_expr(c: &mut Cursor<'_>, depth: u32) -> Result<InitExpr, LoadError> {
                 }
                 let l = init_expr(c, depth + 1)?;
                 let r = init_expr(c, depth + 1)?;
-                InitExpr::Binary(b, Box::new(l), Box::new(r))
+                InitExpr::Binary(b, fallible::boxed(l)?, fallible::boxed(r)?)
             }
             None => {
                 let reason = if (0xd3..=0xda).contains(&op) {
@@ -1169,49 +1202,70 @@ fn init_expr(c: &mut Cursor<'_>, depth: u32) -> Result<InitExpr, LoadError> {
 }
 
 /// Best-effort read of the AOT name section; `None` if it is malformed (WAMR ignores it then).
-fn parse_name_section(file: &[u8], span: Span, total_funcs: u32) -> Option<Vec<(u32, String)>> {
+/// Running out of memory is an error, not a malformed section.
+fn parse_name_section(
+    file: &[u8],
+    span: Span,
+    total_funcs: u32,
+) -> Result<Option<Vec<(u32, String)>>, OutOfMemory> {
+    match name_section(file, span, total_funcs) {
+        Ok(v) => Ok(Some(v)),
+        Err(LoadError::OutOfMemory) => Err(OutOfMemory),
+        Err(_) => Ok(None),
+    }
+}
+
+fn name_section(
+    file: &[u8],
+    span: Span,
+    total_funcs: u32,
+) -> Result<Vec<(u32, String)>, LoadError> {
     let start = span.offset as usize;
-    let mut c = Cursor::new(
-        file,
-        start,
-        start.checked_add(span.len as usize)?,
-        SectionKind::Custom,
-    )
-    .ok()?;
-    if c.u32().ok()? != 4 || c.bytes(4).ok()? != b"name" {
-        return None;
+    let end = usize::try_from(span.end()).unwrap_or(usize::MAX);
+    let mut c = Cursor::new(file, start, end, SectionKind::Custom)?;
+    let malformed = LoadError::Malformed {
+        section: SectionKind::Custom,
+        offset: span.offset,
+        reason: "malformed name section",
+        value: 0,
+    };
+    if c.u32()? != 4 || c.bytes(4)? != b"name" {
+        return Err(malformed);
     }
     let mut out = Vec::new();
     let mut prev_type = None;
     while !c.is_empty() {
-        let ty = c.u32().ok()?;
+        let ty = c.u32()?;
         if prev_type.is_some_and(|p| ty <= p) {
-            return None;
+            return Err(malformed);
         }
         prev_type = Some(ty);
-        let size = c.u32().ok()? as usize;
+        let size = c.u32()? as usize;
         if c.remaining() < size {
-            return None;
+            return Err(malformed);
         }
         if ty == 1 && size > 0 {
-            let n = c.count("function name", 6).ok()?;
+            let n = c.count("function name", 6)?;
             if n > total_funcs {
-                return None;
+                return Err(malformed);
             }
+            out.try_reserve_exact(n as usize)
+                .map_err(|_| LoadError::OutOfMemory)?;
             let mut prev: Option<u32> = None;
             for _ in 0..n {
-                let idx = c.u32().ok()?;
+                let idx = c.u32()?;
                 if idx >= total_funcs || prev.is_some_and(|p| idx <= p) {
-                    return None;
+                    return Err(malformed);
                 }
                 prev = Some(idx);
-                out.push((idx, c.string().ok()?));
+                let name = c.string()?;
+                fallible::push(&mut out, (idx, name))?;
             }
         } else {
-            c.skip(size).ok()?;
+            c.skip(size)?;
         }
     }
-    Some(out)
+    Ok(out)
 }
 
 // ---- cross-checks after the whole file is read --------------------------------------------

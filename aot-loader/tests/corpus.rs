@@ -104,7 +104,8 @@ fn every_corpus_file_loads() {
         }
         // Every runtime symbol is one we know.
         for s in &m.symbols {
-            if let Symbol::Runtime(n) = s {
+            if let Symbol::Runtime(span) = s {
+                let n = tzwasm_aot_loader::module::span_str(&bytes, *span);
                 assert!(
                     resolver(n).is_some(),
                     "{}: unknown runtime symbol {n}",
@@ -226,7 +227,12 @@ fn missing_helper_is_named() {
     };
     let bytes = std::fs::read(path).unwrap();
     let m = parse(&bytes, *arch).unwrap();
-    let Some(first) = m.runtime_symbols().first().map(|s| s.to_string()) else {
+    let Some(first) = m
+        .runtime_symbols(&bytes)
+        .unwrap()
+        .first()
+        .map(|s| s.to_string())
+    else {
         return;
     };
     let layout = image::plan(&m, 4096).unwrap();

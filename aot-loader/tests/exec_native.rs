@@ -176,7 +176,7 @@ fn run_file(name: &str) {
     );
 
     // Module instance block: header, memory 0, globals.
-    let il = InstanceLayout::of(&m);
+    let il = InstanceLayout::of(&m).unwrap();
     let mut block = vec![0u64; (il.extra as usize + 64) / 8];
     let inst_addr = block.as_mut_ptr() as u64;
     let mut linear = vec![0u8; m.memories[0].init_bytes() as usize];

@@ -130,7 +130,7 @@ fn features_module_is_read_exactly() {
             vec![ValType::F64, ValType::I64]
         );
         // The instance layout: header, one memory, 60 bytes of packed globals, two tables.
-        let l = InstanceLayout::of(&m);
+        let l = InstanceLayout::of(&m).unwrap();
         assert_eq!(l.global_data, 0x1d0);
         assert_eq!(l.global_data_size, 4 + 4 + 8 + 4 + 8 + 16 + 4 + 4);
         assert_eq!(l.tables[0], (0x1d0 + 52, 10));
@@ -139,7 +139,7 @@ fn features_module_is_read_exactly() {
                 .native_symbols
                 .contains(&NativeSymbol::Runtime("aot_table_grow".into())));
         } else {
-            let mut rt = m.runtime_symbols();
+            let mut rt = m.runtime_symbols(&b).unwrap();
             rt.sort_unstable();
             for s in [
                 "aot_invoke_native",

@@ -796,9 +796,16 @@ pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step
                         ret_vec: [q0 as u64, (q0 >> 64) as u64],
                         ..CallRegs::default()
                     };
-                    let mut line = abi::format_results(&inst.finish_call(index, &regs));
-                    line.push('\n');
-                    inst.platform.wasi.queue_stdout(line.as_bytes());
+                    let line = inst
+                        .finish_call(index, &regs)
+                        .and_then(|r| Ok(abi::format_results(&r)?));
+                    match line {
+                        Ok(line) => {
+                            inst.platform.wasi.queue_stdout(line.as_bytes());
+                            inst.platform.wasi.queue_stdout(b"\n");
+                        }
+                        Err(stop) => return Step::Finished(Err(stop)),
+                    }
                 }
                 return Step::Finished(Ok(()));
             }

@@ -293,7 +293,11 @@ fn load_into(
         Ok(m) => m,
         Err(e) => {
             free_file();
-            return Err((Status::BadModule, 0, alloc::format!("{e}")));
+            let status = match e {
+                tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
+                _ => Status::BadModule,
+            };
+            return Err((status, 0, alloc::format!("{e}")));
         }
     };
     let config = InstanceConfig {
@@ -355,7 +359,9 @@ fn load_into(
             free_file();
             let status = match e {
                 InstantiateError::Quota(_) => Status::QuotaTooSmall,
-                InstantiateError::Platform(_) => Status::OutOfMemory,
+                InstantiateError::Platform(_) | InstantiateError::OutOfMemory => {
+                    Status::OutOfMemory
+                }
                 _ => Status::BadModule,
             };
             Err((status, min_quota, alloc::format!("{e}")))

@@ -283,7 +283,7 @@ pub fn load(data: &[u8]) -> u32 {
         reached = 1;
         // The module's derived tables, as the runtime and the firmware use them.
         let _ = m.global_layout();
-        let _ = m.runtime_symbols();
+        let _ = m.runtime_symbols(data);
         let _ = InstanceLayout::of(&m);
         let _ = footprint_total(&m, &CONFIG, PAGE);
         for page in [4096u32, 65536] {

@@ -10,10 +10,9 @@
 //! linear memory, the data block and the stack; table and segment indexes against its own
 //! counts and sizes.
 
-use alloc::format;
-use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::fallible;
 use crate::layout::{ExceptionId, NULL_REF, TABLE_ELEMS_OFFSET};
 use crate::module::{ElemMode, FuncType, InitExpr};
 use crate::runtime::instance::{ImportBinding, Instance, ARGV_OFF};
@@ -88,6 +87,11 @@ impl Helper {
     }
 }
 
+/// Arguments a direct WASI call keeps on the stack (WASI signatures have at most 9); import
+/// calls through argument cells keep twice as many values, arguments and results together
+/// (WAMR's `wasm_runtime_invoke_native` keeps 32 cells on the stack too).
+const SMALL_ARGS: usize = 16;
+
 fn oob() -> Stop {
     ExceptionId::OutOfBoundsMemoryAccess.into()
 }
@@ -107,7 +111,11 @@ impl<P: Platform> Instance<'_, P> {
         match Entry::from_id(id) {
             Some(Entry::Helper(h)) => self.helper(h, args),
             Some(Entry::Import(i)) => self.direct_import(i, args),
-            None => Err(Trap::Message(format!("unknown runtime entry {id:#x}")).into()),
+            None => Err(Trap::format(
+                format_args!("unknown runtime entry {id:#x}"),
+                ExceptionId::InvalidFunctionIndex,
+            )
+            .into()),
         }
     }
 
@@ -117,9 +125,7 @@ impl<P: Platform> Instance<'_, P> {
                 let id = ExceptionId::from_u32(arg32(a, 1)).unwrap_or(ExceptionId::AlreadyThrown);
                 Err(id.into())
             }
-            Helper::SetException => {
-                Err(Trap::Message("exception set by module code".into()).into())
-            }
+            Helper::SetException => Err(Trap::msg("exception set by module code").into()),
             Helper::CheckAppAddrAndConvert => {
                 let (is_str, off, size, out) =
                     (arg(a, 1) & 0xff != 0, arg(a, 2), arg(a, 3), arg(a, 4));
@@ -409,10 +415,32 @@ impl<P: Platform> Instance<'_, P> {
         {
             return Err(Self::table_oob());
         }
-        let vals: Vec<u64> = (0..len).map(|k| self.table_get(s.off, src + k)).collect();
-        for (k, v) in vals.into_iter().enumerate() {
-            self.table_set(d.off, dst + k as u32, v);
+        // In place, overlap-safe (memmove), with no working memory: both ranges lie inside
+        // their tables (checked above), and the tables inside the data block.
+        let elem = |t: usize, i: u32| -> Option<usize> {
+            t.checked_add(TABLE_ELEMS_OFFSET)?
+                .checked_add((i as usize).checked_mul(8)?)
+        };
+        let bytes = (len as usize).checked_mul(8).ok_or_else(Self::table_oob)?;
+        let (Some(from), Some(to)) = (elem(s.off, src), elem(d.off, dst)) else {
+            return Err(Self::table_oob());
+        };
+        let inside = |o: usize| o.checked_add(bytes).is_some_and(|e| e <= self.data_len);
+        if bytes == 0 {
+            return Ok(());
         }
+        if !inside(from) || !inside(to) {
+            return Err(Self::table_oob());
+        }
+        // SAFETY: [data + from, + bytes) and [data + to, + bytes) lie inside the data block
+        // (checked above); `copy` allows them to overlap.
+        unsafe {
+            core::ptr::copy(
+                (self.data_addr + from as u64) as *const u8,
+                (self.data_addr + to as u64) as *mut u8,
+                bytes,
+            )
+        };
         Ok(())
     }
 
@@ -429,15 +457,21 @@ impl<P: Platform> Instance<'_, P> {
 
     fn unlinked(&self, idx: u32) -> Stop {
         match self.module.import_funcs.get(idx as usize) {
-            Some(i) => Trap::Message(format!(
-                "failed to call unlinked import function ({}, {})",
-                i.module, i.name
-            )),
+            Some(i) => Trap::format(
+                format_args!(
+                    "failed to call unlinked import function ({}, {})",
+                    i.module, i.name
+                ),
+                ExceptionId::CallUnlinkedImportFunc,
+            ),
             // Only module code that forged an entry id gets here.
-            None => Trap::Message(format!(
-                "unknown runtime entry: import {idx} of {}",
-                self.module.import_funcs.len()
-            )),
+            None => Trap::format(
+                format_args!(
+                    "unknown runtime entry: import {idx} of {}",
+                    self.module.import_funcs.len()
+                ),
+                ExceptionId::InvalidFunctionIndex,
+            ),
         }
         .into()
     }
@@ -456,30 +490,42 @@ impl<P: Platform> Instance<'_, P> {
         if argc != ty.param_cells() {
             return Err(ExceptionId::InvalidFunctionTypeIndex.into());
         }
-        let cells = ty.param_cells().max(ty.result_cells()) as u64;
-        if !self.module_writable(argv, cells * 4) {
+        let cells = u64::from(ty.param_cells().max(ty.result_cells()));
+        if !self.module_writable(argv, cells.saturating_mul(4)) {
             return Err(oob());
         }
-        // SAFETY: `cells` u32 cells at argv lie in module-writable memory (checked).
+        // SAFETY: `cells` u32 cells at argv lie in module-writable memory (checked), and
+        // every `k` below is less than `cells`.
         let read_cell = |k: u64| unsafe { core::ptr::read_unaligned((argv + 4 * k) as *const u32) };
-        let mut args = Vec::with_capacity(ty.params.len());
+        // Arguments and results: on the stack for up to 32 values (every WASI function and
+        // nearly every host import), else fallibly on the heap, as WAMR's
+        // `wasm_runtime_invoke_native` does (it traps "allocate memory failed").
+        let mut small = [0u64; 2 * SMALL_ARGS];
+        let mut big: Vec<u64>;
+        let (np, nr) = (ty.params.len(), ty.results.len());
+        let values: &mut [u64] = match np.checked_add(nr) {
+            Some(n) if n <= small.len() => small.get_mut(..n).unwrap_or_default(),
+            Some(n) => {
+                big = fallible::vec_filled(n, 0u64)?;
+                &mut big
+            }
+            None => return Err(ExceptionId::OutOfMemory.into()),
+        };
+        let (args, results) = values.split_at_mut(np.min(values.len()));
         let mut k = 0u64;
-        for p in &ty.params {
-            let v = match p.cells() {
+        for (p, a) in ty.params.iter().zip(args.iter_mut()) {
+            *a = match p.cells() {
                 1 => u64::from(read_cell(k)),
                 _ => u64::from(read_cell(k)) | (u64::from(read_cell(k + 1)) << 32),
             };
             k += u64::from(p.cells());
-            args.push(v);
         }
-        let mut results = vec![0u64; ty.results.len()];
         match binding {
             ImportBinding::Unlinked => return Err(self.unlinked(idx)),
             ImportBinding::Wasi { func, .. } => {
-                results.truncate(0);
-                let r = self.call_wasi(func, &args)?;
-                if !ty.results.is_empty() {
-                    results.push(r);
+                let r = self.call_wasi(func, args)?;
+                if let Some(slot) = results.first_mut() {
+                    *slot = r;
                 }
             }
             ImportBinding::Host(id) => {
@@ -488,7 +534,7 @@ impl<P: Platform> Instance<'_, P> {
                 let mut mem =
                     unsafe { wasi::GuestMemory::new(m.base as *mut u8, m.size() as usize) };
                 self.platform
-                    .call_import(id, &mut mem, &args, &mut results)
+                    .call_import(id, &mut mem, args, results)
                     .map_err(|msg| Stop::Trap(Trap::Message(msg)))?;
             }
         }
@@ -520,16 +566,22 @@ impl<P: Platform> Instance<'_, P> {
         else {
             return Err(self.unlinked(idx));
         };
-        let mut args = Vec::new();
-        for (k, c) in signature::params(sig).chars().enumerate() {
+        // WASI signatures have at most 9 parameters.
+        let mut args = [0u64; SMALL_ARGS];
+        let mut n = 0;
+        for (slot, (k, c)) in args
+            .iter_mut()
+            .zip(signature::params(sig).chars().enumerate())
+        {
             let v = arg(a, k + 1);
-            args.push(match c {
+            *slot = match c {
                 '*' | '$' => self.app_offset(v)?,
                 'i' | '~' => v & 0xffff_ffff,
                 _ => v,
-            });
+            };
+            n = k + 1;
         }
-        self.call_wasi(func, &args)
+        self.call_wasi(func, args.get(..n).unwrap_or_default())
     }
 
     fn call_wasi(&mut self, func: wasi::WasiFunc, args: &[u64]) -> Result<u64, Stop> {

@@ -20,6 +20,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::mem::size_of;
 
+use crate::fallible::{self, OutOfMemory};
 use crate::image::{self, ImageError, ImageLayout};
 use crate::layout::{
     ExecEnv, InstanceLayout, MemoryInstance, ModuleInstance, TableInstance, ARGV_BUF_CELLS,
@@ -151,6 +152,9 @@ pub enum InstantiateError {
     UnknownImport(String),
     /// A constant expression or segment does not fit (WAMR's messages).
     Link(String),
+    /// Memory for the runtime's own records ran out (the pool or the session's account is
+    /// full).
+    OutOfMemory,
 }
 
 impl fmt::Display for InstantiateError {
@@ -161,6 +165,9 @@ impl fmt::Display for InstantiateError {
             InstantiateError::Image(e) => write!(f, "{e}"),
             InstantiateError::UnknownImport(s) => write!(f, "{s}"),
             InstantiateError::Link(s) => write!(f, "{s}"),
+            InstantiateError::OutOfMemory => {
+                f.write_str("out of memory while instantiating the module")
+            }
         }
     }
 }
@@ -177,7 +184,31 @@ impl From<PlatformError> for InstantiateError {
 }
 impl From<ImageError> for InstantiateError {
     fn from(e: ImageError) -> Self {
-        InstantiateError::Image(e)
+        match e {
+            ImageError::OutOfMemory => InstantiateError::OutOfMemory,
+            e => InstantiateError::Image(e),
+        }
+    }
+}
+impl From<OutOfMemory> for InstantiateError {
+    fn from(_: OutOfMemory) -> Self {
+        InstantiateError::OutOfMemory
+    }
+}
+
+/// `InstantiateError::Link(msg)`, or `OutOfMemory` if the message cannot be copied.
+fn link_error(msg: &str) -> InstantiateError {
+    match fallible::string(msg) {
+        Ok(s) => InstantiateError::Link(s),
+        Err(e) => e.into(),
+    }
+}
+
+/// An unresolved-symbol image error for `name` (or `OutOfMemory`).
+fn unresolved(name: &str) -> InstantiateError {
+    match fallible::string(name) {
+        Ok(s) => InstantiateError::Image(ImageError::UnresolvedSymbol(s)),
+        Err(e) => e.into(),
     }
 }
 
@@ -193,7 +224,9 @@ pub(crate) struct MemRecord {
 
 impl MemRecord {
     pub fn size(&self) -> u64 {
-        self.page_size * u64::from(self.pages)
+        // page_size and pages come from a parsed memory type whose size is below 4 GiB, or
+        // from a grow checked against the window.
+        self.page_size.saturating_mul(u64::from(self.pages))
     }
 }
 
@@ -221,10 +254,13 @@ pub struct Instance<'m, P: Platform> {
     pub(crate) config: InstanceConfig,
     pub(crate) image: Option<ImageLayout>,
     pub(crate) code_addr: u64,
+    /// Bytes allocated at `code_addr` (for `Drop`, also when building the image failed).
+    pub(crate) code_len: usize,
     pub(crate) data_addr: u64,
     pub(crate) data_len: usize,
     pub(crate) inst_off: usize,
-    pub(crate) layout: Option<InstanceLayout>,
+    /// Offset of memory instance 0 in the data block.
+    pub(crate) mem_off: usize,
     pub(crate) func_ptrs_off: usize,
     pub(crate) results_len: usize,
     pub(crate) mem: Option<MemRecord>,
@@ -250,18 +286,28 @@ struct DataBlock {
 }
 
 impl DataBlock {
+    /// The layout; sizes saturate (a saturated length is refused by the quota).
     fn of(m: &AotModule, il: &InstanceLayout, page: usize) -> Self {
         let max_results = m.types.iter().map(|t| t.results.len()).max().unwrap_or(0);
         let results_len = max_results.saturating_mul(16).max(16);
-        let inst_off = (RESULTS_OFF + results_len).div_ceil(64) * 64;
-        let inst_len = (il.extra as usize).saturating_add(EXTRA_BLOCK_LEN);
+        let round = |v: usize, a: usize| v.div_ceil(a.max(1)).saturating_mul(a.max(1));
+        let inst_off = round(RESULTS_OFF.saturating_add(results_len), 64);
+        let inst_len = usize::try_from(il.extra)
+            .unwrap_or(usize::MAX)
+            .saturating_add(EXTRA_BLOCK_LEN);
         let total_funcs = m.total_funcs() as usize;
-        let memories_arr = inst_off + inst_len;
-        let tables_arr = memories_arr + 8;
-        let func_ptrs_off = tables_arr + 8 * il.tables.len();
-        let type_idx_off = func_ptrs_off + 8 * total_funcs;
-        let native_sym_off = (type_idx_off + 4 * total_funcs).div_ceil(8) * 8;
-        let len = (native_sym_off + 8 * m.native_symbols.len()).div_ceil(page.max(1)) * page;
+        let memories_arr = inst_off.saturating_add(inst_len);
+        let tables_arr = memories_arr.saturating_add(8);
+        let func_ptrs_off = tables_arr.saturating_add(il.tables.len().saturating_mul(8));
+        let type_idx_off = func_ptrs_off.saturating_add(total_funcs.saturating_mul(8));
+        let native_sym_off = round(
+            type_idx_off.saturating_add(total_funcs.saturating_mul(4)),
+            8,
+        );
+        let len = round(
+            native_sym_off.saturating_add(m.native_symbols.len().saturating_mul(8)),
+            page,
+        );
         DataBlock {
             results_len,
             inst_off,
@@ -285,8 +331,11 @@ pub fn footprint(
     page: usize,
 ) -> Result<[(&'static str, u64); 4], InstantiateError> {
     let code = image::plan(m, u32::try_from(page).unwrap_or(0))?.total_len;
-    let data = DataBlock::of(m, &InstanceLayout::of(m), page).len;
-    let stack = config.stack_size.div_ceil(page.max(1)) * page;
+    let data = DataBlock::of(m, &InstanceLayout::of(m)?, page).len;
+    let stack = config
+        .stack_size
+        .div_ceil(page.max(1))
+        .saturating_mul(page.max(1));
     let memory = m.memories.first().map_or(0, |mt| mt.init_bytes());
     Ok([
         ("code image", u64::from(code)),
@@ -318,7 +367,7 @@ impl<'m, P: Platform> Instance<'m, P> {
         platform: P,
         config: InstanceConfig,
     ) -> Result<Box<Self>, InstantiateError> {
-        let mut inst = Box::new(Instance {
+        let mut inst = fallible::boxed(Instance {
             module,
             file,
             platform,
@@ -326,10 +375,11 @@ impl<'m, P: Platform> Instance<'m, P> {
             config,
             image: None,
             code_addr: 0,
+            code_len: 0,
             data_addr: 0,
             data_len: 0,
             inst_off: 0,
-            layout: None,
+            mem_off: 0,
             func_ptrs_off: 0,
             results_len: 0,
             mem: None,
@@ -339,7 +389,7 @@ impl<'m, P: Platform> Instance<'m, P> {
             data_dropped: Vec::new(),
             elem_dropped: Vec::new(),
             globals: Vec::new(),
-        });
+        })?;
         inst.init()?;
         Ok(inst)
     }
@@ -357,23 +407,25 @@ impl<'m, P: Platform> Instance<'m, P> {
     fn init(&mut self) -> Result<(), InstantiateError> {
         let m = self.module;
         if let Some(g) = m.import_globals.first() {
-            return Err(InstantiateError::UnknownImport(alloc::format!(
-                "failed to link import global ({}, {}): tzwasm provides no globals",
-                g.module,
-                g.name
-            )));
+            return Err(InstantiateError::UnknownImport(fallible::format(
+                format_args!(
+                    "failed to link import global ({}, {}): tzwasm provides no globals",
+                    g.module, g.name
+                ),
+            )?));
         }
         if !m.import_tables.is_empty() {
-            return Err(InstantiateError::UnknownImport(String::from(
+            return Err(InstantiateError::UnknownImport(fallible::string(
                 "module imports a table, which tzwasm does not provide",
-            )));
+            )?));
         }
+        self.imports = fallible::vec_with_capacity(m.import_funcs.len())?;
         // Imports.
         for imp in &m.import_funcs {
             let ty = m
                 .types
                 .get(imp.type_index as usize)
-                .ok_or_else(|| InstantiateError::Link(String::from("bad import type")))?;
+                .ok_or_else(|| link_error("bad import type"))?;
             let b = if signature::is_wasi_module(&imp.module) {
                 match wasi::lookup(&imp.module, &imp.name) {
                     Some((func, _)) => ImportBinding::Wasi {
@@ -388,7 +440,7 @@ impl<'m, P: Platform> Instance<'m, P> {
                     None => ImportBinding::Unlinked,
                 }
             };
-            self.imports.push(b);
+            fallible::push(&mut self.imports, b)?;
         }
 
         // Code image.
@@ -396,13 +448,13 @@ impl<'m, P: Platform> Instance<'m, P> {
         let layout = image::plan(m, u32::try_from(page).unwrap_or(0))?;
         let total = layout.total_len as usize;
         self.quota.charge("code image", total as u64)?;
-        self.image = Some(layout.clone());
         // A module without functions has an empty image: nothing to allocate, map or call.
         if total > 0 {
             let code = self
                 .platform
                 .alloc_code(total, image::needs_low_address(m))?;
             self.code_addr = code;
+            self.code_len = total;
             {
                 // SAFETY: the platform returned `total` writable bytes at `code`, owned by this
                 // instance and not yet executable or shared with anything.
@@ -417,10 +469,10 @@ impl<'m, P: Platform> Instance<'m, P> {
             self.platform
                 .seal_code(code, layout.rx_len as usize, total)?;
         }
+        self.image = Some(layout);
 
         // Data block.
-        let il = InstanceLayout::of(m);
-        self.layout = Some(il.clone());
+        let il = InstanceLayout::of(m)?;
         let DataBlock {
             results_len,
             inst_off,
@@ -440,9 +492,17 @@ impl<'m, P: Platform> Instance<'m, P> {
         self.data_len = data_len;
         self.inst_off = inst_off;
         self.func_ptrs_off = func_ptrs_off;
+        // Every offset below lies inside the data block just allocated (DataBlock::of and
+        // InstanceLayout::of place them below `data_len`), so the sums cannot overflow; the
+        // writes check the block bounds again.
+        let at = |off: usize| data.wrapping_add(off as u64);
 
         // Stack.
-        let stack = self.config.stack_size.div_ceil(page) * page;
+        let stack = self
+            .config
+            .stack_size
+            .div_ceil(page.max(1))
+            .saturating_mul(page.max(1));
         self.quota.charge("native stack", stack as u64)?;
         self.stack_low = self.platform.alloc_stack(stack)?;
         self.config.stack_size = stack;
@@ -460,10 +520,10 @@ impl<'m, P: Platform> Instance<'m, P> {
             });
         let page_size = u64::from(mt.num_bytes_per_page);
         let init = mt.init_bytes();
-        let window = self
-            .config
-            .memory_window
-            .max(init.div_ceil(page as u64) * page as u64);
+        let window = self.config.memory_window.max(
+            init.div_ceil((page as u64).max(1))
+                .saturating_mul(page as u64),
+        );
         let max_by_window = window
             .checked_div(page_size)
             .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX));
@@ -479,9 +539,11 @@ impl<'m, P: Platform> Instance<'m, P> {
 
         // Exec env.
         let env = ExecEnv {
-            module_inst: data + inst_off as u64,
-            argv_buf: data + ARGV_OFF as u64,
-            native_stack_boundary: self.stack_low + self.config.stack_guard_margin as u64,
+            module_inst: at(inst_off),
+            argv_buf: at(ARGV_OFF),
+            native_stack_boundary: self
+                .stack_low
+                .saturating_add(self.config.stack_guard_margin as u64),
             // As WAMR (wasm_exec_env.c): the aux stack wamrc detected, or 0/0 when it found
             // none, in which case the code contains no aux stack checks.
             aux_stack_boundary: m.aux.stack_bottom.wrapping_sub(u64::from(m.aux.stack_size)),
@@ -489,7 +551,7 @@ impl<'m, P: Platform> Instance<'m, P> {
             native_symbol: if m.native_symbols.is_empty() {
                 0
             } else {
-                data + native_sym_off as u64
+                at(native_sym_off)
             },
             ..Default::default()
         };
@@ -499,24 +561,27 @@ impl<'m, P: Platform> Instance<'m, P> {
         let hdr = ModuleInstance {
             module_type: 1,
             memory_count: 1,
-            memories: data + memories_arr as u64,
+            memories: at(memories_arr),
             global_data_size: u32::try_from(il.global_data_size).unwrap_or(u32::MAX),
             table_count: u32::try_from(ntables).unwrap_or(u32::MAX),
-            global_data: data + (inst_off as u64) + il.global_data,
-            tables: data + tables_arr as u64,
-            func_ptrs: data + func_ptrs_off as u64,
-            func_type_indexes: data + type_idx_off as u64,
-            e: data + (inst_off as u64) + il.extra,
+            global_data: at(inst_off).wrapping_add(il.global_data),
+            tables: at(tables_arr),
+            func_ptrs: at(func_ptrs_off),
+            func_type_indexes: at(type_idx_off),
+            e: at(inst_off).wrapping_add(il.extra),
             ..Default::default()
         };
         self.write_struct(inst_off, &hdr);
-        let mem_off = inst_off + il.memories.first().copied().unwrap_or(0x158) as usize;
-        self.write_u64(memories_arr, data + mem_off as u64);
+        let mem_off =
+            inst_off.saturating_add(il.memories.first().copied().unwrap_or(0x158) as usize);
+        self.mem_off = mem_off;
+        self.write_u64(memories_arr, at(mem_off));
         self.sync_memory_mirror_at(mem_off, mt.max_page_count);
 
         // Tables.
+        self.tables = fallible::vec_with_capacity(il.tables.len())?;
         for (i, (&(off, slots), t)) in il.tables.iter().zip(m.tables.iter()).enumerate() {
-            let off = inst_off + off as usize;
+            let off = inst_off.saturating_add(off as usize);
             let hdr = TableInstance {
                 elem_type: t.elem_type,
                 cur_size: t.init_size,
@@ -525,9 +590,13 @@ impl<'m, P: Platform> Instance<'m, P> {
             };
             self.write_struct(off, &hdr);
             for s in 0..slots as usize {
-                self.write_u64(off + TABLE_ELEMS_OFFSET + 8 * s, NULL_REF);
+                self.write_u64(
+                    off.saturating_add(TABLE_ELEMS_OFFSET)
+                        .saturating_add(s.saturating_mul(8)),
+                    NULL_REF,
+                );
             }
-            self.write_u64(tables_arr + 8 * i, data + off as u64);
+            self.write_u64(tables_arr.saturating_add(i.saturating_mul(8)), at(off));
             self.tables.push(TableRecord {
                 off,
                 cur: t.init_size.min(slots),
@@ -536,32 +605,49 @@ impl<'m, P: Platform> Instance<'m, P> {
         }
 
         // Globals.
+        self.globals = fallible::vec_with_capacity(m.globals.len())?;
         for g in &m.globals {
             let v = self.eval(&g.init)?;
             self.globals.push(v);
         }
-        for (i, g) in m.globals.iter().enumerate() {
-            let off = inst_off + il.globals.get(i).copied().unwrap_or(0) as usize;
+        for (i, (g, v)) in m.globals.iter().zip(self.globals.iter()).enumerate() {
+            let off = inst_off.saturating_add(il.globals.get(i).copied().unwrap_or(0) as usize);
             let size = g.val_type.size() as usize;
-            let bytes = self.globals[i].to_le_bytes();
-            self.write_bytes(off, &bytes[..size]);
+            let bytes = v.to_le_bytes();
+            if let Some(b) = bytes.get(..size) {
+                write_block(self.data_addr, self.data_len, off, b);
+            }
         }
 
         // func_ptrs and func_type_indexes.
+        let imports = m.import_funcs.len();
         for i in 0..total_funcs {
-            let ptr = if i < m.import_funcs.len() {
-                self.entry(Entry::Import(i as u32)).unwrap_or(0)
-            } else {
-                let f = (i - m.import_funcs.len()) as u32;
-                self.code_addr + u64::from(layout.func_offset(m, f).unwrap_or(0))
+            let (ptr, ty) = match i.checked_sub(imports) {
+                None => (
+                    // A null func_ptr would be a jump to address 0 when the import is called.
+                    self.entry(Entry::Import(i as u32)).ok_or_else(|| {
+                        InstantiateError::Platform(PlatformError(
+                            fallible::string("no entry point for an imported function")
+                                .unwrap_or_default(),
+                        ))
+                    })?,
+                    m.import_funcs.get(i).map_or(0, |f| f.type_index),
+                ),
+                Some(d) => (
+                    self.code_addr.wrapping_add(u64::from(
+                        self.image
+                            .as_ref()
+                            .and_then(|l| l.func_offset(m, d as u32))
+                            .unwrap_or(0),
+                    )),
+                    m.functions.get(d).map_or(0, |f| f.type_index),
+                ),
             };
-            self.write_u64(func_ptrs_off + 8 * i, ptr);
-            let ty = if i < m.import_funcs.len() {
-                m.import_funcs[i].type_index
-            } else {
-                m.functions[i - m.import_funcs.len()].type_index
-            };
-            self.write_bytes(type_idx_off + 4 * i, &ty.to_le_bytes());
+            self.write_u64(func_ptrs_off.saturating_add(i.saturating_mul(8)), ptr);
+            self.write_bytes(
+                type_idx_off.saturating_add(i.saturating_mul(4)),
+                &ty.to_le_bytes(),
+            );
         }
         // XIP native symbols.
         for (k, s) in m.native_symbols.iter().enumerate() {
@@ -569,23 +655,18 @@ impl<'m, P: Platform> Instance<'m, P> {
                 NativeSymbol::Empty => 0,
                 NativeSymbol::Const(c) => *c,
                 NativeSymbol::Runtime(name) => {
-                    let h = Helper::from_name(name).ok_or_else(|| {
-                        InstantiateError::Image(ImageError::UnresolvedSymbol(name.clone()))
-                    })?;
-                    self.entry(Entry::Helper(h)).ok_or_else(|| {
-                        InstantiateError::Image(ImageError::UnresolvedSymbol(name.clone()))
-                    })?
+                    let h = Helper::from_name(name).ok_or_else(|| unresolved(name))?;
+                    self.entry(Entry::Helper(h))
+                        .ok_or_else(|| unresolved(name))?
                 }
             };
-            self.write_u64(native_sym_off + 8 * k, v);
+            self.write_u64(native_sym_off.saturating_add(k.saturating_mul(8)), v);
         }
 
         // Element segments.
-        self.elem_dropped = m
-            .elem_segments
-            .iter()
-            .map(|e| e.mode != ElemMode::Passive)
-            .collect();
+        self.elem_dropped = fallible::vec_with_capacity(m.elem_segments.len())?;
+        self.elem_dropped
+            .extend(m.elem_segments.iter().map(|e| e.mode != ElemMode::Passive));
         for e in &m.elem_segments {
             if e.mode != ElemMode::Active {
                 continue;
@@ -594,41 +675,46 @@ impl<'m, P: Platform> Instance<'m, P> {
             let t = *self
                 .tables
                 .get(e.table_index as usize)
-                .ok_or_else(|| InstantiateError::Link(String::from("unknown table")))?;
+                .ok_or_else(|| link_error("unknown table"))?;
             let n = u32::try_from(e.values.len()).unwrap_or(u32::MAX);
             if u64::from(off) + u64::from(n) > u64::from(t.cur) {
-                return Err(InstantiateError::Link(String::from(
-                    "out of bounds table access",
-                )));
+                return Err(link_error("out of bounds table access"));
             }
             for (k, v) in e.values.iter().enumerate() {
                 let val = self.elem_value(v)?;
-                self.write_u64(t.off + TABLE_ELEMS_OFFSET + 8 * (off as usize + k), val);
+                let slot = (off as usize).saturating_add(k);
+                self.write_u64(
+                    t.off
+                        .saturating_add(TABLE_ELEMS_OFFSET)
+                        .saturating_add(slot.saturating_mul(8)),
+                    val,
+                );
             }
         }
 
         // Data segments.
-        self.data_dropped = m.data_segments.iter().map(|d| !d.is_passive).collect();
+        self.data_dropped = fallible::vec_with_capacity(m.data_segments.len())?;
+        self.data_dropped
+            .extend(m.data_segments.iter().map(|d| !d.is_passive));
         let mem = self.mem.unwrap_or_default();
         for d in &m.data_segments {
             if d.is_passive {
                 continue;
             }
             let off = u64::from(self.eval(&d.offset)? as u32);
-            let bytes = d.bytes.get(self.file).ok_or_else(|| {
-                InstantiateError::Link(String::from("data segment outside the file"))
-            })?;
-            if off + bytes.len() as u64 > mem.size() {
-                return Err(InstantiateError::Link(String::from(
-                    "data segment does not fit",
-                )));
+            let bytes = d
+                .bytes
+                .get(self.file)
+                .ok_or_else(|| link_error("data segment outside the file"))?;
+            if off.saturating_add(bytes.len() as u64) > mem.size() {
+                return Err(link_error("data segment does not fit"));
             }
             // SAFETY: [base + off, + len) lies inside the committed part of linear memory
             // (checked against the runtime's own size record just above).
             unsafe {
                 core::ptr::copy_nonoverlapping(
                     bytes.as_ptr(),
-                    (mem.base + off) as *mut u8,
+                    mem.base.wrapping_add(off) as *mut u8,
                     bytes.len(),
                 )
             };
@@ -655,9 +741,10 @@ impl<'m, P: Platform> Instance<'m, P> {
             InitExpr::F32(v) => u128::from(*v),
             InitExpr::F64(v) => u128::from(*v),
             InitExpr::V128(b) => u128::from_le_bytes(*b),
-            InitExpr::GlobalGet(g) => *self.globals.get(*g as usize).ok_or_else(|| {
-                InstantiateError::Link(String::from("global.get of an uninitialised global"))
-            })?,
+            InitExpr::GlobalGet(g) => *self
+                .globals
+                .get(*g as usize)
+                .ok_or_else(|| link_error("global.get of an uninitialised global"))?,
             InitExpr::RefNull(_) => u128::from(NULL_REF as u32),
             InitExpr::RefFunc(f) => u128::from(*f),
             InitExpr::Binary(op, l, r) => {
@@ -677,20 +764,7 @@ impl<'m, P: Platform> Instance<'m, P> {
     // ---- data block access (the runtime writes; it never reads back what it relies on) ----
 
     pub(crate) fn write_bytes(&mut self, off: usize, bytes: &[u8]) {
-        if off
-            .checked_add(bytes.len())
-            .is_some_and(|e| e <= self.data_len)
-        {
-            // SAFETY: [data + off, + len) lies inside the data block (checked above), which
-            // the platform gave this instance as writable memory.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    bytes.as_ptr(),
-                    (self.data_addr + off as u64) as *mut u8,
-                    bytes.len(),
-                )
-            };
-        }
+        write_block(self.data_addr, self.data_len, off, bytes);
     }
 
     pub(crate) fn write_u64(&mut self, off: usize, v: u64) {
@@ -727,16 +801,8 @@ impl<'m, P: Platform> Instance<'m, P> {
 
     /// Rewrites memory instance 0 in the data block from the runtime's record.
     pub(crate) fn sync_memory_mirror(&mut self) {
-        let il_mem = self.layout_ref().memories.first().copied().unwrap_or(0x158) as usize;
         let max = self.module.memories.first().map_or(0, |m| m.max_page_count);
-        self.sync_memory_mirror_at(self.inst_off + il_mem, max);
-    }
-
-    fn layout_ref(&mut self) -> &InstanceLayout {
-        if self.layout.is_none() {
-            self.layout = Some(InstanceLayout::of(self.module));
-        }
-        self.layout.as_ref().expect("just set")
+        self.sync_memory_mirror_at(self.mem_off, max);
     }
 
     fn sync_memory_mirror_at(&mut self, off: usize, max_pages: u32) {
@@ -851,6 +917,21 @@ impl<'m, P: Platform> Instance<'m, P> {
     }
 }
 
+/// Copies `bytes` to `off` in the data block `[addr, addr + len)` if it fits (else nothing).
+fn write_block(addr: u64, len: usize, off: usize, bytes: &[u8]) {
+    if off.checked_add(bytes.len()).is_some_and(|e| e <= len) {
+        // SAFETY: [addr + off, + bytes.len()) lies inside the data block (checked above),
+        // which the platform gave this instance as writable memory.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (addr + off as u64) as *mut u8,
+                bytes.len(),
+            )
+        };
+    }
+}
+
 impl<P: Platform> Drop for Instance<'_, P> {
     fn drop(&mut self) {
         if let Some(m) = self.mem.take() {
@@ -863,9 +944,8 @@ impl<P: Platform> Drop for Instance<'_, P> {
         if self.data_addr != 0 {
             self.platform.free_data(self.data_addr, self.data_len);
         }
-        if let (Some(l), true) = (&self.image, self.code_addr != 0) {
-            self.platform
-                .free_code(self.code_addr, l.total_len as usize);
+        if self.code_addr != 0 {
+            self.platform.free_code(self.code_addr, self.code_len);
         }
     }
 }

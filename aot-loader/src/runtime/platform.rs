@@ -123,6 +123,6 @@ pub unsafe trait Platform {
         results: &mut [u64],
     ) -> Result<(), String> {
         let _ = (id, memory, args, results);
-        Err(String::from("host import not provided"))
+        Err(crate::fallible::string("host import not provided").unwrap_or_default())
     }
 }

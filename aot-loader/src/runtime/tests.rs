@@ -140,7 +140,7 @@ fn instantiates_globals_tables_segments_and_func_ptrs() {
     let inst = Instance::new(&m, &bytes, Mock::default(), config()).unwrap();
     assert!(inst.platform.sealed);
     let ia = inst.instance_addr();
-    let il = InstanceLayout::of(&m);
+    let il = InstanceLayout::of(&m).unwrap();
     let g = |i: usize| ia + il.globals[i];
     assert_eq!(read::<u32>(g(0)), 40);
     assert_eq!(read::<i64>(g(1)), -5);
@@ -224,7 +224,7 @@ fn segment_and_table_helpers_check_bounds_and_drops() {
         inst.dispatch(h(Helper::TableInit), &[ia, 0, 1, 1, 0, 3]),
         Ok(0)
     );
-    let il = InstanceLayout::of(&m);
+    let il = InstanceLayout::of(&m).unwrap();
     let t = ia + il.tables[0].0 + TABLE_ELEMS_OFFSET as u64;
     assert_eq!(read::<u64>(t + 24), 0);
     assert_eq!(

@@ -18,6 +18,23 @@ pub enum Trap {
 }
 
 impl Trap {
+    /// A trap with message `text`; if even the message cannot be copied, WAMR's "allocate
+    /// memory failed".
+    pub fn msg(text: &str) -> Trap {
+        match crate::fallible::string(text) {
+            Ok(s) => Trap::Message(s),
+            Err(_) => Trap::Exception(ExceptionId::OutOfMemory),
+        }
+    }
+
+    /// A trap with a formatted message, or `fallback` if the message cannot be allocated.
+    pub fn format(args: fmt::Arguments<'_>, fallback: ExceptionId) -> Trap {
+        match crate::fallible::format(args) {
+            Ok(s) => Trap::Message(s),
+            Err(_) => Trap::Exception(fallback),
+        }
+    }
+
     /// WAMR's exception id, if the trap has one.
     pub fn id(&self) -> Option<ExceptionId> {
         match self {
@@ -58,6 +75,12 @@ pub enum Stop {
 impl From<Trap> for Stop {
     fn from(t: Trap) -> Self {
         Stop::Trap(t)
+    }
+}
+
+impl From<crate::fallible::OutOfMemory> for Stop {
+    fn from(_: crate::fallible::OutOfMemory) -> Self {
+        Stop::Trap(Trap::Exception(ExceptionId::OutOfMemory))
     }
 }
 

@@ -941,7 +941,7 @@ fn fd_filestat_get(
         rec[24..32].copy_from_slice(&1u64.to_le_bytes());
         FILESTAT_SIZE as usize
     };
-    mem.write_bytes(out, &rec[..len])
+    mem.write_bytes(out, rec.get(..len).unwrap_or(&rec))
 }
 
 /// Where the fields of a `subscription` are, per snapshot.

@@ -250,6 +250,11 @@ impl HostPlatform {
     fn add_stub(&mut self, id: u64) -> Result<u64, PlatformError> {
         let pg = page();
         if self.stub_page == 0 || self.stub_used + STUB_SIZE > pg {
+            // Fallible, so that allocation fault injection (tests/alloc_faults.rs) sees an
+            // error rather than an abort.
+            self.stub_pages
+                .try_reserve(1)
+                .map_err(|_| PlatformError(String::new()))?;
             let p = mmap(pg, libc::PROT_READ | libc::PROT_WRITE, 0)?;
             self.stub_pages.push(p);
             self.stub_page = p;
@@ -530,7 +535,7 @@ pub fn call(inst: &mut HostInstance<'_>, index: u32, args: &[Value]) -> Result<V
     CURRENT.with(|c| c.set(prev));
     if status == 0 {
         // SAFETY: as above.
-        return Ok(unsafe { (*p).finish_call(index, &regs) });
+        return unsafe { (*p).finish_call(index, &regs) };
     }
     // SAFETY: as above.
     unsafe {

@@ -200,7 +200,10 @@ fn main() -> ExitCode {
             };
             match call(&mut inst, idx, &args) {
                 Ok(results) => {
-                    println!("{}", format_results(&results));
+                    match format_results(&results) {
+                        Ok(line) => println!("{line}"),
+                        Err(e) => return report(&o, &Stop::from(e)),
+                    }
                     exit(&o, 0)
                 }
                 Err(stop) => report(&o, &stop),

@@ -326,7 +326,8 @@ fn results_are_printed_like_iwasm() {
             Value::F64((-0.25f64).to_bits()),
             Value::V128(0x0102_0304_0506_0708_0000_0000_0000_0001),
             Value::FuncRef(u32::MAX),
-        ]),
+        ])
+        .unwrap(),
         "0xffffffff:i32,0x2a:i64,1.5:f32,-0.25:f64,<0x0000000000000001 0x0102030405060708>:v128,func:ref.null"
     );
 }

@@ -493,7 +493,9 @@ impl<'w> Script<'w> {
         let (ty, _) = m
             .global_type(e.index)
             .ok_or_else(|| Err("bad global".to_string()))?;
-        let (offs, _) = m.global_layout();
+        let (offs, _) = m
+            .global_layout()
+            .map_err(|_| Err("out of memory".to_string()))?;
         let off = offs[e.index as usize];
         let field = inst.instance_addr() + std::mem::offset_of!(ModuleInstance, global_data) as u64;
         // SAFETY: `field` is the global_data field of this live instance's module instance,
