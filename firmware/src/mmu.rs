@@ -59,10 +59,6 @@ pub struct PoolTables {
     pages: alloc::vec::Vec<u64>,
 }
 
-// SAFETY: the page addresses are owned pool allocations, touched only by whoever owns the
-// space (under its session's lock).
-unsafe impl Send for PoolTables {}
-
 fn page_layout() -> core::alloc::Layout {
     core::alloc::Layout::new::<TablePage>()
 }
