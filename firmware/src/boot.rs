@@ -183,6 +183,8 @@ extern "C" fn smc_handler(args: &mut SmcArgs) {
     let cpu = args.cpu as usize;
     mark_cpu_seen(cpu);
     let r = dispatch(&mut Platform, &args.x);
+    // No module address space stays installed while the normal world runs.
+    crate::mmu::leave_user_space();
     args.x[..4].copy_from_slice(&r);
 }
 

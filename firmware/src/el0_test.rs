@@ -44,29 +44,41 @@ pub fn run(program: El0Program, a: u64, b: u64) -> Regs4 {
     mem[..PROGRAM_SLOT].copy_from_slice(code);
     crate::mmu::publish_code(code_pa, PAGE as u64);
 
-    let reply = match (
-        crate::mmu::map_window(code_pa, PAGE as u64, Attributes::USER_TEXT),
-        crate::mmu::map_window(stack_pa, PAGE as u64, Attributes::USER_DATA),
-    ) {
-        (Ok(code_va), Ok(stack_va)) => {
-            let reply = execute(program, a, b, code_va, stack_va + PAGE as u64);
-            let _ = crate::mmu::unmap_window(code_va, PAGE as u64);
-            let _ = crate::mmu::unmap_window(stack_va, PAGE as u64);
-            reply
-        }
-        (code, stack) => {
-            if let Ok(va) = code {
-                let _ = crate::mmu::unmap_window(va, PAGE as u64);
-            }
-            if let Ok(va) = stack {
-                let _ = crate::mmu::unmap_window(va, PAGE as u64);
-            }
-            status(Status::NoResources)
-        }
+    let reply = match run_in_space(program, a, b, code_pa, stack_pa) {
+        Ok(reply) => reply,
+        Err(_) => status(Status::NoResources),
     };
     mem.fill(0);
     // SAFETY: allocated above with this layout; no mapping of it remains.
     unsafe { POOL.free(pages, layout) };
+    reply
+}
+
+/// Maps the program's code and stack pages in an address space of their own (as a module's
+/// would be), runs it there, then ends the space.
+fn run_in_space(
+    program: El0Program,
+    a: u64,
+    b: u64,
+    code_pa: u64,
+    stack_pa: u64,
+) -> Result<Regs4, tzwasm_mmu::Error> {
+    let page = PAGE as u64;
+    let mut space = crate::mmu::new_space()?;
+    let mapped = (|| {
+        let code = space.reserve(page)?.base;
+        space.map(code, code_pa, page, Attributes::USER_TEXT)?;
+        let stack = space.reserve(page)?.base;
+        space.map(stack, stack_pa, page, Attributes::USER_DATA)?;
+        Ok((code, stack))
+    })();
+    let reply = mapped.map(|(code, stack)| {
+        crate::mmu::activate(&space);
+        execute(program, a, b, code, stack + page)
+    });
+    // Ending the space unmaps both pages (its tables go, its ASID is flushed) before the
+    // caller frees them.
+    crate::mmu::destroy_space(space);
     reply
 }
 

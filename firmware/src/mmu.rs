@@ -1,6 +1,14 @@
-//! The payload's address space: builds the translation tables for the image, the per-CPU
-//! stacks (with unmapped guard pages), the table pool, the static pool and the secure UART,
-//! then turns the MMU on for each CPU. Uses the `tzwasm-mmu` crate, which enforces W^X.
+//! The payload's address space and the module address spaces: builds the translation tables
+//! for the image, the per-CPU stacks (with unmapped guard pages), the table pool, the static
+//! pool and the secure UART, then turns the MMU on for each CPU; makes, installs and ends the
+//! per-session module address spaces ([`UserSpace`]: own root, own ASID, table pages from the
+//! secure pool). Uses the `tzwasm-mmu` crate, which enforces W^X.
+//!
+//! Every root is a level 0 table whose entry 0 links the payload's one level 1 table (global,
+//! EL1-only mappings), so the payload runs the same in every space. A CPU has a module space
+//! installed only while it works for that space's session; [`leave_user_space`] puts the
+//! payload's own root (ASID 0, no window area) back before the CPU returns to the normal
+//! world, and [`destroy_space`] before a space's tables and ASID are freed.
 
 use crate::console::SECURE_UART_BASE;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +18,10 @@ use tzwasm_firmware::layout::{
     PAGE_SIZE, STACK_SIZE, XLAT_PAGES,
 };
 use tzwasm_mmu::arch::{self, EnableOptions, HwTlb};
-use tzwasm_mmu::{Attributes, Error, FixedPool, PageTables, TablePage, VaWindows};
+use tzwasm_mmu::{
+    AddressSpace, AsidAllocator, Attributes, Error, FixedPool, PageTables, TableAllocator,
+    TablePage,
+};
 
 /// Translation-table pages, in their own NOLOAD section (linker/bl32.ld).
 #[unsafe(link_section = ".xlat")]
@@ -22,17 +33,80 @@ const GIC_SIZE: u64 = 0x2_0000;
 
 type Tables = PageTables<FixedPool<'static>, HwTlb>;
 
-/// The one address space all CPUs share; later issues map shared memory and module text here.
-/// Only touched with the MMU (and so the caches and exclusive monitors) on.
+/// The payload's own tables (identity map: image, stacks, pools, devices, shared memory),
+/// linked from every root. Only touched with the MMU (and so the caches and exclusive
+/// monitors) on.
 static TABLES: Mutex<Option<Tables>> = Mutex::new(None);
 
-/// VA windows (VA != PA) for S-EL0 mappings: module text, data, stacks.
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_EL0 now; module loading next
-static WINDOWS: Mutex<VaWindows<32>> = Mutex::new(VaWindows::new());
-
-/// Root table address for secondary CPUs, which read it with their MMU and caches still off:
-/// a plain word, cleaned to memory by the primary after writing it.
+/// The payload's level 0 root (ASID 0): `TTBR0_EL1` when no module space is installed. Read
+/// by secondary CPUs with their MMU and caches still off: a plain word, cleaned to memory by
+/// the primary after writing it.
 static ROOT_PA: AtomicU64 = AtomicU64::new(0);
+
+/// The payload's level 1 table, which every module space's root links.
+static KERNEL_L1: AtomicU64 = AtomicU64::new(0);
+
+/// ASIDs of the module address spaces (8- or 16-bit, from `ID_AA64MMFR0_EL1`).
+static ASIDS: Mutex<AsidAllocator> = Mutex::new(AsidAllocator::new(false));
+
+/// A module address space: a session's S-EL0 windows, table pages from the secure pool.
+pub type UserSpace = AddressSpace<PoolTables, HwTlb>;
+
+/// Translation-table pages of one module space, each a 4 KiB page of the secure pool (so
+/// they count in its usage, and the number of sessions is not bounded by `XLAT_PAGES`).
+/// Identity-mapped: a page's PA is its address. `pages` (sorted) says which PAs are ours.
+pub struct PoolTables {
+    pages: alloc::vec::Vec<u64>,
+}
+
+fn page_layout() -> core::alloc::Layout {
+    core::alloc::Layout::new::<TablePage>()
+}
+
+impl TableAllocator for PoolTables {
+    fn allocate(&mut self) -> Option<u64> {
+        self.pages.try_reserve(1).ok()?;
+        let p = crate::boot::POOL.try_alloc(page_layout())?;
+        let pa = p.as_ptr() as u64;
+        // SAFETY: a fresh, page-aligned pool allocation of one page, identity-mapped RW
+        // Normal memory, ours alone.
+        unsafe { arch::zero_range(pa, PAGE_SIZE as u64) };
+        let at = self.pages.binary_search(&pa).unwrap_or_else(|i| i);
+        self.pages.insert(at, pa);
+        Some(pa)
+    }
+
+    fn free(&mut self, pa: u64) {
+        if let Ok(i) = self.pages.binary_search(&pa) {
+            self.pages.remove(i);
+            if let Some(p) = core::ptr::NonNull::new(pa as *mut u8) {
+                // SAFETY: `pa` came from POOL.try_alloc with this layout in allocate().
+                unsafe { crate::boot::POOL.free(p, page_layout()) };
+            }
+        }
+    }
+
+    fn table(&self, pa: u64) -> Option<&TablePage> {
+        self.pages.binary_search(&pa).ok()?;
+        // SAFETY: `pa` is one of our pool pages (identity-mapped, aligned, live until freed
+        // through &mut self).
+        Some(unsafe { &*(pa as *const TablePage) })
+    }
+
+    fn table_mut(&mut self, pa: u64) -> Option<&mut TablePage> {
+        self.pages.binary_search(&pa).ok()?;
+        // SAFETY: as in table(); exclusive through &mut self.
+        Some(unsafe { &mut *(pa as *mut TablePage) })
+    }
+}
+
+impl Drop for PoolTables {
+    fn drop(&mut self) {
+        while let Some(&pa) = self.pages.last() {
+            self.free(pa);
+        }
+    }
+}
 
 unsafe extern "C" {
     static __text_start: u8;
@@ -115,10 +189,15 @@ pub fn init_primary() -> usize {
     if let Err((va, e)) = pt.verify() {
         panic!("payload address space violates the MMU policy at {va:#x}: {e}");
     }
-    let root = pt.root_pa();
+    let root = match pt.make_level0_root() {
+        Ok(r) => r,
+        Err(e) => panic!("cannot allocate the level 0 root: {e}"),
+    };
+    *ASIDS.lock() = AsidAllocator::new(arch::sixteen_bit_asids());
+    KERNEL_L1.store(pt.root_pa(), Ordering::Release);
     // SAFETY: the tables identity-map the code, stacks, data and tables with the right
     // attributes (built above and verified), and the MMU is off on this CPU.
-    unsafe { arch::enable(root, EnableOptions::default()) };
+    unsafe { arch::enable(root, ENABLE) };
     ROOT_PA.store(root, Ordering::Release);
     arch::clean_dcache_range(ROOT_PA.as_ptr() as u64, 8);
     let used = pt.allocator().in_use();
@@ -134,7 +213,59 @@ pub fn init_secondary() {
         panic!("secondary CPU started before the primary built the tables");
     }
     // SAFETY: the primary built and verified these tables; this CPU's MMU is off.
-    unsafe { arch::enable(root, EnableOptions::default()) };
+    unsafe { arch::enable(root, ENABLE) };
+}
+
+/// How every CPU turns its MMU on: W^X backstop, level 0 roots with ASIDs.
+const ENABLE: EnableOptions = EnableOptions {
+    wxn: true,
+    address_spaces: true,
+};
+
+/// A new, empty module address space with a fresh ASID.
+pub fn new_space() -> Result<UserSpace, Error> {
+    let asid = ASIDS.lock().allocate().ok_or(Error::AsidsExhausted)?;
+    let kernel_l1 = KERNEL_L1.load(Ordering::Acquire);
+    let tables = PoolTables {
+        pages: alloc::vec::Vec::new(),
+    };
+    AddressSpace::new(tables, HwTlb, asid, kernel_l1).inspect_err(|_| {
+        ASIDS.lock().release(asid, &mut HwTlb);
+    })
+}
+
+/// Installs `space` on this CPU (if it is not installed already): from here until
+/// [`leave_user_space`], EL0 on this CPU sees only that space's windows, and the payload
+/// reaches them at their window VAs.
+pub fn activate(space: &UserSpace) {
+    let ttbr = space.ttbr();
+    if arch::ttbr0() != ttbr {
+        // SAFETY: the space's root links the payload's tables (AddressSpace::new), and the
+        // space stays alive while installed: it is uninstalled before it is destroyed
+        // (destroy_space) and before this CPU leaves the secure world (leave_user_space).
+        unsafe { arch::install_ttbr0(ttbr) };
+    }
+}
+
+/// Puts the payload's own root (ASID 0, nothing in the window area) back on this CPU.
+/// Called before every return to the normal world, so no CPU keeps a session's space
+/// installed while it is not working for that session.
+pub fn leave_user_space() {
+    let root = ROOT_PA.load(Ordering::Relaxed);
+    if root != 0 && arch::ttbr0() != root {
+        // SAFETY: the payload's own root, built at boot and never freed.
+        unsafe { arch::install_ttbr0(root) };
+    }
+}
+
+/// Ends `space`: uninstalls it from this CPU, invalidates its ASID on every CPU, frees its
+/// table pages and only then returns the ASID. Its windows should be unmapped (pages freed
+/// by their owner) already; whatever tables remain are freed anyway.
+pub fn destroy_space(space: UserSpace) {
+    if arch::ttbr0() == space.ttbr() {
+        leave_user_space();
+    }
+    drop(space.destroy(&mut ASIDS.lock()));
 }
 
 /// Maps `[pa, pa + len)` of normal-world memory (NS=1, never executable) for the duration of
@@ -155,31 +286,6 @@ pub fn with_ns_mapping<R>(pa: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> Resu
     let r = f(bytes);
     pt.unmap(base, end - base)?;
     Ok(r)
-}
-
-/// Maps `len` bytes of secure memory at `pa` (page-aligned, owned by the caller) into a fresh
-/// VA window with `attrs` (a USER_* preset); returns the window's base VA.
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_EL0 now; module loading next
-pub fn map_window(pa: u64, len: u64, attrs: Attributes) -> Result<u64, Error> {
-    let window = WINDOWS.lock().reserve(len)?;
-    let mut guard = TABLES.lock();
-    let Some(pt) = guard.as_mut() else {
-        return Err(Error::InvalidRange);
-    };
-    if let Err(e) = pt.map(window.base, pa, len, attrs) {
-        let _ = WINDOWS.lock().release(window.base);
-        return Err(e);
-    }
-    Ok(window.base)
-}
-
-/// Unmaps a window made by [`map_window`] (TLBs invalidated) and releases its VA range.
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_EL0 now; module loading next
-pub fn unmap_window(va: u64, len: u64) -> Result<(), Error> {
-    if let Some(pt) = TABLES.lock().as_mut() {
-        pt.unmap(va, len)?;
-    }
-    WINDOWS.lock().release(va).map(|_| ())
 }
 
 /// Makes instructions written through the payload's own mapping of `[va, va + len)` visible
@@ -205,43 +311,6 @@ pub fn unmap_ns_shared(pa: u64, len: u64) -> Result<(), Error> {
     let mut guard = TABLES.lock();
     let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
     pt.unmap(pa, len)
-}
-
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
-/// Reserves an unmapped VA window of at least `len` bytes (guard gaps around it); its base.
-pub fn reserve_window(len: u64) -> Result<u64, Error> {
-    WINDOWS.lock().reserve(len).map(|w| w.base)
-}
-
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
-/// Releases a window reserved by [`reserve_window`] (whatever is still mapped in it must have
-/// been unmapped first).
-pub fn release_window(va: u64) -> Result<(), Error> {
-    WINDOWS.lock().release(va).map(|_| ())
-}
-
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
-/// Maps `[pa, pa + len)` at `va` (inside a reserved window) with `attrs`.
-pub fn map_at(va: u64, pa: u64, len: u64, attrs: Attributes) -> Result<(), Error> {
-    let mut guard = TABLES.lock();
-    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
-    pt.map(va, pa, len, attrs)
-}
-
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
-/// Changes the permissions of a mapped range (W^X still enforced by the table builder).
-pub fn protect(va: u64, len: u64, attrs: Attributes) -> Result<(), Error> {
-    let mut guard = TABLES.lock();
-    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
-    pt.protect(va, len, attrs)
-}
-
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next
-/// Unmaps `[va, va + len)` (TLBs invalidated).
-pub fn unmap(va: u64, len: u64) -> Result<(), Error> {
-    let mut guard = TABLES.lock();
-    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
-    pt.unmap(va, len)
 }
 
 #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; LOAD/RUN next

@@ -1,7 +1,9 @@
 //! Running a WAMR AOT module in the secure world: the `tzwasm-aot-loader` runtime with a
 //! [`Platform`] that maps everything the module can touch as S-EL0 memory in VA windows of
-//! the payload's own tables, EL0 entry stubs that `svc` into the payload, and the SVC/fault
-//! loop around [`crate::el0::run`].
+//! the instance's own address space ([`crate::mmu::UserSpace`]: own root and ASID, nothing of
+//! any other session mapped), EL0 entry stubs that `svc` into the payload, and the SVC/fault
+//! loop around [`crate::el0::run`]. Faults are reported as (window, offset), never as secure
+//! virtual addresses.
 //!
 //! Layout per instance: code image (EL0 RX / EL1 XN, data sections EL0 R), data block and
 //! stack (EL0 RW, XN; an unmapped guard below the stack), linear memory in an 8 GiB window
@@ -39,8 +41,31 @@ struct Region {
     len: u64,
 }
 
+/// What a window holds (fault reports name it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WindowKind {
+    Code,
+    Data,
+    Stack,
+    Memory,
+    Stubs,
+}
+
+impl WindowKind {
+    fn name(self) -> &'static str {
+        match self {
+            WindowKind::Code => "code",
+            WindowKind::Data => "instance data",
+            WindowKind::Stack => "stack",
+            WindowKind::Memory => "linear memory",
+            WindowKind::Stubs => "entry stubs",
+        }
+    }
+}
+
 /// A reserved window and the regions mapped in it.
 struct Window {
+    kind: WindowKind,
     /// What `mmu::reserve_window` returned (2 MiB aligned).
     base: u64,
     /// `base` plus the window's colour: where its contents start.
@@ -285,6 +310,9 @@ fn counter_ns() -> u64 {
 
 /// The secure world's [`Platform`].
 pub struct SecurePlatform {
+    /// The instance's address space, made with the first window (and ended with the
+    /// platform, after every window is gone).
+    space: Option<crate::mmu::UserSpace>,
     windows: Vec<Window>,
     stubs: Option<(u64, u64)>, // (EL0 VA, kernel alias PA) of the stub page
     /// The WASI host of the current run.
@@ -346,16 +374,24 @@ impl SecurePlatform {
             return Some(s);
         }
         let pa = alloc_pages(PAGE).ok()?;
-        let Ok(va) = crate::mmu::reserve_window(PAGE) else {
+        let space = match self.space() {
+            Ok(s) => s,
+            Err(_) => {
+                free_pages(pa, PAGE);
+                return None;
+            }
+        };
+        let Ok(va) = space.reserve(PAGE).map(|w| w.base) else {
             free_pages(pa, PAGE);
             return None;
         };
-        if crate::mmu::map_at(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
+        if space.map(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
             free_pages(pa, PAGE);
-            let _ = crate::mmu::release_window(va);
+            let _ = space.release(va);
             return None;
         }
         self.windows.push(Window {
+            kind: WindowKind::Stubs,
             base: va,
             start: va,
             regions: alloc::vec![Region { va, pa, len: PAGE }],
@@ -370,6 +406,7 @@ impl SecurePlatform {
     /// A platform with no mappings yet; LOAD instantiates with it, RUN configures its WASI.
     pub fn new() -> Self {
         Self {
+            space: None,
             windows: Vec::new(),
             stubs: None,
             wasi: RunWasi::new(),
@@ -378,33 +415,79 @@ impl SecurePlatform {
         }
     }
 
+    /// The instance's address space (made on first use), installed on this CPU: the payload
+    /// writes code and data through the windows' VAs, and the module runs in it.
+    fn space(&mut self) -> Result<&mut crate::mmu::UserSpace, PlatformError> {
+        if self.space.is_none() {
+            let s = crate::mmu::new_space().map_err(|e| match e {
+                tzwasm_mmu::Error::AsidsExhausted => err("no ASID left"),
+                _ => err("secure pool exhausted (address space)"),
+            })?;
+            self.space = Some(s);
+        }
+        let s = self.space.as_mut().ok_or_else(|| err("no address space"))?;
+        crate::mmu::activate(s);
+        Ok(s)
+    }
+
+    /// Installs the instance's address space on this CPU, if it has one.
+    pub fn activate(&self) {
+        if let Some(s) = self.space.as_ref() {
+            crate::mmu::activate(s);
+        }
+    }
+
+    /// Where `va` lies, as the normal world may see it: the window kind and the offset from
+    /// the start of its contents, never the secure VA itself.
+    pub fn describe(&self, va: u64) -> String {
+        let hit = self.windows.iter().find(|w| {
+            self.space
+                .as_ref()
+                .and_then(|s| s.find(va))
+                .is_some_and(|sw| sw.base == w.base)
+        });
+        match hit {
+            Some(w) if va >= w.start => {
+                alloc::format!("{} +{:#x}", w.kind.name(), va - w.start)
+            }
+            Some(w) => alloc::format!("{} -{:#x}", w.kind.name(), w.start - va),
+            None => String::from("an address outside the module's windows"),
+        }
+    }
+
     /// Allocates `len` bytes, maps them at `offset` inside a new window of `reserve` bytes;
     /// the time it takes counts as memory work ([`InstantiateTicks::memory`]).
     fn window_with(
         &mut self,
+        kind: WindowKind,
         reserve: u64,
         offset: u64,
         len: u64,
         attrs: Attributes,
     ) -> Result<u64, PlatformError> {
         let t0 = crate::arch::counter();
-        let r = self.new_window(reserve, offset, len, attrs);
+        let r = self.new_window(kind, reserve, offset, len, attrs);
         self.ticks.memory += crate::arch::counter().wrapping_sub(t0);
         r
     }
 
     fn new_window(
         &mut self,
+        kind: WindowKind,
         reserve: u64,
         offset: u64,
         len: u64,
         attrs: Attributes,
     ) -> Result<u64, PlatformError> {
         let colour = (self.windows.len() as u64 * COLOUR_STRIDE_PAGES % COLOURS) * PAGE;
-        let base =
-            crate::mmu::reserve_window(reserve + colour).map_err(|_| err("no VA window left"))?;
+        let space = self.space()?;
+        let base = space
+            .reserve(reserve + colour)
+            .map_err(|_| err("no VA window left"))?
+            .base;
         let start = base + colour;
         let mut w = Window {
+            kind,
             base,
             start,
             regions: Vec::new(),
@@ -413,13 +496,13 @@ impl SecurePlatform {
             let pa = match alloc_pages(len) {
                 Ok(pa) => pa,
                 Err(e) => {
-                    let _ = crate::mmu::release_window(base);
+                    let _ = space.release(base);
                     return Err(e);
                 }
             };
-            if crate::mmu::map_at(start + offset, pa, len, attrs).is_err() {
+            if space.map(start + offset, pa, len, attrs).is_err() {
                 free_pages(pa, len);
-                let _ = crate::mmu::release_window(base);
+                let _ = space.release(base);
                 return Err(err("cannot map module memory"));
             }
             w.regions.push(Region {
@@ -439,25 +522,35 @@ impl SecurePlatform {
             .position(|w| w.start == va || w.regions.iter().any(|r| r.va == va))
         {
             let w = self.windows.swap_remove(i);
+            let Some(space) = self.space.as_mut() else {
+                return;
+            };
             for r in w.regions {
-                let _ = crate::mmu::unmap(r.va, r.len);
-                free_pages(r.pa, r.len);
+                // A page still mapped must not go back to the pool: if the unmap fails
+                // (it cannot for a region we mapped), the page is leaked instead.
+                if space.unmap(r.va, r.len).is_ok() {
+                    free_pages(r.pa, r.len);
+                }
             }
-            let _ = crate::mmu::release_window(w.base);
+            let _ = space.release(w.base);
         }
     }
 
     /// Cleans the relocated code to the point of unification, makes its text EL0 RX and the
     /// rest EL0 read-only, and invalidates the instruction caches.
-    fn seal(addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
+    fn seal(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
         let rx = round_up(rx_len as u64);
         let total = round_up(len as u64);
+        let space = self.space()?;
         crate::mmu::clean_code(addr, total);
         if rx > 0 {
-            crate::mmu::protect(addr, rx, Attributes::USER_TEXT).map_err(|_| err("seal"))?;
+            space
+                .protect(addr, rx, Attributes::USER_TEXT)
+                .map_err(|_| err("seal"))?;
         }
         if total > rx {
-            crate::mmu::protect(addr + rx, total - rx, Attributes::USER_RODATA)
+            space
+                .protect(addr + rx, total - rx, Attributes::USER_RODATA)
                 .map_err(|_| err("seal"))?;
         }
         crate::mmu::invalidate_icache();
@@ -484,7 +577,13 @@ unsafe impl Platform for SecurePlatform {
 
     fn reserve_memory(&mut self, reserve: u64, commit: u64) -> Result<u64, PlatformError> {
         let commit = round_up(commit);
-        self.window_with(reserve, 0, commit, Attributes::USER_DATA)
+        self.window_with(
+            WindowKind::Memory,
+            reserve,
+            0,
+            commit,
+            Attributes::USER_DATA,
+        )
     }
 
     fn commit_memory(&mut self, base: u64, old: u64, new: u64) -> Result<(), PlatformError> {
@@ -494,7 +593,14 @@ unsafe impl Platform for SecurePlatform {
         }
         let len = new - old;
         let pa = alloc_pages(len)?;
-        if crate::mmu::map_at(base + old, pa, len, Attributes::USER_DATA).is_err() {
+        if self
+            .space()
+            .and_then(|s| {
+                s.map(base + old, pa, len, Attributes::USER_DATA)
+                    .map_err(|_| err("map"))
+            })
+            .is_err()
+        {
             free_pages(pa, len);
             return Err(err("cannot map grown memory"));
         }
@@ -508,8 +614,11 @@ unsafe impl Platform for SecurePlatform {
                 Ok(())
             }
             None => {
-                let _ = crate::mmu::unmap(base + old, len);
-                free_pages(pa, len);
+                if let Some(s) = self.space.as_mut() {
+                    if s.unmap(base + old, len).is_ok() {
+                        free_pages(pa, len);
+                    }
+                }
                 Err(err("unknown memory window"))
             }
         }
@@ -521,7 +630,7 @@ unsafe impl Platform for SecurePlatform {
 
     fn alloc_data(&mut self, len: usize) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
-        self.window_with(len, 0, len, Attributes::USER_DATA)
+        self.window_with(WindowKind::Data, len, 0, len, Attributes::USER_DATA)
     }
 
     fn free_data(&mut self, addr: u64, _len: usize) {
@@ -535,7 +644,13 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_stack(&mut self, len: usize) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         let guard = self.stack_guard() as u64;
-        self.window_with(guard + len, guard, len, Attributes::USER_DATA)
+        self.window_with(
+            WindowKind::Stack,
+            guard + len,
+            guard,
+            len,
+            Attributes::USER_DATA,
+        )
     }
 
     fn free_stack(&mut self, low: u64, _len: usize) {
@@ -545,7 +660,7 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_code(&mut self, len: usize, _low: bool) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         // EL1 RW while the runtime relocates it; seal_code makes it EL0 RX.
-        let r = self.window_with(len, 0, len, Attributes::KERNEL_DATA);
+        let r = self.window_with(WindowKind::Code, len, 0, len, Attributes::KERNEL_DATA);
         self.code_given_at = crate::arch::counter();
         r
     }
@@ -553,7 +668,7 @@ unsafe impl Platform for SecurePlatform {
     fn seal_code(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
         let t0 = crate::arch::counter();
         self.ticks.relocate += t0.wrapping_sub(self.code_given_at);
-        let r = Self::seal(addr, rx_len, len);
+        let r = self.seal(addr, rx_len, len);
         self.ticks.memory += crate::arch::counter().wrapping_sub(t0);
         r
     }
@@ -582,6 +697,7 @@ unsafe impl Platform for SecurePlatform {
         }
         let slot = free?;
         write_stub(pa, slot, id);
+        self.activate();
         crate::mmu::clean_code(va, PAGE);
         crate::mmu::invalidate_icache();
         Some(va + slot * STUB_SIZE)
@@ -735,6 +851,8 @@ pub fn start(
     inst: &mut Instance<'_, SecurePlatform>,
     export: Option<(&str, &[&str])>,
 ) -> Result<Cursor, Stop> {
+    // Preparing a call writes the module's exec_env and stack through their windows.
+    inst.platform.activate();
     let next = match export {
         None => {
             main_index(inst)?;
@@ -781,6 +899,7 @@ fn advance(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Result<
 /// Runs a prepared run until it returns, stops, or has to wait for the output ring. When an
 /// export returns, its results are printed on stdout as iwasm prints them.
 pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step {
+    inst.platform.activate();
     loop {
         match resume_ctx(inst, &mut cur.ctx) {
             Step::Finished(Ok(())) if !matches!(cur.next, Next::Nothing) => {
@@ -817,6 +936,9 @@ pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step
 /// Runs module code from `ctx` at S-EL0, serving helper and import SVCs, until the call
 /// returns, stops, or has to wait for the output ring.
 fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) -> Step {
+    // The module runs in its own address space, which also stays installed while the payload
+    // serves its SVCs (helpers reach module memory through the windows' VAs).
+    inst.platform.activate();
     loop {
         match crate::el0::run(ctx) {
             UserExit::Svc { imm: 0 } => {
@@ -846,7 +968,12 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
             }
             UserExit::Fault { esr, far } => {
                 return Step::Finished(Err(inst.fault(far).unwrap_or_else(|| {
-                    Trap::Message(alloc::format!("module fault: {esr}, FAR {far:#x}")).into()
+                    let at = if esr.far_valid() {
+                        inst.platform.describe(far)
+                    } else {
+                        String::from("no fault address")
+                    };
+                    Trap::Message(alloc::format!("module fault: {esr}, at {at}")).into()
                 })))
             }
             UserExit::Interrupt => return Step::Interrupted,
@@ -863,5 +990,8 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
 impl Drop for SecurePlatform {
     fn drop(&mut self) {
         self.release_all();
+        if let Some(space) = self.space.take() {
+            crate::mmu::destroy_space(space);
+        }
     }
 }

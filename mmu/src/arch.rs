@@ -9,8 +9,8 @@ use aarch64_cpu::registers::{
 };
 use core::arch::asm;
 
-use crate::regs::{sctlr_el1, tcr_el1};
-use crate::{TlbMaintenance, MAIR_EL1_VALUE, PAGE_SIZE};
+use crate::regs::{sctlr_el1, tcr_el1, tcr_el1_spaces};
+use crate::{AsidTlb, TlbMaintenance, MAIR_EL1_VALUE, PAGE_SIZE};
 
 /// Above this many pages [`flush_tlb_range`] invalidates the whole EL1&0 TLB instead.
 pub const TLBI_RANGE_MAX_PAGES: u64 = 64;
@@ -21,12 +21,43 @@ pub struct EnableOptions {
     /// Set `SCTLR_EL1.WXN` (writable implies execute-never), a hardware backstop behind the
     /// builder's W^X check. Recommended.
     pub wxn: bool,
+    /// Module address spaces ([`crate::AddressSpace`]): `root_pa` is a level 0 root
+    /// ([`crate::PageTables::make_level0_root`]), `TCR_EL1` is
+    /// [`crate::regs::tcr_el1_spaces`] (48-bit VA, 16-bit ASIDs where the CPU has them).
+    /// Off: `root_pa` is the level 1 root of a 39-bit space ([`crate::regs::tcr_el1`]).
+    pub address_spaces: bool,
 }
 
 impl Default for EnableOptions {
     fn default() -> Self {
-        Self { wxn: true }
+        Self {
+            wxn: true,
+            address_spaces: false,
+        }
     }
+}
+
+/// Whether this CPU has 16-bit ASIDs (`ID_AA64MMFR0_EL1.ASIDBits` = 0b0010).
+pub fn sixteen_bit_asids() -> bool {
+    ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::ASIDBits) == 0b0010
+}
+
+/// The current `TTBR0_EL1` (root PA and ASID).
+pub fn ttbr0() -> u64 {
+    TTBR0_EL1.get()
+}
+
+/// Installs `ttbr` (root PA | ASID << 48, e.g. [`crate::AddressSpace::ttbr`]) in
+/// `TTBR0_EL1` on this CPU, then `ISB`. No TLB maintenance: entries of other ASIDs do not
+/// match, and global entries are the same in every root.
+///
+/// # Safety
+/// The root must map the code, stack and data this CPU runs on (every root made by
+/// [`crate::AddressSpace::new`] or [`crate::PageTables::make_level0_root`] links the
+/// payload's tables), and stay valid while installed.
+pub unsafe fn install_ttbr0(ttbr: u64) {
+    TTBR0_EL1.set(ttbr);
+    barrier::isb(barrier::SY);
 }
 
 /// Turns the MMU and caches on for this CPU with the tables rooted at `root_pa`
@@ -49,7 +80,11 @@ impl Default for EnableOptions {
 pub unsafe fn enable(root_pa: u64, options: EnableOptions) {
     let parange = ID_AA64MMFR0_EL1.read(ID_AA64MMFR0_EL1::PARange);
     MAIR_EL1.set(MAIR_EL1_VALUE);
-    TCR_EL1.set(tcr_el1(parange));
+    TCR_EL1.set(if options.address_spaces {
+        tcr_el1_spaces(parange, sixteen_bit_asids())
+    } else {
+        tcr_el1(parange)
+    });
     TTBR0_EL1.set(root_pa);
     barrier::isb(barrier::SY);
     // SAFETY: TLB invalidation of this CPU's EL1&0 entries has no memory effects.
@@ -203,6 +238,54 @@ pub unsafe fn zero_range(start: u64, len: u64) {
     }
     // SAFETY: [a, end) is inside the caller's writable range.
     unsafe { core::ptr::write_bytes(a as *mut u8, 0, (end - a) as usize) };
+}
+
+/// Invalidates the entries of `asid` for `[va, va + len)` on every CPU of the Inner
+/// Shareable domain: `TLBI VAE1IS` per page with the ASID in bits [63:48] (or `TLBI
+/// ASIDE1IS` above [`TLBI_RANGE_MAX_PAGES`]), between `DSB ISHST` and `DSB ISH; ISB`.
+pub fn flush_tlb_asid_range(asid: u16, va: u64, len: u64) {
+    let first = va / PAGE_SIZE;
+    let last = va.saturating_add(len).div_ceil(PAGE_SIZE);
+    let tag = u64::from(asid) << 48;
+    barrier::dsb(barrier::ISHST);
+    if last - first > TLBI_RANGE_MAX_PAGES {
+        // SAFETY: TLB invalidation has no memory effects.
+        unsafe { asm!("tlbi aside1is, {}", in(reg) tag, options(nostack, preserves_flags)) };
+    } else {
+        for page in first..last {
+            let op = tag | (page & ((1 << 44) - 1));
+            // SAFETY: TLB invalidation has no memory effects.
+            unsafe { asm!("tlbi vae1is, {}", in(reg) op, options(nostack, preserves_flags)) };
+        }
+    }
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+}
+
+/// Invalidates every entry tagged with `asid` (leaves and cached walks) on every CPU of the
+/// Inner Shareable domain: `TLBI ASIDE1IS`.
+pub fn flush_tlb_asid(asid: u16) {
+    barrier::dsb(barrier::ISHST);
+    // SAFETY: TLB invalidation has no memory effects.
+    unsafe {
+        asm!("tlbi aside1is, {}", in(reg) u64::from(asid) << 48, options(nostack, preserves_flags))
+    };
+    barrier::dsb(barrier::ISH);
+    barrier::isb(barrier::SY);
+}
+
+impl AsidTlb for HwTlb {
+    fn publish(&mut self) {
+        publish_tables();
+    }
+
+    fn invalidate(&mut self, asid: u16, va: u64, len: u64) {
+        flush_tlb_asid_range(asid, va, len);
+    }
+
+    fn invalidate_asid(&mut self, asid: u16) {
+        flush_tlb_asid(asid);
+    }
 }
 
 /// The hardware [`TlbMaintenance`]: [`publish_tables`] and [`flush_tlb_range`].

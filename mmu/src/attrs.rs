@@ -60,6 +60,12 @@ pub mod desc {
     pub const PXN: u64 = 1 << 53;
     /// Bit 54: `UXN` (`XN` in the EL1&0 regime), unprivileged (EL0) execute-never.
     pub const UXN: u64 = 1 << 54;
+    /// Bit 59 of a table descriptor: `PXNTable`, nothing below is EL1-executable.
+    pub const PXN_TABLE: u64 = 1 << 59;
+    /// Bit 60 of a table descriptor: `UXNTable` (`XNTable`), nothing below is EL0-executable.
+    pub const UXN_TABLE: u64 = 1 << 60;
+    /// Bit 61 of a table descriptor: `APTable[0]`, nothing below is accessible from EL0.
+    pub const AP_TABLE_NO_EL0: u64 = 1 << 61;
     /// Every attribute bit [`crate::Attributes::encode`] may set.
     pub const ATTR_MASK: u64 = ATTR_INDX_MASK | NS | AP_EL0 | AP_RO | SH_MASK | AF | NG | PXN | UXN;
 }

@@ -22,7 +22,12 @@ pub mod tcr {
     pub const TG1_4K: u64 = 0b10 << 30;
     /// `IPS` shift (intermediate physical address size, encoded like `PARange`).
     pub const IPS_SHIFT: u32 = 32;
+    /// `AS`: 16-bit ASIDs.
+    pub const AS: u64 = 1 << 36;
 }
+
+/// `TCR_EL1.T0SZ` once module address spaces are on: 64 - 48 = 16, walks start at level 0.
+pub const T0SZ_SPACES: u64 = 64 - crate::SPACE_VA_BITS as u64;
 
 /// `TCR_EL1` for the TTBR0-only regime: 39-bit VA, 4 KiB granule, cacheable Inner Shareable
 /// walks, `TTBR1_EL1` disabled, 8-bit ASIDs from `TTBR0_EL1` (`A1` = 0, `AS` = 0), no top-byte
@@ -39,6 +44,16 @@ pub const fn tcr_el1(parange: u64) -> u64 {
         | tcr::EPD1
         | tcr::TG1_4K
         | (ips << tcr::IPS_SHIFT)
+}
+
+/// `TCR_EL1` for module address spaces ([`crate::AddressSpace`]): as [`tcr_el1`] but with a
+/// 48-bit `TTBR0_EL1` region (`T0SZ` = 16, level 0 roots) and 16-bit ASIDs (`AS` = 1) when
+/// `sixteen_bit_asids` (`ID_AA64MMFR0_EL1.ASIDBits` = 0b0010); the ASID still comes from
+/// `TTBR0_EL1` (`A1` = 0), which every switch writes together with the root.
+pub const fn tcr_el1_spaces(parange: u64, sixteen_bit_asids: bool) -> u64 {
+    let base = tcr_el1(parange) & !0x3f;
+    let asid = if sixteen_bit_asids { tcr::AS } else { 0 };
+    base | T0SZ_SPACES | asid
 }
 
 /// `SCTLR_EL1` bits (Arm ARM D19.2 "SCTLR_EL1").

@@ -77,13 +77,65 @@ pub struct PageTables<A: TableAllocator, T: TlbMaintenance> {
     alloc: A,
     tlb: T,
     root: u64,
+    /// OR-ed into every leaf: 0 (global) or [`desc::NG`] (tagged with the ASID).
+    ng: u64,
 }
 
 impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
     /// An empty address space (nothing mapped); takes one page from `alloc` for the root.
     pub fn new(mut alloc: A, tlb: T) -> Result<Self, Error> {
         let root = alloc.allocate().ok_or(Error::OutOfTablePages)?;
-        Ok(Self { alloc, tlb, root })
+        Ok(Self {
+            alloc,
+            tlb,
+            root,
+            ng: 0,
+        })
+    }
+
+    /// Like [`new`](Self::new), but every leaf is written not-global (`nG` = 1): its TLB
+    /// entries are tagged with the ASID the tables are installed with ([`crate::AddressSpace`]).
+    pub fn new_not_global(alloc: A, tlb: T) -> Result<Self, Error> {
+        let mut pt = Self::new(alloc, tlb)?;
+        pt.ng = desc::NG;
+        Ok(pt)
+    }
+
+    /// A level 0 table (taken from the allocator, never freed by these tables) whose entry 0
+    /// links this level 1 root with [`crate::kernel_root_entry`]: the root for `TTBR0_EL1`
+    /// once walks start at level 0 ([`crate::SPACE_VA_BITS`]), with nothing in the window
+    /// area (the root the payload runs on when no module address space is installed).
+    pub fn make_level0_root(&mut self) -> Result<u64, Error> {
+        let l0 = self.alloc.allocate().ok_or(Error::OutOfTablePages)?;
+        let root = self.root;
+        write_entry(self.table_mut(l0)?, 0, crate::kernel_root_entry(root));
+        self.tlb.publish();
+        Ok(l0)
+    }
+
+    /// Frees every table page, the root included, and returns the allocator.
+    ///
+    /// No CPU may walk these tables any more, and their TLB entries must have been
+    /// invalidated already (for an [`crate::AddressSpace`]: `TLBI ASIDE1IS` of its ASID).
+    pub fn destroy(mut self) -> A {
+        let root = self.root;
+        self.free_subtree(root, 1);
+        self.alloc
+    }
+
+    fn free_subtree(&mut self, table: u64, level: u32) {
+        if level < 3 {
+            for i in 0..ENTRIES {
+                let d = match self.table(table) {
+                    Ok(t) => t.0[i],
+                    Err(_) => return,
+                };
+                if is_table(d) {
+                    self.free_subtree(d & desc::OA_MASK, level + 1);
+                }
+            }
+        }
+        self.alloc.free(table);
     }
 
     /// Physical address of the level 1 root table: the value for `TTBR0_EL1` (ASID 0).
@@ -96,7 +148,10 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         &self.alloc
     }
 
-    #[cfg(test)]
+    pub(crate) fn tlb_mut(&mut self) -> &mut T {
+        &mut self.tlb
+    }
+
     pub(crate) fn allocator_mut(&mut self) -> &mut A {
         &mut self.alloc
     }
@@ -134,9 +189,10 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
             let first = index(cur, 3);
             let n = run_len(first, cur, end);
             let base_pa = pa + (cur - va);
+            let ng = self.ng;
             let table = self.table_mut(l3)?;
             for k in 0..n {
-                let d = attrs.page_descriptor(base_pa + k as u64 * PAGE_SIZE);
+                let d = attrs.page_descriptor(base_pa + k as u64 * PAGE_SIZE) | ng;
                 write_entry(table, first + k, d);
             }
             cur += n as u64 * PAGE_SIZE;
@@ -190,9 +246,10 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         while cur < end {
             let (l3, first) = self.leaf_table(cur)?.ok_or(Error::NotMapped(cur))?;
             let n = run_len(first, cur, end);
+            let ng = self.ng;
             let table = self.table_mut(l3)?;
             for k in first..first + n {
-                let d = attrs.page_descriptor(table.0[k] & desc::OA_MASK);
+                let d = attrs.page_descriptor(table.0[k] & desc::OA_MASK) | ng;
                 write_entry(table, k, d);
             }
             cur += n as u64 * PAGE_SIZE;

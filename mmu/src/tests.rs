@@ -8,6 +8,8 @@ use std::rc::Rc;
 const GIB: u64 = 1 << 30;
 const MIB: u64 = 1 << 20;
 const POOL_PA: u64 = 0x0e80_0000;
+/// The upper half of a 39-bit `PageTables` space (VA != PA there), for builder tests.
+const HIGH_HALF: u64 = 1 << 38;
 
 /// W^X oracle on raw descriptor bits, independent of `Attributes`.
 fn raw_policy_ok(d: u64) -> bool {
@@ -66,6 +68,8 @@ fn all_attrs() -> Vec<Attributes> {
 enum Event {
     Publish,
     Invalidate(u64, u64),
+    InvalidateAsid(u16, u64, u64),
+    FlushAsid(u16),
     Alloc(u64),
     Free(u64),
 }
@@ -326,13 +330,8 @@ fn map_query_identity_and_offset() {
     let mut pt = new_pt(&mut pool);
     pt.map_identity(0x0e10_0000, 0x4000, Attributes::KERNEL_TEXT)
         .unwrap();
-    pt.map(
-        WINDOW_AREA_START,
-        0x0e90_0000,
-        0x2000,
-        Attributes::USER_DATA,
-    )
-    .unwrap();
+    pt.map(HIGH_HALF, 0x0e90_0000, 0x2000, Attributes::USER_DATA)
+        .unwrap();
     let m = pt.query(0x0e10_1234).unwrap();
     assert_eq!(
         m,
@@ -341,7 +340,7 @@ fn map_query_identity_and_offset() {
             attrs: Attributes::KERNEL_TEXT
         }
     );
-    let m = pt.query(WINDOW_AREA_START + 0x1ff8).unwrap();
+    let m = pt.query(HIGH_HALF + 0x1ff8).unwrap();
     assert_eq!(
         m,
         Mapping {
@@ -351,7 +350,7 @@ fn map_query_identity_and_offset() {
     );
     assert_eq!(pt.query(0x0e10_4000), None);
     assert_eq!(pt.query(0x0e0f_f000), None);
-    assert_eq!(pt.query(WINDOW_AREA_START + 0x2000), None);
+    assert_eq!(pt.query(HIGH_HALF + 0x2000), None);
     assert_eq!(pt.query(VA_LIMIT), None);
     assert_eq!(pt.query(u64::MAX), None);
     // Root + (L2 + L3) for each of the two regions.
@@ -497,7 +496,7 @@ fn aot_text_lifecycle() {
     let log: Log = Rc::default();
     let mut pool = pages(8);
     let mut pt = recorded(&mut pool, &log);
-    let va = WINDOW_AREA_START + 4 * MIB;
+    let va = HIGH_HALF + 4 * MIB;
     pt.map(va, 0x0ea0_0000, 0x3000, Attributes::KERNEL_DATA)
         .unwrap();
     assert_eq!(log.borrow().last(), Some(&Event::Publish));
@@ -604,7 +603,7 @@ fn unmap_frees_empty_tables_after_invalidation() {
     let mut pool = pages(16);
     let mut pt = recorded(&mut pool, &log);
     // Crosses a 1 GiB boundary: two L2 and two L3 tables.
-    let va = WINDOW_AREA_START + GIB - 0x2000;
+    let va = HIGH_HALF + GIB - 0x2000;
     pt.map(va, 0x0ea0_0000, 0x4000, Attributes::USER_DATA)
         .unwrap();
     assert_eq!(pt.allocator().0.in_use(), 5);
@@ -662,8 +661,8 @@ fn windows_reserve_release_find() {
     while let Ok(win) = w.reserve(WASM_LINEAR_WINDOW) {
         got.push(win);
     }
-    // 256 GiB area, 8 GiB + 2 MiB guard each, 2 MiB guard at both ends.
-    assert_eq!(got.len(), 31);
+    // 512 GiB area, 8 GiB + 2 MiB guard each, 2 MiB guard at both ends.
+    assert_eq!(got.len(), 63);
     for (i, a) in got.iter().enumerate() {
         assert_eq!(a.base % BLOCK_SIZE, 0);
         assert!(
@@ -696,7 +695,7 @@ fn windows_reserve_release_find() {
 fn linear_memory_grows_in_place() {
     let mut pool = pages(16);
     let mut pt = new_pt(&mut pool);
-    let mut w: VaWindows<4> = VaWindows::new();
+    let mut w: VaWindows<4> = VaWindows::with_area(HIGH_HALF, VA_LIMIT, BLOCK_SIZE);
     let lm = w.reserve(WASM_LINEAR_WINDOW).unwrap();
     let mut size = 0;
     for step in [0x1_0000u64, 0x1_0000, 0x20_0000, 0x10_0000] {
@@ -751,7 +750,7 @@ fn random_sequences_keep_wx_and_match_model() {
     let regions = [
         0x0e00_0000u64,
         GIB - 0x40_0000,
-        WINDOW_AREA_START + 7 * GIB,
+        HIGH_HALF + 7 * GIB,
         VA_LIMIT - 0x40_0000,
     ];
     let good: Vec<Attributes> = all_attrs()
@@ -1076,4 +1075,239 @@ fn new_tables_are_published_before_use() {
     );
     // No TLB invalidation for a pure addition.
     assert!(!ev.iter().any(|e| matches!(e, Event::Invalidate(..))));
+}
+
+// ---------------------------------------------------------------------------------------
+// Address spaces and ASIDs
+
+struct RecAsid(Log);
+impl AsidTlb for RecAsid {
+    fn publish(&mut self) {
+        self.0.borrow_mut().push(Event::Publish);
+    }
+    fn invalidate(&mut self, asid: u16, va: u64, len: u64) {
+        self.0
+            .borrow_mut()
+            .push(Event::InvalidateAsid(asid, va, len));
+    }
+    fn invalidate_asid(&mut self, asid: u16) {
+        self.0.borrow_mut().push(Event::FlushAsid(asid));
+    }
+}
+
+const SPACE_POOL_PA: u64 = 0x0f00_0000;
+
+fn kernel_with_text(pool: &mut [TablePage]) -> PageTables<FixedPool<'_>, ()> {
+    let mut k = new_pt(pool);
+    k.map_identity(0x0e10_0000, 0x2000, Attributes::KERNEL_TEXT)
+        .unwrap();
+    k.map_identity(0x0e10_2000, 0x2000, Attributes::KERNEL_DATA)
+        .unwrap();
+    k
+}
+
+#[test]
+fn space_roots_link_the_kernel_tables() {
+    let mut kpool = pages(8);
+    let mut k = kernel_with_text(&mut kpool);
+    let kl1 = k.root_pa();
+    let kl0 = k.make_level0_root().unwrap();
+    let kroot = FixedPool::new(&mut [], 0).table(kl0).cloned();
+    assert!(kroot.is_none(), "an empty pool owns nothing");
+    let entry = k.allocator().table(kl0).unwrap().0;
+    assert_eq!(entry[0], kernel_root_entry(kl1));
+    assert_eq!(
+        entry[0],
+        kl1 | 0b11 | (1 << 61) | (1 << 60),
+        "APTable no EL0, UXNTable"
+    );
+    assert!(
+        entry[1..].iter().all(|&d| d == 0),
+        "no window area in the payload's root"
+    );
+
+    let log: Log = Rc::default();
+    let mut spool = pages(8);
+    let space = AddressSpace::new(
+        FixedPool::new(&mut spool, SPACE_POOL_PA),
+        RecAsid(log.clone()),
+        7,
+        kl1,
+    )
+    .unwrap();
+    assert_eq!(space.asid(), 7);
+    assert_eq!(space.ttbr(), space.root_pa() | (7 << 48));
+    assert_eq!(space.root_entry(0), Some(kernel_root_entry(kl1)));
+    let e1 = space.root_entry(1).unwrap();
+    assert_eq!(e1 & 0b11, 0b11);
+    assert_eq!(e1 & (1 << 59), 1 << 59, "PXNTable over the window area");
+    assert_eq!(e1 & ((1 << 60) | (1 << 61)), 0);
+    assert_ne!(e1 & desc::OA_MASK, kl1);
+    assert!((2..512).all(|i| space.root_entry(i) == Some(0)));
+    assert_eq!(space.allocator().in_use(), 2);
+    assert!(AddressSpace::new(FixedPool::new(&mut pages(2), SPACE_POOL_PA), (), 0, kl1).is_err());
+    assert_eq!(
+        AddressSpace::new(FixedPool::new(&mut pages(1), SPACE_POOL_PA), (), 3, kl1).err(),
+        Some(Error::OutOfTablePages)
+    );
+}
+
+#[test]
+fn space_mappings_are_not_global_and_kernel_ones_global_el1_only() {
+    let mut kpool = pages(8);
+    let k = kernel_with_text(&mut kpool);
+    k.for_each_page(|va, d| {
+        assert_eq!(d & desc::NG, 0, "payload page {va:#x} must be global");
+        assert_eq!(d & desc::AP_EL0, 0, "payload page {va:#x} must be EL1-only");
+    })
+    .unwrap();
+
+    let log: Log = Rc::default();
+    let mut spool = pages(16);
+    let mut s = AddressSpace::new(
+        FixedPool::new(&mut spool, SPACE_POOL_PA),
+        RecAsid(log.clone()),
+        9,
+        k.root_pa(),
+    )
+    .unwrap();
+    let code = s.reserve(0x2000).unwrap();
+    let mem = s.reserve(WASM_LINEAR_WINDOW).unwrap();
+    assert!(code.base >= WINDOW_AREA_START && mem.end() <= WINDOW_AREA_END);
+    s.map(code.base, 0x0e90_0000, 0x2000, Attributes::KERNEL_DATA)
+        .unwrap();
+    s.protect(code.base, 0x2000, Attributes::USER_TEXT).unwrap();
+    s.map(mem.base, 0x0e98_0000, 0x1_0000, Attributes::USER_DATA)
+        .unwrap();
+    let mut n = 0;
+    s.for_each_page(|va, d| {
+        n += 1;
+        assert!(code.contains(va) || mem.contains(va));
+        assert_eq!(
+            d & desc::NG,
+            desc::NG,
+            "module page {va:#x} must be not-global"
+        );
+        assert_eq!(d & desc::AP_EL0, desc::AP_EL0);
+    })
+    .unwrap();
+    assert_eq!(n, 2 + 16);
+    assert_eq!(s.query(code.base + 4).unwrap().pa, 0x0e90_0004);
+    assert_eq!(s.query(code.base).unwrap().attrs, Attributes::USER_TEXT);
+    assert!(s.query(mem.base + 0x1_0000).is_none());
+    assert!(
+        s.query(0x0e10_0000).is_none(),
+        "the payload is not part of the space"
+    );
+
+    // Refused: outside every window, across a window's end, the payload's VAs, EL1 code.
+    let refused = [
+        s.map(0x0e10_0000, 0x0e90_0000, 0x1000, Attributes::USER_DATA),
+        s.map(code.end(), 0x0e90_0000, 0x1000, Attributes::USER_DATA),
+        s.map(code.base, 0x0e90_0000, 0x3000, Attributes::USER_DATA),
+        s.map(WINDOW_AREA_END, 0x0e90_0000, 0x1000, Attributes::USER_DATA),
+        s.map(
+            mem.base + 0x2_0000,
+            0x0e90_0000,
+            0x1000,
+            Attributes::KERNEL_TEXT,
+        ),
+        s.protect(code.base, 0x1000, Attributes::KERNEL_TEXT),
+        s.unmap(0x0e10_0000, 0x1000),
+    ];
+    for r in refused {
+        assert!(matches!(r, Err(Error::OutsideSpace(_))), "{r:?}");
+    }
+
+    // Changes invalidate with the ASID, at the real VA.
+    log.borrow_mut().clear();
+    s.unmap(mem.base, 0x1_0000).unwrap();
+    assert!(log
+        .borrow()
+        .contains(&Event::InvalidateAsid(9, mem.base, 0x1_0000)));
+    assert!(!log
+        .borrow()
+        .iter()
+        .any(|e| matches!(e, Event::Invalidate(..) | Event::FlushAsid(_))));
+}
+
+#[test]
+fn destroy_flushes_the_asid_before_freeing_and_reuse() {
+    let mut kpool = pages(8);
+    let k = kernel_with_text(&mut kpool);
+    let mut asids = AsidAllocator::new(false);
+    let log: Log = Rc::default();
+    let mut spool = pages(16);
+    let asid = asids.allocate().unwrap();
+    let mut s = AddressSpace::new(
+        RecPool(FixedPool::new(&mut spool, SPACE_POOL_PA), log.clone()),
+        RecAsid(log.clone()),
+        asid,
+        k.root_pa(),
+    )
+    .unwrap();
+    let w = s.reserve(0x4000).unwrap();
+    s.map(w.base, 0x0e90_0000, 0x4000, Attributes::USER_DATA)
+        .unwrap();
+    // Left mapped on purpose: destroy frees whatever tables remain.
+    log.borrow_mut().clear();
+    let pool = s.destroy(&mut asids);
+    assert_eq!(pool.0.in_use(), 0, "every table page is back");
+    let events = log.borrow().clone();
+    assert_eq!(events.first(), Some(&Event::FlushAsid(asid)));
+    let frees = events
+        .iter()
+        .filter(|e| matches!(e, Event::Free(_)))
+        .count();
+    assert_eq!(frees, 4, "level 0, level 1, level 2, level 3");
+    assert_eq!(asids.in_use(), 0);
+}
+
+#[test]
+fn asid_allocator_never_gives_0_and_flushes_before_reuse() {
+    let mut a = AsidAllocator::new(false);
+    assert_eq!(a.limit(), 255);
+    let mut got = Vec::new();
+    while let Some(x) = a.allocate() {
+        got.push(x);
+    }
+    assert_eq!(got.len(), 255);
+    assert!(!got.contains(&0));
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!(got.len(), 255);
+    assert_eq!(a.in_use(), 255);
+
+    let log: Log = Rc::default();
+    let mut tlb = RecAsid(log.clone());
+    a.release(42, &mut tlb);
+    assert_eq!(*log.borrow(), vec![Event::FlushAsid(42)]);
+    a.release(42, &mut tlb); // not in use: no second flush
+    a.release(0, &mut tlb); // the payload's: ignored
+    assert_eq!(log.borrow().len(), 1);
+    assert_eq!(a.allocate(), Some(42));
+    assert_eq!(a.allocate(), None);
+
+    // Round robin: a released ASID is reused as late as possible.
+    let mut b = AsidAllocator::new(true);
+    assert_eq!(b.limit(), 1023);
+    let (x, y) = (b.allocate().unwrap(), b.allocate().unwrap());
+    assert_eq!((x, y), (1, 2));
+    b.release(x, &mut ());
+    assert_eq!(b.allocate(), Some(3));
+}
+
+#[test]
+fn space_register_values() {
+    use crate::regs::*;
+    let tcr = tcr_el1_spaces(0b100, false);
+    assert_eq!(tcr & 0x3f, 16, "T0SZ: 48-bit VA, level 0 roots");
+    assert_eq!((tcr >> 22) & 1, 0, "A1: the ASID comes from TTBR0");
+    assert_eq!((tcr >> 36) & 1, 0);
+    assert_eq!(tcr & !0x3f, tcr_el1(0b100) & !0x3f);
+    assert_eq!(
+        (tcr_el1_spaces(0b100, true) >> 36) & 1,
+        1,
+        "AS: 16-bit ASIDs"
+    );
 }

@@ -112,6 +112,7 @@ pub fn run_primary(report: &mut Report) {
     run_checks(report);
     preempt_checks(report);
     crate::hostile::hostile_checks(report);
+    crate::isolation::isolation_checks(report);
     corpus_checks(report);
 }
 

@@ -26,6 +26,8 @@ mod hostile;
 #[cfg(target_os = "none")]
 mod irq;
 #[cfg(target_os = "none")]
+mod isolation;
+#[cfg(target_os = "none")]
 mod mode;
 #[cfg(target_os = "none")]
 mod psci;

@@ -34,6 +34,16 @@ pub enum Target {
     Stacks = 4,
     /// Start of the pool (module copies, code, instances live there).
     Pool = 5,
+    /// Isolation test: an address in the victim's code window (its address record, word 0).
+    VictimCode = 6,
+    /// Isolation test: the victim's exec_env, in its instance-data window (word 1).
+    VictimData = 7,
+    /// Isolation test: the victim's marker on its stack (word 2).
+    VictimStack = 8,
+    /// Isolation test: the victim's linear memory at offset 0 (word 3).
+    VictimMemory = 9,
+    /// Isolation test: the victim's return stub, in its entry-stub window (word 4).
+    VictimStubs = 10,
 }
 
 impl Target {
@@ -56,6 +66,9 @@ pub enum Expect {
     Cancelled,
     /// LOAD refuses the container with this status and a report message containing the text.
     LoadRefused(Status, &'static str),
+    /// Not a case of its own: a module of the isolation test (normal-world/test-client
+    /// `isolation.rs`), which runs it with a partner; the id says which role.
+    Isolation(u32),
 }
 
 /// One literal slot to patch: its offset from the start of the code, the address and an
@@ -343,11 +356,147 @@ fn prologue(a: &mut Asm) {
     a.ldr(X19, X0, abi::EXEC_ENV_MODULE_INST); // ldr x19, [x0, #module_inst]
 }
 
-/// Every case, in the order the client runs them: attacks from module code, then on LOAD.
+/// Every case, in the order the client runs them: attacks from module code, then on LOAD,
+/// then the modules of the isolation test.
 pub fn cases() -> Vec<Case> {
     let mut all = code_cases();
     all.extend(load_cases());
+    all.extend(isolation_cases());
     all
+}
+
+/// Role of [`ISOLATION_VICTIM`] in [`Expect::Isolation`].
+pub const ISOLATION_VICTIM: u32 = 0;
+/// Role of [`ISOLATION_ATTACKER`] in [`Expect::Isolation`].
+pub const ISOLATION_ATTACKER: u32 = 1;
+/// Offset in the victim's linear memory of its address record: five u64 (code, data, stack,
+/// memory, stubs), written to stdout first.
+pub const VICTIM_RECORD: u32 = 0x100;
+/// Offset of the victim's second marker: in its second wasm page, which the attacker (one
+/// page) does not have.
+pub const VICTIM_SECOND_PAGE: u64 = 0x1_0000;
+
+/// `cmp x6, x5; b.eq +8; brk #imm`: traps unless x6 holds the marker.
+fn expect_marker(a: &mut Asm, imm: u32) {
+    a.word(0xeb05_00df); // cmp x6, x5
+    a.word(0x5400_0040); // b.eq .+8
+    a.word(0xd420_0000 | (imm << 5)); // brk #imm
+}
+
+/// `cmp x6, x5; b.ne +8; brk #imm`: traps if x6 holds the marker (a leak).
+fn refuse_marker(a: &mut Asm, imm: u32) {
+    a.word(0xeb05_00df); // cmp x6, x5
+    a.word(0x5400_0041); // b.ne .+8
+    a.word(0xd420_0000 | (imm << 5)); // brk #imm
+}
+
+/// `fd_write(exec_env, 1, iovs, 1, nwritten)` with the iovecs at linear-memory offset
+/// `iovs` and nwritten at 0x150, passed as native addresses (x21 = offset 0), as generated
+/// code passes pointer arguments; the iovecs' buffers are offsets.
+fn write_stdout(a: &mut Asm, iovs: u32) {
+    load_import(a, FD_WRITE); // x8 = func_ptrs[fd_write]
+    a.mov(X0, X20); // mov x0, x20 (exec_env)
+    a.mov_w(X1, 1); // mov w1, #1 (stdout)
+    a.add(X2, X21, iovs); // add x2, x21, #iovs
+    a.mov_w(X3, 1); // mov w3, #1 (one iovec)
+    a.add(X4, X21, 0x150); // add x4, x21, #0x150 (nwritten)
+    a.blr(X8); // blr x8: fd_write
+}
+
+fn two_pages(b: &mut ModuleBuilder) {
+    b.memories = vec![(0, 65536, 2, 2)];
+}
+
+/// The two modules of the isolation test. The victim (session 1) puts a marker in both pages
+/// of its linear memory and on its stack, writes its address record and then 16 KiB to a
+/// 4 KiB ring, so the run pauses (OUTPUT_PENDING) with all its windows mapped; while it is
+/// paused the attacker (session 2) loads from every recorded victim address and stores to
+/// the writable ones, then touches the victim's second page; resumed, the victim exits 0 only
+/// if every marker is unchanged (else `brk`).
+fn isolation_cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "isolation-victim",
+            what: "marker in its memory and stack, address record out, paused on a full ring;                    checks the markers when resumed",
+            expect: Expect::Isolation(ISOLATION_VICTIM),
+            tweak: Some(two_pages),
+            code: asm(|a| {
+                prologue(a);
+                a.mov(X22, 30); // mov x22, x30: the return stub
+                a.word(0xd101_03ff); // sub sp, sp, #64: a frame holding the stack marker
+                memory_base(a); // x21 = linear memory offset 0
+                marker(a); // x5 = marker
+                a.str(5, X21, 0); // str x5, [x21]
+                a.movz(X4, 1, 1); // movz x4, #1, lsl #16
+                a.word(0x8b04_02a4); // add x4, x21, x4: the second page
+                a.str(5, X4, 0); // str x5, [x4]
+                a.str(5, SP, 0); // str x5, [sp]
+                a.add(X4, X21, VICTIM_RECORD); // add x4, x21, #record
+                a.word(0x1000_0006); // adr x6, .: in the code window
+                a.str(6, X4, 0); // str x6, [x4] (code)
+                a.str(X20, X4, 8); // str x20, [x4, #8] (data: exec_env)
+                a.add(6, SP, 0); // mov x6, sp
+                a.str(6, X4, 16); // str x6, [x4, #16] (stack marker)
+                a.str(X21, X4, 24); // str x21, [x4, #24] (memory)
+                a.str(X22, X4, 32); // str x22, [x4, #32] (stubs)
+                // iovec 0x140: the record (40 bytes); iovec 0x160: 4 KiB from 0x1000.
+                a.mov_w(6, VICTIM_RECORD); // mov w6, #record
+                a.str_w(6, X21, 0x140); // str w6, [x21, #0x140]
+                a.mov_w(6, 40); // mov w6, #40
+                a.str_w(6, X21, 0x144); // str w6, [x21, #0x144]
+                a.mov_w(6, 0x1000); // mov w6, #0x1000
+                a.str_w(6, X21, 0x160); // str w6, [x21, #0x160]
+                a.str_w(6, X21, 0x164); // str w6, [x21, #0x164] (len 4096)
+                write_stdout(a, 0x140);
+                for _ in 0..4 {
+                    write_stdout(a, 0x160);
+                }
+                marker(a); // x5 = marker (fd_write clobbered it)
+                a.ldr(6, X21, 0); // ldr x6, [x21]
+                expect_marker(a, 1);
+                a.movz(X4, 1, 1); // movz x4, #1, lsl #16
+                a.word(0x8b04_02a4); // add x4, x21, x4
+                a.ldr(6, X4, 0); // ldr x6, [x4]
+                expect_marker(a, 2);
+                a.ldr(6, SP, 0); // ldr x6, [sp]
+                expect_marker(a, 3);
+                a.word(0x9101_03ff); // add sp, sp, #64
+                a.pop_frame(); // ldp x29, x30, [sp], #16
+                a.ret(); // ret
+            }),
+        },
+        Case {
+            name: "isolation-attacker",
+            what: "load from every victim window address (a leak of the marker is brk #1),                    store to the victim's stack and memory, then touch its second page",
+            expect: Expect::Isolation(ISOLATION_ATTACKER),
+            tweak: None,
+            code: asm(|a| {
+                marker(a); // x5 = marker
+                a.movz(7, 0x0bad, 0); // movz x7, #0xbad: what the stores write
+                let probes = [
+                    Target::VictimCode,
+                    Target::VictimData,
+                    Target::VictimStack,
+                    Target::VictimMemory,
+                    Target::VictimStubs,
+                ];
+                for t in probes {
+                    a.ldr_address(X1, t, 0); // ldr x1, =victim address
+                    a.ldr(6, X1, 0); // ldr x6, [x1]
+                    refuse_marker(a, 1);
+                }
+                for t in [Target::VictimStack, Target::VictimMemory] {
+                    a.ldr_address(X1, t, 0); // ldr x1, =victim address
+                    a.str(7, X1, 0); // str x7, [x1]
+                }
+                a.ldr_address(X1, Target::VictimMemory, VICTIM_SECOND_PAGE); // ldr x1, =page 2
+                a.ldr(6, X1, 0); // ldr x6, [x1]
+                refuse_marker(a, 1);
+                a.str(7, X1, 0); // str x7, [x1]
+                a.ret(); // ret
+            }),
+        },
+    ]
 }
 
 fn code_cases() -> Vec<Case> {
@@ -445,7 +594,7 @@ fn code_cases() -> Vec<Case> {
         Case {
             name: "mrs-sctlr",
             what: "read SCTLR_EL1 (right after a fault: no stale FAR in the report)",
-            expect: ec("undefined instruction), IL 1, ISS 0x0000000, FAR 0x0"),
+            expect: ec("instruction), IL 1, ISS 0x0000000, at no fault address"),
             tweak: None,
             code: asm(|a| {
                 a.word(0xd538_1000); // mrs x0, sctlr_el1
@@ -795,7 +944,7 @@ fn code_cases() -> Vec<Case> {
             name: "brk",
             what: "a breakpoint instruction (FAR is UNKNOWN: the report must not show a stale \
                    address)",
-            expect: ec("EC 0x3c (BRK instruction), IL 1, ISS 0x0000000, FAR 0x0"),
+            expect: ec("EC 0x3c (BRK instruction), IL 1, ISS 0x0000000, at no fault"),
             tweak: None,
             code: asm(|a| {
                 a.word(0xd420_0000); // brk #0
@@ -1142,11 +1291,12 @@ pub fn build(case: &Case) -> (Vec<u8>, Vec<(usize, Patch)>) {
 /// 16   count entries of ENTRY_SIZE bytes:
 ///      0   name, NUL-padded (32 bytes)
 ///      32  expected text in the trap message, NUL-padded (64 bytes; empty for exits)
-///      96  u32 kind: 0 trap, 1 exit, 2 cancelled, 3 LOAD refused
+///      96  u32 kind: 0 trap, 1 exit, 2 cancelled, 3 LOAD refused, 4 a module of the
+///          isolation test (the value is its role)
 ///      100 u32 trap id (u32::MAX: a trap without one), exit code, or LOAD's status (low 32
 ///          bits)
 ///      104 u32 file offset in the bundle, u32 file length
-///      112 u32 patch count (at most MAX_PATCHES), u32 0
+///      112 u32 patch count (at most MAX_PATCHES = 8), u32 0
 ///      120 MAX_PATCHES x (u32 file offset of an 8-byte literal, u32 Target, u64 addend)
 /// then the files, each 8-aligned.
 /// ```
@@ -1154,9 +1304,9 @@ pub mod bundle {
     /// Magic at offset 0.
     pub const MAGIC: &[u8; 8] = b"TZHOSTL1";
     /// Bytes per entry.
-    pub const ENTRY_SIZE: usize = 192;
+    pub const ENTRY_SIZE: usize = 256;
     /// Patches per entry, at most.
-    pub const MAX_PATCHES: usize = 4;
+    pub const MAX_PATCHES: usize = 8;
     /// Bytes of the name field.
     pub const NAME_LEN: usize = 32;
     /// Bytes of the message field.
@@ -1194,6 +1344,7 @@ pub fn make_bundle(cases: &[Case]) -> Vec<u8> {
             Expect::Exit(code) => (1, code, ""),
             Expect::Cancelled => (2, 0, ""),
             Expect::LoadRefused(status, msg) => (3, status.to_raw() as u32, msg),
+            Expect::Isolation(role) => (4, role, ""),
         };
         assert!(msg.len() < MESSAGE_LEN);
         put(&mut out, 32, msg.as_bytes());
@@ -1218,7 +1369,7 @@ mod tests {
 
     #[test]
     fn every_case_is_a_valid_container_with_start() {
-        for case in code_cases() {
+        for case in code_cases().into_iter().chain(isolation_cases()) {
             let (file, patches) = build(&case);
             let m = tzwasm_aot_loader::parse(&file, Arch::Aarch64)
                 .unwrap_or_else(|e| panic!("{}: {e}", case.name));

@@ -35,6 +35,7 @@ fn main() {
             Expect::Exit(code) => format!("exit {code}"),
             Expect::Cancelled => String::from("interrupted, cancelled"),
             Expect::LoadRefused(status, msg) => format!("LOAD refused: {status} \"{msg}\""),
+            Expect::Isolation(role) => format!("isolation test module, role {role}"),
         };
         let patches: Vec<String> = patches
             .iter()
