@@ -9,8 +9,10 @@
 #              QEMU must exit by PSCI SYSTEM_OFF, and the secure log must show no crash.
 #   crash-*    fault injection, one boot per TEST_FAULT kind: the secondary CPU calls
 #              TEST_FAULT; the secure console must show that CPU's crash report (decoded ESR,
-#              FAR with its region, ELR) and "parked", while the client still finishes its
-#              checks on the primary CPU.
+#              FAR with its region, ELR) ending in "tzwasm FAILED: <message>; every call now
+#              answers FAILED" (fail-stop) and no parked CPU; the client must see FAILED for
+#              that call and later ones on the other CPU, read the same <message> through
+#              GET_INFO FAILURE, finish its checks and power off.
 # Prints one line per case and "N passed, M failed"; exits non-zero on any failure.
 # TZWASM_QEMU_ONLY=protocol runs only the first case (for quick iterations by hand).
 set -uo pipefail
@@ -81,7 +83,7 @@ if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then
 fi
 if run_case protocol "${aot_args[@]}"; then
     if summary=$(client_summary_ok "$out/protocol/normal.log"); then
-        if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol/secure.log"; then
+        if grep -qaE 'tzwasm (CRASH|PANIC|FAILED)|CPU [0-9]+ parked' "$out/protocol/secure.log"; then
             fail protocol "secure world crashed"
         elif [ -n "$aot" ] && ! grep -qaF "${TZWASM_TEST_AOT_EXPECT:-[module stdout]}" "$out/protocol/secure.log"; then
             fail protocol "the module's output is not on the secure console"
@@ -105,7 +107,7 @@ fi
 if [ -n "$release_flash" ]; then
     if case_flash=$release_flash run_case protocol-release; then
         if summary=$(client_summary_ok "$out/protocol-release/normal.log"); then
-            if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/protocol-release/secure.log"; then
+            if grep -qaE 'tzwasm (CRASH|PANIC|FAILED)|CPU [0-9]+ parked' "$out/protocol-release/secure.log"; then
                 fail protocol-release "secure world crashed"
             else
                 pass "protocol-release ($summary)"
@@ -123,26 +125,32 @@ fi
 # names the text its crash report must contain.
 crash_case() {
     local kind=$1 name=$2 header=$3 detail=$4
-    local word dir sec summary
+    local word dir sec summary report secure_msg client_msg
     word=$(printf '0x%x' $(((kind << 32) | 0xfa177e57)))
     dir=crash-$name
     if ! run_case "$dir" -device "loader,addr=0x5ffff000,data=$word,data-len=8"; then
-        fail "$dir" "QEMU did not power off cleanly"
+        fail "$dir" "QEMU did not power off cleanly (a hung CPU would time out: exit 124)"
         return
     fi
     sec=$out/$dir/secure.log
-    # Only the report itself counts: from its header to "CPU 1 parked".
-    report=$(awk -v h="$header" 'index($0, h) { on = 1 } on { print } on && /CPU 1 parked/ { exit }' "$sec")
+    # Only the report itself counts: from its header to its "tzwasm FAILED:" line.
+    report=$(tr -d '\r' <"$sec" | awk -v h="$header" 'index($0, h) { on = 1 } on { print } on && /tzwasm FAILED: / { exit }')
+    secure_msg=$(sed -n 's/^\*\*\* tzwasm FAILED: \(.*\); every call now answers FAILED \*\*\*$/\1/p' <<<"$report" | head -1)
+    client_msg=$(tr -d '\r' <"$out/$dir/normal.log" | sed -n 's/^crash-test: failure message: //p' | head -1)
     if ! summary=$(client_summary_ok "$out/$dir/normal.log"); then
         fail "$dir" "$summary"
     elif [ -z "$report" ]; then
         fail "$dir" "no '$header' on the secure console"
     elif ! grep -qaF -- "$detail" <<<"$report"; then
         fail "$dir" "crash report lacks '$detail'"
-    elif ! grep -qa 'CPU 1 parked' <<<"$report"; then
-        fail "$dir" "crash report does not say the CPU parked"
+    elif [ -z "$secure_msg" ]; then
+        fail "$dir" "crash report does not end with 'tzwasm FAILED: <message>; every call now answers FAILED'"
+    elif grep -qaE 'CPU [0-9]+ parked' "$sec"; then
+        fail "$dir" "a CPU parked instead of failing stop"
+    elif [ "$client_msg" != "$secure_msg" ]; then
+        fail "$dir" "the client read '$client_msg' through GET_INFO FAILURE, the secure console says '$secure_msg'"
     else
-        pass "$dir ($(grep -aF -- "$detail" <<<"$report" | head -1 | sed 's/^ *//'))"
+        pass "$dir ($(grep -aF -- "$detail" <<<"$report" | head -1 | sed 's/^ *//'); FAILED: $secure_msg)"
     fi
 }
 sync_el1='tzwasm CRASH on CPU 1: synchronous exception in S-EL1'
