@@ -682,8 +682,11 @@ impl Conduit for FakeSecure {
                 None => Self::err(Status::InvalidParameter),
             },
             Call::TestFault => match FaultKind::from_raw(args[1]) {
-                // The real firmware never returns; the fake reports "parked" as Internal.
-                Some(_) => Self::err(Status::Internal),
+                // The fault fails the secure world stop, as the real firmware's does.
+                Some(kind) => {
+                    self.failure = Some(kind.name().as_bytes().to_vec());
+                    Self::err(Status::Failed)
+                }
                 None => Self::err(Status::InvalidParameter),
             },
         }
@@ -758,6 +761,18 @@ fn client_bad_fault_kind_is_invalid_parameter() {
     assert_eq!(
         fake.test_fault_raw(ALL_FAULT_KINDS.len() as u64),
         ClientError::Status(Status::InvalidParameter)
+    );
+    assert_eq!(fake.null_call(), Ok(()), "a refused fault changes nothing");
+    // A served one fails the world stop: FAILED now and for every later call.
+    assert_eq!(
+        fake.test_fault(FaultKind::StackGuardOverflow),
+        ClientError::Status(Status::Failed)
+    );
+    assert_eq!(fake.null_call(), Err(ClientError::Status(Status::Failed)));
+    let m = fake.failure_message().unwrap();
+    assert_eq!(
+        m.as_bytes(),
+        FaultKind::StackGuardOverflow.name().as_bytes()
     );
 }
 
