@@ -84,11 +84,13 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     log::info!("initialised, returning ENTRY_DONE to the opteed dispatcher");
 }
 
-/// Logs `args`; once the secure world has failed, through the lock-free crash writer instead,
-/// because the console lock may be held by a CPU that will never release it.
+/// Logs `args`; once the secure world has failed, through the lock-free crash writer instead
+/// (in the logger's own line format, so log checks read it alike), because the console lock
+/// may be held by a CPU that will never release it.
 fn note(level: log::Level, args: core::fmt::Arguments<'_>) {
     if FAILURE.has_failed() {
-        let _ = writeln!(CrashWriter, "[tzwasm failed] {args}");
+        let cpu = arch::current_cpu();
+        let _ = writeln!(CrashWriter, "[tzwasm cpu{cpu}] {level:5} {args}");
     } else {
         log::log!(level, "{args}");
     }
