@@ -10,9 +10,11 @@
 #              (qemu/secure-log-check.sh, the check every QEMU suite shares).
 #   crash-*    fault injection, one boot per TEST_FAULT kind: the secondary CPU calls
 #              TEST_FAULT; the secure console must show that CPU's crash report (decoded ESR,
-#              FAR with its region, ELR) and "parked", which qemu/secure-log-check.sh must
-#              flag as a crash, while the client still finishes its
-#              checks on the primary CPU.
+#              FAR with its region, ELR) ending in "tzwasm FAILED: <message>; every call now
+#              answers FAILED" (fail-stop) and no parked CPU, which qemu/secure-log-check.sh
+#              must flag as a crash; the client must see FAILED for that call and later ones
+#              on the other CPU, read the same <message> through GET_INFO FAILURE, finish its
+#              checks and power off.
 # Prints one line per case and "N passed, M failed"; exits non-zero on any failure.
 # TZWASM_QEMU_ONLY=protocol runs only the first case (for quick iterations by hand).
 set -uo pipefail
@@ -127,16 +129,18 @@ fi
 # names the text its crash report must contain.
 crash_case() {
     local kind=$1 name=$2 header=$3 detail=$4
-    local word dir sec summary
+    local word dir sec summary report secure_msg client_msg
     word=$(printf '0x%x' $(((kind << 32) | 0xfa177e57)))
     dir=crash-$name
     if ! run_case "$dir" -device "loader,addr=0x5ffff000,data=$word,data-len=8"; then
-        fail "$dir" "QEMU did not power off cleanly"
+        fail "$dir" "QEMU did not power off cleanly (a hung CPU would time out: exit 124)"
         return
     fi
     sec=$out/$dir/secure.log
-    # Only the report itself counts: from its header to "CPU 1 parked".
-    report=$(awk -v h="$header" 'index($0, h) { on = 1 } on { print } on && /CPU 1 parked/ { exit }' "$sec")
+    # Only the report itself counts: from its header to its "tzwasm FAILED:" line.
+    report=$(tr -d '\r' <"$sec" | awk -v h="$header" 'index($0, h) { on = 1 } on { print } on && /tzwasm FAILED: / { exit }')
+    secure_msg=$(sed -n 's/^\*\*\* tzwasm FAILED: \(.*\); every call now answers FAILED \*\*\*$/\1/p' <<<"$report" | head -1)
+    client_msg=$(tr -d '\r' <"$out/$dir/normal.log" | sed -n 's/^crash-test: failure message: //p' | head -1)
     if ! summary=$(client_summary_ok "$out/$dir/normal.log"); then
         fail "$dir" "$summary"
     elif [ -z "$report" ]; then
@@ -146,10 +150,14 @@ crash_case() {
         fail "$dir" "qemu/secure-log-check.sh does not flag this crash"
     elif ! grep -qaF -- "$detail" <<<"$report"; then
         fail "$dir" "crash report lacks '$detail'"
-    elif ! grep -qa 'CPU 1 parked' <<<"$report"; then
-        fail "$dir" "crash report does not say the CPU parked"
+    elif [ -z "$secure_msg" ]; then
+        fail "$dir" "crash report does not end with 'tzwasm FAILED: <message>; every call now answers FAILED'"
+    elif grep -qaE 'CPU [0-9]+ parked' "$sec"; then
+        fail "$dir" "a CPU parked instead of failing stop"
+    elif [ "$client_msg" != "$secure_msg" ]; then
+        fail "$dir" "the client read '$client_msg' through GET_INFO FAILURE, the secure console says '$secure_msg'"
     else
-        pass "$dir ($(grep -aF -- "$detail" <<<"$report" | head -1 | sed 's/^ *//'))"
+        pass "$dir ($(grep -aF -- "$detail" <<<"$report" | head -1 | sed 's/^ *//'); FAILED: $secure_msg)"
     fi
 }
 sync_el1='tzwasm CRASH on CPU 1: synchronous exception in S-EL1'

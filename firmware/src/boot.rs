@@ -1,13 +1,16 @@
 //! The Rust side of every entry the assembly makes: cold boot, secondary CPU on, power events,
-//! SMCs, and exceptions.
+//! SMCs, and exceptions; and the fail-stop path that a panic or an unexpected S-EL1 exception
+//! takes (the record in [`FAILURE`], the abandoned call answered FAILED).
 
 use crate::arch;
 
 use crate::console::{self, CrashWriter};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use tzwasm_firmware::dispatch::{dispatch, Services};
 use tzwasm_firmware::esr::{Esr, ExceptionClass};
-use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
+use tzwasm_firmware::exception::{write_report, write_summary, ExceptionFrame, VectorKind};
+use tzwasm_firmware::failstop::FailRecord;
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
 use tzwasm_smc::{Call, El0Program, FaultKind, MeasureSelector, Regs4, Regs8, Status};
@@ -18,6 +21,22 @@ pub static POOL: Pool = Pool::empty();
 
 /// Bit n set once CPU n has entered the payload.
 static CPUS_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// The fail-stop record: set by the first panic or unexpected exception, checked by every SMC.
+pub static FAILURE: FailRecord = FailRecord::new();
+
+/// What a CPU is doing, for the fail-stop path: outside any call (boot, power events)...
+const CPU_IDLE: u8 = 0;
+/// ...inside an SMC, which a failure can answer FAILED...
+const CPU_IN_CALL: u8 = 1;
+/// ...or already handling its own failure.
+const CPU_FAILING: u8 = 2;
+static CPU_STATE: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(CPU_IDLE) }; MAX_CPUS];
+
+fn cpu_state(cpu: usize) -> &'static AtomicU8 {
+    // `current_cpu` is below MAX_CPUS by construction (the entry code parks any other CPU).
+    &CPU_STATE[cpu.min(MAX_CPUS - 1)]
+}
 
 unsafe extern "C" {
     static __pool_start: u8;
@@ -65,24 +84,41 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     log::info!("initialised, returning ENTRY_DONE to the opteed dispatcher");
 }
 
+/// Logs `args`; once the secure world has failed, through the lock-free crash writer instead
+/// (in the logger's own line format, so log checks read it alike), because the console lock
+/// may be held by a CPU that will never release it.
+fn note(level: log::Level, args: core::fmt::Arguments<'_>) {
+    if FAILURE.has_failed() {
+        let cpu = arch::current_cpu();
+        let _ = writeln!(CrashWriter, "[tzwasm cpu{cpu}] {level:5} {args}");
+    } else {
+        log::log!(level, "{args}");
+    }
+}
+
 /// A secondary CPU entering through the opteed cpu_on vector.
 #[unsafe(no_mangle)]
 extern "C" fn secondary_main(cpu: usize) {
     crate::mmu::init_secondary();
     mark_cpu_seen(cpu);
-    log::info!("CPU {cpu} on");
+    note(log::Level::Info, format_args!("CPU {cpu} on"));
 }
 
-/// CPU off / suspend / resume, system off / reset, and stray FIQs.
+/// CPU off / suspend / resume, system off / reset, and stray FIQs. These keep working after a
+/// failure (fail-stop), so the machine can still be powered off or reset.
 #[unsafe(no_mangle)]
 extern "C" fn power_event(cpu: usize, event: u64) {
+    use log::Level::{Debug, Info, Warn};
     match event {
-        0 => log::info!("CPU {cpu} off"),
-        1 => log::debug!("CPU {cpu} suspend"),
-        2 => log::debug!("CPU {cpu} resume"),
-        3 => log::info!("system off"),
-        4 => log::info!("system reset"),
-        _ => log::warn!("unexpected secure FIQ on CPU {cpu}; ignored"),
+        0 => note(Info, format_args!("CPU {cpu} off")),
+        1 => note(Debug, format_args!("CPU {cpu} suspend")),
+        2 => note(Debug, format_args!("CPU {cpu} resume")),
+        3 => note(Info, format_args!("system off")),
+        4 => note(Info, format_args!("system reset")),
+        _ => note(
+            Warn,
+            format_args!("unexpected secure FIQ on CPU {cpu}; ignored"),
+        ),
     }
 }
 
@@ -90,6 +126,10 @@ extern "C" fn power_event(cpu: usize, event: u64) {
 struct Platform;
 
 impl Services for Platform {
+    fn fail_record(&self) -> &FailRecord {
+        &FAILURE
+    }
+
     fn test_hooks(&self) -> bool {
         cfg!(feature = "test-hooks")
     }
@@ -177,14 +217,17 @@ impl Services for Platform {
     }
 }
 
-/// A fast or yielding SMC from the normal world.
+/// A fast or yielding SMC from the normal world. `dispatch` answers FAILED first thing once
+/// the secure world has failed.
 #[unsafe(no_mangle)]
 extern "C" fn smc_handler(args: &mut SmcArgs) {
     let cpu = args.cpu as usize;
     mark_cpu_seen(cpu);
+    cpu_state(cpu).store(CPU_IN_CALL, Ordering::Relaxed);
     let r = dispatch(&mut Platform, &args.x);
     // No module address space stays installed while the normal world runs.
     crate::mmu::leave_user_space();
+    cpu_state(cpu).store(CPU_IDLE, Ordering::Relaxed);
     args.x[..4].copy_from_slice(&r);
 }
 
@@ -209,11 +252,60 @@ fn region_of(addr: u64) -> Option<&'static str> {
     }
 }
 
-fn crash(frame: &ExceptionFrame, kind: VectorKind) -> ! {
-    let cpu = arch::current_cpu();
-    let _ = write_report(&mut CrashWriter, cpu, kind, frame, &region_of);
+/// Marks this CPU as failing; returns what it was doing before.
+fn enter_failing(cpu: usize) -> u8 {
+    cpu_state(cpu).swap(CPU_FAILING, Ordering::Relaxed)
+}
+
+/// Parks this CPU for good, saying so on the console.
+fn park(cpu: usize, why: &str) -> ! {
+    let _ = writeln!(CrashWriter, "*** CPU {cpu} parked: {why} ***");
     // SAFETY: parking is always safe; this CPU never returns to the normal world.
     unsafe { arch::park_forever() }
+}
+
+/// The end of every failure on this CPU, after its report and (for the first failure) the
+/// message are written: the secure world answers FAILED from now on; the call this CPU was in
+/// is answered FAILED on fresh stacks. A CPU that failed outside a call (at boot, in a power
+/// event) has no call to answer and no other way back, so it parks.
+fn fail_stop(cpu: usize, was: u8) -> ! {
+    let message = FAILURE.message_str();
+    let message = if message.is_empty() {
+        "(the message is still being recorded by another CPU)"
+    } else {
+        message
+    };
+    let _ = writeln!(
+        CrashWriter,
+        "*** tzwasm FAILED: {message}; every call now answers FAILED ***"
+    );
+    if was != CPU_IN_CALL {
+        park(
+            cpu,
+            "it failed outside a call, so there is no call to answer",
+        );
+    }
+    cpu_state(cpu).store(CPU_IDLE, Ordering::Relaxed);
+    // SAFETY: called at the end of this CPU's SMC, which is abandoned: nothing on either of its
+    // stacks is used again, and the normal world gets CALL_DONE with x0 = FAILED.
+    unsafe { arch::abandon_call(tzwasm_smc::Status::Failed.to_raw()) }
+}
+
+/// An unexpected exception in S-EL1: the report, the fail-stop record, FAILED.
+fn crash(frame: &ExceptionFrame, kind: VectorKind) -> ! {
+    let cpu = arch::current_cpu();
+    let was = enter_failing(cpu);
+    let _ = write_report(&mut CrashWriter, cpu, kind, frame, &region_of);
+    if was == CPU_FAILING {
+        // The failure path itself faulted (a fault inside the crash handler runs on the
+        // exception stack and parks in the vectors before reaching here): nothing on this CPU
+        // is left to trust, so it does not try to return; the other CPUs answer FAILED.
+        park(cpu, "it crashed again while handling its own failure");
+    }
+    if let Some(mut record) = FAILURE.claim() {
+        let _ = write_summary(&mut record, cpu, kind, frame, &region_of);
+    }
+    fail_stop(cpu, was)
 }
 
 /// An exception taken from the payload itself. Returns only if it was handled.
@@ -230,10 +322,18 @@ extern "C" fn handle_current_el_exception(frame: &mut ExceptionFrame, kind: u64)
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::fmt::Write;
     let cpu = arch::current_cpu();
+    let was = enter_failing(cpu);
     let _ = writeln!(CrashWriter, "\n*** tzwasm PANIC on CPU {cpu}: {info}");
-    let _ = writeln!(CrashWriter, "*** CPU {cpu} parked ***");
-    // SAFETY: parking is always safe.
-    unsafe { arch::park_forever() }
+    if was == CPU_FAILING {
+        park(cpu, "it panicked while handling its own failure");
+    }
+    if let Some(mut record) = FAILURE.claim() {
+        let _ = write!(record, "panic on CPU {cpu}");
+        if let Some(at) = info.location() {
+            let _ = write!(record, " at {}:{}", at.file(), at.line());
+        }
+        let _ = write!(record, ": {}", info.message());
+    }
+    fail_stop(cpu, was)
 }

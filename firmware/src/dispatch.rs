@@ -5,7 +5,13 @@
 //! Unknown ids, ids in the right range with the wrong type or convention, and calls reserved
 //! for later protocol versions all answer SMCCC NOT_SUPPORTED; bad arguments answer
 //! INVALID_PARAMETER. Nothing here panics on any input, and the payload serves the next call.
+//!
+//! Fail-stop: once the [`FailRecord`] says the secure world failed, every call answers FAILED
+//! before anything else runs (no lock, no shared memory, no platform service), except the
+//! calls that identify the world and read the failure: CALL_COUNT, CALL_UID, REVISION and
+//! GET_INFO VERSIONS, FEATURES, FAILURE ([`answered_when_failed`]).
 
+use crate::failstop::FailRecord;
 use crate::pool::PoolStats;
 use tzwasm_smc::call::{echo_reply, El0Program, FaultKind, MeasureSelector};
 use tzwasm_smc::info::ALL_SELECTORS;
@@ -34,6 +40,8 @@ const fn parse_u16(s: &str) -> u16 {
 
 /// What the dispatcher needs from the platform.
 pub trait Services {
+    /// The fail-stop record, checked before every call.
+    fn fail_record(&self) -> &FailRecord;
     /// True in test-hooks builds: the TEST_* calls are served.
     fn test_hooks(&self) -> bool;
     /// Current pool figures.
@@ -82,7 +90,7 @@ pub fn features(test_hooks: bool) -> Features {
     }
 }
 
-fn get_info(svc: &impl Services, selector: u64) -> Regs4 {
+fn get_info(svc: &impl Services, selector: u64, offset: u64) -> Regs4 {
     let Some(selector) = InfoSelector::from_raw(selector) else {
         return status(Status::InvalidParameter);
     };
@@ -112,14 +120,36 @@ fn get_info(svc: &impl Services, selector: u64) -> Regs4 {
             .to_regs()
         }
         InfoSelector::Features => [features(svc.test_hooks()).bits(), 0, 0],
+        InfoSelector::Failure => match svc.fail_record().chunk(offset) {
+            Some(chunk) => tzwasm_smc::info::failure_chunk_to_regs(&chunk),
+            None => return status(Status::InvalidParameter),
+        },
     };
     success(regs)
+}
+
+/// True for the calls still answered normally after a failure: the standard queries and the
+/// GET_INFO pages that only read constants or the failure record (`x1` = the selector).
+pub fn answered_when_failed(call: Call, x1: u64) -> bool {
+    match call {
+        Call::CallCount | Call::CallUid | Call::Revision => true,
+        Call::GetInfo => matches!(
+            InfoSelector::from_raw(x1),
+            Some(InfoSelector::Versions | InfoSelector::Features | InfoSelector::Failure)
+        ),
+        _ => false,
+    }
 }
 
 /// Handles one call: `x[0]` is the function id, `x[1..8]` the arguments. Returns what the
 /// normal world receives in x0..x3.
 pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
-    let call = match FunctionId::from_x0(x[0]).decode() {
+    // Decoding reads only `x0`; the failure check comes before anything that can block.
+    let decoded = FunctionId::from_x0(x[0]).decode();
+    if svc.fail_record().has_failed() && !decoded.is_ok_and(|c| answered_when_failed(c, x[1])) {
+        return status(Status::Failed);
+    }
+    let call = match decoded {
         Ok(call) => call,
         Err(e) => return status(e.status()),
     };
@@ -135,7 +165,7 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
             0,
             0,
         ],
-        Call::GetInfo => get_info(svc, x[1]),
+        Call::GetInfo => get_info(svc, x[1], x[2]),
         Call::Null => success([0; 3]),
         Call::Echo => success(echo_reply([x[1], x[2], x[3], x[4], x[5], x[6], x[7]])),
         Call::ShmRegister => match svc.shm_register(x[1], x[2]) {
@@ -157,7 +187,8 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
         Call::TestFault => match FaultKind::from_raw(x[1]) {
             Some(kind) => {
                 svc.test_fault(kind);
-                // Only a fake returns; on the target the CPU is parked.
+                // Only a fake returns; on the target the fault fails the secure world and the
+                // crash path answers this call FAILED itself (boot.rs).
                 status(Status::Internal)
             }
             None => status(Status::InvalidParameter),
@@ -185,6 +216,7 @@ mod tests {
     use tzwasm_smc::call::{ids, test_fp_reply};
 
     struct Fake {
+        failure: FailRecord,
         hooks: bool,
         faults: Vec<FaultKind>,
         el0: Vec<El0Program>,
@@ -193,6 +225,9 @@ mod tests {
     }
 
     impl Services for Fake {
+        fn fail_record(&self) -> &FailRecord {
+            &self.failure
+        }
         fn test_hooks(&self) -> bool {
             self.hooks
         }
@@ -251,6 +286,7 @@ mod tests {
 
     fn fake(hooks: bool) -> Fake {
         Fake {
+            failure: FailRecord::new(),
             hooks,
             faults: Vec::new(),
             el0: Vec::new(),
@@ -409,5 +445,114 @@ mod tests {
             format!("{}.{}.{}", v.major, v.minor, v.patch),
             env!("CARGO_PKG_VERSION")
         );
+    }
+
+    /// Every call id the protocol defines, plus reserved, unknown and malformed ones.
+    fn every_id() -> Vec<u64> {
+        let mut v: Vec<u64> = tzwasm_smc::call::ALL_CALLS
+            .iter()
+            .map(|c| c.id().to_x0())
+            .collect();
+        v.extend(
+            tzwasm_smc::call::ALL_RESERVED
+                .iter()
+                .map(|c| c.id().to_x0()),
+        );
+        v.extend([
+            0xb200_7777,
+            0x3200_7777,
+            0xb300_0000,
+            0x8400_0000,
+            0xb2ff_0000,
+            0,
+        ]);
+        v
+    }
+
+    fn fail(svc: &mut Fake, text: &str) {
+        use core::fmt::Write;
+        let mut w = svc.failure.claim().unwrap();
+        w.write_str(text).unwrap();
+    }
+
+    const FAILED: u64 = Status::Failed.to_raw();
+
+    #[test]
+    fn once_failed_every_call_answers_failed() {
+        let mut svc = fake(true);
+        fail(&mut svc, "panic on CPU 1 at x.rs:1: boom");
+        for id in every_id() {
+            for x1 in [0, 1, 7, u64::MAX] {
+                let x = [id, x1, 0x5000_0000, 0x1000, 4, 5, 6, 7];
+                let r = dispatch(&mut svc, &x);
+                let expected = match FunctionId::from_x0(id).decode() {
+                    Ok(c) => answered_when_failed(c, x1),
+                    Err(_) => false,
+                };
+                if expected {
+                    assert_ne!(r[0], FAILED, "{id:#x} x1 {x1} identifies the world");
+                } else {
+                    assert_eq!(r, [FAILED, 0, 0, 0], "id {id:#x}, x1 {x1}");
+                }
+            }
+        }
+        // Nothing reached the platform.
+        assert!(svc.faults.is_empty() && svc.el0.is_empty() && svc.sessions.is_empty());
+        assert!(svc.shm.get(1).is_none());
+    }
+
+    #[test]
+    fn a_failed_world_still_identifies_itself_and_gives_its_message() {
+        let mut svc = fake(false);
+        let text = "CPU 1: synchronous exception in S-EL1: EC 0x00 (unknown reason / undefined \
+                    instruction), ELR 0xe102000";
+        fail(&mut svc, text);
+        assert_eq!(call(&mut svc, ids::CALL_UID, &[]), TZWASM_UID.to_regs());
+        assert_eq!(
+            call(&mut svc, ids::REVISION, &[])[0],
+            u64::from(PROTOCOL_VERSION.major)
+        );
+        let r = call(&mut svc, ids::CALL_COUNT, &[]);
+        assert_eq!(r[0], u64::from(Call::served_count(false)));
+        let r = call(&mut svc, ids::GET_INFO, &[InfoSelector::Versions.to_raw()]);
+        assert_eq!(r[0], 0);
+        let r = call(&mut svc, ids::GET_INFO, &[InfoSelector::Features.to_raw()]);
+        assert_eq!(r[0], 0);
+        for sel in [InfoSelector::Pool, InfoSelector::Cpus] {
+            assert_eq!(call(&mut svc, ids::GET_INFO, &[sel.to_raw()])[0], FAILED);
+        }
+        // The message through the selector, as Client::failure_message reads it.
+        let mut msg = tzwasm_smc::FailureMessage::empty();
+        for off in (0..tzwasm_smc::info::FAILURE_MESSAGE_MAX).step_by(24) {
+            let r = call(
+                &mut svc,
+                ids::GET_INFO,
+                &[InfoSelector::Failure.to_raw(), off as u64],
+            );
+            assert_eq!(r[0], 0);
+            let chunk = tzwasm_smc::info::failure_chunk_from_regs([r[1], r[2], r[3]]);
+            if !msg.push_chunk(&chunk) {
+                break;
+            }
+        }
+        assert_eq!(msg.as_bytes(), text.as_bytes());
+        let r = call(
+            &mut svc,
+            ids::GET_INFO,
+            &[InfoSelector::Failure.to_raw(), 192],
+        );
+        assert_eq!(r[0], Status::InvalidParameter.to_raw());
+    }
+
+    #[test]
+    fn failure_page_is_empty_before_a_failure() {
+        let mut svc = fake(false);
+        let r = call(
+            &mut svc,
+            ids::GET_INFO,
+            &[InfoSelector::Failure.to_raw(), 0],
+        );
+        assert_eq!(r, [0; 4]);
+        assert_eq!(call(&mut svc, ids::NULL, &[])[0], 0);
     }
 }

@@ -1,5 +1,6 @@
-//! The exception frame the vectors save, and the crash report printed for exceptions the
-//! payload does not expect.
+//! The exception frame the vectors save, the crash report printed for exceptions the payload
+//! does not expect, and the one-line summary of such an exception that becomes the fail-stop
+//! message (`crate::failstop`).
 
 use crate::esr::{Esr, ExceptionClass};
 use core::fmt::{self, Write};
@@ -103,7 +104,8 @@ fn spsr_mode(spsr: u64) -> &'static str {
 }
 
 /// Writes the crash report for an unexpected exception. `region` names the memory region an
-/// address falls in (e.g. "guard page below CPU 1 main stack"), if known.
+/// address falls in (e.g. "guard page below CPU 1 main stack"), if known. The caller ends the
+/// report with what happens next (fail-stop, or the CPU parks).
 pub fn write_report(
     w: &mut dyn Write,
     cpu: usize,
@@ -150,7 +152,43 @@ pub fn write_report(
             _ => {}
         }
     }
-    writeln!(w, "*** CPU {cpu} parked ***")
+    Ok(())
+}
+
+/// Writes the one-line summary of an unexpected exception (the fail-stop message): the CPU,
+/// the vector, the exception class, for aborts the fault and FAR (with its region), and ELR.
+pub fn write_summary(
+    w: &mut dyn Write,
+    cpu: usize,
+    kind: VectorKind,
+    frame: &ExceptionFrame,
+    region: &dyn Fn(u64) -> Option<&'static str>,
+) -> fmt::Result {
+    write!(w, "CPU {cpu}: {}", kind.describe())?;
+    if kind.has_syndrome() {
+        let esr = Esr(frame.esr);
+        write!(w, ": EC {:#04x} ({})", esr.ec_raw(), esr.class().name())?;
+        if let Some(fs) = esr.fault_status() {
+            write!(w, ", {fs}")?;
+            if matches!(
+                esr.class(),
+                ExceptionClass::DataAbortLower | ExceptionClass::DataAbortSame
+            ) {
+                w.write_str(if esr.is_write() {
+                    " (write)"
+                } else {
+                    " (read)"
+                })?;
+            }
+        }
+        if esr.far_valid() {
+            write!(w, ", FAR {:#x}", frame.far)?;
+            if let Some(name) = region(frame.far) {
+                write!(w, " ({name})")?;
+            }
+        }
+    }
+    write!(w, ", ELR {:#x}", frame.elr)
 }
 
 #[cfg(test)]
@@ -184,7 +222,40 @@ mod tests {
         assert!(out.contains("ELR  0x000000000e101234"), "{out}");
         assert!(out.contains("(EL1h)"), "{out}");
         assert!(out.contains("x30 0x000000000000dead"), "{out}");
-        assert!(out.contains("CPU 0 parked"), "{out}");
+        assert!(
+            !out.contains("parked"),
+            "the caller says what happens next: {out}"
+        );
+
+        let mut line = String::new();
+        write_summary(&mut line, 0, VectorKind::CurrentSync, &frame, &region).unwrap();
+        assert_eq!(
+            line,
+            "CPU 0: synchronous exception in S-EL1: EC 0x25 (data abort from same EL), \
+             translation fault, level 3 (write), FAR 0xe200ff8 (guard page below CPU 0 main \
+             stack), ELR 0xe101234"
+        );
+        assert!(line.len() <= tzwasm_smc::info::FAILURE_MESSAGE_MAX);
+    }
+
+    #[test]
+    fn summary_of_an_undefined_instruction_has_no_far() {
+        let frame = ExceptionFrame {
+            esr: 1 << 25,
+            far: 0x1234,
+            elr: 0x0e10_2000,
+            ..Default::default()
+        };
+        let mut line = String::new();
+        write_summary(&mut line, 1, VectorKind::CurrentSync, &frame, &|_| None).unwrap();
+        assert_eq!(
+            line,
+            "CPU 1: synchronous exception in S-EL1: EC 0x00 (unknown reason / undefined \
+             instruction), ELR 0xe102000"
+        );
+        let mut line = String::new();
+        write_summary(&mut line, 1, VectorKind::CurrentIrq, &frame, &|_| None).unwrap();
+        assert_eq!(line, "CPU 1: unexpected IRQ in S-EL1, ELR 0xe102000");
     }
 
     #[test]

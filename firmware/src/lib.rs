@@ -8,6 +8,7 @@ pub mod dispatch;
 pub mod drbg;
 pub mod esr;
 pub mod exception;
+pub mod failstop;
 pub mod layout;
 pub mod ns_memory;
 pub mod pool;

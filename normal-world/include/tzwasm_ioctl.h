@@ -118,6 +118,8 @@ struct tzwasm_ioc_call {
 #define TZWASM_TRAPPED (-266)
 #define TZWASM_CANCELLED (-267)
 #define TZWASM_INTERNAL (-268)
+/* Fail-stop: the secure world stopped after an internal error; every call answers this. */
+#define TZWASM_FAILED (-269)
 
 /*
  * tzwasm's Trusted OS Call UID, 418c105d-a132-4a02-889d-0fb9b8e96588, as w0..w3 (the UUID's

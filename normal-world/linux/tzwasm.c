@@ -489,11 +489,15 @@ static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
 
 	if (copy_from_user(&c, argp, sizeof(c)))
 		return -EFAULT;
-	if (!tf->ready)
-		return -ENODEV;
 	fn = c.regs[0];
 	if (!tzwasm_call_allowed(fn, &session, &shm))
 		return -EPERM;
+	/*
+	 * GET_INFO and NULL name no session or memory, so they work before SETUP too: a SETUP
+	 * refused with FAILED is explained by GET_INFO FAILURE (docs/protocol.md, fail-stop).
+	 */
+	if (!tf->ready && (session || shm))
+		return -ENODEV;
 	if (session)
 		c.regs[1] = tf->session;
 	if (shm)

@@ -133,7 +133,8 @@ pub enum Call {
     Resume,
     /// CANCEL: yielding; `x1` = session.
     Cancel,
-    /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; does not return on success.
+    /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; on success the secure world fails
+    /// stop and the call answers [`Status::Failed`].
     TestFault,
     /// TEST_FP (test builds only): `x1`, `x2` = f64 bits; returns [`test_fp_reply`].
     TestFp,
@@ -445,9 +446,9 @@ pub fn test_fp_reply(a: u64, b: u64) -> [u64; 3] {
     [(a * b).to_bits(), (a + b).to_bits(), (a / b).to_bits()]
 }
 
-/// The fault TEST_FAULT injects (`x1`). On success the call does not return: the secure
-/// world prints a crash report and parks the CPU. An unknown kind gets
-/// [`Status::InvalidParameter`].
+/// The fault TEST_FAULT injects (`x1`). On success the secure world prints a crash report
+/// and fails stop: the call, and every later one until reboot, answers [`Status::Failed`]. An
+/// unknown kind gets [`Status::InvalidParameter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u64)]
 pub enum FaultKind {

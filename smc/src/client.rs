@@ -7,7 +7,10 @@ use core::fmt;
 
 use crate::call::{ids, FaultKind};
 use crate::function_id::FunctionId;
-use crate::info::{CpuInfo, FeaturesInfo, InfoSelector, PoolInfo, ProtocolVersion, VersionInfo};
+use crate::info::{
+    failure_chunk_from_regs, CpuInfo, FailureMessage, FeaturesInfo, InfoSelector, PoolInfo,
+    ProtocolVersion, VersionInfo, FAILURE_CHUNK, FAILURE_MESSAGE_MAX,
+};
 use crate::status::Status;
 use crate::uid::Uuid;
 
@@ -96,6 +99,24 @@ pub trait Client: Conduit {
         self.invoke_checked(ids::GET_INFO, [selector, 0, 0, 0, 0, 0, 0])
     }
 
+    /// GET_INFO with a selector and its argument in `x2` (FAILURE: the byte offset).
+    fn get_info_at(&mut self, selector: InfoSelector, arg: u64) -> Result<[u64; 3], ClientError> {
+        self.invoke_checked(ids::GET_INFO, [selector.to_raw(), arg, 0, 0, 0, 0, 0])
+    }
+
+    /// GET_INFO FAILURE, 24 bytes per call: the message the secure world recorded when it
+    /// stopped (every call answering [`Status::Failed`]); empty if it has not failed.
+    fn failure_message(&mut self) -> Result<FailureMessage, ClientError> {
+        let mut msg = FailureMessage::empty();
+        for offset in (0..FAILURE_MESSAGE_MAX).step_by(FAILURE_CHUNK) {
+            let regs = self.get_info_at(InfoSelector::Failure, offset as u64)?;
+            if !msg.push_chunk(&failure_chunk_from_regs(regs)) {
+                break;
+            }
+        }
+        Ok(msg)
+    }
+
     /// GET_INFO: the page's `x1..x3`.
     fn get_info(&mut self, selector: InfoSelector) -> Result<[u64; 3], ClientError> {
         self.get_info_raw(selector.to_raw())
@@ -141,8 +162,8 @@ pub trait Client: Conduit {
     }
 
     /// TEST_FAULT (test builds) with a raw kind (see [`FaultKind::to_raw`]). A served fault
-    /// never returns (the CPU parks); this returns only when the call is refused, with the
-    /// reason (`NOT_SUPPORTED` in release builds, `INVALID_PARAMETER` for an unknown kind).
+    /// stops the secure world: the call answers [`Status::Failed`] (fail-stop). A refused one
+    /// answers `NOT_SUPPORTED` (release builds) or `INVALID_PARAMETER` (unknown kind).
     fn test_fault_raw(&mut self, kind: u64) -> ClientError {
         match self.invoke_checked(ids::TEST_FAULT, [kind, 0, 0, 0, 0, 0, 0]) {
             Ok(_) => ClientError::BadReply("TEST_FAULT returned success"),

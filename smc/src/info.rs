@@ -8,14 +8,20 @@
 //! | 1        | POOL        | pool size, bytes           | used, bytes               | high-water, bytes    |
 //! | 2        | CPUS        | CPUs seen (count)          | CPUs seen (mask)          | max CPUs of build    |
 //! | 3        | FEATURES    | feature bits               | 0 (reserved)              | 0 (reserved)         |
+//! | 4        | FAILURE     | message bytes 0..8 at `x2` | message bytes 8..16       | message bytes 16..24 |
 //!
 //! A selector outside this table gets [`Status::InvalidParameter`](crate::Status). New
 //! selectors are added at the end (a minor protocol revision).
+//!
+//! FAILURE reads the fail-stop message ([`FailureMessage`]) 24 bytes at a time: `x2` is the
+//! byte offset (below [`FAILURE_MESSAGE_MAX`]); bytes past the message's end are zero, and the
+//! message itself contains no zero byte. Before any failure the message is empty. It is one of
+//! the few calls still answered after the secure world failed (docs/protocol.md, FAILED).
 
 use core::fmt;
 
 /// The protocol version this crate implements (returned by REVISION and GET_INFO VERSIONS).
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 1 };
 
 /// The GET_INFO selector (`x1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -29,14 +35,17 @@ pub enum InfoSelector {
     Cpus = 2,
     /// Feature bits.
     Features = 3,
+    /// The fail-stop message, 24 bytes per call from the offset in `x2`.
+    Failure = 4,
 }
 
 /// Every selector, in numeric order.
-pub const ALL_SELECTORS: [InfoSelector; 4] = [
+pub const ALL_SELECTORS: [InfoSelector; 5] = [
     InfoSelector::Versions,
     InfoSelector::Pool,
     InfoSelector::Cpus,
     InfoSelector::Features,
+    InfoSelector::Failure,
 ];
 
 impl InfoSelector {
@@ -50,6 +59,7 @@ impl InfoSelector {
             1 => InfoSelector::Pool,
             2 => InfoSelector::Cpus,
             3 => InfoSelector::Features,
+            4 => InfoSelector::Failure,
             _ => return None,
         })
     }
@@ -66,6 +76,7 @@ impl InfoSelector {
             InfoSelector::Pool => "POOL",
             InfoSelector::Cpus => "CPUS",
             InfoSelector::Features => "FEATURES",
+            InfoSelector::Failure => "FAILURE",
         }
     }
 }
@@ -345,5 +356,108 @@ impl FeaturesInfo {
         Ok(FeaturesInfo {
             features: Features(regs[0]),
         })
+    }
+}
+
+/// Most bytes of a fail-stop message (the secure world truncates longer ones).
+pub const FAILURE_MESSAGE_MAX: usize = 192;
+/// Message bytes one GET_INFO FAILURE call returns (`x1..x3`).
+pub const FAILURE_CHUNK: usize = 24;
+const _: () = assert!(FAILURE_MESSAGE_MAX.is_multiple_of(FAILURE_CHUNK));
+
+/// Packs 24 message bytes into `x1..x3`: byte `i` in register `i / 8`, bits `8 * (i % 8)`.
+pub fn failure_chunk_to_regs(bytes: &[u8; FAILURE_CHUNK]) -> [u64; 3] {
+    let mut regs = [0u64; 3];
+    for (reg, word) in regs.iter_mut().zip(bytes.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(word);
+        *reg = u64::from_le_bytes(b);
+    }
+    regs
+}
+
+/// Unpacks `x1..x3` of GET_INFO FAILURE into its 24 bytes.
+pub fn failure_chunk_from_regs(regs: [u64; 3]) -> [u8; FAILURE_CHUNK] {
+    let mut bytes = [0u8; FAILURE_CHUNK];
+    for (word, reg) in bytes.chunks_exact_mut(8).zip(regs) {
+        word.copy_from_slice(&reg.to_le_bytes());
+    }
+    bytes
+}
+
+/// The secure world's fail-stop message as the normal world read it (GET_INFO FAILURE): at
+/// most [`FAILURE_MESSAGE_MAX`] bytes, untrusted. [`fmt::Display`] shows valid UTF-8 text with
+/// control characters replaced by `?`, and `(no message)` when empty.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct FailureMessage {
+    bytes: [u8; FAILURE_MESSAGE_MAX],
+    len: usize,
+}
+
+impl FailureMessage {
+    /// No message (no failure, or a secure world that does not report one).
+    pub const fn empty() -> Self {
+        FailureMessage {
+            bytes: [0; FAILURE_MESSAGE_MAX],
+            len: 0,
+        }
+    }
+
+    /// Appends one chunk read at offset [`FailureMessage::len`]; returns `false` once the
+    /// message is complete (the chunk held a zero byte, or the buffer is full).
+    pub fn push_chunk(&mut self, chunk: &[u8; FAILURE_CHUNK]) -> bool {
+        for &b in chunk {
+            if b == 0 || self.len >= FAILURE_MESSAGE_MAX {
+                return false;
+            }
+            self.bytes[self.len] = b;
+            self.len += 1;
+        }
+        self.len < FAILURE_MESSAGE_MAX
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Bytes read so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if there is no message.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Default for FailureMessage {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl fmt::Display for FailureMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("(no message)");
+        }
+        for chunk in self.as_bytes().utf8_chunks() {
+            for c in chunk.valid().chars() {
+                let c = if c.is_control() { '?' } else { c };
+                fmt::Write::write_char(f, c)?;
+            }
+            if !chunk.invalid().is_empty() {
+                f.write_str("?")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for FailureMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FailureMessage(\"{self}\")")
     }
 }

@@ -23,6 +23,7 @@ use core::fmt;
 use crate::call::ids;
 use crate::client::{Client, ClientError, Conduit};
 use crate::function_id::FunctionId;
+use crate::info::FailureMessage;
 use crate::ring::{self, Consumer, RingFault, SharedRegion, Stream};
 use crate::session::{
     LoadReport, RunBlock, RunReport, LOAD_REPORT_SIZE, NO_TRAP_ID, RUN_REPORT_SIZE,
@@ -222,6 +223,9 @@ pub enum Error {
     BadRequest,
     /// The output ring broke (the producer index left its range); the run was cancelled.
     Ring(RingFault),
+    /// The secure world has stopped after an internal error (FAILED: every call answers this
+    /// until reboot), with the message it recorded (GET_INFO FAILURE).
+    Failed(FailureMessage),
 }
 
 impl fmt::Display for Error {
@@ -285,6 +289,7 @@ impl fmt::Display for Error {
                  strings or 64 KiB, or a ring size that is not a power of two",
             ),
             Error::Ring(fault) => write!(f, "output ring broken, run cancelled: {fault}"),
+            Error::Failed(message) => write!(f, "secure world failed: {message}"),
         }
     }
 }
@@ -329,9 +334,20 @@ impl<C: Conduit + ?Sized> fmt::Debug for Session<'_, C> {
     }
 }
 
-fn status_of(call: &'static str, regs: [u64; 4]) -> Result<[u64; 4], Error> {
+/// The error for a FAILED answer: the secure world's message, read through GET_INFO FAILURE
+/// (registers only; an unreadable message is shown as empty).
+pub fn failed<C: Conduit + ?Sized>(conduit: &mut C) -> Error {
+    Error::Failed(conduit.failure_message().unwrap_or_default())
+}
+
+fn status_of<C: Conduit + ?Sized>(
+    conduit: &mut C,
+    call: &'static str,
+    regs: [u64; 4],
+) -> Result<[u64; 4], Error> {
     match Status::from_raw(regs[0]) {
         Some(Status::Success) => Ok(regs),
+        Some(Status::Failed) => Err(failed(conduit)),
         Some(status) => Err(Error::Refused {
             call,
             status,
@@ -345,7 +361,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
     /// SESSION_OPEN with a heap quota; the session is closed when this value is dropped.
     pub fn open(conduit: &'c mut C, quota: u64) -> Result<Self, Error> {
         let regs = conduit.invoke(ids::SESSION_OPEN, [quota, 0, 0, 0, 0, 0, 0]);
-        let [_, handle, ..] = status_of("SESSION_OPEN", regs)?;
+        let [_, handle, ..] = status_of(conduit, "SESSION_OPEN", regs)?;
         Ok(Session {
             conduit,
             handle,
@@ -425,7 +441,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             .read_bytes(report_offset, &mut bytes)
             .then(|| LoadReport::from_bytes(&bytes))
             .flatten();
-        match status_of("LOAD", regs) {
+        match status_of(self.conduit, "LOAD", regs) {
             Ok([_, charged, min_quota, _]) => Ok(Loaded {
                 sha256: report.map_or([0; 32], |r| r.sha256),
                 charged,
@@ -442,12 +458,14 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
 
     /// UNLOAD: the module's memory is zeroed and back in the pool.
     pub fn unload(&mut self) -> Result<(), Error> {
-        status_of("UNLOAD", self.call(ids::UNLOAD, [0; 6])).map(|_| ())
+        let regs = self.call(ids::UNLOAD, [0; 6]);
+        status_of(self.conduit, "UNLOAD", regs).map(|_| ())
     }
 
     /// STATS page `page`: its `x1..x3`.
     pub fn stats(&mut self, page: u64) -> Result<[u64; 3], Error> {
-        let [_, a, b, c] = status_of("STATS", self.call(ids::STATS, [page, 0, 0, 0, 0, 0]))?;
+        let regs = self.call(ids::STATS, [page, 0, 0, 0, 0, 0]);
+        let [_, a, b, c] = status_of(self.conduit, "STATS", regs)?;
         Ok([a, b, c])
     }
 
@@ -457,7 +475,8 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         if !owned {
             return Ok(());
         }
-        status_of("SESSION_CLOSE", self.call(ids::SESSION_CLOSE, [0; 6])).map(|_| ())
+        let regs = self.call(ids::SESSION_CLOSE, [0; 6]);
+        status_of(self.conduit, "SESSION_CLOSE", regs).map(|_| ())
     }
 
     /// RUNs the loaded module as `req` asks, with its report, run block and ring placed in
@@ -544,6 +563,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                     break RunEnd::Trapped(u32::try_from(regs[1]).ok().filter(|&i| i != NO_TRAP_ID))
                 }
                 Some(Status::Cancelled) => break RunEnd::Cancelled,
+                Some(Status::Failed) => return Err(failed(self.conduit)),
                 Some(status) => {
                     return Err(Error::Refused {
                         call,

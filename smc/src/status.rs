@@ -50,10 +50,13 @@ pub enum Status {
     Cancelled = -267,
     /// An internal invariant failed in the secure world; the call had no effect.
     Internal = -268,
+    /// The secure world stopped after an internal error (a panic or an unexpected exception
+    /// in S-EL1); every call answers this until reboot. GET_INFO FAILURE reads its message.
+    Failed = -269,
 }
 
 /// Every status, in numeric order of groups (success, outcomes, SMCCC, tzwasm).
-pub const ALL_STATUSES: [Status; 19] = [
+pub const ALL_STATUSES: [Status; 20] = [
     Status::Success,
     Status::OutputPending,
     Status::Interrupted,
@@ -73,6 +76,7 @@ pub const ALL_STATUSES: [Status; 19] = [
     Status::Trapped,
     Status::Cancelled,
     Status::Internal,
+    Status::Failed,
 ];
 
 impl Status {
@@ -108,6 +112,7 @@ impl Status {
             -266 => Status::Trapped,
             -267 => Status::Cancelled,
             -268 => Status::Internal,
+            -269 => Status::Failed,
             _ => return None,
         })
     }
@@ -150,6 +155,7 @@ impl Status {
             Status::Trapped => "TRAPPED",
             Status::Cancelled => "CANCELLED",
             Status::Internal => "INTERNAL",
+            Status::Failed => "FAILED",
         }
     }
 
@@ -177,6 +183,10 @@ impl Status {
             Status::Trapped => "module trapped",
             Status::Cancelled => "run cancelled",
             Status::Internal => "internal error in the secure world",
+            Status::Failed => {
+                "the secure world stopped after an internal error; every call answers this until \
+                 reboot"
+            }
         }
     }
 }

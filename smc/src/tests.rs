@@ -6,7 +6,10 @@ use crate::call::{
     RESERVED_RANGE_START, TEST_RANGE_START,
 };
 use crate::function_id::{OEN_TRUSTED_OS, OEN_TRUSTED_OS_END, SVE_HINT_BIT};
-use crate::info::ALL_SELECTORS;
+use crate::info::{
+    failure_chunk_from_regs, failure_chunk_to_regs, ALL_SELECTORS, FAILURE_CHUNK,
+    FAILURE_MESSAGE_MAX,
+};
 use crate::status::ALL_STATUSES;
 use crate::*;
 
@@ -322,13 +325,14 @@ fn status_index(status: Status) -> usize {
         | Status::BadModule
         | Status::Trapped
         | Status::Cancelled
-        | Status::Internal => ALL_STATUSES.iter().position(|s| *s == status).unwrap(),
+        | Status::Internal
+        | Status::Failed => ALL_STATUSES.iter().position(|s| *s == status).unwrap(),
     }
 }
 
 #[test]
 fn every_status_round_trips() {
-    assert_eq!(ALL_STATUSES.len(), 19);
+    assert_eq!(ALL_STATUSES.len(), 20);
     for (i, status) in ALL_STATUSES.into_iter().enumerate() {
         assert_eq!(status_index(status), i);
         assert_eq!(Status::from_raw(status.to_raw()), Some(status));
@@ -363,7 +367,7 @@ fn unknown_status_values_are_rejected() {
         255,
         (-4i64) as u64,
         (-255i64) as u64,
-        (-269i64) as u64,
+        (-270i64) as u64,
         i64::MIN as u64,
         1 << 32,
     ] {
@@ -384,15 +388,15 @@ fn selectors_round_trip_and_out_of_range_is_rejected() {
         assert_eq!(sel.to_raw(), i as u64);
         assert_eq!(InfoSelector::from_raw(sel.to_raw()), Some(sel));
     }
-    assert_eq!(InfoSelector::COUNT, 4);
-    for raw in [4, 5, 0xff, u64::MAX, 1 << 32] {
+    assert_eq!(InfoSelector::COUNT, 5);
+    for raw in [5, 6, 0xff, u64::MAX, 1 << 32] {
         assert_eq!(InfoSelector::from_raw(raw), None);
     }
 }
 
 #[test]
 fn versions_pack_and_unpack() {
-    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0000);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0001);
     let p = ProtocolVersion {
         major: 0x1234,
         minor: 0xabcd,
@@ -564,6 +568,8 @@ struct FakeSecure {
     pool: PoolInfo,
     cpus: CpuInfo,
     calls: Vec<[u64; 8]>,
+    /// Set: the fake has failed (fail-stop) with this message.
+    failure: Option<Vec<u8>>,
 }
 
 impl FakeSecure {
@@ -581,6 +587,7 @@ impl FakeSecure {
                 max_cpus: 4,
             },
             calls: Vec::new(),
+            failure: None,
         }
     }
 
@@ -601,6 +608,15 @@ impl Conduit for FakeSecure {
             Ok(_) => return Self::err(Status::NotSupported),
             Err(err) => return Self::err(err.status()),
         };
+        let identity = matches!(call, Call::CallCount | Call::CallUid | Call::Revision)
+            || (call == Call::GetInfo
+                && matches!(
+                    InfoSelector::from_raw(args[1]),
+                    Some(InfoSelector::Versions | InfoSelector::Features | InfoSelector::Failure)
+                ));
+        if self.failure.is_some() && !identity {
+            return Self::err(Status::Failed);
+        }
         match call {
             Call::CallCount => [u64::from(Call::served_count(self.test_build)), 0, 0, 0],
             Call::CallUid => TZWASM_UID.to_regs(),
@@ -632,6 +648,17 @@ impl Conduit for FakeSecure {
                     }
                     Self::ok(FeaturesInfo { features }.to_regs())
                 }
+                Some(InfoSelector::Failure) => match usize::try_from(args[2]) {
+                    Ok(off) if off < FAILURE_MESSAGE_MAX => {
+                        let msg = self.failure.as_deref().unwrap_or_default();
+                        let mut chunk = [0u8; FAILURE_CHUNK];
+                        for (i, b) in chunk.iter_mut().enumerate() {
+                            *b = msg.get(off + i).copied().unwrap_or(0);
+                        }
+                        Self::ok(failure_chunk_to_regs(&chunk))
+                    }
+                    _ => Self::err(Status::InvalidParameter),
+                },
                 None => Self::err(Status::InvalidParameter),
             },
             Call::Null => Self::ok([0; 3]),
@@ -655,8 +682,11 @@ impl Conduit for FakeSecure {
                 None => Self::err(Status::InvalidParameter),
             },
             Call::TestFault => match FaultKind::from_raw(args[1]) {
-                // The real firmware never returns; the fake reports "parked" as Internal.
-                Some(_) => Self::err(Status::Internal),
+                // The fault fails the secure world stop, as the real firmware's does.
+                Some(kind) => {
+                    self.failure = Some(kind.name().as_bytes().to_vec());
+                    Self::err(Status::Failed)
+                }
                 None => Self::err(Status::InvalidParameter),
             },
         }
@@ -731,6 +761,18 @@ fn client_bad_fault_kind_is_invalid_parameter() {
     assert_eq!(
         fake.test_fault_raw(ALL_FAULT_KINDS.len() as u64),
         ClientError::Status(Status::InvalidParameter)
+    );
+    assert_eq!(fake.null_call(), Ok(()), "a refused fault changes nothing");
+    // A served one fails the world stop: FAILED now and for every later call.
+    assert_eq!(
+        fake.test_fault(FaultKind::StackGuardOverflow),
+        ClientError::Status(Status::Failed)
+    );
+    assert_eq!(fake.null_call(), Err(ClientError::Status(Status::Failed)));
+    let m = fake.failure_message().unwrap();
+    assert_eq!(
+        m.as_bytes(),
+        FaultKind::StackGuardOverflow.name().as_bytes()
     );
 }
 
@@ -869,4 +911,91 @@ fn doc_lists_every_selector() {
             sel.name()
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fail-stop: FAILED and GET_INFO FAILURE
+
+#[test]
+fn failure_chunks_pack_little_endian() {
+    let mut chunk = [0u8; FAILURE_CHUNK];
+    chunk[..4].copy_from_slice(b"oops");
+    chunk[23] = 0x7f;
+    let regs = failure_chunk_to_regs(&chunk);
+    assert_eq!(regs[0], u64::from_le_bytes(*b"oops\0\0\0\0"));
+    assert_eq!(regs[2], 0x7f << 56);
+    assert_eq!(failure_chunk_from_regs(regs), chunk);
+}
+
+#[test]
+fn failure_message_stops_at_zero_and_at_the_limit() {
+    let mut m = FailureMessage::empty();
+    assert_eq!(m.to_string(), "(no message)");
+    let mut chunk = [b'a'; FAILURE_CHUNK];
+    assert!(m.push_chunk(&chunk));
+    chunk[3] = 0;
+    assert!(!m.push_chunk(&chunk));
+    assert_eq!(m.len(), FAILURE_CHUNK + 3);
+    // An endless (non-terminated) message ends at FAILURE_MESSAGE_MAX.
+    let mut m = FailureMessage::empty();
+    let full = [b'x'; FAILURE_CHUNK];
+    let mut pushes = 1;
+    while m.push_chunk(&full) {
+        pushes += 1;
+    }
+    assert_eq!(pushes, FAILURE_MESSAGE_MAX / FAILURE_CHUNK);
+    assert_eq!(m.len(), FAILURE_MESSAGE_MAX);
+    assert!(!m.push_chunk(&full));
+    assert_eq!(m.len(), FAILURE_MESSAGE_MAX);
+}
+
+#[test]
+fn failure_message_display_is_sanitised() {
+    let mut m = FailureMessage::empty();
+    let mut chunk = [0u8; FAILURE_CHUNK];
+    chunk[..8].copy_from_slice(b"a\nb\x1b[\xffz\xc3");
+    chunk[8] = 0xa9; // completes U+00E9 with the 0xc3 before it
+    m.push_chunk(&chunk);
+    assert_eq!(m.to_string(), "a?b?[?z\u{e9}");
+    assert_eq!(format!("{m:?}"), "FailureMessage(\"a?b?[?z\u{e9}\")");
+}
+
+#[test]
+fn client_reads_the_failure_message() {
+    let mut fake = FakeSecure::new(true);
+    assert_eq!(fake.failure_message(), Ok(FailureMessage::empty()));
+    let text = b"panic on CPU 1 at firmware/src/fault.rs:55: TEST_FAULT: deliberate panic";
+    fake.failure = Some(text.to_vec());
+    fake.calls.clear();
+    let m = fake.failure_message().unwrap();
+    assert_eq!(m.as_bytes(), &text[..]);
+    // 74 bytes: four chunks (the last one holds the end).
+    assert_eq!(fake.calls.len(), 4);
+    for (i, c) in fake.calls.iter().enumerate() {
+        assert_eq!(c[0], ids::GET_INFO.to_x0());
+        assert_eq!(c[1], InfoSelector::Failure.to_raw());
+        assert_eq!(c[2], (i * FAILURE_CHUNK) as u64);
+    }
+    // Identification still works; everything else answers FAILED.
+    assert_eq!(fake.call_uid(), Ok(TZWASM_UID));
+    assert_eq!(fake.revision(), Ok(PROTOCOL_VERSION));
+    assert!(fake.versions().is_ok());
+    assert_eq!(fake.null_call(), Err(ClientError::Status(Status::Failed)));
+    assert_eq!(fake.pool_info(), Err(ClientError::Status(Status::Failed)));
+    assert_eq!(
+        fake.test_fault(FaultKind::Panic),
+        ClientError::Status(Status::Failed)
+    );
+    // A message of the full size has no terminating zero: it ends at the limit.
+    fake.failure = Some(vec![b'q'; FAILURE_MESSAGE_MAX + 10]);
+    assert_eq!(fake.failure_message().unwrap().len(), FAILURE_MESSAGE_MAX);
+}
+
+#[test]
+fn failed_status_has_its_value() {
+    assert_eq!(Status::Failed.code(), -269);
+    assert_eq!(Status::from_raw((-269i64) as u64), Some(Status::Failed));
+    assert!(Status::Failed
+        .to_string()
+        .contains("every call answers this until reboot"));
 }

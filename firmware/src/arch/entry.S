@@ -180,6 +180,28 @@ return_to_monitor:
     smc     #0
     b       park_forever                    /* opteed never returns here */
 
+/*
+ * fn abandon_call(status: u64) -> !: the fail-stop exit of an SMC whose handler panicked or
+ * took an unexpected exception (boot.rs). The stack it runs on (the main stack, or the
+ * exception stack of the crash handler; either may be what overflowed) is dropped: SP_EL1 and
+ * SP_EL0 start again at the top of this CPU's stacks, and the call ends with CALL_DONE and
+ * x0 = status through return_to_monitor, which puts the normal world's FP/SIMD registers back
+ * if this call had taken them. Nothing of the abandoned call is unwound: its locks stay held,
+ * which is why every later call answers FAILED before taking any.
+ */
+.global abandon_call
+abandon_call:
+    msr     daifset, #0xf
+    msr     spsel, #1                       /* the crash handler runs on SP_EL0 */
+    cpu_index x9, x10
+    set_stacks x9, x10, x11
+    mov     x1, x0
+    mov     x2, #0
+    mov     x3, #0
+    mov     x4, #0
+    mov_imm x0, {call_done}
+    b       return_to_monitor
+
 .global park_forever
 park_forever:
     msr     daifset, #0xf

@@ -66,6 +66,9 @@ unsafe extern "C" {
     pub static el0_programs_end: u8;
     /// Parks this CPU forever.
     pub fn park_forever() -> !;
+    /// Ends the current SMC with CALL_DONE and `x0 = status` on fresh stacks, restoring the
+    /// normal world's FP/SIMD state (entry.S); for the fail-stop path only.
+    pub fn abandon_call(status: u64) -> !;
     static __stacks_start: u8;
 }
 

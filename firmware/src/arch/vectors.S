@@ -6,10 +6,14 @@
  * main stack into its guard page gets a working stack for the crash report. The full register
  * state goes into an ExceptionFrame (firmware/src/exception.rs, {frame_size} bytes) and Rust
  * decides: a lazy FP/SIMD trap is handled and execution resumes; anything else is reported on
- * the secure UART and the CPU parks.
+ * the secure UART and the secure world fails stop: the call in progress is abandoned and
+ * answered FAILED (abandon_call, entry.S), as is every later call (boot.rs).
  *
  * An exception while already on the exception stack (the SP_EL0 group) parks at once: the
- * crash path itself failed and there is nothing safe left to run.
+ * crash path itself failed and there is nothing safe left to run (not even a report: the
+ * stack may be the very thing that broke). If the first failure had already claimed the
+ * fail-stop record, the other CPUs answer FAILED; a nested fault before that claim (inside
+ * the first lines of the crash handler) leaves only this CPU lost.
  *
  * Exceptions from S-EL0 (module code) are not crashes: they end the current enter_user call
  * (user.S) and the payload decides what they mean.

@@ -15,8 +15,8 @@ const SECONDARY_INDEX: u64 = 1;
 const SECONDARY_MPIDR: u64 = 1;
 /// How long the primary waits for the secondary's checks.
 const SECONDARY_TIMEOUT_MS: u64 = 20_000;
-/// How long the primary waits for a TEST_FAULT call that should never return.
-const CRASH_WAIT_MS: u64 = 2_000;
+/// How long the primary waits for the TEST_FAULT call to come back FAILED.
+const CRASH_WAIT_MS: u64 = 20_000;
 
 /// Secondary CPU progress, written by the secondary, polled by the primary.
 static SECONDARY_STATE: AtomicU32 = AtomicU32::new(State::Off as u32);
@@ -27,6 +27,8 @@ static SECONDARY_FAILED: AtomicU32 = AtomicU32::new(0);
 static CRASH_GO: AtomicU32 = AtomicU32::new(0);
 /// The TEST_FAULT kind for the secondary (crash mode).
 static CRASH_KIND: AtomicU64 = AtomicU64::new(0);
+/// `x0` of the secondary's TEST_FAULT call, valid once its state is `FaultReturned`.
+static CRASH_X0: AtomicU64 = AtomicU64::new(0);
 
 #[repr(u32)]
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -144,10 +146,11 @@ fn wait_state(state: State, timeout_ms: u64) -> bool {
     true
 }
 
-/// Crash mode: starts the secondary once more to call TEST_FAULT and checks that the call
-/// never returns (the secure world parks that CPU after printing its crash report).
+/// Crash mode: starts the secondary once more to call TEST_FAULT, which makes the secure world
+/// fail stop: that call must come back FAILED (the CPU is not lost), every later call on this
+/// CPU too, with the message readable; and the secondary must still power off.
 fn crash_test(report: &mut Report, kind: u64) {
-    const NAME: &str = "crash-test: TEST_FAULT never returned";
+    const NAME: &str = "crash-test: TEST_FAULT answers FAILED";
     CRASH_KIND.store(kind, Ordering::Relaxed);
     CRASH_GO.store(1, Ordering::Release);
     if !start_secondary(report, "crash-test: PSCI CPU_ON") {
@@ -157,15 +160,31 @@ fn crash_test(report: &mut Report, kind: u64) {
         report.fail(NAME, format_args!("secondary never made the call"));
         return;
     }
-    // The call should never come back; give a refusal time to arrive.
-    let deadline = timer::Deadline::after_ms(CRASH_WAIT_MS);
-    while secondary_state() == State::CallingFault as u32 && !deadline.expired() {
-        core::hint::spin_loop();
+    if !wait_state(State::FaultReturned, CRASH_WAIT_MS) {
+        report.fail(
+            NAME,
+            format_args!("the call did not return within {CRASH_WAIT_MS} ms (a parked CPU?)"),
+        );
+        return;
     }
+    let x0 = CRASH_X0.load(Ordering::Acquire);
     report.check(
         NAME,
-        secondary_state() == State::CallingFault as u32,
-        format_args!("the call returned (reason printed above)"),
+        x0 == tzwasm_smc::Status::Failed.to_raw(),
+        format_args!("x0 = {x0:#x} ({:?})", tzwasm_smc::Status::from_raw(x0)),
+    );
+    crate::checks::failed_world_checks(report, kind);
+    // Power management still works in the failed state.
+    let deadline = timer::Deadline::after_ms(SECONDARY_TIMEOUT_MS);
+    let mut info = psci::affinity_info(SECONDARY_MPIDR);
+    while info != psci::AFFINITY_OFF && !deadline.expired() {
+        core::hint::spin_loop();
+        info = psci::affinity_info(SECONDARY_MPIDR);
+    }
+    report.check(
+        "crash-test: cpu1 powers off after the failure (AFFINITY_INFO OFF)",
+        info == psci::AFFINITY_OFF,
+        format_args!("AFFINITY_INFO = {info}"),
     );
 }
 
@@ -178,9 +197,15 @@ extern "C" fn secondary_main(_index: u64, entry_el: u64) -> ! {
         println!("crash-test: fault kind {kind} from cpu1");
         println!("crash-test: calling TEST_FAULT");
         SECONDARY_STATE.store(State::CallingFault as u32, Ordering::Release);
-        let refused = crate::checks::call_test_fault(kind);
-        println!("crash-test: TEST_FAULT returned: {refused}");
+        let x0 = crate::checks::call_test_fault(kind);
+        println!(
+            "crash-test: TEST_FAULT returned x0 = {x0:#x} ({:?})",
+            tzwasm_smc::Status::from_raw(x0)
+        );
+        CRASH_X0.store(x0, Ordering::Release);
         SECONDARY_STATE.store(State::FaultReturned as u32, Ordering::Release);
+        let status = psci::cpu_off();
+        println!("crash-test: cpu1: PSCI CPU_OFF returned {status}");
         arch::park()
     }
 

@@ -7,7 +7,8 @@
 //!
 //! Crash mode: when the u64 at [`mode::MODE_ADDR`] holds [`mode::CRASH_TEST_MAGIC`] (QEMU:
 //! `-device loader,addr=0x5ffff000,data=0xfa177e57,data-len=8`), the secondary CPU finally
-//! calls TEST_FAULT, which parks that secure CPU forever; the primary waits, then reports.
+//! calls TEST_FAULT, which makes the secure world fail stop: the call answers FAILED, and the
+//! primary checks that every later call does too and reads the failure message.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 // `tzwasm_smc::runner::Error` deliberately carries the 256-byte LOAD report (no allocator to
 // box it in); passing it by value through a few results here is fine.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tzwasm_smc::ring::SharedRegion;
 use tzwasm_smc::runner::SharedArea;
-use tzwasm_smc::{Conduit, Status};
+use tzwasm_smc::{Client as _, Conduit, Status};
 
 /// The device node.
 pub const DEVICE: &str = "/dev/tzwasm";
@@ -149,6 +149,9 @@ pub enum SetupError {
     },
     /// The secure world stayed busy for [`BUSY_WAIT`].
     Busy,
+    /// The secure world has failed stop (FAILED), with its message (GET_INFO FAILURE), as
+    /// displayed (control characters shown as `?`).
+    Failed(String),
     /// The ioctl or mmap failed for another reason.
     Os(&'static str, io::Error),
 }
@@ -228,6 +231,7 @@ impl fmt::Display for SetupError {
             SetupError::Refused { status, .. } => {
                 write!(f, "the secure world refused the session: {status}")
             }
+            SetupError::Failed(message) => write!(f, "secure world failed: {message}"),
             SetupError::Busy => f.write_str(
                 "busy: another program is running in the secure world; try again when it has \
                  finished",
@@ -307,6 +311,11 @@ impl Device {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Some(Status::Busy) => return Err(SetupError::Busy),
+                Some(Status::Failed) => {
+                    // GET_INFO works before SETUP: read the message through the same file.
+                    let message = Raw(&fd).failure_message().unwrap_or_default();
+                    return Err(SetupError::Failed(message.to_string()));
+                }
                 Some(status) if s.status != 0 => {
                     return Err(SetupError::Refused {
                         status,
@@ -379,6 +388,22 @@ impl Drop for Mapping {
         // regions handed out borrow `self`, which is being dropped.
         unsafe { libc::munmap(self.map.as_ptr().cast(), self.len) };
         // The file closes after this: the driver cancels, closes the session and frees pages.
+    }
+}
+
+/// One `TZWASM_IOC_CALL` per call, no retries: for GET_INFO before SETUP.
+struct Raw<'a>(&'a OwnedFd);
+
+impl Conduit for Raw<'_> {
+    fn call(&mut self, args: [u64; 8]) -> [u64; 4] {
+        let mut c = IocCall {
+            regs: args,
+            ret: [0; 4],
+        };
+        match ioctl_call(self.0, &mut c) {
+            Ok(()) => c.ret,
+            Err(_) => [Status::Internal.to_raw(), 0, 0, 0],
+        }
     }
 }
 

@@ -21,13 +21,13 @@ use std::sync::atomic::Ordering;
 
 use tzwasm_smc::ring::Stream;
 use tzwasm_smc::runner::{
-    area_size, load_report_offset, run_offset, Error as RunError, RunEnd, RunObserver, RunRequest,
-    Session, DEFAULT_RING_CAPACITY,
+    area_size, failed, load_report_offset, run_offset, Error as RunError, RunEnd, RunObserver,
+    RunRequest, Session, DEFAULT_RING_CAPACITY,
 };
 use tzwasm_smc::session::{LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
-use tzwasm_smc::{Client as _, Status};
+use tzwasm_smc::{Client as _, ClientError, Status};
 
-use tzwasm_tool::device::{Device, SetupError, SHM_MAX_SIZE};
+use tzwasm_tool::device::{Channel, Device, SetupError, SHM_MAX_SIZE};
 use tzwasm_tool::{catch_signals, size, stopping, SIGNAL};
 
 /// Heap quota when `--heap` is not given: enough for the corpus programs (the largest needs
@@ -72,7 +72,9 @@ options:
 
 exit status: the module's exit code (0..255); 1 after a trap, with
 \"tzwasm: trap: MESSAGE\" on stderr; 128+N when signal N (Ctrl-C: 130) cancelled the run;
-125 when tzwasm could not run the module (the message says why); 2 for usage errors.
+125 when tzwasm could not run the module (the message says why; \"tzwasm: secure world
+failed: MESSAGE\" when the secure world has stopped after an internal error, until reboot);
+2 for usage errors.
 While another program runs in the secure world, calls wait (up to 30 s) and then fail with
 \"busy\".";
 
@@ -455,12 +457,22 @@ fn info(args: &[OsString]) -> Result<u8, Failure> {
         mut channel,
         shm: _shm,
     } = Device::open(4096, SESSION_MIN_QUOTA)?;
-    let bad =
-        |what: &str, e: tzwasm_smc::ClientError| Failure::new(format!("GET_INFO {what}: {e}"));
-    let v = channel.versions().map_err(|e| bad("VERSIONS", e))?;
-    let pool = channel.pool_info().map_err(|e| bad("POOL", e))?;
-    let cpus = channel.cpu_info().map_err(|e| bad("CPUS", e))?;
-    let features = channel.features().map_err(|e| bad("FEATURES", e))?;
+    let bad = |channel: &mut Channel, what: &str, e: ClientError| match e {
+        ClientError::Status(Status::Failed) => Failure::new(failed(channel).to_string()),
+        e => Failure::new(format!("GET_INFO {what}: {e}")),
+    };
+    let v = channel
+        .versions()
+        .map_err(|e| bad(&mut channel, "VERSIONS", e))?;
+    let pool = channel
+        .pool_info()
+        .map_err(|e| bad(&mut channel, "POOL", e))?;
+    let cpus = channel
+        .cpu_info()
+        .map_err(|e| bad(&mut channel, "CPUS", e))?;
+    let features = channel
+        .features()
+        .map_err(|e| bad(&mut channel, "FEATURES", e))?;
     println!("tzwasm tool {}", env!("CARGO_PKG_VERSION"));
     println!(
         "secure world: protocol {}, firmware {}",
@@ -603,6 +615,21 @@ mod tests {
         ] {
             assert!(parse_run(&os(bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_failed_secure_world_is_reported_with_its_message() {
+        let mut m = tzwasm_smc::FailureMessage::empty();
+        let mut chunk = [0u8; tzwasm_smc::info::FAILURE_CHUNK];
+        chunk[..10].copy_from_slice(b"panic: bad");
+        m.push_chunk(&chunk);
+        let f = run_failure(RunError::Failed(m), None);
+        assert_eq!(f.message, "secure world failed: panic: bad");
+        assert_eq!(f.status, EXIT_TZWASM);
+        assert_eq!(EXIT_TZWASM, 125);
+        let f = Failure::from(SetupError::Failed("panic: bad".into()));
+        assert_eq!(f.message, "secure world failed: panic: bad");
+        assert_eq!(f.status, 125);
     }
 
     #[test]

@@ -59,7 +59,13 @@ struct Fake<'a> {
     run: Option<Running<'a>>,
     cancelling: bool,
     calls: Vec<&'static str>,
+    /// Fail-stop at this RUN/RESUME step: FAILED from then on.
+    fail_at_step: Option<u32>,
+    failed: bool,
 }
+
+/// The message the fake records when it fails.
+const FAIL_MESSAGE: &[u8] = b"CRASH on CPU 1: data abort from same EL at ELR 0x0e101234";
 
 impl<'a> Fake<'a> {
     fn new(mem: SharedRegion<'a>, stdout: &[u8], end: End) -> Self {
@@ -75,6 +81,8 @@ impl<'a> Fake<'a> {
             run: None,
             cancelling: false,
             calls: Vec::new(),
+            fail_at_step: None,
+            failed: false,
         }
     }
 
@@ -157,6 +165,10 @@ impl<'a> Fake<'a> {
             return Self::st(Status::BadState);
         };
         run.steps += 1;
+        if self.fail_at_step == Some(run.steps) {
+            self.failed = true;
+            return Self::st(Status::Failed);
+        }
         if self.interrupt_every.is_some_and(|n| run.steps % n == 0) {
             return Self::st(Status::Interrupted);
         }
@@ -186,6 +198,22 @@ impl Conduit for Fake<'_> {
     fn call(&mut self, a: [u64; 8]) -> [u64; 4] {
         let id = a[0];
         let is = |f: FunctionId| f.to_x0() == id;
+        if self.failed {
+            self.calls.push(if is(ids::GET_INFO) {
+                "GET_INFO"
+            } else {
+                "(failed)"
+            });
+            if is(ids::GET_INFO) && a[1] == crate::InfoSelector::Failure.to_raw() {
+                let mut chunk = [0u8; crate::info::FAILURE_CHUNK];
+                for (i, b) in chunk.iter_mut().enumerate() {
+                    *b = FAIL_MESSAGE.get(a[2] as usize + i).copied().unwrap_or(0);
+                }
+                let [x1, x2, x3] = crate::info::failure_chunk_to_regs(&chunk);
+                return [0, x1, x2, x3];
+            }
+            return Self::st(Status::Failed);
+        }
         let name = if is(ids::SESSION_OPEN) {
             "SESSION_OPEN"
         } else if is(ids::SESSION_CLOSE) {
@@ -481,4 +509,43 @@ fn unknown_statuses_are_not_believed() {
     }
     let e = Session::open(&mut Odd, 1 << 20).unwrap_err();
     assert_eq!(e, Error::Client(ClientError::UnknownStatus(0x1234)));
+}
+
+#[test]
+fn a_failed_secure_world_is_an_error_with_its_message() {
+    let file = b"AOT module";
+    let req = request(256);
+    let size = area_size(file.len(), &req).unwrap();
+    let mut memory = Memory::new(size / PAGE_SIZE);
+    let area = memory.area(SHM);
+    let mut fake = Fake::new(area.mem, b"some output that pauses the run", End::Exit(0));
+    fake.interrupt_every = Some(1);
+    fake.fail_at_step = Some(3);
+    let mut sink = Sink::default();
+    let result = {
+        let mut session = Session::open(&mut fake, 1 << 20).unwrap();
+        session.load(&area, file).unwrap();
+        session.run(&area, run_offset(file.len()).unwrap(), &req, &mut sink)
+    };
+    let e = result.unwrap_err();
+    match e {
+        Error::Failed(m) => assert_eq!(m.as_bytes(), FAIL_MESSAGE),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "secure world failed: {}",
+            core::str::from_utf8(FAIL_MESSAGE).unwrap()
+        )
+    );
+    // RUN, RESUME, then the failing RESUME; the message in three GET_INFO calls; the drop's
+    // SESSION_CLOSE answered FAILED (nothing retried, nothing looped).
+    assert_eq!(
+        &fake.calls[2..],
+        &["RUN", "RESUME", "RESUME", "GET_INFO", "GET_INFO", "GET_INFO", "(failed)"]
+    );
+    // Every later call is FAILED, with the message.
+    let e = Session::open(&mut fake, 1 << 20).unwrap_err();
+    assert!(matches!(e, Error::Failed(m) if m.as_bytes() == FAIL_MESSAGE));
 }

@@ -369,10 +369,19 @@ fn interface() {
 
     // Before SETUP.
     let fd = open_raw().expect("open /dev/tzwasm");
-    let (res, _) = call(&fd, [id(ids::GET_INFO), 0, 0, 0, 0, 0, 0, 0]);
+    let (res, _) = call(&fd, [id(ids::LOAD), 0, 0, 0, 0, 0, 0, 0]);
     r.check(
-        "CALL before SETUP is refused (ENODEV)",
-        want_errno(res, libc::ENODEV, "CALL"),
+        "a session call before SETUP is refused (ENODEV)",
+        want_errno(res, libc::ENODEV, "LOAD"),
+    );
+    // GET_INFO names nothing: served before SETUP (to explain a SETUP refused with FAILED).
+    let (res, ret) = call(&fd, [id(ids::GET_INFO), 0, 0, 0, 0, 0, 0, 0]);
+    r.check(
+        "GET_INFO before SETUP gets through",
+        match (res, ret[0]) {
+            (Ok(()), 0) => Ok(String::new()),
+            (res, x0) => Err(format!("GET_INFO {res:?} {}", status(x0))),
+        },
     );
     r.check(
         "mmap before SETUP is refused (ENODEV)",
