@@ -18,7 +18,9 @@ flash=${1:?flash image (test-hooks firmware)}
 out=${2:?output dir}
 release_flash=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
-TIMEOUT=${TZWASM_QEMU_TIMEOUT:-120}
+TIMEOUT=${TZWASM_QEMU_TIMEOUT:-300}
+# Four CPUs: the client runs four modules at once, one per CPU, and a multi-CPU stress.
+export TZWASM_SMP=${TZWASM_SMP:-4}
 passed=0
 failed=0
 
@@ -73,6 +75,11 @@ fi
 if [ -n "${TZWASM_TEST_BIG:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_BIG,addr=0x68000000,force-raw=on"
                -device "loader,addr=0x71fff050,data=$(stat -c %s "$TZWASM_TEST_BIG"),data-len=8")
+fi
+# The parallel-run module (qemu/guests/parallel.wat) at 0x6c000000, its length in word 12.
+if [ -n "${TZWASM_TEST_PARALLEL:-}" ]; then
+    aot_args+=(-device "loader,file=$TZWASM_TEST_PARALLEL,addr=0x6c000000,force-raw=on"
+               -device "loader,addr=0x71fff060,data=$(stat -c %s "$TZWASM_TEST_PARALLEL"),data-len=8")
 fi
 # The hostile-module bundle (tools/hostile-aot) at 0x7e000000, its length in word 11.
 if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then

@@ -172,7 +172,12 @@ fn crash_test(report: &mut Report, kind: u64) {
 /// Secondary CPU entry from `secondary_entry` (own stack, FP/SIMD enabled). The first start
 /// runs the checks and powers the CPU off; in crash mode a second start calls TEST_FAULT.
 #[unsafe(no_mangle)]
-extern "C" fn secondary_main(_index: u64, entry_el: u64) -> ! {
+extern "C" fn secondary_main(index: u64, entry_el: u64) -> ! {
+    if crate::parallel::run_job(index) {
+        let status = psci::cpu_off();
+        println!("cpu{index}: PSCI CPU_OFF returned {status}");
+        arch::park()
+    }
     if CRASH_GO.load(Ordering::Acquire) != 0 {
         let kind = CRASH_KIND.load(Ordering::Relaxed);
         println!("crash-test: fault kind {kind} from cpu1");

@@ -28,6 +28,8 @@ mod irq;
 #[cfg(target_os = "none")]
 mod mode;
 #[cfg(target_os = "none")]
+mod parallel;
+#[cfg(target_os = "none")]
 mod psci;
 #[cfg(target_os = "none")]
 mod report;

@@ -139,8 +139,8 @@ impl fmt::Display for SetupError {
                 value,
             } => write!(
                 f,
-                "heap too large: the secure world's pool has {value} bytes ({}); ask for less \
-                 with --heap",
+                "heap too large: the secure world's pool has {value} bytes ({}) free for \
+                 sessions now (other programs hold the rest); ask for less with --heap",
                 crate::size::show(*value)
             ),
             SetupError::Refused {

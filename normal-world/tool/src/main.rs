@@ -24,15 +24,16 @@ use tzwasm_smc::runner::{
     area_size, load_report_offset, run_offset, Error as RunError, RunEnd, RunObserver, RunRequest,
     Session, DEFAULT_RING_CAPACITY,
 };
-use tzwasm_smc::session::{LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_smc::session::{LOAD_REPORT_SIZE, SESSION_MIN_QUOTA};
 use tzwasm_smc::{Client as _, Status};
 
 use tzwasm_tool::device::{Device, SetupError, SHM_MAX_SIZE};
 use tzwasm_tool::{catch_signals, size, stopping, SIGNAL};
 
 /// Heap quota when `--heap` is not given: enough for the corpus programs (the largest needs
-/// about 3 MiB), and small enough that the secure pool (14 MiB on QEMU) holds several.
-const DEFAULT_HEAP: u64 = 8 << 20;
+/// about 3 MiB), and small enough that the secure pool (14 MiB on QEMU, of which every open
+/// session reserves its heap) holds one per CPU at once.
+const DEFAULT_HEAP: u64 = 4 << 20;
 /// Exit status when tzwasm itself could not run the module (as `env` and `docker run` do).
 const EXIT_TZWASM: u8 = 125;
 /// Exit status for a command-line error.
@@ -63,7 +64,7 @@ FILE.aot; `--` is optional unless the first argument starts with `-`).
 options:
   --heap SIZE       heap quota in the secure world: everything the module needs there (the
                     copy of the file, code, data, its 1 MiB stack, linear memory) must fit.
-                    SIZE is bytes or takes a suffix: 64K, 4M. Default 8M. If it is too small,
+                    SIZE is bytes or takes a suffix: 64K, 4M. Default 4M. If it is too small,
                     the message says the module's minimum.
   --env KEY=VALUE   add a WASI environment variable (repeatable; none by default)
   --function NAME   call the export NAME instead of _start; ARGS are its parameters
@@ -483,11 +484,10 @@ fn info(args: &[OsString]) -> Result<u8, Failure> {
     );
     println!(
         "limits: heap (--heap) {} to the pool size, default {}; shared memory per program {}; \
-         {} sessions at once; output rings {} per stream",
+         sessions at once: as many as their heaps fit in the pool; output rings {} per stream",
         size::show(SESSION_MIN_QUOTA),
         size::show(DEFAULT_HEAP),
         size::show(SHM_MAX_SIZE as u64),
-        MAX_SESSIONS,
         size::show(u64::from(DEFAULT_RING_CAPACITY))
     );
     Ok(0)

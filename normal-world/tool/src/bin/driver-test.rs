@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use tzwasm_smc::call::ids;
 use tzwasm_smc::function_id::FunctionId;
-use tzwasm_smc::session::{MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_smc::session::SESSION_MIN_QUOTA;
 use tzwasm_smc::Status;
 use tzwasm_tool::device::{ioctl_call, ioctl_setup, open_raw, IocCall, IocSetup, SHM_MAX_SIZE};
 
@@ -336,10 +336,13 @@ fn main() {
         },
     );
 
-    // The session table has MAX_SESSIONS slots: one file per slot, then ENOSPC.
+    // Sessions are bounded by memory: every SETUP reserves its quota out of the pool, so
+    // files with the smallest quota open until the pool (or the registration cap, or the
+    // secure world's mapping tables) is used up, then SETUP is refused: EINVAL with
+    // QUOTA_TOO_LARGE, or ENOSPC with NO_RESOURCES. Far more than the old 4 at once.
     let mut more = Vec::new();
     let mut full = None;
-    for _ in 0..MAX_SESSIONS {
+    for _ in 0..1024 {
         let f = open_raw().expect("open /dev/tzwasm");
         let (res, st) = setup(&f, PAGE, SESSION_MIN_QUOTA);
         if res.is_err() {
@@ -349,9 +352,14 @@ fn main() {
         more.push(f);
     }
     r.check(
-        "when the secure world's session table is full, SETUP fails with ENOSPC / NO_RESOURCES",
+        "sessions open until the pool is reserved, then SETUP fails with EINVAL / \
+         QUOTA_TOO_LARGE (or ENOSPC / NO_RESOURCES)",
         match full {
-            Some((Some(e), st)) if e == libc::ENOSPC && st == Status::NoResources.code() => {
+            Some((Some(e), st))
+                if more.len() >= 16
+                    && ((e == libc::EINVAL && st == Status::QuotaTooLarge.code())
+                        || (e == libc::ENOSPC && st == Status::NoResources.code())) =>
+            {
                 Ok(format!("after {} more sessions", more.len()))
             }
             other => Err(format!("{other:?} after {} more", more.len())),
