@@ -253,6 +253,14 @@ impl<T> HandleTable<T> {
         Ok(Handle::new(index, slot.generation))
     }
 
+    /// Makes room for `n` slots now (at boot: the pool's figures then stay put while the
+    /// table fills and empties); false if the pool cannot.
+    pub fn reserve(&self, n: usize) -> bool {
+        let mut inner = self.inner.lock();
+        let extra = n.saturating_sub(inner.slots.len());
+        inner.slots.try_reserve_exact(extra).is_ok()
+    }
+
     /// Inserts `value`, live at once.
     pub fn insert(&self, value: T) -> Result<Handle, (InsertError<()>, T)> {
         self.insert_checked(value, true, |_| Ok(()))

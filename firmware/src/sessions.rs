@@ -164,6 +164,11 @@ impl<E: Engine> Machine<E> {
         }
     }
 
+    /// Makes room for `shm` registrations and `sessions` sessions in the handle tables now.
+    pub fn reserve(&self, shm: usize, sessions: usize) -> bool {
+        self.shm.reserve(shm) && self.sessions.reserve(sessions)
+    }
+
     /// Open sessions (live or closing).
     pub fn session_count(&self) -> usize {
         self.sessions.len()

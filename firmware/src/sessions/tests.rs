@@ -565,3 +565,13 @@ fn a_file_larger_than_the_quota_has_no_instance_budget() {
     assert_eq!(min_quota(Q + 1, 4096), Q + 8 + 4096);
     assert_eq!(min_quota(u64::MAX, u64::MAX), u64::MAX);
 }
+
+#[test]
+fn reserved_tables_do_not_grow() {
+    let m = machine(u64::MAX);
+    assert!(m.reserve(16, 300));
+    let hs: Vec<u64> = (0..300).map(|_| fold(m.open(Q))[1]).collect();
+    for h in hs {
+        assert_eq!(st(m.close(h)), Status::Success);
+    }
+}

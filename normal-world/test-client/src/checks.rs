@@ -111,8 +111,6 @@ pub fn run_primary(report: &mut Report) {
     preempt_checks(report);
     crate::hostile::hostile_checks(report);
     corpus_checks(report);
-    crate::parallel::parallel_checks(report);
-    crate::parallel::stress_checks(report);
 }
 
 fn micros(ticks: u64, freq: u64) -> u64 {

@@ -69,6 +69,13 @@ extern "C" fn primary_main(dtb: u64, entry_el: u64) -> ! {
         format_args!("version {:#x}", psci_version),
     );
 
+    if mode == Mode::Parallel {
+        crate::parallel::run_parallel_mode(&mut report);
+        let (passed, failed) = (report.passed, report.failed);
+        println!("{passed} passed, {failed} failed");
+        Console::flush();
+        psci::system_off()
+    }
     crate::checks::run_primary(&mut report);
     run_secondary(&mut report);
     crate::checks::timing();

@@ -113,6 +113,14 @@ pub fn capacity_checks(report: &mut Report) {
     );
 }
 
+/// The parallel mode's checks (a `-smp 4` boot): the capacity checks, N modules on N CPUs,
+/// then the multi-CPU stress.
+pub fn run_parallel_mode(report: &mut Report) {
+    capacity_checks(report);
+    parallel_checks(report);
+    stress_checks(report);
+}
+
 /// Where QEMU preloads the ~1 MiB module; its length is preload word 10.
 const BIG_AOT: u64 = 0x6800_0000;
 /// Lengths of the preloaded files (QEMU `-device loader`), one u64 word each.
@@ -447,6 +455,11 @@ const STRESS_CALLS: u64 = 10_000;
 static SESSIONS: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 static SHMS: [AtomicU64; STRESS_AREAS] = [const { AtomicU64::new(0) }; STRESS_AREAS];
 static STRESS_SETUP: AtomicU64 = AtomicU64::new(0);
+/// LOADs that succeeded and RUN/RESUMEs that ran module code (ended or paused), all CPUs.
+static STRESS_LOADS: AtomicU64 = AtomicU64::new(0);
+static STRESS_RUNS: AtomicU64 = AtomicU64::new(0);
+/// BUSY answers (true contention on a shared handle), all CPUs.
+static STRESS_BUSY: AtomicU64 = AtomicU64::new(0);
 
 fn ring_len() -> u64 {
     ring::block_size(1024, 1024).unwrap_or(0) as u64
@@ -555,7 +568,19 @@ fn stress(cpu: usize) -> (u64, u64) {
                 0
             }
         };
+        let op = r % 11;
         match Status::from_raw(x0) {
+            Some(Status::Success) if op == 4 => {
+                STRESS_LOADS.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(
+                Status::Success | Status::OutputPending | Status::Interrupted | Status::Trapped,
+            ) if (5..=7).contains(&op) => {
+                STRESS_RUNS.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Status::Busy) => {
+                STRESS_BUSY.fetch_add(1, Ordering::Relaxed);
+            }
             Some(Status::Internal) | None => {
                 if bad == 0 {
                     println!("stress: cpu{cpu}: call {} answered {x0:#x}", r % 11);
@@ -612,11 +637,23 @@ pub fn stress_checks(report: &mut Report) {
         bad += RESULT[cpu].load(Ordering::Relaxed);
         total += RESULT2[cpu].load(Ordering::Relaxed);
     }
-    println!("stress: {total} calls from {cpus} CPUs, {bad} bad answers");
+    let (loads, runs, busy) = (
+        STRESS_LOADS.load(Ordering::Relaxed),
+        STRESS_RUNS.load(Ordering::Relaxed),
+        STRESS_BUSY.load(Ordering::Relaxed),
+    );
+    println!(
+        "stress: {total} calls from {cpus} CPUs, {bad} bad answers; {loads} LOADs and {runs} RUN/RESUMEs went through, {busy} BUSY"
+    );
     report.check(
         "stress: random calls from every CPU on shared handles: every answer a defined status",
         finished && cpus >= 2 && bad == 0 && total >= STRESS_CALLS * 2,
         format_args!("{cpus} CPUs, finished {finished}, {bad} bad of {total}"),
+    );
+    report.check(
+        "stress: modules were loaded and run during it",
+        loads > 0 && runs > 0,
+        format_args!("{loads} LOADs, {runs} runs"),
     );
     // Clean up: cancel paused runs and close sessions, then unregister.
     let mut clean = true;

@@ -156,8 +156,7 @@ impl fmt::Display for SetupError {
                 write!(f, "the secure world refused the session: {status}")
             }
             SetupError::Busy => f.write_str(
-                "busy: another program is running in the secure world; try again when it has \
-                 finished",
+                "busy: another CPU stayed inside this program's secure-world session; try again",
             ),
             SetupError::Os(what, e) => write!(f, "{what}: {e}"),
         }
@@ -192,7 +191,7 @@ pub struct Mapping {
 fn busy_message_once(shown: &mut bool) {
     if !*shown {
         *shown = true;
-        eprintln!("tzwasm: waiting: another program is running in the secure world");
+        eprintln!("tzwasm: waiting: another CPU is inside this program's secure-world session");
     }
 }
 

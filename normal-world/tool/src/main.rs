@@ -74,8 +74,8 @@ options:
 exit status: the module's exit code (0..255); 1 after a trap, with
 \"tzwasm: trap: MESSAGE\" on stderr; 128+N when signal N (Ctrl-C: 130) cancelled the run;
 125 when tzwasm could not run the module (the message says why); 2 for usage errors.
-While another program runs in the secure world, calls wait (up to 30 s) and then fail with
-\"busy\".";
+Programs run in parallel, one per CPU; every program reserves its --heap out of the secure
+pool while it runs, so too many at once get \"heap too large\" with the bytes still free.";
 
 const INFO_USAGE: &str = "\
 usage: tzwasm info
