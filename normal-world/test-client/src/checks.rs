@@ -236,7 +236,8 @@ fn corpus_checks(report: &mut Report) {
         bundle_len: len,
         work_shm,
         report_off: len - 0x1000,
-        quota: pool.size,
+        // All the pool gives sessions (quotas are reserved at OPEN).
+        quota: crate::parallel::free_for_sessions().unwrap_or(pool.size),
     };
     let (mut passed, mut failed, mut fp_lost) = (0u32, 0u32, 0u32);
     for i in 0..count {

@@ -30,6 +30,12 @@ fn close(h: u64) -> u64 {
 
 const QUOTA_TOO_LARGE: u64 = Status::QuotaTooLarge.to_raw();
 
+/// The bytes of the pool free for session quotas now (SESSION_OPEN's QUOTA_TOO_LARGE answer).
+pub fn free_for_sessions() -> Option<u64> {
+    let r = open(u64::MAX);
+    (r[0] == QUOTA_TOO_LARGE).then_some(r[1])
+}
+
 /// Session handles of the capacity check (no allocator in this client).
 static HANDLES: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
 
