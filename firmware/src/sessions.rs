@@ -254,8 +254,9 @@ impl<E: Engine> Machine<E> {
     pub fn close(&'static self, handle: u64) -> Answer {
         let mut r = self.sessions.begin_remove(Handle(handle), |_| false)?;
         let entry: &mut SessionEntry<E::Module> = &mut r;
-        if let Some(loaded) = entry.state.get_mut().take() {
-            self.engine.unload(&entry.account, loaded.module);
+        if let Some(Loaded { module, run }) = entry.state.get_mut().take() {
+            self.engine.unload(&entry.account, module);
+            drop(run);
         }
         let entry = self.sessions.finish_remove(r);
         self.book.release(entry.account.quota());
@@ -307,8 +308,10 @@ impl<E: Engine> Machine<E> {
     pub fn unload(&'static self, session: u64) -> Answer {
         self.enter(session, |account, state| {
             let loaded = state.take().ok_or(Refusal::from(Status::BadState))?;
-            drop(loaded.run);
-            self.engine.unload(account, loaded.module);
+            // The module first (nothing touches its ring after), then the registration pin.
+            let Loaded { module, run } = loaded;
+            self.engine.unload(account, module);
+            drop(run);
             ok(0, 0, 0)
         })
     }
