@@ -418,3 +418,87 @@ impl<T> Drop for HandleTable<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_block_removal_and_generations_move_on() {
+        let t: HandleTable<u32> = HandleTable::new(usize::MAX);
+        let a = t.insert(7).unwrap();
+        assert_ne!(a.0, 0);
+        let pin = t.pin(a).unwrap();
+        assert_eq!(*pin, 7);
+        assert_eq!(t.begin_remove(a, |_| false).err(), Some(Status::Busy));
+        let again = t.repin(&pin).unwrap();
+        drop(pin);
+        assert_eq!(t.begin_remove(a, |_| false).err(), Some(Status::Busy));
+        drop(again);
+        assert_eq!(
+            t.begin_remove(a, |v| *v == 7).err(),
+            Some(Status::Busy),
+            "busy hook"
+        );
+        let r = t.begin_remove(a, |_| false).unwrap();
+        assert!(t.pin(a).is_none(), "no pin on a slot being removed");
+        assert!(t.any(|v| *v == 7), "still counted while removed");
+        assert_eq!(t.finish_remove(r), 7);
+        assert!(t.pin(a).is_none());
+        assert_eq!(
+            t.begin_remove(a, |_| false).err(),
+            Some(Status::NoSuchHandle)
+        );
+        let b = t.insert(8).unwrap();
+        assert_eq!(a.0 & 0xffff_ffff, b.0 & 0xffff_ffff, "slot reused");
+        assert_ne!(a, b, "with a new generation");
+        assert!(t.pin(a).is_none());
+        assert_eq!(*t.pin(b).unwrap(), 8);
+        for forged in [0, u64::MAX, b.0 + 1, b.0 ^ (1 << 40)] {
+            assert!(t.pin(Handle(forged)).is_none(), "{forged:#x}");
+        }
+        assert_eq!((t.len(), t.pins()), (1, 0));
+    }
+
+    #[test]
+    fn hidden_inserts_publish_or_vanish_and_checks_refuse() {
+        let t: HandleTable<u32> = HandleTable::new(2);
+        let h = t.insert_checked(1, false, |_| Ok::<(), ()>(())).unwrap();
+        assert!(t.pin(h).is_none(), "not usable before publish");
+        t.publish(h);
+        assert!(t.pin(h).is_some());
+        let (e, v) = t
+            .insert_checked(1, true, |o| if *o == 1 { Err(9) } else { Ok(()) })
+            .unwrap_err();
+        assert_eq!((e, v), (InsertError::Refused(9), 1), "the value comes back");
+        let g = t.insert_checked(2, false, |_| Ok::<(), ()>(())).unwrap();
+        assert_eq!(t.insert(3).unwrap_err().0, InsertError::Full);
+        assert_eq!(t.remove_unpublished(g), Some(2));
+        assert_eq!(t.remove_unpublished(h), None, "published: not this way");
+        assert!(t.reserve(100));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn pins_from_many_threads() {
+        let t: &'static HandleTable<u64> = Box::leak(Box::new(HandleTable::new(usize::MAX)));
+        let h = t.insert(5).unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        let p = t.pin(h).unwrap();
+                        assert_eq!(*p, 5);
+                    }
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        assert_eq!(t.pins(), 0);
+        let r = t.begin_remove(h, |_| false).unwrap();
+        assert_eq!(t.finish_remove(r), 5);
+        assert!(t.is_empty());
+    }
+}
