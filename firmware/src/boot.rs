@@ -11,7 +11,6 @@ use tzwasm_firmware::exception::{write_report, ExceptionFrame, VectorKind};
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
 use tzwasm_firmware::sessions::fold;
-use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
 use tzwasm_smc::{Call, El0Program, FaultKind, MeasureSelector, Regs4, Regs8, Status};
 
 /// The static pool, also the global allocator.
@@ -57,11 +56,6 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     unsafe { POOL.init(start as *mut u8, end - start) };
     let reservable = ((end - start) as u64).saturating_sub(crate::session::KERNEL_RESERVE);
     crate::session::MACHINE.book.set_limit(reservable);
-    // The handle tables grow from the pool; room for the usual numbers is made now, so the
-    // pool's "used" figure does not move when they fill and empty.
-    if !crate::session::MACHINE.reserve(SHM_MAX_REGISTRATIONS, 256) {
-        log::warn!("cannot reserve the handle tables");
-    }
     log::info!(
         "tzwasm BL32 v{} on CPU {cpu}; pool {} KiB",
         env!("CARGO_PKG_VERSION"),

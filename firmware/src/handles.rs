@@ -62,6 +62,9 @@ struct Inner<T> {
     slots: Vec<Slot<T>>,
     /// Occupied slots (live or hidden).
     used: usize,
+    /// The generation of the last insert, table-wide: every handle is new even after the slot
+    /// vector was given back to the pool (when the table empties).
+    generation: u32,
 }
 
 /// A table of boxed objects named by [`Handle`]s.
@@ -191,6 +194,7 @@ impl<T> HandleTable<T> {
             inner: Mutex::new(Inner {
                 slots: Vec::new(),
                 used: 0,
+                generation: 0,
             }),
             cap,
         }
@@ -245,16 +249,17 @@ impl<T> HandleTable<T> {
             }
         };
         inner.used += 1;
+        inner.generation = inner.generation.wrapping_add(1).max(1);
+        let generation = inner.generation;
         let slot = &mut inner.slots[index];
-        slot.generation = slot.generation.wrapping_add(1).max(1);
+        slot.generation = generation;
         slot.state = if publish { State::Live } else { State::Hidden };
         slot.pins = 0;
         slot.object = Some(object);
         Ok(Handle::new(index, slot.generation))
     }
 
-    /// Makes room for `n` slots now (at boot: the pool's figures then stay put while the
-    /// table fills and empties); false if the pool cannot.
+    /// Makes room for `n` slots now; false if the pool cannot.
     pub fn reserve(&self, n: usize) -> bool {
         let mut inner = self.inner.lock();
         let extra = n.saturating_sub(inner.slots.len());
@@ -359,6 +364,7 @@ impl<T> HandleTable<T> {
                 slot.pins = 0;
             }
             inner.used = inner.used.saturating_sub(1);
+            Self::release_if_empty(&mut inner);
         }
         // SAFETY: the slot was hidden and unpinned, now vacant: nothing refers to the object.
         unsafe { unbox(object) }
@@ -375,10 +381,20 @@ impl<T> HandleTable<T> {
             slot.state = State::Vacant;
             let o = slot.object.take()?;
             inner.used = inner.used.saturating_sub(1);
+            Self::release_if_empty(&mut inner);
             o
         };
         // SAFETY: the slot was hidden and unpinned, now vacant.
         Some(unsafe { unbox(object) })
+    }
+
+    /// An empty table gives its slot vector back to the pool (so the pool's "used" figure is
+    /// back at its baseline once everything is closed); the table-wide generation keeps
+    /// later handles new. Not while a pin is held (a pin indexes the vector).
+    fn release_if_empty(inner: &mut Inner<T>) {
+        if inner.used == 0 && inner.slots.iter().all(|s| s.pins == 0) {
+            inner.slots = Vec::new();
+        }
     }
 
     /// Whether any occupied object satisfies `f` (under the table lock: keep `f` short).
@@ -477,6 +493,20 @@ mod tests {
         assert_eq!(t.remove_unpublished(h), None, "published: not this way");
         assert!(t.reserve(100));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn an_empty_table_gives_its_memory_back_and_handles_stay_new() {
+        let t: HandleTable<u32> = HandleTable::new(usize::MAX);
+        let hs: Vec<Handle> = (0..50).map(|i| t.insert(i).unwrap()).collect();
+        for &h in &hs {
+            let r = t.begin_remove(h, |_| false).unwrap();
+            t.finish_remove(r);
+        }
+        assert_eq!(t.inner.lock().slots.capacity(), 0, "vector freed");
+        let again = t.insert(1).unwrap();
+        assert!(hs.iter().all(|&h| h != again), "a handle never repeats");
+        assert!(hs.iter().all(|&h| t.pin(h).is_none()));
     }
 
     #[test]

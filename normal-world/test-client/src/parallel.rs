@@ -390,12 +390,12 @@ pub fn parallel_checks(report: &mut Report) {
         return;
     }
     let pages = len.div_ceil(0x1000) * 0x1000;
+    let baseline = Smc.pool_info().map(|p| p.used);
     let Ok(file_shm) = Smc.shm_register(PAR_AOT, pages + MAX_CPUS as u64 * 0x1000) else {
         report.fail("parallel: register the module", format_args!("failed"));
         return;
     };
     PAR_FILE_SHM.store(file_shm, Ordering::Release);
-    let baseline = Smc.pool_info().map(|p| p.used);
 
     // The serial reference: the same calls, one after another, on this CPU.
     let mut serial = [(0u64, 0u64); MAX_CPUS];

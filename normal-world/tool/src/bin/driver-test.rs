@@ -3,7 +3,7 @@
 //!
 //! Every check prints `[PASS] name` or `[FAIL] name: why`; the last line is `N passed, M
 //! failed` and the exit status is 0 only if nothing failed. FILE.aot is any module that loads
-//! with an 8 MiB quota (the LOAD checks use it).
+//! with a 4 MiB quota (the LOAD checks use it).
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use std::io;
@@ -16,7 +16,7 @@ use tzwasm_smc::Status;
 use tzwasm_tool::device::{ioctl_call, ioctl_setup, open_raw, IocCall, IocSetup, SHM_MAX_SIZE};
 
 const PAGE: usize = 4096;
-const QUOTA: u64 = 8 << 20;
+const QUOTA: u64 = 4 << 20;
 
 struct Report {
     passed: u32,
@@ -167,7 +167,7 @@ fn main() {
     let shm = 1 << 20;
     let (res, s) = setup(&fd, shm, QUOTA);
     r.check(
-        "SETUP of 1 MiB with an 8 MiB quota",
+        "SETUP of 1 MiB with a 4 MiB quota",
         res.map(|()| format!("session {:#x}, shm handle {:#x}", s.session, s.shm_handle))
             .map_err(|e| e.to_string()),
     );
