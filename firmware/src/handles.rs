@@ -416,6 +416,11 @@ impl<T> HandleTable<T> {
         self.len() == 0
     }
 
+    /// Slots the vector has room for (tests: an empty table holds none).
+    pub fn inner_capacity(&self) -> usize {
+        self.inner.lock().slots.capacity()
+    }
+
     /// Total pins held (for tests and invariant checks).
     pub fn pins(&self) -> u64 {
         let inner = self.inner.lock();

@@ -575,3 +575,18 @@ fn reserved_tables_do_not_grow() {
         assert_eq!(st(m.close(h)), Status::Success);
     }
 }
+
+#[test]
+fn everything_closed_leaves_empty_tables() {
+    let m = machine(1 << 30);
+    for pauses in [0u64, 3] {
+        let (shm, s) = setup(m, 8 + pauses);
+        let _ = run(m, s, shm);
+        let _ = m.cancel(s);
+        assert_eq!(st(m.close(s)), Status::Success);
+        assert_eq!(m.shm_unregister(shm), Ok(()));
+        assert_eq!((m.session_count(), m.shm_count(), m.pins()), (0, 0, (0, 0)));
+        assert_eq!(m.shm.inner_capacity(), 0);
+        assert_eq!(m.sessions.inner_capacity(), 0);
+    }
+}

@@ -30,11 +30,24 @@ use tzwasm_smc::{Client as _, Status};
 use tzwasm_tool::device::{Device, SetupError, SHM_MAX_SIZE};
 use tzwasm_tool::{catch_signals, size, stopping, SIGNAL};
 
-/// Heap quota when `--heap` is not given: enough for the corpus programs (the largest,
-/// c-sha256, needs about 5.3 MiB), and small enough that the secure pool (13.8 MiB on QEMU,
-/// 12.8 MiB of it for sessions, which reserve their heaps while they are open) holds one per
-/// CPU of the 2-CPU Linux boot at once.
-const DEFAULT_HEAP: u64 = 6 << 20;
+/// Heap quota when `--heap` is not given: enough for the corpus programs (the largest needs
+/// about 6 MiB). Sessions reserve their heaps while they are open, so when other programs
+/// hold part of the pool, a run without `--heap` takes what is still free instead (see
+/// [`open_device`]).
+const DEFAULT_HEAP: u64 = 8 << 20;
+
+/// Opens the device with `heap` (or [`DEFAULT_HEAP`]); without an explicit `--heap`, a
+/// default that does not fit next to the other programs' sessions is lowered to what the pool
+/// still has free, so programs run side by side instead of waiting.
+fn open_device(shm: usize, heap: Option<u64>) -> Result<Device, SetupError> {
+    match Device::open(shm, heap.unwrap_or(DEFAULT_HEAP)) {
+        Err(SetupError::Refused {
+            status: Status::QuotaTooLarge,
+            value: free,
+        }) if heap.is_none() && free >= SESSION_MIN_QUOTA => Device::open(shm, free),
+        other => other,
+    }
+}
 /// Exit status when tzwasm itself could not run the module (as `env` and `docker run` do).
 const EXIT_TZWASM: u8 = 125;
 /// Exit status for a command-line error.
@@ -65,8 +78,9 @@ FILE.aot; `--` is optional unless the first argument starts with `-`).
 options:
   --heap SIZE       heap quota in the secure world: everything the module needs there (the
                     copy of the file, code, data, its 1 MiB stack, linear memory) must fit.
-                    SIZE is bytes or takes a suffix: 64K, 4M. Default 6M. If it is too small,
-                    the message says the module's minimum.
+                    SIZE is bytes or takes a suffix: 64K, 4M. Default 8M (or what the
+                    secure pool still has free while other programs hold the rest). If it
+                    is too small, the message says the module's minimum.
   --env KEY=VALUE   add a WASI environment variable (repeatable; none by default)
   --function NAME   call the export NAME instead of _start; ARGS are its parameters
                     (as WAMR's iwasm -f takes them) and its results are printed on stdout
@@ -401,7 +415,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     let Device {
         mut channel,
         shm: mapping,
-    } = Device::open(need, o.heap.unwrap_or(DEFAULT_HEAP))?;
+    } = open_device(need, o.heap)?;
     let area = mapping.area();
     let handle = channel.session();
     let mut observer = Output {
