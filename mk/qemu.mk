@@ -36,6 +36,14 @@ $(QEMU_SPIN): qemu/guests/spin.wat $(WAMRC)
 	wat2wasm $< -o $(@:.aot=.wasm)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 
+# A CPU-bound module that waits for N CPUs running modules at once (qemu/guests/parallel.wat),
+# for the -smp 4 parallel-run check.
+QEMU_PAR := $(BUILD)/qemu-guests/parallel.aot
+$(QEMU_PAR): qemu/guests/parallel.wat $(WAMRC)
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
 # A module of about 1 MiB (qemu/guests/gen-big.py), for the load-vs-hash figure.
 QEMU_BIG := $(BUILD)/qemu-guests/big.aot
 $(QEMU_BIG): qemu/guests/gen-big.py $(WAMRC)
@@ -50,9 +58,9 @@ QEMU_HOSTILE := $(BUILD)/hostile-aot/hostile-bundle.bin
 hostile-aot $(QEMU_HOSTILE): FORCE | $(SETUP_STAMP)
 	$(CARGO) run --release -q -p tzwasm-hostile-aot -- $(BUILD)/hostile-aot
 
-qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG)
+qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG) $(QEMU_PAR)
 	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD) $(QEMU_W10) $(QEMU_SPIN)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
-	TZWASM_TEST_BIG=$(QEMU_BIG) \
+	TZWASM_TEST_BIG=$(QEMU_BIG) TZWASM_TEST_PARALLEL=$(QEMU_PAR) \
 	TZWASM_TEST_HOSTILE=$(QEMU_HOSTILE) \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
 		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)

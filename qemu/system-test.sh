@@ -80,11 +80,46 @@ if [ -n "${TZWASM_TEST_BIG:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_BIG,addr=0x68000000,force-raw=on"
                -device "loader,addr=0x71fff050,data=$(stat -c %s "$TZWASM_TEST_BIG"),data-len=8")
 fi
+# The parallel-run module (qemu/guests/parallel.wat) at 0x6c000000, its length in word 12.
+if [ -n "${TZWASM_TEST_PARALLEL:-}" ]; then
+    aot_args+=(-device "loader,file=$TZWASM_TEST_PARALLEL,addr=0x6c000000,force-raw=on"
+               -device "loader,addr=0x71fff060,data=$(stat -c %s "$TZWASM_TEST_PARALLEL"),data-len=8")
+fi
 # The hostile-module bundle (tools/hostile-aot) at 0x7e000000, its length in word 11.
 if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_HOSTILE,addr=0x7e000000,force-raw=on"
                -device "loader,addr=0x71fff058,data=$(stat -c %s "$TZWASM_TEST_HOSTILE"),data-len=8")
 fi
+# Parallel runs (-smp 4, the client's parallel mode word): four CPU-bound modules seen running
+# at once on four CPUs with the outputs of a serial run, then every CPU issuing 10,000 random
+# session and shared-memory calls on shared handles.
+parallel_case() {
+    if TZWASM_SMP=4 TIMEOUT=${TZWASM_QEMU_PARALLEL_TIMEOUT:-600} run_case parallel "${aot_args[@]}" \
+        -device "loader,addr=0x5ffff000,data=0x5a4d9a11,data-len=8"; then
+        if summary=$(client_summary_ok "$out/parallel/normal.log"); then
+            if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/parallel/secure.log"; then
+                fail parallel "secure world crashed"
+            elif ! grep -qa '^parallel: 4 CPUs' "$out/parallel/normal.log"; then
+                fail parallel "the run did not use 4 CPUs"
+            else
+                pass "parallel ($summary)"
+            fi
+        else
+            fail parallel "$summary"
+        fi
+    else
+        fail parallel "QEMU did not power off cleanly (exit $?; timeout is 124)"
+    fi
+}
+
+if [ "${TZWASM_QEMU_ONLY:-}" = parallel ]; then
+    passed=0; failed=0
+    parallel_case
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit
+fi
+
 if run_case protocol "${aot_args[@]}"; then
     if summary=$(client_summary_ok "$out/protocol/normal.log"); then
         if ! crash=$("$here/secure-log-check.sh" "$out/protocol/secure.log"); then
@@ -123,6 +158,8 @@ if [ -n "$release_flash" ]; then
         fail protocol-release "QEMU did not power off cleanly"
     fi
 fi
+
+parallel_case
 
 # Case 2..7: fault injection on the secondary CPU, one boot per TEST_FAULT kind. The mode word
 # (normal-world RAM 0x5ffff000) is the crash-test magic with the kind in bits 63:32. Each kind

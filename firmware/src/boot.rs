@@ -13,6 +13,7 @@ use tzwasm_firmware::exception::{write_report, write_summary, ExceptionFrame, Ve
 use tzwasm_firmware::failstop::FailRecord;
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
+use tzwasm_firmware::sessions::fold;
 use tzwasm_smc::{Call, El0Program, FaultKind, MeasureSelector, Regs4, Regs8, Status};
 
 /// The static pool, also the global allocator.
@@ -72,6 +73,8 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     // SAFETY: the linker reserves __pool_start..__pool_end for the pool alone
     // (linker/bl32.ld); called once, before any allocation.
     unsafe { POOL.init(start as *mut u8, end - start) };
+    let reservable = ((end - start) as u64).saturating_sub(crate::session::KERNEL_RESERVE);
+    crate::session::MACHINE.book.set_limit(reservable);
     log::info!(
         "tzwasm BL32 v{} on CPU {cpu}; pool {} KiB",
         env!("CARGO_PKG_VERSION"),
@@ -155,18 +158,18 @@ impl Services for Platform {
     }
 
     fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4 {
-        use crate::session;
-        match call {
-            Call::SessionOpen => session::open(x[1]),
-            Call::SessionClose => session::close(x[1]),
-            Call::Load => crate::platform::load(x[1], x[2], x[3], x[4], x[5]),
-            Call::Unload => session::unload(x[1]),
-            Call::Stats => session::stats(x[1], x[2]),
-            Call::Run => crate::platform::run(x[1], x[2], [x[3], x[4]], [x[5], x[6]], x[7]),
-            Call::Resume => session::resume(x[1]),
-            Call::Cancel => session::cancel(x[1]),
-            _ => [Status::NotSupported.to_raw(), 0, 0, 0],
-        }
+        let m = &crate::session::MACHINE;
+        fold(match call {
+            Call::SessionOpen => m.open(x[1]),
+            Call::SessionClose => m.close(x[1]),
+            Call::Load => m.load(x[1], x[2], x[3], x[4], x[5]),
+            Call::Unload => m.unload(x[1]),
+            Call::Stats => m.stats(x[1], x[2]),
+            Call::Run => m.run(x[1], x[2], [x[3], x[4]], [x[5], x[6]], x[7]),
+            Call::Resume => m.resume(x[1]),
+            Call::Cancel => m.cancel(x[1]),
+            _ => Err(Status::NotSupported.into()),
+        })
     }
 
     fn test_fault(&mut self, kind: FaultKind) {

@@ -220,7 +220,8 @@ mod tests {
         hooks: bool,
         faults: Vec<FaultKind>,
         el0: Vec<El0Program>,
-        shm: crate::shm::Registry,
+        shm: Vec<(u64, crate::shm::ShmRange)>,
+        next_handle: u64,
         sessions: Vec<(Call, u64)>,
     }
 
@@ -253,10 +254,22 @@ mod tests {
                 0x0e00_0000..0x0f00_0000,
                 |_| {},
             );
-            self.shm.register(base, size, &dram).map(|(h, _)| h.0)
+            let r = crate::shm::validate_range(base, size, &dram)?;
+            if self.shm.iter().any(|(_, o)| o.overlaps(r)) {
+                return Err(Status::Overlap);
+            }
+            self.next_handle += 1;
+            self.shm.push((self.next_handle, r));
+            Ok(self.next_handle)
         }
         fn shm_unregister(&mut self, handle: u64) -> Result<(), Status> {
-            self.shm.unregister(handle).map(|_| ())
+            let i = self
+                .shm
+                .iter()
+                .position(|(h, _)| *h == handle)
+                .ok_or(Status::NoSuchHandle)?;
+            self.shm.remove(i);
+            Ok(())
         }
         fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4 {
             self.sessions.push((call, x[1]));
@@ -266,7 +279,12 @@ mod tests {
             test_fp_reply(a, b)
         }
         fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
-            let r = self.shm.get(handle).ok_or(Status::NoSuchHandle)?;
+            let r = self
+                .shm
+                .iter()
+                .find(|(h, _)| *h == handle)
+                .map(|(_, r)| *r)
+                .ok_or(Status::NoSuchHandle)?;
             match offset.checked_add(len) {
                 Some(end) if end <= r.size => Ok(len),
                 _ => Err(Status::BadAddress),
@@ -290,7 +308,8 @@ mod tests {
             hooks,
             faults: Vec::new(),
             el0: Vec::new(),
-            shm: crate::shm::Registry::new(),
+            shm: Vec::new(),
+            next_handle: 1,
             sessions: Vec::new(),
         }
     }

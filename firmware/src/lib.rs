@@ -4,13 +4,18 @@
 //! MMU programming. Everything here is plain logic over values, tested with `cargo test`.
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
 pub mod dispatch;
 pub mod drbg;
 pub mod esr;
 pub mod exception;
 pub mod failstop;
+pub mod handles;
 pub mod layout;
 pub mod ns_memory;
 pub mod pool;
+pub mod quota;
+pub mod sessions;
 pub mod shm;
 pub mod user;

@@ -2,7 +2,6 @@
 
 use spin::Once;
 use tzwasm_firmware::ns_memory::NsDram;
-use tzwasm_firmware::shm::Registry;
 use tzwasm_smc::Status;
 
 /// Secure memory on QEMU virt (TF-A: secure SRAM 0x0e000000 + secure DRAM up to 0x0f000000).
@@ -135,16 +134,13 @@ fn read_dtb(dtb: u64, seed: &mut [u8], seed_len: &mut usize) -> Result<NsDram, &
     .map_err(|_| "DTB has no usable /memory node")
 }
 
-/// Shared-memory registrations (all sessions; per-session ownership comes with sessions).
-static SHM: spin::Mutex<Registry> = spin::Mutex::new(Registry::new());
-
 /// Copies `len` bytes of normal-world memory at `addr` into a fresh buffer of u64 words
 /// (8-byte aligned, zero-padded): shared memory is never parsed or used in place, where the
 /// normal world could change it between check and use. `None` if the pool cannot hold it.
 ///
 /// # Safety
 /// `[addr, addr + len)` must lie inside a live registration that stays mapped for the call
-/// (the caller holds the registry lock).
+/// (the caller holds it pinned).
 pub unsafe fn copy_in(addr: u64, len: usize) -> Option<alloc::vec::Vec<u64>> {
     let mut words = alloc::vec::Vec::new();
     words.try_reserve_exact(len.div_ceil(8)).ok()?;
@@ -192,35 +188,13 @@ pub fn bytes_of(words: &[u64], len: usize) -> &[u8] {
 
 /// SHM_REGISTER: check, record, then map the range NS=1, never executable, at VA == PA.
 pub fn shm_register(base: u64, size: u64) -> Result<u64, Status> {
-    let mut shm = SHM.lock();
-    let (handle, range) = shm.register(base, size, &ns_dram())?;
-    if let Err(e) = crate::mmu::map_ns_shared(range.base, range.size) {
-        log::warn!("SHM_REGISTER {base:#x}+{size:#x}: cannot map: {e}");
-        let _ = shm.unregister(handle.0);
-        return Err(Status::NoResources);
-    }
-    log::debug!(
-        "shared memory {:#x}+{:#x} registered as {:#x}",
-        range.base,
-        range.size,
-        handle.0
-    );
-    Ok(handle.0)
+    crate::session::MACHINE.shm_register(base, size, &ns_dram())
 }
 
-/// SHM_UNREGISTER: unmap (with TLB invalidation) and forget. BUSY while a paused run's
-/// output ring lives in it.
+/// SHM_UNREGISTER: unmap (with TLB invalidation) and forget. BUSY while a call on another CPU
+/// or a paused run uses it.
 pub fn shm_unregister(handle: u64) -> Result<(), Status> {
-    let mut shm = SHM.lock();
-    let range = shm.get(handle).ok_or(Status::NoSuchHandle)?;
-    if crate::session::shm_in_use(handle) {
-        return Err(Status::Busy);
-    }
-    if let Err(e) = crate::mmu::unmap_ns_shared(range.base, range.size) {
-        log::error!("SHM_UNREGISTER {handle:#x}: cannot unmap: {e}");
-        return Err(Status::Internal);
-    }
-    shm.unregister(handle).map(|_| ())
+    crate::session::MACHINE.shm_unregister(handle)
 }
 
 /// TEST_SHM (test builds): hashes `len` bytes at `offset` of a registration, then inverts them
@@ -229,15 +203,23 @@ pub fn shm_test(handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
     if !cfg!(feature = "test-hooks") {
         return Err(Status::NotSupported);
     }
-    let shm = SHM.lock();
-    let range = shm.get(handle).ok_or(Status::NoSuchHandle)?;
+    crate::session::MACHINE
+        .with_shm(handle, |range| shm_test_in(range, offset, len))
+        .ok_or(Status::NoSuchHandle)?
+}
+
+fn shm_test_in(
+    range: tzwasm_firmware::shm::ShmRange,
+    offset: u64,
+    len: u64,
+) -> Result<u64, Status> {
     let end = offset.checked_add(len).ok_or(Status::BadAddress)?;
     if end > range.size {
         return Err(Status::BadAddress);
     }
     let start = range.base + offset;
     // SAFETY: [start, start + len) lies inside a live registration, which stays mapped
-    // (NS, EL1 RW) while we hold the registry lock. The normal world may change the bytes
+    // (NS, EL1 RW) while it is pinned (with_shm). The normal world may change the bytes
     // concurrently; we only read and write them as plain bytes, one volatile access each.
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     for i in 0..len {
@@ -261,21 +243,19 @@ const MAX_MODULE: u64 = 4 << 20;
 pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
     use crate::runner::{run_command, Outcome};
     let st = |s: Status| [s.to_raw(), 0, 0, 0];
-    let copy = {
-        let shm = SHM.lock();
-        let Some(range) = shm.get(handle) else {
-            return st(Status::NoSuchHandle);
-        };
+    let copy = crate::session::MACHINE.with_shm(handle, |range| {
         match offset.checked_add(len) {
             Some(end) if end <= range.size && len > 0 && len <= MAX_MODULE => {}
-            _ => return st(Status::BadAddress),
+            _ => return Err(Status::BadAddress),
         }
         // SAFETY: [base + offset, + len) lies inside the live registration, checked above;
-        // we hold the registry lock.
-        match unsafe { copy_in(range.base + offset, len as usize) } {
-            Some(words) => words,
-            None => return st(Status::OutOfMemory),
-        }
+        // it is pinned (mapped) for the closure.
+        unsafe { copy_in(range.base + offset, len as usize) }.ok_or(Status::OutOfMemory)
+    });
+    let copy = match copy {
+        None => return st(Status::NoSuchHandle),
+        Some(Err(s)) => return st(s),
+        Some(Ok(words)) => words,
     };
     let bytes = bytes_of(&copy, len as usize);
     let (outcome, written) = run_command(bytes);
@@ -301,91 +281,4 @@ pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
             st(Status::BadModule)
         }
     }
-}
-
-/// LOAD: checks the file and report ranges against registration `shm` (held locked while the
-/// session copies the file and writes the report), then loads.
-pub fn load(session: u64, shm: u64, offset: u64, len: u64, report_off: u64) -> tzwasm_smc::Regs4 {
-    use tzwasm_smc::session::LOAD_REPORT_SIZE;
-    let st = |s: Status| [s.to_raw(), 0, 0, 0];
-    let reg = SHM.lock();
-    let Some(range) = reg.get(shm) else {
-        return st(Status::NoSuchHandle);
-    };
-    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
-    if len == 0 || !inside(offset, len) {
-        return st(Status::BadAddress);
-    }
-    if !report_off.is_multiple_of(8) || !inside(report_off, LOAD_REPORT_SIZE as u64) {
-        return st(Status::BadAddress);
-    }
-    crate::session::load(&crate::session::LoadRequest {
-        session,
-        file: range.base + offset,
-        len,
-        report: range.base + report_off,
-    })
-}
-
-/// RUN: checks the run block, ring and report ranges against registration `shm`, copies and
-/// validates the run block, attaches to the ring, then runs.
-pub fn run(
-    session: u64,
-    shm: u64,
-    [blk_off, blk_len]: [u64; 2],
-    [ring_off, ring_len]: [u64; 2],
-    report_off: u64,
-) -> tzwasm_smc::Regs4 {
-    use tzwasm_smc::ring::{Producer, SharedRegion, ALIGN};
-    use tzwasm_smc::session::{RunBlock, MAX_RUN_BLOCK, RUN_REPORT_SIZE};
-    let st = |s: Status| [s.to_raw(), 0, 0, 0];
-    let reg = SHM.lock();
-    let Some(range) = reg.get(shm) else {
-        return st(Status::NoSuchHandle);
-    };
-    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
-    if blk_len == 0 || blk_len > MAX_RUN_BLOCK as u64 || !inside(blk_off, blk_len) {
-        return st(Status::BadAddress);
-    }
-    if ring_len == 0 || !ring_off.is_multiple_of(ALIGN as u64) || !inside(ring_off, ring_len) {
-        return st(Status::BadAddress);
-    }
-    let report_len = RUN_REPORT_SIZE as u64;
-    if !report_off.is_multiple_of(8) || !inside(report_off, report_len) {
-        return st(Status::BadAddress);
-    }
-    // Both inside the registration, so neither end wraps.
-    if report_off < ring_off + ring_len && ring_off < report_off + report_len {
-        log::info!("RUN: the run report overlaps the output ring");
-        return st(Status::InvalidParameter);
-    }
-    // SAFETY: inside the live registration (checked above); we hold the registry lock.
-    let Some(words) = (unsafe { copy_in(range.base + blk_off, blk_len as usize) }) else {
-        return st(Status::OutOfMemory);
-    };
-    let block = bytes_of(&words, blk_len as usize);
-    let Ok(block) = RunBlock::parse(block) else {
-        return st(Status::InvalidParameter);
-    };
-    // SAFETY: [base + ring_off, + ring_len) lies inside a live registration, mapped NS RW for
-    // EL1. It stays mapped while the run can touch it: SHM_UNREGISTER refuses a registration
-    // that a paused run's ring lives in, and the producer is dropped when the run ends.
-    let region =
-        unsafe { SharedRegion::new((range.base + ring_off) as *mut u8, ring_len as usize) };
-    let producer = match region.and_then(Producer::attach) {
-        Ok(p) => p,
-        Err(e) => {
-            log::info!("RUN: output ring refused: {e:?}");
-            return st(Status::InvalidParameter);
-        }
-    };
-    let report = range.base + report_off;
-    drop(reg);
-    crate::session::run(crate::session::RunRequest {
-        session,
-        shm,
-        block,
-        producer,
-        report,
-    })
 }

@@ -259,6 +259,10 @@ impl WasiHost for RunWasi {
             0 => crate::platform::realtime_ns(ticks_to_ns, crate::arch::counter()),
             // Monotonic: the secure physical counter, which the normal world cannot change.
             1 => Some(counter_ns()),
+            // Test builds: the most CPUs seen running module code at once.
+            tzwasm_smc::call::TEST_CLOCK_PEAK_RUNS if cfg!(feature = "test-hooks") => {
+                Some(crate::session::RUNS_PEAK.load(core::sync::atomic::Ordering::Acquire))
+            }
             _ => None,
         }
     }

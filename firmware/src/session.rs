@@ -1,4 +1,6 @@
-//! Sessions: a heap quota, and at most one loaded module, per session.
+//! The payload's session [`Engine`]: what LOAD, RUN, RESUME, CANCEL and UNLOAD do with
+//! modules, under the state machine of `tzwasm_firmware::sessions` (handle tables,
+//! per-session locks, quotas reserved at OPEN), which is host-tested with a fake engine.
 //!
 //! LOAD never parses shared memory in place: the bytes are copied into secure memory first
 //! (so the normal world cannot change them between check and use), measured with SHA-256,
@@ -6,31 +8,57 @@
 //! (the copy, code, instance data, stack, linear memory) counts against the session's quota;
 //! a quota that is too small is refused with the exact minimum, computed before anything is
 //! allocated for the module. Unloading unmaps, zeroes and frees all of it.
+//!
+//! Runs are parallel: each CPU serves at most one session at a time, and a paused run's
+//! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
+//! executing module code at this moment.
 
-use crate::boot::POOL;
 use crate::runner::SecurePlatform;
-use crate::runner::{resume as resume_run, start, Cursor, Step};
+use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::ManuallyDrop;
+use core::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
-use spin::Mutex;
 use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::runtime::Stop;
 use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
-use tzwasm_smc::ring::Producer;
-use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_firmware::handles::try_boxed;
+use tzwasm_firmware::quota::Account;
+use tzwasm_firmware::sessions::{
+    copy_cost, instance_budget, min_quota as module_min_quota, Engine, LoadPlace, Machine, Refusal,
+    RunPlace, Step,
+};
+use tzwasm_firmware::shm::ShmRange;
+use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
+use tzwasm_smc::ring::{Producer, SharedRegion};
+use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE};
 use tzwasm_smc::session::{RunBlock, RunReport};
 use tzwasm_smc::{Regs4, Status};
+
+/// Registrations and sessions of the whole payload.
+pub static MACHINE: Machine<FwEngine> = Machine::new(FwEngine, SHM_MAX_REGISTRATIONS);
+
+/// CPUs executing module code right now (test builds let a module read it, see runner.rs).
+pub static RUNS_NOW: AtomicU64 = AtomicU64::new(0);
+/// The most CPUs seen executing module code at once since boot.
+pub static RUNS_PEAK: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes of the pool kept back from session quotas for the payload itself (handle tables,
+/// run-block copies, log formatting, TEST_RUN).
+pub const KERNEL_RESERVE: u64 = 1 << 20;
+
+/// The payload's engine (stateless: everything lives in the modules).
+pub struct FwEngine;
 
 /// The stack every module gets (part of its footprint).
 const MODULE_STACK: usize = 1 << 20;
 
 /// A module loaded in a session. Field order matters for Drop: the instance (which borrows
 /// the module and the file) goes first.
-struct Loaded {
+pub struct Loaded {
     instance: ManuallyDrop<Box<Instance<'static, SecurePlatform>>>,
     run: RunState,
     module: *mut AotModule,
@@ -43,8 +71,8 @@ struct Loaded {
     interruptions: u64,
 }
 
-// SAFETY: a Loaded is only ever touched under the SESSIONS lock, by one CPU at a time; the
-// raw pointers are owned allocations of the payload's pool, not shared with anything.
+// SAFETY: a Loaded is only ever touched by the CPU holding its session's lock, one at a time;
+// the raw pointers are owned allocations of the payload's pool, not shared with anything.
 unsafe impl Send for Loaded {}
 
 impl Drop for Loaded {
@@ -65,211 +93,71 @@ impl Drop for Loaded {
 /// Where a loaded module's one run stands.
 enum RunState {
     NotStarted,
-    /// Waiting for the normal world to drain the ring: the module's registers, and the
-    /// registration the ring lives in (which cannot be unregistered meanwhile).
+    /// Waiting for the normal world to drain the ring or give the CPU back: the module's
+    /// registers, and where the report goes (the state machine keeps its registration
+    /// pinned meanwhile).
     Paused {
         cur: Box<Cursor>,
-        place: RunPlace,
+        report: u64,
     },
     /// The module finished; output the payload adds (an export's results) is still
     /// waiting for room in the ring, and then the run reports `result`.
     Flushing {
         result: Regs4,
-        place: RunPlace,
+        at: u64,
         report: Box<RunReport>,
     },
     /// Finished, trapped or cancelled: RUN again needs UNLOAD + LOAD.
     Done,
 }
 
-struct Session {
-    generation: u32,
-    quota: u64,
-    loaded: Option<Loaded>,
-}
-
-struct Table {
-    slots: [Option<Session>; MAX_SESSIONS],
-    generations: [u32; MAX_SESSIONS],
-}
-
-static SESSIONS: Mutex<Table> = Mutex::new(Table {
-    slots: [const { None }; MAX_SESSIONS],
-    generations: [0; MAX_SESSIONS],
-});
-
 fn st(s: Status) -> Regs4 {
     [s.to_raw(), 0, 0, 0]
 }
 
-fn slot_of(t: &Table, handle: u64) -> Option<usize> {
-    let i = (handle & 0xff).checked_sub(1)? as usize;
-    let s = t.slots.get(i)?.as_ref()?;
-    (handle >> 8 == u64::from(s.generation)).then_some(i)
-}
-
-/// The loaded module of session `handle`: NO_SUCH_HANDLE for a dead session, BAD_STATE when
-/// nothing is loaded.
-fn loaded_in(t: &mut Table, handle: u64) -> Result<&mut Loaded, Regs4> {
-    let i = slot_of(t, handle).ok_or(st(Status::NoSuchHandle))?;
-    t.slots[i]
-        .as_mut()
-        .and_then(|s| s.loaded.as_mut())
-        .ok_or(st(Status::BadState))
-}
-
-/// SESSION_OPEN.
-pub fn open(quota: u64) -> Regs4 {
-    let pool = POOL.stats().size as u64;
-    if quota < SESSION_MIN_QUOTA {
-        return [Status::QuotaTooSmall.to_raw(), SESSION_MIN_QUOTA, 0, 0];
-    }
-    if quota > pool {
-        return [Status::QuotaTooLarge.to_raw(), pool, 0, 0];
-    }
-    let Some(mut t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    let Some(i) = t.slots.iter().position(Option::is_none) else {
-        return st(Status::NoResources);
-    };
-    let generation = (t.generations[i].wrapping_add(1) & 0x00ff_ffff).max(1);
-    t.generations[i] = generation;
-    t.slots[i] = Some(Session {
-        generation,
-        quota,
-        loaded: None,
-    });
-    [
-        Status::Success.to_raw(),
-        u64::from(generation) << 8 | (i as u64 + 1),
-        0,
-        0,
-    ]
-}
-
-/// SESSION_CLOSE: unloads the module (if any) and forgets the session.
-pub fn close(handle: u64) -> Regs4 {
-    let Some(mut t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    match slot_of(&t, handle) {
-        Some(i) => {
-            t.slots[i] = None;
-            st(Status::Success)
-        }
-        None => st(Status::NoSuchHandle),
+/// Writes `bytes` to normal-world memory at `at`.
+///
+/// # Safety
+/// `[at, at + bytes.len())` must lie inside a live registration (mapped NS RW for EL1) that
+/// stays mapped for the call: the state machine pins the registration for the call (LOAD,
+/// RUN) or for as long as a run is paused (RESUME, CANCEL).
+unsafe fn write_shared(at: u64, bytes: &[u8]) {
+    for (k, b) in bytes.iter().enumerate() {
+        // SAFETY: inside the caller's range, by this function's contract.
+        unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
     }
 }
 
-/// UNLOAD.
-pub fn unload(handle: u64) -> Regs4 {
-    let Some(mut t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    let Some(i) = slot_of(&t, handle) else {
-        return st(Status::NoSuchHandle);
-    };
-    match t.slots[i].as_mut().and_then(|s| s.loaded.take()) {
-        Some(loaded) => {
-            drop(loaded);
-            st(Status::Success)
-        }
-        None => st(Status::BadState),
-    }
-}
-
-/// STATS: page 0 (`x2` = 0): quota, bytes charged, whether a module is loaded; page 1: the
-/// counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and instantiate ticks.
-pub fn stats(handle: u64, page: u64) -> Regs4 {
-    let Some(t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    let Some(s) = slot_of(&t, handle).and_then(|i| t.slots[i].as_ref()) else {
-        return st(Status::NoSuchHandle);
-    };
-    let charged = s.loaded.as_ref().map_or(0, |l| l.charged);
-    let t = s.loaded.as_ref().map_or([0; 6], |l| l.load_ticks);
-    let ok = Status::Success.to_raw();
-    match page {
-        0 => [ok, s.quota, charged, u64::from(s.loaded.is_some())],
-        1 => [ok, crate::arch::counter_freq(), t[0], t[1]],
-        2 => [
-            ok,
-            t[2],
-            t[3],
-            s.loaded.as_ref().map_or(0, |l| l.interruptions),
-        ],
-        3 => [ok, t[4], t[5], t[3].saturating_sub(t[4] + t[5])],
-        _ => st(Status::InvalidParameter),
-    }
-}
-
-/// The request LOAD checks against a registration before it touches anything.
-pub struct LoadRequest {
-    /// Session handle.
-    pub session: u64,
-    /// Start of the file (VA == PA of normal-world memory, already checked to be inside a
-    /// live registration together with `len`).
-    pub file: u64,
-    /// File length.
-    pub len: u64,
-    /// Where the report goes (checked the same way, 8-aligned, LOAD_REPORT_SIZE bytes).
-    pub report: u64,
-}
-
-/// LOAD: copy, measure, parse, check the quota, instantiate; report into shared memory.
-pub fn load(req: &LoadRequest) -> Regs4 {
-    let Some(mut t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    let Some(i) = slot_of(&t, req.session) else {
-        return st(Status::NoSuchHandle);
-    };
-    let Some(session) = t.slots[i].as_mut() else {
-        return st(Status::NoSuchHandle);
-    };
-    if session.loaded.is_some() {
-        return st(Status::BadState);
-    }
-    let mut report = LoadReport::new(0);
-    let result = load_into(session, req, &mut report);
-    let regs = match result {
-        Ok(regs) => regs,
-        Err((status, x1, message)) => {
-            report.set_message(&message);
-            [status.to_raw(), x1, 0, 0]
-        }
-    };
-    report.status = regs[0] as i64 as i32;
-    write_report(req.report, &report);
-    regs
+fn write_report(at: u64, report: &LoadReport) {
+    // SAFETY: the state machine checked [at, at + LOAD_REPORT_SIZE) lies in a registration it
+    // holds pinned for the call.
+    unsafe { write_shared(at, &report.to_bytes()) };
 }
 
 type LoadError = (Status, u64, String);
 
 fn load_into(
-    s: &mut Session,
-    req: &LoadRequest,
+    quota: u64,
+    at: &LoadPlace,
     report: &mut LoadReport,
-) -> Result<Regs4, LoadError> {
-    let len = req.len as usize;
-    if req.len == 0 || req.len > MAX_MODULE_SIZE {
+) -> Result<(Loaded, [u64; 3]), LoadError> {
+    let len = at.len as usize;
+    if at.len == 0 || at.len > MAX_MODULE_SIZE {
         return Err((
             Status::BadAddress,
             0,
-            alloc::format!("module size {} is not in 1..={MAX_MODULE_SIZE}", req.len),
+            alloc::format!("module size {} is not in 1..={MAX_MODULE_SIZE}", at.len),
         ));
     }
     // The copy counts against the quota once the module is loaded; a quota that cannot hold
     // it is still answered with the module's real minimum, so the copy and the parse happen
     // first and are freed before the refusal.
-    let copy_cost = (req.len.div_ceil(8) * 8).max(8);
+    let copy = copy_cost(at.len);
     // Copy out of shared memory first: never parse what the normal world can still change.
     let t0 = crate::arch::counter();
-    // SAFETY: [file, file + len) is inside a live registration (checked by the caller, which
-    // holds the registry lock).
-    let Some(words) = (unsafe { crate::platform::copy_in(req.file, len) }) else {
+    // SAFETY: [file, file + len) is inside a registration the state machine keeps pinned
+    // (mapped) for the call.
+    let Some(words) = (unsafe { crate::platform::copy_in(at.file, len) }) else {
         return Err((
             Status::OutOfMemory,
             0,
@@ -301,32 +189,40 @@ fn load_into(
         }
     };
     let config = InstanceConfig {
-        heap_quota: s.quota - copy_cost,
+        // A file larger than the quota leaves nothing: refused below with the minimum.
+        heap_quota: instance_budget(quota, at.len).unwrap_or(0),
         stack_size: MODULE_STACK,
         ..Default::default()
     };
     let min_quota = match footprint_total(&module, &config, 4096) {
-        Ok(fp) => copy_cost.saturating_add(fp),
+        Ok(fp) => module_min_quota(at.len, fp),
         Err(e) => {
             free_file();
             return Err((Status::BadModule, 0, alloc::format!("{e}")));
         }
     };
     report.min_quota = min_quota;
-    if min_quota > s.quota {
+    if min_quota > quota {
         free_file();
         return Err((
             Status::QuotaTooSmall,
             min_quota,
             alloc::format!(
-                "heap quota {} is too small: this module needs at least {min_quota} bytes",
-                s.quota
+                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
             ),
         ));
     }
     let t3 = crate::arch::counter();
-    let module_ptr = Box::into_raw(Box::new(module));
-    // SAFETY: module_ptr is a fresh Box, freed only in Loaded::drop or below.
+    let Ok(module_box) = try_boxed(module) else {
+        free_file();
+        return Err((
+            Status::OutOfMemory,
+            0,
+            String::from("secure pool exhausted"),
+        ));
+    };
+    let module_ptr = Box::into_raw(module_box);
+    // SAFETY: module_ptr is a fresh box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
     match Instance::new(module_ref, file, SecurePlatform::new(), config) {
         Ok(instance) => {
@@ -339,10 +235,10 @@ fn load_into(
                 it.relocate,
                 it.memory,
             ];
-            let charged = copy_cost + instance.quota().used();
+            let charged = copy + instance.quota().used();
             report.charged = charged;
             report.set_message("loaded");
-            s.loaded = Some(Loaded {
+            let loaded = Loaded {
                 instance: ManuallyDrop::new(instance),
                 run: RunState::NotStarted,
                 module: module_ptr,
@@ -350,8 +246,8 @@ fn load_into(
                 charged,
                 load_ticks: ticks,
                 interruptions: 0,
-            });
-            Ok([Status::Success.to_raw(), charged, min_quota, 0])
+            };
+            Ok((loaded, [charged, min_quota, 0]))
         }
         Err(e) => {
             // SAFETY: the failed instance is gone; nothing borrows the module any more.
@@ -367,62 +263,6 @@ fn load_into(
             Err((status, min_quota, alloc::format!("{e}")))
         }
     }
-}
-
-/// Writes `bytes` to normal-world memory at `at`.
-///
-/// # Safety
-/// `[at, at + bytes.len())` must lie inside a live registration (mapped NS RW for EL1) that
-/// stays mapped for the call: LOAD holds the registry lock; for RUN, RESUME and CANCEL,
-/// SHM_UNREGISTER answers BUSY while the session table is locked or a paused run lives in the
-/// registration.
-unsafe fn write_shared(at: u64, bytes: &[u8]) {
-    for (k, b) in bytes.iter().enumerate() {
-        // SAFETY: inside the caller's range, by this function's contract.
-        unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
-    }
-}
-
-fn write_report(at: u64, report: &LoadReport) {
-    // SAFETY: the caller checked [at, at + LOAD_REPORT_SIZE) lies in a live registration and
-    // holds the registry lock.
-    unsafe { write_shared(at, &report.to_bytes()) };
-}
-
-/// True if a paused run's ring lives in registration `shm` (it must stay mapped), or the
-/// session table is busy (then we cannot tell: the caller answers BUSY).
-pub fn shm_in_use(shm: u64) -> bool {
-    let Some(t) = SESSIONS.try_lock() else {
-        return true;
-    };
-    t.slots.iter().flatten().any(|s| {
-        s.loaded.as_ref().is_some_and(|l| match l.run {
-            RunState::Paused { place, .. } | RunState::Flushing { place, .. } => place.shm == shm,
-            _ => false,
-        })
-    })
-}
-
-/// What RUN needs once its shared-memory arguments are checked and copied.
-pub struct RunRequest<'a> {
-    /// Session handle.
-    pub session: u64,
-    /// The registration holding the ring.
-    pub shm: u64,
-    /// The run block, already copied into secure memory and validated.
-    pub block: RunBlock<'a>,
-    /// The output ring's producer end (its block lies inside registration `shm`).
-    pub producer: Producer<'static>,
-    /// Address of the [`RunReport`] area, inside registration `shm` (checked by the caller).
-    pub report: u64,
-}
-
-/// Where a run's answers go: the registration holding its ring and report, and the report's
-/// address.
-#[derive(Clone, Copy)]
-struct RunPlace {
-    shm: u64,
-    report: u64,
 }
 
 /// The report of a run that ended with `result` (x0..x3 of the final answer).
@@ -443,51 +283,41 @@ fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
     r
 }
 
-/// Ends a run with `result`: the report written at `place`, the ring marked finished.
-fn end_run(
-    loaded: &mut Loaded,
-    mut result: Regs4,
-    mut report: RunReport,
-    place: RunPlace,
-) -> Regs4 {
+/// Ends a run with `result`: the report written at `at`, the ring marked finished.
+fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u64) -> Step {
     let wasi = &mut loaded.instance.platform.wasi;
     if result[0] == Status::Success.to_raw() || result[0] == Status::Trapped.to_raw() {
         result[2] = wasi.written[0];
         result[3] = wasi.written[1];
     }
     report.written = wasi.written;
-    // SAFETY: RUN checked [report, report + RUN_REPORT_SIZE) lies in registration `shm`,
-    // which cannot be unregistered while this run holds the session table or is paused.
-    unsafe { write_shared(place.report, &report.to_bytes()) };
+    // SAFETY: RUN checked [at, at + RUN_REPORT_SIZE) lies in the run's registration, which
+    // the state machine keeps pinned for the call and while the run is paused.
+    unsafe { write_shared(at, &report.to_bytes()) };
     loaded.run = RunState::Done;
     wasi.finish();
-    result
+    Step::Ended(result)
 }
 
-fn step_result(
-    loaded: &mut Loaded,
-    step: Step,
-    cur: Option<Box<Cursor>>,
-    place: RunPlace,
-) -> Regs4 {
+fn step_result(loaded: &mut Loaded, step: RunnerStep, cur: Option<Box<Cursor>>, at: u64) -> Step {
     match (step, cur) {
-        (step @ (Step::Paused | Step::Interrupted), Some(cur)) => {
-            loaded.run = RunState::Paused { cur, place };
-            let status = if matches!(step, Step::Paused) {
+        (step @ (RunnerStep::Paused | RunnerStep::Interrupted), Some(cur)) => {
+            loaded.run = RunState::Paused { cur, report: at };
+            let status = if matches!(step, RunnerStep::Paused) {
                 Status::OutputPending
             } else {
                 loaded.interruptions += 1;
                 Status::Interrupted
             };
-            [status.to_raw(), 0, 0, 0]
+            Step::Paused(st(status))
         }
-        (Step::Paused | Step::Interrupted, None) => {
+        (RunnerStep::Paused | RunnerStep::Interrupted, None) => {
             let result = st(Status::Internal);
             let mut report = RunReport::new(Status::Internal.to_raw() as i64 as i32);
             report.set_message("paused without a saved context");
-            end_run(loaded, result, report, place)
+            end_run(loaded, result, report, at)
         }
-        (Step::Finished(r), _) => {
+        (RunnerStep::Finished(r), _) => {
             let result = match &r {
                 Ok(()) => [Status::Success.to_raw(), 0, 0, 0],
                 Err(Stop::Exit(code)) => [Status::Success.to_raw(), u64::from(*code), 0, 0],
@@ -500,108 +330,194 @@ fn step_result(
             };
             let report = run_report(&result, r.as_ref().err());
             if loaded.instance.platform.wasi.flush_tail() {
-                end_run(loaded, result, report, place)
+                end_run(loaded, result, report, at)
             } else {
-                loaded.run = RunState::Flushing {
-                    result,
-                    place,
-                    report: Box::new(report),
+                let Ok(report) = try_boxed(report) else {
+                    // No room to keep the report: end here, the queued tail is lost.
+                    return end_run(loaded, result, report_lost(), at);
                 };
-                [Status::OutputPending.to_raw(), 0, 0, 0]
+                loaded.run = RunState::Flushing { result, at, report };
+                Step::Paused(st(Status::OutputPending))
             }
         }
     }
 }
 
-/// RUN: the loaded module's `_start`, once per LOAD.
-pub fn run(req: RunRequest<'_>) -> Regs4 {
-    let Some(mut t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    let loaded = match loaded_in(&mut t, req.session) {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    if !matches!(loaded.run, RunState::NotStarted) {
-        return st(Status::BadState);
-    }
-    let place = RunPlace {
-        shm: req.shm,
-        report: req.report,
-    };
-    if loaded
-        .instance
-        .platform
-        .wasi
-        .configure(req.block.args(), req.block.env(), Some(req.producer))
-        .is_err()
-    {
-        return st(Status::OutOfMemory);
-    }
-    let args: Vec<&str> = req
-        .block
-        .args()
-        .skip(1)
-        .map(|a| core::str::from_utf8(a).unwrap_or(""))
-        .collect();
-    let export = req.block.entry().map(|name| (name, args.as_slice()));
-    let mut cur = match start(&mut loaded.instance, export) {
-        Ok(cur) => Box::new(cur),
-        Err(stop) => return step_result(loaded, Step::Finished(Err(stop)), None, place),
-    };
-    let step = resume_run(&mut loaded.instance, &mut cur);
-    step_result(loaded, step, Some(cur), place)
+fn report_lost() -> RunReport {
+    let mut r = RunReport::new(Status::OutOfMemory.to_raw() as i64 as i32);
+    r.set_message("secure pool exhausted keeping the run's output");
+    r
 }
 
-/// RESUME: continue a run paused with OUTPUT_PENDING.
-pub fn resume(handle: u64) -> Regs4 {
-    let Some(mut t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    let loaded = match loaded_in(&mut t, handle) {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let (mut cur, place) = match core::mem::replace(&mut loaded.run, RunState::Done) {
-        RunState::Paused { cur, place } => (cur, place),
-        RunState::Flushing {
-            result,
-            place,
-            report,
-        } => {
-            if !loaded.instance.platform.wasi.flush_tail() {
-                loaded.run = RunState::Flushing {
-                    result,
-                    place,
-                    report,
-                };
-                return [Status::OutputPending.to_raw(), 0, 0, 0];
+/// Module code runs between these: counts the CPUs doing so at once.
+fn running<R>(f: impl FnOnce() -> R) -> R {
+    let now = RUNS_NOW.fetch_add(1, Ordering::AcqRel) + 1;
+    RUNS_PEAK.fetch_max(now, Ordering::AcqRel);
+    let r = f();
+    RUNS_NOW.fetch_sub(1, Ordering::AcqRel);
+    r
+}
+
+impl Engine for FwEngine {
+    type Module = Loaded;
+
+    fn map_shm(&self, range: ShmRange) -> bool {
+        match crate::mmu::map_ns_shared(range.base, range.size) {
+            Ok(()) => true,
+            Err(e) => {
+                log::warn!(
+                    "SHM_REGISTER {:#x}+{:#x}: cannot map: {e}",
+                    range.base,
+                    range.size
+                );
+                false
             }
-            return end_run(loaded, result, *report, place);
         }
-        other => {
-            loaded.run = other;
-            return st(Status::BadState);
-        }
-    };
-    let step = resume_run(&mut loaded.instance, &mut cur);
-    step_result(loaded, step, Some(cur), place)
-}
+    }
 
-/// CANCEL: end a paused run; its output so far stays in the ring.
-pub fn cancel(handle: u64) -> Regs4 {
-    let Some(mut t) = SESSIONS.try_lock() else {
-        return st(Status::Busy);
-    };
-    let loaded = match loaded_in(&mut t, handle) {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let place = match loaded.run {
-        RunState::Paused { place, .. } | RunState::Flushing { place, .. } => place,
-        _ => return st(Status::BadState),
-    };
-    let mut report = RunReport::new(Status::Cancelled.to_raw() as i64 as i32);
-    report.set_message("cancelled");
-    end_run(loaded, st(Status::Success), report, place)
+    fn unmap_shm(&self, range: ShmRange) -> bool {
+        match crate::mmu::unmap_ns_shared(range.base, range.size) {
+            Ok(()) => true,
+            Err(e) => {
+                log::error!("SHM_UNREGISTER {:#x}: cannot unmap: {e}", range.base);
+                false
+            }
+        }
+    }
+
+    fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Loaded, [u64; 3]), Refusal> {
+        let mut report = LoadReport::new(0);
+        let r = load_into(account.quota(), at, &mut report);
+        let out = match r {
+            Ok((loaded, regs)) => {
+                report.status = Status::Success.to_raw() as i64 as i32;
+                Ok((loaded, regs))
+            }
+            Err((status, x1, message)) => {
+                report.set_message(&message);
+                report.status = status.to_raw() as i64 as i32;
+                Err(Refusal(status, x1))
+            }
+        };
+        write_report(at.report, &report);
+        out
+    }
+
+    fn run(&self, _account: &Account, loaded: &mut Loaded, at: &RunPlace) -> Step {
+        if !matches!(loaded.run, RunState::NotStarted) {
+            return Step::Refused(Status::BadState.into());
+        }
+        // SAFETY: inside the registration the state machine holds pinned for the call.
+        let Some(words) = (unsafe { crate::platform::copy_in(at.block.0, at.block.1 as usize) })
+        else {
+            return Step::Refused(Status::OutOfMemory.into());
+        };
+        let block = crate::platform::bytes_of(&words, at.block.1 as usize);
+        let Ok(block) = RunBlock::parse(block) else {
+            return Step::Refused(Status::InvalidParameter.into());
+        };
+        // SAFETY: [ring, ring + len) lies inside a registration mapped NS RW for EL1. It stays
+        // mapped while the run can touch it: the state machine pins the registration for the
+        // call and for as long as the run is paused; the producer is dropped when it ends.
+        let region = unsafe { SharedRegion::new(at.ring.0 as *mut u8, at.ring.1 as usize) };
+        let producer: Producer<'static> = match region.and_then(Producer::attach) {
+            Ok(p) => p,
+            Err(e) => {
+                log::info!("RUN: output ring refused: {e:?}");
+                return Step::Refused(Status::InvalidParameter.into());
+            }
+        };
+        if loaded
+            .instance
+            .platform
+            .wasi
+            .configure(block.args(), block.env(), Some(producer))
+            .is_err()
+        {
+            return Step::Refused(Status::OutOfMemory.into());
+        }
+        let mut args: Vec<&str> = Vec::new();
+        if args.try_reserve_exact(block.args().count()).is_err() {
+            return Step::Refused(Status::OutOfMemory.into());
+        }
+        args.extend(
+            block
+                .args()
+                .skip(1)
+                .map(|a| core::str::from_utf8(a).unwrap_or("")),
+        );
+        let export = block.entry().map(|name| (name, args.as_slice()));
+        let cur = match start(&mut loaded.instance, export) {
+            Ok(cur) => cur,
+            Err(stop) => {
+                return step_result(loaded, RunnerStep::Finished(Err(stop)), None, at.report)
+            }
+        };
+        let Ok(mut cur) = try_boxed(cur) else {
+            let mut report = RunReport::new(Status::OutOfMemory.to_raw() as i64 as i32);
+            report.set_message("secure pool exhausted starting the run");
+            return end_run(loaded, st(Status::OutOfMemory), report, at.report);
+        };
+        let step = running(|| resume_run(&mut loaded.instance, &mut cur));
+        step_result(loaded, step, Some(cur), at.report)
+    }
+
+    fn resume(&self, _account: &Account, loaded: &mut Loaded) -> Step {
+        let (mut cur, at) = match core::mem::replace(&mut loaded.run, RunState::Done) {
+            RunState::Paused { cur, report } => (cur, report),
+            RunState::Flushing { result, at, report } => {
+                if !loaded.instance.platform.wasi.flush_tail() {
+                    loaded.run = RunState::Flushing { result, at, report };
+                    return Step::Paused(st(Status::OutputPending));
+                }
+                return end_run(loaded, result, *report, at);
+            }
+            other => {
+                loaded.run = other;
+                return Step::Refused(Status::BadState.into());
+            }
+        };
+        let step = running(|| resume_run(&mut loaded.instance, &mut cur));
+        step_result(loaded, step, Some(cur), at)
+    }
+
+    fn cancel(&self, _account: &Account, loaded: &mut Loaded) -> Regs4 {
+        let at = match loaded.run {
+            RunState::Paused { report, .. } => report,
+            RunState::Flushing { at, .. } => at,
+            _ => return st(Status::BadState),
+        };
+        let mut report = RunReport::new(Status::Cancelled.to_raw() as i64 as i32);
+        report.set_message("cancelled");
+        match end_run(loaded, st(Status::Success), report, at) {
+            Step::Ended(r) | Step::Paused(r) => r,
+            Step::Refused(Refusal(s, x1)) => [s.to_raw(), x1, 0, 0],
+        }
+    }
+
+    fn unload(&self, _account: &Account, loaded: Loaded) {
+        drop(loaded);
+    }
+
+    fn charged(&self, _account: &Account, loaded: &Loaded) -> u64 {
+        loaded.charged
+    }
+
+    /// Page 1: the counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and
+    /// instantiate ticks and the run's interruptions; page 3: instantiate's relocation,
+    /// memory and remaining ticks; page 4: CPUs running module code now and at most at once.
+    fn stats(&self, loaded: Option<&Loaded>, page: u64) -> Option<[u64; 3]> {
+        let t = loaded.map_or([0; 6], |l| l.load_ticks);
+        match page {
+            1 => Some([crate::arch::counter_freq(), t[0], t[1]]),
+            2 => Some([t[2], t[3], loaded.map_or(0, |l| l.interruptions)]),
+            3 => Some([t[4], t[5], t[3].saturating_sub(t[4] + t[5])]),
+            4 => Some([
+                RUNS_NOW.load(Ordering::Acquire),
+                RUNS_PEAK.load(Ordering::Acquire),
+                0,
+            ]),
+            _ => None,
+        }
+    }
 }

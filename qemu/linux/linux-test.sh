@@ -31,6 +31,10 @@ run() {
 rc() { cat $tmp/$1.rc; }
 
 pool_used() { tzwasm info 2>/dev/null | sed -n 's/^pool: [0-9]* bytes ([^)]*), \([0-9]*\) in use.*/\1/p'; }
+# What `tzwasm info` sees with nothing else open: its own session's and registration's records
+# in the secure world's handle tables (which grow from the pool). Every "pool clean" check
+# compares with this.
+pool_base=$(pool_used)
 
 case_hello() {
     run hello run c-hello.aot
@@ -223,15 +227,15 @@ case_signals() {
         wait $r
         n=$(wc -c <$tmp/sig.out)
         used=$(pool_used)
-        if [ $st != $2 ] || [ "$n" -ge 10485760 ] || [ "$used" != 0 ] ||
+        if [ $st != $2 ] || [ "$n" -ge 10485760 ] || [ "$used" != "$pool_base" ] ||
             { [ $1 != KILL ] && ! grep -q "cancelled by signal" $tmp/sig.err; }; then
-            bad="$bad [SIG$1: exit $st after $n bytes, pool $used in use, $(cat $tmp/sig.err)]"
+            bad="$bad [SIG$1: exit $st after $n bytes, pool $used in use (baseline $pool_base), $(cat $tmp/sig.err)]"
         fi
         got="${got:+$got, }SIG$1->$st"
     done
     tzwasm run write10mib.aot | head -c 1000 >/dev/null
     used=$(pool_used)
-    [ "$used" = 0 ] || bad="$bad [after | head: pool $used in use]"
+    [ "$used" = "$pool_base" ] || bad="$bad [after | head: pool $used in use, baseline $pool_base]"
     if [ -z "$bad" ]; then pass "signals: a run paused for output is cancelled ($got), | head stops it, pool clean each time"
     else fail signals "$bad"; fi
 }
@@ -259,16 +263,16 @@ case_two_at_once() {
     p2=$!
     wait $p1
     wait $p2
+    # Sessions run in parallel (one per CPU, each with its own lock): both runs must be
+    # correct, and neither may have waited or been told busy.
     ok=0
     for k in 1 2; do
-        if [ "$(cat $tmp/two$k.sum)" = "$want" ]; then ok=$((ok + 1))
-        elif grep -q "busy: another program is running in the secure world" $tmp/two$k.err; then ok=$((ok + 1))
+        if [ "$(cat $tmp/two$k.sum)" = "$want" ] && ! grep -qE "waiting:|busy" $tmp/two$k.err; then
+            ok=$((ok + 1))
         fi
     done
-    waited=""
-    grep -q "waiting: another program" $tmp/two1.err $tmp/two2.err && waited=", one waited while the secure world was busy"
     if [ $ok = 2 ]; then
-        pass "two at once: both 10 MiB runs correct or told busy ($(cat $tmp/two1.sum | cut -c1-12)..., $(cat $tmp/two2.sum | cut -c1-12)...$waited)"
+        pass "two at once: both 10 MiB runs correct, neither waited ($(cat $tmp/two1.sum | cut -c1-12)..., $(cat $tmp/two2.sum | cut -c1-12)...)"
     else
         fail "two at once" "run 1: $(cat $tmp/two1.sum) $(cat $tmp/two1.err); run 2: $(cat $tmp/two2.sum) $(cat $tmp/two2.err)"
     fi
@@ -483,7 +487,7 @@ case_corpus() {
 
 case_clean() {
     used=$(pool_used)
-    if [ "$used" = 0 ]; then pass "clean: the secure pool has 0 bytes in use after every case"
+    if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 

@@ -636,8 +636,14 @@ impl MeasureSelector {
 
 /// Most bytes one SHM_REGISTER may cover (64 MiB).
 pub const SHM_MAX_SIZE: u64 = 64 << 20;
-/// Most shared-memory registrations alive at once.
-pub const SHM_MAX_REGISTRATIONS: usize = 16;
+/// Most shared-memory registrations alive at once (a guard on the pool and the mapping tables,
+/// well above one per session at [`crate::session::GUARANTEED_SESSIONS`]).
+pub const SHM_MAX_REGISTRATIONS: usize = 256;
+
+/// Test builds only: the WASI clock id whose `clock_time_get` answers the most CPUs the secure
+/// world has seen executing module code at the same moment since boot (how the `-smp 4`
+/// check sees its modules run in parallel). Release builds answer EINVAL for it.
+pub const TEST_CLOCK_PEAK_RUNS: u32 = 0x7a57_0001;
 
 /// The TEST_SHM hash (FNV-1a, 64-bit) of the bytes as they were before the secure world
 /// inverted them.

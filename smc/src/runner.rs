@@ -237,7 +237,8 @@ impl fmt::Display for Error {
                 value,
             } => write!(
                 f,
-                "heap quota larger than the secure world's pool ({value} bytes): ask for less"
+                "heap quota does not fit: the secure world's pool has {value} bytes free for \
+                 sessions now: ask for less"
             ),
             Error::Refused {
                 call: "SESSION_OPEN",

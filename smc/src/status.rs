@@ -178,7 +178,7 @@ impl Status {
             Status::NoSuchHandle => "no such session, shared-memory registration or module",
             Status::NoResources => "secure-world table full",
             Status::QuotaTooSmall => "heap quota smaller than the module needs",
-            Status::QuotaTooLarge => "heap quota larger than the secure pool",
+            Status::QuotaTooLarge => "heap quota larger than the secure pool has free",
             Status::BadModule => "malformed or incompatible module",
             Status::Trapped => "module trapped",
             Status::Cancelled => "run cancelled",

@@ -71,6 +71,13 @@ extern "C" fn primary_main(dtb: u64, entry_el: u64) -> ! {
         format_args!("version {:#x}", psci_version),
     );
 
+    if mode == Mode::Parallel {
+        crate::parallel::run_parallel_mode(&mut report);
+        let (passed, failed) = (report.passed, report.failed);
+        println!("{passed} passed, {failed} failed");
+        Console::flush();
+        psci::system_off()
+    }
     crate::checks::run_primary(&mut report);
     run_secondary(&mut report);
     crate::checks::timing();
@@ -191,7 +198,12 @@ fn crash_test(report: &mut Report, kind: u64) {
 /// Secondary CPU entry from `secondary_entry` (own stack, FP/SIMD enabled). The first start
 /// runs the checks and powers the CPU off; in crash mode a second start calls TEST_FAULT.
 #[unsafe(no_mangle)]
-extern "C" fn secondary_main(_index: u64, entry_el: u64) -> ! {
+extern "C" fn secondary_main(index: u64, entry_el: u64) -> ! {
+    if crate::parallel::run_job(index) {
+        let status = psci::cpu_off();
+        println!("cpu{index}: PSCI CPU_OFF returned {status}");
+        arch::park()
+    }
     if CRASH_GO.load(Ordering::Acquire) != 0 {
         let kind = CRASH_KIND.load(Ordering::Relaxed);
         println!("crash-test: fault kind {kind} from cpu1");

@@ -31,6 +31,8 @@ mod isolation;
 #[cfg(target_os = "none")]
 mod mode;
 #[cfg(target_os = "none")]
+mod parallel;
+#[cfg(target_os = "none")]
 mod psci;
 #[cfg(target_os = "none")]
 mod report;

@@ -215,8 +215,8 @@ impl fmt::Display for SetupError {
                 value,
             } => write!(
                 f,
-                "heap too large: the secure world's pool has {value} bytes ({}); ask for less \
-                 with --heap",
+                "heap too large: the secure world's pool has {value} bytes ({}) free for \
+                 sessions now (other programs hold the rest); ask for less with --heap",
                 crate::size::show(*value)
             ),
             SetupError::Refused {
@@ -233,8 +233,7 @@ impl fmt::Display for SetupError {
             }
             SetupError::Failed(message) => write!(f, "secure world failed: {message}"),
             SetupError::Busy => f.write_str(
-                "busy: another program is running in the secure world; try again when it has \
-                 finished",
+                "busy: another CPU stayed inside this program's secure-world session; try again",
             ),
             SetupError::Os(what, e) => write!(f, "{what}: {e}"),
         }
@@ -276,7 +275,7 @@ fn parameter(name: &str) -> Option<String> {
 fn busy_message_once(shown: &mut bool) {
     if !*shown {
         *shown = true;
-        eprintln!("tzwasm: waiting: another program is running in the secure world");
+        eprintln!("tzwasm: waiting: another CPU is inside this program's secure-world session");
     }
 }
 

@@ -24,15 +24,30 @@ use tzwasm_smc::runner::{
     area_size, failed, load_report_offset, run_offset, Error as RunError, RunEnd, RunObserver,
     RunRequest, Session, DEFAULT_RING_CAPACITY,
 };
-use tzwasm_smc::session::{LOAD_REPORT_SIZE, MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_smc::session::{LOAD_REPORT_SIZE, SESSION_MIN_QUOTA};
 use tzwasm_smc::{Client as _, ClientError, Status};
 
 use tzwasm_tool::device::{Channel, Device, SetupError, SHM_MAX_SIZE};
 use tzwasm_tool::{catch_signals, size, stopping, SIGNAL};
 
 /// Heap quota when `--heap` is not given: enough for the corpus programs (the largest needs
-/// about 3 MiB), and small enough that the secure pool (14 MiB on QEMU) holds several.
+/// about 6 MiB). Sessions reserve their heaps while they are open, so when other programs
+/// hold part of the pool, a run without `--heap` takes what is still free instead (see
+/// [`open_device`]).
 const DEFAULT_HEAP: u64 = 8 << 20;
+
+/// Opens the device with `heap` (or [`DEFAULT_HEAP`]); without an explicit `--heap`, a
+/// default that does not fit next to the other programs' sessions is lowered to what the pool
+/// still has free, so programs run side by side instead of waiting.
+fn open_device(shm: usize, heap: Option<u64>) -> Result<Device, SetupError> {
+    match Device::open(shm, heap.unwrap_or(DEFAULT_HEAP)) {
+        Err(SetupError::Refused {
+            status: Status::QuotaTooLarge,
+            value: free,
+        }) if heap.is_none() && free >= SESSION_MIN_QUOTA => Device::open(shm, free),
+        other => other,
+    }
+}
 /// Exit status when tzwasm itself could not run the module (as `env` and `docker run` do).
 const EXIT_TZWASM: u8 = 125;
 /// Exit status for a command-line error.
@@ -63,8 +78,9 @@ FILE.aot; `--` is optional unless the first argument starts with `-`).
 options:
   --heap SIZE       heap quota in the secure world: everything the module needs there (the
                     copy of the file, code, data, its 1 MiB stack, linear memory) must fit.
-                    SIZE is bytes or takes a suffix: 64K, 4M. Default 8M. If it is too small,
-                    the message says the module's minimum.
+                    SIZE is bytes or takes a suffix: 64K, 4M. Default 8M (or what the
+                    secure pool still has free while other programs hold the rest). If it
+                    is too small, the message says the module's minimum.
   --env KEY=VALUE   add a WASI environment variable (repeatable; none by default)
   --function NAME   call the export NAME instead of _start; ARGS are its parameters
                     (as WAMR's iwasm -f takes them) and its results are printed on stdout
@@ -75,8 +91,8 @@ exit status: the module's exit code (0..255); 1 after a trap, with
 125 when tzwasm could not run the module (the message says why; \"tzwasm: secure world
 failed: MESSAGE\" when the secure world has stopped after an internal error, until reboot);
 2 for usage errors.
-While another program runs in the secure world, calls wait (up to 30 s) and then fail with
-\"busy\".";
+Programs run in parallel, one per CPU; every program reserves its --heap out of the secure
+pool while it runs, so too many at once get \"heap too large\" with the bytes still free.";
 
 const INFO_USAGE: &str = "\
 usage: tzwasm info
@@ -401,7 +417,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     let Device {
         mut channel,
         shm: mapping,
-    } = Device::open(need, o.heap.unwrap_or(DEFAULT_HEAP))?;
+    } = open_device(need, o.heap)?;
     let area = mapping.area();
     let handle = channel.session();
     let mut observer = Output {
@@ -495,11 +511,10 @@ fn info(args: &[OsString]) -> Result<u8, Failure> {
     );
     println!(
         "limits: heap (--heap) {} to the pool size, default {}; shared memory per program {}; \
-         {} sessions at once; output rings {} per stream",
+         sessions at once: as many as their heaps fit in the pool; output rings {} per stream",
         size::show(SESSION_MIN_QUOTA),
         size::show(DEFAULT_HEAP),
         size::show(SHM_MAX_SIZE as u64),
-        MAX_SESSIONS,
         size::show(u64::from(DEFAULT_RING_CAPACITY))
     );
     Ok(0)

@@ -451,7 +451,7 @@ fn load_refusals_say_what_to_do() {
     let e = Session::open(&mut fake, 1 << 30).unwrap_err();
     assert!(e
         .to_string()
-        .contains("larger than the secure world's pool (16777216 bytes)"));
+        .contains("the secure world's pool has 16777216 bytes free for sessions now"));
     let e = Session::open(&mut fake, 1).unwrap_err();
     assert!(e
         .to_string()

@@ -3,7 +3,7 @@
 //!
 //! Every check prints `[PASS] name` or `[FAIL] name: why`; the last line is `N passed, M
 //! failed` and the exit status is 0 only if nothing failed. FILE.aot is any module that loads
-//! with an 8 MiB quota (the LOAD checks use it).
+//! with a 4 MiB quota (the LOAD checks use it).
 //!
 //! The per-uid limits (docs/driver.md, "Fair use") are checked by `make linux-test`'s
 //! `fair_use` case with three more commands:
@@ -25,12 +25,12 @@ use std::os::unix::process::CommandExt;
 
 use tzwasm_smc::call::ids;
 use tzwasm_smc::function_id::FunctionId;
-use tzwasm_smc::session::{MAX_SESSIONS, SESSION_MIN_QUOTA};
+use tzwasm_smc::session::{GUARANTEED_SESSIONS, SESSION_MIN_QUOTA};
 use tzwasm_smc::Status;
 use tzwasm_tool::device::{ioctl_call, ioctl_setup, open_raw, IocCall, IocSetup, SHM_MAX_SIZE};
 
 const PAGE: usize = 4096;
-const QUOTA: u64 = 8 << 20;
+const QUOTA: u64 = 4 << 20;
 
 struct Report {
     passed: u32,
@@ -223,9 +223,9 @@ fn limits(args: &[String]) -> ! {
     };
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
-    if euid == 0 || max < 2 || (max as usize) >= MAX_SESSIONS || cap < 4 * min {
+    if euid == 0 || max < 2 || (max as usize) >= GUARANTEED_SESSIONS || cap < 4 * min {
         eprintln!(
-            "tzwasm-driver-test limits: run as a non-root uid with 2 <= SESSIONS < {MAX_SESSIONS} \
+            "tzwasm-driver-test limits: run as a non-root uid with 2 <= SESSIONS < {GUARANTEED_SESSIONS} \
              and QUOTA >= {} (euid {euid}, SESSIONS {max}, QUOTA {cap})",
             4 * min
         );
@@ -366,6 +366,13 @@ fn interface() {
         passed: 0,
         failed: 0,
     };
+    // The pool's use with one file set up and nothing else open: that file's records in the
+    // secure world's handle tables (which grow from the pool). The last check compares with it.
+    let base = {
+        let f = open_raw().expect("open /dev/tzwasm");
+        let _ = setup(&f, PAGE, SESSION_MIN_QUOTA);
+        call(&f, [id(ids::GET_INFO), 1, 0, 0, 0, 0, 0, 0]).1[2]
+    };
 
     // Before SETUP.
     let fd = open_raw().expect("open /dev/tzwasm");
@@ -423,7 +430,7 @@ fn interface() {
     let shm = 1 << 20;
     let (res, s) = setup(&fd, shm, QUOTA);
     r.check(
-        "SETUP of 1 MiB with an 8 MiB quota",
+        "SETUP of 1 MiB with a 4 MiB quota",
         res.map(|()| format!("session {:#x}, shm handle {:#x}", s.session, s.shm_handle))
             .map_err(|e| e.to_string()),
     );
@@ -592,10 +599,13 @@ fn interface() {
         },
     );
 
-    // The session table has MAX_SESSIONS slots: one file per slot, then ENOSPC.
+    // Sessions are bounded by memory: every SETUP reserves its quota out of the pool, so
+    // files with the smallest quota open until the pool (or the registration cap, or the
+    // secure world's mapping tables) is used up, then SETUP is refused: EINVAL with
+    // QUOTA_TOO_LARGE, or ENOSPC with NO_RESOURCES. Far more than the old 4 at once.
     let mut more = Vec::new();
     let mut full = None;
-    for _ in 0..MAX_SESSIONS {
+    for _ in 0..1024 {
         let f = open_raw().expect("open /dev/tzwasm");
         let (res, st) = setup(&f, PAGE, SESSION_MIN_QUOTA);
         if res.is_err() {
@@ -605,9 +615,14 @@ fn interface() {
         more.push(f);
     }
     r.check(
-        "when the secure world's session table is full, SETUP fails with ENOSPC / NO_RESOURCES",
+        "sessions open until the pool is reserved, then SETUP fails with EINVAL / \
+         QUOTA_TOO_LARGE (or ENOSPC / NO_RESOURCES)",
         match full {
-            Some((Some(e), st)) if e == libc::ENOSPC && st == Status::NoResources.code() => {
+            Some((Some(e), st))
+                if more.len() >= 16
+                    && ((e == libc::EINVAL && st == Status::QuotaTooLarge.code())
+                        || (e == libc::ENOSPC && st == Status::NoResources.code())) =>
+            {
                 Ok(format!("after {} more sessions", more.len()))
             }
             other => Err(format!("{other:?} after {} more", more.len())),
@@ -623,11 +638,15 @@ fn interface() {
     let (_, _) = setup(&f, PAGE, SESSION_MIN_QUOTA);
     let (_, ret) = call(&f, [id(ids::GET_INFO), 1, 0, 0, 0, 0, 0, 0]);
     r.check(
-        "after closing every file the secure pool has 0 bytes in use",
-        if ret[0] == 0 && ret[2] == 0 {
-            Ok(String::new())
+        "after closing every file the secure pool is back at its baseline (one file open)",
+        if ret[0] == 0 && ret[2] == base {
+            Ok(format!("{base} bytes"))
         } else {
-            Err(format!("{} used {}", status(ret[0]), ret[2]))
+            Err(format!(
+                "{} used {}, baseline {base}",
+                status(ret[0]),
+                ret[2]
+            ))
         },
     );
     finish(r);

@@ -1,0 +1,468 @@
+//! The session state machine: shared-memory registrations and sessions in two
+//! [`HandleTable`]s, per-session locks, quotas reserved at SESSION_OPEN, and which call is
+//! allowed in which state. Everything that touches modules or memory goes through an
+//! [`Engine`] (the payload's loader and runner on the target, a fake in the host tests), so
+//! the whole machine is tested on the host.
+//!
+//! Concurrency: there is no global lock around a call. A call pins the objects it names
+//! (the table lock is held only for that), then `try_lock`s the session: a second CPU in the
+//! same session gets BUSY, other sessions run in parallel, one per CPU. SESSION_CLOSE, UNLOAD
+//! and SHM_UNREGISTER of something another CPU uses answer BUSY. A run that pauses (output
+//! pending, interrupted) keeps a pin on the registration its ring and report live in until
+//! it ends, so that registration cannot be unmapped under it; its context lives in the
+//! session, so RESUME works from any CPU.
+//!
+//! Quotas: SESSION_OPEN reserves the session's quota in a [`QuotaBook`] bounded by the pool
+//! minus the payload's own reserve, so the live quotas never add up to more than the pool;
+//! a quota that does not fit gets QUOTA_TOO_LARGE with the bytes still free in `x1`. Each
+//! session has an [`Account`] the engine charges what it allocates for the session to.
+
+use crate::handles::{Handle, HandleTable, InsertError, Pin};
+use crate::ns_memory::NsDram;
+use crate::quota::{Account, QuotaBook};
+use crate::shm::{validate_range, ShmRange};
+use spin::Mutex;
+use tzwasm_smc::ring::ALIGN as RING_ALIGN;
+use tzwasm_smc::session::{LOAD_REPORT_SIZE, MAX_RUN_BLOCK, RUN_REPORT_SIZE, SESSION_MIN_QUOTA};
+use tzwasm_smc::{Regs4, Status};
+
+/// A call's answer before it is folded into registers: `Ok` is what the call reports
+/// (a status that is not an error, e.g. SUCCESS or OUTPUT_PENDING, and its values), `Err` a
+/// refusal (its status and `x1`).
+pub type Answer = Result<Regs4, Refusal>;
+
+/// A refused call: its status and the value in `x1` (a size, a minimum), zero if none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal(pub Status, pub u64);
+
+impl From<Status> for Refusal {
+    fn from(s: Status) -> Self {
+        Refusal(s, 0)
+    }
+}
+
+/// Folds an [`Answer`] into the four result registers (the one place that does it).
+pub fn fold(a: Answer) -> Regs4 {
+    match a {
+        Ok(r) => r,
+        Err(Refusal(s, x1)) => [s.to_raw(), x1, 0, 0],
+    }
+}
+
+/// A SUCCESS answer with values.
+pub fn ok(x1: u64, x2: u64, x3: u64) -> Answer {
+    Ok([Status::Success.to_raw(), x1, x2, x3])
+}
+
+/// What LOAD hands the engine: checked addresses inside a pinned registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadPlace {
+    /// Start of the file (VA == PA of normal-world memory).
+    pub file: u64,
+    /// File length (non-zero; the engine refuses more than MAX_MODULE_SIZE).
+    pub len: u64,
+    /// Where the LOAD report goes (8-aligned, LOAD_REPORT_SIZE bytes).
+    pub report: u64,
+}
+
+/// What RUN hands the engine: checked addresses inside a pinned registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunPlace {
+    /// The run block: address and length (1..=MAX_RUN_BLOCK).
+    pub block: (u64, u64),
+    /// The output ring: address (ring-aligned) and length (non-zero).
+    pub ring: (u64, u64),
+    /// The run report (8-aligned, RUN_REPORT_SIZE bytes, not overlapping the ring).
+    pub report: u64,
+}
+
+/// How a RUN or RESUME left the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing happened (a bad run block or ring): the module has not started.
+    Refused(Refusal),
+    /// The run is paused (OUTPUT_PENDING, INTERRUPTED): RESUME or CANCEL continue it.
+    Paused(Regs4),
+    /// The run is over (exited, trapped, failed); its report is written.
+    Ended(Regs4),
+}
+
+/// What the machine needs done: mapping shared memory, loading, running, tearing down.
+///
+/// Every method runs on the CPU serving the call, with the session locked; `account` is the
+/// session's, to charge what is allocated for it.
+pub trait Engine: Sync {
+    /// A loaded module with whatever its run needs (saved registers, ring, report place).
+    type Module: Send;
+    /// Maps an accepted registration for the payload; false if it cannot.
+    fn map_shm(&self, range: ShmRange) -> bool;
+    /// Unmaps a registration (TLBs invalidated); false if it cannot.
+    fn unmap_shm(&self, range: ShmRange) -> bool;
+    /// LOAD: copy, measure, parse, instantiate inside the account's quota, write the report.
+    /// `Ok` with the module and the answer's x1..x3, or the refusal (report written too).
+    fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Self::Module, [u64; 3]), Refusal>;
+    /// RUN: start the loaded module.
+    fn run(&self, account: &Account, module: &mut Self::Module, at: &RunPlace) -> Step;
+    /// RESUME a paused run.
+    fn resume(&self, account: &Account, module: &mut Self::Module) -> Step;
+    /// CANCEL a paused run: write its report, finish the ring. The answer.
+    fn cancel(&self, account: &Account, module: &mut Self::Module) -> Regs4;
+    /// UNLOAD: unmap, zero and free everything the module has (also for a paused run).
+    fn unload(&self, account: &Account, module: Self::Module);
+    /// Bytes of the quota the module uses (STATS page 0, x2).
+    fn charged(&self, account: &Account, module: &Self::Module) -> u64;
+    /// STATS pages 1 and up (x1..x3), `None` for a page that does not exist.
+    fn stats(&self, module: Option<&Self::Module>, page: u64) -> Option<[u64; 3]>;
+}
+
+/// A registration: its range, checked once.
+pub type ShmEntry = ShmRange;
+
+enum Run {
+    NotStarted,
+    /// Paused: holds the registration of its ring and report (released when dropped).
+    Paused {
+        _registration: Pin<'static, ShmEntry>,
+    },
+    Done,
+}
+
+struct Loaded<M> {
+    module: M,
+    run: Run,
+}
+
+/// One session: its account (outside the lock: the allocator charges it) and its state.
+pub struct SessionEntry<M> {
+    account: Account,
+    state: Mutex<Option<Loaded<M>>>,
+}
+
+/// Registrations, sessions and the quota book, with the engine that does the work.
+pub struct Machine<E: Engine> {
+    /// The engine.
+    pub engine: E,
+    shm: HandleTable<ShmEntry>,
+    sessions: HandleTable<SessionEntry<E::Module>>,
+    /// Session quotas reserved out of the pool.
+    pub book: QuotaBook,
+}
+
+fn busy() -> Refusal {
+    Refusal(Status::Busy, 0)
+}
+
+impl<E: Engine> Machine<E> {
+    /// A machine with no registrations, no sessions and nothing to reserve yet (see
+    /// [`QuotaBook::set_limit`]); at most `max_shm` registrations.
+    pub const fn new(engine: E, max_shm: usize) -> Self {
+        Self {
+            engine,
+            shm: HandleTable::new(max_shm),
+            sessions: HandleTable::new(usize::MAX),
+            book: QuotaBook::new(),
+        }
+    }
+
+    /// Makes room for `shm` registrations and `sessions` sessions in the handle tables now.
+    pub fn reserve(&self, shm: usize, sessions: usize) -> bool {
+        self.shm.reserve(shm) && self.sessions.reserve(sessions)
+    }
+
+    /// Open sessions (live or closing).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Live registrations (or being unregistered).
+    pub fn shm_count(&self) -> usize {
+        self.shm.len()
+    }
+
+    /// Pins held on registrations and sessions (zero when no call is in progress and no run
+    /// is paused).
+    pub fn pins(&self) -> (u64, u64) {
+        (self.shm.pins(), self.sessions.pins())
+    }
+
+    /// SHM_REGISTER: check, record (not yet usable), map, publish.
+    pub fn shm_register(&'static self, base: u64, size: u64, dram: &NsDram) -> Result<u64, Status> {
+        let range = validate_range(base, size, dram)?;
+        let handle = self
+            .shm
+            .insert_checked(range, false, |r: &ShmEntry| {
+                if r.overlaps(range) {
+                    Err(Status::Overlap)
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|(e, _)| match e {
+                InsertError::Refused(s) => s,
+                InsertError::OutOfMemory | InsertError::Full => Status::NoResources,
+            })?;
+        if !self.engine.map_shm(range) {
+            let _ = self.shm.remove_unpublished(handle);
+            return Err(Status::NoResources);
+        }
+        self.shm.publish(handle);
+        Ok(handle.0)
+    }
+
+    /// SHM_UNREGISTER: BUSY while a call or a paused run uses the registration.
+    pub fn shm_unregister(&'static self, handle: u64) -> Result<(), Status> {
+        let r = self.shm.begin_remove(Handle(handle), |_| false)?;
+        if !self.engine.unmap_shm(*r) {
+            self.shm.abort_remove(r);
+            return Err(Status::Internal);
+        }
+        self.shm.finish_remove(r);
+        Ok(())
+    }
+
+    /// Runs `f` with registration `handle` pinned (it cannot be unregistered meanwhile).
+    pub fn with_shm<R>(&'static self, handle: u64, f: impl FnOnce(ShmRange) -> R) -> Option<R> {
+        let pin = self.shm.pin(Handle(handle))?;
+        Some(f(*pin))
+    }
+
+    /// SESSION_OPEN: reserve `quota` and make the session.
+    pub fn open(&'static self, quota: u64) -> Answer {
+        if quota < SESSION_MIN_QUOTA {
+            return Err(Refusal(Status::QuotaTooSmall, SESSION_MIN_QUOTA));
+        }
+        self.book
+            .reserve(quota)
+            .map_err(|free| Refusal(Status::QuotaTooLarge, free))?;
+        let entry = SessionEntry {
+            account: Account::new(quota),
+            state: Mutex::new(None),
+        };
+        match self.sessions.insert(entry) {
+            Ok(h) => ok(h.0, 0, 0),
+            Err((e, _)) => {
+                self.book.release(quota);
+                Err(match e {
+                    InsertError::OutOfMemory | InsertError::Full => Status::OutOfMemory.into(),
+                    InsertError::Refused(()) => Status::Internal.into(),
+                })
+            }
+        }
+    }
+
+    /// SESSION_CLOSE: BUSY while another CPU is in the session; else unload and forget it.
+    pub fn close(&'static self, handle: u64) -> Answer {
+        let mut r = self.sessions.begin_remove(Handle(handle), |_| false)?;
+        let entry: &mut SessionEntry<E::Module> = &mut r;
+        if let Some(Loaded { module, run }) = entry.state.get_mut().take() {
+            self.engine.unload(&entry.account, module);
+            drop(run);
+        }
+        let entry = self.sessions.finish_remove(r);
+        self.book.release(entry.account.quota());
+        ok(0, 0, 0)
+    }
+
+    /// Pins session `handle` and locks it; BUSY if another CPU is in it.
+    fn enter(
+        &'static self,
+        handle: u64,
+        f: impl FnOnce(&Account, &mut Option<Loaded<E::Module>>) -> Answer,
+    ) -> Answer {
+        let pin = self
+            .sessions
+            .pin(Handle(handle))
+            .ok_or(Refusal::from(Status::NoSuchHandle))?;
+        let mut state = pin.state.try_lock().ok_or_else(busy)?;
+        f(&pin.account, &mut state)
+    }
+
+    /// LOAD: checks the file and report against registration `shm` (pinned for the call).
+    pub fn load(
+        &'static self,
+        session: u64,
+        shm: u64,
+        offset: u64,
+        len: u64,
+        report_off: u64,
+    ) -> Answer {
+        self.enter(session, |account, state| {
+            let reg = self
+                .shm
+                .pin(Handle(shm))
+                .ok_or(Refusal::from(Status::NoSuchHandle))?;
+            let at = load_place(&reg, offset, len, report_off)?;
+            if state.is_some() {
+                return Err(Status::BadState.into());
+            }
+            let (module, r) = self.engine.load(account, &at)?;
+            *state = Some(Loaded {
+                module,
+                run: Run::NotStarted,
+            });
+            ok(r[0], r[1], r[2])
+        })
+    }
+
+    /// UNLOAD: frees the module (a paused run with it, releasing its registration).
+    pub fn unload(&'static self, session: u64) -> Answer {
+        self.enter(session, |account, state| {
+            let loaded = state.take().ok_or(Refusal::from(Status::BadState))?;
+            // The module first (nothing touches its ring after), then the registration pin.
+            let Loaded { module, run } = loaded;
+            self.engine.unload(account, module);
+            drop(run);
+            ok(0, 0, 0)
+        })
+    }
+
+    /// STATS: page 0 is [quota, charged, loaded]; later pages come from the engine.
+    pub fn stats(&'static self, session: u64, page: u64) -> Answer {
+        self.enter(session, |account, state| {
+            let m = state.as_ref().map(|l| &l.module);
+            if page == 0 {
+                let charged = m.map_or(0, |m| self.engine.charged(account, m));
+                return ok(account.quota(), charged, u64::from(m.is_some()));
+            }
+            match self.engine.stats(m, page) {
+                Some(r) => ok(r[0], r[1], r[2]),
+                None => Err(Status::InvalidParameter.into()),
+            }
+        })
+    }
+
+    /// RUN: checks the block, ring and report against registration `shm`, then starts the
+    /// module; a pause keeps the registration pinned.
+    pub fn run(
+        &'static self,
+        session: u64,
+        shm: u64,
+        block: [u64; 2],
+        ring: [u64; 2],
+        report_off: u64,
+    ) -> Answer {
+        self.enter(session, |account, state| {
+            let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
+            if !matches!(loaded.run, Run::NotStarted) {
+                return Err(Status::BadState.into());
+            }
+            let reg = self
+                .shm
+                .pin(Handle(shm))
+                .ok_or(Refusal::from(Status::NoSuchHandle))?;
+            let at = run_place(&reg, block, ring, report_off)?;
+            match self.engine.run(account, &mut loaded.module, &at) {
+                Step::Refused(r) => Err(r),
+                Step::Paused(regs) => {
+                    loaded.run = Run::Paused { _registration: reg };
+                    Ok(regs)
+                }
+                Step::Ended(regs) => {
+                    loaded.run = Run::Done;
+                    Ok(regs)
+                }
+            }
+        })
+    }
+
+    /// RESUME a paused run (on any CPU).
+    pub fn resume(&'static self, session: u64) -> Answer {
+        self.enter(session, |account, state| {
+            let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
+            if !matches!(loaded.run, Run::Paused { .. }) {
+                return Err(Status::BadState.into());
+            }
+            match self.engine.resume(account, &mut loaded.module) {
+                Step::Paused(regs) => Ok(regs),
+                Step::Ended(regs) => {
+                    loaded.run = Run::Done;
+                    Ok(regs)
+                }
+                Step::Refused(r) => Err(r),
+            }
+        })
+    }
+
+    /// CANCEL a paused run; its registration is released.
+    pub fn cancel(&'static self, session: u64) -> Answer {
+        self.enter(session, |account, state| {
+            let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
+            if !matches!(loaded.run, Run::Paused { .. }) {
+                return Err(Status::BadState.into());
+            }
+            let regs = self.engine.cancel(account, &mut loaded.module);
+            loaded.run = Run::Done;
+            Ok(regs)
+        })
+    }
+}
+
+/// LOAD's ranges checked against the registration.
+pub fn load_place(
+    range: &ShmRange,
+    offset: u64,
+    len: u64,
+    report_off: u64,
+) -> Result<LoadPlace, Refusal> {
+    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
+    if len == 0 || !inside(offset, len) {
+        return Err(Status::BadAddress.into());
+    }
+    if !report_off.is_multiple_of(8) || !inside(report_off, LOAD_REPORT_SIZE as u64) {
+        return Err(Status::BadAddress.into());
+    }
+    Ok(LoadPlace {
+        file: range.base + offset,
+        len,
+        report: range.base + report_off,
+    })
+}
+
+/// RUN's ranges checked against the registration.
+pub fn run_place(
+    range: &ShmRange,
+    [blk_off, blk_len]: [u64; 2],
+    [ring_off, ring_len]: [u64; 2],
+    report_off: u64,
+) -> Result<RunPlace, Refusal> {
+    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
+    if blk_len == 0 || blk_len > MAX_RUN_BLOCK as u64 || !inside(blk_off, blk_len) {
+        return Err(Status::BadAddress.into());
+    }
+    if ring_len == 0 || !ring_off.is_multiple_of(RING_ALIGN as u64) || !inside(ring_off, ring_len) {
+        return Err(Status::BadAddress.into());
+    }
+    let report_len = RUN_REPORT_SIZE as u64;
+    if !report_off.is_multiple_of(8) || !inside(report_off, report_len) {
+        return Err(Status::BadAddress.into());
+    }
+    // Both inside the registration, so neither end wraps.
+    if report_off < ring_off + ring_len && ring_off < report_off + report_len {
+        return Err(Status::InvalidParameter.into());
+    }
+    Ok(RunPlace {
+        block: (range.base + blk_off, blk_len),
+        ring: (range.base + ring_off, ring_len),
+        report: range.base + report_off,
+    })
+}
+
+#[cfg(test)]
+mod tests;
+
+/// What LOAD's copy of a `len`-byte file costs: whole u64 words, at least one.
+pub fn copy_cost(len: u64) -> u64 {
+    len.div_ceil(8).saturating_mul(8).max(8)
+}
+
+/// The quota left for a module's instance once its file is copied: `None` when the copy
+/// alone does not fit (then LOAD answers QUOTA_TOO_SMALL with the module's real minimum;
+/// subtracting unchecked wrapped around to an enormous instance quota).
+pub fn instance_budget(quota: u64, len: u64) -> Option<u64> {
+    quota.checked_sub(copy_cost(len))
+}
+
+/// The least quota a module needs: its copy plus its instance's footprint.
+pub fn min_quota(len: u64, footprint: u64) -> u64 {
+    copy_cost(len).saturating_add(footprint)
+}

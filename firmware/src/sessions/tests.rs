@@ -1,0 +1,592 @@
+//! Host tests of the session state machine with a fake engine: transitions, BUSY on removal
+//! of what another CPU uses, quota reservation, handle generations, capacity, and randomised
+//! interleavings (single-threaded with invariants after every call, and from several threads
+//! at once).
+
+use super::*;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex as StdMutex;
+
+const SUCCESS: u64 = 0;
+
+fn dram() -> NsDram {
+    NsDram::from_banks(
+        [(0x4000_0000, 0x4000_0000)],
+        0x0e00_0000..0x0f00_0000,
+        |_| {},
+    )
+}
+
+/// A module of the fake: `pauses` pauses left before the run ends; where its ring lives.
+struct FakeModule {
+    pauses: u64,
+    ring: u64,
+    charged: u64,
+}
+
+/// The fake engine: keeps the set of mapped ranges, and checks on every run step that the
+/// run's ring is still mapped (the registration was not freed under it).
+#[derive(Default)]
+struct Fake {
+    mapped: StdMutex<Vec<ShmRange>>,
+    /// Fail the next map (mapping-table exhaustion).
+    fail_map: AtomicBool,
+    /// While set, run() spins (another CPU is in the session).
+    hold: AtomicBool,
+    in_run: AtomicU64,
+    violations: AtomicU64,
+}
+
+impl Fake {
+    fn ring_mapped(&self, ring: u64) -> bool {
+        self.mapped
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.base <= ring && ring < r.base + r.size)
+    }
+
+    fn step(&self, m: &mut FakeModule) -> Step {
+        if !self.ring_mapped(m.ring) {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
+        if m.pauses == 0 {
+            Step::Ended([SUCCESS, 0, 0, 0])
+        } else {
+            m.pauses -= 1;
+            Step::Paused([Status::OutputPending.to_raw(), 0, 0, 0])
+        }
+    }
+}
+
+impl Engine for Fake {
+    type Module = FakeModule;
+
+    fn map_shm(&self, range: ShmRange) -> bool {
+        if self.fail_map.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        let mut m = self.mapped.lock().unwrap();
+        if m.iter().any(|r| r.overlaps(range)) {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
+        m.push(range);
+        true
+    }
+
+    fn unmap_shm(&self, range: ShmRange) -> bool {
+        let mut m = self.mapped.lock().unwrap();
+        let before = m.len();
+        m.retain(|r| *r != range);
+        if m.len() + 1 != before {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
+        true
+    }
+
+    /// The file length is the script: `len % 8` pauses; it costs `len` bytes of quota.
+    fn load(&self, account: &Account, at: &LoadPlace) -> Result<(FakeModule, [u64; 3]), Refusal> {
+        if !self.ring_mapped(at.file) {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
+        if !account.try_charge(at.len) {
+            return Err(Refusal(Status::QuotaTooSmall, at.len));
+        }
+        Ok((
+            FakeModule {
+                pauses: at.len % 8,
+                ring: 0,
+                charged: at.len,
+            },
+            [at.len, at.len, 0],
+        ))
+    }
+
+    fn run(&self, _: &Account, m: &mut FakeModule, at: &RunPlace) -> Step {
+        if at.block.1 == 7 {
+            return Step::Refused(Status::InvalidParameter.into());
+        }
+        self.in_run.fetch_add(1, Ordering::SeqCst);
+        while self.hold.load(Ordering::SeqCst) {
+            std::hint::spin_loop();
+        }
+        m.ring = at.ring.0;
+        let s = self.step(m);
+        self.in_run.fetch_sub(1, Ordering::SeqCst);
+        s
+    }
+
+    fn resume(&self, _: &Account, m: &mut FakeModule) -> Step {
+        self.step(m)
+    }
+
+    fn cancel(&self, _: &Account, m: &mut FakeModule) -> Regs4 {
+        if !self.ring_mapped(m.ring) {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
+        [SUCCESS, 0, 0, 0]
+    }
+
+    fn unload(&self, account: &Account, m: FakeModule) {
+        account.credit(m.charged);
+    }
+
+    fn charged(&self, _: &Account, m: &FakeModule) -> u64 {
+        m.charged
+    }
+
+    fn stats(&self, m: Option<&FakeModule>, page: u64) -> Option<[u64; 3]> {
+        (page == 1).then(|| [m.map_or(0, |m| m.pauses), 0, 0])
+    }
+}
+
+type M = Machine<Fake>;
+
+fn machine(limit: u64) -> &'static M {
+    let m: &'static M = Box::leak(Box::new(Machine::new(Fake::default(), 256)));
+    m.book.set_limit(limit);
+    m
+}
+
+fn st(a: Answer) -> Status {
+    Status::from_raw(fold(a)[0]).expect("a defined status")
+}
+
+const Q: u64 = SESSION_MIN_QUOTA;
+const SHM: u64 = 0x5000_0000;
+
+/// A registration of 4 pages and a session with a module of `len` bytes loaded from it.
+fn setup(m: &'static M, len: u64) -> (u64, u64) {
+    let shm = m.shm_register(SHM, 0x4000, &dram()).unwrap();
+    let s = fold(m.open(Q))[1];
+    assert_eq!(fold(m.load(s, shm, 0, len, 0x1000))[0], SUCCESS);
+    (shm, s)
+}
+
+fn run(m: &'static M, s: u64, shm: u64) -> Answer {
+    m.run(s, shm, [0, 16], [0x2000, 0x1000], 0x3000)
+}
+
+#[test]
+fn a_session_goes_through_its_states() {
+    let m = machine(1 << 20);
+    let (shm, s) = setup(m, 2); // two pauses
+    assert_eq!(st(m.resume(s)), Status::BadState, "nothing to resume yet");
+    assert_eq!(st(m.cancel(s)), Status::BadState);
+    assert_eq!(st(run(m, s, shm)), Status::OutputPending);
+    assert_eq!(st(run(m, s, shm)), Status::BadState, "one run per LOAD");
+    assert_eq!(
+        st(m.load(s, shm, 0, 2, 0x1000)),
+        Status::BadState,
+        "already loaded"
+    );
+    assert_eq!(st(m.resume(s)), Status::OutputPending);
+    assert_eq!(st(m.resume(s)), Status::Success);
+    assert_eq!(st(m.resume(s)), Status::BadState, "ended");
+    assert_eq!(st(m.cancel(s)), Status::BadState);
+    assert_eq!(fold(m.stats(s, 0)), [SUCCESS, Q, 2, 1]);
+    assert_eq!(st(m.stats(s, 9)), Status::InvalidParameter);
+    assert_eq!(st(m.unload(s)), Status::Success);
+    assert_eq!(st(m.unload(s)), Status::BadState);
+    assert_eq!(fold(m.stats(s, 0)), [SUCCESS, Q, 0, 0]);
+    // Load again, run, cancel at the pause.
+    assert_eq!(st(m.load(s, shm, 0, 3, 0x1000)), Status::Success);
+    assert_eq!(st(run(m, s, shm)), Status::OutputPending);
+    assert_eq!(st(m.cancel(s)), Status::Success);
+    assert_eq!(st(m.resume(s)), Status::BadState);
+    assert_eq!(st(m.close(s)), Status::Success);
+    assert_eq!(st(m.close(s)), Status::NoSuchHandle);
+    assert_eq!(m.shm_unregister(shm), Ok(()));
+    assert_eq!(m.pins(), (0, 0));
+    assert_eq!(m.book.reserved(), 0);
+    assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn bad_places_and_handles_are_refused() {
+    let m = machine(1 << 20);
+    let (shm, s) = setup(m, 1);
+    // LOAD: empty, outside, unaligned report, report past the end.
+    let _ = m.unload(s);
+    for (off, len, rep) in [
+        (0, 0, 0x1000),
+        (0x3000, 0x2000, 0),
+        (0, 8, 4),
+        (0, 8, 0x3fc0),
+    ] {
+        assert_eq!(
+            st(m.load(s, shm, off, len, rep)),
+            Status::BadAddress,
+            "{off} {len} {rep}"
+        );
+    }
+    assert_eq!(
+        st(m.load(s, shm, u64::MAX, 2, 0)),
+        Status::BadAddress,
+        "wrap"
+    );
+    assert_eq!(st(m.load(s, 0, 0, 1, 0x1000)), Status::NoSuchHandle);
+    assert_eq!(st(m.load(s, shm, 0, 1, 0x1000)), Status::Success);
+    // RUN: block, ring, report checks; an engine refusal leaves the module unstarted.
+    for (blk, ring, rep, want) in [
+        ([0, 0], [0x2000, 0x1000], 0x3000, Status::BadAddress),
+        ([0, 16], [0x2001, 0x1000], 0x3000, Status::BadAddress),
+        ([0, 16], [0x2000, 0], 0x3000, Status::BadAddress),
+        ([0, 16], [0x2000, 0x1000], 0x3004, Status::BadAddress),
+        ([0, 16], [0x2000, 0x1000], 0x2800, Status::InvalidParameter),
+        ([0, 16], [0x2000, u64::MAX], 0x3000, Status::BadAddress),
+        ([0, 7], [0x2000, 0x1000], 0x3000, Status::InvalidParameter),
+    ] {
+        assert_eq!(
+            st(m.run(s, shm, blk, ring, rep)),
+            want,
+            "{blk:?} {ring:?} {rep}"
+        );
+    }
+    assert_eq!(
+        st(run(m, s, shm)),
+        Status::OutputPending,
+        "still not started before"
+    );
+    for bogus in [0, u64::MAX, s ^ (1 << 32), s + 1] {
+        assert_eq!(st(m.resume(bogus)), Status::NoSuchHandle, "{bogus:#x}");
+        assert_eq!(st(m.close(bogus)), Status::NoSuchHandle);
+        assert_eq!(m.shm_unregister(bogus), Err(Status::NoSuchHandle));
+    }
+    assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_paused_run_keeps_its_registration() {
+    let m = machine(1 << 20);
+    let (shm, s) = setup(m, 3);
+    assert_eq!(st(run(m, s, shm)), Status::OutputPending);
+    assert_eq!(
+        m.shm_unregister(shm),
+        Err(Status::Busy),
+        "the ring lives there"
+    );
+    assert_eq!(st(m.resume(s)), Status::OutputPending);
+    assert_eq!(m.shm_unregister(shm), Err(Status::Busy));
+    // UNLOAD drops the run and its pin.
+    assert_eq!(st(m.unload(s)), Status::Success);
+    assert_eq!(m.pins(), (0, 0));
+    assert_eq!(m.shm_unregister(shm), Ok(()));
+    // CLOSE of a session with a paused run releases it too.
+    let shm = m.shm_register(SHM, 0x4000, &dram()).unwrap();
+    assert_eq!(st(m.load(s, shm, 0, 3, 0x1000)), Status::Success);
+    assert_eq!(st(run(m, s, shm)), Status::OutputPending);
+    assert_eq!(m.shm_unregister(shm), Err(Status::Busy));
+    assert_eq!(st(m.close(s)), Status::Success);
+    assert_eq!(m.shm_unregister(shm), Ok(()));
+    assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn removal_of_what_another_cpu_uses_is_busy() {
+    let m = machine(1 << 20);
+    let (shm, s) = setup(m, 8);
+    let other = fold(m.open(Q))[1];
+    m.engine.hold.store(true, Ordering::SeqCst);
+    let t = std::thread::spawn(move || st(run(m, s, shm)));
+    while m.engine.in_run.load(Ordering::SeqCst) == 0 {
+        std::hint::spin_loop();
+    }
+    // Another "CPU" while the run is in progress.
+    assert_eq!(st(m.close(s)), Status::Busy);
+    assert_eq!(st(m.unload(s)), Status::Busy);
+    assert_eq!(st(m.resume(s)), Status::Busy);
+    assert_eq!(st(m.cancel(s)), Status::Busy);
+    assert_eq!(st(m.stats(s, 0)), Status::Busy);
+    assert_eq!(m.shm_unregister(shm), Err(Status::Busy));
+    // Other sessions are not blocked.
+    assert_eq!(fold(m.stats(other, 0))[0], SUCCESS);
+    assert_eq!(st(m.close(other)), Status::Success);
+    let o2 = fold(m.open(Q))[1];
+    assert_eq!(st(m.close(o2)), Status::Success);
+    m.engine.hold.store(false, Ordering::SeqCst);
+    assert_eq!(t.join().unwrap(), Status::Success);
+    assert_eq!(st(m.close(s)), Status::Success);
+    assert_eq!(m.shm_unregister(shm), Ok(()));
+    assert_eq!(m.pins(), (0, 0));
+}
+
+#[test]
+fn quotas_are_reserved_at_open() {
+    let limit = 10 * Q + 1234;
+    let m = machine(limit);
+    assert_eq!(
+        fold(m.open(Q - 1)),
+        [Status::QuotaTooSmall.to_raw(), Q, 0, 0]
+    );
+    let a = fold(m.open(4 * Q));
+    let b = fold(m.open(6 * Q));
+    assert_eq!((a[0], b[0]), (SUCCESS, SUCCESS));
+    assert_eq!(m.book.reserved(), 10 * Q);
+    assert_eq!(
+        fold(m.open(Q)),
+        [Status::QuotaTooLarge.to_raw(), 1234, 0, 0]
+    );
+    assert_eq!(
+        fold(m.open(u64::MAX)),
+        [Status::QuotaTooLarge.to_raw(), 1234, 0, 0]
+    );
+    assert_eq!(st(m.close(a[1])), Status::Success);
+    assert_eq!(fold(m.open(5 * Q))[0], Status::QuotaTooLarge.to_raw());
+    let c = fold(m.open(4 * Q));
+    assert_eq!(c[0], SUCCESS);
+    assert_eq!(fold(m.stats(c[1], 0)), [SUCCESS, 4 * Q, 0, 0]);
+    let _ = m.close(b[1]);
+    let _ = m.close(c[1]);
+    assert_eq!(m.book.reserved(), 0);
+    // The quota bounds what a module may take.
+    let shm = m.shm_register(SHM, 0x40000, &dram()).unwrap();
+    let s = fold(m.open(Q))[1];
+    assert_eq!(
+        fold(m.load(s, shm, 0, Q + 1, 0x30000)),
+        [Status::QuotaTooSmall.to_raw(), Q + 1, 0, 0]
+    );
+    assert_eq!(st(m.load(s, shm, 0, Q, 0x30000)), Status::Success);
+}
+
+#[test]
+fn stale_handles_never_name_a_new_object() {
+    let m = machine(u64::MAX);
+    let a = fold(m.open(Q))[1];
+    assert_eq!(st(m.close(a)), Status::Success);
+    let b = fold(m.open(Q))[1];
+    assert_ne!(a, b, "same slot, new generation");
+    assert_eq!(a & 0xffff_ffff, b & 0xffff_ffff);
+    assert_eq!(st(m.stats(a, 0)), Status::NoSuchHandle);
+    assert_eq!(st(m.close(a)), Status::NoSuchHandle);
+    assert_eq!(fold(m.stats(b, 0))[0], SUCCESS);
+    let r1 = m.shm_register(SHM, 0x1000, &dram()).unwrap();
+    assert_eq!(m.shm_unregister(r1), Ok(()));
+    let r2 = m.shm_register(SHM, 0x1000, &dram()).unwrap();
+    assert_ne!(r1, r2);
+    assert_eq!(m.shm_unregister(r1), Err(Status::NoSuchHandle));
+    assert!(m.with_shm(r1, |_| ()).is_none());
+    assert_eq!(m.shm_unregister(r2), Ok(()));
+}
+
+#[test]
+fn hundreds_of_sessions_bounded_by_the_pool() {
+    let m = machine(300 * Q);
+    let handles: Vec<u64> = (0..300)
+        .map(|_| fold(m.open(Q)))
+        .map(|r| {
+            assert_eq!(r[0], SUCCESS);
+            r[1]
+        })
+        .collect();
+    assert_eq!(m.session_count(), 300);
+    assert_eq!(fold(m.open(Q)), [Status::QuotaTooLarge.to_raw(), 0, 0, 0]);
+    assert_eq!(handles.iter().collect::<HashSet<_>>().len(), 300);
+    for h in handles {
+        assert_eq!(st(m.close(h)), Status::Success);
+    }
+    assert_eq!((m.session_count(), m.book.reserved()), (0, 0));
+}
+
+#[test]
+fn registrations_overlap_map_failure_and_cap() {
+    let m = machine(u64::MAX);
+    let h = m.shm_register(SHM, 0x4000, &dram()).unwrap();
+    for (base, size) in [
+        (SHM, 0x1000),
+        (SHM - 0x1000, 0x2000),
+        (SHM + 0x3000, 0x1000),
+    ] {
+        assert_eq!(m.shm_register(base, size, &dram()), Err(Status::Overlap));
+    }
+    assert_eq!(
+        m.shm_register(0x0e10_0000, 0x1000, &dram()),
+        Err(Status::BadAddress)
+    );
+    m.engine.fail_map.store(true, Ordering::SeqCst);
+    assert_eq!(
+        m.shm_register(SHM + 0x4000, 0x1000, &dram()),
+        Err(Status::NoResources)
+    );
+    assert_eq!(m.shm_count(), 1, "a failed map leaves nothing");
+    let many: Vec<u64> = (0..255)
+        .map(|i| {
+            m.shm_register(0x6000_0000 + i * 0x1000, 0x1000, &dram())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        m.shm_register(0x7000_0000, 0x1000, &dram()),
+        Err(Status::NoResources)
+    );
+    for r in many.into_iter().chain([h]) {
+        assert_eq!(m.shm_unregister(r), Ok(()));
+    }
+    assert_eq!(m.shm_count(), 0);
+    assert!(m.engine.mapped.lock().unwrap().is_empty());
+}
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn pick<T: Copy>(&mut self, v: &[T]) -> Option<T> {
+        (!v.is_empty()).then(|| v[(self.next() % v.len() as u64) as usize])
+    }
+}
+
+/// One random call against `m`, on handles from `shms`/`sessions` (stale ones included).
+fn random_call(
+    m: &'static M,
+    rng: &mut Rng,
+    shms: &mut Vec<u64>,
+    sessions: &mut Vec<u64>,
+) -> Status {
+    let shm = rng.pick(shms).unwrap_or(rng.next());
+    let s = rng.pick(sessions).unwrap_or(rng.next());
+    let status = |r: Result<u64, Status>| match r {
+        Ok(_) => Status::Success,
+        Err(e) => e,
+    };
+    match rng.next() % 10 {
+        0 => {
+            let base = 0x5000_0000 + (rng.next() % 16) * 0x4000;
+            let r = m.shm_register(base, 0x4000, &dram());
+            if let Ok(h) = r {
+                shms.push(h);
+            }
+            status(r)
+        }
+        1 => status(m.shm_unregister(shm).map(|()| 0)),
+        2 => {
+            let r = fold(m.open(Q * (1 + rng.next() % 4)));
+            if r[0] == SUCCESS {
+                sessions.push(r[1]);
+            }
+            Status::from_raw(r[0]).unwrap()
+        }
+        3 => st(m.close(s)),
+        4 => st(m.load(s, shm, 0, 1 + rng.next() % 300_000, 0x1000)),
+        5 => st(run(m, s, shm)),
+        6 | 7 => st(m.resume(s)),
+        8 => st(m.cancel(s)),
+        _ => st(m.unload(s)),
+    }
+}
+
+#[test]
+fn random_interleavings_keep_the_invariants() {
+    let m = machine(40 * Q);
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let (mut shms, mut sessions) = (Vec::new(), Vec::new());
+    for i in 0..20_000 {
+        let status = random_call(m, &mut rng, &mut shms, &mut sessions);
+        assert!(
+            !matches!(status, Status::Internal | Status::Busy),
+            "call {i}: {status:?} with one CPU"
+        );
+        assert!(m.book.reserved() <= 40 * Q);
+        assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0, "call {i}");
+        assert_eq!(m.engine.mapped.lock().unwrap().len(), m.shm_count());
+        // With no call in progress, every pin is a paused run's.
+        assert_eq!(m.pins().1, 0);
+    }
+    for s in sessions {
+        let _ = m.close(s);
+    }
+    for h in shms {
+        let _ = m.shm_unregister(h);
+    }
+    assert_eq!(
+        (m.session_count(), m.shm_count(), m.book.reserved()),
+        (0, 0, 0)
+    );
+    assert_eq!(m.pins(), (0, 0));
+}
+
+#[test]
+fn random_interleavings_from_four_threads() {
+    let m = machine(40 * Q);
+    let shared: &'static StdMutex<(Vec<u64>, Vec<u64>)> =
+        Box::leak(Box::new(StdMutex::new((Vec::new(), Vec::new()))));
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t + 1));
+                for _ in 0..10_000 {
+                    // Handles are shared: threads act on each other's objects.
+                    let (mut shms, mut sessions) = shared.lock().unwrap().clone();
+                    let (n_shm, n_s) = (shms.len(), sessions.len());
+                    let status = random_call(m, &mut rng, &mut shms, &mut sessions);
+                    assert_ne!(status, Status::Internal);
+                    let mut g = shared.lock().unwrap();
+                    g.0.extend_from_slice(&shms[n_shm..]);
+                    g.1.extend_from_slice(&sessions[n_s..]);
+                    assert!(m.book.reserved() <= 40 * Q);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
+    assert_eq!(m.pins().1, 0);
+    let (shms, sessions) = shared.lock().unwrap().clone();
+    for s in sessions {
+        let _ = m.close(s);
+    }
+    for h in shms {
+        let _ = m.shm_unregister(h);
+    }
+    assert_eq!(
+        (m.session_count(), m.shm_count(), m.book.reserved()),
+        (0, 0, 0)
+    );
+    assert_eq!(m.pins(), (0, 0));
+    assert!(m.engine.mapped.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_file_larger_than_the_quota_has_no_instance_budget() {
+    assert_eq!(copy_cost(0), 8);
+    assert_eq!(copy_cost(9), 16);
+    assert_eq!(copy_cost(u64::MAX), u64::MAX, "saturates");
+    assert_eq!(instance_budget(Q, 1000), Some(Q - 1000));
+    assert_eq!(instance_budget(Q, Q), Some(0));
+    assert_eq!(instance_budget(Q, Q + 1), None, "no wrap-around");
+    assert_eq!(instance_budget(Q, u64::MAX), None);
+    assert_eq!(min_quota(Q + 1, 4096), Q + 8 + 4096);
+    assert_eq!(min_quota(u64::MAX, u64::MAX), u64::MAX);
+}
+
+#[test]
+fn reserved_tables_do_not_grow() {
+    let m = machine(u64::MAX);
+    assert!(m.reserve(16, 300));
+    let hs: Vec<u64> = (0..300).map(|_| fold(m.open(Q))[1]).collect();
+    for h in hs {
+        assert_eq!(st(m.close(h)), Status::Success);
+    }
+}
+
+#[test]
+fn everything_closed_leaves_empty_tables() {
+    let m = machine(1 << 30);
+    for pauses in [0u64, 3] {
+        let (shm, s) = setup(m, 8 + pauses);
+        let _ = run(m, s, shm);
+        let _ = m.cancel(s);
+        assert_eq!(st(m.close(s)), Status::Success);
+        assert_eq!(m.shm_unregister(shm), Ok(()));
+        assert_eq!((m.session_count(), m.shm_count(), m.pins()), (0, 0, (0, 0)));
+        assert_eq!(m.shm.inner_capacity(), 0);
+        assert_eq!(m.sessions.inner_capacity(), 0);
+    }
+}
