@@ -30,6 +30,9 @@ use crate::println;
 use crate::report::Report;
 
 /// Work areas of the victim and the attacker (registered while the test runs).
+/// Heap quota of each of the two sessions: both hold theirs at once (quotas are reserved at
+/// SESSION_OPEN), so together they must fit in the pool; the modules need far less.
+const ISOLATION_QUOTA: u64 = 4 << 20;
 const VICTIM_AREA: u64 = 0x7f20_0000;
 const ATTACKER_AREA: u64 = 0x7f30_0000;
 const AREA_SIZE: u64 = 0x4_0000;
@@ -187,7 +190,7 @@ fn attack(attacker: &Case, record: &[u64; 5]) -> Attack {
             return Err(RunnerError::BadRequest);
         }
         let mut smc = Smc;
-        let mut session = Session::open(&mut smc, 8 << 20)?;
+        let mut session = Session::open(&mut smc, ISOLATION_QUOTA)?;
         session.load_at(&a, 0, len, report)?;
         let req = RunRequest {
             entry: b"",
@@ -267,7 +270,7 @@ fn run_victim(victim: &Case, observer: &mut Victim<'_>) -> Result<RunOutcome, Ru
     let a = area(handle, VICTIM_AREA);
     let outcome = (|| {
         let mut smc = Smc;
-        let mut session = Session::open(&mut smc, 8 << 20)?;
+        let mut session = Session::open(&mut smc, ISOLATION_QUOTA)?;
         let loaded = session.load(&a, victim.file);
         loaded?;
         let at = run_offset(victim.file.len()).ok_or(RunnerError::BadRequest)?;
