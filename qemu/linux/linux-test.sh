@@ -400,9 +400,9 @@ fair_limits() {
     fair_ran fair-k2 || bad="$bad $(fair_why fair-k2)"
     fair_unhold
     used=$(pool_used)
-    [ "$used" = 0 ] || bad="$bad [pool $used in use after the holders]"
+    [ "$used" = "$pool_base" ] || bad="$bad [pool $used in use after the holders, baseline $pool_base]"
     if [ -z "$bad" ] && [ $st = 137 ]; then
-        pass "fair use: killed mid-run: uid 1000's running module and holder fill its 2 sessions; SIGKILL to the run (exit $st) frees its session, the next run succeeds; pool back at 0"
+        pass "fair use: killed mid-run: uid 1000's running module and holder fill its 2 sessions; SIGKILL to the run (exit $st) frees its session, the next run succeeds; pool back at its baseline"
     else
         fail "fair use: killed mid-run" "spin exit $st $bad"
     fi
