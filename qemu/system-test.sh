@@ -97,8 +97,8 @@ parallel_case() {
     if TZWASM_SMP=4 TIMEOUT=${TZWASM_QEMU_PARALLEL_TIMEOUT:-600} run_case parallel "${aot_args[@]}" \
         -device "loader,addr=0x5ffff000,data=0x5a4d9a11,data-len=8"; then
         if summary=$(client_summary_ok "$out/parallel/normal.log"); then
-            if grep -qaE 'tzwasm (CRASH|PANIC)' "$out/parallel/secure.log"; then
-                fail parallel "secure world crashed"
+            if ! crash=$("$here/secure-log-check.sh" "$out/parallel/secure.log"); then
+                fail parallel "$crash"
             elif ! grep -qa '^parallel: 4 CPUs' "$out/parallel/normal.log"; then
                 fail parallel "the run did not use 4 CPUs"
             else
