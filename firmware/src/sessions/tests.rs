@@ -442,6 +442,23 @@ impl Rng {
 }
 
 /// One random call against `m`, on handles from `shms`/`sessions` (stale ones included).
+/// Closes every session and unregisters every registration a random run left (answers may
+/// be refusals for handles already gone), then checks that nothing is left: no session, no
+/// registration, no reserved quota, no pin.
+fn close_all_and_check_empty(m: &'static M, sessions: Vec<u64>, shms: Vec<u64>) {
+    for s in sessions {
+        let _ = m.close(s);
+    }
+    for h in shms {
+        let _ = m.shm_unregister(h);
+    }
+    assert_eq!(
+        (m.session_count(), m.shm_count(), m.book.reserved()),
+        (0, 0, 0)
+    );
+    assert_eq!(m.pins(), (0, 0));
+}
+
 fn random_call(
     m: &'static M,
     rng: &mut Rng,
@@ -497,17 +514,7 @@ fn random_interleavings_keep_the_invariants() {
         // With no call in progress, every pin is a paused run's.
         assert_eq!(m.pins().1, 0);
     }
-    for s in sessions {
-        let _ = m.close(s);
-    }
-    for h in shms {
-        let _ = m.shm_unregister(h);
-    }
-    assert_eq!(
-        (m.session_count(), m.shm_count(), m.book.reserved()),
-        (0, 0, 0)
-    );
-    assert_eq!(m.pins(), (0, 0));
+    close_all_and_check_empty(m, sessions, shms);
 }
 
 #[test]
@@ -539,17 +546,7 @@ fn random_interleavings_from_four_threads() {
     assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
     assert_eq!(m.pins().1, 0);
     let (shms, sessions) = shared.lock().unwrap().clone();
-    for s in sessions {
-        let _ = m.close(s);
-    }
-    for h in shms {
-        let _ = m.shm_unregister(h);
-    }
-    assert_eq!(
-        (m.session_count(), m.shm_count(), m.book.reserved()),
-        (0, 0, 0)
-    );
-    assert_eq!(m.pins(), (0, 0));
+    close_all_and_check_empty(m, sessions, shms);
     assert!(m.engine.mapped.lock().unwrap().is_empty());
 }
 

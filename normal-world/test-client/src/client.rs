@@ -116,12 +116,7 @@ fn run_secondary(report: &mut Report) {
         .failed
         .saturating_add(SECONDARY_FAILED.load(Ordering::Acquire));
 
-    let deadline = timer::Deadline::after_ms(SECONDARY_TIMEOUT_MS);
-    let mut info = psci::affinity_info(SECONDARY_MPIDR);
-    while info != psci::AFFINITY_OFF && !deadline.expired() {
-        core::hint::spin_loop();
-        info = psci::affinity_info(SECONDARY_MPIDR);
-    }
+    let info = wait_secondary_off();
     report.check(
         "cpu1: PSCI CPU_OFF (AFFINITY_INFO reports OFF)",
         info == psci::AFFINITY_OFF,
@@ -182,17 +177,24 @@ fn crash_test(report: &mut Report, kind: u64) {
     );
     crate::checks::failed_world_checks(report, kind);
     // Power management still works in the failed state.
+    let info = wait_secondary_off();
+    report.check(
+        "crash-test: cpu1 powers off after the failure (AFFINITY_INFO OFF)",
+        info == psci::AFFINITY_OFF,
+        format_args!("AFFINITY_INFO = {info}"),
+    );
+}
+
+/// Polls PSCI AFFINITY_INFO until the secondary CPU reports OFF or SECONDARY_TIMEOUT_MS
+/// passes; returns the last answer.
+fn wait_secondary_off() -> i32 {
     let deadline = timer::Deadline::after_ms(SECONDARY_TIMEOUT_MS);
     let mut info = psci::affinity_info(SECONDARY_MPIDR);
     while info != psci::AFFINITY_OFF && !deadline.expired() {
         core::hint::spin_loop();
         info = psci::affinity_info(SECONDARY_MPIDR);
     }
-    report.check(
-        "crash-test: cpu1 powers off after the failure (AFFINITY_INFO OFF)",
-        info == psci::AFFINITY_OFF,
-        format_args!("AFFINITY_INFO = {info}"),
-    );
+    info
 }
 
 /// Secondary CPU entry from `secondary_entry` (own stack, FP/SIMD enabled). The first start
