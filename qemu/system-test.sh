@@ -57,7 +57,7 @@ run_case() {
 # hello module, the large-output module, its expected stdout and stderr, hello's expected
 # stdout, the 10 MiB writer, the module that spins forever) are preloaded by QEMU into normal-world RAM at fixed addresses, their lengths as u64
 # words from 0x71fff000; the client LOADs and RUNs the modules through the protocol (see
-# normal-world/test-client/src/checks.rs, PRELOAD). The first module's stdout must also
+# normal-world/test-client/src/checks/runs.rs, PRELOAD). The first module's stdout must also
 # appear on the secure console (TEST_RUN).
 preload_addrs=(0x72000000 0x74000000 0x76000000 0x77000000 0x77800000 - 0x7c000000 0x7d000000)
 aot_args=()

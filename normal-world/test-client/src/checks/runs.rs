@@ -1,0 +1,402 @@
+//! RUN, the output ring and RESUME: good runs, a messing normal world, preemption by the timer.
+
+use super::*;
+
+/// Preloaded files (QEMU `-device loader`): their lengths are u64 words at AOT_LEN_WORD + 8*i.
+pub(super) const PRELOAD: [u64; 8] = [
+    AOT_FILE,    // 0: hello .aot
+    0x7400_0000, // 1: large-output .aot
+    0x7600_0000, // 2: large-output expected stdout
+    0x7700_0000, // 3: large-output expected stderr
+    0x7780_0000, // 4: hello expected stdout
+    BUNDLE,      // 5: the corpus bundle
+    0x7c00_0000, // 6: the 10 MiB writer .aot
+    0x7d00_0000, // 7: the module that spins forever .aot
+];
+/// Work area for run blocks and rings.
+pub(super) const WORK: u64 = 0x7800_0000;
+pub(super) const WORK_SIZE: u64 = 0x10000;
+pub(super) const RING_OFF: u64 = 0x1000;
+
+pub(super) fn preload(i: usize) -> (u64, u64) {
+    // SAFETY: normal-world RAM the harness writes before boot; nothing else uses it.
+    let len = unsafe { core::ptr::read_volatile((AOT_LEN_WORD + 8 * i as u64) as *const u64) };
+    (PRELOAD[i], len)
+}
+
+/// Output of one run, compared on the fly with expected bytes in normal-world RAM.
+pub(super) struct Compare {
+    pub(super) expected: [(u64, u64); 2],
+    pub(super) seen: [u64; 2],
+    pub(super) mismatches: u64,
+    /// First mismatch: (stream, offset, expected byte, got byte).
+    pub(super) first: Option<(usize, u64, Option<u8>, u8)>,
+}
+
+impl Compare {
+    fn take(&mut self, stream: usize, bytes: &[u8]) {
+        let (base, len) = self.expected[stream];
+        for &b in bytes {
+            let at = self.seen[stream];
+            let want = if base == 0 {
+                // Base 0: the 10 MiB writer's pattern instead of preloaded bytes.
+                (at < len).then_some(((at % 65536) % 251) as u8)
+            } else {
+                // SAFETY: normal-world RAM holding the preloaded expected output.
+                (at < len).then(|| unsafe { core::ptr::read_volatile((base + at) as *const u8) })
+            };
+            if want != Some(b) {
+                self.mismatches += 1;
+                self.first.get_or_insert((stream, at, want, b));
+            }
+            self.seen[stream] += 1;
+        }
+    }
+
+    pub(super) fn exact(&self) -> bool {
+        self.mismatches == 0
+            && self.seen[0] == self.expected[0].1
+            && self.seen[1] == self.expected[1].1
+    }
+}
+
+/// Runs the preloaded hello module (`hello` = its address and length): true if it exits 0,
+/// uninterrupted, with exactly iwasm's stdout. The "secure world still serves" check after
+/// every hostile case.
+pub fn good_run_ok(hello: (u64, u64)) -> bool {
+    let mut cmp = Compare {
+        expected: [preload(4), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false)
+        .is_ok_and(|r| r.end == RunEnd::Exited(0) && r.interruptions == 0 && cmp.exact())
+}
+
+impl RunObserver for Compare {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        self.take(stream.index(), bytes);
+    }
+}
+
+/// A [`Compare`] that may corrupt the ring at the first pause (`mess` gets the ring block and
+/// the work registration's handle; `true` means it messed, and that drain is skipped).
+pub(super) struct Messing<'c, F> {
+    cmp: &'c mut Compare,
+    mess: F,
+    shm: u64,
+}
+
+impl<F: FnMut(SharedRegion<'_>, u64) -> bool> RunObserver for Messing<'_, F> {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        self.cmp.take(stream.index(), bytes);
+    }
+
+    fn paused(&mut self, pause: u32, ring: SharedRegion<'_>) -> bool {
+        !(pause == 1 && (self.mess)(ring, self.shm))
+    }
+}
+
+/// LOADs the module, RUNs it with `args` through a ring of `cap` bytes per stream with the
+/// shared runner (draining and RESUMing until it ends); `mess` may corrupt the ring during
+/// the first pause. Checks afterwards that a second RUN is refused and everything closes.
+pub(super) fn run_module(
+    (aot, len): (u64, u64),
+    args: &[&[u8]],
+    cap: u32,
+    cmp: &mut Compare,
+    mess: impl FnMut(SharedRegion<'_>, u64) -> bool,
+) -> Result<RunOutcome, RunnerError> {
+    let report_off = len.div_ceil(0x1000) * 0x1000;
+    let file_shm = Smc
+        .shm_register(aot, report_off + 0x1000)
+        .map_err(RunnerError::Client)?;
+    let work_shm = Smc
+        .shm_register(WORK, WORK_SIZE)
+        .map_err(RunnerError::Client)?;
+    let work = area(work_shm, WORK, WORK_SIZE);
+    let req = RunRequest {
+        entry: b"",
+        args,
+        env: &[b"TZWASM=1"],
+        ring_capacity: cap,
+    };
+    let result = (|| {
+        let mut smc = Smc;
+        let mut session = Session::open(&mut smc, 8 << 20)?;
+        session.load_at(
+            &area(file_shm, aot, report_off + 0x1000),
+            0,
+            len as usize,
+            report_off as usize,
+        )?;
+        let mut observer = Messing {
+            cmp,
+            mess,
+            shm: work_shm,
+        };
+        let outcome = session.run(&work, 0, &req, &mut observer)?;
+        match session.run(&work, 0, &req, &mut observer) {
+            Err(RunnerError::Refused {
+                status: Status::BadState,
+                ..
+            }) => {}
+            _ => return Err(RunnerError::BadRequest),
+        }
+        session.close()?;
+        Ok(outcome)
+    })();
+    let unreg = Smc
+        .shm_unregister(work_shm)
+        .and(Smc.shm_unregister(file_shm));
+    let outcome = result?;
+    unreg.map_err(RunnerError::Client)?;
+    Ok(outcome)
+}
+
+/// RUN / RESUME / CANCEL with the output ring: real modules' stdout and stderr arrive byte for
+/// byte through small rings, pausing the run whenever the ring is full.
+pub(super) fn run_checks(report: &mut Report) {
+    let (hello, large) = (preload(0), preload(1));
+    if hello.1 < 64 || large.1 < 64 {
+        report.skip("run: RUN checks", "no modules preloaded");
+        return;
+    }
+    let baseline = Smc.pool_info().map(|p| p.used);
+    let mut cmp = Compare {
+        expected: [preload(4), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    match run_module(hello, &[b"hello"], 4096, &mut cmp, |_, _| false) {
+        Ok(ran) => report.check(
+            "run: hello's stdout arrives through the ring, exit 0",
+            ran.end == RunEnd::Exited(0) && cmp.exact(),
+            format_args!(
+                "{:?}, seen {:?}, mismatches {}",
+                ran.end, cmp.seen, cmp.mismatches
+            ),
+        ),
+        Err(e) => report.fail("run: hello through the ring", format_args!("{e}")),
+    }
+    let mut cmp = Compare {
+        expected: [preload(2), preload(3)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    let t0 = arch::counter();
+    let large_run = run_module(large, &[b"large"], 4096, &mut cmp, |_, _| false);
+    let run_ticks = arch::counter() - t0;
+    // The same bytes copied once inside the normal world, for scale.
+    let bytes = cmp.seen[0] + cmp.seen[1];
+    let t0 = arch::counter();
+    for k in (0..bytes).step_by(8) {
+        // SAFETY: the preloaded expected output and the area above the work area are
+        // normal-world RAM this client owns.
+        unsafe {
+            let v =
+                core::ptr::read_volatile((preload(2).0 + (k % preload(2).1.max(8))) as *const u64);
+            core::ptr::write_volatile((0x7a00_0000 + k) as *mut u64, v);
+        }
+    }
+    let copy_ticks = (arch::counter() - t0).max(1);
+    let freq = arch::counter_frequency();
+    println!(
+        "figure: streamed {} bytes through 4 KiB rings in {} us (load + run + drain), plain copy {} us: ratio {}",
+        bytes,
+        micros(run_ticks, freq),
+        micros(copy_ticks, freq),
+        run_ticks / copy_ticks
+    );
+    match large_run {
+        Ok(ran) => {
+            report.check(
+                "run: 1.5 MiB stdout + 68 KiB stderr through 4 KiB rings, byte for byte",
+                ran.end == RunEnd::Exited(0) && cmp.exact(),
+                format_args!(
+                    "{:?}, seen {:?} of {:?}, mismatches {}",
+                    ran.end, cmp.seen, cmp.expected, cmp.mismatches
+                ),
+            );
+            report.check(
+                "run: the run paused (OUTPUT_PENDING) and resumed many times",
+                ran.pauses > 300,
+                format_args!("{} pauses", ran.pauses),
+            );
+        }
+        Err(e) => report.fail("run: large output through the ring", format_args!("{e}")),
+    }
+    // Hostile: a garbage consumer index during a pause, and unregistering the ring's memory.
+    let mut cmp = Compare {
+        expected: [preload(2), preload(3)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    let mut busy = false;
+    let r = run_module(large, &[b"large"], 4096, &mut cmp, |ring, shm| {
+        busy = Smc.shm_unregister(shm) == Err(ClientError::Status(Status::Busy));
+        ring.write_u32(ring::OFF_CONSUMED, 0xdead_beef)
+    });
+    report.check(
+        "run: unregistering a paused run's ring memory -> BUSY",
+        busy,
+        format_args!("SHM_UNREGISTER was not refused"),
+    );
+    match r {
+        Ok(ran) => report.check(
+            "run: a garbage consumer index ends in a clean result (secure world unharmed)",
+            matches!(ran.end, RunEnd::Exited(_) | RunEnd::Trapped(_)),
+            format_args!("{:?}", ran.end),
+        ),
+        Err(e) => report.fail("run: garbage consumer index", format_args!("{e}")),
+    }
+    // 10 MiB through a 4 KiB ring: byte k is (k mod 65536) mod 251, checked as it arrives.
+    let w10 = preload(6);
+    if w10.1 > 64 {
+        let mut cmp = Compare {
+            expected: [(0, 10 << 20), (0, 0)],
+            seen: [0; 2],
+            mismatches: 0,
+            first: None,
+        };
+        match run_module(w10, &[b"w10"], 2048, &mut cmp, |_, _| false) {
+            Ok(ran) => report.check(
+                "run: a module writing 10 MiB through 2 KiB rings: every byte, in order",
+                ran.end == RunEnd::Exited(0) && cmp.exact() && ran.pauses > 4000,
+                format_args!(
+                    "{:?}, seen {:?}, mismatches {}, first {:?}, {} pauses",
+                    ran.end, cmp.seen, cmp.mismatches, cmp.first, ran.pauses
+                ),
+            ),
+            Err(e) => report.fail("run: 10 MiB writer", format_args!("{e}")),
+        }
+    }
+    let ok = good_run_ok(hello);
+    report.check(
+        "run: the next good run succeeds",
+        ok,
+        format_args!("it did not"),
+    );
+    let after = Smc.pool_info().map(|p| p.used);
+    report.check(
+        "run: pool back to baseline after the runs",
+        baseline.is_ok() && after == baseline,
+        format_args!("before {baseline:?}, after {after:?}"),
+    );
+}
+
+/// Counts a spinning module's output (none) and interruptions; re-arms the timer after each
+/// interruption and asks to cancel after `cancel_after`.
+pub(super) struct Preempted {
+    interruptions: u32,
+    cancel_after: u32,
+    bytes: u64,
+}
+
+impl RunObserver for Preempted {
+    fn output(&mut self, _stream: Stream, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+    }
+
+    fn interrupted(&mut self, n: u32) {
+        crate::irq::disarm();
+        self.interruptions = n;
+        if n < self.cancel_after {
+            crate::irq::arm(PREEMPT_MS);
+        }
+    }
+
+    fn cancel_requested(&mut self) -> bool {
+        self.interruptions >= self.cancel_after
+    }
+}
+
+/// Milliseconds between the timer interrupts that preempt the spinning module.
+pub(super) const PREEMPT_MS: u64 = 20;
+
+/// A module that never ends must not hold the CPU: a normal-world interrupt (the EL1 physical
+/// timer, routed as a non-secure IRQ) makes RUN/RESUME return INTERRUPTED with the module's
+/// context saved, RESUME continues it, CANCEL ends it, and the secure world serves the next run.
+pub(super) fn preempt_checks(report: &mut Report) {
+    let (spin, hello) = (preload(7), preload(0));
+    if spin.1 < 64 || hello.1 < 64 {
+        report.skip("preempt: a spinning module", "no module preloaded");
+        return;
+    }
+    let baseline = Smc.pool_info().map(|p| p.used);
+    let mut observer = Preempted {
+        interruptions: 0,
+        cancel_after: 3,
+        bytes: 0,
+    };
+    let req = RunRequest {
+        entry: b"",
+        args: &[b"spin"],
+        env: &[],
+        ring_capacity: 4096,
+    };
+    let (Ok(file_shm), Ok(work_shm)) = (
+        Smc.shm_register(spin.0, spin.1.div_ceil(0x1000) * 0x1000 + 0x1000),
+        Smc.shm_register(WORK, WORK_SIZE),
+    ) else {
+        report.fail("preempt: register memory", format_args!("refused"));
+        return;
+    };
+    let t0 = arch::counter();
+    let result = (|| {
+        let mut smc = Smc;
+        let mut session = Session::open(&mut smc, 8 << 20)?;
+        let report_off = spin.1.div_ceil(0x1000) * 0x1000;
+        session.load_at(
+            &area(file_shm, spin.0, report_off + 0x1000),
+            0,
+            spin.1 as usize,
+            report_off as usize,
+        )?;
+        crate::irq::arm(PREEMPT_MS);
+        let outcome = session.run(&area(work_shm, WORK, WORK_SIZE), 0, &req, &mut observer);
+        crate::irq::disarm();
+        let counted = session.stats(2).map(|s| s[2]);
+        Ok::<_, RunnerError>((outcome?, counted?))
+    })();
+    let ms = micros(arch::counter() - t0, arch::counter_frequency()) / 1000;
+    let _ = Smc.shm_unregister(work_shm);
+    let _ = Smc.shm_unregister(file_shm);
+    match result {
+        Ok((outcome, counted)) => {
+            report.check(
+                "preempt: a module spinning forever returns INTERRUPTED at each normal-world interrupt",
+                outcome.interruptions == 3 && counted == 3,
+                format_args!(
+                    "{} INTERRUPTED answers, STATS counted {counted}",
+                    outcome.interruptions
+                ),
+            );
+            report.check(
+                "preempt: CANCEL ends the interrupted run (report: cancelled)",
+                outcome.end == RunEnd::Cancelled
+                    && outcome.report.is_some_and(|r| r.message() == "cancelled")
+                    && observer.bytes == 0,
+                format_args!("{:?}, {:?}", outcome.end, outcome.report.map(|r| r.status)),
+            );
+            println!("preempt: 3 interruptions {PREEMPT_MS} ms apart, then cancelled, in {ms} ms");
+        }
+        Err(e) => report.fail("preempt: the spinning module", format_args!("{e}")),
+    }
+    let ok = good_run_ok(hello);
+    report.check(
+        "preempt: the next good run succeeds, uninterrupted",
+        ok,
+        format_args!("it did not"),
+    );
+    let after = Smc.pool_info().map(|p| p.used);
+    report.check(
+        "preempt: pool back to baseline",
+        baseline.is_ok() && after == baseline,
+        format_args!("before {baseline:?}, after {after:?}"),
+    );
+}
