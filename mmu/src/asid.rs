@@ -42,8 +42,31 @@ impl AsidAllocator {
         self.limit
     }
 
+    /// The word of `used` holding `asid`'s bit, and the bit; `None` beyond the tracked range.
+    fn slot(&self, asid: u16) -> Option<(usize, u64)> {
+        let word = usize::from(asid) / 64;
+        (word < WORDS).then_some((word, 1 << (asid % 64)))
+    }
+
+    /// True when `asid` is handed out (ASIDs beyond the tracked range count as used, so they
+    /// are never handed out).
     fn is_used(&self, asid: u16) -> bool {
-        self.used[asid as usize / 64] & (1 << (asid % 64)) != 0
+        match self.slot(asid) {
+            Some((word, bit)) => self.used.get(word).is_some_and(|w| w & bit != 0),
+            None => true,
+        }
+    }
+
+    fn set_used(&mut self, asid: u16, used: bool) {
+        if let Some((word, bit)) = self.slot(asid) {
+            if let Some(w) = self.used.get_mut(word) {
+                if used {
+                    *w |= bit;
+                } else {
+                    *w &= !bit;
+                }
+            }
+        }
     }
 
     /// A free ASID (never 0), or `None` when all are in use.
@@ -51,7 +74,7 @@ impl AsidAllocator {
         for k in 0..self.limit {
             let asid = (self.next - 1 + k) % self.limit + 1;
             if !self.is_used(asid) {
-                self.used[asid as usize / 64] |= 1 << (asid % 64);
+                self.set_used(asid, true);
                 self.next = asid % self.limit + 1;
                 return Some(asid);
             }
@@ -72,7 +95,7 @@ impl AsidAllocator {
     /// Makes `asid` free; the caller invalidated its TLB entries after the last change.
     pub(crate) fn release_flushed(&mut self, asid: u16) {
         if asid != 0 && asid <= self.limit {
-            self.used[asid as usize / 64] &= !(1 << (asid % 64));
+            self.set_used(asid, false);
         }
     }
 

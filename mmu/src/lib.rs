@@ -104,6 +104,17 @@
 //! # Ok::<(), tzwasm_mmu::Error>(())
 //! ```
 #![cfg_attr(not(test), no_std)]
+// Nothing the normal world or a module can reach may panic: no unwrap, expect, panic or
+// unchecked indexing outside tests. An `allow` below this says why it cannot fire.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod asid;
 mod attrs;

@@ -15,6 +15,12 @@ pub struct TablePage(pub [u64; ENTRIES]);
 impl TablePage {
     /// An all-invalid table.
     pub const ZERO: Self = Self([0; ENTRIES]);
+
+    /// Descriptor `i`. Callers index with values masked to `ENTRIES - 1`; an index past the
+    /// table would read as an invalid descriptor rather than panic.
+    pub fn entry(&self, i: usize) -> u64 {
+        self.0.get(i).copied().unwrap_or(0)
+    }
 }
 
 impl Default for TablePage {
@@ -117,7 +123,7 @@ impl TableAllocator for FixedPool<'_> {
     fn allocate(&mut self) -> Option<u64> {
         let i = if self.free_head != 0 {
             let i = self.free_head - 1;
-            self.free_head = (self.pages[i].0[0] >> 12) as usize;
+            self.free_head = (self.pages.get(i)?.0[0] >> 12) as usize;
             i
         } else if self.fresh < self.pages.len() {
             self.fresh += 1;
@@ -125,26 +131,32 @@ impl TableAllocator for FixedPool<'_> {
         } else {
             return None;
         };
-        self.pages[i].0.fill(0);
+        self.pages.get_mut(i)?.0.fill(0);
         self.in_use += 1;
         self.high_water = self.high_water.max(self.in_use);
         Some(self.base_pa + i as u64 * PAGE_SIZE)
     }
 
     fn free(&mut self, pa: u64) {
-        let i = self.index(pa).expect("freeing a page not from this pool");
+        // A page that is not from this pool is a caller bug; it is left alone rather than
+        // threaded into the free list.
+        let Some(i) = self.index(pa) else { return };
+        let Some(page) = self.pages.get_mut(i) else {
+            return;
+        };
         // Entry 0 links the free list, shifted so that bit 0 (VALID) stays clear: the page
         // never looks like it holds a valid descriptor.
-        self.pages[i].0[0] = (self.free_head as u64) << 12;
+        page.0[0] = (self.free_head as u64) << 12;
         self.free_head = i + 1;
-        self.in_use -= 1;
+        self.in_use = self.in_use.saturating_sub(1);
     }
 
     fn table(&self, pa: u64) -> Option<&TablePage> {
-        self.index(pa).map(|i| &self.pages[i])
+        self.pages.get(self.index(pa)?)
     }
 
     fn table_mut(&mut self, pa: u64) -> Option<&mut TablePage> {
-        self.index(pa).map(|i| &mut self.pages[i])
+        let i = self.index(pa)?;
+        self.pages.get_mut(i)
     }
 }

@@ -127,7 +127,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         if level < 3 {
             for i in 0..ENTRIES {
                 let d = match self.table(table) {
-                    Ok(t) => t.0[i],
+                    Ok(t) => t.entry(i),
                     Err(_) => return,
                 };
                 if is_table(d) {
@@ -235,7 +235,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
             let n = run_len(first, cur, end);
             for k in 0..n {
                 let at = cur + k as u64 * PAGE_SIZE;
-                let old = Attributes::decode(table.0[first + k]).ok_or(Error::NotMapped(at))?;
+                let old = Attributes::decode(table.entry(first + k)).ok_or(Error::NotMapped(at))?;
                 if old.memory != attrs.memory || old.non_secure != attrs.non_secure {
                     return Err(Error::TypeChange(at));
                 }
@@ -249,7 +249,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
             let ng = self.ng;
             let table = self.table_mut(l3)?;
             for k in first..first + n {
-                let d = attrs.page_descriptor(table.0[k] & desc::OA_MASK) | ng;
+                let d = attrs.page_descriptor(table.entry(k) & desc::OA_MASK) | ng;
                 write_entry(table, k, d);
             }
             cur += n as u64 * PAGE_SIZE;
@@ -264,7 +264,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
             return None;
         }
         let (l3, i) = self.leaf_table(va & !(PAGE_SIZE - 1)).ok()??;
-        let d = self.table(l3).ok()?.0[i];
+        let d = self.table(l3).ok()?.entry(i);
         let attrs = Attributes::decode(d)?;
         Some(Mapping {
             pa: (d & desc::OA_MASK) | (va & (PAGE_SIZE - 1)),
@@ -334,7 +334,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
     fn leaf_table(&self, va: u64) -> Result<Option<(u64, usize)>, Error> {
         let mut table = self.root;
         for level in [1, 2] {
-            let d = self.table(table)?.0[index(va, level)];
+            let d = self.table(table)?.entry(index(va, level));
             if d & desc::VALID == 0 {
                 return Ok(None);
             }
@@ -351,7 +351,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         let mut table = self.root;
         for level in [1, 2] {
             let i = index(va, level);
-            let d = self.table(table)?.0[i];
+            let d = self.table(table)?.entry(i);
             table = if d & desc::VALID == 0 {
                 let new = self.alloc.allocate().ok_or(Error::OutOfTablePages)?;
                 // The zeroing of the new table must be visible to every walker before the
@@ -381,7 +381,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         'outer: while cur < end {
             let mut table = self.root;
             for level in LEVELS {
-                let d = self.table(table)?.0[index(cur, level)];
+                let d = self.table(table)?.entry(index(cur, level));
                 let valid = d & desc::VALID != 0;
                 if !valid {
                     if !want_mapped {
@@ -433,7 +433,7 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         self.tlb.invalidate(va, end - va);
         let Some(mut pa) = chain else { return Ok(()) };
         loop {
-            let next = self.table(pa)?.0[0];
+            let next = self.table(pa)?.entry(0);
             self.alloc.free(pa);
             if next == pa {
                 return Ok(());
@@ -450,13 +450,13 @@ impl<A: TableAllocator, T: TlbMaintenance> PageTables<A, T> {
         let mut cur = va & !(entry_span(1) - 1);
         while cur < end {
             let i1 = index(cur, 1);
-            let d1 = self.table(self.root)?.0[i1];
+            let d1 = self.table(self.root)?.entry(i1);
             if is_table(d1) {
                 let l2 = d1 & desc::OA_MASK;
                 let lo = index(va.max(cur), 2);
                 let hi = index((end - 1).min(cur + entry_span(1) - 1), 2);
                 for i2 in lo..=hi {
-                    let d2 = self.table(l2)?.0[i2];
+                    let d2 = self.table(l2)?.entry(i2);
                     if is_table(d2) {
                         let l3 = d2 & desc::OA_MASK;
                         if is_empty(self.table(l3)?) {
@@ -485,7 +485,9 @@ fn is_empty(t: &TablePage) -> bool {
 /// Descriptor store: a single 64-bit volatile write, so the compiler neither tears, merges
 /// nor drops it (the hardware walker reads these pages concurrently).
 fn write_entry(table: &mut TablePage, i: usize, d: u64) {
-    // SAFETY: `table.0[i]` is a valid, aligned, exclusively borrowed u64 (bounds-checked
-    // indexing produced the reference).
-    unsafe { core::ptr::write_volatile(&mut table.0[i], d) }
+    // Callers index with values masked to `ENTRIES - 1`; an index past the table is ignored.
+    if let Some(slot) = table.0.get_mut(i) {
+        // SAFETY: `slot` is a valid, aligned, exclusively borrowed u64.
+        unsafe { core::ptr::write_volatile(slot, d) }
+    }
 }

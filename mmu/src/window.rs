@@ -88,13 +88,14 @@ impl<const N: usize> VaWindows<N> {
             }
             for w in self.slots.iter().flatten() {
                 // Conflict if the candidate plus its guards overlaps `w`.
-                if base < w.end() + self.guard && w.base < limit {
-                    base = align_up(w.end() + self.guard).ok_or(Error::WindowsExhausted)?;
+                let after = w.end().saturating_add(self.guard);
+                if base < after && w.base < limit {
+                    base = align_up(after).ok_or(Error::WindowsExhausted)?;
                     continue 'retry;
                 }
             }
             let w = Window { base, size };
-            self.slots[slot] = Some(w);
+            *self.slots.get_mut(slot).ok_or(Error::WindowsExhausted)? = Some(w);
             return Ok(w);
         }
     }
@@ -107,7 +108,7 @@ impl<const N: usize> VaWindows<N> {
             .iter_mut()
             .find(|s| s.is_some_and(|w| w.base == base))
             .ok_or(Error::UnknownWindow)?;
-        Ok(slot.take().expect("found above"))
+        slot.take().ok_or(Error::UnknownWindow)
     }
 
     /// The reserved window containing `va`, if any (fault classification).
