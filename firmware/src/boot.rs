@@ -34,9 +34,16 @@ const CPU_IN_CALL: u8 = 1;
 const CPU_FAILING: u8 = 2;
 static CPU_STATE: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(CPU_IDLE) }; MAX_CPUS];
 
+/// Stands in for a CPU number past the table (unreachable while MAX_CPUS > 0).
+static CPU_STATE_NONE: AtomicU8 = AtomicU8::new(CPU_IDLE);
+
 fn cpu_state(cpu: usize) -> &'static AtomicU8 {
     // `current_cpu` is below MAX_CPUS by construction (the entry code parks any other CPU).
-    &CPU_STATE[cpu.min(MAX_CPUS - 1)]
+    let last = CPU_STATE.len().saturating_sub(1);
+    match CPU_STATE.get(cpu.min(last)) {
+        Some(state) => state,
+        None => &CPU_STATE_NONE,
+    }
 }
 
 unsafe extern "C" {

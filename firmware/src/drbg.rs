@@ -55,7 +55,9 @@ impl Drbg {
     pub fn fill(&mut self, out: &mut [u8]) {
         for chunk in out.chunks_mut(32) {
             let b = self.block(1);
-            chunk.copy_from_slice(&b[..chunk.len()]);
+            for (o, v) in chunk.iter_mut().zip(b) {
+                *o = v;
+            }
             self.counter = self.counter.wrapping_add(1);
         }
         self.key = self.block(2);

@@ -22,7 +22,9 @@ fn status(s: Status) -> Regs4 {
 
 /// Runs `program` with arguments `a`, `b`; returns the TEST_EL0 reply.
 pub fn run(program: El0Program, a: u64, b: u64) -> Regs4 {
-    let layout = Layout::from_size_align(2 * PAGE, PAGE).expect("constant layout");
+    let Ok(layout) = Layout::from_size_align(2 * PAGE, PAGE) else {
+        return status(Status::Internal); // constant, valid layout
+    };
     let Some(pages) = POOL.try_alloc(layout) else {
         return status(Status::OutOfMemory);
     };
@@ -34,14 +36,19 @@ pub fn run(program: El0Program, a: u64, b: u64) -> Regs4 {
     let start = core::ptr::addr_of!(arch::el0_programs_start) as usize;
     let end = core::ptr::addr_of!(arch::el0_programs_end) as usize;
     let offset = program.to_raw() as usize * PROGRAM_SLOT;
-    if offset + PROGRAM_SLOT > end - start {
+    if offset
+        .checked_add(PROGRAM_SLOT)
+        .is_none_or(|e| e > end.saturating_sub(start))
+    {
         // SAFETY: allocated above with this layout.
         unsafe { POOL.free(pages, layout) };
         return status(Status::Internal);
     }
     // SAFETY: [start + offset, +64) lies inside the programs' rodata block, checked above.
     let code = unsafe { core::slice::from_raw_parts((start + offset) as *const u8, PROGRAM_SLOT) };
-    mem[..PROGRAM_SLOT].copy_from_slice(code);
+    for (m, c) in mem.iter_mut().zip(code) {
+        *m = *c;
+    }
     crate::mmu::publish_code(code_pa, PAGE as u64);
 
     let reply = match run_in_space(program, a, b, code_pa, stack_pa) {

@@ -78,7 +78,7 @@ impl FailRecord {
         // SAFETY: the state is FAILED (acquire), so the claimer's writes are visible and no
         // one writes the buffer any more (see the `Sync` impl).
         let buf = unsafe { &*self.buf.get() };
-        &buf[..len]
+        buf.get(..len).unwrap_or(&[])
     }
 
     /// The message as text (the recorder writes whole UTF-8 characters only).
@@ -95,8 +95,9 @@ impl FailRecord {
         let msg = self.message();
         let mut out = [0u8; FAILURE_CHUNK];
         if let Some(rest) = msg.get(offset..) {
-            let n = rest.len().min(FAILURE_CHUNK);
-            out[..n].copy_from_slice(&rest[..n]);
+            for (o, b) in out.iter_mut().zip(rest) {
+                *o = *b;
+            }
         }
         Some(out)
     }
@@ -133,7 +134,11 @@ impl fmt::Write for Recorder<'_> {
             // SAFETY: this recorder holds the claim, so it is the only writer, and nobody
             // reads the buffer before the state becomes FAILED (see the `Sync` impl).
             let buf = unsafe { &mut *self.record.buf.get() };
-            buf[self.len..end].copy_from_slice(bytes);
+            let Some(room) = buf.get_mut(self.len..end) else {
+                self.full = true;
+                break;
+            };
+            room.copy_from_slice(bytes);
             self.len = end;
         }
         Ok(())

@@ -50,6 +50,8 @@ pub fn inject(kind: FaultKind) {
             // instruction abort before anything executes.
             unsafe { core::arch::asm!("blr {}", in(reg) target, clobber_abi("C")) };
         }
+        // The test-hooks-only TEST_FAULT exists to exercise fail-stop: this panic is the point.
+        #[allow(clippy::panic)]
         FaultKind::Panic => panic!("TEST_FAULT: deliberate panic"),
     }
     log::error!("TEST_FAULT {}: the fault did not happen", kind.name());

@@ -248,15 +248,19 @@ impl<T> HandleTable<T> {
                 inner.slots.len() - 1
             }
         };
-        inner.used += 1;
-        inner.generation = inner.generation.wrapping_add(1).max(1);
-        let generation = inner.generation;
-        let slot = &mut inner.slots[index];
+        let generation = inner.generation.wrapping_add(1).max(1);
+        let Some(slot) = inner.slots.get_mut(index) else {
+            // Cannot happen: `index` is a vacant slot found above or the one just pushed.
+            drop(inner);
+            return give_back(object, InsertError::Full);
+        };
         slot.generation = generation;
         slot.state = if publish { State::Live } else { State::Hidden };
         slot.pins = 0;
         slot.object = Some(object);
-        Ok(Handle::new(index, slot.generation))
+        inner.used += 1;
+        inner.generation = generation;
+        Ok(Handle::new(index, generation))
     }
 
     /// Makes room for `n` slots now; false if the pool cannot.

@@ -3,6 +3,17 @@
 //! The binary (`main.rs`) adds the aarch64-only pieces: entry and vector assembly, console,
 //! MMU programming. Everything here is plain logic over values, tested with `cargo test`.
 #![cfg_attr(not(test), no_std)]
+// Nothing the normal world or a module can reach may panic: no unwrap, expect, panic or
+// unchecked indexing outside tests. An `allow` below this says why it cannot fire.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 extern crate alloc;
 

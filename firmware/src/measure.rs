@@ -119,11 +119,13 @@ fn hash() -> [u64; 3] {
         va += PAGE as u64;
     }
     let d = h.finalize();
-    core::array::from_fn(|i| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&d[8 * i..8 * i + 8]);
-        u64::from_le_bytes(w)
-    })
+    let mut out = [0u64; 3];
+    for (o, w) in out.iter_mut().zip(d.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        *o = u64::from_le_bytes(b);
+    }
+    out
 }
 
 /// TEST_MEASURE: the reply `x1..x3` for `selector`.

@@ -170,6 +170,10 @@ fn build(pt: &mut Tables) -> Result<(), Error> {
 
 /// Builds the tables and turns the MMU on for the primary CPU. Called once, MMU off. Returns
 /// the number of table pages in use.
+///
+/// Its panics are boot failures, before the normal world exists (no input reaches them): the
+/// panic handler records them and every later call answers FAILED.
+#[allow(clippy::panic)]
 pub fn init_primary() -> usize {
     let xlat = core::ptr::addr_of_mut!(XLAT_POOL);
     let base = xlat as u64;
@@ -207,6 +211,10 @@ pub fn init_primary() -> usize {
 
 /// Turns the MMU on for a secondary CPU with the primary's tables. Takes no lock: with the MMU
 /// off, memory is Device memory, where exclusive accesses are not reliable.
+///
+/// Panics only if TF-A starts a secondary CPU before the primary booted (a boot-order bug,
+/// not input).
+#[allow(clippy::panic)]
 pub fn init_secondary() {
     let root = ROOT_PA.load(Ordering::Acquire);
     if root == 0 {

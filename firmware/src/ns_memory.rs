@@ -88,15 +88,15 @@ impl NsDram {
                     base,
                     size,
                 });
-            } else if out.count == MAX_BANKS {
+            } else if let Some(bank) = out.banks.get_mut(out.count) {
+                *bank = (base, size);
+                out.count += 1;
+            } else {
                 refused(Refused {
                     why: RefuseReason::TooMany,
                     base,
                     size,
                 });
-            } else {
-                out.banks[out.count] = (base, size);
-                out.count += 1;
             }
         }
         out
@@ -133,7 +133,7 @@ impl NsDram {
 
     /// The banks, as (base, size).
     pub fn banks(&self) -> &[(u64, u64)] {
-        &self.banks[..self.count]
+        self.banks.get(..self.count).unwrap_or(&[])
     }
 
     /// Total bytes of normal-world DRAM.
@@ -146,7 +146,9 @@ impl NsDram {
         let Some(end) = base.checked_add(len).filter(|_| len != 0) else {
             return false;
         };
-        self.banks().iter().any(|&(b, s)| base >= b && end <= b + s)
+        self.banks()
+            .iter()
+            .any(|&(b, s)| base >= b && end <= b.saturating_add(s))
     }
 }
 
@@ -162,8 +164,12 @@ pub fn dtb_seeds(blob: &[u8], out: &mut [u8]) -> usize {
     let mut n = 0;
     for name in ["rng-seed", "kaslr-seed"] {
         if let Some(p) = chosen.property(name) {
-            let take = p.value.len().min(out.len() - n);
-            out[n..n + take].copy_from_slice(&p.value[..take]);
+            let Some(room) = out.get_mut(n..) else { break };
+            let mut take = 0;
+            for (o, v) in room.iter_mut().zip(p.value) {
+                *o = *v;
+                take += 1;
+            }
             n += take;
         }
     }
