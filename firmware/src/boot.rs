@@ -306,6 +306,10 @@ fn crash(frame: &ExceptionFrame, kind: VectorKind) -> ! {
     let cpu = arch::current_cpu();
     let was = enter_failing(cpu);
     let _ = write_report(&mut CrashWriter, cpu, kind, frame, &region_of);
+    {
+        let (ttbr, root) = crate::mmu::crash_facts();
+        let _ = writeln!(CrashWriter, "  TTBR0 {ttbr:#018x}  payload root {root:#x}");
+    }
     if was == CPU_FAILING {
         // The failure path itself faulted (a fault inside the crash handler runs on the
         // exception stack and parks in the vectors before reaching here): nothing on this CPU

@@ -253,6 +253,22 @@ pub fn activate(space: &UserSpace) {
         // (destroy_space) and before this CPU leaves the secure world (leave_user_space).
         unsafe { arch::install_ttbr0(ttbr) };
     }
+    note_installed(ttbr);
+}
+
+/// The module space each CPU has installed (its `TTBR0_EL1` value; 0: the payload's own), so
+/// that [`destroy_space`] can check no CPU still walks the tables it frees.
+static INSTALLED: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+fn note_installed(ttbr: u64) {
+    if let Some(slot) = INSTALLED.get(crate::arch::current_cpu()) {
+        slot.store(ttbr, Ordering::Release);
+    }
+}
+
+/// For crash reports: this CPU's `TTBR0_EL1` and the payload's own root.
+pub fn crash_facts() -> (u64, u64) {
+    (arch::ttbr0(), ROOT_PA.load(Ordering::Relaxed))
 }
 
 /// Puts the payload's own root (ASID 0, nothing in the window area) back on this CPU.
@@ -264,6 +280,7 @@ pub fn leave_user_space() {
         // SAFETY: the payload's own root, built at boot and never freed.
         unsafe { arch::install_ttbr0(root) };
     }
+    note_installed(0);
 }
 
 /// Ends `space`: uninstalls it from this CPU, invalidates its ASID on every CPU, frees its
@@ -272,6 +289,20 @@ pub fn leave_user_space() {
 pub fn destroy_space(space: UserSpace) {
     if arch::ttbr0() == space.ttbr() {
         leave_user_space();
+    }
+    // The session machine releases a CPU's space before it releases the session
+    // (`Engine::release_cpu`), so no other CPU can have it installed here. Should one still,
+    // its tables are leaked rather than freed under it (the pool checks then show the leak).
+    if let Some(cpu) = INSTALLED
+        .iter()
+        .position(|slot| slot.load(Ordering::Acquire) == space.ttbr())
+    {
+        log::error!(
+            "address space {:#x} is still installed on CPU {cpu}: its tables are leaked, not freed",
+            space.ttbr()
+        );
+        core::mem::forget(space);
+        return;
     }
     drop(space.destroy(&mut ASIDS.lock()));
 }

@@ -499,6 +499,12 @@ impl Engine for FwEngine {
         drop(loaded);
     }
 
+    /// Puts the payload's own root back in `TTBR0_EL1`: LOAD, RUN and RESUME install the
+    /// session's address space, which must be off this CPU before the session is released.
+    fn release_cpu(&self) {
+        crate::mmu::leave_user_space();
+    }
+
     fn charged(&self, _account: &Account, loaded: &Loaded) -> u64 {
         loaded.charged
     }

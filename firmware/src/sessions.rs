@@ -113,6 +113,12 @@ pub trait Engine: Sync {
     fn charged(&self, account: &Account, module: &Self::Module) -> u64;
     /// STATS pages 1 and up (x1..x3), `None` for a page that does not exist.
     fn stats(&self, module: Option<&Self::Module>, page: u64) -> Option<[u64; 3]>;
+    /// Called on the serving CPU at the end of every call inside a session, while the
+    /// session is still locked and pinned: undo whatever of the session the CPU still holds
+    /// (the firmware: its address space in `TTBR0_EL1`). Once the session is released another
+    /// CPU may CLOSE or UNLOAD it and free those tables; a CPU still walking them would
+    /// fetch through freed memory.
+    fn release_cpu(&self);
 }
 
 /// A registration: its range, checked once.
@@ -274,7 +280,10 @@ impl<E: Engine> Machine<E> {
             .pin(Handle(handle))
             .ok_or(Refusal::from(Status::NoSuchHandle))?;
         let mut state = pin.state.try_lock().ok_or_else(busy)?;
-        f(&pin.account, &mut state)
+        let answer = f(&pin.account, &mut state);
+        // Before the lock and then the pin go: nothing of the session stays on this CPU.
+        self.engine.release_cpu();
+        answer
     }
 
     /// LOAD: checks the file and report against registration `shm` (pinned for the call).

@@ -20,6 +20,8 @@ fn dram() -> NsDram {
 
 /// A module of the fake: `pauses` pauses left before the run ends; where its ring lives.
 struct FakeModule {
+    /// Unique per LOAD, like a module's address space.
+    id: u64,
     pauses: u64,
     ring: u64,
     charged: u64,
@@ -36,9 +38,19 @@ struct Fake {
     hold: AtomicBool,
     in_run: AtomicU64,
     violations: AtomicU64,
+    next_id: AtomicU64,
+    /// (thread, module) pairs: the module's space "installed" on that thread's CPU, from
+    /// LOAD/RUN/RESUME/CANCEL until `release_cpu`.
+    installed: StdMutex<Vec<(std::thread::ThreadId, u64)>>,
 }
 
 impl Fake {
+    fn install(&self, id: u64) {
+        let me = std::thread::current().id();
+        let mut v = self.installed.lock().unwrap();
+        v.retain(|&(t, _)| t != me);
+        v.push((me, id));
+    }
     fn ring_mapped(&self, ring: u64) -> bool {
         self.mapped
             .lock()
@@ -93,8 +105,11 @@ impl Engine for Fake {
         if !account.try_charge(at.len) {
             return Err(Refusal(Status::QuotaTooSmall, at.len));
         }
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.install(id);
         Ok((
             FakeModule {
+                id,
                 pauses: at.len % 8,
                 ring: 0,
                 charged: at.len,
@@ -112,12 +127,14 @@ impl Engine for Fake {
             std::hint::spin_loop();
         }
         m.ring = at.ring.0;
+        self.install(m.id);
         let s = self.step(m);
         self.in_run.fetch_sub(1, Ordering::SeqCst);
         s
     }
 
     fn resume(&self, _: &Account, m: &mut FakeModule) -> Step {
+        self.install(m.id);
         self.step(m)
     }
 
@@ -129,7 +146,23 @@ impl Engine for Fake {
     }
 
     fn unload(&self, account: &Account, m: FakeModule) {
+        // Freeing a space another CPU still has installed is a use after free.
+        let me = std::thread::current().id();
+        if self
+            .installed
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|&(t, id)| id == m.id && t != me)
+        {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
         account.credit(m.charged);
+    }
+
+    fn release_cpu(&self) {
+        let me = std::thread::current().id();
+        self.installed.lock().unwrap().retain(|&(t, _)| t != me);
     }
 
     fn charged(&self, _: &Account, m: &FakeModule) -> u64 {
@@ -586,4 +619,25 @@ fn everything_closed_leaves_empty_tables() {
         assert_eq!(m.shm.inner_capacity(), 0);
         assert_eq!(m.sessions.inner_capacity(), 0);
     }
+}
+
+/// A CPU's last call inside a session leaves nothing of it installed: after LOAD, RUN and
+/// RESUME on one thread, CLOSE and UNLOAD on another never free a module the first still
+/// holds (the firmware freed a session's translation tables while the loading CPU still had
+/// them in TTBR0, between releasing the session and returning to the normal world).
+#[test]
+fn another_cpu_can_free_what_a_call_used() {
+    let m = machine(1 << 20);
+    let (shm, s) = std::thread::spawn(move || setup(m, 2)).join().unwrap();
+    assert_eq!(st(m.unload(s)), Status::Success);
+    std::thread::spawn(move || {
+        assert_eq!(fold(m.load(s, shm, 0, 3, 0x1000))[0], SUCCESS);
+        assert_eq!(st(run(m, s, shm)), Status::OutputPending);
+        assert_eq!(st(m.resume(s)), Status::OutputPending);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(st(m.close(s)), Status::Success);
+    assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
+    assert!(m.engine.installed.lock().unwrap().is_empty());
 }
