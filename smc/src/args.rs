@@ -215,8 +215,8 @@ impl ShmRegisterArgs {
     /// The arguments, or BAD_ADDRESS for a range of the wrong shape.
     pub const fn new(base: u64, size: u64) -> Result<Self, Refusal> {
         if size == 0
-            || base % SHM_PAGE != 0
-            || size % SHM_PAGE != 0
+            || !base.is_multiple_of(SHM_PAGE)
+            || !size.is_multiple_of(SHM_PAGE)
             || size > SHM_MAX_SIZE
             || base.checked_add(size).is_none()
         {
