@@ -3,6 +3,8 @@
 //! [`Producer`].
 
 use super::*;
+use crate::call::ids;
+use crate::function_id::FunctionId;
 use crate::ring::Producer;
 use crate::session::RunBlock;
 
@@ -23,7 +25,10 @@ impl Memory {
         // every other access out; the test is single-threaded, so the client and the fake
         // never access the memory at the same time.
         let mem = unsafe { SharedRegion::new(self.0.as_mut_ptr().cast::<u8>(), len) }.unwrap();
-        SharedArea { handle, mem }
+        SharedArea {
+            handle: ShmHandle::from_raw(handle),
+            mem,
+        }
     }
 }
 
