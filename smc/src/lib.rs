@@ -42,6 +42,18 @@
 //! Secure-world use: [`FunctionId::from_x0`] on the incoming `x0`, then
 //! [`FunctionId::decode`]; every [`DecodeError`] is answered with [`Status::NotSupported`].
 #![cfg_attr(not(test), no_std)]
+// Both worlds run this code on untrusted values (registers, shared memory, the other world's
+// reports): no unwrap, expect, panic or unchecked indexing outside tests. An `allow` below
+// this says why it cannot fire.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod args;
 pub mod call;

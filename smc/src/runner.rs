@@ -516,7 +516,8 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         }
         let mem = area.mem;
         RunBlock::encode_with(req.entry, req.args, req.env, |off, bytes| {
-            mem.write_bytes(p.block + off, bytes).then_some(())
+            let at = p.block.checked_add(off)?;
+            mem.write_bytes(at, bytes).then_some(())
         })
         .ok_or(too_small)?;
         let ring_mem = mem.sub(p.ring, p.ring_len).ok_or(too_small)?;
@@ -527,7 +528,9 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         let mut drain = |c: &mut Consumer<'_>, obs: &mut dyn RunObserver| {
             let r = c.drain(|stream, bytes| {
                 obs.output(stream, bytes);
-                received[stream.index()] += bytes.len() as u64;
+                if let Some(r) = received.get_mut(stream.index()) {
+                    *r = r.saturating_add(bytes.len() as u64);
+                }
                 bytes.len()
             });
             obs.drained();
