@@ -429,6 +429,8 @@ pub fn run_place(range: &ShmRange, args: &RunArgs) -> Result<RunPlace, Refusal> 
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 /// What LOAD's copy of a `len`-byte file costs: whole u64 words, at least one.
