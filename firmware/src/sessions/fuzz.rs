@@ -79,7 +79,7 @@ impl FuzzEngine {
             Step::Ended([Status::Success.to_raw(), 0, 1, 2])
         } else {
             m.pauses -= 1;
-            let status = if m.pauses % 2 == 0 {
+            let status = if m.pauses.is_multiple_of(2) {
                 Status::OutputPending
             } else {
                 Status::Interrupted
@@ -469,7 +469,10 @@ fn execution(p: &mut Platform, rng: &mut Rng, h: &mut Handles, counts: &mut Coun
         }
         let status = Status::from_raw(r[0]);
         let Some(status) = status else {
-            panic!("execution {n} call {i}: undefined status {:#x} for {x:#x?}", r[0]);
+            panic!(
+                "execution {n} call {i}: undefined status {:#x} for {x:#x?}",
+                r[0]
+            );
         };
         *counts.statuses.entry(status.code()).or_default() += 1;
         // One CPU: BUSY only for SHM_UNREGISTER of a paused run's registration.
@@ -486,24 +489,37 @@ fn execution(p: &mut Platform, rng: &mut Rng, h: &mut Handles, counts: &mut Coun
             }
         }
         let m = p.m;
-        assert_eq!(m.pins().1, 0, "execution {n} call {i}: a session pin outlived its call");
+        assert_eq!(
+            m.pins().1,
+            0,
+            "execution {n} call {i}: a session pin outlived its call"
+        );
         assert!(m.book.reserved() <= LIMIT);
         assert_eq!(
             m.engine.violations.load(Ordering::Relaxed),
             0,
             "execution {n} call {i}: {x:#x?}"
         );
-        assert_eq!(m.engine.mapped.lock().map(|v| v.len()).ok(), Some(m.shm_count()));
+        assert_eq!(
+            m.engine.mapped.lock().map(|v| v.len()).ok(),
+            Some(m.shm_count())
+        );
     }
     // Close everything (stale and foreign handles answer NO_SUCH_HANDLE), then nothing left.
     for s in h.sessions.drain(..) {
         let r = dispatch(p, &SessionCall::Close(SessionHandle::from_raw(s)).to_regs());
-        assert!(matches!(Status::from_raw(r[0]), Some(Status::Success | Status::NoSuchHandle)));
+        assert!(matches!(
+            Status::from_raw(r[0]),
+            Some(Status::Success | Status::NoSuchHandle)
+        ));
         h.stale.push(s);
     }
     for s in h.shms.drain(..) {
         let r = dispatch(p, &ShmCall::Unregister(ShmHandle::from_raw(s)).to_regs());
-        assert!(matches!(Status::from_raw(r[0]), Some(Status::Success | Status::NoSuchHandle)));
+        assert!(matches!(
+            Status::from_raw(r[0]),
+            Some(Status::Success | Status::NoSuchHandle)
+        ));
         h.stale.push(s);
     }
     if h.stale.len() > 64 {
@@ -512,12 +528,20 @@ fn execution(p: &mut Platform, rng: &mut Rng, h: &mut Handles, counts: &mut Coun
     }
     let m = p.m;
     assert_eq!(
-        (m.session_count(), m.shm_count(), m.book.reserved(), m.pins()),
+        (
+            m.session_count(),
+            m.shm_count(),
+            m.book.reserved(),
+            m.pins()
+        ),
         (0, 0, 0, (0, 0)),
         "execution {n}: something left after closing everything"
     );
     assert_eq!(m.engine.mapped.lock().map(|v| v.len()).ok(), Some(0));
-    assert_eq!((m.shm.inner_capacity(), m.sessions.inner_capacity()), (0, 0));
+    assert_eq!(
+        (m.shm.inner_capacity(), m.sessions.inner_capacity()),
+        (0, 0)
+    );
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -583,7 +607,10 @@ fn call_layer_fuzz() {
         Status::NotSupported,
     ] {
         if execs >= 2_000 {
-            assert!(counts.statuses.contains_key(&s.code()), "{s:?} never answered");
+            assert!(
+                counts.statuses.contains_key(&s.code()),
+                "{s:?} never answered"
+            );
         }
     }
 }
