@@ -4,6 +4,10 @@
 //! [`Engine`] (the payload's loader and runner on the target, a fake in the host tests), so
 //! the whole machine is tested on the host.
 //!
+//! Calls arrive decoded ([`SessionCall`], [`ShmRegisterArgs`], [`ShmHandle`]: the registers
+//! were checked once, at the boundary, by `tzwasm_smc::args`), so the machine checks only what
+//! needs state: live handles, the ranges against the pinned registration, the session's state.
+//!
 //! Concurrency: there is no global lock around a call. A call pins the objects it names
 //! (the table lock is held only for that), then `try_lock`s the session: a second CPU in the
 //! same session gets BUSY, other sessions run in parallel, one per CPU. SESSION_CLOSE, UNLOAD
