@@ -17,7 +17,8 @@
 //!
 //! `TZWASM_CALL_FUZZ_EXECS` sets the number of executions (default 10^6 in release builds,
 //! 2,000 in debug `cargo test`), `TZWASM_CALL_FUZZ_SEED` the seed; the test prints both and
-//! how many calls and which statuses it saw.
+//! how many calls and which statuses it saw. A second test runs the same generator from two
+//! threads on one machine and shared handles ([`call_layer_fuzz_two_cpus`]).
 
 use super::*;
 use crate::dispatch::{dispatch, Services};
@@ -613,4 +614,137 @@ fn call_layer_fuzz() {
             );
         }
     }
+}
+
+/// Two threads (two CPUs) on one machine, acting on each other's handles: every answer a
+/// defined status (BUSY now legitimate), never INTERNAL or FAILED, no address outside a mapped
+/// registration; everything closed at the end leaves the machine empty.
+/// `TZWASM_CALL_FUZZ_PARALLEL_CALLS` calls per thread (default 200,000 in release builds,
+/// 5,000 in debug).
+#[test]
+fn call_layer_fuzz_two_cpus() {
+    let default = if cfg!(debug_assertions) {
+        5_000
+    } else {
+        200_000
+    };
+    let per_thread = env_u64("TZWASM_CALL_FUZZ_PARALLEL_CALLS", default);
+    let seed = env_u64("TZWASM_CALL_FUZZ_SEED", 1);
+    let m: &'static Machine<FuzzEngine> =
+        Box::leak(Box::new(Machine::new(FuzzEngine::default(), 8)));
+    m.book.set_limit(LIMIT);
+    let shared: &'static StdMutex<Handles> = Box::leak(Box::default());
+    // Every handle ever issued (sessions, registrations), to close them all at the end.
+    let issued: &'static StdMutex<(Vec<u64>, Vec<u64>)> = Box::leak(Box::default());
+    let threads: Vec<_> = (0..2u64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut p = Platform {
+                    m,
+                    failure: FailRecord::new(),
+                    dram: NsDram::from_banks(
+                        [(0x4000_0000, 0x4000_0000)],
+                        0x0e00_0000..0x0f00_0000,
+                        |_| {},
+                    ),
+                };
+                let mut rng = Rng(seed ^ (0xc0de << 16) ^ t);
+                let mut busy = 0u64;
+                for i in 0..per_thread {
+                    let x = {
+                        let h = shared.lock().unwrap();
+                        registers(&mut rng, &h)
+                    };
+                    let r = dispatch(&mut p, &x);
+                    let decoded = tzwasm_smc::FunctionId::from_x0(x[0]).decode();
+                    if matches!(
+                        decoded,
+                        Ok(Call::CallCount | Call::CallUid | Call::Revision)
+                    ) {
+                        continue;
+                    }
+                    let status = Status::from_raw(r[0]);
+                    assert!(
+                        status.is_some_and(|s| !matches!(s, Status::Internal | Status::Failed)),
+                        "thread {t} call {i}: {:#x} for {x:#x?}",
+                        r[0]
+                    );
+                    busy += u64::from(status == Some(Status::Busy));
+                    if status == Some(Status::Success) {
+                        let mut h = shared.lock().unwrap();
+                        let mut all = issued.lock().unwrap();
+                        if x[0] == ids::SESSION_OPEN.to_x0() {
+                            h.sessions.push(r[1]);
+                            all.0.push(r[1]);
+                        } else if x[0] == ids::SHM_REGISTER.to_x0() {
+                            h.shms.push(r[1]);
+                            all.1.push(r[1]);
+                        }
+                    }
+                    // Keep the live lists short: forget (as stale) the oldest handles.
+                    let mut h = shared.lock().unwrap();
+                    for list in 0..2 {
+                        let v = if list == 0 {
+                            &mut h.sessions
+                        } else {
+                            &mut h.shms
+                        };
+                        if v.len() > 16 {
+                            let old = v.remove(0);
+                            h.stale.push(old);
+                        }
+                    }
+                    if h.stale.len() > 64 {
+                        h.stale.remove(0);
+                    }
+                }
+                busy
+            })
+        })
+        .collect();
+    let busy: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(m.engine.violations.load(Ordering::Relaxed), 0);
+    // Close every session ever opened, then unregister every registration (stale handles
+    // answer NO_SUCH_HANDLE): nothing may be left.
+    let mut p = Platform {
+        m,
+        failure: FailRecord::new(),
+        dram: NsDram::default(),
+    };
+    let (sessions, shms) = issued.lock().unwrap().clone();
+    for s in sessions {
+        let r = dispatch(
+            &mut p,
+            &SessionCall::Close(SessionHandle::from_raw(s)).to_regs(),
+        );
+        assert!(matches!(
+            Status::from_raw(r[0]),
+            Some(Status::Success | Status::NoSuchHandle)
+        ));
+    }
+    for h in shms {
+        let r = dispatch(
+            &mut p,
+            &ShmCall::Unregister(ShmHandle::from_raw(h)).to_regs(),
+        );
+        assert!(matches!(
+            Status::from_raw(r[0]),
+            Some(Status::Success | Status::NoSuchHandle)
+        ));
+    }
+    assert_eq!(
+        (
+            m.session_count(),
+            m.shm_count(),
+            m.book.reserved(),
+            m.pins()
+        ),
+        (0, 0, 0, (0, 0))
+    );
+    assert_eq!(m.engine.mapped.lock().map(|v| v.len()).ok(), Some(0));
+    assert_eq!(m.engine.violations.load(Ordering::Relaxed), 0);
+    println!(
+        "call-layer fuzz, two CPUs: {} calls on shared handles, {busy} answered BUSY, no panic",
+        2 * per_thread
+    );
 }
