@@ -13,8 +13,9 @@ use tzwasm_firmware::exception::{write_report, write_summary, ExceptionFrame, Ve
 use tzwasm_firmware::failstop::FailRecord;
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
 use tzwasm_firmware::pool::{Pool, PoolStats};
-use tzwasm_firmware::sessions::fold;
-use tzwasm_smc::{Call, El0Program, FaultKind, MeasureSelector, Regs4, Regs8, Status};
+use tzwasm_firmware::sessions::Answer;
+use tzwasm_smc::args::{SessionCall, ShmHandle, ShmRegisterArgs};
+use tzwasm_smc::{El0Program, FaultKind, MeasureSelector, Regs4, Status};
 
 /// The static pool, also the global allocator.
 #[global_allocator]
@@ -156,27 +157,16 @@ impl Services for Platform {
         MAX_CPUS as u64
     }
 
-    fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status> {
-        crate::platform::shm_register(base, size)
+    fn shm_register(&mut self, args: ShmRegisterArgs) -> Result<ShmHandle, Status> {
+        crate::platform::shm_register(args)
     }
 
-    fn shm_unregister(&mut self, handle: u64) -> Result<(), Status> {
+    fn shm_unregister(&mut self, handle: ShmHandle) -> Result<(), Status> {
         crate::platform::shm_unregister(handle)
     }
 
-    fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4 {
-        let m = &crate::session::MACHINE;
-        fold(match call {
-            Call::SessionOpen => m.open(x[1]),
-            Call::SessionClose => m.close(x[1]),
-            Call::Load => m.load(x[1], x[2], x[3], x[4], x[5]),
-            Call::Unload => m.unload(x[1]),
-            Call::Stats => m.stats(x[1], x[2]),
-            Call::Run => m.run(x[1], x[2], [x[3], x[4]], [x[5], x[6]], x[7]),
-            Call::Resume => m.resume(x[1]),
-            Call::Cancel => m.cancel(x[1]),
-            _ => Err(Status::NotSupported.into()),
-        })
+    fn session_call(&mut self, call: SessionCall) -> Answer {
+        crate::session::MACHINE.serve(call)
     }
 
     fn test_fault(&mut self, kind: FaultKind) {
@@ -184,11 +174,11 @@ impl Services for Platform {
         crate::fault::inject(kind)
     }
 
-    fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
+    fn test_shm(&mut self, handle: ShmHandle, offset: u64, len: u64) -> Result<u64, Status> {
         crate::platform::shm_test(handle, offset, len)
     }
 
-    fn test_run(&mut self, handle: u64, offset: u64, len: u64) -> Regs4 {
+    fn test_run(&mut self, handle: ShmHandle, offset: u64, len: u64) -> Regs4 {
         #[cfg(feature = "test-hooks")]
         return crate::platform::test_run(handle, offset, len);
         #[cfg(not(feature = "test-hooks"))]

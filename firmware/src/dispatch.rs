@@ -13,6 +13,8 @@
 
 use crate::failstop::FailRecord;
 use crate::pool::PoolStats;
+use crate::sessions::{fold, Answer, Refusal};
+use tzwasm_smc::args::{SessionCall, ShmCall, ShmHandle, ShmRegisterArgs};
 use tzwasm_smc::call::{echo_reply, El0Program, FaultKind, MeasureSelector};
 use tzwasm_smc::info::ALL_SELECTORS;
 use tzwasm_smc::{
@@ -52,33 +54,34 @@ pub trait Services {
     fn cpus_seen(&self) -> u64;
     /// Most CPUs this build serves.
     fn max_cpus(&self) -> u64;
-    /// SHM_REGISTER: validate, record and map `[base, base + size)`; the handle.
-    fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status>;
+    /// SHM_REGISTER: check against normal-world DRAM, record and map the range (its shape
+    /// is checked already); the handle.
+    fn shm_register(&mut self, args: ShmRegisterArgs) -> Result<ShmHandle, Status>;
     /// SHM_UNREGISTER: unmap and forget the registration `handle`.
-    fn shm_unregister(&mut self, handle: u64) -> Result<(), Status>;
+    fn shm_unregister(&mut self, handle: ShmHandle) -> Result<(), Status>;
     /// SESSION_OPEN, SESSION_CLOSE, LOAD, UNLOAD, STATS, RUN, RESUME, CANCEL: the session
-    /// calls, with their raw argument registers (checked by the implementation).
-    fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4;
+    /// calls, with their arguments decoded (shape checked) from the registers.
+    fn session_call(&mut self, call: SessionCall) -> Answer;
     /// TEST_FAULT: injects the fault. On the target it does not return; a fake may.
     fn test_fault(&mut self, kind: FaultKind);
     /// TEST_FP: `[a*b, a+b, a/b]` computed with the FP/SIMD unit.
     fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3];
     /// TEST_SHM: hash `len` bytes at `offset` of registration `handle`, then invert them.
-    fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status>;
+    fn test_shm(&mut self, handle: ShmHandle, offset: u64, len: u64) -> Result<u64, Status>;
     /// TEST_RUN: load and run the AOT file at `offset`/`len` of registration `handle`.
-    fn test_run(&mut self, handle: u64, offset: u64, len: u64) -> Regs4;
+    fn test_run(&mut self, handle: ShmHandle, offset: u64, len: u64) -> Regs4;
     /// TEST_EL0: runs `program` at S-EL0; the reply registers.
     fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4;
     /// TEST_MEASURE: the payload's integrity hash or its addresses (`x1..x3`).
     fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3];
 }
 
-fn status(s: Status) -> Regs4 {
-    [s.to_raw(), 0, 0, 0]
+fn refuse(s: Status) -> Answer {
+    Err(Refusal::from(s))
 }
 
-fn success(r: [u64; 3]) -> Regs4 {
-    [Status::Success.to_raw(), r[0], r[1], r[2]]
+fn success([x1, x2, x3]: [u64; 3]) -> Answer {
+    Ok([Status::Success.to_raw(), x1, x2, x3])
 }
 
 /// Features this build has.
@@ -92,9 +95,9 @@ pub fn features(test_hooks: bool) -> Features {
     }
 }
 
-fn get_info(svc: &impl Services, selector: u64, offset: u64) -> Regs4 {
+fn get_info(svc: &impl Services, selector: u64, offset: u64) -> Answer {
     let Some(selector) = InfoSelector::from_raw(selector) else {
-        return status(Status::InvalidParameter);
+        return refuse(Status::InvalidParameter);
     };
     let regs = match selector {
         InfoSelector::Versions => VersionInfo {
@@ -124,7 +127,7 @@ fn get_info(svc: &impl Services, selector: u64, offset: u64) -> Regs4 {
         InfoSelector::Features => [features(svc.test_hooks()).bits(), 0, 0],
         InfoSelector::Failure => match svc.fail_record().chunk(offset) {
             Some(chunk) => tzwasm_smc::info::failure_chunk_to_regs(&chunk),
-            None => return status(Status::InvalidParameter),
+            None => return refuse(Status::InvalidParameter),
         },
     };
     success(regs)
@@ -144,39 +147,44 @@ pub fn answered_when_failed(call: Call, x1: u64) -> bool {
 }
 
 /// Handles one call: `x[0]` is the function id, `x[1..8]` the arguments. Returns what the
-/// normal world receives in x0..x3.
+/// normal world receives in x0..x3: the [`Answer`] of [`serve`], folded once.
 pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
+    fold(serve(svc, x))
+}
+
+/// Decodes one call (function id, then its arguments, once, into typed values or a refusal)
+/// and serves it.
+pub fn serve(svc: &mut impl Services, x: &Regs8) -> Answer {
     // Decoding reads only `x0`; the failure check comes before anything that can block.
     let decoded = FunctionId::from_x0(x[0]).decode();
     if svc.fail_record().has_failed() && !decoded.is_ok_and(|c| answered_when_failed(c, x[1])) {
-        return status(Status::Failed);
+        return refuse(Status::Failed);
     }
     let call = match decoded {
         Ok(call) => call,
-        Err(e) => return status(e.status()),
+        Err(e) => return refuse(e.status()),
     };
     if !call.is_served(svc.test_hooks()) {
-        return status(Status::NotSupported);
+        return refuse(Status::NotSupported);
     }
     match call {
-        Call::CallCount => [u64::from(Call::served_count(svc.test_hooks())), 0, 0, 0],
-        Call::CallUid => TZWASM_UID.to_regs(),
-        Call::Revision => [
+        Call::CallCount => Ok([u64::from(Call::served_count(svc.test_hooks())), 0, 0, 0]),
+        Call::CallUid => Ok(TZWASM_UID.to_regs()),
+        Call::Revision => Ok([
             u64::from(PROTOCOL_VERSION.major),
             u64::from(PROTOCOL_VERSION.minor),
             0,
             0,
-        ],
+        ]),
         Call::GetInfo => get_info(svc, x[1], x[2]),
         Call::Null => success([0; 3]),
         Call::Echo => success(echo_reply([x[1], x[2], x[3], x[4], x[5], x[6], x[7]])),
-        Call::ShmRegister => match svc.shm_register(x[1], x[2]) {
-            Ok(handle) => success([handle, 0, 0]),
-            Err(s) => status(s),
-        },
-        Call::ShmUnregister => match svc.shm_unregister(x[1]) {
-            Ok(()) => success([0; 3]),
-            Err(s) => status(s),
+        Call::ShmRegister | Call::ShmUnregister => match ShmCall::from_regs(call, x)? {
+            ShmCall::Register(args) => success([svc.shm_register(args)?.raw(), 0, 0]),
+            ShmCall::Unregister(handle) => {
+                svc.shm_unregister(handle)?;
+                success([0; 3])
+            }
         },
         Call::SessionOpen
         | Call::SessionClose
@@ -185,29 +193,26 @@ pub fn dispatch(svc: &mut impl Services, x: &Regs8) -> Regs4 {
         | Call::Stats
         | Call::Run
         | Call::Resume
-        | Call::Cancel => svc.session_call(call, x),
+        | Call::Cancel => svc.session_call(SessionCall::from_regs(call, x)?),
         Call::TestFault => match FaultKind::from_raw(x[1]) {
             Some(kind) => {
                 svc.test_fault(kind);
                 // Only a fake returns; on the target the fault fails the secure world and the
                 // crash path answers this call FAILED itself (boot.rs).
-                status(Status::Internal)
+                refuse(Status::Internal)
             }
-            None => status(Status::InvalidParameter),
+            None => refuse(Status::InvalidParameter),
         },
         Call::TestFp => success(svc.test_fp(x[1], x[2])),
-        Call::TestShm => match svc.test_shm(x[1], x[2], x[3]) {
-            Ok(hash) => success([hash, 0, 0]),
-            Err(s) => status(s),
-        },
-        Call::TestRun => svc.test_run(x[1], x[2], x[3]),
+        Call::TestShm => success([svc.test_shm(ShmHandle::from_raw(x[1]), x[2], x[3])?, 0, 0]),
+        Call::TestRun => Ok(svc.test_run(ShmHandle::from_raw(x[1]), x[2], x[3])),
         Call::TestEl0 => match El0Program::from_raw(x[1]) {
-            Some(program) => svc.test_el0(program, x[2], x[3]),
-            None => status(Status::InvalidParameter),
+            Some(program) => Ok(svc.test_el0(program, x[2], x[3])),
+            None => refuse(Status::InvalidParameter),
         },
         Call::TestMeasure => match MeasureSelector::from_raw(x[1]) {
             Some(selector) => success(svc.test_measure(selector)),
-            None => status(Status::InvalidParameter),
+            None => refuse(Status::InvalidParameter),
         },
     }
 }
@@ -222,9 +227,9 @@ mod tests {
         hooks: bool,
         faults: Vec<FaultKind>,
         el0: Vec<El0Program>,
-        shm: Vec<(u64, crate::shm::ShmRange)>,
+        shm: Vec<(ShmHandle, crate::shm::ShmRange)>,
         next_handle: u64,
-        sessions: Vec<(Call, u64)>,
+        sessions: Vec<SessionCall>,
     }
 
     impl Services for Fake {
@@ -250,21 +255,22 @@ mod tests {
         fn test_fault(&mut self, kind: FaultKind) {
             self.faults.push(kind);
         }
-        fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, Status> {
+        fn shm_register(&mut self, args: ShmRegisterArgs) -> Result<ShmHandle, Status> {
             let dram = crate::ns_memory::NsDram::from_banks(
                 [(0x4000_0000, 0x4000_0000)],
                 0x0e00_0000..0x0f00_0000,
                 |_| {},
             );
-            let r = crate::shm::validate_range(base, size, &dram)?;
+            let r = crate::shm::accept_range(args, &dram)?;
             if self.shm.iter().any(|(_, o)| o.overlaps(r)) {
                 return Err(Status::Overlap);
             }
             self.next_handle += 1;
-            self.shm.push((self.next_handle, r));
-            Ok(self.next_handle)
+            let h = ShmHandle::from_raw(self.next_handle);
+            self.shm.push((h, r));
+            Ok(h)
         }
-        fn shm_unregister(&mut self, handle: u64) -> Result<(), Status> {
+        fn shm_unregister(&mut self, handle: ShmHandle) -> Result<(), Status> {
             let i = self
                 .shm
                 .iter()
@@ -273,14 +279,14 @@ mod tests {
             self.shm.remove(i);
             Ok(())
         }
-        fn session_call(&mut self, call: Call, x: &Regs8) -> Regs4 {
-            self.sessions.push((call, x[1]));
+        fn session_call(&mut self, call: SessionCall) -> Answer {
+            self.sessions.push(call);
             success([0; 3])
         }
         fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {
             test_fp_reply(a, b)
         }
-        fn test_shm(&mut self, handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
+        fn test_shm(&mut self, handle: ShmHandle, offset: u64, len: u64) -> Result<u64, Status> {
             let r = self
                 .shm
                 .iter()
@@ -292,12 +298,12 @@ mod tests {
                 _ => Err(Status::BadAddress),
             }
         }
-        fn test_run(&mut self, _handle: u64, _offset: u64, _len: u64) -> Regs4 {
-            status(Status::BadModule)
+        fn test_run(&mut self, _handle: ShmHandle, _offset: u64, _len: u64) -> Regs4 {
+            fold(refuse(Status::BadModule))
         }
         fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4 {
             self.el0.push(program);
-            success([a.wrapping_add(b), 0, 0])
+            fold(success([a.wrapping_add(b), 0, 0]))
         }
         fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3] {
             [selector.to_raw(), 0, 0]
@@ -442,21 +448,74 @@ mod tests {
     }
 
     #[test]
-    fn session_calls_reach_the_platform() {
+    fn session_calls_reach_the_platform_decoded() {
+        use tzwasm_smc::args::{
+            LoadArgs, OpenArgs, RunArgs, SessionHandle, ShmOffset, ShmSpan, StatsArgs,
+        };
         let mut svc = fake(false);
-        for (id, expected) in [
-            (ids::SESSION_OPEN, Call::SessionOpen),
-            (ids::SESSION_CLOSE, Call::SessionClose),
-            (ids::LOAD, Call::Load),
-            (ids::UNLOAD, Call::Unload),
-            (ids::STATS, Call::Stats),
-            (ids::RUN, Call::Run),
-            (ids::RESUME, Call::Resume),
-            (ids::CANCEL, Call::Cancel),
-        ] {
-            assert_eq!(call(&mut svc, id, &[7])[0], 0);
-            assert_eq!(svc.sessions.last(), Some(&(expected, 7)));
+        let s = SessionHandle::from_raw(7);
+        let h = ShmHandle::from_raw(9);
+        let span = |o, n| ShmSpan::new(o, n).unwrap();
+        let calls = [
+            SessionCall::Open(OpenArgs::new(1 << 20).unwrap()),
+            SessionCall::Close(s),
+            SessionCall::Load(LoadArgs::new(s, h, span(0, 10), ShmOffset::new(64)).unwrap()),
+            SessionCall::Unload(s),
+            SessionCall::Stats(StatsArgs {
+                session: s,
+                page: 2,
+            }),
+            SessionCall::Run(
+                RunArgs::new(s, h, span(0, 16), span(0x1000, 0x100), ShmOffset::new(64)).unwrap(),
+            ),
+            SessionCall::Resume(s),
+            SessionCall::Cancel(s),
+        ];
+        for c in calls {
+            assert_eq!(dispatch(&mut svc, &c.to_regs())[0], 0);
+            assert_eq!(svc.sessions.last(), Some(&c));
         }
+    }
+
+    #[test]
+    fn malformed_session_arguments_never_reach_the_platform() {
+        let mut svc = fake(false);
+        let ring_off = 0x1000;
+        for (id, args, want) in [
+            (
+                ids::SESSION_OPEN,
+                [7, 0, 0, 0, 0, 0, 0],
+                Status::QuotaTooSmall,
+            ),
+            (ids::LOAD, [7, 9, 0, 0, 64, 0, 0], Status::BadAddress),
+            (ids::LOAD, [7, 9, 0, 10, 65, 0, 0], Status::BadAddress),
+            (ids::LOAD, [7, 9, u64::MAX, 2, 64, 0, 0], Status::BadAddress),
+            (ids::RUN, [7, 9, 0, 0, ring_off, 64, 0], Status::BadAddress),
+            (
+                ids::RUN,
+                [7, 9, 0, 16, ring_off + 1, 64, 0],
+                Status::BadAddress,
+            ),
+            (
+                ids::RUN,
+                [7, 9, 0, 16, ring_off, 64, ring_off],
+                Status::InvalidParameter,
+            ),
+            (
+                ids::SHM_REGISTER,
+                [0x5000_0001, 0x1000, 0, 0, 0, 0, 0],
+                Status::BadAddress,
+            ),
+        ] {
+            let r = call(&mut svc, id, &args);
+            let expected_x1 = if want == Status::QuotaTooSmall {
+                tzwasm_smc::session::SESSION_MIN_QUOTA
+            } else {
+                0
+            };
+            assert_eq!(r, [want.to_raw(), expected_x1, 0, 0], "{id:?} {args:x?}");
+        }
+        assert!(svc.sessions.is_empty() && svc.shm.is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use spin::Once;
 use tzwasm_firmware::ns_memory::NsDram;
+use tzwasm_smc::args::{ShmHandle, ShmRegisterArgs};
 use tzwasm_smc::Status;
 
 /// Secure memory on QEMU virt (TF-A: secure SRAM 0x0e000000 + secure DRAM up to 0x0f000000).
@@ -187,19 +188,19 @@ pub fn bytes_of(words: &[u64], len: usize) -> &[u8] {
 }
 
 /// SHM_REGISTER: check, record, then map the range NS=1, never executable, at VA == PA.
-pub fn shm_register(base: u64, size: u64) -> Result<u64, Status> {
-    crate::session::MACHINE.shm_register(base, size, &ns_dram())
+pub fn shm_register(args: ShmRegisterArgs) -> Result<ShmHandle, Status> {
+    crate::session::MACHINE.shm_register(args, &ns_dram())
 }
 
 /// SHM_UNREGISTER: unmap (with TLB invalidation) and forget. BUSY while a call on another CPU
 /// or a paused run uses it.
-pub fn shm_unregister(handle: u64) -> Result<(), Status> {
+pub fn shm_unregister(handle: ShmHandle) -> Result<(), Status> {
     crate::session::MACHINE.shm_unregister(handle)
 }
 
 /// TEST_SHM (test builds): hashes `len` bytes at `offset` of a registration, then inverts them
 /// in place. Offsets are checked against the registry's own record of the range.
-pub fn shm_test(handle: u64, offset: u64, len: u64) -> Result<u64, Status> {
+pub fn shm_test(handle: ShmHandle, offset: u64, len: u64) -> Result<u64, Status> {
     if !cfg!(feature = "test-hooks") {
         return Err(Status::NotSupported);
     }
@@ -240,7 +241,7 @@ const MAX_MODULE: u64 = 4 << 20;
 /// TEST_RUN (test builds): copies an AOT file out of shared memory into secure memory (never
 /// parsed in place: the normal world could change it underneath), then runs it at S-EL0.
 #[cfg(feature = "test-hooks")]
-pub fn test_run(handle: u64, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
+pub fn test_run(handle: ShmHandle, offset: u64, len: u64) -> tzwasm_smc::Regs4 {
     use crate::runner::{run_command, Outcome};
     let st = |s: Status| [s.to_raw(), 0, 0, 0];
     let copy = crate::session::MACHINE.with_shm(handle, |range| {

@@ -4,6 +4,10 @@
 //! [`Engine`] (the payload's loader and runner on the target, a fake in the host tests), so
 //! the whole machine is tested on the host.
 //!
+//! Calls arrive decoded ([`SessionCall`], [`ShmRegisterArgs`], [`ShmHandle`]: the registers
+//! were checked once, at the boundary, by `tzwasm_smc::args`), so the machine checks only what
+//! needs state: live handles, the ranges against the pinned registration, the session's state.
+//!
 //! Concurrency: there is no global lock around a call. A call pins the objects it names
 //! (the table lock is held only for that), then `try_lock`s the session: a second CPU in the
 //! same session gets BUSY, other sessions run in parallel, one per CPU. SESSION_CLOSE, UNLOAD
@@ -20,33 +24,24 @@
 use crate::handles::{Handle, HandleTable, InsertError, Pin};
 use crate::ns_memory::NsDram;
 use crate::quota::{Account, QuotaBook};
-use crate::shm::{validate_range, ShmRange};
+use crate::shm::{accept_range, ShmRange};
 use spin::Mutex;
-use tzwasm_smc::ring::ALIGN as RING_ALIGN;
-use tzwasm_smc::session::{LOAD_REPORT_SIZE, MAX_RUN_BLOCK, RUN_REPORT_SIZE, SESSION_MIN_QUOTA};
+use tzwasm_smc::args::{
+    LoadArgs, OpenArgs, RunArgs, SessionCall, SessionHandle, ShmHandle, ShmRegisterArgs, ShmSpan,
+    StatsArgs,
+};
 use tzwasm_smc::{Regs4, Status};
+
+pub use tzwasm_smc::args::Refusal;
 
 /// A call's answer before it is folded into registers: `Ok` is what the call reports
 /// (a status that is not an error, e.g. SUCCESS or OUTPUT_PENDING, and its values), `Err` a
 /// refusal (its status and `x1`).
 pub type Answer = Result<Regs4, Refusal>;
 
-/// A refused call: its status and the value in `x1` (a size, a minimum), zero if none.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Refusal(pub Status, pub u64);
-
-impl From<Status> for Refusal {
-    fn from(s: Status) -> Self {
-        Refusal(s, 0)
-    }
-}
-
 /// Folds an [`Answer`] into the four result registers (the one place that does it).
 pub fn fold(a: Answer) -> Regs4 {
-    match a {
-        Ok(r) => r,
-        Err(Refusal(s, x1)) => [s.to_raw(), x1, 0, 0],
-    }
+    a.unwrap_or_else(Refusal::to_regs)
 }
 
 /// A SUCCESS answer with values.
@@ -191,9 +186,13 @@ impl<E: Engine> Machine<E> {
         (self.shm.pins(), self.sessions.pins())
     }
 
-    /// SHM_REGISTER: check, record (not yet usable), map, publish.
-    pub fn shm_register(&'static self, base: u64, size: u64, dram: &NsDram) -> Result<u64, Status> {
-        let range = validate_range(base, size, dram)?;
+    /// SHM_REGISTER: check against normal-world DRAM, record (not yet usable), map, publish.
+    pub fn shm_register(
+        &'static self,
+        args: ShmRegisterArgs,
+        dram: &NsDram,
+    ) -> Result<ShmHandle, Status> {
+        let range = accept_range(args, dram)?;
         let handle = self
             .shm
             .insert_checked(range, false, |r: &ShmEntry| {
@@ -212,12 +211,12 @@ impl<E: Engine> Machine<E> {
             return Err(Status::NoResources);
         }
         self.shm.publish(handle);
-        Ok(handle.0)
+        Ok(ShmHandle::from_raw(handle.0))
     }
 
     /// SHM_UNREGISTER: BUSY while a call or a paused run uses the registration.
-    pub fn shm_unregister(&'static self, handle: u64) -> Result<(), Status> {
-        let r = self.shm.begin_remove(Handle(handle), |_| false)?;
+    pub fn shm_unregister(&'static self, handle: ShmHandle) -> Result<(), Status> {
+        let r = self.shm.begin_remove(Handle(handle.raw()), |_| false)?;
         if !self.engine.unmap_shm(*r) {
             self.shm.abort_remove(r);
             return Err(Status::Internal);
@@ -227,16 +226,33 @@ impl<E: Engine> Machine<E> {
     }
 
     /// Runs `f` with registration `handle` pinned (it cannot be unregistered meanwhile).
-    pub fn with_shm<R>(&'static self, handle: u64, f: impl FnOnce(ShmRange) -> R) -> Option<R> {
-        let pin = self.shm.pin(Handle(handle))?;
+    pub fn with_shm<R>(
+        &'static self,
+        handle: ShmHandle,
+        f: impl FnOnce(ShmRange) -> R,
+    ) -> Option<R> {
+        let pin = self.shm.pin(Handle(handle.raw()))?;
         Some(f(*pin))
     }
 
-    /// SESSION_OPEN: reserve `quota` and make the session.
-    pub fn open(&'static self, quota: u64) -> Answer {
-        if quota < SESSION_MIN_QUOTA {
-            return Err(Refusal(Status::QuotaTooSmall, SESSION_MIN_QUOTA));
+    /// A decoded session call: the one entry the dispatcher uses.
+    pub fn serve(&'static self, call: SessionCall) -> Answer {
+        match call {
+            SessionCall::Open(a) => self.open(a),
+            SessionCall::Close(s) => self.close(s),
+            SessionCall::Load(a) => self.load(&a),
+            SessionCall::Unload(s) => self.unload(s),
+            SessionCall::Stats(a) => self.stats(a),
+            SessionCall::Run(a) => self.run(&a),
+            SessionCall::Resume(s) => self.resume(s),
+            SessionCall::Cancel(s) => self.cancel(s),
         }
+    }
+
+    /// SESSION_OPEN: reserve the quota (at least the minimum: checked by [`OpenArgs`]) and
+    /// make the session.
+    pub fn open(&'static self, args: OpenArgs) -> Answer {
+        let quota = args.quota();
         self.book
             .reserve(quota)
             .map_err(|free| Refusal(Status::QuotaTooLarge, free))?;
@@ -257,8 +273,10 @@ impl<E: Engine> Machine<E> {
     }
 
     /// SESSION_CLOSE: BUSY while another CPU is in the session; else unload and forget it.
-    pub fn close(&'static self, handle: u64) -> Answer {
-        let mut r = self.sessions.begin_remove(Handle(handle), |_| false)?;
+    pub fn close(&'static self, handle: SessionHandle) -> Answer {
+        let mut r = self
+            .sessions
+            .begin_remove(Handle(handle.raw()), |_| false)?;
         let entry: &mut SessionEntry<E::Module> = &mut r;
         if let Some(Loaded { module, run }) = entry.state.get_mut().take() {
             self.engine.unload(&entry.account, module);
@@ -272,12 +290,12 @@ impl<E: Engine> Machine<E> {
     /// Pins session `handle` and locks it; BUSY if another CPU is in it.
     fn enter(
         &'static self,
-        handle: u64,
+        handle: SessionHandle,
         f: impl FnOnce(&Account, &mut Option<Loaded<E::Module>>) -> Answer,
     ) -> Answer {
         let pin = self
             .sessions
-            .pin(Handle(handle))
+            .pin(Handle(handle.raw()))
             .ok_or(Refusal::from(Status::NoSuchHandle))?;
         let mut state = pin.state.try_lock().ok_or_else(busy)?;
         let answer = f(&pin.account, &mut state);
@@ -287,20 +305,13 @@ impl<E: Engine> Machine<E> {
     }
 
     /// LOAD: checks the file and report against registration `shm` (pinned for the call).
-    pub fn load(
-        &'static self,
-        session: u64,
-        shm: u64,
-        offset: u64,
-        len: u64,
-        report_off: u64,
-    ) -> Answer {
-        self.enter(session, |account, state| {
+    pub fn load(&'static self, args: &LoadArgs) -> Answer {
+        self.enter(args.session(), |account, state| {
             let reg = self
                 .shm
-                .pin(Handle(shm))
+                .pin(Handle(args.shm().raw()))
                 .ok_or(Refusal::from(Status::NoSuchHandle))?;
-            let at = load_place(&reg, offset, len, report_off)?;
+            let at = load_place(&reg, args)?;
             if state.is_some() {
                 return Err(Status::BadState.into());
             }
@@ -314,7 +325,7 @@ impl<E: Engine> Machine<E> {
     }
 
     /// UNLOAD: frees the module (a paused run with it, releasing its registration).
-    pub fn unload(&'static self, session: u64) -> Answer {
+    pub fn unload(&'static self, session: SessionHandle) -> Answer {
         self.enter(session, |account, state| {
             let loaded = state.take().ok_or(Refusal::from(Status::BadState))?;
             // The module first (nothing touches its ring after), then the registration pin.
@@ -326,7 +337,7 @@ impl<E: Engine> Machine<E> {
     }
 
     /// STATS: page 0 is [quota, charged, loaded]; later pages come from the engine.
-    pub fn stats(&'static self, session: u64, page: u64) -> Answer {
+    pub fn stats(&'static self, StatsArgs { session, page }: StatsArgs) -> Answer {
         self.enter(session, |account, state| {
             let m = state.as_ref().map(|l| &l.module);
             if page == 0 {
@@ -342,24 +353,17 @@ impl<E: Engine> Machine<E> {
 
     /// RUN: checks the block, ring and report against registration `shm`, then starts the
     /// module; a pause keeps the registration pinned.
-    pub fn run(
-        &'static self,
-        session: u64,
-        shm: u64,
-        block: [u64; 2],
-        ring: [u64; 2],
-        report_off: u64,
-    ) -> Answer {
-        self.enter(session, |account, state| {
+    pub fn run(&'static self, args: &RunArgs) -> Answer {
+        self.enter(args.session(), |account, state| {
             let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
             if !matches!(loaded.run, Run::NotStarted) {
                 return Err(Status::BadState.into());
             }
             let reg = self
                 .shm
-                .pin(Handle(shm))
+                .pin(Handle(args.shm().raw()))
                 .ok_or(Refusal::from(Status::NoSuchHandle))?;
-            let at = run_place(&reg, block, ring, report_off)?;
+            let at = run_place(&reg, args)?;
             match self.engine.run(account, &mut loaded.module, &at) {
                 Step::Refused(r) => Err(r),
                 Step::Paused(regs) => {
@@ -375,7 +379,7 @@ impl<E: Engine> Machine<E> {
     }
 
     /// RESUME a paused run (on any CPU).
-    pub fn resume(&'static self, session: u64) -> Answer {
+    pub fn resume(&'static self, session: SessionHandle) -> Answer {
         self.enter(session, |account, state| {
             let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
             if !matches!(loaded.run, Run::Paused { .. }) {
@@ -393,7 +397,7 @@ impl<E: Engine> Machine<E> {
     }
 
     /// CANCEL a paused run; its registration is released.
-    pub fn cancel(&'static self, session: u64) -> Answer {
+    pub fn cancel(&'static self, session: SessionHandle) -> Answer {
         self.enter(session, |account, state| {
             let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
             if !matches!(loaded.run, Run::Paused { .. }) {
@@ -406,56 +410,39 @@ impl<E: Engine> Machine<E> {
     }
 }
 
-/// LOAD's ranges checked against the registration.
-pub fn load_place(
-    range: &ShmRange,
-    offset: u64,
-    len: u64,
-    report_off: u64,
-) -> Result<LoadPlace, Refusal> {
-    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
-    if len == 0 || !inside(offset, len) {
+/// The secure address of `span` inside the registration, or BAD_ADDRESS if it does not fit.
+fn locate(range: &ShmRange, span: ShmSpan) -> Result<u64, Refusal> {
+    if !span.fits(range.size) {
         return Err(Status::BadAddress.into());
     }
-    if !report_off.is_multiple_of(8) || !inside(report_off, LOAD_REPORT_SIZE as u64) {
-        return Err(Status::BadAddress.into());
-    }
+    // Inside the registration, which does not wrap (checked at SHM_REGISTER).
+    range
+        .base
+        .checked_add(span.offset().get())
+        .ok_or(Refusal::from(Status::BadAddress))
+}
+
+/// LOAD's ranges checked against the registration (their shape was checked by [`LoadArgs`]).
+pub fn load_place(range: &ShmRange, args: &LoadArgs) -> Result<LoadPlace, Refusal> {
     Ok(LoadPlace {
-        file: range.base + offset,
-        len,
-        report: range.base + report_off,
+        file: locate(range, args.file())?,
+        len: args.file().len(),
+        report: locate(range, args.report())?,
     })
 }
 
-/// RUN's ranges checked against the registration.
-pub fn run_place(
-    range: &ShmRange,
-    [blk_off, blk_len]: [u64; 2],
-    [ring_off, ring_len]: [u64; 2],
-    report_off: u64,
-) -> Result<RunPlace, Refusal> {
-    let inside = |off: u64, n: u64| off.checked_add(n).is_some_and(|end| end <= range.size);
-    if blk_len == 0 || blk_len > MAX_RUN_BLOCK as u64 || !inside(blk_off, blk_len) {
-        return Err(Status::BadAddress.into());
-    }
-    if ring_len == 0 || !ring_off.is_multiple_of(RING_ALIGN as u64) || !inside(ring_off, ring_len) {
-        return Err(Status::BadAddress.into());
-    }
-    let report_len = RUN_REPORT_SIZE as u64;
-    if !report_off.is_multiple_of(8) || !inside(report_off, report_len) {
-        return Err(Status::BadAddress.into());
-    }
-    // Both inside the registration, so neither end wraps.
-    if report_off < ring_off + ring_len && ring_off < report_off + report_len {
-        return Err(Status::InvalidParameter.into());
-    }
+/// RUN's ranges checked against the registration (their shape, and that the report does not
+/// overlap the ring, were checked by [`RunArgs`]).
+pub fn run_place(range: &ShmRange, args: &RunArgs) -> Result<RunPlace, Refusal> {
     Ok(RunPlace {
-        block: (range.base + blk_off, blk_len),
-        ring: (range.base + ring_off, ring_len),
-        report: range.base + report_off,
+        block: (locate(range, args.block())?, args.block().len()),
+        ring: (locate(range, args.ring())?, args.ring().len()),
+        report: locate(range, args.report())?,
     })
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;
 

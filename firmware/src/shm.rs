@@ -2,16 +2,15 @@
 //! accepted and mapped (NS=1, never executable).
 //!
 //! The normal world names a range by physical base and size in SHM_REGISTER. Everything about
-//! it is checked here, once, before anything is mapped: page-aligned, non-empty, at most
-//! [`SHM_MAX_SIZE`], no wrap, wholly inside one normal-world DRAM bank from the DTB (so never
-//! secure memory, never MMIO). The registrations themselves live in the generic handle table
+//! it is checked once, before anything is mapped: the shape (page-aligned, non-empty, at most
+//! `SHM_MAX_SIZE`, no wrap) by [`ShmRegisterArgs`] when the registers are decoded, then here
+//! that it lies wholly inside one normal-world DRAM bank from the DTB (so never secure memory,
+//! never MMIO). The registrations themselves live in the generic handle table
 //! of [`crate::sessions::Machine`], which also refuses overlapping ranges.
 
 use crate::ns_memory::NsDram;
-use tzwasm_smc::call::SHM_MAX_SIZE;
+use tzwasm_smc::args::ShmRegisterArgs;
 use tzwasm_smc::Status;
-
-const PAGE: u64 = 4096;
 
 /// An accepted range: page-aligned, non-empty, inside normal-world DRAM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +23,8 @@ pub struct ShmRange {
 
 impl ShmRange {
     fn end(self) -> u64 {
-        self.base + self.size
+        // No wrap: checked when the range was accepted.
+        self.base.saturating_add(self.size)
     }
 
     /// True if the two ranges share a byte.
@@ -33,17 +33,22 @@ impl ShmRange {
     }
 }
 
-/// Checks a requested range (untrusted register values) against normal-world DRAM:
-/// page-aligned, non-empty, at most [`SHM_MAX_SIZE`], no wrap, inside one DRAM bank.
-pub fn validate_range(base: u64, size: u64, dram: &NsDram) -> Result<ShmRange, Status> {
-    if size == 0 || !base.is_multiple_of(PAGE) || !size.is_multiple_of(PAGE) || size > SHM_MAX_SIZE
-    {
-        return Err(Status::BadAddress);
-    }
-    if base.checked_add(size).is_none() || !dram.contains(base, size) {
+/// Checks a requested range whose shape [`ShmRegisterArgs`] already checked (page-aligned,
+/// non-empty, at most [`SHM_MAX_SIZE`](tzwasm_smc::call::SHM_MAX_SIZE), no wrap) against
+/// normal-world DRAM: inside one bank.
+pub fn accept_range(args: ShmRegisterArgs, dram: &NsDram) -> Result<ShmRange, Status> {
+    let (base, size) = (args.base(), args.size());
+    if !dram.contains(base, size) {
         return Err(Status::BadAddress);
     }
     Ok(ShmRange { base, size })
+}
+
+/// Checks a requested range (untrusted register values): [`ShmRegisterArgs::new`], then
+/// [`accept_range`].
+pub fn validate_range(base: u64, size: u64, dram: &NsDram) -> Result<ShmRange, Status> {
+    let args = ShmRegisterArgs::new(base, size).map_err(|r| r.status())?;
+    accept_range(args, dram)
 }
 
 #[cfg(test)]

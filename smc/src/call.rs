@@ -253,12 +253,12 @@ impl Call {
     /// The value of the Call Count query: how many calls a build serves.
     pub const fn served_count(test_build: bool) -> u32 {
         let mut n = 0;
-        let mut i = 0;
-        while i < ALL_CALLS.len() {
-            if ALL_CALLS[i].is_served(test_build) {
+        let mut rest: &[Call] = &ALL_CALLS;
+        while let [call, tail @ ..] = rest {
+            if call.is_served(test_build) {
                 n += 1;
             }
-            i += 1;
+            rest = tail;
         }
         n
     }
@@ -555,11 +555,14 @@ pub const ALL_EL0_PROGRAMS: [El0Program; 9] = [
 impl El0Program {
     /// Parses the untrusted `x1` value.
     pub const fn from_raw(raw: u64) -> Option<Self> {
-        if raw < ALL_EL0_PROGRAMS.len() as u64 {
-            Some(ALL_EL0_PROGRAMS[raw as usize])
-        } else {
-            None
+        let mut rest: &[El0Program] = &ALL_EL0_PROGRAMS;
+        while let [program, tail @ ..] = rest {
+            if program.to_raw() == raw {
+                return Some(*program);
+            }
+            rest = tail;
         }
+        None
     }
 
     /// The `x1` value.

@@ -5,6 +5,7 @@
 
 use core::fmt;
 
+use crate::args::{ShmCall, ShmHandle, ShmRegisterArgs};
 use crate::call::{ids, FaultKind};
 use crate::function_id::FunctionId;
 use crate::info::{
@@ -171,16 +172,29 @@ pub trait Client: Conduit {
         }
     }
 
+    /// A call built with `to_regs` ([`crate::args`]) whose `x0` is a [`Status`]: `x1..x3`
+    /// on success.
+    fn call_checked(&mut self, regs: crate::Regs8) -> Result<[u64; 3], ClientError> {
+        let [x0, x1, x2, x3] = self.call(regs);
+        match Status::from_raw(x0) {
+            Some(Status::Success) => Ok([x1, x2, x3]),
+            Some(status) => Err(ClientError::Status(status)),
+            None => Err(ClientError::UnknownStatus(x0)),
+        }
+    }
+
     /// SHM_REGISTER: shares `[base, base + size)` of normal-world physical memory with the
-    /// secure world; returns the registration's handle.
-    fn shm_register(&mut self, base: u64, size: u64) -> Result<u64, ClientError> {
-        self.invoke_checked(ids::SHM_REGISTER, [base, size, 0, 0, 0, 0, 0])
-            .map(|r| r[0])
+    /// secure world; returns the registration's handle. A range of the wrong shape (see
+    /// [`ShmRegisterArgs`]) is refused here with the status the secure world would give.
+    fn shm_register(&mut self, base: u64, size: u64) -> Result<ShmHandle, ClientError> {
+        let args = ShmRegisterArgs::new(base, size).map_err(|r| ClientError::Status(r.0))?;
+        self.call_checked(ShmCall::Register(args).to_regs())
+            .map(|[h, ..]| ShmHandle::from_raw(h))
     }
 
     /// SHM_UNREGISTER: ends a registration; the secure world unmaps the range.
-    fn shm_unregister(&mut self, handle: u64) -> Result<(), ClientError> {
-        self.invoke_checked(ids::SHM_UNREGISTER, [handle, 0, 0, 0, 0, 0, 0])
+    fn shm_unregister(&mut self, handle: ShmHandle) -> Result<(), ClientError> {
+        self.call_checked(ShmCall::Unregister(handle).to_regs())
             .map(|_| ())
     }
 

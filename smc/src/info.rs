@@ -407,10 +407,10 @@ impl FailureMessage {
     /// message is complete (the chunk held a zero byte, or the buffer is full).
     pub fn push_chunk(&mut self, chunk: &[u8; FAILURE_CHUNK]) -> bool {
         for &b in chunk {
-            if b == 0 || self.len >= FAILURE_MESSAGE_MAX {
+            let Some(slot) = self.bytes.get_mut(self.len).filter(|_| b != 0) else {
                 return false;
-            }
-            self.bytes[self.len] = b;
+            };
+            *slot = b;
             self.len += 1;
         }
         self.len < FAILURE_MESSAGE_MAX
@@ -418,7 +418,8 @@ impl FailureMessage {
 
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        // len <= FAILURE_MESSAGE_MAX (push_chunk stops there); the whole buffer otherwise.
+        self.bytes.get(..self.len).unwrap_or(&self.bytes)
     }
 
     /// Bytes read so far.

@@ -4,6 +4,8 @@
 //! This crate owns:
 //! - [`function_id`]: SMC Calling Convention (SMCCC, Arm DEN 0028) function-id encoding and the
 //!   [`FunctionId`] newtype for the untrusted `w0` register value;
+//! - [`args`]: the typed arguments of the shared-memory and session calls ([`LoadArgs`],
+//!   [`RunArgs`], ... with `to_regs`/`from_regs`), the handle newtypes and [`Refusal`];
 //! - [`call`]: every function id tzwasm defines, and [`FunctionId::decode`] to a typed [`Call`];
 //! - [`status`]: the status codes returned in `x0` ([`Status`]);
 //! - [`info`]: the GET_INFO selectors and their typed results;
@@ -40,7 +42,20 @@
 //! Secure-world use: [`FunctionId::from_x0`] on the incoming `x0`, then
 //! [`FunctionId::decode`]; every [`DecodeError`] is answered with [`Status::NotSupported`].
 #![cfg_attr(not(test), no_std)]
+// Both worlds run this code on untrusted values (registers, shared memory, the other world's
+// reports): no unwrap, expect, panic or unchecked indexing outside tests. An `allow` below
+// this says why it cannot fire.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
+pub mod args;
 pub mod call;
 pub mod client;
 pub mod function_id;
@@ -51,6 +66,10 @@ pub mod session;
 pub mod status;
 pub mod uid;
 
+pub use args::{
+    LoadArgs, OpenArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmCall, ShmHandle,
+    ShmOffset, ShmRegisterArgs, ShmSpan, StatsArgs,
+};
 pub use call::{Call, DecodeError, El0Program, FaultKind, MeasureSelector, ReservedCall};
 pub use client::{Client, ClientError, Conduit};
 pub use function_id::{CallConv, CallType, FunctionId};

@@ -486,29 +486,30 @@ impl<'a> SharedRegion<'a> {
         }
         // SAFETY: off + src.len() <= len was checked.
         let dst = unsafe { self.base.as_ptr().add(off) };
-        let mut i = 0;
         // Bytes up to an 8-aligned destination, then whole words, then the tail.
-        while i < src.len() && !(dst as usize).wrapping_add(i).is_multiple_of(8) {
-            // SAFETY: i < src.len(), so dst + i is inside the checked range.
-            unsafe { dst.add(i).write_volatile(src[i]) };
-            i += 1;
+        let head = ((dst as usize).wrapping_neg() % 8).min(src.len());
+        let (first, rest) = src.split_at_checked(head).unwrap_or((src, &[]));
+        for (k, &b) in first.iter().enumerate() {
+            // SAFETY: k < head <= src.len(), so dst + k is inside the checked range.
+            unsafe { dst.add(k).write_volatile(b) };
         }
-        while src.len() - i >= 8 {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&src[i..i + 8]);
-            // SAFETY: dst + i is 8-aligned (loop above) and dst + i + 8 <= dst + src.len(),
-            // inside the checked range.
-            unsafe {
-                dst.add(i)
-                    .cast::<u64>()
-                    .write_volatile(u64::from_ne_bytes(w))
-            };
-            i += 8;
+        let words = rest.chunks_exact(8);
+        let tail = words.remainder();
+        for (w, chunk) in words.enumerate() {
+            if let Ok(bytes) = <[u8; 8]>::try_from(chunk) {
+                // SAFETY: dst + head is 8-aligned and word w ends at head + 8 * (w + 1) <=
+                // src.len(), inside the checked range.
+                unsafe {
+                    dst.add(head + 8 * w)
+                        .cast::<u64>()
+                        .write_volatile(u64::from_ne_bytes(bytes))
+                };
+            }
         }
-        while i < src.len() {
-            // SAFETY: as in the first loop.
-            unsafe { dst.add(i).write_volatile(src[i]) };
-            i += 1;
+        let tail_at = src.len() - tail.len();
+        for (k, &b) in tail.iter().enumerate() {
+            // SAFETY: tail_at + k < src.len(), inside the checked range.
+            unsafe { dst.add(tail_at + k).write_volatile(b) };
         }
         true
     }
@@ -522,24 +523,43 @@ impl<'a> SharedRegion<'a> {
         // SAFETY: off + dst.len() <= len was checked.
         let src = unsafe { self.base.as_ptr().add(off) }.cast_const();
         let n = dst.len();
-        let mut i = 0;
-        while i < n && !(src as usize).wrapping_add(i).is_multiple_of(8) {
-            // SAFETY: i < n, so src + i is inside the checked range.
-            dst[i] = unsafe { src.add(i).read_volatile() };
-            i += 1;
+        let head = ((src as usize).wrapping_neg() % 8).min(n);
+        let (first, rest) = dst.split_at_mut(head);
+        for (k, b) in first.iter_mut().enumerate() {
+            // SAFETY: k < head <= n, so src + k is inside the checked range.
+            *b = unsafe { src.add(k).read_volatile() };
         }
-        while n - i >= 8 {
-            // SAFETY: src + i is 8-aligned and src + i + 8 <= src + n, inside the range.
-            let w = unsafe { src.add(i).cast::<u64>().read_volatile() };
-            dst[i..i + 8].copy_from_slice(&w.to_ne_bytes());
-            i += 8;
+        let mut words = rest.chunks_exact_mut(8);
+        for (w, chunk) in words.by_ref().enumerate() {
+            // SAFETY: src + head is 8-aligned and word w ends at head + 8 * (w + 1) <= n,
+            // inside the checked range.
+            let v = unsafe { src.add(head + 8 * w).cast::<u64>().read_volatile() };
+            chunk.copy_from_slice(&v.to_ne_bytes());
         }
-        while i < n {
-            // SAFETY: as in the first loop.
-            dst[i] = unsafe { src.add(i).read_volatile() };
-            i += 1;
+        let tail = words.into_remainder();
+        let tail_at = n - tail.len();
+        for (k, b) in tail.iter_mut().enumerate() {
+            // SAFETY: tail_at + k < n, inside the checked range.
+            *b = unsafe { src.add(tail_at + k).read_volatile() };
         }
         true
+    }
+}
+
+/// `a[stream]` of a per-stream array, by a match on the two streams: the index is a constant
+/// and cannot be out of range.
+fn at<T: Copy>(a: &[T; STREAMS], stream: Stream) -> T {
+    match stream {
+        Stream::Stdout => a[0],
+        Stream::Stderr => a[1],
+    }
+}
+
+/// `&mut a[stream]`, as [`at`].
+fn at_mut<T>(a: &mut [T; STREAMS], stream: Stream) -> &mut T {
+    match stream {
+        Stream::Stdout => &mut a[0],
+        Stream::Stderr => &mut a[1],
     }
 }
 
@@ -564,7 +584,7 @@ impl Layout {
     ) -> Result<Self, LayoutError> {
         let capacity = [stdout_capacity, stderr_capacity];
         for stream in Stream::ALL {
-            let value = capacity[stream.index()];
+            let value = at(&capacity, stream);
             if !capacity_ok(value) {
                 return Err(LayoutError::BadCapacity { stream, value });
             }
@@ -608,7 +628,7 @@ impl Layout {
         let layout = Layout::new(cap[0], cap[1], mem.len())?;
         for stream in Stream::ALL {
             let value = word(OFF_DATA_OFFSET + 4 * stream.index())?;
-            if value != layout.data_offset[stream.index()] {
+            if value != at(&layout.data_offset, stream) {
                 return Err(LayoutError::BadDataOffset { stream, value });
             }
         }
@@ -617,12 +637,12 @@ impl Layout {
 
     /// Offset of the data area of `stream`.
     fn data(&self, stream: Stream) -> usize {
-        self.data_offset[stream.index()] as usize
+        at(&self.data_offset, stream) as usize
     }
 
     /// Capacity of `stream`.
     fn cap(&self, stream: Stream) -> u32 {
-        self.capacity[stream.index()]
+        at(&self.capacity, stream)
     }
 }
 
@@ -686,7 +706,7 @@ impl<'a> Producer<'a> {
 
     /// Own producer index of `stream` (bytes accepted so far, modulo 2^32).
     pub fn produced(&self, stream: Stream) -> u32 {
-        self.produced[stream.index()]
+        at(&self.produced, stream)
     }
 
     /// Release store of a producer-owned word. Offsets come from constants inside the header,
@@ -704,8 +724,8 @@ impl<'a> Producer<'a> {
             return 0;
         }
         let i = stream.index();
-        let produced = self.produced[i];
-        let last = self.consumed[i];
+        let produced = at(&self.produced, stream);
+        let last = at(&self.consumed, stream);
         let Some(seen) = self.mem.load_acquire_u32(OFF_CONSUMED + 4 * i) else {
             self.fault = Some(RingFault::OutOfBounds);
             return 0;
@@ -723,7 +743,7 @@ impl<'a> Producer<'a> {
             self.publish(OFF_FLAGS, self.flags);
             return 0;
         }
-        self.consumed[i] = seen;
+        *at_mut(&mut self.consumed, stream) = seen;
         // used = produced - seen <= produced - last <= capacity, so no underflow.
         let used = produced.wrapping_sub(seen);
         self.layout.cap(stream).saturating_sub(used) as usize
@@ -746,19 +766,28 @@ impl<'a> Producer<'a> {
         let cap = self.layout.cap(stream) as usize;
         let data = self.layout.data(stream);
         // cap is a power of two, so the mask is the position inside the data area.
-        let pos = (self.produced[i] as usize) & (cap - 1);
+        let pos = (at(&self.produced, stream) as usize) & cap.wrapping_sub(1);
         // n <= free <= cap and pos < cap: the first piece ends at most at the area's end, the
         // second starts at its beginning and is shorter than pos.
-        let first = n.min(cap - pos);
-        let ok = self.mem.write_bytes(data + pos, &bytes[..first])
-            && self.mem.write_bytes(data, &bytes[first..n]);
+        let first = n.min(cap.saturating_sub(pos));
+        let ok = match (
+            bytes.get(..first),
+            bytes.get(first..n),
+            data.checked_add(pos),
+        ) {
+            (Some(head), Some(tail), Some(at_pos)) => {
+                self.mem.write_bytes(at_pos, head) && self.mem.write_bytes(data, tail)
+            }
+            _ => false,
+        };
         if !ok {
             self.fault = Some(RingFault::OutOfBounds);
             return 0;
         }
         // n <= cap <= 2^31 fits u32; the index is free-running (wrapping).
-        self.produced[i] = self.produced[i].wrapping_add(n as u32);
-        self.publish(OFF_PRODUCED + 4 * i, self.produced[i]);
+        let produced = at(&self.produced, stream).wrapping_add(n as u32);
+        *at_mut(&mut self.produced, stream) = produced;
+        self.publish(OFF_PRODUCED + 4 * i, produced);
         if self.fault.is_some() {
             return 0;
         }
@@ -823,8 +852,8 @@ impl<'a> Consumer<'a> {
         ok &= mem.write_u32(OFF_HEADER_SIZE, HEADER_SIZE as u32);
         for stream in Stream::ALL {
             let i = stream.index();
-            ok &= mem.write_u32(OFF_CAPACITY + 4 * i, layout.capacity[i]);
-            ok &= mem.write_u32(OFF_DATA_OFFSET + 4 * i, layout.data_offset[i]);
+            ok &= mem.write_u32(OFF_CAPACITY + 4 * i, at(&layout.capacity, stream));
+            ok &= mem.write_u32(OFF_DATA_OFFSET + 4 * i, at(&layout.data_offset, stream));
         }
         ok &= mem.store_release_u32(OFF_MAGIC, MAGIC);
         if !ok {
@@ -850,10 +879,11 @@ impl<'a> Consumer<'a> {
         let mut consumed = [0; STREAMS];
         for stream in Stream::ALL {
             let off = OFF_CONSUMED + 4 * stream.index();
-            consumed[stream.index()] = mem.load_acquire_u32(off).ok_or(LayoutError::TooSmall {
-                needed: HEADER_SIZE as u64,
-                len: mem.len(),
-            })?;
+            *at_mut(&mut consumed, stream) =
+                mem.load_acquire_u32(off).ok_or(LayoutError::TooSmall {
+                    needed: HEADER_SIZE as u64,
+                    len: mem.len(),
+                })?;
         }
         Ok(Consumer {
             mem,
@@ -876,7 +906,7 @@ impl<'a> Consumer<'a> {
 
     /// Own consumer index of `stream` (bytes consumed so far, modulo 2^32).
     pub fn consumed(&self, stream: Stream) -> u32 {
-        self.consumed[stream.index()]
+        at(&self.consumed, stream)
     }
 
     /// The producer's `flags` word (Acquire; the producer owns it, unknown bits are ignored by
@@ -892,8 +922,8 @@ impl<'a> Consumer<'a> {
             return Err(f);
         }
         let i = stream.index();
-        let consumed = self.consumed[i];
-        let last = self.produced[i];
+        let consumed = at(&self.consumed, stream);
+        let last = at(&self.produced, stream);
         let Some(seen) = self.mem.load_acquire_u32(OFF_PRODUCED + 4 * i) else {
             self.fault = Some(RingFault::OutOfBounds);
             return Err(RingFault::OutOfBounds);
@@ -910,7 +940,7 @@ impl<'a> Consumer<'a> {
             self.fault = Some(f);
             return Err(f);
         }
-        self.produced[i] = seen;
+        *at_mut(&mut self.produced, stream) = seen;
         Ok(avail as usize)
     }
 
@@ -931,20 +961,24 @@ impl<'a> Consumer<'a> {
             let cap = self.layout.cap(stream) as usize;
             let data = self.layout.data(stream);
             while avail > 0 {
-                let pos = (self.consumed[i] as usize) & (cap - 1);
-                let n = avail.min(cap - pos).min(DRAIN_CHUNK);
-                if !self.mem.read_bytes(data + pos, &mut buf[..n]) {
-                    self.fault = Some(RingFault::OutOfBounds);
-                    return Err(RingFault::OutOfBounds);
-                }
-                let took = sink(stream, &buf[..n]).min(n);
+                let pos = (at(&self.consumed, stream) as usize) & cap.wrapping_sub(1);
+                let n = avail.min(cap.saturating_sub(pos)).min(DRAIN_CHUNK);
+                let read = match (buf.get_mut(..n), data.checked_add(pos)) {
+                    (Some(chunk), Some(at_pos)) => self.mem.read_bytes(at_pos, chunk),
+                    _ => false,
+                };
+                let chunk = match buf.get(..n) {
+                    Some(chunk) if read => chunk,
+                    _ => {
+                        self.fault = Some(RingFault::OutOfBounds);
+                        return Err(RingFault::OutOfBounds);
+                    }
+                };
+                let took = sink(stream, chunk).min(n);
                 // took <= n <= cap <= 2^31 fits u32; free-running index.
-                self.consumed[i] = self.consumed[i].wrapping_add(took as u32);
-                if took > 0
-                    && !self
-                        .mem
-                        .store_release_u32(OFF_CONSUMED + 4 * i, self.consumed[i])
-                {
+                let consumed = at(&self.consumed, stream).wrapping_add(took as u32);
+                *at_mut(&mut self.consumed, stream) = consumed;
+                if took > 0 && !self.mem.store_release_u32(OFF_CONSUMED + 4 * i, consumed) {
                     self.fault = Some(RingFault::OutOfBounds);
                     return Err(RingFault::OutOfBounds);
                 }

@@ -20,9 +20,11 @@
 
 use core::fmt;
 
-use crate::call::ids;
+use crate::args::{
+    LoadArgs, OpenArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmHandle, ShmOffset,
+    ShmSpan, StatsArgs,
+};
 use crate::client::{Client, ClientError, Conduit};
-use crate::function_id::FunctionId;
 use crate::info::FailureMessage;
 use crate::ring::{self, Consumer, RingFault, SharedRegion, Stream};
 use crate::session::{
@@ -40,7 +42,7 @@ pub const DEFAULT_RING_CAPACITY: u32 = 16 << 10;
 #[derive(Clone, Copy, Debug)]
 pub struct SharedArea<'a> {
     /// The registration's handle.
-    pub handle: u64,
+    pub handle: ShmHandle,
     /// The registered range, from its first byte.
     pub mem: SharedRegion<'a>,
 }
@@ -324,14 +326,14 @@ pub trait RunObserver {
 /// An open session, through a conduit.
 pub struct Session<'c, C: Conduit + ?Sized> {
     conduit: &'c mut C,
-    handle: u64,
+    handle: SessionHandle,
     /// Closed on drop (opened here, not attached).
     owned: bool,
 }
 
 impl<C: Conduit + ?Sized> fmt::Debug for Session<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Session({:#x})", self.handle)
+        write!(f, "Session({})", self.handle)
     }
 }
 
@@ -339,6 +341,16 @@ impl<C: Conduit + ?Sized> fmt::Debug for Session<'_, C> {
 /// (registers only; an unreadable message is shown as empty).
 pub fn failed<C: Conduit + ?Sized>(conduit: &mut C) -> Error {
     Error::Failed(conduit.failure_message().unwrap_or_default())
+}
+
+/// The error for a call this side refused before making it (the same shape checks as the
+/// secure world's, so the same answer).
+fn refused(call: &'static str, r: Refusal) -> Error {
+    Error::Refused {
+        call,
+        status: r.status(),
+        value: r.1,
+    }
 }
 
 fn status_of<C: Conduit + ?Sized>(
@@ -361,18 +373,19 @@ fn status_of<C: Conduit + ?Sized>(
 impl<'c, C: Conduit + ?Sized> Session<'c, C> {
     /// SESSION_OPEN with a heap quota; the session is closed when this value is dropped.
     pub fn open(conduit: &'c mut C, quota: u64) -> Result<Self, Error> {
-        let regs = conduit.invoke(ids::SESSION_OPEN, [quota, 0, 0, 0, 0, 0, 0]);
+        let args = OpenArgs::new(quota).map_err(|r| refused("SESSION_OPEN", r))?;
+        let regs = conduit.call(args.to_regs());
         let [_, handle, ..] = status_of(conduit, "SESSION_OPEN", regs)?;
         Ok(Session {
             conduit,
-            handle,
+            handle: SessionHandle::from_raw(handle),
             owned: true,
         })
     }
 
     /// A session opened by someone else (the Linux driver opens one per file and puts its
     /// handle into every call); it is not closed on drop.
-    pub fn attach(conduit: &'c mut C, handle: u64) -> Self {
+    pub fn attach(conduit: &'c mut C, handle: SessionHandle) -> Self {
         Session {
             conduit,
             handle,
@@ -381,7 +394,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
     }
 
     /// The session's handle.
-    pub fn handle(&self) -> u64 {
+    pub fn handle(&self) -> SessionHandle {
         self.handle
     }
 
@@ -390,9 +403,8 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         self.conduit
     }
 
-    fn call(&mut self, id: FunctionId, args: [u64; 6]) -> [u64; 4] {
-        let [a, b, c, d, e, g] = args;
-        self.conduit.invoke(id, [self.handle, a, b, c, d, e, g])
+    fn call(&mut self, call: SessionCall) -> [u64; 4] {
+        self.conduit.call(call.to_regs())
     }
 
     /// Copies `file` to offset 0 of `area` and LOADs it (report at [`load_report_offset`]).
@@ -425,17 +437,18 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                 have: area.mem.len(),
             });
         }
-        let regs = self.call(
-            ids::LOAD,
-            [
-                area.handle,
-                offset as u64,
-                len as u64,
-                report_offset as u64,
-                0,
-                0,
-            ],
-        );
+        // The same shape checks as the secure world's, before the call: a refusal here is the
+        // answer LOAD would have given.
+        let args = ShmSpan::new(offset as u64, len as u64)
+            .ok_or(Refusal::from(Status::BadAddress))
+            .and_then(|file| {
+                let report = ShmOffset::new(report_offset as u64);
+                LoadArgs::new(self.handle, area.handle, file, report)
+            });
+        let regs = match args {
+            Ok(args) => self.call(SessionCall::Load(args)),
+            Err(r) => r.to_regs(),
+        };
         let mut bytes = [0u8; LOAD_REPORT_SIZE];
         let report = area
             .mem
@@ -459,13 +472,14 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
 
     /// UNLOAD: the module's memory is zeroed and back in the pool.
     pub fn unload(&mut self) -> Result<(), Error> {
-        let regs = self.call(ids::UNLOAD, [0; 6]);
+        let regs = self.call(SessionCall::Unload(self.handle));
         status_of(self.conduit, "UNLOAD", regs).map(|_| ())
     }
 
     /// STATS page `page`: its `x1..x3`.
     pub fn stats(&mut self, page: u64) -> Result<[u64; 3], Error> {
-        let regs = self.call(ids::STATS, [page, 0, 0, 0, 0, 0]);
+        let session = self.handle;
+        let regs = self.call(SessionCall::Stats(StatsArgs { session, page }));
         let [_, a, b, c] = status_of(self.conduit, "STATS", regs)?;
         Ok([a, b, c])
     }
@@ -476,7 +490,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         if !owned {
             return Ok(());
         }
-        let regs = self.call(ids::SESSION_CLOSE, [0; 6]);
+        let regs = self.call(SessionCall::Close(self.handle));
         status_of(self.conduit, "SESSION_CLOSE", regs).map(|_| ())
     }
 
@@ -502,7 +516,8 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         }
         let mem = area.mem;
         RunBlock::encode_with(req.entry, req.args, req.env, |off, bytes| {
-            mem.write_bytes(p.block + off, bytes).then_some(())
+            let at = p.block.checked_add(off)?;
+            mem.write_bytes(at, bytes).then_some(())
         })
         .ok_or(too_small)?;
         let ring_mem = mem.sub(p.ring, p.ring_len).ok_or(too_small)?;
@@ -513,24 +528,25 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         let mut drain = |c: &mut Consumer<'_>, obs: &mut dyn RunObserver| {
             let r = c.drain(|stream, bytes| {
                 obs.output(stream, bytes);
-                received[stream.index()] += bytes.len() as u64;
+                if let Some(r) = received.get_mut(stream.index()) {
+                    *r = r.saturating_add(bytes.len() as u64);
+                }
                 bytes.len()
             });
             obs.drained();
             r.map(|_| ())
         };
 
-        let mut regs = self.call(
-            ids::RUN,
-            [
-                area.handle,
-                p.block as u64,
-                p.block_len as u64,
-                p.ring as u64,
-                p.ring_len as u64,
-                p.report as u64,
-            ],
-        );
+        let span = |at: usize, len: usize| ShmSpan::new(at as u64, len as u64);
+        let args = match (span(p.block, p.block_len), span(p.ring, p.ring_len)) {
+            (Some(block), Some(ring)) => {
+                let report = ShmOffset::new(p.report as u64);
+                RunArgs::new(self.handle, area.handle, block, ring, report)
+                    .map_err(|r| refused("RUN", r))?
+            }
+            _ => return Err(too_small),
+        };
+        let mut regs = self.call(SessionCall::Run(args));
         let mut call = "RUN";
         let (mut pauses, mut interruptions) = (0u32, 0u32);
         let mut cancelled_here = false;
@@ -552,10 +568,10 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                     if fault.is_some() || observer.cancel_requested() {
                         cancelled_here = true;
                         call = "CANCEL";
-                        regs = self.call(ids::CANCEL, [0; 6]);
+                        regs = self.call(SessionCall::Cancel(self.handle));
                     } else {
                         call = "RESUME";
-                        regs = self.call(ids::RESUME, [0; 6]);
+                        regs = self.call(SessionCall::Resume(self.handle));
                     }
                 }
                 Some(Status::Success) if cancelled_here => break RunEnd::Cancelled,
@@ -599,7 +615,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
 impl<C: Conduit + ?Sized> Drop for Session<'_, C> {
     fn drop(&mut self) {
         if self.owned {
-            let _ = self.call(ids::SESSION_CLOSE, [0; 6]);
+            let _ = self.call(SessionCall::Close(self.handle));
         }
     }
 }

@@ -76,31 +76,25 @@ impl LoadReport {
     /// The report as the bytes in shared memory.
     pub fn to_bytes(&self) -> [u8; LOAD_REPORT_SIZE] {
         let mut out = [0u8; LOAD_REPORT_SIZE];
-        out[0..4].copy_from_slice(&self.magic.to_le_bytes());
-        out[4..8].copy_from_slice(&self.status.to_le_bytes());
-        out[8..40].copy_from_slice(&self.sha256);
-        out[40..48].copy_from_slice(&self.min_quota.to_le_bytes());
-        out[48..56].copy_from_slice(&self.charged.to_le_bytes());
-        out[56..].copy_from_slice(&self.message);
+        put(&mut out, 0, &self.magic.to_le_bytes());
+        put(&mut out, 4, &self.status.to_le_bytes());
+        put(&mut out, 8, &self.sha256);
+        put(&mut out, 40, &self.min_quota.to_le_bytes());
+        put(&mut out, 48, &self.charged.to_le_bytes());
+        put(&mut out, 56, &self.message);
         out
     }
 
     /// Reads a report from shared-memory bytes (`None` without the magic).
     pub fn from_bytes(b: &[u8; LOAD_REPORT_SIZE]) -> Option<Self> {
-        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let u64_at = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&b[i..i + 8]);
-            u64::from_le_bytes(w)
-        };
-        if u32_at(0) != LOAD_REPORT_MAGIC {
+        if u32_at(b, 0) != LOAD_REPORT_MAGIC {
             return None;
         }
-        let mut r = Self::new(u32_at(4) as i32);
-        r.sha256.copy_from_slice(&b[8..40]);
-        r.min_quota = u64_at(40);
-        r.charged = u64_at(48);
-        r.message.copy_from_slice(&b[56..]);
+        let mut r = Self::new(u32_at(b, 4) as i32);
+        r.sha256 = bytes_at(b, 8);
+        r.min_quota = u64_at(b, 40);
+        r.charged = u64_at(b, 48);
+        r.message = bytes_at(b, 56);
         Some(r)
     }
 }
@@ -171,33 +165,57 @@ impl RunReport {
     /// The report as the bytes in shared memory.
     pub fn to_bytes(&self) -> [u8; RUN_REPORT_SIZE] {
         let mut out = [0u8; RUN_REPORT_SIZE];
-        out[0..4].copy_from_slice(&self.magic.to_le_bytes());
-        out[4..8].copy_from_slice(&self.status.to_le_bytes());
-        out[8..12].copy_from_slice(&self.exit_code.to_le_bytes());
-        out[12..16].copy_from_slice(&self.trap_id.to_le_bytes());
-        out[16..24].copy_from_slice(&self.written[0].to_le_bytes());
-        out[24..32].copy_from_slice(&self.written[1].to_le_bytes());
-        out[32..].copy_from_slice(&self.message);
+        put(&mut out, 0, &self.magic.to_le_bytes());
+        put(&mut out, 4, &self.status.to_le_bytes());
+        put(&mut out, 8, &self.exit_code.to_le_bytes());
+        put(&mut out, 12, &self.trap_id.to_le_bytes());
+        put(&mut out, 16, &self.written[0].to_le_bytes());
+        put(&mut out, 24, &self.written[1].to_le_bytes());
+        put(&mut out, 32, &self.message);
         out
     }
 
     /// Reads a report from shared-memory bytes (`None` without the magic).
     pub fn from_bytes(b: &[u8; RUN_REPORT_SIZE]) -> Option<Self> {
-        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let u64_at = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&b[i..i + 8]);
-            u64::from_le_bytes(w)
-        };
-        if u32_at(0) != RUN_REPORT_MAGIC {
+        if u32_at(b, 0) != RUN_REPORT_MAGIC {
             return None;
         }
-        let mut r = Self::new(u32_at(4) as i32);
-        r.exit_code = u32_at(8);
-        r.trap_id = u32_at(12);
-        r.written = [u64_at(16), u64_at(24)];
-        r.message.copy_from_slice(&b[32..]);
+        let mut r = Self::new(u32_at(b, 4) as i32);
+        r.exit_code = u32_at(b, 8);
+        r.trap_id = u32_at(b, 12);
+        r.written = [u64_at(b, 16), u64_at(b, 24)];
+        r.message = bytes_at(b, 32);
         Some(r)
+    }
+}
+
+/// `N` bytes of `b` from `at` (zeros where `b` ends first: the callers read fixed layouts out
+/// of arrays of the layout's size, so it does not happen).
+fn bytes_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    let src = at.checked_add(N).and_then(|end| b.get(at..end));
+    if let Some(src) = src {
+        out.copy_from_slice(src);
+    }
+    out
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes_at(b, at))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes_at(b, at))
+}
+
+/// Copies `src` to `out` at `at` (nothing if it does not fit: as for [`bytes_at`], the
+/// callers write fixed layouts into arrays of the layout's size).
+fn put(out: &mut [u8], at: usize, src: &[u8]) {
+    let dst = at
+        .checked_add(src.len())
+        .and_then(|end| out.get_mut(at..end));
+    if let Some(dst) = dst {
+        dst.copy_from_slice(src);
     }
 }
 
@@ -205,18 +223,22 @@ impl RunReport {
 fn set_text(buf: &mut [u8], text: &str) {
     buf.fill(0);
     let mut end = text.len().min(buf.len().saturating_sub(1));
+    // Offset 0 is a boundary, so this stops there at the latest.
     while !text.is_char_boundary(end) {
-        end -= 1;
+        end = end.saturating_sub(1);
     }
-    buf[..end].copy_from_slice(&text.as_bytes()[..end]);
+    if let Some(prefix) = text.as_bytes().get(..end) {
+        put(buf, 0, prefix);
+    }
 }
 
 /// The valid UTF-8 prefix of `buf` up to its first NUL.
 fn text_of(buf: &[u8]) -> &str {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match core::str::from_utf8(&buf[..end]) {
+    let text = buf.get(..end).unwrap_or(&[]);
+    match core::str::from_utf8(text) {
         Ok(s) => s,
-        Err(e) => core::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or(""),
+        Err(e) => core::str::from_utf8(text.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
     }
 }
 
@@ -317,23 +339,21 @@ impl<'a> RunBlock<'a> {
         if b.len() < HEADER || b.len() > MAX_RUN_BLOCK {
             return Err(RunBlockError::Size);
         }
-        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let word = |i: usize| u32_at(b, i);
         let (argc, envc, entry_len, reserved) = (word(0), word(4), word(8), word(12));
-        if argc == 0 || reserved != 0 || argc.checked_add(envc).is_none_or(|n| n > MAX_RUN_STRINGS)
-        {
+        let count = argc.checked_add(envc).filter(|&n| n <= MAX_RUN_STRINGS);
+        let (Some(count), true) = (count, argc != 0 && reserved == 0) else {
             return Err(RunBlockError::Counts);
-        }
-        let rest = &b[HEADER..];
-        let entry_len = entry_len as usize;
-        if entry_len > rest.len() {
-            return Err(RunBlockError::Entry);
-        }
-        let (entry, strings) = rest.split_at(entry_len);
+        };
+        let rest = b.get(HEADER..).unwrap_or(&[]);
+        let (entry, strings) = rest
+            .split_at_checked(entry_len as usize)
+            .ok_or(RunBlockError::Entry)?;
         if entry.contains(&0) || core::str::from_utf8(entry).is_err() {
             return Err(RunBlockError::Entry);
         }
         let nuls = strings.iter().filter(|&&c| c == 0).count();
-        if nuls != (argc + envc) as usize || strings.last() != Some(&0) {
+        if nuls != count as usize || strings.last() != Some(&0) {
             return Err(RunBlockError::Strings);
         }
         let block = RunBlock {
@@ -358,8 +378,11 @@ impl<'a> RunBlock<'a> {
     }
 
     fn all(&self) -> impl Iterator<Item = &'a [u8]> + Clone {
+        // Without the last NUL (there is one: parse checked it).
         let s = self.strings;
-        s[..s.len().saturating_sub(1)].split(|&c| c == 0)
+        s.get(..s.len().saturating_sub(1))
+            .unwrap_or(s)
+            .split(|&c| c == 0)
     }
 
     /// The arguments, program name first, without their NULs.
@@ -410,7 +433,7 @@ impl<'a> RunBlock<'a> {
             put(at, s)?;
             let end = at.checked_add(s.len())?;
             put(end, &[0])?;
-            at = end + 1;
+            at = end.checked_add(1)?;
         }
         let words = [
             u32::try_from(args.len()).ok()?,

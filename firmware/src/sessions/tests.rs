@@ -7,6 +7,8 @@ use super::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex as StdMutex;
+use tzwasm_smc::session::SESSION_MIN_QUOTA;
+use tzwasm_smc::Call;
 
 const SUCCESS: u64 = 0;
 
@@ -176,10 +178,67 @@ impl Engine for Fake {
 
 type M = Machine<Fake>;
 
-fn machine(limit: u64) -> &'static M {
+/// The machine as the normal world reaches it: raw register values, decoded by
+/// [`SessionCall::from_regs`] and [`ShmRegisterArgs::from_regs`] as the dispatcher does (so
+/// the tests below also pin the boundary's refusals), answers folded into registers by the
+/// caller. Everything else (engine, book, tables) through `Deref`.
+#[derive(Clone, Copy)]
+struct Raw(&'static M);
+
+impl core::ops::Deref for Raw {
+    type Target = M;
+    fn deref(&self) -> &M {
+        self.0
+    }
+}
+
+impl Raw {
+    fn session_call(self, call: Call, args: &[u64]) -> Answer {
+        let mut x = [0u64; 8];
+        x[0] = call.id().to_x0();
+        x[1..=args.len()].copy_from_slice(args);
+        self.0.serve(SessionCall::from_regs(call, &x)?)
+    }
+    fn open(self, quota: u64) -> Answer {
+        self.session_call(Call::SessionOpen, &[quota])
+    }
+    fn close(self, s: u64) -> Answer {
+        self.session_call(Call::SessionClose, &[s])
+    }
+    fn load(self, s: u64, shm: u64, off: u64, len: u64, report: u64) -> Answer {
+        self.session_call(Call::Load, &[s, shm, off, len, report])
+    }
+    fn unload(self, s: u64) -> Answer {
+        self.session_call(Call::Unload, &[s])
+    }
+    fn stats(self, s: u64, page: u64) -> Answer {
+        self.session_call(Call::Stats, &[s, page])
+    }
+    fn run(self, s: u64, shm: u64, [b, bl]: [u64; 2], [r, rl]: [u64; 2], rep: u64) -> Answer {
+        self.session_call(Call::Run, &[s, shm, b, bl, r, rl, rep])
+    }
+    fn resume(self, s: u64) -> Answer {
+        self.session_call(Call::Resume, &[s])
+    }
+    fn cancel(self, s: u64) -> Answer {
+        self.session_call(Call::Cancel, &[s])
+    }
+    fn shm_register(self, base: u64, size: u64, dram: &NsDram) -> Result<u64, Status> {
+        let args = ShmRegisterArgs::new(base, size).map_err(|r| r.status())?;
+        self.0.shm_register(args, dram).map(ShmHandle::raw)
+    }
+    fn shm_unregister(self, h: u64) -> Result<(), Status> {
+        self.0.shm_unregister(ShmHandle::from_raw(h))
+    }
+    fn with_shm<R>(self, h: u64, f: impl FnOnce(ShmRange) -> R) -> Option<R> {
+        self.0.with_shm(ShmHandle::from_raw(h), f)
+    }
+}
+
+fn machine(limit: u64) -> Raw {
     let m: &'static M = Box::leak(Box::new(Machine::new(Fake::default(), 256)));
     m.book.set_limit(limit);
-    m
+    Raw(m)
 }
 
 fn st(a: Answer) -> Status {
@@ -190,14 +249,14 @@ const Q: u64 = SESSION_MIN_QUOTA;
 const SHM: u64 = 0x5000_0000;
 
 /// A registration of 4 pages and a session with a module of `len` bytes loaded from it.
-fn setup(m: &'static M, len: u64) -> (u64, u64) {
+fn setup(m: Raw, len: u64) -> (u64, u64) {
     let shm = m.shm_register(SHM, 0x4000, &dram()).unwrap();
     let s = fold(m.open(Q))[1];
     assert_eq!(fold(m.load(s, shm, 0, len, 0x1000))[0], SUCCESS);
     (shm, s)
 }
 
-fn run(m: &'static M, s: u64, shm: u64) -> Answer {
+fn run(m: Raw, s: u64, shm: u64) -> Answer {
     m.run(s, shm, [0, 16], [0x2000, 0x1000], 0x3000)
 }
 
@@ -478,7 +537,7 @@ impl Rng {
 /// Closes every session and unregisters every registration a random run left (answers may
 /// be refusals for handles already gone), then checks that nothing is left: no session, no
 /// registration, no reserved quota, no pin.
-fn close_all_and_check_empty(m: &'static M, sessions: Vec<u64>, shms: Vec<u64>) {
+fn close_all_and_check_empty(m: Raw, sessions: Vec<u64>, shms: Vec<u64>) {
     for s in sessions {
         let _ = m.close(s);
     }
@@ -492,12 +551,7 @@ fn close_all_and_check_empty(m: &'static M, sessions: Vec<u64>, shms: Vec<u64>) 
     assert_eq!(m.pins(), (0, 0));
 }
 
-fn random_call(
-    m: &'static M,
-    rng: &mut Rng,
-    shms: &mut Vec<u64>,
-    sessions: &mut Vec<u64>,
-) -> Status {
+fn random_call(m: Raw, rng: &mut Rng, shms: &mut Vec<u64>, sessions: &mut Vec<u64>) -> Status {
     let shm = rng.pick(shms).unwrap_or(rng.next());
     let s = rng.pick(sessions).unwrap_or(rng.next());
     let status = |r: Result<u64, Status>| match r {

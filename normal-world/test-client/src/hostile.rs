@@ -11,6 +11,7 @@
 //! Bundle layout: see `tzwasm_hostile_aot::make_bundle` (tools/hostile-aot/src/lib.rs).
 
 use core::fmt::{self, Write as _};
+use tzwasm_smc::args::ShmHandle;
 
 use tzwasm_smc::call::{ids, MeasureSelector};
 use tzwasm_smc::ring::{SharedRegion, Stream};
@@ -225,7 +226,7 @@ impl RunObserver for Watch {
     }
 }
 
-fn work_area(handle: u64) -> SharedArea<'static> {
+fn work_area(handle: ShmHandle) -> SharedArea<'static> {
     // SAFETY: [WORK, WORK + WORK_SIZE) is normal-world RAM only this module uses, registered
     // as `handle`; page-aligned, so never refused.
     let mem = unsafe { SharedRegion::new(WORK as *mut u8, WORK_SIZE as usize) }

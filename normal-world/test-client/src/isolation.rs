@@ -16,6 +16,7 @@
 //!   find every marker unchanged (it exits 0).
 
 use core::fmt::Write as _;
+use tzwasm_smc::args::ShmHandle;
 
 use tzwasm_smc::ring::{SharedRegion, Stream};
 use tzwasm_smc::runner::{
@@ -128,7 +129,7 @@ fn confinement_checks(report: &mut Report) {
     );
 }
 
-fn area(handle: u64, at: u64) -> SharedArea<'static> {
+fn area(handle: ShmHandle, at: u64) -> SharedArea<'static> {
     // SAFETY: [at, at + AREA_SIZE) is normal-world RAM only this module uses, registered as
     // `handle`; page-aligned, so never refused.
     let mem = unsafe { SharedRegion::new(at as *mut u8, AREA_SIZE as usize) }

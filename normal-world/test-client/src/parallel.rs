@@ -9,14 +9,15 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use tzwasm_smc::args::{SessionCall, SessionHandle, ShmHandle};
 use tzwasm_smc::call::ids;
 use tzwasm_smc::ring::{self, Consumer, SharedRegion, Stream};
 use tzwasm_smc::runner::{RunEnd, RunObserver, RunRequest, Session, SharedArea};
 use tzwasm_smc::session::{RunBlock, GUARANTEED_SESSIONS, SESSION_MIN_QUOTA};
-use tzwasm_smc::{Client, Features, Status};
+use tzwasm_smc::{Client, Conduit as _, Features, Status};
 
 use crate::arch::{self, MAX_CPUS};
-use crate::checks::Smc;
+use crate::checks::{session_only, stats_regs, Smc};
 use crate::report::Report;
 use crate::{println, psci, timer};
 
@@ -25,7 +26,8 @@ fn open(quota: u64) -> [u64; 4] {
 }
 
 fn close(h: u64) -> u64 {
-    Smc.invoke(ids::SESSION_CLOSE, [h, 0, 0, 0, 0, 0, 0])[0]
+    // Handles here may be forged (the stress test): SESSION_CLOSE decodes any.
+    Smc.call(SessionCall::Close(SessionHandle::from_raw(h)).to_regs())[0]
 }
 
 const QUOTA_TOO_LARGE: u64 = Status::QuotaTooLarge.to_raw();
@@ -158,7 +160,7 @@ pub fn quota_underflow_check(report: &mut Report) {
         return;
     };
     let s = open(SESSION_MIN_QUOTA);
-    let r = Smc.invoke(ids::LOAD, [s[1], shm, 0, len, pages, 0, 0]);
+    let r = Smc.invoke(ids::LOAD, [s[1], shm.raw(), 0, len, pages, 0, 0]);
     let _ = close(s[1]);
     let _ = Smc.shm_unregister(shm);
     report.check(
@@ -308,7 +310,7 @@ static PAR_FILE_SHM: AtomicU64 = AtomicU64::new(0);
 fn parallel_run(cpu: usize, want: u64) -> (u64, u64) {
     let len = preload_len(12);
     let pages = len.div_ceil(0x1000) * 0x1000;
-    let file_shm = PAR_FILE_SHM.load(Ordering::Acquire);
+    let file_shm = ShmHandle::from_raw(PAR_FILE_SHM.load(Ordering::Acquire));
     let base = PAR_AREA + cpu as u64 * 0x10_0000;
     let (Some(file_mem), Some(work_mem)) = (
         region(PAR_AOT, pages + MAX_CPUS as u64 * 0x1000),
@@ -369,7 +371,7 @@ fn peak_runs() -> Option<u64> {
     if s[0] != 0 {
         return None;
     }
-    let r = Smc.invoke(ids::STATS, [s[1], 4, 0, 0, 0, 0, 0]);
+    let r = stats_regs(s[1], 4);
     let _ = close(s[1]);
     (r[0] == 0).then_some(r[2])
 }
@@ -395,7 +397,7 @@ pub fn parallel_checks(report: &mut Report) {
         report.fail("parallel: register the module", format_args!("failed"));
         return;
     };
-    PAR_FILE_SHM.store(file_shm, Ordering::Release);
+    PAR_FILE_SHM.store(file_shm.raw(), Ordering::Release);
 
     // The serial reference: the same calls, one after another, on this CPU.
     let mut serial = [(0u64, 0u64); MAX_CPUS];
@@ -509,7 +511,7 @@ fn stress(cpu: usize) -> (u64, u64) {
             0 => match Smc.shm_register(STRESS_BASE + k as u64 * STRESS_AREA, STRESS_AREA) {
                 Ok(h) => {
                     if SHMS[k]
-                        .compare_exchange(0, h, Ordering::AcqRel, Ordering::Acquire)
+                        .compare_exchange(0, h.raw(), Ordering::AcqRel, Ordering::Acquire)
                         .is_err()
                     {
                         let _ = Smc.shm_unregister(h);
@@ -562,9 +564,9 @@ fn stress(cpu: usize) -> (u64, u64) {
                     RUN_REPORT_OFF,
                 ],
             )[0],
-            6 | 7 => Smc.invoke(ids::RESUME, [s, 0, 0, 0, 0, 0, 0])[0],
-            8 => Smc.invoke(ids::CANCEL, [s, 0, 0, 0, 0, 0, 0])[0],
-            9 => Smc.invoke(ids::UNLOAD, [s, 0, 0, 0, 0, 0, 0])[0],
+            6 | 7 => session_only(SessionCall::Resume, s)[0],
+            8 => session_only(SessionCall::Cancel, s)[0],
+            9 => session_only(SessionCall::Unload, s)[0],
             _ => {
                 // Drain (re-format) area k's ring under whatever run writes to it.
                 let base = STRESS_BASE + k as u64 * STRESS_AREA + RING_OFF;
@@ -672,7 +674,7 @@ pub fn stress_checks(report: &mut Report) {
     for slot in &SHMS {
         let h = slot.swap(0, Ordering::AcqRel);
         if h != 0 {
-            clean &= Smc.shm_unregister(h).is_ok();
+            clean &= Smc.shm_unregister(ShmHandle::from_raw(h)).is_ok();
         }
     }
     let after = Smc.pool_info().map(|p| p.used);

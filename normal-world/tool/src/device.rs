@@ -12,6 +12,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::time::{Duration, Instant};
+use tzwasm_smc::args::{SessionHandle, ShmHandle};
 
 use tzwasm_smc::ring::SharedRegion;
 use tzwasm_smc::runner::SharedArea;
@@ -360,8 +361,8 @@ impl Device {
 
 impl Channel {
     /// The session handle the driver opened (the driver puts it into every session call).
-    pub fn session(&self) -> u64 {
-        self.session
+    pub fn session(&self) -> SessionHandle {
+        SessionHandle::from_raw(self.session)
     }
 }
 
@@ -375,7 +376,7 @@ impl Mapping {
         let mem = unsafe { SharedRegion::new(self.map.as_ptr(), self.len) }
             .expect("a page-aligned mapping is a valid region");
         SharedArea {
-            handle: self.handle,
+            handle: ShmHandle::from_raw(self.handle),
             mem,
         }
     }

@@ -3,8 +3,10 @@
 //! [`Producer`].
 
 use super::*;
+use crate::call::ids;
+use crate::function_id::FunctionId;
 use crate::ring::Producer;
-use crate::session::RunBlock;
+use crate::session::{RunBlock, SESSION_MIN_QUOTA};
 
 #[repr(C, align(64))]
 struct Page([u8; PAGE_SIZE]);
@@ -23,7 +25,10 @@ impl Memory {
         // every other access out; the test is single-threaded, so the client and the fake
         // never access the memory at the same time.
         let mem = unsafe { SharedRegion::new(self.0.as_mut_ptr().cast::<u8>(), len) }.unwrap();
-        SharedArea { handle, mem }
+        SharedArea {
+            handle: ShmHandle::from_raw(handle),
+            mem,
+        }
     }
 }
 
@@ -456,6 +461,41 @@ fn load_refusals_say_what_to_do() {
     assert!(e
         .to_string()
         .contains("the least a session takes is 65536 bytes"));
+}
+
+#[test]
+fn malformed_calls_are_refused_before_the_smc() {
+    let req = request(4096);
+    let mut memory = Memory::new(area_size(100, &req).unwrap() / PAGE_SIZE);
+    let area = memory.area(SHM);
+    let mut fake = Fake::new(area.mem, b"", End::Exit(0));
+    let e = Session::open(&mut fake, SESSION_MIN_QUOTA - 1).unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Refused {
+            call: "SESSION_OPEN",
+            status: Status::QuotaTooSmall,
+            value: SESSION_MIN_QUOTA,
+        }
+    ));
+    assert!(fake.calls.is_empty(), "{:?}", fake.calls);
+    let mut session = Session::open(&mut fake, 1 << 20).unwrap();
+    for (offset, len, report) in [(0, 0, 256), (0, 16, 260), (usize::MAX, 2, 256)] {
+        let e = session.load_at(&area, offset, len, report).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Load {
+                    status: Status::BadAddress,
+                    report: None,
+                    ..
+                } | Error::Area { .. }
+            ),
+            "{e:?}"
+        );
+    }
+    drop(session);
+    assert_eq!(fake.calls, ["SESSION_OPEN", "SESSION_CLOSE"]);
 }
 
 #[test]

@@ -28,7 +28,7 @@ pub(super) fn aot_checks(report: &mut Report, learned: Learned) {
         }
     };
     let baseline = Smc.pool_info().map(|p| p.used);
-    let r = Smc.invoke(ids::TEST_RUN, [handle, 0, len, 0, 0, 0, 0]);
+    let r = Smc.invoke(ids::TEST_RUN, [handle.raw(), 0, len, 0, 0, 0, 0]);
     report.check(
         "aot: module runs at S-EL0 and exits 0",
         r[0] == 0 && r[1] == 0,
@@ -45,7 +45,7 @@ pub(super) fn aot_checks(report: &mut Report, learned: Learned) {
         baseline.is_ok() && after == baseline,
         format_args!("before {baseline:?}, after {after:?}"),
     );
-    let x0 = Smc.invoke(ids::TEST_RUN, [handle, 8, len - 8, 0, 0, 0, 0])[0];
+    let x0 = Smc.invoke(ids::TEST_RUN, [handle.raw(), 8, len - 8, 0, 0, 0, 0])[0];
     expect_status(
         report,
         "aot: a truncated file is BAD_MODULE",

@@ -1,6 +1,7 @@
 //! The corpus bundle: every corpus module loaded and run, outputs compared with iwasm.
 
 use super::*;
+use tzwasm_smc::args::ShmHandle;
 
 /// The corpus bundle (qemu/make-bundle.py), preloaded at this address; its length is
 /// preload word 5.
@@ -119,9 +120,9 @@ pub(super) fn corpus_checks(report: &mut Report) {
 /// The registrations and limits every corpus run shares.
 #[derive(Clone, Copy)]
 pub(super) struct CorpusEnv {
-    bundle_shm: u64,
+    bundle_shm: ShmHandle,
     bundle_len: u64,
-    work_shm: u64,
+    work_shm: ShmHandle,
     report_off: u64,
     quota: u64,
 }
@@ -203,7 +204,7 @@ impl Conduit for FpProbed {
 }
 
 /// The runner's view of `len` bytes of this client's RAM at `base`, registered as `handle`.
-pub(super) fn area(handle: u64, base: u64, len: u64) -> SharedArea<'static> {
+pub(super) fn area(handle: ShmHandle, base: u64, len: u64) -> SharedArea<'static> {
     // SAFETY: [base, base + len) is normal-world RAM this client owns (the preload and work
     // areas, 64-aligned), accessed only through SharedRegions while a run uses it and by the
     // secure world through its own mapping.

@@ -39,15 +39,15 @@ pub(super) fn figures(report: &mut Report) {
     let s = Smc.invoke(ids::SESSION_OPEN, [8 << 20, 0, 0, 0, 0, 0, 0]);
     // A first LOAD + UNLOAD warms the emulator (QEMU allocates host memory for guest RAM on
     // first touch); the second one is measured.
-    let _ = Smc.invoke(ids::LOAD, [s[1], shm, off, size, reg_len - 0x1000, 0, 0]);
-    let _ = Smc.invoke(ids::UNLOAD, [s[1], 0, 0, 0, 0, 0, 0]);
+    let _ = load_regs(s[1], shm, off, size, reg_len - 0x1000);
+    let _ = session_only(SessionCall::Unload, s[1]);
     let t0 = arch::counter();
-    let r = Smc.invoke(ids::LOAD, [s[1], shm, off, size, reg_len - 0x1000, 0, 0]);
+    let r = load_regs(s[1], shm, off, size, reg_len - 0x1000);
     let total = arch::counter() - t0;
-    let p1 = Smc.invoke(ids::STATS, [s[1], 1, 0, 0, 0, 0, 0]);
-    let p2 = Smc.invoke(ids::STATS, [s[1], 2, 0, 0, 0, 0, 0]);
-    let p3 = Smc.invoke(ids::STATS, [s[1], 3, 0, 0, 0, 0, 0]);
-    let _ = Smc.invoke(ids::SESSION_CLOSE, [s[1], 0, 0, 0, 0, 0, 0]);
+    let p1 = stats_regs(s[1], 1);
+    let p2 = stats_regs(s[1], 2);
+    let p3 = stats_regs(s[1], 3);
+    let _ = session_only(SessionCall::Close, s[1]);
     let _ = Smc.shm_unregister(shm);
     let f = p1[1];
     report.check(

@@ -35,6 +35,10 @@ pub use figures::timing;
 pub use runs::good_run_ok;
 pub use secondary::run_secondary;
 
+use tzwasm_smc::args::{
+    LoadArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmHandle, ShmOffset, ShmSpan,
+    StatsArgs,
+};
 use tzwasm_smc::call::{
     echo_reply, ids, shm_test_hash, test_fp_reply, El0Program, FaultKind, ALL_EL0_PROGRAMS,
     SHM_MAX_REGISTRATIONS,
@@ -61,6 +65,37 @@ impl Conduit for Smc {
     fn call(&mut self, args: [u64; 8]) -> [u64; 4] {
         arch::smc(args)
     }
+}
+
+/// A well-formed call built with `to_regs`, or the refusal its shape checks give (the answer
+/// the secure world gives to the same registers).
+fn send(regs: Result<tzwasm_smc::Regs8, Refusal>) -> [u64; 4] {
+    match regs {
+        Ok(x) => Smc.call(x),
+        Err(r) => r.to_regs(),
+    }
+}
+
+/// LOAD of `len` bytes at `off` of registration `shm` into session `s`, report at `report`.
+fn load_regs(s: u64, shm: ShmHandle, off: u64, len: u64, report: u64) -> [u64; 4] {
+    let file = ShmSpan::new(off, len).ok_or(Refusal::from(Status::BadAddress));
+    let session = SessionHandle::from_raw(s);
+    send(
+        file.and_then(|f| {
+            LoadArgs::new(session, shm, f, ShmOffset::new(report)).map(|a| a.to_regs())
+        }),
+    )
+}
+
+/// A call on session `s` alone (SESSION_CLOSE, UNLOAD, RESUME, CANCEL).
+pub(crate) fn session_only(call: fn(SessionHandle) -> SessionCall, s: u64) -> [u64; 4] {
+    Smc.call(call(SessionHandle::from_raw(s)).to_regs())
+}
+
+/// STATS page `page` of session `s`.
+pub(crate) fn stats_regs(s: u64, page: u64) -> [u64; 4] {
+    let session = SessionHandle::from_raw(s);
+    Smc.call(SessionCall::Stats(StatsArgs { session, page }).to_regs())
 }
 
 /// OEN 50, the tzwasm Trusted OS range.

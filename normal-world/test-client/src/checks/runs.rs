@@ -1,6 +1,7 @@
 //! RUN, the output ring and RESUME: good runs, a messing normal world, preemption by the timer.
 
 use super::*;
+use tzwasm_smc::args::ShmHandle;
 
 /// Preloaded files (QEMU `-device loader`): their lengths are u64 words at AOT_LEN_WORD + 8*i.
 pub(super) const PRELOAD: [u64; 8] = [
@@ -85,10 +86,10 @@ impl RunObserver for Compare {
 pub(super) struct Messing<'c, F> {
     cmp: &'c mut Compare,
     mess: F,
-    shm: u64,
+    shm: ShmHandle,
 }
 
-impl<F: FnMut(SharedRegion<'_>, u64) -> bool> RunObserver for Messing<'_, F> {
+impl<F: FnMut(SharedRegion<'_>, ShmHandle) -> bool> RunObserver for Messing<'_, F> {
     fn output(&mut self, stream: Stream, bytes: &[u8]) {
         self.cmp.take(stream.index(), bytes);
     }
@@ -106,7 +107,7 @@ pub(super) fn run_module(
     args: &[&[u8]],
     cap: u32,
     cmp: &mut Compare,
-    mess: impl FnMut(SharedRegion<'_>, u64) -> bool,
+    mess: impl FnMut(SharedRegion<'_>, ShmHandle) -> bool,
 ) -> Result<RunOutcome, RunnerError> {
     let report_off = len.div_ceil(0x1000) * 0x1000;
     let file_shm = Smc

@@ -55,7 +55,7 @@ pub fn run_secondary(report: &mut Report) {
             if test_calls {
                 // SAFETY: normal-world DRAM this client owns; nothing else uses it.
                 unsafe { core::ptr::write_volatile(base as *mut u8, 0x42) };
-                let r = Smc.invoke(ids::TEST_SHM, [h, 0, 1, 0, 0, 0, 0]);
+                let r = Smc.invoke(ids::TEST_SHM, [h.raw(), 0, 1, 0, 0, 0, 0]);
                 report.check(
                     "shm: TEST_SHM from this CPU",
                     r[0] == 0 && r[1] == shm_test_hash(&[0x42]),

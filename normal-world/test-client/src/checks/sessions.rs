@@ -55,7 +55,9 @@ pub(super) fn session_checks(report: &mut Report) {
             pool.size
         ),
     );
-    let x0 = Smc.invoke(ids::LOAD, [0x1234, 0, 0, 0, 0, 0, 0])[0];
+    // Well-formed arguments (a zero length would be BAD_ADDRESS before any handle is looked
+    // up), a session that does not exist.
+    let x0 = Smc.invoke(ids::LOAD, [0x1234, 0, 0, 1, 0, 0, 0])[0];
     expect_status(
         report,
         "session: LOAD on a bogus session -> NO_SUCH_HANDLE",
@@ -89,8 +91,8 @@ pub(super) fn session_checks(report: &mut Report) {
         }
     };
     let open = |quota: u64| Smc.invoke(ids::SESSION_OPEN, [quota, 0, 0, 0, 0, 0, 0]);
-    let load = |s: u64, off: u64, n: u64| Smc.invoke(ids::LOAD, [s, shm, off, n, report_off, 0, 0]);
-    let close = |s: u64| Smc.invoke(ids::SESSION_CLOSE, [s, 0, 0, 0, 0, 0, 0])[0];
+    let load = |s: u64, off: u64, n: u64| load_regs(s, shm, off, n, report_off);
+    let close = |s: u64| session_only(SessionCall::Close, s)[0];
     let baseline = Smc.pool_info().map(|p| p.used);
     let expected_sha = sha256_of(AOT_FILE, len);
 
@@ -118,7 +120,7 @@ pub(super) fn session_checks(report: &mut Report) {
         rep.is_some_and(|rp| rp.sha256 == expected_sha && rp.status == 0 && rp.charged == r[1]),
         format_args!("report {:?}", rep.map(|rp| rp.sha256)),
     );
-    let st = Smc.invoke(ids::STATS, [s, 0, 0, 0, 0, 0, 0]);
+    let st = stats_regs(s, 0);
     report.check(
         "session: STATS shows quota, bytes charged and a loaded module",
         st[0] == 0 && st[1] == 4 << 20 && st[2] == r[1] && st[3] == 1,
@@ -131,9 +133,9 @@ pub(super) fn session_checks(report: &mut Report) {
         x0,
         Status::BadState,
     );
-    let x0 = Smc.invoke(ids::UNLOAD, [s, 0, 0, 0, 0, 0, 0])[0];
+    let x0 = session_only(SessionCall::Unload, s)[0];
     expect_status(report, "session: UNLOAD", x0, Status::Success);
-    let x0 = Smc.invoke(ids::UNLOAD, [s, 0, 0, 0, 0, 0, 0])[0];
+    let x0 = session_only(SessionCall::Unload, s)[0];
     expect_status(
         report,
         "session: double UNLOAD -> BAD_STATE",
@@ -145,32 +147,32 @@ pub(super) fn session_checks(report: &mut Report) {
     let hostile: [(&str, [u64; 7], Status); 6] = [
         (
             "file past the registration",
-            [s, shm, file_pages, len, report_off, 0, 0],
+            [s, shm.raw(), file_pages, len, report_off, 0, 0],
             Status::BadAddress,
         ),
         (
             "zero length",
-            [s, shm, 0, 0, report_off, 0, 0],
+            [s, shm.raw(), 0, 0, report_off, 0, 0],
             Status::BadAddress,
         ),
         (
             "wrapping offset",
-            [s, shm, u64::MAX - 4, 16, report_off, 0, 0],
+            [s, shm.raw(), u64::MAX - 4, 16, report_off, 0, 0],
             Status::BadAddress,
         ),
         (
             "unaligned report",
-            [s, shm, 0, len, report_off + 4, 0, 0],
+            [s, shm.raw(), 0, len, report_off + 4, 0, 0],
             Status::BadAddress,
         ),
         (
             "report past the end",
-            [s, shm, 0, len, report_off + 0xf80, 0, 0],
+            [s, shm.raw(), 0, len, report_off + 0xf80, 0, 0],
             Status::BadAddress,
         ),
         (
             "dead shared-memory handle",
-            [s, shm ^ 0x100, 0, len, report_off, 0, 0],
+            [s, shm.raw() ^ 0x100, 0, len, report_off, 0, 0],
             Status::NoSuchHandle,
         ),
     ];
@@ -267,7 +269,15 @@ pub(super) fn session_checks(report: &mut Report) {
             return u64::MAX;
         }
         // The run report goes after the run block.
-        Smc.invoke(ids::RUN, [s, work_shm, 0, n, RING_OFF, ring_len, 0x200])[0]
+        let (Some(block), Some(ring)) = (ShmSpan::new(0, n), ShmSpan::new(RING_OFF, ring_len))
+        else {
+            return u64::MAX;
+        };
+        let session = SessionHandle::from_raw(s);
+        send(
+            RunArgs::new(session, work_shm, block, ring, ShmOffset::new(0x200))
+                .map(|a| a.to_regs()),
+        )[0]
     };
     let s = open(4 << 20)[1];
     let x0 = run(s);
@@ -277,14 +287,14 @@ pub(super) fn session_checks(report: &mut Report) {
         x0,
         Status::BadState,
     );
-    let x0 = Smc.invoke(ids::RESUME, [s, 0, 0, 0, 0, 0, 0])[0];
+    let x0 = session_only(SessionCall::Resume, s)[0];
     expect_status(
         report,
         "session: RESUME with nothing paused -> BAD_STATE",
         x0,
         Status::BadState,
     );
-    let x0 = Smc.invoke(ids::CANCEL, [s, 0, 0, 0, 0, 0, 0])[0];
+    let x0 = session_only(SessionCall::Cancel, s)[0];
     expect_status(
         report,
         "session: CANCEL with nothing paused -> BAD_STATE",
@@ -296,7 +306,7 @@ pub(super) fn session_checks(report: &mut Report) {
         let got = [
             load(s, 0, len)[0],
             run(s),
-            Smc.invoke(ids::UNLOAD, [s, 0, 0, 0, 0, 0, 0])[0],
+            session_only(SessionCall::Unload, s)[0],
         ];
         if got != [0; 3] && first_failure.is_none() {
             first_failure = Some((i, got.map(status_of)));

@@ -78,7 +78,10 @@ pub(super) fn shm_checks(report: &mut Report, learned: Learned) {
             // SAFETY: SHM_BASE.. is normal-world DRAM this client owns and nothing else uses.
             unsafe { core::ptr::write_volatile(area.add(i), *b) };
         }
-        let r = Smc.invoke(ids::TEST_SHM, [handle, 0x1000, len as u64, 0, 0, 0, 0]);
+        let r = Smc.invoke(
+            ids::TEST_SHM,
+            [handle.raw(), 0x1000, len as u64, 0, 0, 0, 0],
+        );
         report.check(
             "shm: secure world reads the shared bytes (TEST_SHM hash)",
             r[0] == 0 && r[1] == shm_test_hash(&pattern),
@@ -92,14 +95,14 @@ pub(super) fn shm_checks(report: &mut Report, learned: Learned) {
             inverted,
             format_args!("bytes not inverted"),
         );
-        let x0 = Smc.invoke(ids::TEST_SHM, [handle, 0x3f00, 0x200, 0, 0, 0, 0])[0];
+        let x0 = Smc.invoke(ids::TEST_SHM, [handle.raw(), 0x3f00, 0x200, 0, 0, 0, 0])[0];
         expect_status(
             report,
             "shm: TEST_SHM past the registration refused",
             x0,
             Status::BadAddress,
         );
-        let x0 = Smc.invoke(ids::TEST_SHM, [handle, u64::MAX, 2, 0, 0, 0, 0])[0];
+        let x0 = Smc.invoke(ids::TEST_SHM, [handle.raw(), u64::MAX, 2, 0, 0, 0, 0])[0];
         expect_status(
             report,
             "shm: TEST_SHM wrapping offset refused",
@@ -107,7 +110,7 @@ pub(super) fn shm_checks(report: &mut Report, learned: Learned) {
             Status::BadAddress,
         );
     } else {
-        let x0 = Smc.invoke(ids::TEST_SHM, [handle, 0, 1, 0, 0, 0, 0])[0];
+        let x0 = Smc.invoke(ids::TEST_SHM, [handle.raw(), 0, 1, 0, 0, 0, 0])[0];
         expect_status(
             report,
             "release: TEST_SHM -> NOT_SUPPORTED",
@@ -124,7 +127,7 @@ pub(super) fn shm_checks(report: &mut Report, learned: Learned) {
         format_args!("got {again:?}"),
     );
     if learned.test_calls {
-        let x0 = Smc.invoke(ids::TEST_SHM, [handle, 0, 1, 0, 0, 0, 0])[0];
+        let x0 = Smc.invoke(ids::TEST_SHM, [handle.raw(), 0, 1, 0, 0, 0, 0])[0];
         expect_status(
             report,
             "shm: dead handle refused by TEST_SHM",
@@ -134,11 +137,11 @@ pub(super) fn shm_checks(report: &mut Report, learned: Learned) {
     }
 
     // Capacity: SHM_MAX_REGISTRATIONS live at once, then NO_RESOURCES; all come back.
-    let mut handles = [0u64; SHM_MAX_REGISTRATIONS];
+    let mut handles = [None; SHM_MAX_REGISTRATIONS];
     let mut ok = true;
     for (i, h) in handles.iter_mut().enumerate() {
         match Smc.shm_register(SHM_BASE + i as u64 * 0x1000, 0x1000) {
-            Ok(v) => *h = v,
+            Ok(v) => *h = Some(v),
             Err(_) => ok = false,
         }
     }
@@ -159,7 +162,7 @@ pub(super) fn shm_checks(report: &mut Report, learned: Learned) {
     );
     let all_gone = handles
         .iter()
-        .all(|&h| h != 0 && Smc.shm_unregister(h).is_ok());
+        .all(|&h| h.is_some_and(|h| Smc.shm_unregister(h).is_ok()));
     report.check(
         "shm: every registration unregistered",
         all_gone,
