@@ -4,6 +4,7 @@
 ;; copy moves slots in place: the run must end cleanly (here: exit 0 after checking the slots;
 ;; `unreachable` traps if the copy went wrong), and the secure world must keep serving.
 (module
+  (memory (export "memory") 1)
   (table $t 1000000 1000000 funcref)
   (func $f)
   (elem (i32.const 0) func $f)
