@@ -619,7 +619,7 @@ case_table_copy() {
 }
 
 # Issue 11, suspected: "parser allocations are counted" and "quota - copy_cost underflows". A
-# 6 MiB module with 160,000 distinct relocation symbols (parsing it takes more memory than the
+# 3.4 MB module with 90,000 distinct relocation symbols (parsing it takes more memory than the
 # file): under a quota smaller than the file, QUOTA_TOO_SMALL with a minimum above the file's
 # size (the subtraction once wrapped); under a quota just above the file, an error (never a
 # hang or a park, bounded here at 300 s); each time the pool is back at its baseline and the
@@ -635,15 +635,15 @@ case_many_symbols() {
     fi
     hello_after msym1 || bad="$bad [after --heap 1M: hello exit $(rc msym1-next)]"
     [ "$(pool_used)" = "$pool_base" ] || bad="$bad [after --heap 1M: pool $(pool_used), baseline $pool_base]"
-    timeout 300 tzwasm run --heap 7M many-symbols.aot >$tmp/msym2.out 2>$tmp/msym2.err
+    timeout 300 tzwasm run --heap 4M many-symbols.aot >$tmp/msym2.out 2>$tmp/msym2.err
     st2=$?
     if [ $st2 != 125 ] || ! grep -q "^tzwasm: " $tmp/msym2.err || [ -s $tmp/msym2.out ]; then
-        bad="$bad [--heap 7M: exit $st2, $(cat $tmp/msym2.err)]"
+        bad="$bad [--heap 4M: exit $st2, $(cat $tmp/msym2.err)]"
     fi
-    hello_after msym2 || bad="$bad [after --heap 7M: hello exit $(rc msym2-next)]"
-    [ "$(pool_used)" = "$pool_base" ] || bad="$bad [after --heap 7M: pool $(pool_used), baseline $pool_base]"
+    hello_after msym2 || bad="$bad [after --heap 4M: hello exit $(rc msym2-next)]"
+    [ "$(pool_used)" = "$pool_base" ] || bad="$bad [after --heap 4M: pool $(pool_used), baseline $pool_base]"
     if [ -z "$bad" ]; then
-        pass "many relocation symbols ($size bytes): --heap 1M -> \"$(cat $tmp/msym1.err)\"; --heap 7M -> \"$(cat $tmp/msym2.err)\"; pool at its baseline and the next run works after each"
+        pass "many relocation symbols ($size bytes): --heap 1M -> \"$(cat $tmp/msym1.err)\"; --heap 4M -> \"$(cat $tmp/msym2.err)\"; pool at its baseline and the next run works after each"
     else
         fail "many relocation symbols" "$bad"
     fi
