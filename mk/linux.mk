@@ -29,8 +29,18 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 	ARM_PRELOADED_DTB_BASE=$(LINUX_DTB_ADDR)
 
 # Example and test modules put into the initramfs: the whole aarch64 corpus (hardware bounds
-# checks) with iwasm's expected results, the 10 MiB writer, an endless loop and a finite one.
-LINUX_GUESTS := $(BUILD)/linux/guests/spin.aot $(BUILD)/linux/guests/busy.aot
+# checks) with iwasm's expected results, the 10 MiB writer, an endless loop and a finite one,
+# the two modules of issue 11's reproduced cases (an export taking an externref, a
+# 1,000,000-slot table.copy), and the hand-made modules of tools/hostile-aot's linux.rs (the
+# isolation victim, one attacker per victim address with its .patch list, many symbols).
+LINUX_GUESTS := $(addprefix $(BUILD)/linux/guests/,spin.aot busy.aot externref-arg.aot \
+	table-copy-1m.aot)
+LINUX_HOSTILE_DIR := $(BUILD)/hostile-aot/linux
+LINUX_ATTACKS := code data stack memory page2 stubs
+LINUX_HOSTILE := $(LINUX_HOSTILE_DIR)/isolation-victim.aot $(LINUX_HOSTILE_DIR)/many-symbols.aot \
+	$(foreach t,$(LINUX_ATTACKS),$(LINUX_HOSTILE_DIR)/isolation-attack-$(t).aot \
+		$(LINUX_HOSTILE_DIR)/isolation-attack-$(t).patch)
+$(LINUX_HOSTILE): $(QEMU_HOSTILE)
 $(BUILD)/linux/guests/%.aot: qemu/linux/guests/%.wat $(WAMRC)
 	@mkdir -p $(dir $@)
 	wat2wasm $< -o $(@:.aot=.wasm)
@@ -78,10 +88,10 @@ $(FLASH_LINUX): $(TFA_LINUX_STAMP) $(BL32_BIN)
 	rm -f $@.fip
 
 # The initramfs: busybox, /init, tzwasm.ko, the tool, examples and the in-guest tests.
-$(INITRAMFS): linux-tool $(LINUX_KO) $(LINUX_GUESTS) $(QEMU_W10) corpus-expected \
+$(INITRAMFS): linux-tool $(LINUX_KO) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10) corpus-expected \
 		$(wildcard qemu/linux/*) | $(LINUX_SETUP_STAMP)
 	qemu/linux/mkinitramfs.sh $@ $(LINUX_ROOT) $(LINUX_KO) $(TOOL_BIN) \
-		$(CORPUS_A64) $(CORPUS_EXPECT) $(LINUX_GUESTS) $(QEMU_W10)
+		$(CORPUS_A64) $(CORPUS_EXPECT) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10)
 
 linux-image: $(FLASH_LINUX) $(INITRAMFS)
 
@@ -96,4 +106,4 @@ qemu-run: linux-image
 EXTRA_TESTS += linux-test
 linux-test: linux-image
 	qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test \
-		$(CORPUS_A64) $(CORPUS_EXPECT)
+		$(CORPUS_A64) $(CORPUS_EXPECT) $(BUILD)/linux/guests

@@ -578,22 +578,30 @@ impl ModuleBuilder {
     }
 
     fn relocations(&self, w: &mut Emitter) {
-        // Symbol table: group names and relocation symbols, each once.
-        fn intern(s: &str, symbols: &mut Vec<String>) -> u32 {
-            if let Some(i) = symbols.iter().position(|x| x == s) {
-                return i as u32;
+        // Symbol table: group names and relocation symbols, each once, in order of first
+        // use (an index map, so modules with very many symbols build quickly).
+        fn intern(
+            s: &str,
+            symbols: &mut Vec<String>,
+            index: &mut alloc::collections::BTreeMap<String, u32>,
+        ) -> u32 {
+            if let Some(&i) = index.get(s) {
+                return i;
             }
+            let i = symbols.len() as u32;
             symbols.push(String::from(s));
-            (symbols.len() - 1) as u32
+            index.insert(String::from(s), i);
+            i
         }
         let mut symbols: Vec<&str> = Vec::new();
         let mut owned: Vec<String> = Vec::new();
+        let mut index = alloc::collections::BTreeMap::new();
         let mut groups = Vec::new();
         for (name, relocs) in &self.relocation_groups {
-            let gi = intern(name, &mut owned);
+            let gi = intern(name, &mut owned, &mut index);
             let rs: Vec<(u64, i64, u32, u32)> = relocs
                 .iter()
-                .map(|(o, a, t, s)| (*o, *a, *t, intern(s, &mut owned)))
+                .map(|(o, a, t, s)| (*o, *a, *t, intern(s, &mut owned, &mut index)))
                 .collect();
             groups.push((gi, rs));
         }

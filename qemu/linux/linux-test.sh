@@ -7,8 +7,11 @@
 # Cases: hello, args, exit-codes, trap, large-output, stream-10mib, measure, heap-too-small,
 # signals, driver, cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
 # signal stops the module), two-at-once, unload-reload, fair-use (per-uid limits and the
-# node's mode, as module parameters), corpus (every manifest test against iwasm's results),
-# clean (the secure pool is back to its baseline).
+# node's mode, as module parameters), isolation (an attacker in session 2 at every window
+# address of a victim paused mid-run in session 1), externref_arg and table_copy (issue 11's
+# two reproduced cases), many_symbols (parser memory, quota smaller than the file), quota_sum
+# (live quotas never add up to more than the pool), corpus (every manifest test against
+# iwasm's results), clean (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
 manifest=/usr/share/tzwasm/manifest.txt
@@ -485,13 +488,213 @@ case_corpus() {
     fi
 }
 
+# ---- Issue 11: isolation, the two reproduced cases, and the suspected ones ------------------
+
+# le64 FILE OFFSET VALUE: VALUE as 8 little-endian bytes at OFFSET of FILE.
+le64() {
+    v=$3; s=""
+    for _ in 1 2 3 4 5 6 7 8; do
+        s="$s\\$(printf '%03o' $((v & 255)))"
+        v=$((v >> 8))
+    done
+    printf "$s" | dd of=$1 bs=1 seek=$2 conv=notrunc 2>/dev/null
+}
+# hex_ok TEXT ADDRESS...: TEXT names no secure address: no hexadecimal number over 32 bits
+# (module windows are at 512 GiB and up), none in secure DRAM (0x0e000000..0x0f000000), and
+# none of the given addresses.
+hex_ok() {
+    hex_text=$1; shift
+    for h in $(echo "$hex_text" | grep -oiE '0x[0-9a-f]+'); do
+        [ ${#h} -gt 10 ] && return 1
+        [ $((h)) -ge $((0x0e000000)) ] && [ $((h)) -lt $((0x0f000000)) ] && return 1
+        for a in "$@"; do [ $((h)) = $((a)) ] && return 1; done
+    done
+    return 0
+}
+# Address-space isolation (issue 11 / docs/threat-model.md): a victim in session 1, mid-run with
+# markers in both pages of its linear memory and on its stack (it writes its address record,
+# then 1 MiB nobody reads: it cannot end, its run waits on a full ring), and for each of its
+# window addresses (code, instance data, stack, linear memory, its second memory page, entry
+# stubs) an attacker in session 2 patched with that address: it loads from it (reading the
+# marker would be a leak, brk #1), stores to it, then does the same at the victim's second
+# page, which its own one-page memory lacks. Every attacker must trap, not at the leak brk,
+# with a report naming a window and offset of its own, or WAMR's "out of bounds memory access"
+# or "native stack overflow" (no secure address); the victim, resumed,
+# must find every marker unchanged and say so; the pool is back at its baseline.
+case_isolation() {
+    rm -f $tmp/iso.fifo $tmp/iso.rec $tmp/iso.go $tmp/iso.got; mkfifo $tmp/iso.fifo
+    (head -c 40 >$tmp/iso.rec; touch $tmp/iso.got; while [ ! -e $tmp/iso.go ]; do sleep 0.1; done
+        cat >/dev/null) <$tmp/iso.fifo &
+    reader=$!
+    tzwasm run isolation-victim.aot >$tmp/iso.fifo 2>$tmp/iso-victim.err &
+    victim=$!
+    i=0
+    while [ ! -e $tmp/iso.got ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ "$(wc -c <$tmp/iso.rec 2>/dev/null)" != 40 ]; then
+        touch $tmp/iso.go; kill $victim 2>/dev/null; wait $victim; wait $reader
+        fail isolation "no address record from the victim: $(cat $tmp/iso-victim.err)"
+        return
+    fi
+    set -- $(od -An -v -tu1 $tmp/iso.rec)
+    words=""
+    for k in 0 1 2 3 4; do
+        w=0
+        for j in 0 1 2 3 4 5 6 7; do
+            eval "b=\${$((8 * k + j + 1))}"
+            w=$((w | (b << (8 * j))))
+        done
+        words="$words $w"
+        eval "rec$k=$w"
+    done
+    bad=""; where=""
+    for t in code data stack memory page2 stubs; do
+        cp isolation-attack-$t.aot $tmp/attack.aot
+        while read -r off word add; do
+            eval "base=\$rec$word"
+            le64 $tmp/attack.aot $off $((base + add))
+        done <isolation-attack-$t.patch
+        run attack run $tmp/attack.aot
+        msg=$(sed -n 's/^tzwasm: trap: //p' $tmp/attack.err)
+        if [ "$(rc attack)" != 1 ] || [ -z "$msg" ] || [ -s $tmp/attack.out ] ||
+            echo "$msg" | grep -q "EC 0x3c" || ! hex_ok "$msg" $words ||
+            ! echo "$msg" | grep -qE " at (code|instance data|stack|linear memory|entry stubs) [-+]0x|^out of bounds memory access$|^native stack overflow$"; then
+            bad="$bad [$t: exit $(rc attack), stdout $(wc -c <$tmp/attack.out) bytes, $(cat $tmp/attack.err)]"
+        fi
+        where="$where; $t: $(echo "$msg" | sed 's/^module fault: ESR [^;]*; //')"
+        kill -0 $victim 2>/dev/null || bad="$bad [the victim ended during the $t attack]"
+    done
+    touch $tmp/iso.go
+    if ! stop_within $victim 60; then kill -9 $victim; bad="$bad [the victim did not end once read]"; fi
+    wait $victim
+    vst=$?
+    wait $reader
+    used=$(pool_used)
+    if [ -z "$bad" ] && [ $vst = 0 ] && [ "$(cat $tmp/iso-victim.err)" = "isolation victim: markers unchanged" ] &&
+        [ "$used" = "$pool_base" ]; then
+        pass "isolation: 6 attackers in session 2 at the address of each victim window trapped (${where#; }); the victim, resumed, said \"$(cat $tmp/iso-victim.err)\"; pool at its baseline"
+    else
+        fail isolation "victim exit $vst, stderr '$(cat $tmp/iso-victim.err)', pool $used (baseline $pool_base)$bad; traps$where"
+    fi
+}
+
+# hello_after NAME: the secure world still serves: hello runs and equals iwasm.
+hello_after() {
+    run $1-next run c-hello.aot
+    [ "$(rc $1-next)" = 0 ] && cmp -s $tmp/$1-next.out $expected/c-hello/stdout
+}
+
+# Issue 11, reproduced case 1: an export taking an externref, given "abcé" (the old code
+# sliced the text inside the "é" and the secure world parked with its locks held). Wanted:
+# iwasm's answer, "invalid input argument 0: abcé", as a trap (exit 1); the next run works.
+case_externref_arg() {
+    run xref run --function f externref-arg.aot -- abcé 1 2
+    if [ "$(rc xref)" = 1 ] && grep -qxF "tzwasm: trap: invalid input argument 0: abcé" $tmp/xref.err &&
+        hello_after xref; then
+        pass "externref argument: --function f -- abcé 1 2 -> \"$(cat $tmp/xref.err)\" (exit 1); the next run works"
+    else
+        fail "externref argument" "exit $(rc xref), stdout '$(cat $tmp/xref.out)', stderr '$(cat $tmp/xref.err)'; next run exit $(rc xref-next) $(cat $tmp/xref-next.err)"
+    fi
+}
+
+# Issue 11, reproduced case 2: table.copy over a 1,000,000-slot funcref table under --heap 13M
+# (the helper's working buffer once exhausted the pool and the failed allocation panicked).
+# The module checks the copied slots itself (exit 0, or a trap at `unreachable`). With quotas
+# reserved at OPEN, 13M may be more than the pool has free for sessions: then the refusal must
+# say how much is free, and the module must run in that much.
+case_table_copy() {
+    run tcopy run --heap 13M table-copy-1m.aot
+    heap=13M
+    if [ "$(rc tcopy)" = 125 ] && grep -q "free for sessions" $tmp/tcopy.err; then
+        heap=$(sed -n 's/.*pool has \([0-9]*\) bytes (.*/\1/p' $tmp/tcopy.err)
+        first="--heap 13M: \"$(cat $tmp/tcopy.err)\"; "
+        run tcopy run --heap "$heap" table-copy-1m.aot
+    else
+        first=""
+    fi
+    if [ "$(rc tcopy)" = 0 ] && [ ! -s $tmp/tcopy.out ] && [ ! -s $tmp/tcopy.err ] && hello_after tcopy &&
+        [ "$(pool_used)" = "$pool_base" ]; then
+        pass "table.copy over 1,000,000 slots: ${first}--heap $heap runs it (exit 0, slots checked by the module); the next run works, pool at its baseline"
+    else
+        fail "table.copy over 1,000,000 slots" "${first}--heap $heap: exit $(rc tcopy), stderr '$(cat $tmp/tcopy.err)'; next run exit $(rc tcopy-next) $(cat $tmp/tcopy-next.err)"
+    fi
+}
+
+# Issue 11, suspected: "parser allocations are counted" and "quota - copy_cost underflows". A
+# 3.4 MB module with 90,000 distinct relocation symbols (parsing it takes more memory than the
+# file): under a quota smaller than the file, QUOTA_TOO_SMALL with a minimum above the file's
+# size (the subtraction once wrapped); under a quota just above the file, an error (never a
+# hang or a park, bounded here at 300 s); each time the pool is back at its baseline and the
+# next run works.
+case_many_symbols() {
+    size=$(wc -c <many-symbols.aot)
+    bad=""
+    timeout 300 tzwasm run --heap 1M many-symbols.aot >$tmp/msym1.out 2>$tmp/msym1.err
+    st1=$?
+    need=$(sed -n 's/^tzwasm: heap too small: this module needs at least \([0-9]*\) bytes.*/\1/p' $tmp/msym1.err)
+    if [ $st1 != 125 ] || [ -z "$need" ] || [ "$need" -le "$size" ]; then
+        bad="$bad [--heap 1M: exit $st1, $(cat $tmp/msym1.err)]"
+    fi
+    hello_after msym1 || bad="$bad [after --heap 1M: hello exit $(rc msym1-next)]"
+    [ "$(pool_used)" = "$pool_base" ] || bad="$bad [after --heap 1M: pool $(pool_used), baseline $pool_base]"
+    timeout 300 tzwasm run --heap 4M many-symbols.aot >$tmp/msym2.out 2>$tmp/msym2.err
+    st2=$?
+    if [ $st2 != 125 ] || ! grep -q "^tzwasm: " $tmp/msym2.err || [ -s $tmp/msym2.out ]; then
+        bad="$bad [--heap 4M: exit $st2, $(cat $tmp/msym2.err)]"
+    fi
+    hello_after msym2 || bad="$bad [after --heap 4M: hello exit $(rc msym2-next)]"
+    [ "$(pool_used)" = "$pool_base" ] || bad="$bad [after --heap 4M: pool $(pool_used), baseline $pool_base]"
+    if [ -z "$bad" ]; then
+        pass "many relocation symbols ($size bytes): --heap 1M -> \"$(cat $tmp/msym1.err)\"; --heap 4M -> \"$(cat $tmp/msym2.err)\"; pool at its baseline and the next run works after each"
+    else
+        fail "many relocation symbols" "$bad"
+    fi
+}
+
+# Issue 11, suspected: "the sum of live quotas can exceed the pool". Quotas are reserved while
+# a program's session is open: with one session holding half of what is free, a --heap of the
+# rest plus a page is refused with the bytes now free (what was free minus the held quota),
+# exactly that much runs, and the holder's end gives its quota back.
+case_quota_sum() {
+    run qs0 run --heap 1G c-hello.aot
+    free=$(sed -n 's/.*pool has \([0-9]*\) bytes (.*free for sessions.*/\1/p' $tmp/qs0.err)
+    if [ "$(rc qs0)" != 125 ] || [ -z "$free" ]; then
+        fail "quota sum" "--heap 1G: exit $(rc qs0), '$(cat $tmp/qs0.err)'"
+        return
+    fi
+    held=$(((free / 2) & ~4095))
+    bad=""
+    tzwasm-driver-test hold 1 $held >$tmp/qs-hold.out 2>&1 &
+    holder=$!
+    i=0
+    while ! grep -q "^holding" $tmp/qs-hold.out 2>/dev/null && kill -0 $holder 2>/dev/null && [ $i -lt 300 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    grep -q "^holding 1 sessions" $tmp/qs-hold.out || bad="$bad [holder: $(cat $tmp/qs-hold.out)]"
+    run qs1 run --heap $((free - held + 4096)) c-hello.aot
+    left=$(sed -n 's/.*pool has \([0-9]*\) bytes (.*free for sessions.*/\1/p' $tmp/qs1.err)
+    if [ "$(rc qs1)" != 125 ] || [ -z "$left" ] || [ "$left" -gt $((free - held)) ]; then
+        bad="$bad [--heap free-held+4K: exit $(rc qs1), $(cat $tmp/qs1.err)]"
+        left=$((free - held))
+    fi
+    run qs2 run --heap $left c-hello.aot
+    { [ "$(rc qs2)" = 0 ] && cmp -s $tmp/qs2.out $expected/c-hello/stdout; } || bad="$bad [--heap $left: exit $(rc qs2), $(cat $tmp/qs2.err)]"
+    kill -9 $holder 2>/dev/null; wait $holder 2>/dev/null
+    run qs3 run --heap $free c-hello.aot
+    { [ "$(rc qs3)" = 0 ] && cmp -s $tmp/qs3.out $expected/c-hello/stdout; } || bad="$bad [after the holder, --heap $free: exit $(rc qs3), $(cat $tmp/qs3.err)]"
+    if [ -z "$bad" ]; then
+        pass "quota sum: $free bytes free; one session holding $held, --heap $((free - held + 4096)) is refused (\"$(cat $tmp/qs1.err)\"), --heap $left runs; after the holder, --heap $free runs"
+    else
+        fail "quota sum" "$bad"
+    fi
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c

@@ -313,8 +313,44 @@ fn latency_ms(watch: &Watch) -> u64 {
 }
 
 /// Checks how a case ended against what the bundle expects.
+/// Secure DRAM of QEMU virt, where the payload runs with VA == PA.
+const SECURE_DRAM: core::ops::Range<u64> = 0x0e00_0000..0x0f00_0000;
+
+/// True if `msg` names no secure address (issue 11: reports give window offsets, never a
+/// secure VA): no hexadecimal number in it has more than 8 digits (module windows are at 512
+/// GiB and up) or lies in secure DRAM (the payload's own addresses). ESR values, exception
+/// classes and window offsets are all below both.
+pub(crate) fn names_no_secure_address(msg: &str) -> bool {
+    let b = msg.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i] == b'0' && (b[i + 1] == b'x' || b[i + 1] == b'X') {
+            let digits = b[i + 2..]
+                .iter()
+                .take_while(|d| d.is_ascii_hexdigit())
+                .count();
+            let text = &msg[i + 2..i + 2 + digits];
+            match u64::from_str_radix(text, 16) {
+                Ok(v) if digits <= 8 && !SECURE_DRAM.contains(&v) => {}
+                Ok(_) => return false,
+                Err(_) if digits == 0 => {}
+                Err(_) => return false, // more than 64 bits of digits
+            }
+            i += 2 + digits;
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
 pub(crate) fn judge(c: &Case, r: &RunOutcome, watch: &Watch) -> Result<Line, Line> {
     let msg = r.report.as_ref().map_or("", |rep| rep.message());
+    if !names_no_secure_address(msg) {
+        return Err(Line::of(format_args!(
+            "the report names a secure address: {msg}"
+        )));
+    }
     if watch.seen != [0, 0] {
         return Err(Line::of(format_args!(
             "{} output bytes reached the ring: {:?}",

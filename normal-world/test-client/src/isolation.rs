@@ -337,6 +337,7 @@ fn isolation_check(report: &mut Report) {
             matches!(r.end, RunEnd::Trapped(_))
                 && !msg.contains("EC 0x3c")
                 && !msg.contains("FAR")
+                && crate::hostile::names_no_secure_address(msg)
                 && att.output == 0
         }
         Err(e) => {

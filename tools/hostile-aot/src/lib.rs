@@ -18,6 +18,8 @@ use tzwasm_aot_loader::writer::{ModuleBuilder, RelocSpec};
 use tzwasm_aot_loader::Arch;
 use tzwasm_smc::Status;
 
+pub mod linux;
+
 /// A payload address the client patches into a module's literal pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]

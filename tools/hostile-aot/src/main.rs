@@ -1,11 +1,13 @@
 //! `hostile-aot OUTDIR`: writes every hostile case as `OUTDIR/<name>.aot`, a human-readable
 //! `OUTDIR/manifest.txt` (name, expected outcome, patch offsets, what it tries) and
-//! `OUTDIR/hostile-bundle.bin`, the bundle the bare-metal test client reads.
+//! `OUTDIR/hostile-bundle.bin`, the bundle the bare-metal test client reads; and the modules
+//! of the Linux end-to-end tests in `OUTDIR/linux/` (see `linux.rs`): the isolation victim,
+//! one attacker per victim address with its `.patch` list, and the many-symbols module.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use tzwasm_hostile_aot::{build, cases, make_bundle, Expect};
+use tzwasm_hostile_aot::{build, cases, linux, make_bundle, Expect};
 
 fn main() {
     let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
@@ -55,4 +57,23 @@ fn main() {
     }
     write("manifest.txt", manifest.as_bytes());
     write("hostile-bundle.bin", &make_bundle(&cases));
+    if let Err(e) = std::fs::create_dir_all(dir.join("linux")) {
+        eprintln!("hostile-aot: {}/linux: {e}", dir.display());
+        std::process::exit(1);
+    }
+    write(
+        "linux/isolation-victim.aot",
+        &build(&linux::isolation_victim()).0,
+    );
+    for (what, case) in linux::isolation_attackers() {
+        write(
+            &format!("linux/isolation-attack-{what}.aot"),
+            &build(&case).0,
+        );
+        write(
+            &format!("linux/isolation-attack-{what}.patch"),
+            linux::patch_list(&case).as_bytes(),
+        );
+    }
+    write("linux/many-symbols.aot", &linux::many_symbols());
 }
