@@ -176,6 +176,8 @@ impl Engine for FuzzEngine {
     fn stats(&self, m: Option<&Module>, page: u64) -> Option<[u64; 3]> {
         (page == 1).then(|| [m.map_or(0, |m| m.pauses), 0, 0])
     }
+
+    fn release_cpu(&self) {}
 }
 
 /// The fake platform: a machine with the fuzz engine behind the real dispatcher.
