@@ -14,6 +14,7 @@
 //! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
 
 use crate::boot::POOL;
+use tzwasm_firmware::pool::Owner;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -325,6 +326,9 @@ pub struct SecurePlatform {
     pub ticks: InstantiateTicks,
     /// When the code image was handed out writable (the runtime relocates until seal_code).
     code_given_at: u64,
+    /// Whose quota the module's pages and translation tables are charged to: the account
+    /// of the session the CPU served when the platform was made (LOAD).
+    owner: Owner,
 }
 
 /// Counter ticks of instantiation, as the platform sees it.
@@ -342,26 +346,27 @@ fn err(what: &str) -> PlatformError {
     PlatformError(String::from(what))
 }
 
-fn alloc_pages(len: u64) -> Result<u64, PlatformError> {
+/// Pages for the module, charged to `owner` (its session's account).
+fn alloc_pages(len: u64, owner: Owner) -> Result<u64, PlatformError> {
     let layout =
         Layout::from_size_align(len as usize, PAGE as usize).map_err(|_| err("bad size"))?;
     let p = POOL
-        .try_alloc(layout)
-        .ok_or_else(|| err("secure pool exhausted"))?;
+        .try_alloc_for(layout, owner)
+        .ok_or_else(|| err("session quota or secure pool exhausted"))?;
     // SAFETY: freshly allocated, identity-mapped RW Normal payload memory of `len` bytes.
     unsafe { tzwasm_mmu::arch::zero_range(p.as_ptr() as u64, len) };
     Ok(p.as_ptr() as u64)
 }
 
-fn free_pages(pa: u64, len: u64) {
-    // SAFETY: `pa` was returned by alloc_pages(len) and nothing maps it any more.
+fn free_pages(pa: u64, len: u64, owner: Owner) {
+    // SAFETY: `pa` was returned by alloc_pages(len, owner) and nothing maps it any more.
     unsafe {
         tzwasm_mmu::arch::zero_range(pa, len);
         if let (Some(p), Ok(layout)) = (
             core::ptr::NonNull::new(pa as *mut u8),
             Layout::from_size_align(len as usize, PAGE as usize),
         ) {
-            POOL.free(p, layout);
+            POOL.free_for(p, layout, owner);
         }
     }
 }
@@ -374,23 +379,24 @@ impl SecurePlatform {
     /// The page of EL0 entry stubs (made on first use): (EL0 VA, physical address). Slot 0 is
     /// the return stub every call returns through.
     fn stub_page(&mut self) -> Option<(u64, u64)> {
+        let owner = self.owner;
         if let Some(s) = self.stubs {
             return Some(s);
         }
-        let pa = alloc_pages(PAGE).ok()?;
+        let pa = alloc_pages(PAGE, owner).ok()?;
         let space = match self.space() {
             Ok(s) => s,
             Err(_) => {
-                free_pages(pa, PAGE);
+                free_pages(pa, PAGE, owner);
                 return None;
             }
         };
         let Ok(va) = space.reserve(PAGE).map(|w| w.base) else {
-            free_pages(pa, PAGE);
+            free_pages(pa, PAGE, owner);
             return None;
         };
         if space.map(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
-            free_pages(pa, PAGE);
+            free_pages(pa, PAGE, owner);
             let _ = space.release(va);
             return None;
         }
@@ -416,6 +422,7 @@ impl SecurePlatform {
             wasi: RunWasi::new(),
             ticks: InstantiateTicks::default(),
             code_given_at: 0,
+            owner: POOL.owner_now(),
         }
     }
 
@@ -483,6 +490,7 @@ impl SecurePlatform {
         len: u64,
         attrs: Attributes,
     ) -> Result<u64, PlatformError> {
+        let owner = self.owner;
         let colour = (self.windows.len() as u64 * COLOUR_STRIDE_PAGES % COLOURS) * PAGE;
         let space = self.space()?;
         let base = space
@@ -497,7 +505,7 @@ impl SecurePlatform {
             regions: Vec::new(),
         };
         if len > 0 {
-            let pa = match alloc_pages(len) {
+            let pa = match alloc_pages(len, owner) {
                 Ok(pa) => pa,
                 Err(e) => {
                     let _ = space.release(base);
@@ -505,7 +513,7 @@ impl SecurePlatform {
                 }
             };
             if space.map(start + offset, pa, len, attrs).is_err() {
-                free_pages(pa, len);
+                free_pages(pa, len, owner);
                 let _ = space.release(base);
                 return Err(err("cannot map module memory"));
             }
@@ -520,6 +528,7 @@ impl SecurePlatform {
     }
 
     fn drop_window_containing(&mut self, va: u64) {
+        let owner = self.owner;
         if let Some(i) = self
             .windows
             .iter()
@@ -533,7 +542,7 @@ impl SecurePlatform {
                 // A page still mapped must not go back to the pool: if the unmap fails
                 // (it cannot for a region we mapped), the page is leaked instead.
                 if space.unmap(r.va, r.len).is_ok() {
-                    free_pages(r.pa, r.len);
+                    free_pages(r.pa, r.len, owner);
                 }
             }
             let _ = space.release(w.base);
@@ -591,12 +600,13 @@ unsafe impl Platform for SecurePlatform {
     }
 
     fn commit_memory(&mut self, base: u64, old: u64, new: u64) -> Result<(), PlatformError> {
+        let owner = self.owner;
         let (old, new) = (round_up(old), round_up(new));
         if new <= old {
             return Ok(());
         }
         let len = new - old;
-        let pa = alloc_pages(len)?;
+        let pa = alloc_pages(len, owner)?;
         if self
             .space()
             .and_then(|s| {
@@ -605,7 +615,7 @@ unsafe impl Platform for SecurePlatform {
             })
             .is_err()
         {
-            free_pages(pa, len);
+            free_pages(pa, len, owner);
             return Err(err("cannot map grown memory"));
         }
         match self.windows.iter_mut().find(|w| w.start == base) {
@@ -620,7 +630,7 @@ unsafe impl Platform for SecurePlatform {
             None => {
                 if let Some(s) = self.space.as_mut() {
                     if s.unmap(base + old, len).is_ok() {
-                        free_pages(pa, len);
+                        free_pages(pa, len, owner);
                     }
                 }
                 Err(err("unknown memory window"))

@@ -13,6 +13,7 @@
 //! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
 //! executing module code at this moment.
 
+use crate::boot::POOL;
 use crate::runner::SecurePlatform;
 use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
 use alloc::boxed::Box;
@@ -34,7 +35,7 @@ use tzwasm_firmware::sessions::{
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
 use tzwasm_smc::ring::{Producer, SharedRegion};
-use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE};
+use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE, MAX_RUN_BLOCK};
 use tzwasm_smc::session::{RunBlock, RunReport};
 use tzwasm_smc::{Regs4, Status};
 
@@ -265,6 +266,133 @@ fn load_into(
     }
 }
 
+/// Room a minimum quota leaves for RUN's own records on top of what the loaded module holds:
+/// the run block's copy, the WASI arguments and environment with their slice tables, the
+/// saved registers, the output line buffers (four times the largest run block).
+pub const RUN_ALLOWANCE: u64 = 4 * MAX_RUN_BLOCK as u64;
+
+/// The minimum quota a load that just succeeded shows: its peak charge, or what the module
+/// holds plus [`RUN_ALLOWANCE`], whichever is more.
+fn minimum(account: &Account) -> u64 {
+    account
+        .peak()
+        .max(account.used().saturating_add(RUN_ALLOWANCE))
+}
+
+/// True if a load attempt failed for want of quota: the account refused a charge during it,
+/// or the footprint check (or the instance's own quota) said the quota is too small.
+fn for_want_of_quota(account: &Account, refused_before: u64, e: &LoadError) -> bool {
+    account.refused() != refused_before || e.0 == Status::QuotaTooSmall
+}
+
+/// LOAD with every allocation charged to the session (the CPU serves it under a
+/// [`tzwasm_firmware::pool::Charging`] guard): the copy, SHA-256, the parser's working
+/// memory and the parsed module, the instance and its pages and translation tables.
+///
+/// The minimum quota it reports is measured, not estimated: it is the account's peak charge
+/// over a whole successful load of this file (or what the module then holds plus
+/// [`RUN_ALLOWANCE`], if more), and allocations are deterministic for a given file, so a
+/// session with exactly that quota loads it and can start it. When the quota is too small, the
+/// load is measured again with memory lent from the [`QuotaBook`](tzwasm_firmware::quota)
+/// (what no session has reserved), growing the loan until the load fits or the book has
+/// nothing more to lend; the measuring load is then freed and the call answers
+/// QUOTA_TOO_SMALL with the peak (or OUT_OF_MEMORY if even the whole free pool is too small).
+fn load_charged(
+    account: &Account,
+    at: &LoadPlace,
+    report: &mut LoadReport,
+) -> Result<(Loaded, [u64; 3]), LoadError> {
+    account.reset_peak();
+    let refused = account.refused();
+    let first = load_into(account.limit(), at, report);
+    match first {
+        Ok((mut loaded, _)) => {
+            let charged = account.used();
+            let min_quota = minimum(account);
+            loaded.charged = charged;
+            report.charged = charged;
+            report.min_quota = min_quota;
+            Ok((loaded, [charged, min_quota, 0]))
+        }
+        Err(e) if for_want_of_quota(account, refused, &e) => {
+            let hint = if e.0 == Status::QuotaTooSmall { e.1 } else { 0 };
+            let min_quota = measure_min_quota(account, at, hint)?;
+            report.min_quota = min_quota;
+            let quota = account.quota();
+            Err((
+                Status::QuotaTooSmall,
+                min_quota,
+                alloc::format!(
+                    "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
+                ),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The account's peak over a load of `at` that fits, with the account's limit raised by
+/// memory reserved from the quota book for the measurement (see [`load_charged`]). `hint`:
+/// a lower bound of the need if known (the footprint check's), else 0.
+fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64, LoadError> {
+    let book = &MACHINE.book;
+    let quota = account.quota();
+    let mut want = quota
+        .saturating_mul(2)
+        .max(hint.saturating_add(hint / 4))
+        .max(copy_cost(at.len).saturating_mul(4));
+    loop {
+        let mut extra = want.saturating_sub(quota);
+        let last = book.reserve(extra).is_err();
+        if last {
+            // Lend what is left, once: if that is not enough, nothing is.
+            extra = book.free();
+            if book.reserve(extra).is_err() {
+                extra = 0;
+            }
+        }
+        account.lend(extra);
+        account.reset_peak();
+        let refused = account.refused();
+        let mut scratch = LoadReport::new(0);
+        let r = load_into(account.limit(), at, &mut scratch);
+        let peak = minimum(account);
+        let hint = match &r {
+            Err(e) if e.0 == Status::QuotaTooSmall => e.1,
+            _ => 0,
+        };
+        let fits = match r {
+            Ok((loaded, _)) => {
+                drop(loaded);
+                Ok(true)
+            }
+            Err(e) if for_want_of_quota(account, refused, &e) => Ok(false),
+            Err(e) => Err(e),
+        };
+        account.end_loan();
+        book.release(extra);
+        match fits? {
+            true => return Ok(peak),
+            false if last => {
+                let most = quota.saturating_add(extra);
+                return Err((
+                    Status::OutOfMemory,
+                    0,
+                    alloc::format!(
+                        "this module needs more than {most} bytes: more than the secure pool \
+                         has free for sessions"
+                    ),
+                ));
+            }
+            false => {
+                want = want
+                    .saturating_mul(2)
+                    .max(hint.saturating_add(hint / 4));
+            }
+        }
+    }
+}
+
 /// The report of a run that ended with `result` (x0..x3 of the final answer).
 fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
     let mut r = RunReport::new(result[0] as i64 as i32);
@@ -386,8 +514,9 @@ impl Engine for FwEngine {
     }
 
     fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Loaded, [u64; 3]), Refusal> {
+        let _charging = POOL.charge_to(account);
         let mut report = LoadReport::new(0);
-        let r = load_into(account.quota(), at, &mut report);
+        let r = load_charged(account, at, &mut report);
         let out = match r {
             Ok((loaded, regs)) => {
                 report.status = Status::Success.to_raw() as i64 as i32;
@@ -403,7 +532,8 @@ impl Engine for FwEngine {
         out
     }
 
-    fn run(&self, _account: &Account, loaded: &mut Loaded, at: &RunPlace) -> Step {
+    fn run(&self, account: &Account, loaded: &mut Loaded, at: &RunPlace) -> Step {
+        let _charging = POOL.charge_to(account);
         if !matches!(loaded.run, RunState::NotStarted) {
             return Step::Refused(Status::BadState.into());
         }
@@ -462,7 +592,8 @@ impl Engine for FwEngine {
         step_result(loaded, step, Some(cur), at.report)
     }
 
-    fn resume(&self, _account: &Account, loaded: &mut Loaded) -> Step {
+    fn resume(&self, account: &Account, loaded: &mut Loaded) -> Step {
+        let _charging = POOL.charge_to(account);
         let (mut cur, at) = match core::mem::replace(&mut loaded.run, RunState::Done) {
             RunState::Paused { cur, report } => (cur, report),
             RunState::Flushing { result, at, report } => {
@@ -481,7 +612,8 @@ impl Engine for FwEngine {
         step_result(loaded, step, Some(cur), at)
     }
 
-    fn cancel(&self, _account: &Account, loaded: &mut Loaded) -> Regs4 {
+    fn cancel(&self, account: &Account, loaded: &mut Loaded) -> Regs4 {
+        let _charging = POOL.charge_to(account);
         let at = match loaded.run {
             RunState::Paused { report, .. } => report,
             RunState::Flushing { at, .. } => at,
@@ -495,12 +627,15 @@ impl Engine for FwEngine {
         }
     }
 
-    fn unload(&self, _account: &Account, loaded: Loaded) {
+    fn unload(&self, account: &Account, loaded: Loaded) {
+        let _charging = POOL.charge_to(account);
         drop(loaded);
     }
 
-    fn charged(&self, _account: &Account, loaded: &Loaded) -> u64 {
-        loaded.charged
+    /// What is charged to the session now: everything its module holds (file copy, parsed
+    /// module, instance, pages, tables) and whatever its run holds.
+    fn charged(&self, account: &Account, _loaded: &Loaded) -> u64 {
+        account.used()
     }
 
     /// Page 1: the counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and
