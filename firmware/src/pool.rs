@@ -403,11 +403,12 @@ mod tests {
         let pool = pool_with(&mut mem);
         let a = Account::try_new(4096).unwrap();
         let l = Layout::from_size_align(1000, 8).unwrap();
-        // SAFETY (all blocks below): non-zero sizes; each block is freed with its layout.
+        // SAFETY: a non-zero size.
         let kernel = unsafe { pool.alloc(l) };
         assert!(!kernel.is_null());
         assert_eq!(a.used(), 0, "outside a guard: the kernel's");
         let g = pool.charge_to(&a);
+        // SAFETY: a non-zero size.
         let p = unsafe { pool.alloc(l) };
         assert!(!p.is_null());
         assert_eq!(a.used(), charged_size(l));
@@ -416,8 +417,10 @@ mod tests {
         assert_eq!(pool.owner_now(), Owner::KERNEL);
         // Freed outside the guard (another call, another CPU): still credits the account.
         CPU.with(|c| c.set(1));
+        // SAFETY: allocated above with l.
         unsafe { pool.dealloc(p, l) };
         assert_eq!(a.used(), 0);
+        // SAFETY: allocated above with l.
         unsafe { pool.dealloc(kernel, l) };
         CPU.with(|c| c.set(0));
         assert_eq!(pool.stats().used, 0);
@@ -430,11 +433,19 @@ mod tests {
         let a = Account::try_new(3000).unwrap();
         let _g = pool.charge_to(&a);
         let l = Layout::from_size_align(1000, 8).unwrap();
-        let blocks: Vec<*mut u8> = (0..2).map(|_| unsafe { pool.alloc(l) }).collect();
+        let blocks: Vec<*mut u8> = (0..2)
+            .map(|_| {
+                // SAFETY: a non-zero size.
+                unsafe { pool.alloc(l) }
+            })
+            .collect();
         assert!(blocks.iter().all(|p| !p.is_null()));
         let before = pool.stats().used;
-        // SAFETY: non-zero size.
-        assert!(unsafe { pool.alloc(l) }.is_null(), "a third one is over 3000");
+        assert!(
+            // SAFETY: a non-zero size.
+            unsafe { pool.alloc(l) }.is_null(),
+            "a third one is over 3000"
+        );
         assert_eq!(pool.stats().used, before);
         assert_eq!(a.used(), 2 * charged_size(l));
         assert_eq!(a.refused(), 1);
@@ -487,7 +498,10 @@ mod tests {
         let p2 = pool.try_alloc_for(page, o).expect("fits");
         let p3 = pool.try_alloc_for(page, o).expect("fits");
         assert_eq!(p1.as_ptr() as usize % 4096, 0);
-        assert!(pool.try_alloc_for(page, o).is_none(), "the quota is 3 pages");
+        assert!(
+            pool.try_alloc_for(page, o).is_none(),
+            "the quota is 3 pages"
+        );
         assert_eq!(a.used(), 3 * 4096);
         for p in [p1, p2, p3] {
             // SAFETY: allocated above for `o` with `page`.
@@ -510,7 +524,11 @@ mod tests {
             CPU.with(|c| c.set(1));
             assert_eq!(pool.owner_now(), Owner::KERNEL, "CPU 1 serves nobody");
             CPU.with(|c| c.set(MAX_CPUS + 3));
-            assert_eq!(pool.owner_now(), Owner::KERNEL, "unknown CPUs charge the kernel");
+            assert_eq!(
+                pool.owner_now(),
+                Owner::KERNEL,
+                "unknown CPUs charge the kernel"
+            );
             CPU.with(|c| c.set(0));
         }
         assert_eq!(pool.owner_now(), Owner::of(&a));

@@ -14,7 +14,6 @@
 //! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
 
 use crate::boot::POOL;
-use tzwasm_firmware::pool::Owner;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -25,6 +24,7 @@ use tzwasm_aot_loader::runtime::{
 };
 use tzwasm_aot_loader::wasi::{Errno, WasiHost};
 use tzwasm_aot_loader::{parse, Arch};
+use tzwasm_firmware::pool::Owner;
 use tzwasm_firmware::user::{UserContext, UserExit, PSTATE_EL0_PREEMPTIBLE};
 use tzwasm_mmu::Attributes;
 use tzwasm_smc::ring::{Producer, Stream};

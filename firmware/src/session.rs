@@ -385,9 +385,7 @@ fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64
                 ));
             }
             false => {
-                want = want
-                    .saturating_mul(2)
-                    .max(hint.saturating_add(hint / 4));
+                want = want.saturating_mul(2).max(hint.saturating_add(hint / 4));
             }
         }
     }

@@ -164,7 +164,7 @@ fn sweep(s: &Subject<'_>, work: &SharedArea<'_>, baseline: u64) -> Sweep {
                 );
             }
         }
-        let used = Smc.pool_info().map(|p| p.used as u64).unwrap_or(u64::MAX);
+        let used = Smc.pool_info().map(|p| p.used).unwrap_or(u64::MAX);
         if used != baseline {
             w.pool_off += 1;
             if w.pool_off <= 3 {
@@ -294,7 +294,7 @@ pub(super) fn alloc_fault_checks(report: &mut Report, learned: Learned) {
     // One good run first, so whatever the first run of a kind sets up is in the baseline.
     let mut cmp = hello_subject.compare();
     let warm = attempt(&hello_subject, &work, FAULT_QUOTA, &mut cmp);
-    let baseline = Smc.pool_info().map(|p| p.used as u64).unwrap_or(u64::MAX);
+    let baseline = Smc.pool_info().map(|p| p.used).unwrap_or(u64::MAX);
     let mut total = Sweep::default();
     let mut swept = 0u32;
     let mut incomplete = 0u32;
@@ -347,7 +347,10 @@ pub(super) fn alloc_fault_checks(report: &mut Report, learned: Learned) {
         big_table_check(report, b, bundle_len, &hello_subject, &work, baseline);
         let _ = Smc.shm_unregister(h);
     } else {
-        report.skip("alloc faults: 1,000,000-slot table", "no corpus bundle preloaded");
+        report.skip(
+            "alloc faults: 1,000,000-slot table",
+            "no corpus bundle preloaded",
+        );
     }
     let _ = Smc.shm_unregister(work_shm);
     let _ = Smc.shm_unregister(hello_shm);
@@ -370,7 +373,10 @@ fn big_table_check(
 ) {
     const NAME: &str = "alloc faults: 1M-slot table.copy, 13 MiB quota: clean end";
     let Some(e) = bundle_entry(bundle_len, "tables-copy-million", 1) else {
-        report.fail(NAME, format_args!("tables-copy-million is not in the bundle"));
+        report.fail(
+            NAME,
+            format_args!("tables-copy-million is not in the bundle"),
+        );
         return;
     };
     let seen = with_bundle_subject("tables-copy-million", e, bundle, bundle_len, |s| {
@@ -388,7 +394,8 @@ fn big_table_check(
                     ..
                 })
             )
-            || r.as_ref().is_ok_and(|o| matches!(o.end, RunEnd::Trapped(_)));
+            || r.as_ref()
+                .is_ok_and(|o| matches!(o.end, RunEnd::Trapped(_)));
         (clean, exact, r.map(|o| o.end))
     });
     let Some((clean, exact, end)) = seen else {
@@ -398,7 +405,7 @@ fn big_table_check(
     let mut cmp = hello.compare();
     let next = attempt(hello, work, FAULT_QUOTA, &mut cmp);
     let served = next.is_ok_and(|o| o.end == RunEnd::Exited(0)) && cmp.exact();
-    let used = Smc.pool_info().map(|p| p.used as u64).unwrap_or(u64::MAX);
+    let used = Smc.pool_info().map(|p| p.used).unwrap_or(u64::MAX);
     report.check(
         NAME,
         clean && served && used == baseline,
