@@ -4,10 +4,12 @@
 //!
 //! LOAD never parses shared memory in place: the bytes are copied into secure memory first
 //! (so the normal world cannot change them between check and use), measured with SHA-256,
-//! parsed and instantiated with the secure [`SecurePlatform`]. Everything the module costs
-//! (the copy, code, instance data, stack, linear memory) counts against the session's quota;
-//! a quota that is too small is refused with the exact minimum, computed before anything is
-//! allocated for the module. Unloading unmaps, zeroes and frees all of it.
+//! parsed and instantiated with the secure [`SecurePlatform`]. Every engine call of a session
+//! runs under a [`tzwasm_firmware::pool::Charging`] guard, so everything allocated for it (the
+//! copy, the parser's working memory, code, instance data, stack, linear memory, translation
+//! tables, the run's records, the helpers' working memory) is charged to the session's
+//! account and fails cleanly past its quota; a quota that is too small is refused with the
+//! measured minimum ([`load_charged`]). Unloading unmaps, zeroes and frees all of it.
 //!
 //! Runs are parallel: each CPU serves at most one session at a time, and a paused run's
 //! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
