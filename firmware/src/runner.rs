@@ -149,8 +149,12 @@ impl RunWasi {
         }
         self.args.clear();
         self.env.clear();
-        self.store = store;
         let nargs = args.count();
+        self.args.try_reserve_exact(nargs).map_err(|_| ())?;
+        self.env
+            .try_reserve_exact(spans.len() - nargs)
+            .map_err(|_| ())?;
+        self.store = store;
         for (i, &(at, len)) in spans.iter().enumerate() {
             // SAFETY: `store` is owned by self, never reallocated or mutated until the next
             // configure(), which clears these slices first; they never outlive self (the
@@ -169,9 +173,14 @@ impl RunWasi {
         Ok(())
     }
 
-    /// Queues bytes for stdout after the module's own output.
-    pub fn queue_stdout(&mut self, bytes: &[u8]) {
+    /// Queues bytes for stdout after the module's own output; false if there is no memory
+    /// for them.
+    pub fn queue_stdout(&mut self, bytes: &[u8]) -> bool {
+        if self.tail.try_reserve(bytes.len()).is_err() {
+            return false;
+        }
         self.tail.extend_from_slice(bytes);
+        true
     }
 
     /// Moves as much of the queued output into the ring (or the log) as fits; true when
@@ -180,12 +189,14 @@ impl RunWasi {
         if self.tail.is_empty() {
             return true;
         }
-        let tail = core::mem::take(&mut self.tail);
+        let mut tail = core::mem::take(&mut self.tail);
         let n = self.writable(1).min(tail.len());
         if n > 0 && self.write(1, &tail[..n]).is_err() {
             return true; // a faulted ring: the output is lost, as the module's own would be
         }
-        self.tail = tail[n..].to_vec();
+        // In place: no allocation on the way out.
+        tail.drain(..n);
+        self.tail = tail;
         self.tail.is_empty()
     }
 
@@ -248,7 +259,12 @@ impl WasiHost for RunWasi {
             if b == b'\n' {
                 self.flush(i);
             } else {
-                self.line[i].push(b);
+                if self.line[i].try_reserve(1).is_err() {
+                    self.flush(i);
+                }
+                if self.line[i].try_reserve(1).is_ok() {
+                    self.line[i].push(b);
+                }
             }
         }
         Ok(())
@@ -342,8 +358,14 @@ pub struct InstantiateTicks {
     pub memory: u64,
 }
 
+/// A message formatted without aborting: empty if the pool (or the session's quota) cannot
+/// hold it. Every message on a path the normal world or a module reaches is made with it.
+pub fn text(args: core::fmt::Arguments<'_>) -> String {
+    tzwasm_aot_loader::fallible::format(args).unwrap_or_default()
+}
+
 fn err(what: &str) -> PlatformError {
-    PlatformError(String::from(what))
+    PlatformError(text(format_args!("{what}")))
 }
 
 /// Pages for the module, charged to `owner` (its session's account).
@@ -395,16 +417,29 @@ impl SecurePlatform {
             free_pages(pa, PAGE, owner);
             return None;
         };
+        let mut regions = Vec::new();
+        if self.windows.try_reserve(1).is_err() || regions.try_reserve_exact(1).is_err() {
+            free_pages(pa, PAGE, owner);
+            if let Some(space) = self.space.as_mut() {
+                let _ = space.release(va);
+            }
+            return None;
+        }
+        let Some(space) = self.space.as_mut() else {
+            free_pages(pa, PAGE, owner);
+            return None;
+        };
         if space.map(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
             free_pages(pa, PAGE, owner);
             let _ = space.release(va);
             return None;
         }
+        regions.push(Region { va, pa, len: PAGE });
         self.windows.push(Window {
             kind: WindowKind::Stubs,
             base: va,
             start: va,
-            regions: alloc::vec![Region { va, pa, len: PAGE }],
+            regions,
         });
         write_stub(pa, 0, RETURN_ID);
         crate::mmu::clean_code(va, PAGE);
@@ -459,10 +494,10 @@ impl SecurePlatform {
         });
         match hit {
             Some(w) if va >= w.start => {
-                alloc::format!("{} +{:#x}", w.kind.name(), va - w.start)
+                text(format_args!("{} +{:#x}", w.kind.name(), va - w.start))
             }
-            Some(w) => alloc::format!("{} -{:#x}", w.kind.name(), w.start - va),
-            None => String::from("an address outside the module's windows"),
+            Some(w) => text(format_args!("{} -{:#x}", w.kind.name(), w.start - va)),
+            None => text(format_args!("an address outside the module's windows")),
         }
     }
 
@@ -491,6 +526,10 @@ impl SecurePlatform {
         attrs: Attributes,
     ) -> Result<u64, PlatformError> {
         let owner = self.owner;
+        let mut regions = Vec::new();
+        if self.windows.try_reserve(1).is_err() || regions.try_reserve_exact(1).is_err() {
+            return Err(err("allocate memory failed"));
+        }
         let colour = (self.windows.len() as u64 * COLOUR_STRIDE_PAGES % COLOURS) * PAGE;
         let space = self.space()?;
         let base = space
@@ -502,7 +541,7 @@ impl SecurePlatform {
             kind,
             base,
             start,
-            regions: Vec::new(),
+            regions,
         };
         if len > 0 {
             let pa = match alloc_pages(len, owner) {
@@ -606,6 +645,13 @@ unsafe impl Platform for SecurePlatform {
             return Ok(());
         }
         let len = new - old;
+        match self.windows.iter_mut().find(|w| w.start == base) {
+            Some(w) => w
+                .regions
+                .try_reserve(1)
+                .map_err(|_| err("allocate memory failed"))?,
+            None => return Err(err("unknown memory window")),
+        }
         let pa = alloc_pages(len, owner)?;
         if self
             .space()
@@ -766,7 +812,7 @@ pub enum Outcome {
 pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
     let module = match parse(file, Arch::Aarch64) {
         Ok(m) => m,
-        Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
+        Err(e) => return (Outcome::LoadError(text(format_args!("{e}"))), [0; 2]),
     };
     let config = InstanceConfig {
         heap_quota: 8 << 20,
@@ -775,7 +821,7 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
     };
     let mut inst = match Instance::new(&module, file, SecurePlatform::new(), config) {
         Ok(i) => i,
-        Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
+        Err(e) => return (Outcome::LoadError(text(format_args!("{e}"))), [0; 2]),
     };
     let name: &[u8] = b"module";
     if inst
@@ -784,19 +830,23 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
         .configure([name].into_iter(), [].into_iter(), None)
         .is_err()
     {
-        return (Outcome::LoadError(String::from("out of memory")), [0; 2]);
+        return (
+            Outcome::LoadError(text(format_args!("out of memory"))),
+            [0; 2],
+        );
     }
-    let outcome =
-        match start(&mut inst, None).and_then(|mut cur| match resume(&mut inst, &mut cur) {
+    let outcome = match start(&mut inst, None).and_then(|mut cur| {
+        match resume(&mut inst, &mut cur) {
             Step::Finished(r) => r,
-            Step::Paused => Err(Trap::Message(String::from("paused without a ring")).into()),
-            Step::Interrupted => Err(Trap::Message(String::from("interrupted")).into()),
-        }) {
-            Ok(()) => Outcome::Exit(0),
-            Err(Stop::Exit(code)) => Outcome::Exit(code),
-            Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
-            Err(Stop::Pending) => Outcome::Trap(None, String::from("paused without a ring")),
-        };
+            Step::Paused => Err(Trap::Message(text(format_args!("paused without a ring"))).into()),
+            Step::Interrupted => Err(Trap::Message(text(format_args!("interrupted"))).into()),
+        }
+    }) {
+        Ok(()) => Outcome::Exit(0),
+        Err(Stop::Exit(code)) => Outcome::Exit(code),
+        Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), text(format_args!("{t}"))),
+        Err(Stop::Pending) => Outcome::Trap(None, text(format_args!("paused without a ring"))),
+    };
     inst.platform.wasi.finish();
     let written = inst.platform.wasi.written;
     drop(inst);
@@ -840,11 +890,11 @@ fn enter(
     args: &[Value],
 ) -> Result<UserContext, Stop> {
     let regs = inst.prepare_call(index, args)?;
-    let ret_stub = inst
-        .platform
-        .stub_page()
-        .map(|(va, _)| va)
-        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("no memory for entry stubs"))))?;
+    let ret_stub = inst.platform.stub_page().map(|(va, _)| va).ok_or_else(|| {
+        Stop::Trap(Trap::Message(text(format_args!(
+            "no memory for entry stubs"
+        ))))
+    })?;
     let mut ctx = UserContext::new(regs.func, regs.sp, &regs.int);
     for (q, v) in ctx.q.iter_mut().zip(regs.vec.iter()) {
         *q = u128::from(v[0]) | (u128::from(v[1]) << 64);
@@ -855,8 +905,11 @@ fn enter(
 }
 
 fn main_index(inst: &Instance<'_, SecurePlatform>) -> Result<u32, Stop> {
-    inst.export_func("_start")
-        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("module exports no _start"))))
+    inst.export_func("_start").ok_or_else(|| {
+        Stop::Trap(Trap::Message(text(format_args!(
+            "module exports no _start"
+        ))))
+    })
 }
 
 /// Prepares a run: the module's start function (if any), then `_start` (`export` = None) or
@@ -874,13 +927,13 @@ pub fn start(
         }
         Some((name, params)) => {
             let index = inst.export_func(name).ok_or_else(|| {
-                Stop::Trap(Trap::Message(alloc::format!(
+                Stop::Trap(Trap::Message(text(format_args!(
                     "lookup function {name} failed"
-                )))
+                ))))
             })?;
             let ty = inst
                 .func_type(index)
-                .ok_or_else(|| Stop::Trap(Trap::Message(String::from("bad export type"))))?;
+                .ok_or_else(|| Stop::Trap(Trap::Message(text(format_args!("bad export type")))))?;
             let args = abi::parse_args(ty, params).map_err(|m| Stop::Trap(Trap::Message(m)))?;
             Next::Export(index, args)
         }
@@ -934,8 +987,13 @@ pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step
                         .and_then(|r| Ok(abi::format_results(&r)?));
                     match line {
                         Ok(line) => {
-                            inst.platform.wasi.queue_stdout(line.as_bytes());
-                            inst.platform.wasi.queue_stdout(b"\n");
+                            let wasi = &mut inst.platform.wasi;
+                            if !(wasi.queue_stdout(line.as_bytes()) && wasi.queue_stdout(b"\n")) {
+                                return Step::Finished(Err(Trap::Message(text(format_args!(
+                                    "allocate memory failed"
+                                )))
+                                .into()));
+                            }
                         }
                         Err(stop) => return Step::Finished(Err(stop)),
                     }
@@ -976,25 +1034,26 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                 }
             }
             UserExit::Svc { imm } => {
-                return Step::Finished(Err(
-                    Trap::Message(alloc::format!("unexpected svc #{imm}")).into()
-                ))
+                return Step::Finished(Err(Trap::Message(text(format_args!(
+                    "unexpected svc #{imm}"
+                )))
+                .into()))
             }
             UserExit::Fault { esr, far } => {
                 return Step::Finished(Err(inst.fault(far).unwrap_or_else(|| {
                     let at = if esr.far_valid() {
                         inst.platform.describe(far)
                     } else {
-                        String::from("no fault address")
+                        text(format_args!("no fault address"))
                     };
-                    Trap::Message(alloc::format!("module fault: {esr}, at {at}")).into()
+                    Trap::Message(text(format_args!("module fault: {esr}, at {at}"))).into()
                 })))
             }
             UserExit::Interrupt => return Step::Interrupted,
             UserExit::Fatal { kind } => {
-                return Step::Finished(Err(Trap::Message(alloc::format!(
+                return Step::Finished(Err(Trap::Message(text(format_args!(
                     "fatal exception kind {kind}"
-                ))
+                )))
                 .into()))
             }
         }

@@ -16,8 +16,8 @@
 //! executing module code at this moment.
 
 use crate::boot::POOL;
-use crate::runner::SecurePlatform;
 use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
+use crate::runner::{text, SecurePlatform};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -149,7 +149,10 @@ fn load_into(
         return Err((
             Status::BadAddress,
             0,
-            alloc::format!("module size {} is not in 1..={MAX_MODULE_SIZE}", at.len),
+            text(format_args!(
+                "module size {} is not in 1..={MAX_MODULE_SIZE}",
+                at.len
+            )),
         ));
     }
     // The copy counts against the quota once the module is loaded; a quota that cannot hold
@@ -164,7 +167,7 @@ fn load_into(
         return Err((
             Status::OutOfMemory,
             0,
-            String::from("secure pool exhausted copying the module"),
+            text(format_args!("secure pool exhausted copying the module")),
         ));
     };
     let file_box: Box<[u64]> = words.into_boxed_slice();
@@ -188,7 +191,7 @@ fn load_into(
                 tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
                 _ => Status::BadModule,
             };
-            return Err((status, 0, alloc::format!("{e}")));
+            return Err((status, 0, text(format_args!("{e}"))));
         }
     };
     let config = InstanceConfig {
@@ -201,7 +204,7 @@ fn load_into(
         Ok(fp) => module_min_quota(at.len, fp),
         Err(e) => {
             free_file();
-            return Err((Status::BadModule, 0, alloc::format!("{e}")));
+            return Err((Status::BadModule, 0, text(format_args!("{e}"))));
         }
     };
     report.min_quota = min_quota;
@@ -210,9 +213,9 @@ fn load_into(
         return Err((
             Status::QuotaTooSmall,
             min_quota,
-            alloc::format!(
+            text(format_args!(
                 "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-            ),
+            )),
         ));
     }
     let t3 = crate::arch::counter();
@@ -221,7 +224,7 @@ fn load_into(
         return Err((
             Status::OutOfMemory,
             0,
-            String::from("secure pool exhausted"),
+            text(format_args!("secure pool exhausted")),
         ));
     };
     let module_ptr = Box::into_raw(module_box);
@@ -263,7 +266,7 @@ fn load_into(
                 }
                 _ => Status::BadModule,
             };
-            Err((status, min_quota, alloc::format!("{e}")))
+            Err((status, min_quota, text(format_args!("{e}"))))
         }
     }
 }
@@ -324,9 +327,9 @@ fn load_charged(
             Err((
                 Status::QuotaTooSmall,
                 min_quota,
-                alloc::format!(
+                text(format_args!(
                     "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-                ),
+                )),
             ))
         }
         Err(e) => Err(e),
@@ -380,10 +383,10 @@ fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64
                 return Err((
                     Status::OutOfMemory,
                     0,
-                    alloc::format!(
+                    text(format_args!(
                         "this module needs more than {most} bytes: more than the secure pool \
                          has free for sessions"
-                    ),
+                    )),
                 ));
             }
             false => {
@@ -399,7 +402,7 @@ fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
     match stop {
         Some(Stop::Trap(t)) => {
             r.trap_id = t.id().map_or(tzwasm_smc::session::NO_TRAP_ID, |i| i as u32);
-            r.set_message(&alloc::format!("{t}"));
+            r.set_message(&text(format_args!("{t}")));
         }
         Some(Stop::Exit(code)) => {
             r.exit_code = *code;
