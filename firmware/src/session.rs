@@ -301,7 +301,8 @@ fn for_want_of_quota(account: &Account, refused_before: u64, e: &LoadError) -> b
 /// load is measured again with memory lent from the [`QuotaBook`](tzwasm_firmware::quota)
 /// (what no session has reserved), growing the loan until the load fits or the book has
 /// nothing more to lend; the measuring load is then freed and the call answers
-/// QUOTA_TOO_SMALL with the peak (or OUT_OF_MEMORY if even the whole free pool is too small).
+/// QUOTA_TOO_SMALL with the peak (or, if even the whole free pool is too small, with a lower
+/// bound no session could be opened with now).
 fn load_charged(
     account: &Account,
     at: &LoadPlace,
@@ -321,7 +322,11 @@ fn load_charged(
         }
         Err(e) if for_want_of_quota(account, refused, &e) => {
             let hint = if e.0 == Status::QuotaTooSmall { e.1 } else { 0 };
-            let min_quota = measure_min_quota(account, at, hint)?;
+            let min_quota = measure_min_quota(account, at, hint).inspect_err(|e| {
+                if e.0 == Status::QuotaTooSmall {
+                    report.min_quota = e.1;
+                }
+            })?;
             report.min_quota = min_quota;
             let quota = account.quota();
             Err((
@@ -339,19 +344,39 @@ fn load_charged(
 /// The account's peak over a load of `at` that fits, with the account's limit raised by
 /// memory reserved from the quota book for the measurement (see [`load_charged`]). `hint`:
 /// a lower bound of the need if known (the footprint check's), else 0.
+///
+/// When even everything the book has free is not enough (no session could be opened with
+/// the module's minimum now), the answer is QUOTA_TOO_SMALL with a lower bound instead: the
+/// hint, or one byte more than the largest limit tried.
 fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64, LoadError> {
     let book = &MACHINE.book;
     let quota = account.quota();
+    let beyond = |least: u64| -> LoadError {
+        (
+            Status::QuotaTooSmall,
+            least,
+            text(format_args!(
+                "heap quota {quota} is too small: this module needs at least {least} bytes, \
+                 more than the secure pool has free for sessions now"
+            )),
+        )
+    };
+    let mut hint = hint;
     let mut want = quota
         .saturating_mul(2)
         .max(hint.saturating_add(hint / 4))
         .max(copy_cost(at.len).saturating_mul(4));
     loop {
+        let free = book.free();
+        let most = quota.saturating_add(free);
+        if hint > most {
+            return Err(beyond(hint));
+        }
         let mut extra = want.saturating_sub(quota);
-        let last = book.reserve(extra).is_err();
+        let last = extra >= free || book.reserve(extra).is_err();
         if last {
             // Lend what is left, once: if that is not enough, nothing is.
-            extra = book.free();
+            extra = free;
             if book.reserve(extra).is_err() {
                 extra = 0;
             }
@@ -362,10 +387,11 @@ fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64
         let mut scratch = LoadReport::new(0);
         let r = load_into(account.limit(), at, &mut scratch);
         let peak = minimum(account);
-        let hint = match &r {
-            Err(e) if e.0 == Status::QuotaTooSmall => e.1,
-            _ => 0,
-        };
+        if let Err(e) = &r {
+            if e.0 == Status::QuotaTooSmall {
+                hint = hint.max(e.1);
+            }
+        }
         let fits = match r {
             Ok((loaded, _)) => {
                 drop(loaded);
@@ -379,14 +405,8 @@ fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64
         match fits? {
             true => return Ok(peak),
             false if last => {
-                let most = quota.saturating_add(extra);
-                return Err((
-                    Status::OutOfMemory,
-                    0,
-                    text(format_args!(
-                        "this module needs more than {most} bytes: more than the secure pool \
-                         has free for sessions"
-                    )),
+                return Err(beyond(
+                    hint.max(quota.saturating_add(extra).saturating_add(1)),
                 ));
             }
             false => {
