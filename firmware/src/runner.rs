@@ -892,7 +892,7 @@ fn enter(
     let regs = inst.prepare_call(index, args)?;
     let ret_stub = inst.platform.stub_page().map(|(va, _)| va).ok_or_else(|| {
         Stop::Trap(Trap::Message(text(format_args!(
-            "no memory for entry stubs"
+            "allocate memory failed (entry stubs)"
         ))))
     })?;
     let mut ctx = UserContext::new(regs.func, regs.sp, &regs.int);

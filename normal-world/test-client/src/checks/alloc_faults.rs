@@ -88,6 +88,7 @@ fn defined_failure(r: &Result<RunOutcome, RunnerError>) -> bool {
             matches!(o.end, RunEnd::Trapped(_))
                 && (m.contains("allocate memory failed")
                     || m.contains("out of memory")
+                    || m.contains("no memory")
                     || m.contains("exhausted"))
         }
         _ => false,
