@@ -204,7 +204,8 @@ fn load_into(
         Ok(fp) => module_min_quota(at.len, fp),
         Err(e) => {
             free_file();
-            return Err((Status::BadModule, 0, text(format_args!("{e}"))));
+            // Planning the image allocates too: out of memory is not a bad module.
+            return Err((instantiate_status(&e), 0, text(format_args!("{e}"))));
         }
     };
     report.min_quota = min_quota;
@@ -259,15 +260,18 @@ fn load_into(
             // SAFETY: the failed instance is gone; nothing borrows the module any more.
             drop(unsafe { Box::from_raw(module_ptr) });
             free_file();
-            let status = match e {
-                InstantiateError::Quota(_) => Status::QuotaTooSmall,
-                InstantiateError::Platform(_) | InstantiateError::OutOfMemory => {
-                    Status::OutOfMemory
-                }
-                _ => Status::BadModule,
-            };
+            let status = instantiate_status(&e);
             Err((status, min_quota, text(format_args!("{e}"))))
         }
+    }
+}
+
+/// The status of a failed instantiation (or footprint computation).
+fn instantiate_status(e: &InstantiateError) -> Status {
+    match e {
+        InstantiateError::Quota(_) => Status::QuotaTooSmall,
+        InstantiateError::Platform(_) | InstantiateError::OutOfMemory => Status::OutOfMemory,
+        _ => Status::BadModule,
     }
 }
 

@@ -143,11 +143,34 @@ fn sweep(s: &Subject<'_>, work: &SharedArea<'_>, baseline: u64) -> Sweep {
         if !ok {
             w.undefined += 1;
             if w.undefined <= 3 {
+                let load = match &r {
+                    Err(RunnerError::Load { status, report, .. }) => Some((
+                        *status,
+                        report.as_ref().map(|rep| {
+                            let mut m = [0u8; 64];
+                            let t = rep.message().as_bytes();
+                            let k = t.len().min(m.len());
+                            m[..k].copy_from_slice(&t[..k]);
+                            (m, k)
+                        }),
+                    )),
+                    _ => None,
+                };
+                let load_msg = load
+                    .as_ref()
+                    .and_then(|(_, m)| m.as_ref())
+                    .map(|(m, k)| core::str::from_utf8(&m[..*k]).unwrap_or("?"));
                 println!(
-                    "alloc faults: {}: N = {n} (reached: {}): {:?}, output {:?} mismatches {}",
+                    "alloc faults: {}: N = {n} (reached: {}): {:?} {:?}, output {:?} mismatches {}",
                     s.name,
                     left == 0,
-                    r.as_ref().map(|o| (o.end, o.trap_message())),
+                    r.as_ref()
+                        .map(|o| (o.end, o.trap_message()))
+                        .map_err(|e| match e {
+                            RunnerError::Load { status, .. } => Some(*status),
+                            _ => None,
+                        }),
+                    load_msg,
                     cmp.seen,
                     cmp.mismatches
                 );
