@@ -720,9 +720,16 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_code(&mut self, len: usize, _low: bool) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         // EL1 RW while the runtime relocates it; seal_code makes it EL0 RX.
-        let r = self.window_with(WindowKind::Code, len, 0, len, Attributes::KERNEL_DATA);
+        let addr = self.window_with(WindowKind::Code, len, 0, len, Attributes::KERNEL_DATA)?;
+        // The entry stubs now, while a failure can still say it is out of memory: relocation
+        // asks entry_address for helper stubs, where no memory would read as a helper tzwasm
+        // does not provide.
+        if self.stub_page().is_none() {
+            self.drop_window_containing(addr);
+            return Err(err("allocate memory failed (entry stubs)"));
+        }
         self.code_given_at = crate::arch::counter();
-        r
+        Ok(addr)
     }
 
     fn seal_code(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
