@@ -439,6 +439,9 @@ fn big_table_check(
     let next = attempt(hello, work, FAULT_QUOTA, &mut cmp);
     let served = next.is_ok_and(|o| o.end == RunEnd::Exited(0)) && cmp.exact();
     let used = Smc.pool_info().map(|p| p.used).unwrap_or(u64::MAX);
+    println!(
+        "alloc faults: {BIG_TABLE} with a {quota}-byte quota: {end:?} (iwasm's result: {exact})"
+    );
     report.check(
         NAME,
         clean && served && used == baseline,
