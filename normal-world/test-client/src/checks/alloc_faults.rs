@@ -372,15 +372,10 @@ pub(super) fn alloc_fault_checks(report: &mut Report, learned: Learned) {
             total.failed, total.undefined, total.bad_next, total.pool_off
         ),
     );
-    if let (Some(b), Some(h)) = (bundle.as_ref(), bundle_shm) {
-        big_table_check(report, b, bundle_len, &hello_subject, &work, baseline);
+    if let Some(h) = bundle_shm {
         let _ = Smc.shm_unregister(h);
-    } else {
-        report.skip(
-            "alloc faults: 1,000,000-slot table",
-            "no corpus bundle preloaded",
-        );
     }
+    big_table_check(report, &hello_subject, &work, baseline);
     let _ = Smc.shm_unregister(work_shm);
     let _ = Smc.shm_unregister(hello_shm);
 }
@@ -389,58 +384,70 @@ pub(super) fn alloc_fault_checks(report: &mut Report, learned: Learned) {
 /// QEMU test build's pool is 14 MiB, so nearly all of it; any allocation not charged to the
 /// session would then exhaust the pool).
 const BIG_TABLE_QUOTA: u64 = 13 << 20;
-/// The big-table test in the bundle.
-const BIG_TABLE: &str = "aarch64-bc1/tables-copy-million";
+/// Where QEMU preloads qemu/guests/big-table.wat's module, and its length word (13).
+const BIG_TABLE_AOT: u64 = 0x6e00_0000;
+const BIG_TABLE_LEN_WORD: u64 = AOT_LEN_WORD + 8 * 13;
+/// What iwasm prints for its `copy_all` export.
+static BIG_TABLE_STDOUT: [u8; 8] = *b"0x7:i32\n";
 
 /// A wamrc module with a 1,000,000-slot funcref table running `table.copy` over all of it
 /// under a 13 MiB quota (it used to exhaust the pool and panic the secure world): the run
 /// ends cleanly (iwasm's result, or a refusal or trap counted against the session), the
 /// secure world keeps serving, the pool is back at its baseline.
-fn big_table_check(
-    report: &mut Report,
-    bundle: &SharedArea<'static>,
-    bundle_len: u64,
-    hello: &Subject<'_>,
-    work: &SharedArea<'_>,
-    baseline: u64,
-) {
+fn big_table_check(report: &mut Report, hello: &Subject<'_>, work: &SharedArea<'_>, baseline: u64) {
     const NAME: &str = "alloc faults: 1M-slot table.copy, 13 MiB quota: clean end";
-    let Some(e) = bundle_entry(bundle_len, BIG_TABLE) else {
-        report.fail(NAME, format_args!("{BIG_TABLE} is not in the bundle"));
+    // SAFETY: normal-world RAM the harness writes before boot.
+    let len = unsafe { core::ptr::read_volatile(BIG_TABLE_LEN_WORD as *const u64) };
+    if len < 64 {
+        report.skip(NAME, "qemu/guests/big-table.wat not preloaded");
+        return;
+    }
+    let size = len.div_ceil(0x1000) * 0x1000 + 0x1000;
+    let Ok(shm) = Smc.shm_register(BIG_TABLE_AOT, size) else {
+        report.fail(NAME, format_args!("cannot register the module"));
         return;
     };
     let quota = crate::parallel::free_for_sessions()
         .unwrap_or(0)
         .min(BIG_TABLE_QUOTA);
-    let seen = with_bundle_subject(BIG_TABLE, e, bundle, bundle_len, |s| {
-        let mut cmp = s.compare();
-        let r = attempt(s, work, quota, &mut cmp);
-        let exact = r.as_ref().is_ok_and(|o| s.ended_right(o.end)) && cmp.exact();
-        let clean = exact
-            || matches!(
-                r,
-                Err(RunnerError::Load {
-                    status: Status::QuotaTooSmall | Status::OutOfMemory,
-                    ..
-                }) | Err(RunnerError::Refused {
-                    status: Status::OutOfMemory,
-                    ..
-                })
-            )
-            || r.as_ref()
-                .is_ok_and(|o| matches!(o.end, RunEnd::Trapped(_)));
-        (clean, exact, r.map(|o| o.end))
-    });
-    let Some((clean, exact, end)) = seen else {
-        report.fail(NAME, format_args!("bad run block in the bundle"));
-        return;
+    let s = Subject {
+        name: "big-table",
+        file: area(shm, BIG_TABLE_AOT, size),
+        aot: (0, len as usize),
+        report_off: (size - 0x1000) as usize,
+        req: RunRequest {
+            entry: b"copy_all",
+            args: &[b"big-table.aot".as_slice()],
+            env: &[],
+            ring_capacity: 4096,
+        },
+        expected: [(BIG_TABLE_STDOUT.as_ptr() as u64, 8), (0, 0)],
+        end: (0, -1),
     };
+    let mut cmp = s.compare();
+    let r = attempt(&s, work, quota, &mut cmp);
+    let exact = r.as_ref().is_ok_and(|o| s.ended_right(o.end)) && cmp.exact();
+    let clean = exact
+        || matches!(
+            r,
+            Err(RunnerError::Load {
+                status: Status::QuotaTooSmall | Status::OutOfMemory,
+                ..
+            }) | Err(RunnerError::Refused {
+                status: Status::OutOfMemory,
+                ..
+            })
+        )
+        || r.as_ref()
+            .is_ok_and(|o| matches!(o.end, RunEnd::Trapped(_)));
+    let end = r.map(|o| o.end);
+    let _ = Smc.shm_unregister(shm);
     let mut cmp = hello.compare();
     let next = attempt(hello, work, FAULT_QUOTA, &mut cmp);
     let served = next.is_ok_and(|o| o.end == RunEnd::Exited(0)) && cmp.exact();
     let used = Smc.pool_info().map(|p| p.used).unwrap_or(u64::MAX);
     println!(
-        "alloc faults: {BIG_TABLE} with a {quota}-byte quota: {end:?} (iwasm's result: {exact})"
+        "alloc faults: big-table with a {quota}-byte quota: {end:?} (iwasm's result: {exact})"
     );
     report.check(
         NAME,

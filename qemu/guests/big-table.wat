@@ -1,4 +1,4 @@
-;; big_table: a 1,000,000-slot funcref table and a table.copy over all of it (issue 11's
+;; big-table: a 1,000,000-slot funcref table and a table.copy over all of it (issue 11's
 ;; reproduced case: under a 13 MiB heap quota the copy used to exhaust the secure pool through
 ;; uncounted helper memory and panic the secure world). The table lives in the instance's data
 ;; block (8 MB of it), so the quota has to hold it; the copy itself allocates nothing.
