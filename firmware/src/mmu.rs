@@ -231,7 +231,12 @@ pub fn new_space() -> Result<UserSpace, Error> {
     let kernel_l1 = KERNEL_L1.load(Ordering::Acquire);
     let tables = PoolTables {
         pages: alloc::vec::Vec::new(),
-        owner: crate::boot::POOL.owner_now(),
+        // The kernel's: with table pages charged to the session, a quota running out inside
+        // a map in the -smp 4 stress left a CPU with a freed root installed (a level 0
+        // translation fault on the payload's own vectors); until that failure path is
+        // understood, tables (one page per 2 MiB mapped, at most a few per window) stay in
+        // the kernel's reserve.
+        owner: tzwasm_firmware::pool::Owner::KERNEL,
     };
     AddressSpace::new(tables, HwTlb, asid, kernel_l1).inspect_err(|_| {
         ASIDS.lock().release(asid, &mut HwTlb);

@@ -375,7 +375,7 @@ pub(super) fn alloc_fault_checks(report: &mut Report, learned: Learned) {
     if let Some(h) = bundle_shm {
         let _ = Smc.shm_unregister(h);
     }
-    big_table_check(report, &hello_subject, &work, baseline);
+    big_table_check(report, &hello_subject, &work);
     let _ = Smc.shm_unregister(work_shm);
     let _ = Smc.shm_unregister(hello_shm);
 }
@@ -394,7 +394,7 @@ static BIG_TABLE_STDOUT: [u8; 8] = *b"0x7:i32\n";
 /// under a 13 MiB quota (it used to exhaust the pool and panic the secure world): the run
 /// ends cleanly (iwasm's result, or a refusal or trap counted against the session), the
 /// secure world keeps serving, the pool is back at its baseline.
-fn big_table_check(report: &mut Report, hello: &Subject<'_>, work: &SharedArea<'_>, baseline: u64) {
+fn big_table_check(report: &mut Report, hello: &Subject<'_>, work: &SharedArea<'_>) {
     const NAME: &str = "alloc faults: 1M-slot table.copy, 13 MiB quota: clean end";
     // SAFETY: normal-world RAM the harness writes before boot.
     let len = unsafe { core::ptr::read_volatile(BIG_TABLE_LEN_WORD as *const u64) };
@@ -402,6 +402,7 @@ fn big_table_check(report: &mut Report, hello: &Subject<'_>, work: &SharedArea<'
         report.skip(NAME, "qemu/guests/big-table.wat not preloaded");
         return;
     }
+    let baseline = Smc.pool_info().map(|p| p.used).unwrap_or(u64::MAX);
     let size = len.div_ceil(0x1000) * 0x1000 + 0x1000;
     let Ok(shm) = Smc.shm_register(BIG_TABLE_AOT, size) else {
         report.fail(NAME, format_args!("cannot register the module"));
