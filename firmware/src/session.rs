@@ -6,8 +6,8 @@
 //! (so the normal world cannot change them between check and use), measured with SHA-256,
 //! parsed and instantiated with the secure [`SecurePlatform`]. Every engine call of a session
 //! runs under a [`tzwasm_firmware::pool::Charging`] guard, so everything allocated for it (the
-//! copy, the parser's working memory, code, instance data, stack, linear memory, translation
-//! tables, the run's records, the helpers' working memory) is charged to the session's
+//! copy, the parser's working memory, code, instance data, stack, linear memory, the run's
+//! records, the helpers' working memory) is charged to the session's
 //! account and fails cleanly past its quota; a quota that is too small is refused with the
 //! measured minimum ([`load_charged`]). Unloading unmaps, zeroes and frees all of it.
 //!
