@@ -296,7 +296,7 @@ fn for_want_of_quota(account: &Account, refused_before: u64, e: &LoadError) -> b
 
 /// LOAD with every allocation charged to the session (the CPU serves it under a
 /// [`tzwasm_firmware::pool::Charging`] guard): the copy, SHA-256, the parser's working
-/// memory and the parsed module, the instance and its pages and translation tables.
+/// memory and the parsed module, the instance and its pages.
 ///
 /// The minimum quota it reports is measured, not estimated: it is the account's peak charge
 /// over a whole successful load of this file (or what the module then holds plus
