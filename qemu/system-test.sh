@@ -85,6 +85,12 @@ if [ -n "${TZWASM_TEST_PARALLEL:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_PARALLEL,addr=0x6c000000,force-raw=on"
                -device "loader,addr=0x71fff060,data=$(stat -c %s "$TZWASM_TEST_PARALLEL"),data-len=8")
 fi
+# The 1,000,000-slot table module (qemu/guests/big-table.wat) at 0x6e000000, its length in
+# word 13.
+if [ -n "${TZWASM_TEST_BIGTABLE:-}" ]; then
+    aot_args+=(-device "loader,file=$TZWASM_TEST_BIGTABLE,addr=0x6e000000,force-raw=on"
+               -device "loader,addr=0x71fff068,data=$(stat -c %s "$TZWASM_TEST_BIGTABLE"),data-len=8")
+fi
 # The hostile-module bundle (tools/hostile-aot) at 0x7e000000, its length in word 11.
 if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_HOSTILE,addr=0x7e000000,force-raw=on"

@@ -19,7 +19,7 @@ use tzwasm_smc::{El0Program, FaultKind, MeasureSelector, Regs4, Status};
 
 /// The static pool, also the global allocator.
 #[global_allocator]
-pub static POOL: Pool = Pool::empty();
+pub static POOL: Pool = Pool::empty(arch::current_cpu);
 
 /// Bit n set once CPU n has entered the payload.
 static CPUS_SEEN: AtomicU64 = AtomicU64::new(0);
@@ -206,6 +206,14 @@ impl Services for Platform {
             let _ = selector;
             [0; 3]
         }
+    }
+
+    fn test_alloc_fail(&mut self, n: u64) -> [u64; 3] {
+        if !cfg!(feature = "test-hooks") {
+            return [0; 3];
+        }
+        let left = POOL.fail_nth(n);
+        [left, POOL.injected(), 0]
     }
 
     fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {

@@ -74,6 +74,8 @@ pub trait Services {
     fn test_el0(&mut self, program: El0Program, a: u64, b: u64) -> Regs4;
     /// TEST_MEASURE: the payload's integrity hash or its addresses (`x1..x3`).
     fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3];
+    /// TEST_ALLOC_FAIL: arm (N > 0) or disarm (0) the pool's allocation failure; `x1..x3`.
+    fn test_alloc_fail(&mut self, n: u64) -> [u64; 3];
 }
 
 fn refuse(s: Status) -> Answer {
@@ -214,6 +216,7 @@ pub fn serve(svc: &mut impl Services, x: &Regs8) -> Answer {
             Some(selector) => success(svc.test_measure(selector)),
             None => refuse(Status::InvalidParameter),
         },
+        Call::TestAllocFail => success(svc.test_alloc_fail(x[1])),
     }
 }
 
@@ -308,6 +311,9 @@ mod tests {
         fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3] {
             [selector.to_raw(), 0, 0]
         }
+        fn test_alloc_fail(&mut self, n: u64) -> [u64; 3] {
+            [n, 0, 0]
+        }
     }
 
     fn fake(hooks: bool) -> Fake {
@@ -342,7 +348,7 @@ mod tests {
         let plain = call(&mut svc, ids::CALL_COUNT, &[])[0];
         let mut test = fake(true);
         let with_hooks = call(&mut test, ids::CALL_COUNT, &[])[0];
-        assert_eq!(with_hooks, plain + 6, "the six TEST_* calls are counted");
+        assert_eq!(with_hooks, plain + 7, "the seven TEST_* calls are counted");
     }
 
     #[test]

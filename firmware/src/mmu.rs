@@ -57,6 +57,8 @@ pub type UserSpace = AddressSpace<PoolTables, HwTlb>;
 /// Identity-mapped: a page's PA is its address. `pages` (sorted) says which PAs are ours.
 pub struct PoolTables {
     pages: alloc::vec::Vec<u64>,
+    /// Whose quota the pages are charged to (the session that made the space).
+    owner: tzwasm_firmware::pool::Owner,
 }
 
 fn page_layout() -> core::alloc::Layout {
@@ -66,7 +68,7 @@ fn page_layout() -> core::alloc::Layout {
 impl TableAllocator for PoolTables {
     fn allocate(&mut self) -> Option<u64> {
         self.pages.try_reserve(1).ok()?;
-        let p = crate::boot::POOL.try_alloc(page_layout())?;
+        let p = crate::boot::POOL.try_alloc_for(page_layout(), self.owner)?;
         let pa = p.as_ptr() as u64;
         // SAFETY: a fresh, page-aligned pool allocation of one page, identity-mapped RW
         // Normal memory, ours alone.
@@ -80,8 +82,9 @@ impl TableAllocator for PoolTables {
         if let Ok(i) = self.pages.binary_search(&pa) {
             self.pages.remove(i);
             if let Some(p) = core::ptr::NonNull::new(pa as *mut u8) {
-                // SAFETY: `pa` came from POOL.try_alloc with this layout in allocate().
-                unsafe { crate::boot::POOL.free(p, page_layout()) };
+                // SAFETY: `pa` came from POOL.try_alloc_for with this layout and owner in
+                // allocate().
+                unsafe { crate::boot::POOL.free_for(p, page_layout(), self.owner) };
             }
         }
     }
@@ -236,6 +239,12 @@ pub fn new_space() -> Result<UserSpace, Error> {
     let kernel_l1 = KERNEL_L1.load(Ordering::Acquire);
     let tables = PoolTables {
         pages: alloc::vec::Vec::new(),
+        // The kernel's: with table pages charged to the session, a quota running out inside
+        // a map in the -smp 4 stress left a CPU with a freed root installed (a level 0
+        // translation fault on the payload's own vectors); until that failure path is
+        // understood, tables (one page per 2 MiB mapped, at most a few per window) stay in
+        // the kernel's reserve.
+        owner: tzwasm_firmware::pool::Owner::KERNEL,
     };
     AddressSpace::new(tables, HwTlb, asid, kernel_l1).inspect_err(|_| {
         ASIDS.lock().release(asid, &mut HwTlb);

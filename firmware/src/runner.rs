@@ -24,6 +24,7 @@ use tzwasm_aot_loader::runtime::{
 };
 use tzwasm_aot_loader::wasi::{Errno, WasiHost};
 use tzwasm_aot_loader::{parse, Arch};
+use tzwasm_firmware::pool::Owner;
 use tzwasm_firmware::user::{UserContext, UserExit, PSTATE_EL0_PREEMPTIBLE};
 use tzwasm_mmu::Attributes;
 use tzwasm_smc::ring::{Producer, Stream};
@@ -148,8 +149,12 @@ impl RunWasi {
         }
         self.args.clear();
         self.env.clear();
-        self.store = store;
         let nargs = args.count();
+        self.args.try_reserve_exact(nargs).map_err(|_| ())?;
+        self.env
+            .try_reserve_exact(spans.len() - nargs)
+            .map_err(|_| ())?;
+        self.store = store;
         for (i, &(at, len)) in spans.iter().enumerate() {
             // SAFETY: `store` is owned by self, never reallocated or mutated until the next
             // configure(), which clears these slices first; they never outlive self (the
@@ -168,9 +173,14 @@ impl RunWasi {
         Ok(())
     }
 
-    /// Queues bytes for stdout after the module's own output.
-    pub fn queue_stdout(&mut self, bytes: &[u8]) {
+    /// Queues bytes for stdout after the module's own output; false if there is no memory
+    /// for them.
+    pub fn queue_stdout(&mut self, bytes: &[u8]) -> bool {
+        if self.tail.try_reserve(bytes.len()).is_err() {
+            return false;
+        }
         self.tail.extend_from_slice(bytes);
+        true
     }
 
     /// Moves as much of the queued output into the ring (or the log) as fits; true when
@@ -179,12 +189,14 @@ impl RunWasi {
         if self.tail.is_empty() {
             return true;
         }
-        let tail = core::mem::take(&mut self.tail);
+        let mut tail = core::mem::take(&mut self.tail);
         let n = self.writable(1).min(tail.len());
         if n > 0 && self.write(1, &tail[..n]).is_err() {
             return true; // a faulted ring: the output is lost, as the module's own would be
         }
-        self.tail = tail[n..].to_vec();
+        // In place: no allocation on the way out.
+        tail.drain(..n);
+        self.tail = tail;
         self.tail.is_empty()
     }
 
@@ -247,7 +259,12 @@ impl WasiHost for RunWasi {
             if b == b'\n' {
                 self.flush(i);
             } else {
-                self.line[i].push(b);
+                if self.line[i].try_reserve(1).is_err() {
+                    self.flush(i);
+                }
+                if self.line[i].try_reserve(1).is_ok() {
+                    self.line[i].push(b);
+                }
             }
         }
         Ok(())
@@ -325,6 +342,9 @@ pub struct SecurePlatform {
     pub ticks: InstantiateTicks,
     /// When the code image was handed out writable (the runtime relocates until seal_code).
     code_given_at: u64,
+    /// Whose quota the module's pages and translation tables are charged to: the account
+    /// of the session the CPU served when the platform was made (LOAD).
+    owner: Owner,
 }
 
 /// Counter ticks of instantiation, as the platform sees it.
@@ -338,30 +358,37 @@ pub struct InstantiateTicks {
     pub memory: u64,
 }
 
-fn err(what: &str) -> PlatformError {
-    PlatformError(String::from(what))
+/// A message formatted without aborting: empty if the pool (or the session's quota) cannot
+/// hold it. Every message on a path the normal world or a module reaches is made with it.
+pub fn text(args: core::fmt::Arguments<'_>) -> String {
+    tzwasm_aot_loader::fallible::format(args).unwrap_or_default()
 }
 
-fn alloc_pages(len: u64) -> Result<u64, PlatformError> {
+fn err(what: &str) -> PlatformError {
+    PlatformError(text(format_args!("{what}")))
+}
+
+/// Pages for the module, charged to `owner` (its session's account).
+fn alloc_pages(len: u64, owner: Owner) -> Result<u64, PlatformError> {
     let layout =
         Layout::from_size_align(len as usize, PAGE as usize).map_err(|_| err("bad size"))?;
     let p = POOL
-        .try_alloc(layout)
-        .ok_or_else(|| err("secure pool exhausted"))?;
+        .try_alloc_for(layout, owner)
+        .ok_or_else(|| err("session quota or secure pool exhausted"))?;
     // SAFETY: freshly allocated, identity-mapped RW Normal payload memory of `len` bytes.
     unsafe { tzwasm_mmu::arch::zero_range(p.as_ptr() as u64, len) };
     Ok(p.as_ptr() as u64)
 }
 
-fn free_pages(pa: u64, len: u64) {
-    // SAFETY: `pa` was returned by alloc_pages(len) and nothing maps it any more.
+fn free_pages(pa: u64, len: u64, owner: Owner) {
+    // SAFETY: `pa` was returned by alloc_pages(len, owner) and nothing maps it any more.
     unsafe {
         tzwasm_mmu::arch::zero_range(pa, len);
         if let (Some(p), Ok(layout)) = (
             core::ptr::NonNull::new(pa as *mut u8),
             Layout::from_size_align(len as usize, PAGE as usize),
         ) {
-            POOL.free(p, layout);
+            POOL.free_for(p, layout, owner);
         }
     }
 }
@@ -374,31 +401,45 @@ impl SecurePlatform {
     /// The page of EL0 entry stubs (made on first use): (EL0 VA, physical address). Slot 0 is
     /// the return stub every call returns through.
     fn stub_page(&mut self) -> Option<(u64, u64)> {
+        let owner = self.owner;
         if let Some(s) = self.stubs {
             return Some(s);
         }
-        let pa = alloc_pages(PAGE).ok()?;
+        let pa = alloc_pages(PAGE, owner).ok()?;
         let space = match self.space() {
             Ok(s) => s,
             Err(_) => {
-                free_pages(pa, PAGE);
+                free_pages(pa, PAGE, owner);
                 return None;
             }
         };
         let Ok(va) = space.reserve(PAGE).map(|w| w.base) else {
-            free_pages(pa, PAGE);
+            free_pages(pa, PAGE, owner);
+            return None;
+        };
+        let mut regions = Vec::new();
+        if self.windows.try_reserve(1).is_err() || regions.try_reserve_exact(1).is_err() {
+            free_pages(pa, PAGE, owner);
+            if let Some(space) = self.space.as_mut() {
+                let _ = space.release(va);
+            }
+            return None;
+        }
+        let Some(space) = self.space.as_mut() else {
+            free_pages(pa, PAGE, owner);
             return None;
         };
         if space.map(va, pa, PAGE, Attributes::USER_TEXT).is_err() {
-            free_pages(pa, PAGE);
+            free_pages(pa, PAGE, owner);
             let _ = space.release(va);
             return None;
         }
+        regions.push(Region { va, pa, len: PAGE });
         self.windows.push(Window {
             kind: WindowKind::Stubs,
             base: va,
             start: va,
-            regions: alloc::vec![Region { va, pa, len: PAGE }],
+            regions,
         });
         write_stub(pa, 0, RETURN_ID);
         crate::mmu::clean_code(va, PAGE);
@@ -416,6 +457,7 @@ impl SecurePlatform {
             wasi: RunWasi::new(),
             ticks: InstantiateTicks::default(),
             code_given_at: 0,
+            owner: POOL.owner_now(),
         }
     }
 
@@ -452,10 +494,10 @@ impl SecurePlatform {
         });
         match hit {
             Some(w) if va >= w.start => {
-                alloc::format!("{} +{:#x}", w.kind.name(), va - w.start)
+                text(format_args!("{} +{:#x}", w.kind.name(), va - w.start))
             }
-            Some(w) => alloc::format!("{} -{:#x}", w.kind.name(), w.start - va),
-            None => String::from("an address outside the module's windows"),
+            Some(w) => text(format_args!("{} -{:#x}", w.kind.name(), w.start - va)),
+            None => text(format_args!("an address outside the module's windows")),
         }
     }
 
@@ -483,6 +525,11 @@ impl SecurePlatform {
         len: u64,
         attrs: Attributes,
     ) -> Result<u64, PlatformError> {
+        let owner = self.owner;
+        let mut regions = Vec::new();
+        if self.windows.try_reserve(1).is_err() || regions.try_reserve_exact(1).is_err() {
+            return Err(err("allocate memory failed"));
+        }
         let colour = (self.windows.len() as u64 * COLOUR_STRIDE_PAGES % COLOURS) * PAGE;
         let space = self.space()?;
         let base = space
@@ -494,10 +541,10 @@ impl SecurePlatform {
             kind,
             base,
             start,
-            regions: Vec::new(),
+            regions,
         };
         if len > 0 {
-            let pa = match alloc_pages(len) {
+            let pa = match alloc_pages(len, owner) {
                 Ok(pa) => pa,
                 Err(e) => {
                     let _ = space.release(base);
@@ -505,7 +552,7 @@ impl SecurePlatform {
                 }
             };
             if space.map(start + offset, pa, len, attrs).is_err() {
-                free_pages(pa, len);
+                free_pages(pa, len, owner);
                 let _ = space.release(base);
                 return Err(err("cannot map module memory"));
             }
@@ -520,6 +567,7 @@ impl SecurePlatform {
     }
 
     fn drop_window_containing(&mut self, va: u64) {
+        let owner = self.owner;
         if let Some(i) = self
             .windows
             .iter()
@@ -533,7 +581,7 @@ impl SecurePlatform {
                 // A page still mapped must not go back to the pool: if the unmap fails
                 // (it cannot for a region we mapped), the page is leaked instead.
                 if space.unmap(r.va, r.len).is_ok() {
-                    free_pages(r.pa, r.len);
+                    free_pages(r.pa, r.len, owner);
                 }
             }
             let _ = space.release(w.base);
@@ -591,12 +639,20 @@ unsafe impl Platform for SecurePlatform {
     }
 
     fn commit_memory(&mut self, base: u64, old: u64, new: u64) -> Result<(), PlatformError> {
+        let owner = self.owner;
         let (old, new) = (round_up(old), round_up(new));
         if new <= old {
             return Ok(());
         }
         let len = new - old;
-        let pa = alloc_pages(len)?;
+        match self.windows.iter_mut().find(|w| w.start == base) {
+            Some(w) => w
+                .regions
+                .try_reserve(1)
+                .map_err(|_| err("allocate memory failed"))?,
+            None => return Err(err("unknown memory window")),
+        }
+        let pa = alloc_pages(len, owner)?;
         if self
             .space()
             .and_then(|s| {
@@ -605,7 +661,7 @@ unsafe impl Platform for SecurePlatform {
             })
             .is_err()
         {
-            free_pages(pa, len);
+            free_pages(pa, len, owner);
             return Err(err("cannot map grown memory"));
         }
         match self.windows.iter_mut().find(|w| w.start == base) {
@@ -620,7 +676,7 @@ unsafe impl Platform for SecurePlatform {
             None => {
                 if let Some(s) = self.space.as_mut() {
                     if s.unmap(base + old, len).is_ok() {
-                        free_pages(pa, len);
+                        free_pages(pa, len, owner);
                     }
                 }
                 Err(err("unknown memory window"))
@@ -664,9 +720,16 @@ unsafe impl Platform for SecurePlatform {
     fn alloc_code(&mut self, len: usize, _low: bool) -> Result<u64, PlatformError> {
         let len = round_up(len as u64);
         // EL1 RW while the runtime relocates it; seal_code makes it EL0 RX.
-        let r = self.window_with(WindowKind::Code, len, 0, len, Attributes::KERNEL_DATA);
+        let addr = self.window_with(WindowKind::Code, len, 0, len, Attributes::KERNEL_DATA)?;
+        // The entry stubs now, while a failure can still say it is out of memory: relocation
+        // asks entry_address for helper stubs, where no memory would read as a helper tzwasm
+        // does not provide.
+        if self.stub_page().is_none() {
+            self.drop_window_containing(addr);
+            return Err(err("allocate memory failed (entry stubs)"));
+        }
         self.code_given_at = crate::arch::counter();
-        r
+        Ok(addr)
     }
 
     fn seal_code(&mut self, addr: u64, rx_len: usize, len: usize) -> Result<(), PlatformError> {
@@ -756,7 +819,7 @@ pub enum Outcome {
 pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
     let module = match parse(file, Arch::Aarch64) {
         Ok(m) => m,
-        Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
+        Err(e) => return (Outcome::LoadError(text(format_args!("{e}"))), [0; 2]),
     };
     let config = InstanceConfig {
         heap_quota: 8 << 20,
@@ -765,7 +828,7 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
     };
     let mut inst = match Instance::new(&module, file, SecurePlatform::new(), config) {
         Ok(i) => i,
-        Err(e) => return (Outcome::LoadError(alloc::format!("{e}")), [0; 2]),
+        Err(e) => return (Outcome::LoadError(text(format_args!("{e}"))), [0; 2]),
     };
     let name: &[u8] = b"module";
     if inst
@@ -774,19 +837,23 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
         .configure([name].into_iter(), [].into_iter(), None)
         .is_err()
     {
-        return (Outcome::LoadError(String::from("out of memory")), [0; 2]);
+        return (
+            Outcome::LoadError(text(format_args!("out of memory"))),
+            [0; 2],
+        );
     }
-    let outcome =
-        match start(&mut inst, None).and_then(|mut cur| match resume(&mut inst, &mut cur) {
+    let outcome = match start(&mut inst, None).and_then(|mut cur| {
+        match resume(&mut inst, &mut cur) {
             Step::Finished(r) => r,
-            Step::Paused => Err(Trap::Message(String::from("paused without a ring")).into()),
-            Step::Interrupted => Err(Trap::Message(String::from("interrupted")).into()),
-        }) {
-            Ok(()) => Outcome::Exit(0),
-            Err(Stop::Exit(code)) => Outcome::Exit(code),
-            Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
-            Err(Stop::Pending) => Outcome::Trap(None, String::from("paused without a ring")),
-        };
+            Step::Paused => Err(Trap::Message(text(format_args!("paused without a ring"))).into()),
+            Step::Interrupted => Err(Trap::Message(text(format_args!("interrupted"))).into()),
+        }
+    }) {
+        Ok(()) => Outcome::Exit(0),
+        Err(Stop::Exit(code)) => Outcome::Exit(code),
+        Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), text(format_args!("{t}"))),
+        Err(Stop::Pending) => Outcome::Trap(None, text(format_args!("paused without a ring"))),
+    };
     inst.platform.wasi.finish();
     let written = inst.platform.wasi.written;
     drop(inst);
@@ -830,11 +897,11 @@ fn enter(
     args: &[Value],
 ) -> Result<UserContext, Stop> {
     let regs = inst.prepare_call(index, args)?;
-    let ret_stub = inst
-        .platform
-        .stub_page()
-        .map(|(va, _)| va)
-        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("no memory for entry stubs"))))?;
+    let ret_stub = inst.platform.stub_page().map(|(va, _)| va).ok_or_else(|| {
+        Stop::Trap(Trap::Message(text(format_args!(
+            "allocate memory failed (entry stubs)"
+        ))))
+    })?;
     let mut ctx = UserContext::new(regs.func, regs.sp, &regs.int);
     for (q, v) in ctx.q.iter_mut().zip(regs.vec.iter()) {
         *q = u128::from(v[0]) | (u128::from(v[1]) << 64);
@@ -845,8 +912,11 @@ fn enter(
 }
 
 fn main_index(inst: &Instance<'_, SecurePlatform>) -> Result<u32, Stop> {
-    inst.export_func("_start")
-        .ok_or_else(|| Stop::Trap(Trap::Message(String::from("module exports no _start"))))
+    inst.export_func("_start").ok_or_else(|| {
+        Stop::Trap(Trap::Message(text(format_args!(
+            "module exports no _start"
+        ))))
+    })
 }
 
 /// Prepares a run: the module's start function (if any), then `_start` (`export` = None) or
@@ -864,13 +934,13 @@ pub fn start(
         }
         Some((name, params)) => {
             let index = inst.export_func(name).ok_or_else(|| {
-                Stop::Trap(Trap::Message(alloc::format!(
+                Stop::Trap(Trap::Message(text(format_args!(
                     "lookup function {name} failed"
-                )))
+                ))))
             })?;
             let ty = inst
                 .func_type(index)
-                .ok_or_else(|| Stop::Trap(Trap::Message(String::from("bad export type"))))?;
+                .ok_or_else(|| Stop::Trap(Trap::Message(text(format_args!("bad export type")))))?;
             let args = abi::parse_args(ty, params).map_err(|m| Stop::Trap(Trap::Message(m)))?;
             Next::Export(index, args)
         }
@@ -924,8 +994,13 @@ pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step
                         .and_then(|r| Ok(abi::format_results(&r)?));
                     match line {
                         Ok(line) => {
-                            inst.platform.wasi.queue_stdout(line.as_bytes());
-                            inst.platform.wasi.queue_stdout(b"\n");
+                            let wasi = &mut inst.platform.wasi;
+                            if !(wasi.queue_stdout(line.as_bytes()) && wasi.queue_stdout(b"\n")) {
+                                return Step::Finished(Err(Trap::Message(text(format_args!(
+                                    "allocate memory failed"
+                                )))
+                                .into()));
+                            }
                         }
                         Err(stop) => return Step::Finished(Err(stop)),
                     }
@@ -966,25 +1041,26 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                 }
             }
             UserExit::Svc { imm } => {
-                return Step::Finished(Err(
-                    Trap::Message(alloc::format!("unexpected svc #{imm}")).into()
-                ))
+                return Step::Finished(Err(Trap::Message(text(format_args!(
+                    "unexpected svc #{imm}"
+                )))
+                .into()))
             }
             UserExit::Fault { esr, far } => {
                 return Step::Finished(Err(inst.fault(far).unwrap_or_else(|| {
                     let at = if esr.far_valid() {
                         inst.platform.describe(far)
                     } else {
-                        String::from("no fault address")
+                        text(format_args!("no fault address"))
                     };
-                    Trap::Message(alloc::format!("module fault: {esr}, at {at}")).into()
+                    Trap::Message(text(format_args!("module fault: {esr}, at {at}"))).into()
                 })))
             }
             UserExit::Interrupt => return Step::Interrupted,
             UserExit::Fatal { kind } => {
-                return Step::Finished(Err(Trap::Message(alloc::format!(
+                return Step::Finished(Err(Trap::Message(text(format_args!(
                     "fatal exception kind {kind}"
-                ))
+                )))
                 .into()))
             }
         }

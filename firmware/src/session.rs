@@ -4,17 +4,20 @@
 //!
 //! LOAD never parses shared memory in place: the bytes are copied into secure memory first
 //! (so the normal world cannot change them between check and use), measured with SHA-256,
-//! parsed and instantiated with the secure [`SecurePlatform`]. Everything the module costs
-//! (the copy, code, instance data, stack, linear memory) counts against the session's quota;
-//! a quota that is too small is refused with the exact minimum, computed before anything is
-//! allocated for the module. Unloading unmaps, zeroes and frees all of it.
+//! parsed and instantiated with the secure [`SecurePlatform`]. Every engine call of a session
+//! runs under a [`tzwasm_firmware::pool::Charging`] guard, so everything allocated for it (the
+//! copy, the parser's working memory, code, instance data, stack, linear memory, the run's
+//! records, the helpers' working memory) is charged to the session's
+//! account and fails cleanly past its quota; a quota that is too small is refused with the
+//! measured minimum ([`load_charged`]). Unloading unmaps, zeroes and frees all of it.
 //!
 //! Runs are parallel: each CPU serves at most one session at a time, and a paused run's
 //! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
 //! executing module code at this moment.
 
-use crate::runner::SecurePlatform;
+use crate::boot::POOL;
 use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
+use crate::runner::{text, SecurePlatform};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -34,7 +37,7 @@ use tzwasm_firmware::sessions::{
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
 use tzwasm_smc::ring::{Producer, SharedRegion};
-use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE};
+use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE, MAX_RUN_BLOCK};
 use tzwasm_smc::session::{RunBlock, RunReport};
 use tzwasm_smc::{Regs4, Status};
 
@@ -146,7 +149,10 @@ fn load_into(
         return Err((
             Status::BadAddress,
             0,
-            alloc::format!("module size {} is not in 1..={MAX_MODULE_SIZE}", at.len),
+            text(format_args!(
+                "module size {} is not in 1..={MAX_MODULE_SIZE}",
+                at.len
+            )),
         ));
     }
     // The copy counts against the quota once the module is loaded; a quota that cannot hold
@@ -161,7 +167,7 @@ fn load_into(
         return Err((
             Status::OutOfMemory,
             0,
-            String::from("secure pool exhausted copying the module"),
+            text(format_args!("secure pool exhausted copying the module")),
         ));
     };
     let file_box: Box<[u64]> = words.into_boxed_slice();
@@ -185,7 +191,7 @@ fn load_into(
                 tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
                 _ => Status::BadModule,
             };
-            return Err((status, 0, alloc::format!("{e}")));
+            return Err((status, 0, text(format_args!("{e}"))));
         }
     };
     let config = InstanceConfig {
@@ -198,7 +204,8 @@ fn load_into(
         Ok(fp) => module_min_quota(at.len, fp),
         Err(e) => {
             free_file();
-            return Err((Status::BadModule, 0, alloc::format!("{e}")));
+            // Planning the image allocates too: out of memory is not a bad module.
+            return Err((instantiate_status(&e), 0, text(format_args!("{e}"))));
         }
     };
     report.min_quota = min_quota;
@@ -207,9 +214,9 @@ fn load_into(
         return Err((
             Status::QuotaTooSmall,
             min_quota,
-            alloc::format!(
+            text(format_args!(
                 "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-            ),
+            )),
         ));
     }
     let t3 = crate::arch::counter();
@@ -218,7 +225,7 @@ fn load_into(
         return Err((
             Status::OutOfMemory,
             0,
-            String::from("secure pool exhausted"),
+            text(format_args!("secure pool exhausted")),
         ));
     };
     let module_ptr = Box::into_raw(module_box);
@@ -253,14 +260,162 @@ fn load_into(
             // SAFETY: the failed instance is gone; nothing borrows the module any more.
             drop(unsafe { Box::from_raw(module_ptr) });
             free_file();
-            let status = match e {
-                InstantiateError::Quota(_) => Status::QuotaTooSmall,
-                InstantiateError::Platform(_) | InstantiateError::OutOfMemory => {
-                    Status::OutOfMemory
+            let status = instantiate_status(&e);
+            Err((status, min_quota, text(format_args!("{e}"))))
+        }
+    }
+}
+
+/// The status of a failed instantiation (or footprint computation).
+fn instantiate_status(e: &InstantiateError) -> Status {
+    match e {
+        InstantiateError::Quota(_) => Status::QuotaTooSmall,
+        InstantiateError::Platform(_) | InstantiateError::OutOfMemory => Status::OutOfMemory,
+        _ => Status::BadModule,
+    }
+}
+
+/// Room a minimum quota leaves for RUN's own records on top of what the loaded module holds:
+/// the run block's copy, the WASI arguments and environment with their slice tables, the
+/// saved registers, the output line buffers (four times the largest run block).
+pub const RUN_ALLOWANCE: u64 = 4 * MAX_RUN_BLOCK as u64;
+
+/// The minimum quota a load that just succeeded shows: its peak charge, or what the module
+/// holds plus [`RUN_ALLOWANCE`], whichever is more.
+fn minimum(account: &Account) -> u64 {
+    account
+        .peak()
+        .max(account.used().saturating_add(RUN_ALLOWANCE))
+}
+
+/// True if a load attempt failed for want of quota: the account refused a charge during it,
+/// or the footprint check (or the instance's own quota) said the quota is too small.
+fn for_want_of_quota(account: &Account, refused_before: u64, e: &LoadError) -> bool {
+    account.refused() != refused_before || e.0 == Status::QuotaTooSmall
+}
+
+/// LOAD with every allocation charged to the session (the CPU serves it under a
+/// [`tzwasm_firmware::pool::Charging`] guard): the copy, SHA-256, the parser's working
+/// memory and the parsed module, the instance and its pages.
+///
+/// The minimum quota it reports is measured, not estimated: it is the account's peak charge
+/// over a whole successful load of this file (or what the module then holds plus
+/// [`RUN_ALLOWANCE`], if more), and allocations are deterministic for a given file, so a
+/// session with exactly that quota loads it and can start it. When the quota is too small, the
+/// load is measured again with memory lent from the [`QuotaBook`](tzwasm_firmware::quota)
+/// (what no session has reserved), growing the loan until the load fits or the book has
+/// nothing more to lend; the measuring load is then freed and the call answers
+/// QUOTA_TOO_SMALL with the peak (or, if even the whole free pool is too small, with a lower
+/// bound no session could be opened with now).
+fn load_charged(
+    account: &Account,
+    at: &LoadPlace,
+    report: &mut LoadReport,
+) -> Result<(Loaded, [u64; 3]), LoadError> {
+    account.reset_peak();
+    let refused = account.refused();
+    let first = load_into(account.limit(), at, report);
+    match first {
+        Ok((mut loaded, _)) => {
+            let charged = account.used();
+            let min_quota = minimum(account);
+            loaded.charged = charged;
+            report.charged = charged;
+            report.min_quota = min_quota;
+            Ok((loaded, [charged, min_quota, 0]))
+        }
+        Err(e) if for_want_of_quota(account, refused, &e) => {
+            let hint = if e.0 == Status::QuotaTooSmall { e.1 } else { 0 };
+            let min_quota = measure_min_quota(account, at, hint).inspect_err(|e| {
+                if e.0 == Status::QuotaTooSmall {
+                    report.min_quota = e.1;
                 }
-                _ => Status::BadModule,
-            };
-            Err((status, min_quota, alloc::format!("{e}")))
+            })?;
+            report.min_quota = min_quota;
+            let quota = account.quota();
+            Err((
+                Status::QuotaTooSmall,
+                min_quota,
+                text(format_args!(
+                    "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
+                )),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The account's peak over a load of `at` that fits, with the account's limit raised by
+/// memory reserved from the quota book for the measurement (see [`load_charged`]). `hint`:
+/// a lower bound of the need if known (the footprint check's), else 0.
+///
+/// When even everything the book has free is not enough (no session could be opened with
+/// the module's minimum now), the answer is QUOTA_TOO_SMALL with a lower bound instead: the
+/// hint, or one byte more than the largest limit tried.
+fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64, LoadError> {
+    let book = &MACHINE.book;
+    let quota = account.quota();
+    let beyond = |least: u64| -> LoadError {
+        (
+            Status::QuotaTooSmall,
+            least,
+            text(format_args!(
+                "heap quota {quota} is too small: this module needs at least {least} bytes, \
+                 more than the secure pool has free for sessions now"
+            )),
+        )
+    };
+    let mut hint = hint;
+    let mut want = quota
+        .saturating_mul(2)
+        .max(hint.saturating_add(hint / 4))
+        .max(copy_cost(at.len).saturating_mul(4));
+    loop {
+        let free = book.free();
+        let most = quota.saturating_add(free);
+        if hint > most {
+            return Err(beyond(hint));
+        }
+        let mut extra = want.saturating_sub(quota);
+        let last = extra >= free || book.reserve(extra).is_err();
+        if last {
+            // Lend what is left, once: if that is not enough, nothing is.
+            extra = free;
+            if book.reserve(extra).is_err() {
+                extra = 0;
+            }
+        }
+        account.lend(extra);
+        account.reset_peak();
+        let refused = account.refused();
+        let mut scratch = LoadReport::new(0);
+        let r = load_into(account.limit(), at, &mut scratch);
+        let peak = minimum(account);
+        if let Err(e) = &r {
+            if e.0 == Status::QuotaTooSmall {
+                hint = hint.max(e.1);
+            }
+        }
+        let fits = match r {
+            Ok((loaded, _)) => {
+                drop(loaded);
+                Ok(true)
+            }
+            Err(e) if for_want_of_quota(account, refused, &e) => Ok(false),
+            Err(e) => Err(e),
+        };
+        account.end_loan();
+        book.release(extra);
+        match fits? {
+            true => return Ok(peak),
+            false if last => {
+                return Err(beyond(
+                    hint.max(quota.saturating_add(extra).saturating_add(1)),
+                ));
+            }
+            false => {
+                want = want.saturating_mul(2).max(hint.saturating_add(hint / 4));
+            }
         }
     }
 }
@@ -271,7 +426,7 @@ fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
     match stop {
         Some(Stop::Trap(t)) => {
             r.trap_id = t.id().map_or(tzwasm_smc::session::NO_TRAP_ID, |i| i as u32);
-            r.set_message(&alloc::format!("{t}"));
+            r.set_message(&text(format_args!("{t}")));
         }
         Some(Stop::Exit(code)) => {
             r.exit_code = *code;
@@ -386,8 +541,9 @@ impl Engine for FwEngine {
     }
 
     fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Loaded, [u64; 3]), Refusal> {
+        let _charging = POOL.charge_to(account);
         let mut report = LoadReport::new(0);
-        let r = load_into(account.quota(), at, &mut report);
+        let r = load_charged(account, at, &mut report);
         let out = match r {
             Ok((loaded, regs)) => {
                 report.status = Status::Success.to_raw() as i64 as i32;
@@ -403,7 +559,8 @@ impl Engine for FwEngine {
         out
     }
 
-    fn run(&self, _account: &Account, loaded: &mut Loaded, at: &RunPlace) -> Step {
+    fn run(&self, account: &Account, loaded: &mut Loaded, at: &RunPlace) -> Step {
+        let _charging = POOL.charge_to(account);
         if !matches!(loaded.run, RunState::NotStarted) {
             return Step::Refused(Status::BadState.into());
         }
@@ -462,7 +619,8 @@ impl Engine for FwEngine {
         step_result(loaded, step, Some(cur), at.report)
     }
 
-    fn resume(&self, _account: &Account, loaded: &mut Loaded) -> Step {
+    fn resume(&self, account: &Account, loaded: &mut Loaded) -> Step {
+        let _charging = POOL.charge_to(account);
         let (mut cur, at) = match core::mem::replace(&mut loaded.run, RunState::Done) {
             RunState::Paused { cur, report } => (cur, report),
             RunState::Flushing { result, at, report } => {
@@ -481,7 +639,8 @@ impl Engine for FwEngine {
         step_result(loaded, step, Some(cur), at)
     }
 
-    fn cancel(&self, _account: &Account, loaded: &mut Loaded) -> Regs4 {
+    fn cancel(&self, account: &Account, loaded: &mut Loaded) -> Regs4 {
+        let _charging = POOL.charge_to(account);
         let at = match loaded.run {
             RunState::Paused { report, .. } => report,
             RunState::Flushing { at, .. } => at,
@@ -495,7 +654,8 @@ impl Engine for FwEngine {
         }
     }
 
-    fn unload(&self, _account: &Account, loaded: Loaded) {
+    fn unload(&self, account: &Account, loaded: Loaded) {
+        let _charging = POOL.charge_to(account);
         drop(loaded);
     }
 
@@ -505,8 +665,10 @@ impl Engine for FwEngine {
         crate::mmu::leave_user_space();
     }
 
-    fn charged(&self, _account: &Account, loaded: &Loaded) -> u64 {
-        loaded.charged
+    /// What is charged to the session now: everything its module holds (file copy, parsed
+    /// module, instance, pages, tables) and whatever its run holds.
+    fn charged(&self, account: &Account, _loaded: &Loaded) -> u64 {
+        account.used()
     }
 
     /// Page 1: the counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and

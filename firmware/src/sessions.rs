@@ -256,8 +256,12 @@ impl<E: Engine> Machine<E> {
         self.book
             .reserve(quota)
             .map_err(|free| Refusal(Status::QuotaTooLarge, free))?;
+        let Some(account) = Account::try_new(quota) else {
+            self.book.release(quota);
+            return Err(Status::OutOfMemory.into());
+        };
         let entry = SessionEntry {
-            account: Account::new(quota),
+            account,
             state: Mutex::new(None),
         };
         match self.sessions.insert(entry) {

@@ -87,6 +87,11 @@ pub mod ids {
     /// [`MeasureSelector`](crate::call::MeasureSelector): the payload's integrity hash, or
     /// the addresses hostile-module tests aim at.
     pub const TEST_MEASURE: FunctionId = fast64(0xff05);
+    /// TEST_ALLOC_FAIL (fast SMC64, test builds only): `0xF200FF06`. `x1` = N: the N-th
+    /// secure-pool allocation from now fails, once (0 disarms). `x1` back = how many
+    /// allocations the previous arming still had to go (0: it fired, or none was armed),
+    /// `x2` = allocations failed by injection since boot.
+    pub const TEST_ALLOC_FAIL: FunctionId = fast64(0xff06);
 }
 
 /// First function number of the range reserved for shared memory, sessions and modules.
@@ -147,10 +152,13 @@ pub enum Call {
     /// TEST_MEASURE (test builds only): `x1` = [`MeasureSelector`]; the payload's integrity
     /// hash or its addresses.
     TestMeasure,
+    /// TEST_ALLOC_FAIL (test builds only): `x1` = N, fail the N-th pool allocation from now
+    /// (0 disarms); `x1` = what the previous arming had left, `x2` = failures injected.
+    TestAllocFail,
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 22] = [
+pub const ALL_CALLS: [Call; 23] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -173,6 +181,7 @@ pub const ALL_CALLS: [Call; 22] = [
     Call::TestShm,
     Call::TestRun,
     Call::TestMeasure,
+    Call::TestAllocFail,
 ];
 
 impl Call {
@@ -201,6 +210,7 @@ impl Call {
             Call::TestShm => ids::TEST_SHM,
             Call::TestRun => ids::TEST_RUN,
             Call::TestMeasure => ids::TEST_MEASURE,
+            Call::TestAllocFail => ids::TEST_ALLOC_FAIL,
         }
     }
 
@@ -229,6 +239,7 @@ impl Call {
             Call::TestShm => "TEST_SHM",
             Call::TestRun => "TEST_RUN",
             Call::TestMeasure => "TEST_MEASURE",
+            Call::TestAllocFail => "TEST_ALLOC_FAIL",
         }
     }
 
@@ -242,6 +253,7 @@ impl Call {
                 | Call::TestShm
                 | Call::TestRun
                 | Call::TestMeasure
+                | Call::TestAllocFail
         )
     }
 

@@ -49,6 +49,7 @@ fn tzwasm_ids_have_documented_values() {
         (ids::TEST_SHM, 0xF200_FF03),
         (ids::TEST_RUN, 0x7200_FF04),
         (ids::TEST_MEASURE, 0xF200_FF05),
+        (ids::TEST_ALLOC_FAIL, 0xF200_FF06),
         (ids::TEST_FP, 0xF200_FF01),
     ];
     for (id, raw) in expected {
@@ -143,7 +144,7 @@ fn test_only_calls_are_in_the_test_range() {
         assert_eq!(call.is_served(false), !call.is_test_only());
     }
     assert_eq!(Call::served_count(true), ALL_CALLS.len() as u32);
-    assert_eq!(Call::served_count(false), ALL_CALLS.len() as u32 - 6);
+    assert_eq!(Call::served_count(false), ALL_CALLS.len() as u32 - 7);
 }
 
 #[test]
@@ -673,7 +674,7 @@ impl Conduit for FakeSecure {
             Call::Run | Call::Resume | Call::Cancel => Self::ok([0; 3]),
             Call::ShmUnregister => Self::ok([0; 3]),
             Call::TestShm => Self::ok([0; 3]),
-            Call::TestRun | Call::TestMeasure => Self::ok([0; 3]),
+            Call::TestRun | Call::TestMeasure | Call::TestAllocFail => Self::ok([0; 3]),
             Call::TestEl0 => match El0Program::from_raw(args[1]) {
                 Some(p) => match p.expected(args[2], args[3]) {
                     Ok(v) => Self::ok([v, 0, 0]),

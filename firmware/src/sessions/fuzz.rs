@@ -237,6 +237,9 @@ impl Services for Platform {
     fn test_measure(&mut self, _: MeasureSelector) -> [u64; 3] {
         [0; 3]
     }
+    fn test_alloc_fail(&mut self, _: u64) -> [u64; 3] {
+        [0; 3]
+    }
 }
 
 /// splitmix64: deterministic, no dependency.

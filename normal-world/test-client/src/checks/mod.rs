@@ -2,10 +2,11 @@
 //! ids, statuses and typed wrappers, one file per family: Trusted OS queries and GET_INFO
 //! (`info`), bad inputs (`bad_input`), FP/SIMD survival (`fp`), S-EL0 programs (`el0`), shared
 //! memory (`shm`), sessions and LOAD (`sessions`), RUN and the ring (`runs`), the corpus
-//! (`corpus`), timing figures (`figures`), the secondary CPU (`secondary`) and crash mode
+//! (`corpus`), allocation fault injection (`alloc_faults`), timing figures (`figures`), the secondary CPU (`secondary`) and crash mode
 //! (`failstop`). This file holds what they share: the conduit, the status checks and the
 //! order the boot CPU runs them in.
 
+mod alloc_faults;
 mod aot;
 mod bad_input;
 mod corpus;
@@ -19,6 +20,7 @@ mod secondary;
 mod sessions;
 mod shm;
 
+use alloc_faults::*;
 use aot::*;
 use bad_input::*;
 use corpus::*;
@@ -180,6 +182,7 @@ pub fn run_primary(report: &mut Report) {
     crate::hostile::hostile_checks(report);
     crate::isolation::isolation_checks(report);
     corpus_checks(report);
+    alloc_fault_checks(report, learned);
 }
 
 /// A fixed-size name buffer for check names built at run time (no allocator here).
