@@ -71,7 +71,7 @@ fn run_in_space(
     stack_pa: u64,
 ) -> Result<Regs4, tzwasm_mmu::Error> {
     let page = PAGE as u64;
-    let mut space = crate::mmu::new_space()?;
+    let mut space = crate::mmu::new_space(tzwasm_firmware::pool::Owner::KERNEL)?;
     let mapped = (|| {
         let code = space.reserve(page)?.base;
         space.map(code, code_pa, page, Attributes::USER_TEXT)?;

@@ -233,18 +233,14 @@ const ENABLE: EnableOptions = EnableOptions {
     address_spaces: true,
 };
 
-/// A new, empty module address space with a fresh ASID.
-pub fn new_space() -> Result<UserSpace, Error> {
+/// A new, empty module address space with a fresh ASID; its table pages are charged to
+/// `owner` (the session's account; the kernel's for TEST_EL0).
+pub fn new_space(owner: tzwasm_firmware::pool::Owner) -> Result<UserSpace, Error> {
     let asid = ASIDS.lock().allocate().ok_or(Error::AsidsExhausted)?;
     let kernel_l1 = KERNEL_L1.load(Ordering::Acquire);
     let tables = PoolTables {
         pages: alloc::vec::Vec::new(),
-        // The kernel's: with table pages charged to the session, a quota running out inside
-        // a map in the -smp 4 stress left a CPU with a freed root installed (a level 0
-        // translation fault on the payload's own vectors); until that failure path is
-        // understood, tables (one page per 2 MiB mapped, at most a few per window) stay in
-        // the kernel's reserve.
-        owner: tzwasm_firmware::pool::Owner::KERNEL,
+        owner,
     };
     AddressSpace::new(tables, HwTlb, asid, kernel_l1).inspect_err(|_| {
         ASIDS.lock().release(asid, &mut HwTlb);

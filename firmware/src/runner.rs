@@ -465,7 +465,7 @@ impl SecurePlatform {
     /// writes code and data through the windows' VAs, and the module runs in it.
     fn space(&mut self) -> Result<&mut crate::mmu::UserSpace, PlatformError> {
         if self.space.is_none() {
-            let s = crate::mmu::new_space().map_err(|e| match e {
+            let s = crate::mmu::new_space(self.owner).map_err(|e| match e {
                 tzwasm_mmu::Error::AsidsExhausted => err("no ASID left"),
                 _ => err("secure pool exhausted (address space)"),
             })?;
