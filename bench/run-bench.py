@@ -54,6 +54,16 @@ CONFIG_TEXT = {
     "iwasm-sw": "WAMR 2.4.3 iwasm (static, WAMR_DISABLE_HW_BOUND_CHECK=1) on the same bc1 .aot",
 }
 HEAP = "12M"
+# The scaling benchmark (a second Linux boot, -smp SCALE_SMP): SCALE_N runs of SCALE_WORKLOAD at
+# once against one run, each `tzwasm run --heap SCALE_HEAP` (SCALE_N heaps must fit the pool
+# together: nbody is charged about 1.3 MB). nbody: pure double-precision compute on 200 bytes
+# of state, no output until its checksum line, so nothing but the CPUs is shared.
+SCALE_WORKLOAD = "nbody"
+SCALE_N = 4
+SCALE_SMP = 4
+SCALE_HEAP = "2M"
+SCALE_CONFIGS = ["native", "tzwasm-hw", "iwasm-hw"]
+SCALE_GOAL = 3.5
 
 
 def secure_log_problem(log, what, problems):
@@ -70,9 +80,9 @@ def die(msg):
     sys.exit(1)
 
 
-def stage(args, work):
-    """The bench cpio: /job/run.sh and /job/bench/..."""
-    stage_dir = os.path.join(work, "stage")
+def stage(args, work, part):
+    """The bench cpio of one boot (PART main or scale): /job/run.sh and /job/bench/..."""
+    stage_dir = os.path.join(work, f"stage-{part}")
     shutil.rmtree(stage_dir, ignore_errors=True)
     b = os.path.join(stage_dir, "job", "bench")
     for d in ("native", "hw", "sw"):
@@ -90,22 +100,27 @@ def stage(args, work):
         os.path.join(b, "tzbench"), 0o755)
     for v in ("hw", "sw"):
         put(os.path.join(bd, f"iwasm-{v}"), os.path.join(b, f"iwasm-{v}"), 0o755)
-    for w in WORKLOADS + ["hello"]:
+    full = args.mode == "full"
+    sizes = FULL_SIZES if full else SMOKE_SIZES
+    names = WORKLOADS + ["hello"] if part == "main" else [SCALE_WORKLOAD]
+    for w in names:
         put(os.path.join(bd, "native", w), os.path.join(b, "native", w), 0o755)
         for v in ("hw", "sw"):
             put(os.path.join(bd, v, f"{w}.aot"), os.path.join(b, v, f"{w}.aot"))
-    for f in ("big1m.aot", "big4m.aot"):
-        put(os.path.join(bd, f), os.path.join(b, f))
-    put(args.write10mib, os.path.join(b, "write10mib.aot"))
-    sizes = FULL_SIZES if args.mode == "full" else SMOKE_SIZES
+    if part == "main":
+        for f in ("big1m.aot", "big4m.aot"):
+            put(os.path.join(bd, f), os.path.join(b, f))
+        put(args.write10mib, os.path.join(b, "write10mib.aot"))
     with open(os.path.join(b, "config"), "w") as f:
-        f.write(f"MODE={args.mode}\nREPS={args.reps}\nHEAP={HEAP}\n")
+        f.write(f"PART={part}\nMODE={args.mode}\nREPS={args.reps}\nHEAP={HEAP}\n")
         f.write(f"WORKLOADS=\"{' '.join(WORKLOADS)}\"\n")
         for w in WORKLOADS:
             f.write(f"SIZE_{w}={sizes[w]}\n")
-        f.write(f"LOAD_ROUNDS={3 if args.mode == 'full' else 1}\n")
-        f.write(f"NULL_CALLS={10000 if args.mode == 'full' else 1000}\n")
-    cpio = os.path.join(work, "bench.cpio")
+        f.write(f"LOAD_ROUNDS={3 if full else 1}\n")
+        f.write(f"NULL_CALLS={10000 if full else 1000}\n")
+        f.write(f"SCALE_WORKLOAD={SCALE_WORKLOAD}\nSCALE_SIZE={sizes[SCALE_WORKLOAD]}\n")
+        f.write(f"SCALE_N={SCALE_N}\nSCALE_HEAP={SCALE_HEAP}\n")
+    cpio = os.path.join(work, f"bench-{part}.cpio")
     files = subprocess.run(["find", "."], cwd=stage_dir, check=True, capture_output=True,
                            text=True).stdout
     with open(cpio, "wb") as out:
@@ -192,6 +207,54 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
+def scaling(args, srecs, results, problems):
+    """The scaling figures from the -smp 4 boot's "par" and "peak" lines: per configuration
+    the median wall time of one run and of SCALE_N at once, and the throughput ratio
+    SCALE_N * t1 / tN (runs completed per second with SCALE_N at once over with one)."""
+    par = [r for r in srecs if r.get("kind") == "par"]
+    want = results.get(SCALE_WORKLOAD, {})
+    out = {"workload": SCALE_WORKLOAD, "size": None, "n": SCALE_N, "smp": SCALE_SMP,
+           "heap": SCALE_HEAP, "goal": SCALE_GOAL, "configs": {}}
+    hashes = set()
+    for c in SCALE_CONFIGS:
+        fig = {}
+        for n in (1, SCALE_N):
+            rr = [r for r in par if r["config"] == c and int(r["n"]) == n]
+            if len(rr) != args.reps:
+                problems.append(f"scaling {c} x{n}: {len(rr)} runs, expected {args.reps}")
+            for r in rr:
+                exits = r["exits"].split(",")
+                if len(exits) != n or any(e != "0" for e in exits):
+                    problems.append(f"scaling {c} x{n} rep {r['rep']}: exits {r['exits']}")
+                hashes.update(r["hashes"].split(","))
+                if not r["out"].startswith(f"checksum_{SCALE_WORKLOAD}_"):
+                    problems.append(f"scaling {c} x{n} rep {r['rep']}: no checksum line ({r['out']!r})")
+            fig[f"x{n}_runs_s"] = [int(r["ns"]) / 1e9 for r in rr]
+            fig[f"x{n}_s"] = median(fig[f"x{n}_runs_s"])
+        t1, tn = fig.get("x1_s"), fig.get(f"x{SCALE_N}_s")
+        fig["throughput_ratio"] = SCALE_N * t1 / tn if t1 and tn else None
+        out["configs"][c] = fig
+    if len(hashes) != 1:
+        problems.append(f"scaling: the {SCALE_WORKLOAD} outputs differ: {sorted(hashes)}")
+    # The same work as the main boot's runs of the workload: the same stdout.
+    main_out = want.get("checksum")
+    first = next((r["out"] for r in par), None)
+    if main_out and first and first.replace("_", " ") != main_out:
+        problems.append(f"scaling: {first!r} differs from the main boot's {main_out!r}")
+    out["checksum"] = first.replace("_", " ") if first else None
+    out["size"] = want.get("size")
+    peaks = {r["label"]: {"now": int(r["now"]), "peak": int(r["peak"])}
+             for r in srecs if r.get("kind") == "peak"}
+    for label in ("start", "serial", "parallel"):
+        if label not in peaks:
+            problems.append(f"scaling: no STATS page 4 reading '{label}'")
+    out["stats_page4"] = peaks
+    nat, tz = out["configs"].get("native", {}), out["configs"].get("tzwasm-hw", {})
+    nr, tr = nat.get("throughput_ratio"), tz.get("throughput_ratio")
+    out["tzwasm_over_native_ceiling"] = tr / nr if tr and nr else None
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=["full", "smoke"], required=True)
@@ -222,7 +285,9 @@ def main():
     json_path = args.json or os.path.join(work, "benchmarks.json")
     started = datetime.datetime.now(datetime.timezone.utc)
 
-    cpio, sizes = stage(args, work)
+    cpio, sizes = stage(args, work, "main")
+    scale_cpio, _ = stage(args, work, "scale")
+    load_avg = {"start": os.getloadavg()}
     # 1. Linux: every workload, hello, streaming, LOAD, NULL.
     linux_dir = os.path.join(work, "linux")
     timeout = 5400 if args.mode == "full" else 900
@@ -247,10 +312,37 @@ def main():
             problems.append("guest error: " + " ".join(f"{k}={v}" for k, v in r.items()))
     secure_log_problem(os.path.join(linux_dir, "secure.log"), "Linux boot", problems)
 
-    # 2. Bare metal: the client's world-switch timing on the release firmware.
+    load_avg["after_linux"] = os.getloadavg()
+
+    # 2. Linux again on -smp 4: the scaling benchmark (its own boot so that the figures above
+    #    stay on the -smp 2 machine of the earlier reports).
+    scale_dir = os.path.join(work, "linux-smp4")
+    print(f"run-bench: Linux part took {linux_secs:.0f} s; booting Linux on -smp {SCALE_SMP} for "
+          f"the scaling benchmark (logs in {scale_dir})", flush=True)
+    t0 = time.time()
+    rc = subprocess.run([os.path.join(TOP, "qemu", "linux", "boot-linux.sh"), "test",
+                         args.flash_linux, f"{args.initramfs}:{scale_cpio}", scale_dir,
+                         str(timeout), "job"],
+                        env=dict(os.environ, TZWASM_SMP=str(SCALE_SMP))).returncode
+    scale_secs = time.time() - t0
+    load_avg["after_scale"] = os.getloadavg()
+    srecs, sinfo = parse_lines(os.path.join(scale_dir, "console.log"))
+    if rc != 0:
+        problems.append(f"Linux -smp {SCALE_SMP} boot: QEMU exit status {rc}" + (" (timeout)" if rc == 124 else ""))
+    sdone = [r for r in srecs if r.get("kind") == "done"]
+    if not sdone:
+        problems.append(f"the -smp {SCALE_SMP} guest never reported kind=done")
+    elif sdone[-1].get("fail") != "0":
+        problems.append(f"the -smp {SCALE_SMP} guest reported failures")
+    for r in srecs:
+        if r.get("kind") == "error":
+            problems.append(f"-smp {SCALE_SMP} guest error: " + " ".join(f"{k}={v}" for k, v in r.items()))
+    secure_log_problem(os.path.join(scale_dir, "secure.log"), f"Linux -smp {SCALE_SMP} boot", problems)
+
+    # 3. Bare metal: the client's world-switch timing on the release firmware.
     bm_dir = os.path.join(work, "baremetal")
-    print(f"run-bench: Linux part took {linux_secs:.0f} s; booting the bare-metal client (logs in {bm_dir})",
-          flush=True)
+    print(f"run-bench: -smp {SCALE_SMP} part took {scale_secs:.0f} s; booting the bare-metal client "
+          f"(logs in {bm_dir})", flush=True)
     rc = subprocess.run([os.path.join(TOP, "qemu", "boot.sh"), "test", args.flash_baremetal, bm_dir,
                          "600"]).returncode
     null_ns = psci_ns = None
@@ -264,7 +356,9 @@ def main():
     else:
         null_ns, psci_ns = int(m.group(1)), int(m.group(2))
 
-    # 3. Check and summarise.
+    load_avg["end"] = os.getloadavg()
+
+    # 4. Check and summarise.
     times = [r for r in recs if r.get("kind") == "time"]
     for r in times:
         if r.get("exit") != "0":
@@ -383,6 +477,7 @@ def main():
         if w not in diag:
             problems.append(f"no diagnostic run of {w}")
     null_linux = [r for r in recs if r.get("kind") == "null"]
+    scale = scaling(args, srecs, results, problems)
     sections = {}
     out = subprocess.run([os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-") + "size", "-A",
                           args.bl32_elf], capture_output=True, text=True)
@@ -406,6 +501,10 @@ def main():
         "guest": next((r for r in recs if r.get("kind") == "info"), {}),
         "linux_boot_s": round(linux_secs, 1),
         "heap": HEAP,
+        "scale_boot_s": round(scale_secs, 1),
+        "scale_guest": next((r for r in srecs if r.get("kind") == "info"), {}),
+        "host_cores": os.cpu_count(),
+        "host_load_avg": {k: [round(x, 2) for x in v] for k, v in load_avg.items()},
     }
     report = {
         "meta": meta, "configs": CONFIG_TEXT, "workloads": results, "ratios": ratios,
@@ -414,7 +513,8 @@ def main():
         "world_switch": {"null_ns": null_ns, "psci_version_ns": psci_ns,
                          "ratio": null_ns / psci_ns if null_ns and psci_ns else None,
                          "linux_null_ioctl_ns": int(null_linux[-1]["ns_per_call"]) if null_linux else None},
-        "image": image, "secure_info": info, "problems": problems,
+        "image": image, "scaling": scale, "secure_info": info, "scale_secure_info": sinfo,
+        "problems": problems,
     }
     with open(json_path, "w") as f:
         json.dump(report, f, indent=1, sort_keys=False)
@@ -428,6 +528,11 @@ def main():
         sys.exit(1)
     print(f"run-bench: {args.mode}: all checksums agree; report in {md_path} and {json_path}")
     print(summary_lines(report))
+    sc = report["scaling"]
+    print(f"  STATS page 4, most CPUs running modules at once: "
+          f"{sc['stats_page4'].get('serial', {}).get('peak')} before, "
+          f"{sc['stats_page4'].get('parallel', {}).get('peak')} after the concurrent runs; "
+          f"host load {report['meta']['host_load_avg']}")
 
 
 def f2(x):
@@ -454,7 +559,107 @@ def goal_rows(r):
                          "<= 1.5", f"{f2(lf['ratio_inside'])}; {f2(lf['ratio_client'])}", lf["ratio_inside"] <= 1.5))
     rows.append(("world switch: NULL fast call / PSCI_VERSION (bare-metal client)", "<= 1.5",
                  f2(ws["ratio"]), ws["ratio"] is not None and ws["ratio"] <= 1.5))
+    h = headline(r)
+    rows.append(("hello world, first byte: tzwasm / native", "<= 2.00", f2(h["ttfb_ratio"]),
+                 h["ttfb_ratio"] is not None and h["ttfb_ratio"] <= 2.0))
+    rows.append(("pool bytes per module beyond its linear memory (median over the modules)",
+                 "<= 262144", f"{h['pool_beyond']:,}" if h["pool_beyond"] else "n/a",
+                 h["pool_beyond"] is not None and h["pool_beyond"] <= 262144))
+    rows.append(("BL32 image bytes (with the attestation crypto; the goal is without it)", "<= 262144",
+                 f"{h['bl32']:,}", h["bl32"] <= 262144))
+    sc = r.get("scaling")
+    if not sc:
+        return rows
+    cf = sc.get("configs", {})
+    tr = cf.get("tzwasm-hw", {}).get("throughput_ratio")
+    rows.append((f"scaling: throughput of {sc.get('n')} `tzwasm run` at once / 1 run, -smp {sc.get('smp')} "
+                 f"(native; iwasm on the same guest; the host has {r['meta'].get('host_cores')} cores)",
+                 f">= {sc.get('goal')}",
+                 f"{f2(tr)} (native {f2(cf.get('native', {}).get('throughput_ratio'))}; "
+                 f"iwasm {f2(cf.get('iwasm-hw', {}).get('throughput_ratio'))})",
+                 tr is not None and tr >= sc.get("goal", SCALE_GOAL)))
     return rows
+
+
+# The figures of the 2026-11-23 report (issue 11: today's must be no worse than 1.33 / 1.09).
+BASELINE = {"date": "2026-11-23", "tzwasm-hw/iwasm-hw": 1.33, "tzwasm-sw/iwasm-sw": 1.09,
+            "tzwasm-hw/native": 1.99, "world_switch": 5.68, "ttfb_ms": 12.4, "ttfb_native_ms": 3.7,
+            "bl32": 316944, "pool_beyond": 1150000}
+
+
+def best_geomeans(r):
+    """Geomeans of the ratios of the fastest run of each configuration (best of the
+    repetitions): load from other jobs on the host only ever adds time to a run, so under a
+    busy host these are the steadier companion of the medians."""
+    out = {}
+    for k in r["ratios"]:
+        a, b = k.split("/")
+        xs = []
+        for w in WORKLOADS:
+            ra, rb = r["workloads"][w]["runs_s"].get(a), r["workloads"][w]["runs_s"].get(b)
+            if ra and rb:
+                xs.append(min(ra) / min(rb))
+        out[k] = geomean(xs)
+    return out
+
+
+def headline(r):
+    """The figures issues 11 and 14 quote, from one report."""
+    pool = [p["beyond_linear"] for p in r["pool"].values()]
+    tz, nat = r["hello"].get("tzwasm-hw", {}), r["hello"].get("native", {})
+    ttfb, ttfb_n = tz.get("ttfb_ms"), nat.get("ttfb_ms")
+    sc = (r.get("scaling") or {}).get("configs", {})
+    return {
+        "tzwasm-hw/iwasm-hw": r["geomean"]["tzwasm-hw/iwasm-hw"],
+        "tzwasm-sw/iwasm-sw": r["geomean"]["tzwasm-sw/iwasm-sw"],
+        "tzwasm-hw/native": r["geomean"]["tzwasm-hw/native"],
+        "world_switch": r["world_switch"]["ratio"],
+        "ttfb_ms": ttfb, "ttfb_native_ms": ttfb_n,
+        "ttfb_ratio": ttfb / ttfb_n if ttfb and ttfb_n else None,
+        "bl32": r["image"]["bl32_bin_bytes"],
+        "pool_beyond": int(statistics.median(pool)) if pool else None,
+        "scaling": {c: v.get("throughput_ratio") for c, v in sc.items()},
+    }
+
+
+def headline_rows(r):
+    """(figure, today, 2026-11-23, how to reproduce) for the Markdown summary."""
+    h = headline(r)
+    best = best_geomeans(r)
+    sc = r.get("scaling") or {}
+    pk = sc.get("stats_page4", {})
+    n, smp = sc.get("n"), sc.get("smp")
+
+    def hb(k):
+        return f"{f2(h[k])} (best-of-run {f2(best[k])})"
+
+    rows = [
+        ("tzwasm/iwasm, hardware bounds (geomean over the workloads)", hb("tzwasm-hw/iwasm-hw"),
+         f2(BASELINE["tzwasm-hw/iwasm-hw"]), "`make bench`: `tzwasm run --heap 12M hw/W.aot -- SIZE` vs `iwasm-hw hw/W.aot SIZE`"),
+        ("tzwasm/iwasm, software bounds (geomean)", hb("tzwasm-sw/iwasm-sw"),
+         f2(BASELINE["tzwasm-sw/iwasm-sw"]), "`make bench`: the same with `sw/W.aot` and `iwasm-sw`"),
+        ("tzwasm/native, hardware bounds (geomean)", hb("tzwasm-hw/native"),
+         f2(BASELINE["tzwasm-hw/native"]), "`make bench`: `tzwasm run ... hw/W.aot` vs `native/W SIZE`"),
+        ("world switch: NULL fast call / PSCI_VERSION", f2(h["world_switch"]), f2(BASELINE["world_switch"]),
+         "`make bench` (its bare-metal boot: `qemu/boot.sh test build/flash.bin DIR`, the client's `timing:` line)"),
+        ("hello world, first byte (ms): tzwasm; native", f"{f2(h['ttfb_ms'])}; {f2(h['ttfb_native_ms'])}",
+         f"{BASELINE['ttfb_ms']}; {BASELINE['ttfb_native_ms']}", "`make bench`: `tzbench time ... -- tzwasm run --heap 12M hw/hello.aot`"),
+        ("BL32 image (bytes)", f"{h['bl32']:,}", f"{BASELINE['bl32']:,}", "`make bench` or `make size` (`build/bl32.bin`)"),
+        ("pool per module beyond its linear memory (bytes, median)",
+         f"{h['pool_beyond']:,}" if h["pool_beyond"] else "n/a", f"about {BASELINE['pool_beyond']:,}",
+         "`make bench`: `tzbench load hw/W.aot 1` (LOAD's charge)"),
+    ]
+    if not sc:
+        return rows
+    return rows + [
+        (f"scaling: {n} `tzwasm run` at once / 1, throughput (-smp {smp})",
+         f"{f2(h['scaling'].get('tzwasm-hw'))} (native {f2(h['scaling'].get('native'))}, iwasm {f2(h['scaling'].get('iwasm-hw'))})",
+         "n/a (new)", f"`make bench` (its -smp {smp} boot): `tzbench par scale {sc.get('workload')} tzwasm-hw REP {n} -- "
+         f"tzwasm run --heap {sc.get('heap')} hw/{sc.get('workload')}.aot -- {sc.get('size')}` vs `... 1 -- ...`"),
+        ("most CPUs seen executing module code at once (STATS page 4): before; after the concurrent runs",
+         f"{pk.get('serial', {}).get('peak', 'n/a')}; {pk.get('parallel', {}).get('peak', 'n/a')}", "n/a (new)",
+         "`make bench`: `tzbench peak LABEL` in the -smp 4 boot"),
+    ]
 
 
 def summary_lines(r):
@@ -478,7 +683,10 @@ def render(r):
     L.append(f"- Command: `{m['command']}` ({m['reps']} repetitions, medians)")
     L.append(f"- Emulator: {m['qemu']}; {m['machine']}")
     L.append(f"- Guest: Linux {m['guest'].get('kernel', '?')}, {m['guest'].get('cpus', '?')} CPUs; tzwasm runs with `--heap {m['heap']}`")
-    L.append(f"- Host: {m['host']}")
+    L.append(f"- Host: {m['host']}; load average (1, 5, 15 min) at the start {m.get('host_load_avg', {}).get('start')}, "
+             f"at the end {m.get('host_load_avg', {}).get('end')} (other jobs share the host)")
+    if m.get("scale_guest"):
+        L.append(f"- Scaling: a second Linux boot, {m['scale_guest'].get('cpus', '?')} CPUs (see the scaling section)")
     L.append("- World switch: a second, bare-metal boot in the same `make bench` (the bare-metal test "
              "client on the release firmware; Linux userspace cannot issue PSCI_VERSION).")
     L.append("")
@@ -489,6 +697,13 @@ def render(r):
     for name, goal, val, ok in goal_rows(r):
         L.append(f"| {name} | {goal} | {val} | {'met' if ok else '**missed**'} |")
     L.append("")
+    L.append(f"## Headline figures against the {BASELINE['date']} report")
+    L.append("")
+    L.append("| figure | today | " + BASELINE["date"] + " | reproduce |")
+    L.append("|---|---:|---:|---|")
+    for name, today, before, how in headline_rows(r):
+        L.append(f"| {name} | {today} | {before} | {how} |")
+    L.append("")
     L.append("## Ratios per workload (median time / median time)")
     L.append("")
     keys = list(r["ratios"])
@@ -497,6 +712,12 @@ def render(r):
     for w in WORKLOADS:
         L.append(f"| {w} | " + " | ".join(f2(r["ratios"][k][w]) for k in keys) + " |")
     L.append("| **geomean** | " + " | ".join(f"**{f2(r['geomean'][k])}**" for k in keys) + " |")
+    best = best_geomeans(r)
+    L.append("| geomean of best-of-run ratios | " + " | ".join(f2(best[k]) for k in keys) + " |")
+    L.append("")
+    L.append("The last row divides the fastest run of each configuration instead of the medians "
+             "(other jobs on the host only ever add time); when the two rows disagree, host load "
+             "moved the medians.")
     L.append("")
     L.append("## Absolute medians (seconds, QEMU TCG)")
     L.append("")
@@ -566,6 +787,42 @@ def render(r):
                  f"{lf['parse']:.0f} | {lf['reloc']:.0f} | {lf['mem']:.0f} | {lf['setup']:.0f} | "
                  f"{f2(lf['ratio_inside'])} | {f2(lf['ratio_client'])} |")
     L.append("")
+    sc = r.get("scaling")
+    if sc:
+        L.append(f"## Scaling: {sc['n']} runs at once against 1 (-smp {sc['smp']})")
+        L.append("")
+        L.append(f"A second Linux boot on `-smp {sc['smp']}` (the same images): per repetition, one run of "
+                 f"`{sc['workload']} {sc['size']}` in each configuration, then {sc['n']} at once (`tzbench par`, "
+                 f"each copy its own process, as {sc['n']} users would start them), configurations "
+                 f"interleaved. tzwasm: {sc['n']} `tzwasm run --heap {sc['heap']}` processes, so {sc['n']} "
+                 f"sessions. Throughput ratio = {sc['n']} x (median time of one run) / (median time of "
+                 f"{sc['n']} at once), i.e. runs completed per second; {sc['n']}.00 is perfect scaling. "
+                 f"Goal for tzwasm: >= {sc['goal']}.")
+        L.append("")
+        L.append(f"| configuration | 1 run (s) | {sc['n']} at once (s) | throughput ratio | from the fastest runs |")
+        L.append("|---|---:|---:|---:|---:|")
+        for c, v in sc["configs"].items():
+            x1, xn = v.get("x1_s"), v.get(f"x{sc['n']}_s")
+            r1, rn = v.get("x1_runs_s"), v.get(f"x{sc['n']}_runs_s")
+            best = sc["n"] * min(r1) / min(rn) if r1 and rn else None
+            L.append(f"| {c} | {f2(x1)} | {f2(xn)} | **{f2(v.get('throughput_ratio'))}** | {f2(best)} |")
+        L.append("")
+        pk = sc.get("stats_page4", {})
+
+        def p(label):
+            return pk.get(label, {}).get("peak", "n/a")
+
+        L.append(f"- STATS page 4, the most CPUs seen executing module code at the same moment since boot: "
+                 f"{p('start')} at the start, {p('serial')} after the first repetition's single runs, "
+                 f"**{p('parallel')}** after its concurrent runs.")
+        L.append(f"- tzwasm's ratio over native's on the same guest (the share of what the host allowed): "
+                 f"{f2(sc.get('tzwasm_over_native_ceiling'))}.")
+        L.append(f"- Host: {m.get('host_cores')} cores, shared; load average (1, 5, 15 min) at the start "
+                 f"{m.get('host_load_avg', {}).get('start')}, after the -smp {sc['smp']} boot "
+                 f"{m.get('host_load_avg', {}).get('after_scale')}. QEMU TCG runs each vCPU on its own host "
+                 f"thread, so {sc['n']} busy vCPUs get at most {m.get('host_cores')} cores between them: native "
+                 f"code bounds what any runtime can show here (see docs/benchmarks-analysis.md).")
+        L.append("")
     L.append("## World switch")
     L.append("")
     ws = r["world_switch"]

@@ -2,7 +2,12 @@
 # bench.sh: the in-guest driver of `make bench` / `make bench-smoke` (owned by bench/). Runs as
 # /job/run.sh of the Linux image's job mode (qemu/linux/init) from the bench cpio that
 # bench/run-bench.py appends; everything it needs is under /job/bench, with the settings in
-# /job/bench/config (MODE, REPS, HEAP, WORKLOADS, SIZE_<name>, LOAD_ROUNDS, NULL_CALLS).
+# /job/bench/config (PART, MODE, REPS, HEAP, WORKLOADS, SIZE_<name>, LOAD_ROUNDS, NULL_CALLS;
+# for PART=scale: SCALE_WORKLOAD, SCALE_SIZE, SCALE_N, SCALE_HEAP).
+# PART=main (the -smp 2 boot): every workload in five configurations, hello, streaming, LOAD,
+# NULL. PART=scale (the -smp 4 boot): SCALE_N runs of one CPU-bound workload at once against
+# one run, natively, through `tzwasm run` and through iwasm, with STATS page 4 (the most CPUs
+# seen executing module code at once) read before and after the first concurrent tzwasm runs.
 # Every measurement is one "@B ..." line from bench/helper (tzbench) on the console; the host
 # script checks and summarises them. Configurations are interleaved: each repetition runs
 # every workload in every configuration, the configuration order rotated per repetition.
@@ -17,13 +22,14 @@ err() { echo "@B kind=error $*"; fail=1; }
 for f in $T $B/iwasm-hw $B/iwasm-sw /usr/bin/tzwasm; do
     [ -x "$f" ] || { err what=missing file=$f; echo "@B kind=done fail=1"; exit 1; }
 done
-for w in $WORKLOADS hello; do
+if [ "$PART" = scale ]; then CHECK="$SCALE_WORKLOAD"; else CHECK="$WORKLOADS hello"; fi
+for w in $CHECK; do
     for f in $B/native/$w $B/hw/$w.aot $B/sw/$w.aot; do
         [ -f "$f" ] || { err what=missing file=$f; echo "@B kind=done fail=1"; exit 1; }
     done
 done
 
-echo "@B kind=info mode=$MODE reps=$REPS kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) heap=$HEAP"
+echo "@B kind=info part=$PART mode=$MODE reps=$REPS kernel=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) heap=$HEAP"
 tzwasm info | sed 's/^/@I /'
 # Pool use as `tzwasm info` sees it with nothing else open: its own session's and
 # registration's records in the secure world's handle tables (which grow from the pool).
@@ -62,6 +68,42 @@ rotate() {
 }
 
 CONFIGS="native tzwasm-hw tzwasm-sw iwasm-hw iwasm-sw"
+
+# pool_check: the pool must be back at its baseline; then the final line.
+pool_check() {
+    used=$(pool_used)
+    echo "@B kind=pool in_use=${used:-unknown} baseline=${pool_base:-unknown}"
+    [ -n "$used" ] && [ "$used" = "$pool_base" ] || err what=pool in_use=${used:-unknown} baseline=${pool_base:-unknown}
+    echo "@B kind=done fail=$fail"
+    exit $fail
+}
+
+# The scaling part: per repetition, one run of the workload in each configuration, then
+# SCALE_N at once in each (tzbench par), the configuration order rotated per repetition.
+if [ "$PART" = scale ]; then
+    w=$SCALE_WORKLOAD
+    scale_run() { # CONFIG REP N
+        case $1 in
+        native) $T par scale "$w" "$1" "$2" "$3" -- $B/native/$w "$SCALE_SIZE" ;;
+        tzwasm-hw) $T par scale "$w" "$1" "$2" "$3" -- tzwasm run --heap "$SCALE_HEAP" $B/hw/$w.aot -- "$SCALE_SIZE" ;;
+        iwasm-hw) $T par scale "$w" "$1" "$2" "$3" -- $B/iwasm-hw $B/hw/$w.aot "$SCALE_SIZE" ;;
+        esac || err what=par config=$1 rep=$2 n=$3
+    }
+    $T peak start || err what=peak
+    rep=1
+    while [ $rep -le "$REPS" ]; do
+        for c in $(rotate $rep native tzwasm-hw iwasm-hw); do
+            scale_run "$c" "$rep" 1
+        done
+        [ $rep -eq 1 ] && { $T peak serial || err what=peak; }
+        for c in $(rotate $rep native tzwasm-hw iwasm-hw); do
+            scale_run "$c" "$rep" "$SCALE_N"
+        done
+        [ $rep -eq 1 ] && { $T peak parallel || err what=peak; }
+        rep=$((rep + 1))
+    done
+    pool_check
+fi
 
 # Workloads and hello world (time to the first byte), interleaved.
 rep=1
@@ -116,9 +158,4 @@ done
 # NULL fast calls from userspace (ioctl + world switch), for reference.
 $T null "$NULL_CALLS" || err what=null
 
-# The pool must be back at its baseline.
-used=$(pool_used)
-echo "@B kind=pool in_use=${used:-unknown} baseline=${pool_base:-unknown}"
-[ -n "$used" ] && [ "$used" = "$pool_base" ] || err what=pool in_use=${used:-unknown} baseline=${pool_base:-unknown}
-echo "@B kind=done fail=$fail"
-exit $fail
+pool_check

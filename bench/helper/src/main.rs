@@ -10,6 +10,13 @@
 //!     LOADs FILE ROUNDS times in fresh sessions; per round the client-timed LOAD, STATS pages
 //!     0-3 (quota use, copy, SHA-256, parse, instantiate = relocate + memory + set-up) and the
 //!     charge
+//! tzbench par SECTION NAME CONFIG REP N -- COMMAND [ARGS...]
+//!     starts N copies of COMMAND at once, each with its stdout on its own pipe; reports the
+//!     wall time from the first start to the last exit, each copy's time, stdout hash and exit
+//!     status, and the first copy's first line (the scaling benchmark: N = 4 against N = 1)
+//! tzbench peak LABEL
+//!     STATS page 4 from a fresh session: CPUs executing module code now, and the most seen at
+//!     once since boot
 //! tzbench null CALLS
 //!     CALLS NULL fast calls through /dev/tzwasm (ioctl + SMC round trip), ns per call
 //! tzbench run FILE.aot [ARGS...]
@@ -20,7 +27,7 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use tzwasm_smc::ring::Stream;
@@ -56,12 +63,46 @@ fn time(args: &[OsString]) -> Result<(), String> {
         return Err("time: expected -- before the command".into());
     }
     let start = Instant::now();
-    let mut child = Command::new(command)
+    let child = Command::new(command)
         .args(rest)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("time: cannot start {}: {e}", command.to_string_lossy()))?;
-    let mut out = child.stdout.take().expect("stdout was piped");
+    let out = drain(child, start).map_err(|e| format!("time: {e}"))?;
+    println!(
+        "@B kind=time section={} name={} config={} rep={} ns={} ttfb_ns={} bytes={} hash={:016x} exit={} out={}",
+        section.to_string_lossy(),
+        name.to_string_lossy(),
+        config.to_string_lossy(),
+        rep.to_string_lossy(),
+        out.ns,
+        out.first_byte_ns.map_or(-1, |t| t as i128),
+        out.bytes,
+        out.hash,
+        out.exit,
+        out.first_line,
+    );
+    Ok(())
+}
+
+/// What one child printed and how it ended.
+struct Drained {
+    /// From `start` to its exit.
+    ns: u128,
+    /// From `start` to the first byte on its stdout.
+    first_byte_ns: Option<u128>,
+    bytes: u64,
+    /// FNV-1a of the whole stdout.
+    hash: u64,
+    /// The exit code, or `signal...`.
+    exit: String,
+    /// The first line of stdout (at most 200 bytes), spaces as `_`.
+    first_line: String,
+}
+
+/// Reads a child's piped stdout to its end, then waits for it; times from `start`.
+fn drain(mut child: Child, start: Instant) -> Result<Drained, String> {
+    let mut out = child.stdout.take().ok_or("stdout was not piped")?;
     let mut first_byte_ns = None;
     let mut bytes = 0u64;
     let mut hash = Fnv::new();
@@ -72,7 +113,7 @@ fn time(args: &[OsString]) -> Result<(), String> {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("time: reading stdout: {e}")),
+            Err(e) => return Err(format!("reading stdout: {e}")),
         };
         if first_byte_ns.is_none() {
             first_byte_ns = Some(start.elapsed().as_nanos());
@@ -85,19 +126,82 @@ fn time(args: &[OsString]) -> Result<(), String> {
     }
     let status = child
         .wait()
-        .map_err(|e| format!("time: waiting for the command: {e}"))?;
+        .map_err(|e| format!("waiting for the command: {e}"))?;
     let ns = start.elapsed().as_nanos();
     let line = String::from_utf8_lossy(&first_line);
-    let line = line.split('\n').next().unwrap_or("").replace(' ', "_");
+    let first_line = line.split('\n').next().unwrap_or("").replace(' ', "_");
+    Ok(Drained {
+        ns,
+        first_byte_ns,
+        bytes,
+        hash: hash.0,
+        exit: status
+            .code()
+            .map_or_else(|| format!("signal{status}"), |c| c.to_string()),
+        first_line,
+    })
+}
+
+/// `par`: N copies of one command at once, timed together.
+fn par(args: &[OsString]) -> Result<(), String> {
+    let [section, name, config, rep, n, dashdash, command, rest @ ..] = args else {
+        return Err("usage: tzbench par SECTION NAME CONFIG REP N -- COMMAND [ARGS...]".into());
+    };
+    if dashdash != "--" {
+        return Err("par: expected -- before the command".into());
+    }
+    let n = parse_u64("par N", Some(n))?;
+    if n == 0 || n > 64 {
+        return Err("par: N must be 1 to 64".into());
+    }
+    let start = Instant::now();
+    // Every copy is started before any is read: a reader thread per copy.
+    let mut readers = Vec::new();
+    for _ in 0..n {
+        let child = Command::new(command)
+            .args(rest)
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("par: cannot start {}: {e}", command.to_string_lossy()))?;
+        readers.push(std::thread::spawn(move || drain(child, start)));
+    }
+    let mut outs = Vec::new();
+    for r in readers {
+        outs.push(
+            r.join()
+                .map_err(|_| "par: a reader thread panicked".to_string())?
+                .map_err(|e| format!("par: {e}"))?,
+        );
+    }
+    let ns = start.elapsed().as_nanos();
+    let list = |f: &dyn Fn(&Drained) -> String| outs.iter().map(f).collect::<Vec<_>>().join(",");
     println!(
-        "@B kind=time section={} name={} config={} rep={} ns={ns} ttfb_ns={} bytes={bytes} hash={:016x} exit={} out={line}",
+        "@B kind=par section={} name={} config={} rep={} n={n} ns={ns} child_ns={} hashes={} exits={} out={}",
         section.to_string_lossy(),
         name.to_string_lossy(),
         config.to_string_lossy(),
         rep.to_string_lossy(),
-        first_byte_ns.map_or(-1, |t| t as i128),
-        hash.0,
-        status.code().map_or_else(|| format!("signal{status}"), |c| c.to_string()),
+        list(&|d| d.ns.to_string()),
+        list(&|d| format!("{:016x}", d.hash)),
+        list(&|d| d.exit.clone()),
+        outs.first().map_or("", |d| d.first_line.as_str()),
+    );
+    Ok(())
+}
+
+/// `peak`: STATS page 4 (CPUs executing module code now, most at once since boot).
+fn peak(args: &[OsString]) -> Result<(), String> {
+    let label = args.first().ok_or("usage: tzbench peak LABEL")?;
+    let Device { mut channel, .. } =
+        Device::open(4096, 1 << 20).map_err(|e| format!("peak: {e}"))?;
+    let handle = channel.session();
+    let mut session = Session::attach(&mut channel, handle);
+    let [now, peak, _] = session
+        .stats(4)
+        .map_err(|e| format!("STATS page 4: {e:?}"))?;
+    println!(
+        "@B kind=peak label={} now={now} peak={peak}",
+        label.to_string_lossy()
     );
     Ok(())
 }
@@ -261,9 +365,11 @@ fn main() -> ExitCode {
     let result = match args.first().and_then(|a| a.to_str()) {
         Some("time") => time(&args[1..]),
         Some("load") => load(&args[1..]),
+        Some("par") => par(&args[1..]),
+        Some("peak") => peak(&args[1..]),
         Some("null") => null(&args[1..]),
         Some("run") => run(&args[1..]),
-        _ => Err("usage: tzbench time|load|null|run ... (see the source)".into()),
+        _ => Err("usage: tzbench time|par|peak|load|null|run ... (see the source)".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
