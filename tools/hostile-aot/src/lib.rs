@@ -395,6 +395,36 @@ fn refuse_marker(a: &mut Asm, imm: u32) {
 /// `fd_write(exec_env, 1, iovs, 1, nwritten)` with the iovecs at linear-memory offset
 /// `iovs` and nwritten at 0x150, passed as native addresses (x21 = offset 0), as generated
 /// code passes pointer arguments; the iovecs' buffers are offsets.
+/// The isolation victim's set-up (bare-metal and Linux variants): the marker in both pages of
+/// its linear memory and on its stack (a 64-byte frame the caller made), the 40-byte record
+/// of its window addresses (code, data, stack, memory, stubs; x22 holds the return stub),
+/// and the two iovecs that write the record (0x140) and 4 KiB from 0x1000 (0x160).
+fn plant_victim_markers(a: &mut Asm) {
+    memory_base(a); // x21 = linear memory offset 0
+    marker(a); // x5 = marker
+    a.str(5, X21, 0); // str x5, [x21]
+    a.movz(X4, 1, 1); // movz x4, #1, lsl #16
+    a.word(0x8b04_02a4); // add x4, x21, x4: the second page
+    a.str(5, X4, 0); // str x5, [x4]
+    a.str(5, SP, 0); // str x5, [sp]
+    a.add(X4, X21, VICTIM_RECORD); // add x4, x21, #record
+    a.word(0x1000_0006); // adr x6, .: in the code window
+    a.str(6, X4, 0); // str x6, [x4] (code)
+    a.str(X20, X4, 8); // str x20, [x4, #8] (data: exec_env)
+    a.add(6, SP, 0); // mov x6, sp
+    a.str(6, X4, 16); // str x6, [x4, #16] (stack marker)
+    a.str(X21, X4, 24); // str x21, [x4, #24] (memory)
+    a.str(X22, X4, 32); // str x22, [x4, #32] (stubs)
+                        // iovec 0x140: the record (40 bytes); iovec 0x160: 4 KiB from 0x1000.
+    a.mov_w(6, VICTIM_RECORD); // mov w6, #record
+    a.str_w(6, X21, 0x140); // str w6, [x21, #0x140]
+    a.mov_w(6, 40); // mov w6, #40
+    a.str_w(6, X21, 0x144); // str w6, [x21, #0x144]
+    a.mov_w(6, 0x1000); // mov w6, #0x1000
+    a.str_w(6, X21, 0x160); // str w6, [x21, #0x160]
+    a.str_w(6, X21, 0x164); // str w6, [x21, #0x164] (len 4096)
+}
+
 fn write_stdout(a: &mut Asm, iovs: u32) {
     load_import(a, FD_WRITE); // x8 = func_ptrs[fd_write]
     a.mov(X0, X20); // mov x0, x20 (exec_env)
@@ -426,29 +456,7 @@ fn isolation_cases() -> Vec<Case> {
                 prologue(a);
                 a.mov(X22, 30); // mov x22, x30: the return stub
                 a.word(0xd101_03ff); // sub sp, sp, #64: a frame holding the stack marker
-                memory_base(a); // x21 = linear memory offset 0
-                marker(a); // x5 = marker
-                a.str(5, X21, 0); // str x5, [x21]
-                a.movz(X4, 1, 1); // movz x4, #1, lsl #16
-                a.word(0x8b04_02a4); // add x4, x21, x4: the second page
-                a.str(5, X4, 0); // str x5, [x4]
-                a.str(5, SP, 0); // str x5, [sp]
-                a.add(X4, X21, VICTIM_RECORD); // add x4, x21, #record
-                a.word(0x1000_0006); // adr x6, .: in the code window
-                a.str(6, X4, 0); // str x6, [x4] (code)
-                a.str(X20, X4, 8); // str x20, [x4, #8] (data: exec_env)
-                a.add(6, SP, 0); // mov x6, sp
-                a.str(6, X4, 16); // str x6, [x4, #16] (stack marker)
-                a.str(X21, X4, 24); // str x21, [x4, #24] (memory)
-                a.str(X22, X4, 32); // str x22, [x4, #32] (stubs)
-                // iovec 0x140: the record (40 bytes); iovec 0x160: 4 KiB from 0x1000.
-                a.mov_w(6, VICTIM_RECORD); // mov w6, #record
-                a.str_w(6, X21, 0x140); // str w6, [x21, #0x140]
-                a.mov_w(6, 40); // mov w6, #40
-                a.str_w(6, X21, 0x144); // str w6, [x21, #0x144]
-                a.mov_w(6, 0x1000); // mov w6, #0x1000
-                a.str_w(6, X21, 0x160); // str w6, [x21, #0x160]
-                a.str_w(6, X21, 0x164); // str w6, [x21, #0x164] (len 4096)
+                plant_victim_markers(a);
                 write_stdout(a, 0x140);
                 for _ in 0..4 {
                     write_stdout(a, 0x160);

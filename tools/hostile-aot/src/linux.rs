@@ -18,8 +18,8 @@
 
 use super::reg::*;
 use super::{
-    asm, build, expect_marker, load_import, marker, memory_base, prologue, refuse_marker,
-    two_pages, Asm, Case, Expect, Target, FD_WRITE, VICTIM_RECORD, VICTIM_SECOND_PAGE,
+    asm, build, expect_marker, load_import, marker, plant_victim_markers, prologue, refuse_marker,
+    two_pages, Asm, Case, Expect, Target, FD_WRITE, VICTIM_SECOND_PAGE,
 };
 use tzwasm_aot_loader::writer::ModuleBuilder;
 use tzwasm_aot_loader::Arch;
@@ -68,29 +68,7 @@ pub fn isolation_victim() -> Case {
             a.mov(X22, 30); // mov x22, x30: the return stub
             a.word(0xd101_03ff); // sub sp, sp, #64: the stack marker's frame
             a.str(23, SP, 8); // str x23, [sp, #8]: callee-saved, the loop counter
-            memory_base(a); // x21 = linear memory offset 0
-            marker(a); // x5 = marker
-            a.str(5, X21, 0); // str x5, [x21]
-            a.movz(X4, 1, 1); // movz x4, #1, lsl #16
-            a.word(0x8b04_02a4); // add x4, x21, x4: the second page
-            a.str(5, X4, 0); // str x5, [x4]
-            a.str(5, SP, 0); // str x5, [sp]
-            a.add(X4, X21, VICTIM_RECORD); // add x4, x21, #record
-            a.word(0x1000_0006); // adr x6, .: in the code window
-            a.str(6, X4, 0); // str x6, [x4] (code)
-            a.str(X20, X4, 8); // str x20, [x4, #8] (data: exec_env)
-            a.add(6, SP, 0); // mov x6, sp
-            a.str(6, X4, 16); // str x6, [x4, #16] (stack marker)
-            a.str(X21, X4, 24); // str x21, [x4, #24] (memory)
-            a.str(X22, X4, 32); // str x22, [x4, #32] (stubs)
-                                // iovec 0x140: the record; 0x160: 4 KiB from 0x1000; 0x170: the message.
-            a.mov_w(6, VICTIM_RECORD); // mov w6, #record
-            a.str_w(6, X21, 0x140); // str w6, [x21, #0x140]
-            a.mov_w(6, 40); // mov w6, #40
-            a.str_w(6, X21, 0x144); // str w6, [x21, #0x144]
-            a.mov_w(6, 0x1000); // mov w6, #0x1000
-            a.str_w(6, X21, 0x160); // str w6, [x21, #0x160]
-            a.str_w(6, X21, 0x164); // str w6, [x21, #0x164] (len 4096)
+            plant_victim_markers(a);
             write_fd(a, 1, 0x140);
             a.movz(23, VICTIM_CHUNKS, 0); // mov x23, #chunks
             let top = a.here();
