@@ -294,6 +294,12 @@ impl WasiHost for RunWasi {
         true
     }
 
+    fn interrupt_pending(&mut self) -> bool {
+        // Long helpers and random_get ask between chunks (the helpers through the
+        // platform's default, which asks here).
+        crate::arch::irq_pending()
+    }
+
     fn args(&self) -> &[&[u8]] {
         &self.args
     }
@@ -785,7 +791,9 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
             Ok(()) => Outcome::Exit(0),
             Err(Stop::Exit(code)) => Outcome::Exit(code),
             Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), alloc::format!("{t}")),
-            Err(Stop::Pending) => Outcome::Trap(None, String::from("paused without a ring")),
+            Err(Stop::Pending | Stop::Interrupted) => {
+                Outcome::Trap(None, String::from("paused without a ring"))
+            }
         };
     inst.platform.wasi.finish();
     let written = inst.platform.wasi.written;
@@ -953,6 +961,14 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                 let args: [u64; 8] = ctx.x[..8].try_into().unwrap_or([0; 8]);
                 match inst.dispatch(id, &args) {
                     Ok(v) => ctx.x[0] = v,
+                    Err(Stop::Interrupted) => {
+                        // A long helper stopped between chunks for a pending normal-world
+                        // interrupt; the instance keeps its progress. Rewinding to the `svc`
+                        // re-issues the same call with the same registers on RESUME, and it
+                        // continues where it stopped.
+                        ctx.pc -= 4;
+                        return Step::Interrupted;
+                    }
                     Err(Stop::Pending) => {
                         // Issue the same `svc` again on resume: the stub's registers are
                         // all still in ctx, and the call had no effect.

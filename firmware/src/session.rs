@@ -28,8 +28,8 @@ use tzwasm_aot_loader::{parse, Arch};
 use tzwasm_firmware::handles::try_boxed;
 use tzwasm_firmware::quota::Account;
 use tzwasm_firmware::sessions::{
-    copy_cost, instance_budget, min_quota as module_min_quota, Engine, LoadPlace, Machine, Refusal,
-    RunPlace, Step,
+    copy_cost, instance_budget, min_quota as module_min_quota, Engine, LoadPlace, LoadStep,
+    Machine, Refusal, RunPlace, Step,
 };
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
@@ -67,6 +67,9 @@ pub struct Loaded {
     /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate; then, inside
     /// instantiate, relocation and memory work (allocate, zero, map, seal).
     load_ticks: [u64; 6],
+    /// INTERRUPTED answers of the LOAD, and its longest step (counter ticks of one call).
+    load_interruptions: u64,
+    load_longest_step: u64,
     /// Times the run returned INTERRUPTED.
     interruptions: u64,
 }
@@ -136,11 +139,74 @@ fn write_report(at: u64, report: &LoadReport) {
 
 type LoadError = (Status, u64, String);
 
-fn load_into(
+/// Bytes LOAD copies out of shared memory between two checks for a pending normal-world
+/// interrupt (about 0.6 ms under QEMU TCG).
+const LOAD_COPY_CHUNK: usize = 1 << 20;
+/// Bytes LOAD hashes between two checks (about 2 ms of SHA-256 under QEMU TCG).
+const LOAD_HASH_CHUNK: usize = 64 << 10;
+
+/// A LOAD in progress: the copy made so far, the SHA-256 state, and what it cost so far. It
+/// lives in the session between INTERRUPTED answers (the state machine pins the
+/// registration it copies from and reports into meanwhile).
+pub struct LoadJob {
+    at: LoadPlace,
     quota: u64,
-    at: &LoadPlace,
-    report: &mut LoadReport,
-) -> Result<(Loaded, [u64; 3]), LoadError> {
+    /// The copy: capacity for the whole file, reserved when the LOAD began.
+    words: Vec<u64>,
+    hasher: Sha256,
+    hashed: usize,
+    /// Counter ticks spent copying and hashing (summed over the steps).
+    ticks: [u64; 2],
+    report: LoadReport,
+    /// INTERRUPTED answers so far, and the longest step in counter ticks (STATS page 5).
+    interruptions: u64,
+    longest_step: u64,
+}
+
+impl LoadJob {
+    fn copied(&self) -> usize {
+        (self.words.len() * 8).min(self.at.len as usize)
+    }
+
+    /// The next bounded piece of work before instantiation (a chunk of the copy, then of the
+    /// hash); false once both are done.
+    fn piece(&mut self) -> bool {
+        let len = self.at.len as usize;
+        let t0 = crate::arch::counter();
+        if self.copied() < len {
+            let up_to = (self.words.len() * 8)
+                .saturating_add(LOAD_COPY_CHUNK)
+                .min(len);
+            // SAFETY: [file, file + len) is inside a registration the state machine keeps
+            // pinned (mapped) for the call and while the LOAD is interrupted; the capacity
+            // for all of it was reserved in begin_load.
+            let _ =
+                unsafe { crate::platform::copy_in_part(self.at.file, len, &mut self.words, up_to) };
+            self.ticks[0] += crate::arch::counter() - t0;
+            return true;
+        }
+        if self.hashed < len {
+            let end = self.hashed.saturating_add(LOAD_HASH_CHUNK).min(len);
+            let bytes = crate::platform::bytes_of(&self.words, len);
+            self.hasher
+                .update(bytes.get(self.hashed..end).unwrap_or_default());
+            self.hashed = end;
+            self.ticks[1] += crate::arch::counter() - t0;
+            return true;
+        }
+        false
+    }
+}
+
+impl Drop for LoadJob {
+    fn drop(&mut self) {
+        // What was copied of the module is zeroed before it goes back to the pool.
+        self.words.fill(0);
+    }
+}
+
+/// LOAD's checks that need no work, and the job with the copy's memory reserved.
+fn begin_load(quota: u64, at: &LoadPlace) -> Result<LoadJob, LoadError> {
     let len = at.len as usize;
     if at.len == 0 || at.len > MAX_MODULE_SIZE {
         return Err((
@@ -152,19 +218,35 @@ fn load_into(
     // The copy counts against the quota once the module is loaded; a quota that cannot hold
     // it is still answered with the module's real minimum, so the copy and the parse happen
     // first and are freed before the refusal.
-    let copy = copy_cost(at.len);
-    // Copy out of shared memory first: never parse what the normal world can still change.
-    let t0 = crate::arch::counter();
-    // SAFETY: [file, file + len) is inside a registration the state machine keeps pinned
-    // (mapped) for the call.
-    let Some(words) = (unsafe { crate::platform::copy_in(at.file, len) }) else {
+    let mut words = Vec::new();
+    if words.try_reserve_exact(len.div_ceil(8)).is_err() {
         return Err((
             Status::OutOfMemory,
             0,
             String::from("secure pool exhausted copying the module"),
         ));
-    };
-    let file_box: Box<[u64]> = words.into_boxed_slice();
+    }
+    Ok(LoadJob {
+        at: *at,
+        quota,
+        words,
+        hasher: Sha256::new(),
+        hashed: 0,
+        ticks: [0; 2],
+        report: LoadReport::new(0),
+        interruptions: 0,
+        longest_step: 0,
+    })
+}
+
+/// The last step of LOAD, once the file is copied and measured: parse, check the quota,
+/// instantiate. The copy moves into the module (or is freed with the job on a refusal).
+fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
+    let (quota, at) = (job.quota, job.at);
+    let len = at.len as usize;
+    let copy = copy_cost(at.len);
+    let t2 = crate::arch::counter();
+    let file_box: Box<[u64]> = core::mem::take(&mut job.words).into_boxed_slice();
     let file_ptr = Box::into_raw(file_box);
     // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes.
     let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
@@ -173,9 +255,6 @@ fn load_into(
         let mut b = unsafe { Box::from_raw(file_ptr) };
         b.fill(0);
     };
-    let t1 = crate::arch::counter();
-    report.sha256.copy_from_slice(&Sha256::digest(file));
-    let t2 = crate::arch::counter();
 
     let module = match parse(file, Arch::Aarch64) {
         Ok(m) => m,
@@ -201,7 +280,7 @@ fn load_into(
             return Err((Status::BadModule, 0, alloc::format!("{e}")));
         }
     };
-    report.min_quota = min_quota;
+    job.report.min_quota = min_quota;
     if min_quota > quota {
         free_file();
         return Err((
@@ -228,16 +307,16 @@ fn load_into(
         Ok(instance) => {
             let it = instance.platform.ticks;
             let ticks = [
-                t1 - t0,
-                t2 - t1,
+                job.ticks[0],
+                job.ticks[1],
                 t3 - t2,
                 crate::arch::counter() - t3,
                 it.relocate,
                 it.memory,
             ];
             let charged = copy + instance.quota().used();
-            report.charged = charged;
-            report.set_message("loaded");
+            job.report.charged = charged;
+            job.report.set_message("loaded");
             let loaded = Loaded {
                 instance: ManuallyDrop::new(instance),
                 run: RunState::NotStarted,
@@ -245,6 +324,8 @@ fn load_into(
                 file: file_ptr,
                 charged,
                 load_ticks: ticks,
+                load_interruptions: job.interruptions,
+                load_longest_step: 0,
                 interruptions: 0,
             };
             Ok((loaded, [charged, min_quota, 0]))
@@ -263,6 +344,21 @@ fn load_into(
             Err((status, min_quota, alloc::format!("{e}")))
         }
     }
+}
+
+/// One call's worth of LOAD: pieces of the copy and the hash until a normal-world interrupt
+/// is pending (`Ok(None)`: INTERRUPTED), then the instantiation. Every call does at least one
+/// piece, so a LOAD always progresses.
+fn load_step(job: &mut LoadJob) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
+    while job.piece() {
+        if crate::arch::irq_pending() {
+            return Ok(None);
+        }
+    }
+    // Copied and measured (the job ends in this step, so the hash is final once).
+    let digest = core::mem::take(&mut job.hasher).finalize();
+    job.report.sha256.copy_from_slice(&digest);
+    instantiate(job).map(Some)
 }
 
 /// The report of a run that ended with `result` (x0..x3 of the final answer).
@@ -326,7 +422,7 @@ fn step_result(loaded: &mut Loaded, step: RunnerStep, cur: Option<Box<Cursor>>, 
                     let id = t.id().map_or(u64::MAX, |i| i as u64);
                     [Status::Trapped.to_raw(), id, 0, 0]
                 }
-                Err(Stop::Pending) => [Status::Internal.to_raw(), 0, 0, 0],
+                Err(Stop::Pending | Stop::Interrupted) => [Status::Internal.to_raw(), 0, 0, 0],
             };
             let report = run_report(&result, r.as_ref().err());
             if loaded.instance.platform.wasi.flush_tail() {
@@ -360,6 +456,7 @@ fn running<R>(f: impl FnOnce() -> R) -> R {
 
 impl Engine for FwEngine {
     type Module = Loaded;
+    type Loading = LoadJob;
 
     fn map_shm(&self, range: ShmRange) -> bool {
         match crate::mmu::map_ns_shared(range.base, range.size) {
@@ -385,22 +482,48 @@ impl Engine for FwEngine {
         }
     }
 
-    fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Loaded, [u64; 3]), Refusal> {
-        let mut report = LoadReport::new(0);
-        let r = load_into(account.quota(), at, &mut report);
+    fn begin_load(&self, account: &Account, at: &LoadPlace) -> Result<LoadJob, Refusal> {
+        begin_load(account.quota(), at).map_err(|(status, x1, message)| {
+            let mut report = LoadReport::new(status.to_raw() as i64 as i32);
+            report.set_message(&message);
+            write_report(at.report, &report);
+            Refusal(status, x1)
+        })
+    }
+
+    fn step_load(
+        &self,
+        _account: &Account,
+        job: &mut LoadJob,
+    ) -> Result<LoadStep<Loaded>, Refusal> {
+        let t0 = crate::arch::counter();
+        let r = load_step(job);
+        job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
         let out = match r {
-            Ok((loaded, regs)) => {
-                report.status = Status::Success.to_raw() as i64 as i32;
-                Ok((loaded, regs))
+            Ok(None) => {
+                job.interruptions += 1;
+                return Ok(LoadStep::Interrupted);
+            }
+            Ok(Some((mut loaded, regs))) => {
+                job.report.status = Status::Success.to_raw() as i64 as i32;
+                loaded.load_longest_step = job.longest_step;
+                Ok(LoadStep::Loaded(loaded, regs))
             }
             Err((status, x1, message)) => {
-                report.set_message(&message);
-                report.status = status.to_raw() as i64 as i32;
+                job.report.set_message(&message);
+                job.report.status = status.to_raw() as i64 as i32;
                 Err(Refusal(status, x1))
             }
         };
-        write_report(at.report, &report);
+        write_report(job.at.report, &job.report);
         out
+    }
+
+    fn abandon_load(&self, _account: &Account, job: LoadJob) {
+        // Loaded or refused: the report is written and the copy gone already. Unfinished:
+        // the report stays as the client left it (the LOAD never answered), and the copy
+        // is zeroed and freed with the job.
+        drop(job);
     }
 
     fn run(&self, _account: &Account, loaded: &mut Loaded, at: &RunPlace) -> Step {
@@ -505,7 +628,9 @@ impl Engine for FwEngine {
 
     /// Page 1: the counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and
     /// instantiate ticks and the run's interruptions; page 3: instantiate's relocation,
-    /// memory and remaining ticks; page 4: CPUs running module code now and at most at once.
+    /// memory and remaining ticks; page 4: CPUs running module code now and at most at once;
+    /// page 5: the LOAD's INTERRUPTED answers and its longest step (counter ticks of one
+    /// LOAD or RESUME call).
     fn stats(&self, loaded: Option<&Loaded>, page: u64) -> Option<[u64; 3]> {
         let t = loaded.map_or([0; 6], |l| l.load_ticks);
         match page {
@@ -515,6 +640,11 @@ impl Engine for FwEngine {
             4 => Some([
                 RUNS_NOW.load(Ordering::Acquire),
                 RUNS_PEAK.load(Ordering::Acquire),
+                0,
+            ]),
+            5 => Some([
+                loaded.map_or(0, |l| l.load_interruptions),
+                loaded.map_or(0, |l| l.load_longest_step),
                 0,
             ]),
             _ => None,
