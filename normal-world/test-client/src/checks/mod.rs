@@ -1,7 +1,8 @@
 //! The tzwasm protocol checks of the boot and secondary CPUs, built on the `tzwasm-smc` crate's
 //! ids, statuses and typed wrappers, one file per family: Trusted OS queries and GET_INFO
 //! (`info`), bad inputs (`bad_input`), FP/SIMD survival (`fp`), S-EL0 programs (`el0`), shared
-//! memory (`shm`), sessions and LOAD (`sessions`), RUN and the ring (`runs`), the corpus
+//! memory (`shm`), sessions and LOAD (`sessions`), RUN and the ring (`runs`), bounded latency
+//! of long helper calls and LOAD (`latency`), the corpus
 //! (`corpus`), timing figures (`figures`), the secondary CPU (`secondary`) and crash mode
 //! (`failstop`). This file holds what they share: the conduit, the status checks and the
 //! order the boot CPU runs them in.
@@ -14,6 +15,7 @@ mod failstop;
 mod figures;
 mod fp;
 mod info;
+mod latency;
 mod runs;
 mod secondary;
 mod sessions;
@@ -26,6 +28,7 @@ use el0::*;
 use figures::*;
 use fp::*;
 use info::*;
+use latency::*;
 use runs::*;
 use sessions::*;
 use shm::*;
@@ -142,6 +145,7 @@ pub fn run_primary(report: &mut Report) {
     session_checks(report);
     run_checks(report);
     preempt_checks(report);
+    latency_checks(report);
     crate::hostile::hostile_checks(report);
     crate::isolation::isolation_checks(report);
     corpus_checks(report);
