@@ -140,10 +140,10 @@ fn write_report(at: u64, report: &LoadReport) {
 type LoadError = (Status, u64, String);
 
 /// Bytes LOAD copies out of shared memory between two checks for a pending normal-world
-/// interrupt (about 0.6 ms under QEMU TCG).
-const LOAD_COPY_CHUNK: usize = 1 << 20;
-/// Bytes LOAD hashes between two checks (about 2 ms of SHA-256 under QEMU TCG).
-const LOAD_HASH_CHUNK: usize = 64 << 10;
+/// interrupt (well under 1 ms under QEMU TCG, first touch of the pool pages included).
+const LOAD_COPY_CHUNK: usize = 256 << 10;
+/// Bytes LOAD hashes between two checks (0.5 to 2 ms of SHA-256 under QEMU TCG).
+const LOAD_HASH_CHUNK: usize = 16 << 10;
 
 /// A LOAD in progress: the copy made so far, the SHA-256 state, and what it cost so far. It
 /// lives in the session between INTERRUPTED answers (the state machine pins the

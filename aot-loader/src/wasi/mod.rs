@@ -437,9 +437,9 @@ pub enum WasiOutcome {
     Interrupted,
 }
 
-/// Bytes `random_get` fills between two [`WasiHost::interrupt_pending`] checks (about 2 ms
+/// Bytes `random_get` fills between two [`WasiHost::interrupt_pending`] checks (0.5 to 2 ms
 /// of the secure world's SHA-256 DRBG under QEMU TCG, far less on hardware).
-pub const RANDOM_CHUNK: u32 = 64 << 10;
+pub const RANDOM_CHUNK: u32 = 16 << 10;
 
 macro_rules! functions {
     ($($(#[$doc:meta])* $variant:ident = $name:literal, $sig:literal;)*) => {

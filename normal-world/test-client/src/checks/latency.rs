@@ -62,10 +62,10 @@ pub(super) fn latency_checks(report: &mut Report) {
     load_check(report);
 }
 
-/// `random_get` of 12 MiB, interrupted by the timer inside the call, then RESUMEd.
+/// `random_get` of 11 MiB, interrupted by the timer inside the call, then RESUMEd.
 fn random_get_check(report: &mut Report) {
     let name =
-        "latency: random_get over 12 MiB returns INTERRUPTED when a normal-world timer fires";
+        "latency: random_get over 11 MiB returns INTERRUPTED when a normal-world timer fires";
     let len = preload_word(14);
     if len < 64 {
         report.skip(name, "no module preloaded");
@@ -91,7 +91,7 @@ fn random_get_check(report: &mut Report) {
     let mut deadline = 0;
     let result = (|| {
         let mut smc = Smc;
-        // 12 MiB of linear memory and a 1 MiB stack nearly fill the pool: the session gets
+        // 11 MiB of linear memory and a 1 MiB stack nearly fill the pool: the session gets
         // exactly the module's minimum quota, which the smallest session learns.
         let min = {
             let mut probe = Session::open(&mut smc, SESSION_MIN_QUOTA)?;
@@ -136,7 +136,7 @@ fn random_get_check(report: &mut Report) {
                 ),
             );
             println!(
-                "figure: latency of random_get over 12 MiB (quota {} KiB): timer fire -> INTERRUPTED answer {} us, {} INTERRUPTED answers in all",
+                "figure: latency of random_get over 11 MiB (quota {} KiB): timer fire -> INTERRUPTED answer {} us, {} INTERRUPTED answers in all",
                 min / 1024,
                 since_fire(observer.at, deadline),
                 outcome.interruptions
@@ -214,6 +214,8 @@ fn load_check(report: &mut Report) {
                 ),
             );
             let p1 = session.stats(1);
+            let p2 = session.stats(2);
+            let p3 = session.stats(3);
             let p5 = session.stats(5);
             let req = RunRequest {
                 entry: b"",
@@ -233,13 +235,22 @@ fn load_check(report: &mut Report) {
                 outcome.as_ref().is_ok_and(|o| o.end == RunEnd::Exited(0)),
                 format_args!("{:?}", outcome.map(|o| o.end)),
             );
-            if let (Ok([freq, ..]), Ok([n, longest, _])) = (p1, p5) {
+            if let (Ok([freq, copy, hash]), Ok([parse, inst, _]), Ok([reloc, mem, _])) =
+                (p1, p2, p3)
+            {
+                let [n, longest, _] = p5.unwrap_or_default();
                 println!(
-                    "figure: latency of LOAD of a {} KiB module: timer fire -> INTERRUPTED answer {} us; {} INTERRUPTED answers; longest LOAD step {} us (secure counter, the last step: parse and instantiate)",
+                    "figure: latency of LOAD of a {} KiB module: timer fire -> INTERRUPTED answer {} us; {} INTERRUPTED answers; longest LOAD step {} us (secure counter); copy {} us, SHA-256 {} us (both in pieces), parse {} us, instantiate {} us (relocate {} us, allocate+map+seal {} us)",
                     len / 1024,
                     since_fire(answered, deadline),
                     n,
-                    micros(longest, freq)
+                    micros(longest, freq),
+                    micros(copy, freq),
+                    micros(hash, freq),
+                    micros(parse, freq),
+                    micros(inst, freq),
+                    micros(reloc, freq),
+                    micros(mem, freq)
                 );
             }
             // An interrupted LOAD that the client abandons with CANCEL.
