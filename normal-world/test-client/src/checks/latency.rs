@@ -1,5 +1,6 @@
 //! Bounded latency (docs/protocol.md, "Bounded latency"): a long helper call of a running
-//! module (WASI `random_get` over 12 MiB) and a LOAD of a ~4 MiB module each answer
+//! module (WASI `random_get` over 11 MiB: the most the 14.4 MiB pool holds next to the
+//! module's 1 MiB stack and the payload's reserve) and a LOAD of a ~4 MiB module each answer
 //! INTERRUPTED when a normal-world timer fires a few milliseconds after the call, and finish
 //! correctly after RESUME (every random byte written; the module loaded with the right
 //! SHA-256, and it runs). An interrupted LOAD is also abandoned by CANCEL. The latency, from
@@ -15,7 +16,7 @@ const RANDOM_AOT: u64 = 0x6600_0000;
 /// The run's report, block and ring.
 const LAT_WORK: u64 = 0x6680_0000;
 const LAT_WORK_SIZE: u64 = 0x1_0000;
-/// The timer fires this long after the call: well inside the work (random_get of 12 MiB
+/// The timer fires this long after the call: well inside the work (random_get of 11 MiB
 /// and hashing 4 MiB take hundreds of milliseconds under QEMU TCG).
 const FIRE_MS: u64 = 5;
 
