@@ -331,6 +331,17 @@ pub struct SecurePlatform {
     pub ticks: InstantiateTicks,
     /// When the code image was handed out writable (the runtime relocates until seal_code).
     code_given_at: u64,
+    /// Pool pages set aside before instantiation ([`SecurePlatform::prepare`]), zeroed in
+    /// pieces by LOAD; an allocation of exactly one's size takes it instead of allocating
+    /// and zeroing in one go.
+    prepared: Vec<Prepared>,
+}
+
+/// Pages set aside for a later allocation: `zeroed` of `len` bytes are zero already.
+struct Prepared {
+    pa: u64,
+    len: u64,
+    zeroed: u64,
 }
 
 /// Counter ticks of instantiation, as the platform sees it.
@@ -348,15 +359,21 @@ fn err(what: &str) -> PlatformError {
     PlatformError(String::from(what))
 }
 
-fn alloc_pages(len: u64) -> Result<u64, PlatformError> {
+/// `len` bytes of pool pages, not zeroed yet.
+fn alloc_raw(len: u64) -> Result<u64, PlatformError> {
     let layout =
         Layout::from_size_align(len as usize, PAGE as usize).map_err(|_| err("bad size"))?;
     let p = POOL
         .try_alloc(layout)
         .ok_or_else(|| err("secure pool exhausted"))?;
-    // SAFETY: freshly allocated, identity-mapped RW Normal payload memory of `len` bytes.
-    unsafe { tzwasm_mmu::arch::zero_range(p.as_ptr() as u64, len) };
     Ok(p.as_ptr() as u64)
+}
+
+fn alloc_pages(len: u64) -> Result<u64, PlatformError> {
+    let pa = alloc_raw(len)?;
+    // SAFETY: freshly allocated, identity-mapped RW Normal payload memory of `len` bytes.
+    unsafe { tzwasm_mmu::arch::zero_range(pa, len) };
+    Ok(pa)
 }
 
 fn free_pages(pa: u64, len: u64) {
@@ -422,6 +439,55 @@ impl SecurePlatform {
             wasi: RunWasi::new(),
             ticks: InstantiateTicks::default(),
             code_given_at: 0,
+            prepared: Vec::new(),
+        }
+    }
+
+    /// Sets aside `len` bytes (rounded up to pages) of pool pages for a later allocation of
+    /// that size (LOAD prepares the code image, data block, stack and initial linear memory
+    /// from the module's footprint); [`Self::zero_prepared`] zeroes them in pieces.
+    pub fn prepare(&mut self, len: u64) -> Result<(), PlatformError> {
+        let len = round_up(len);
+        if len == 0 {
+            return Ok(());
+        }
+        self.prepared
+            .try_reserve(1)
+            .map_err(|_| err("secure pool exhausted"))?;
+        let pa = alloc_raw(len)?;
+        self.prepared.push(Prepared { pa, len, zeroed: 0 });
+        Ok(())
+    }
+
+    /// Zeroes up to `budget` more bytes of the prepared pages; true once all are zero.
+    pub fn zero_prepared(&mut self, budget: u64) -> bool {
+        let mut left = budget;
+        for p in self.prepared.iter_mut() {
+            let n = (p.len - p.zeroed).min(left);
+            if n > 0 {
+                // SAFETY: [pa + zeroed, + n) lies inside pool pages this platform owns and
+                // nothing maps yet (identity-mapped RW Normal payload memory).
+                unsafe { tzwasm_mmu::arch::zero_range(p.pa + p.zeroed, n) };
+                p.zeroed += n;
+                left -= n;
+            }
+        }
+        self.prepared.iter().all(|p| p.zeroed == p.len)
+    }
+
+    /// Prepared, fully zeroed pages of exactly `len` bytes, if there are.
+    fn take_prepared(&mut self, len: u64) -> Option<u64> {
+        let i = self
+            .prepared
+            .iter()
+            .position(|p| p.len == len && p.zeroed == len)?;
+        Some(self.prepared.swap_remove(i).pa)
+    }
+
+    /// Gives back the prepared pages no allocation took.
+    pub fn release_prepared(&mut self) {
+        for p in self.prepared.drain(..) {
+            free_pages(p.pa, p.len);
         }
     }
 
@@ -490,11 +556,32 @@ impl SecurePlatform {
         attrs: Attributes,
     ) -> Result<u64, PlatformError> {
         let colour = (self.windows.len() as u64 * COLOUR_STRIDE_PAGES % COLOURS) * PAGE;
-        let space = self.space()?;
-        let base = space
-            .reserve(reserve + colour)
-            .map_err(|_| err("no VA window left"))?
-            .base;
+        let pa = if len > 0 {
+            match self.take_prepared(len) {
+                Some(pa) => pa,
+                None => alloc_pages(len)?,
+            }
+        } else {
+            0
+        };
+        let space = match self.space() {
+            Ok(s) => s,
+            Err(e) => {
+                if len > 0 {
+                    free_pages(pa, len);
+                }
+                return Err(e);
+            }
+        };
+        let base = match space.reserve(reserve + colour) {
+            Ok(w) => w.base,
+            Err(_) => {
+                if len > 0 {
+                    free_pages(pa, len);
+                }
+                return Err(err("no VA window left"));
+            }
+        };
         let start = base + colour;
         let mut w = Window {
             kind,
@@ -503,13 +590,6 @@ impl SecurePlatform {
             regions: Vec::new(),
         };
         if len > 0 {
-            let pa = match alloc_pages(len) {
-                Ok(pa) => pa,
-                Err(e) => {
-                    let _ = space.release(base);
-                    return Err(e);
-                }
-            };
             if space.map(start + offset, pa, len, attrs).is_err() {
                 free_pages(pa, len);
                 let _ = space.release(base);
@@ -1009,6 +1089,7 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
 
 impl Drop for SecurePlatform {
     fn drop(&mut self) {
+        self.release_prepared();
         self.release_all();
         if let Some(space) = self.space.take() {
             crate::mmu::destroy_space(space);

@@ -23,7 +23,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::runtime::Stop;
-use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
+use tzwasm_aot_loader::runtime::{footprint, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
 use tzwasm_firmware::handles::try_boxed;
 use tzwasm_firmware::quota::Account;
@@ -155,22 +155,47 @@ pub struct LoadJob {
     words: Vec<u64>,
     hasher: Sha256,
     hashed: usize,
-    /// Counter ticks spent copying and hashing (summed over the steps).
-    ticks: [u64; 2],
+    /// After the parse: the module, the copy, and the platform with the module's pages set
+    /// aside (zeroed in pieces before instantiation).
+    parsed: Option<Parsed>,
+    /// Counter ticks spent copying, hashing, parsing and zeroing (summed over the steps).
+    ticks: [u64; 4],
     report: LoadReport,
     /// INTERRUPTED answers so far, and the longest step in counter ticks (STATS page 5).
     interruptions: u64,
     longest_step: u64,
 }
 
+/// A parsed module waiting to be instantiated.
+struct Parsed {
+    module: Option<Box<AotModule>>,
+    file: Option<Box<[u64]>>,
+    platform: Option<SecurePlatform>,
+    config: InstanceConfig,
+    min_quota: u64,
+    zeroed: bool,
+}
+
+impl Drop for Parsed {
+    fn drop(&mut self) {
+        if let Some(f) = self.file.as_mut() {
+            f.fill(0);
+        }
+    }
+}
+
+/// Bytes of prepared module pages LOAD zeroes between two checks.
+const LOAD_ZERO_CHUNK: u64 = 1 << 20;
+
 impl LoadJob {
     fn copied(&self) -> usize {
         (self.words.len() * 8).min(self.at.len as usize)
     }
 
-    /// The next bounded piece of work before instantiation (a chunk of the copy, then of the
-    /// hash); false once both are done.
-    fn piece(&mut self) -> bool {
+    /// The next bounded piece of work before instantiation: a chunk of the copy, then of
+    /// the hash, then the parse (with the quota check, setting the module's pages aside),
+    /// then chunks of zeroing those pages. `Ok(false)` once all are done.
+    fn piece(&mut self) -> Result<bool, LoadError> {
         let len = self.at.len as usize;
         let t0 = crate::arch::counter();
         if self.copied() < len {
@@ -180,10 +205,17 @@ impl LoadJob {
             // SAFETY: [file, file + len) is inside a registration the state machine keeps
             // pinned (mapped) for the call and while the LOAD is interrupted; the capacity
             // for all of it was reserved in begin_load.
-            let _ =
+            let copied =
                 unsafe { crate::platform::copy_in_part(self.at.file, len, &mut self.words, up_to) };
             self.ticks[0] += crate::arch::counter() - t0;
-            return true;
+            if !copied {
+                return Err((
+                    Status::Internal,
+                    0,
+                    String::from("the copy of the module made no progress"),
+                ));
+            }
+            return Ok(true);
         }
         if self.hashed < len {
             let end = self.hashed.saturating_add(LOAD_HASH_CHUNK).min(len);
@@ -192,9 +224,27 @@ impl LoadJob {
                 .update(bytes.get(self.hashed..end).unwrap_or_default());
             self.hashed = end;
             self.ticks[1] += crate::arch::counter() - t0;
-            return true;
+            return Ok(true);
         }
-        false
+        match self.parsed.as_mut() {
+            None => {
+                let digest = core::mem::take(&mut self.hasher).finalize();
+                self.report.sha256.copy_from_slice(&digest);
+                let parsed = parse_step(self)?;
+                self.parsed = Some(parsed);
+                self.ticks[2] += crate::arch::counter() - t0;
+                Ok(true)
+            }
+            Some(p) if !p.zeroed => {
+                p.zeroed = p
+                    .platform
+                    .as_mut()
+                    .is_none_or(|pl| pl.zero_prepared(LOAD_ZERO_CHUNK));
+                self.ticks[3] += crate::arch::counter() - t0;
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+        }
     }
 }
 
@@ -203,6 +253,75 @@ impl Drop for LoadJob {
         // What was copied of the module is zeroed before it goes back to the pool.
         self.words.fill(0);
     }
+}
+
+/// LOAD's parse step, once the file is copied and measured: parse, the footprint and the
+/// quota check, and the module's pages set aside. The copy moves into the result.
+fn parse_step(job: &mut LoadJob) -> Result<Parsed, LoadError> {
+    let (quota, at) = (job.quota, job.at);
+    let len = at.len as usize;
+    let file: Box<[u64]> = core::mem::take(&mut job.words).into_boxed_slice();
+    // A Box whose contents are zeroed when it is dropped on the refusals below.
+    struct Zeroing(Option<Box<[u64]>>);
+    impl Drop for Zeroing {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.as_mut() {
+                f.fill(0);
+            }
+        }
+    }
+    let mut guard = Zeroing(Some(file));
+    let bytes = crate::platform::bytes_of(guard.0.as_deref().unwrap_or_default(), len);
+    let module = parse(bytes, Arch::Aarch64).map_err(|e| {
+        let status = match e {
+            tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
+            _ => Status::BadModule,
+        };
+        (status, 0, alloc::format!("{e}"))
+    })?;
+    let config = InstanceConfig {
+        // A file larger than the quota leaves nothing: refused below with the minimum.
+        heap_quota: instance_budget(quota, at.len).unwrap_or(0),
+        stack_size: MODULE_STACK,
+        ..Default::default()
+    };
+    let parts = footprint(&module, &config, 4096)
+        .map_err(|e| (Status::BadModule, 0, alloc::format!("{e}")))?;
+    let fp = parts.iter().fold(0u64, |a, (_, b)| a.saturating_add(*b));
+    let min_quota = module_min_quota(at.len, fp);
+    job.report.min_quota = min_quota;
+    if min_quota > quota {
+        return Err((
+            Status::QuotaTooSmall,
+            min_quota,
+            alloc::format!(
+                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
+            ),
+        ));
+    }
+    let oom = || {
+        (
+            Status::OutOfMemory,
+            min_quota,
+            String::from("secure pool exhausted"),
+        )
+    };
+    let module = try_boxed(module).map_err(|_| oom())?;
+    // The pages instantiation will allocate, set aside now so that zeroing them (first
+    // touch of pool pages included) happens in pieces, not inside the last step.
+    let mut platform = SecurePlatform::new();
+    for (_, bytes) in parts {
+        platform.prepare(bytes).map_err(|_| oom())?;
+    }
+    let file = guard.0.take().ok_or_else(oom)?;
+    Ok(Parsed {
+        module: Some(module),
+        file: Some(file),
+        platform: Some(platform),
+        config,
+        min_quota,
+        zeroed: false,
+    })
 }
 
 /// LOAD's checks that need no work, and the job with the copy's memory reserved.
@@ -232,87 +351,64 @@ fn begin_load(quota: u64, at: &LoadPlace) -> Result<LoadJob, LoadError> {
         words,
         hasher: Sha256::new(),
         hashed: 0,
-        ticks: [0; 2],
+        parsed: None,
+        ticks: [0; 4],
         report: LoadReport::new(0),
         interruptions: 0,
         longest_step: 0,
     })
 }
 
-/// The last step of LOAD, once the file is copied and measured: parse, check the quota,
-/// instantiate. The copy moves into the module (or is freed with the job on a refusal).
+/// The last step of LOAD, once the file is copied, measured, parsed and its pages prepared:
+/// instantiate (relocate, map, seal, set up). The copy and the module move into the result
+/// (or are freed with the job on a refusal).
 fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
-    let (quota, at) = (job.quota, job.at);
-    let len = at.len as usize;
-    let copy = copy_cost(at.len);
-    let t2 = crate::arch::counter();
-    let file_box: Box<[u64]> = core::mem::take(&mut job.words).into_boxed_slice();
-    let file_ptr = Box::into_raw(file_box);
-    // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes.
-    let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
-    let free_file = || {
-        // SAFETY: file_ptr came from Box::into_raw above and is no longer borrowed.
-        let mut b = unsafe { Box::from_raw(file_ptr) };
-        b.fill(0);
-    };
-
-    let module = match parse(file, Arch::Aarch64) {
-        Ok(m) => m,
-        Err(e) => {
-            free_file();
-            let status = match e {
-                tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
-                _ => Status::BadModule,
-            };
-            return Err((status, 0, alloc::format!("{e}")));
-        }
-    };
-    let config = InstanceConfig {
-        // A file larger than the quota leaves nothing: refused below with the minimum.
-        heap_quota: instance_budget(quota, at.len).unwrap_or(0),
-        stack_size: MODULE_STACK,
-        ..Default::default()
-    };
-    let min_quota = match footprint_total(&module, &config, 4096) {
-        Ok(fp) => module_min_quota(at.len, fp),
-        Err(e) => {
-            free_file();
-            return Err((Status::BadModule, 0, alloc::format!("{e}")));
-        }
-    };
-    job.report.min_quota = min_quota;
-    if min_quota > quota {
-        free_file();
+    let copy = copy_cost(job.at.len);
+    let len = job.at.len as usize;
+    let parsed = job.parsed.take().and_then(|mut p| {
+        Some((
+            p.platform.take()?,
+            p.file.take()?,
+            p.module.take()?,
+            p.config,
+            p.min_quota,
+        ))
+    });
+    let Some((platform, file_box, module_box, config, min_quota)) = parsed else {
         return Err((
-            Status::QuotaTooSmall,
-            min_quota,
-            alloc::format!(
-                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-            ),
-        ));
-    }
-    let t3 = crate::arch::counter();
-    let Ok(module_box) = try_boxed(module) else {
-        free_file();
-        return Err((
-            Status::OutOfMemory,
+            Status::Internal,
             0,
-            String::from("secure pool exhausted"),
+            String::from("instantiating a module that was not parsed"),
         ));
     };
+    let t3 = crate::arch::counter();
+    let file_ptr = Box::into_raw(file_box);
     let module_ptr = Box::into_raw(module_box);
+    // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes; it is
+    // freed only in Loaded::drop or below.
+    let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
     // SAFETY: module_ptr is a fresh box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
-    match Instance::new(module_ref, file, SecurePlatform::new(), config) {
-        Ok(instance) => {
+    let free_both = || {
+        // SAFETY: both came from Box::into_raw above and nothing borrows them any more.
+        unsafe {
+            drop(Box::from_raw(module_ptr));
+            let mut f = Box::from_raw(file_ptr);
+            f.fill(0);
+        }
+    };
+    match Instance::new(module_ref, file, platform, config) {
+        Ok(mut instance) => {
+            // Whatever was prepared and not taken goes back to the pool.
+            instance.platform.release_prepared();
             let it = instance.platform.ticks;
             let ticks = [
                 job.ticks[0],
                 job.ticks[1],
-                t3 - t2,
-                crate::arch::counter() - t3,
+                job.ticks[2],
+                job.ticks[3] + (crate::arch::counter() - t3),
                 it.relocate,
-                it.memory,
+                it.memory + job.ticks[3],
             ];
             let charged = copy + instance.quota().used();
             job.report.charged = charged;
@@ -331,9 +427,8 @@ fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
             Ok((loaded, [charged, min_quota, 0]))
         }
         Err(e) => {
-            // SAFETY: the failed instance is gone; nothing borrows the module any more.
-            drop(unsafe { Box::from_raw(module_ptr) });
-            free_file();
+            // The failed instance (and its platform) is gone; nothing borrows them any more.
+            free_both();
             let status = match e {
                 InstantiateError::Quota(_) => Status::QuotaTooSmall,
                 InstantiateError::Platform(_) | InstantiateError::OutOfMemory => {
@@ -346,18 +441,15 @@ fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
     }
 }
 
-/// One call's worth of LOAD: pieces of the copy and the hash until a normal-world interrupt
-/// is pending (`Ok(None)`: INTERRUPTED), then the instantiation. Every call does at least one
-/// piece, so a LOAD always progresses.
+/// One call's worth of LOAD: pieces of the copy, the hash, the parse and the zeroing until a
+/// normal-world interrupt is pending (`Ok(None)`: INTERRUPTED), then the instantiation. Every
+/// call does at least one piece, so a LOAD always progresses.
 fn load_step(job: &mut LoadJob) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
-    while job.piece() {
+    while job.piece()? {
         if crate::arch::irq_pending() {
             return Ok(None);
         }
     }
-    // Copied and measured (the job ends in this step, so the hash is final once).
-    let digest = core::mem::take(&mut job.hasher).finalize();
-    job.report.sha256.copy_from_slice(&digest);
     instantiate(job).map(Some)
 }
 
