@@ -198,7 +198,9 @@ impl LoadJob {
     fn piece(&mut self) -> Result<bool, LoadError> {
         let len = self.at.len as usize;
         let t0 = crate::arch::counter();
-        if self.copied() < len {
+        // The parse moved the copy out of `words`: copying and hashing are over then.
+        let measuring = self.parsed.is_none();
+        if measuring && self.copied() < len {
             let up_to = (self.words.len() * 8)
                 .saturating_add(LOAD_COPY_CHUNK)
                 .min(len);
@@ -217,7 +219,7 @@ impl LoadJob {
             }
             return Ok(true);
         }
-        if self.hashed < len {
+        if measuring && self.hashed < len {
             let end = self.hashed.saturating_add(LOAD_HASH_CHUNK).min(len);
             let bytes = crate::platform::bytes_of(&self.words, len);
             self.hasher
