@@ -67,7 +67,8 @@ pub struct Loaded {
     /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate; then, inside
     /// instantiate, relocation and memory work (allocate, zero, map, seal).
     load_ticks: [u64; 6],
-    /// INTERRUPTED answers of the LOAD, and its longest step (counter ticks of one call).
+    /// INTERRUPTED answers of the LOAD, and its longest piece (counter ticks between two
+    /// interrupt checks).
     load_interruptions: u64,
     load_longest_step: u64,
     /// Times the run returned INTERRUPTED.
@@ -161,7 +162,8 @@ pub struct LoadJob {
     /// Counter ticks spent copying, hashing, parsing and zeroing (summed over the steps).
     ticks: [u64; 4],
     report: LoadReport,
-    /// INTERRUPTED answers so far, and the longest step in counter ticks (STATS page 5).
+    /// INTERRUPTED answers so far, and the longest piece of work between two interrupt
+    /// checks (the instantiation included), in counter ticks (STATS page 5).
     interruptions: u64,
     longest_step: u64,
 }
@@ -447,12 +449,21 @@ fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
 /// normal-world interrupt is pending (`Ok(None)`: INTERRUPTED), then the instantiation. Every
 /// call does at least one piece, so a LOAD always progresses.
 fn load_step(job: &mut LoadJob) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
-    while job.piece()? {
+    loop {
+        let t0 = crate::arch::counter();
+        let more = job.piece()?;
+        if !more {
+            break;
+        }
+        job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
         if crate::arch::irq_pending() {
             return Ok(None);
         }
     }
-    instantiate(job).map(Some)
+    let t0 = crate::arch::counter();
+    let r = instantiate(job);
+    job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
+    r.map(Some)
 }
 
 /// The report of a run that ended with `result` (x0..x3 of the final answer).
@@ -590,10 +601,7 @@ impl Engine for FwEngine {
         _account: &Account,
         job: &mut LoadJob,
     ) -> Result<LoadStep<Loaded>, Refusal> {
-        let t0 = crate::arch::counter();
-        let r = load_step(job);
-        job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
-        let out = match r {
+        let out = match load_step(job) {
             Ok(None) => {
                 job.interruptions += 1;
                 return Ok(LoadStep::Interrupted);
@@ -723,8 +731,8 @@ impl Engine for FwEngine {
     /// Page 1: the counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and
     /// instantiate ticks and the run's interruptions; page 3: instantiate's relocation,
     /// memory and remaining ticks; page 4: CPUs running module code now and at most at once;
-    /// page 5: the LOAD's INTERRUPTED answers and its longest step (counter ticks of one
-    /// LOAD or RESUME call).
+    /// page 5: the LOAD's INTERRUPTED answers and its longest piece of work between two
+    /// interrupt checks (counter ticks).
     fn stats(&self, loaded: Option<&Loaded>, page: u64) -> Option<[u64; 3]> {
         let t = loaded.map_or([0; 6], |l| l.load_ticks);
         match page {

@@ -59,8 +59,76 @@ fn register(report: &mut Report, name: &str, base: u64, len: u64) -> Option<u64>
 
 /// Every check of this family.
 pub(super) fn latency_checks(report: &mut Report) {
+    baseline_figure();
     random_get_check(report);
     load_check(report);
+}
+
+/// The emulator's own part of the latency: the same timer preempting module code that spins
+/// (INTERRUPTED straight from the IRQ vector), then CANCEL. A figure only.
+fn baseline_figure() {
+    let spin = preload(7);
+    if spin.1 < 64 {
+        return;
+    }
+    let file_area = spin.1.div_ceil(0x1000) * 0x1000 + 0x1000;
+    let (Ok(file_shm), Ok(work_shm)) = (
+        Smc.shm_register(spin.0, file_area),
+        Smc.shm_register(LAT_WORK, LAT_WORK_SIZE),
+    ) else {
+        return;
+    };
+    struct CancelFirst {
+        at: u64,
+    }
+    impl RunObserver for CancelFirst {
+        fn output(&mut self, _stream: Stream, _bytes: &[u8]) {}
+        fn interrupted(&mut self, _n: u32) {
+            if self.at == 0 {
+                self.at = arch::counter();
+            }
+            crate::irq::disarm();
+        }
+        fn cancel_requested(&mut self) -> bool {
+            self.at != 0
+        }
+    }
+    let mut observer = CancelFirst { at: 0 };
+    let mut deadline = 0;
+    let req = RunRequest {
+        entry: b"",
+        args: &[b"spin"],
+        env: &[],
+        ring_capacity: 4096,
+    };
+    let ran = (|| {
+        let mut smc = Smc;
+        let mut session = Session::open(&mut smc, 8 << 20)?;
+        session.load_at(
+            &area(file_shm, spin.0, file_area),
+            0,
+            spin.1 as usize,
+            (file_area - 0x1000) as usize,
+        )?;
+        crate::irq::arm(FIRE_MS);
+        deadline = crate::irq::deadline();
+        let r = session.run(
+            &area(work_shm, LAT_WORK, LAT_WORK_SIZE),
+            0,
+            &req,
+            &mut observer,
+        );
+        crate::irq::disarm();
+        r
+    })();
+    let _ = Smc.shm_unregister(work_shm);
+    let _ = Smc.shm_unregister(file_shm);
+    if ran.is_ok() && observer.at != 0 {
+        println!(
+            "figure: latency baseline, module code spinning at S-EL0: timer fire -> INTERRUPTED answer {} us",
+            since_fire(observer.at, deadline)
+        );
+    }
 }
 
 /// `random_get` of 11 MiB, interrupted by the timer inside the call, then RESUMEd.
@@ -241,7 +309,7 @@ fn load_check(report: &mut Report) {
             {
                 let [n, longest, _] = p5.unwrap_or_default();
                 println!(
-                    "figure: latency of LOAD of a {} KiB module: timer fire -> INTERRUPTED answer {} us; {} INTERRUPTED answers; longest LOAD step {} us (secure counter); copy {} us, SHA-256 {} us (both in pieces), parse {} us, instantiate {} us (relocate {} us, allocate+map+seal {} us)",
+                    "figure: latency of LOAD of a {} KiB module: timer fire -> INTERRUPTED answer {} us; {} INTERRUPTED answers; longest piece between two interrupt checks {} us (secure counter); copy {} us, SHA-256 {} us (both in pieces), parse {} us, instantiate {} us (relocate {} us, allocate+map+seal {} us)",
                     len / 1024,
                     since_fire(answered, deadline),
                     n,
