@@ -529,7 +529,8 @@ static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
 			err = -EINTR;
 			break;
 		}
-		if ((s64)c.ret[0] == TZWASM_INTERRUPTED &&
+		/* A LOAD has no ring to drain: it is continued here until it answers. */
+		if ((s64)c.ret[0] == TZWASM_INTERRUPTED && fn != TZWASM_FN_LOAD &&
 		    time_after(jiffies, start + TZWASM_DRAIN_INTERVAL))
 			break;
 		tzwasm_smc(resume, c.ret);
