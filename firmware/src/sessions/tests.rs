@@ -42,16 +42,18 @@ struct Fake {
     violations: AtomicU64,
     next_id: AtomicU64,
     /// (thread, module) pairs: the module's space "installed" on that thread's CPU, from
-    /// LOAD/RUN/RESUME/CANCEL until `release_cpu`.
+    /// a LOAD step/RUN/RESUME until `release_cpu`.
     installed: StdMutex<Vec<(std::thread::ThreadId, u64)>>,
     /// LOAD jobs begun and not yet abandoned.
     jobs: AtomicU64,
 }
 
-/// A LOAD of the fake in progress: how many more steps answer INTERRUPTED.
+/// A LOAD of the fake in progress: how many more steps answer INTERRUPTED, and the id of the
+/// space its steps install (the module's, once loaded).
 struct FakeJob {
     at: LoadPlace,
     interruptions: u64,
+    id: u64,
 }
 
 /// Files of `len % 1000 == 999` bytes are loaded in three steps (two INTERRUPTED answers).
@@ -64,6 +66,15 @@ fn scripted_interruptions(len: u64) -> u64 {
 }
 
 impl Fake {
+    /// True if a CPU other than this one has space `id` installed.
+    fn installed_elsewhere(&self, id: u64) -> bool {
+        let me = std::thread::current().id();
+        self.installed
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|&(t, i)| i == id && t != me)
+    }
     fn install(&self, id: u64) {
         let me = std::thread::current().id();
         let mut v = self.installed.lock().unwrap();
@@ -122,9 +133,12 @@ impl Engine for Fake {
             self.violations.fetch_add(1, Ordering::SeqCst);
         }
         self.jobs.fetch_add(1, Ordering::SeqCst);
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        self.install(id);
         Ok(FakeJob {
             at: *at,
             interruptions: scripted_interruptions(at.len),
+            id,
         })
     }
 
@@ -138,6 +152,7 @@ impl Engine for Fake {
         if !self.ring_mapped(job.at.file) || !self.ring_mapped(job.at.report) {
             self.violations.fetch_add(1, Ordering::SeqCst);
         }
+        self.install(job.id);
         if job.interruptions > 0 {
             job.interruptions -= 1;
             return Ok(LoadStep::Interrupted);
@@ -146,11 +161,9 @@ impl Engine for Fake {
         if !account.try_charge(len) {
             return Err(Refusal(Status::QuotaTooSmall, len));
         }
-        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        self.install(id);
         Ok(LoadStep::Loaded(
             FakeModule {
-                id,
+                id: job.id,
                 pauses: len % 8,
                 ring: 0,
                 charged: len,
@@ -159,7 +172,11 @@ impl Engine for Fake {
         ))
     }
 
-    fn abandon_load(&self, _: &Account, _job: FakeJob) {
+    fn abandon_load(&self, _: &Account, job: FakeJob) {
+        // Freeing what a step installed while another CPU still has it is a use after free.
+        if self.installed_elsewhere(job.id) {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
         self.jobs.fetch_sub(1, Ordering::SeqCst);
     }
 
@@ -192,14 +209,7 @@ impl Engine for Fake {
 
     fn unload(&self, account: &Account, m: FakeModule) {
         // Freeing a space another CPU still has installed is a use after free.
-        let me = std::thread::current().id();
-        if self
-            .installed
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|&(t, id)| id == m.id && t != me)
-        {
+        if self.installed_elsewhere(m.id) {
             self.violations.fetch_add(1, Ordering::SeqCst);
         }
         account.credit(m.charged);
@@ -818,4 +828,41 @@ fn another_cpu_can_free_what_a_call_used() {
     assert_eq!(st(m.close(s)), Status::Success);
     assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
     assert!(m.engine.installed.lock().unwrap().is_empty());
+}
+
+/// The LOAD steps of LOAD and RESUME end with `release_cpu` too: a LOAD interrupted on one CPU
+/// and continued on another is abandoned (SESSION_CLOSE, CANCEL) or unloaded on a third with
+/// nothing of it still installed anywhere.
+#[test]
+fn another_cpu_can_free_what_a_load_step_used() {
+    let m = machine(1 << 20);
+    let shm = m.shm_register(SHM, 0x4000, &dram()).unwrap();
+    let on_another_cpu =
+        |f: Box<dyn FnOnce() -> Status + Send>| std::thread::spawn(f).join().unwrap();
+    for abandon in [Raw::close, Raw::cancel, Raw::unload] {
+        let s = fold(m.open(Q))[1];
+        assert_eq!(
+            on_another_cpu(Box::new(move || st(m.load(s, shm, 0, 2999, 0x1000)))),
+            Status::Interrupted
+        );
+        assert_eq!(
+            on_another_cpu(Box::new(move || st(m.resume(s)))),
+            Status::Interrupted
+        );
+        assert_eq!(st(abandon(m, s)), Status::Success);
+        let _ = m.close(s);
+    }
+    let s = fold(m.open(Q))[1];
+    assert_eq!(
+        on_another_cpu(Box::new(move || st(m.load(s, shm, 0, 1999, 0x1000)))),
+        Status::Interrupted
+    );
+    let resume = move || st(m.resume(s));
+    assert_eq!(on_another_cpu(Box::new(resume)), Status::Interrupted);
+    assert_eq!(on_another_cpu(Box::new(resume)), Status::Success);
+    assert_eq!(st(m.close(s)), Status::Success);
+    assert_eq!(m.engine.violations.load(Ordering::SeqCst), 0);
+    assert_eq!(m.engine.jobs.load(Ordering::SeqCst), 0);
+    assert!(m.engine.installed.lock().unwrap().is_empty());
+    assert_eq!(m.shm_unregister(shm), Ok(()));
 }
