@@ -261,6 +261,8 @@ fn load_check(report: &mut Report) {
                 r = session_only(SessionCall::Resume, s);
                 resumes += 1;
             }
+            // What the interrupted LOAD charged and measured (x1, x2).
+            let stepped = [r[1], r[2]];
             report.check(
                 name,
                 first == interrupted && answered > deadline,
@@ -341,7 +343,23 @@ fn load_check(report: &mut Report) {
                     r[0], cancel[0], again[0]
                 ),
             );
+            // The same file loaded without the timer: charged and measured the same (the
+            // peak is over all the steps, which allocate the same whatever interrupts them).
+            let mut plain = load_regs(s, file_shm, 0, len, report_off);
+            while plain[0] == interrupted {
+                plain = session_only(SessionCall::Resume, s);
+            }
+            let _ = session.unload();
             let _ = session.close();
+            report.check(
+                "latency: an interrupted LOAD is charged and measured like one without the timer",
+                plain[0] == Status::Success.to_raw() && [plain[1], plain[2]] == stepped,
+                format_args!(
+                    "interrupted: charged {}, minimum {}; without the timer: x0 {:#x}, charged {}, minimum {}",
+                    stepped[0], stepped[1], plain[0], plain[1], plain[2]
+                ),
+            );
+            exact_minimum_check(report, stepped, (file_shm, len, report_off));
         }
         Err(e) => report.fail(name, format_args!("{e}")),
     }
@@ -353,4 +371,39 @@ fn load_check(report: &mut Report) {
         baseline.is_ok() && after == baseline,
         format_args!("before {baseline:?}, after {after:?}"),
     );
+}
+
+/// A session with exactly the measured minimum quota `[charged, minimum]` loads the file
+/// (registration, length, report offset) through INTERRUPTED answers, charged the same.
+fn exact_minimum_check(
+    report: &mut Report,
+    [charged, minimum]: [u64; 2],
+    file: (ShmHandle, u64, u64),
+) {
+    let name = "latency: a session with exactly the measured minimum loads the module through INTERRUPTED answers";
+    let (file_shm, len, report_off) = file;
+    let interrupted = Status::Interrupted.to_raw();
+    let mut smc = Smc;
+    let mut session = match Session::open(&mut smc, minimum) {
+        Ok(s) => s,
+        Err(e) => return report.fail(name, format_args!("SESSION_OPEN {minimum}: {e}")),
+    };
+    let s = session.handle().raw();
+    crate::irq::arm(FIRE_MS);
+    let mut r = load_regs(s, file_shm, 0, len, report_off);
+    crate::irq::disarm();
+    let first = r[0];
+    while r[0] == interrupted {
+        r = session_only(SessionCall::Resume, s);
+    }
+    report.check(
+        name,
+        first == interrupted && r[0] == Status::Success.to_raw() && r[1] == charged,
+        format_args!(
+            "quota {minimum}: first x0 {first:#x}, final x0 {:#x}, charged {} (before {charged})",
+            r[0], r[1]
+        ),
+    );
+    let _ = session.unload();
+    let _ = session.close();
 }
