@@ -61,15 +61,30 @@ $(QEMU_BIG): qemu/guests/gen-big.py $(WAMRC)
 	wat2wasm $(@:.aot=.wat) -o $(@:.aot=.wasm)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 
+# The bounded-latency check: a module that asks random_get for 12 MiB at once
+# (qemu/guests/random12.wat), and a module of about 4 MiB (qemu/guests/gen-big.py) to LOAD.
+QEMU_RAND := $(BUILD)/qemu-guests/random12.aot
+$(QEMU_RAND): qemu/guests/random12.wat $(WAMRC)
+	@mkdir -p $(dir $@)
+	wat2wasm $< -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+QEMU_BIG4 := $(BUILD)/qemu-guests/big4.aot
+$(QEMU_BIG4): qemu/guests/gen-big.py $(WAMRC)
+	@mkdir -p $(dir $@)
+	python3 $< 4400 50 > $(@:.aot=.wat)
+	wat2wasm $(@:.aot=.wat) -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
 # Hand-made hostile modules and their bundle (tools/hostile-aot), for the hostile checks.
 QEMU_HOSTILE := $(BUILD)/hostile-aot/hostile-bundle.bin
 .PHONY: hostile-aot
 hostile-aot $(QEMU_HOSTILE): FORCE | $(SETUP_STAMP)
 	$(CARGO) run --release -q -p tzwasm-hostile-aot -- $(BUILD)/hostile-aot
 
-qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG) $(QEMU_PAR) $(QEMU_BIGTABLE)
+qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG) $(QEMU_PAR) $(QEMU_BIGTABLE) $(QEMU_RAND) $(QEMU_BIG4)
 	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD) $(QEMU_W10) $(QEMU_SPIN)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
 	TZWASM_TEST_BIG=$(QEMU_BIG) TZWASM_TEST_PARALLEL=$(QEMU_PAR) TZWASM_TEST_BIGTABLE=$(QEMU_BIGTABLE) \
+	TZWASM_TEST_BIG4=$(QEMU_BIG4) TZWASM_TEST_RANDOM=$(QEMU_RAND) \
 	TZWASM_TEST_HOSTILE=$(QEMU_HOSTILE) \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
 		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)

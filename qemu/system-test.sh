@@ -91,6 +91,16 @@ if [ -n "${TZWASM_TEST_BIGTABLE:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_BIGTABLE,addr=0x6e000000,force-raw=on"
                -device "loader,addr=0x71fff068,data=$(stat -c %s "$TZWASM_TEST_BIGTABLE"),data-len=8")
 fi
+# The bounded-latency check's modules: ~4 MiB (gen-big.py) at 0x64000000, its length in word
+# 14; random12.wat at 0x66000000, its length in word 15.
+if [ -n "${TZWASM_TEST_BIG4:-}" ]; then
+    aot_args+=(-device "loader,file=$TZWASM_TEST_BIG4,addr=0x64000000,force-raw=on"
+               -device "loader,addr=0x71fff070,data=$(stat -c %s "$TZWASM_TEST_BIG4"),data-len=8")
+fi
+if [ -n "${TZWASM_TEST_RANDOM:-}" ]; then
+    aot_args+=(-device "loader,file=$TZWASM_TEST_RANDOM,addr=0x66000000,force-raw=on"
+               -device "loader,addr=0x71fff078,data=$(stat -c %s "$TZWASM_TEST_RANDOM"),data-len=8")
+fi
 # The hostile-module bundle (tools/hostile-aot) at 0x7e000000, its length in word 11.
 if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then
     aot_args+=(-device "loader,file=$TZWASM_TEST_HOSTILE,addr=0x7e000000,force-raw=on"

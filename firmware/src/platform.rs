@@ -145,39 +145,66 @@ fn read_dtb(dtb: u64, seed: &mut [u8], seed_len: &mut usize) -> Result<NsDram, &
 pub unsafe fn copy_in(addr: u64, len: usize) -> Option<alloc::vec::Vec<u64>> {
     let mut words = alloc::vec::Vec::new();
     words.try_reserve_exact(len.div_ceil(8)).ok()?;
-    let whole = len / 8;
-    if addr.is_multiple_of(8) {
-        let dst: *mut u64 = words.as_mut_ptr();
-        for i in 0..whole {
+    // SAFETY: the caller's contract; `words` has room for the whole range.
+    unsafe { copy_in_part(addr, len, &mut words, len) }.then_some(words)
+}
+
+/// One piece of a [`copy_in`] made in several steps (LOAD's copy, which stops between
+/// pieces for a pending interrupt): appends bytes `[8 * words.len(), up_to)` of the `len`
+/// bytes at `addr` to `words` as u64 words, the last one zero-padded. `up_to` is a multiple
+/// of 8 or `len`. False (nothing copied) if `words` lacks the capacity for the whole range
+/// or the piece is not one of this range; it never allocates.
+///
+/// # Safety
+/// As for [`copy_in`].
+pub unsafe fn copy_in_part(
+    addr: u64,
+    len: usize,
+    words: &mut alloc::vec::Vec<u64>,
+    up_to: usize,
+) -> bool {
+    let first = words.len();
+    if words.capacity() < len.div_ceil(8)
+        || up_to > len
+        || (up_to != len && !up_to.is_multiple_of(8))
+        || first.saturating_mul(8) > up_to
+    {
+        return false;
+    }
+    let whole = up_to / 8;
+    let dst: *mut u64 = words.as_mut_ptr();
+    for i in first..whole {
+        let w = if addr.is_multiple_of(8) {
             // SAFETY: the caller guarantees [addr, addr + len) is mapped; word i lies inside
-            // it and is 8-aligned.
-            unsafe {
-                dst.add(i)
-                    .write(core::ptr::read_volatile((addr as *const u64).add(i)))
-            };
-        }
-        // SAFETY: the first `whole` words were just written; capacity >= whole.
-        unsafe { words.set_len(whole) };
-    } else {
-        for i in 0..whole {
+            // it (8 * i + 8 <= up_to <= len) and is 8-aligned.
+            unsafe { core::ptr::read_volatile((addr as *const u64).add(i)) }
+        } else {
             let mut w = [0u8; 8];
             for (k, b) in w.iter_mut().enumerate() {
                 // SAFETY: byte 8 * i + k < len lies inside the caller's mapped range.
                 *b = unsafe { core::ptr::read_volatile((addr + (8 * i + k) as u64) as *const u8) };
             }
-            words.push(u64::from_ne_bytes(w));
-        }
+            u64::from_ne_bytes(w)
+        };
+        // SAFETY: i < whole <= len.div_ceil(8) <= capacity.
+        unsafe { dst.add(i).write(w) };
     }
-    if !len.is_multiple_of(8) {
+    let mut filled = whole.max(first);
+    if up_to == len && !len.is_multiple_of(8) && filled == len / 8 {
         // The tail byte by byte: the range may end right after it.
         let mut w = [0u8; 8];
         for (k, b) in w.iter_mut().enumerate().take(len % 8) {
             // SAFETY: byte 8 * whole + k < len lies inside the caller's mapped range.
             *b = unsafe { core::ptr::read_volatile((addr + (8 * whole + k) as u64) as *const u8) };
         }
-        words.push(u64::from_ne_bytes(w));
+        // SAFETY: whole < len.div_ceil(8) <= capacity.
+        unsafe { dst.add(whole).write(u64::from_ne_bytes(w)) };
+        filled += 1;
     }
-    Some(words)
+    // SAFETY: words [0, filled) are initialised: [0, first) before, the rest just written;
+    // filled <= capacity.
+    unsafe { words.set_len(filled) };
+    true
 }
 
 /// The first `len` bytes of a [`copy_in`] buffer.

@@ -311,6 +311,12 @@ impl WasiHost for RunWasi {
         true
     }
 
+    fn interrupt_pending(&mut self) -> bool {
+        // Long helpers and random_get ask between chunks (the helpers through the
+        // platform's default, which asks here).
+        crate::arch::irq_pending()
+    }
+
     fn args(&self) -> &[&[u8]] {
         &self.args
     }
@@ -345,6 +351,17 @@ pub struct SecurePlatform {
     /// Whose quota the module's pages and translation tables are charged to: the account
     /// of the session the CPU served when the platform was made (LOAD).
     owner: Owner,
+    /// Pool pages set aside before instantiation ([`SecurePlatform::prepare`]), zeroed in
+    /// pieces by LOAD; an allocation of exactly one's size takes it instead of allocating
+    /// and zeroing in one go.
+    prepared: Vec<Prepared>,
+}
+
+/// Pages set aside for a later allocation: `zeroed` of `len` bytes are zero already.
+struct Prepared {
+    pa: u64,
+    len: u64,
+    zeroed: u64,
 }
 
 /// Counter ticks of instantiation, as the platform sees it.
@@ -368,20 +385,28 @@ fn err(what: &str) -> PlatformError {
     PlatformError(text(format_args!("{what}")))
 }
 
-/// Pages for the module, charged to `owner` (its session's account).
-fn alloc_pages(len: u64, owner: Owner) -> Result<u64, PlatformError> {
+/// `len` bytes of pool pages for the module, not zeroed yet, charged to `owner` (its
+/// session's account).
+fn alloc_raw(len: u64, owner: Owner) -> Result<u64, PlatformError> {
     let layout =
         Layout::from_size_align(len as usize, PAGE as usize).map_err(|_| err("bad size"))?;
     let p = POOL
         .try_alloc_for(layout, owner)
         .ok_or_else(|| err("session quota or secure pool exhausted"))?;
-    // SAFETY: freshly allocated, identity-mapped RW Normal payload memory of `len` bytes.
-    unsafe { tzwasm_mmu::arch::zero_range(p.as_ptr() as u64, len) };
     Ok(p.as_ptr() as u64)
 }
 
+/// Zeroed pages for the module, charged to `owner` (its session's account).
+fn alloc_pages(len: u64, owner: Owner) -> Result<u64, PlatformError> {
+    let pa = alloc_raw(len, owner)?;
+    // SAFETY: freshly allocated, identity-mapped RW Normal payload memory of `len` bytes.
+    unsafe { tzwasm_mmu::arch::zero_range(pa, len) };
+    Ok(pa)
+}
+
 fn free_pages(pa: u64, len: u64, owner: Owner) {
-    // SAFETY: `pa` was returned by alloc_pages(len, owner) and nothing maps it any more.
+    // SAFETY: `pa` was returned by alloc_raw(len, owner) (or alloc_pages) and nothing maps it
+    // any more.
     unsafe {
         tzwasm_mmu::arch::zero_range(pa, len);
         if let (Some(p), Ok(layout)) = (
@@ -458,6 +483,57 @@ impl SecurePlatform {
             ticks: InstantiateTicks::default(),
             code_given_at: 0,
             owner: POOL.owner_now(),
+            prepared: Vec::new(),
+        }
+    }
+
+    /// Sets aside `len` bytes (rounded up to pages) of pool pages for a later allocation of
+    /// that size (LOAD prepares the code image, data block, stack and initial linear memory
+    /// from the module's footprint), charged to the platform's owner;
+    /// [`Self::zero_prepared`] zeroes them in pieces.
+    pub fn prepare(&mut self, len: u64) -> Result<(), PlatformError> {
+        let len = round_up(len);
+        if len == 0 {
+            return Ok(());
+        }
+        self.prepared
+            .try_reserve(1)
+            .map_err(|_| err("secure pool exhausted"))?;
+        let pa = alloc_raw(len, self.owner)?;
+        self.prepared.push(Prepared { pa, len, zeroed: 0 });
+        Ok(())
+    }
+
+    /// Zeroes up to `budget` more bytes of the prepared pages; true once all are zero.
+    pub fn zero_prepared(&mut self, budget: u64) -> bool {
+        let mut left = budget;
+        for p in self.prepared.iter_mut() {
+            let n = (p.len - p.zeroed).min(left);
+            if n > 0 {
+                // SAFETY: [pa + zeroed, + n) lies inside pool pages this platform owns and
+                // nothing maps yet (identity-mapped RW Normal payload memory).
+                unsafe { tzwasm_mmu::arch::zero_range(p.pa + p.zeroed, n) };
+                p.zeroed += n;
+                left -= n;
+            }
+        }
+        self.prepared.iter().all(|p| p.zeroed == p.len)
+    }
+
+    /// Prepared, fully zeroed pages of exactly `len` bytes, if there are.
+    fn take_prepared(&mut self, len: u64) -> Option<u64> {
+        let i = self
+            .prepared
+            .iter()
+            .position(|p| p.len == len && p.zeroed == len)?;
+        Some(self.prepared.swap_remove(i).pa)
+    }
+
+    /// Gives back the prepared pages no allocation took.
+    pub fn release_prepared(&mut self) {
+        let owner = self.owner;
+        for p in self.prepared.drain(..) {
+            free_pages(p.pa, p.len, owner);
         }
     }
 
@@ -531,11 +607,32 @@ impl SecurePlatform {
             return Err(err("allocate memory failed"));
         }
         let colour = (self.windows.len() as u64 * COLOUR_STRIDE_PAGES % COLOURS) * PAGE;
-        let space = self.space()?;
-        let base = space
-            .reserve(reserve + colour)
-            .map_err(|_| err("no VA window left"))?
-            .base;
+        let pa = if len > 0 {
+            match self.take_prepared(len) {
+                Some(pa) => pa,
+                None => alloc_pages(len, owner)?,
+            }
+        } else {
+            0
+        };
+        let space = match self.space() {
+            Ok(s) => s,
+            Err(e) => {
+                if len > 0 {
+                    free_pages(pa, len, owner);
+                }
+                return Err(e);
+            }
+        };
+        let base = match space.reserve(reserve + colour) {
+            Ok(w) => w.base,
+            Err(_) => {
+                if len > 0 {
+                    free_pages(pa, len, owner);
+                }
+                return Err(err("no VA window left"));
+            }
+        };
         let start = base + colour;
         let mut w = Window {
             kind,
@@ -544,13 +641,6 @@ impl SecurePlatform {
             regions,
         };
         if len > 0 {
-            let pa = match alloc_pages(len, owner) {
-                Ok(pa) => pa,
-                Err(e) => {
-                    let _ = space.release(base);
-                    return Err(e);
-                }
-            };
             if space.map(start + offset, pa, len, attrs).is_err() {
                 free_pages(pa, len, owner);
                 let _ = space.release(base);
@@ -852,7 +942,9 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
         Ok(()) => Outcome::Exit(0),
         Err(Stop::Exit(code)) => Outcome::Exit(code),
         Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), text(format_args!("{t}"))),
-        Err(Stop::Pending) => Outcome::Trap(None, text(format_args!("paused without a ring"))),
+        Err(Stop::Pending | Stop::Interrupted) => {
+            Outcome::Trap(None, text(format_args!("paused without a ring")))
+        }
     };
     inst.platform.wasi.finish();
     let written = inst.platform.wasi.written;
@@ -1028,6 +1120,14 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                 let args: [u64; 8] = ctx.x[..8].try_into().unwrap_or([0; 8]);
                 match inst.dispatch(id, &args) {
                     Ok(v) => ctx.x[0] = v,
+                    Err(Stop::Interrupted) => {
+                        // A long helper stopped between chunks for a pending normal-world
+                        // interrupt; the instance keeps its progress. Rewinding to the `svc`
+                        // re-issues the same call with the same registers on RESUME, and it
+                        // continues where it stopped.
+                        ctx.pc -= 4;
+                        return Step::Interrupted;
+                    }
                     Err(Stop::Pending) => {
                         // Issue the same `svc` again on resume: the stub's registers are
                         // all still in ctx, and the call had no effect.
@@ -1069,6 +1169,7 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
 
 impl Drop for SecurePlatform {
     fn drop(&mut self) {
+        self.release_prepared();
         self.release_all();
         if let Some(space) = self.space.take() {
             crate::mmu::destroy_space(space);

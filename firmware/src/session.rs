@@ -9,7 +9,7 @@
 //! copy, the parser's working memory, code, instance data, stack, linear memory, the run's
 //! records, the helpers' working memory) is charged to the session's
 //! account and fails cleanly past its quota; a quota that is too small is refused with the
-//! measured minimum ([`load_charged`]). Unloading unmaps, zeroes and frees all of it.
+//! measured minimum ([`refuse_load`]). Unloading unmaps, zeroes and frees all of it.
 //!
 //! Runs are parallel: each CPU serves at most one session at a time, and a paused run's
 //! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
@@ -26,13 +26,13 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use sha2::{Digest, Sha256};
 use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::runtime::Stop;
-use tzwasm_aot_loader::runtime::{footprint_total, Instance, InstanceConfig, InstantiateError};
+use tzwasm_aot_loader::runtime::{footprint, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
 use tzwasm_firmware::handles::try_boxed;
 use tzwasm_firmware::quota::Account;
 use tzwasm_firmware::sessions::{
-    copy_cost, instance_budget, min_quota as module_min_quota, Engine, LoadPlace, Machine, Refusal,
-    RunPlace, Step,
+    copy_cost, instance_budget, min_quota as module_min_quota, Engine, LoadPlace, LoadStep,
+    Machine, Refusal, RunPlace, Step,
 };
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
@@ -70,6 +70,10 @@ pub struct Loaded {
     /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate; then, inside
     /// instantiate, relocation and memory work (allocate, zero, map, seal).
     load_ticks: [u64; 6],
+    /// INTERRUPTED answers of the LOAD, and its longest piece (counter ticks between two
+    /// interrupt checks).
+    load_interruptions: u64,
+    load_longest_step: u64,
     /// Times the run returned INTERRUPTED.
     interruptions: u64,
 }
@@ -139,11 +143,208 @@ fn write_report(at: u64, report: &LoadReport) {
 
 type LoadError = (Status, u64, String);
 
-fn load_into(
+/// Bytes LOAD copies out of shared memory between two checks for a pending normal-world
+/// interrupt (well under 1 ms under QEMU TCG, first touch of the pool pages included).
+const LOAD_COPY_CHUNK: usize = 256 << 10;
+/// Bytes LOAD hashes between two checks (0.5 to 2 ms of SHA-256 under QEMU TCG).
+const LOAD_HASH_CHUNK: usize = 16 << 10;
+
+/// A LOAD in progress: the copy made so far, the SHA-256 state, and what it cost so far. It
+/// lives in the session between INTERRUPTED answers (the state machine pins the
+/// registration it copies from and reports into meanwhile).
+pub struct LoadJob {
+    at: LoadPlace,
     quota: u64,
-    at: &LoadPlace,
-    report: &mut LoadReport,
-) -> Result<(Loaded, [u64; 3]), LoadError> {
+    /// The copy: capacity for the whole file, reserved when the LOAD began.
+    words: Vec<u64>,
+    hasher: Sha256,
+    hashed: usize,
+    /// After the parse: the module, the copy, and the platform with the module's pages set
+    /// aside (zeroed in pieces before instantiation).
+    parsed: Option<Parsed>,
+    /// Counter ticks spent copying, hashing, parsing and zeroing (summed over the steps).
+    ticks: [u64; 4],
+    report: LoadReport,
+    /// INTERRUPTED answers so far, and the longest piece of work between two interrupt
+    /// checks (the instantiation included), in counter ticks (STATS page 5).
+    interruptions: u64,
+    longest_step: u64,
+    /// The session account's refused charges when the LOAD began (a refusal after more of
+    /// them was for want of quota: [`refuse_load`]).
+    refused_before: u64,
+}
+
+/// A parsed module waiting to be instantiated.
+struct Parsed {
+    module: Option<Box<AotModule>>,
+    file: Option<Box<[u64]>>,
+    platform: Option<SecurePlatform>,
+    config: InstanceConfig,
+    min_quota: u64,
+    zeroed: bool,
+}
+
+impl Drop for Parsed {
+    fn drop(&mut self) {
+        if let Some(f) = self.file.as_mut() {
+            f.fill(0);
+        }
+    }
+}
+
+/// Bytes of prepared module pages LOAD zeroes between two checks.
+const LOAD_ZERO_CHUNK: u64 = 1 << 20;
+
+impl LoadJob {
+    /// Gives back what the job holds (the copy zeroed, the parsed module and its pages set
+    /// aside), so that a refused LOAD's minimum is measured with nothing of it charged.
+    fn release(&mut self) {
+        self.words.fill(0);
+        self.words = Vec::new();
+        self.parsed = None;
+    }
+
+    fn copied(&self) -> usize {
+        (self.words.len() * 8).min(self.at.len as usize)
+    }
+
+    /// The next bounded piece of work before instantiation: a chunk of the copy, then of
+    /// the hash, then the parse (with the quota check, setting the module's pages aside),
+    /// then chunks of zeroing those pages. `Ok(false)` once all are done.
+    fn piece(&mut self) -> Result<bool, LoadError> {
+        let len = self.at.len as usize;
+        let t0 = crate::arch::counter();
+        // The parse moved the copy out of `words`: copying and hashing are over then.
+        let measuring = self.parsed.is_none();
+        if measuring && self.copied() < len {
+            let up_to = (self.words.len() * 8)
+                .saturating_add(LOAD_COPY_CHUNK)
+                .min(len);
+            // SAFETY: [file, file + len) is inside a registration the state machine keeps
+            // pinned (mapped) for the call and while the LOAD is interrupted; the capacity
+            // for all of it was reserved in begin_load.
+            let copied =
+                unsafe { crate::platform::copy_in_part(self.at.file, len, &mut self.words, up_to) };
+            self.ticks[0] += crate::arch::counter() - t0;
+            if !copied {
+                return Err((
+                    Status::Internal,
+                    0,
+                    text(format_args!("the copy of the module made no progress")),
+                ));
+            }
+            return Ok(true);
+        }
+        if measuring && self.hashed < len {
+            let end = self.hashed.saturating_add(LOAD_HASH_CHUNK).min(len);
+            let bytes = crate::platform::bytes_of(&self.words, len);
+            self.hasher
+                .update(bytes.get(self.hashed..end).unwrap_or_default());
+            self.hashed = end;
+            self.ticks[1] += crate::arch::counter() - t0;
+            return Ok(true);
+        }
+        match self.parsed.as_mut() {
+            None => {
+                let digest = core::mem::take(&mut self.hasher).finalize();
+                self.report.sha256.copy_from_slice(&digest);
+                let parsed = parse_step(self)?;
+                self.parsed = Some(parsed);
+                self.ticks[2] += crate::arch::counter() - t0;
+                Ok(true)
+            }
+            Some(p) if !p.zeroed => {
+                p.zeroed = p
+                    .platform
+                    .as_mut()
+                    .is_none_or(|pl| pl.zero_prepared(LOAD_ZERO_CHUNK));
+                self.ticks[3] += crate::arch::counter() - t0;
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+        }
+    }
+}
+
+impl Drop for LoadJob {
+    fn drop(&mut self) {
+        // What was copied of the module is zeroed before it goes back to the pool.
+        self.words.fill(0);
+    }
+}
+
+/// LOAD's parse step, once the file is copied and measured: parse, the footprint and the
+/// quota check, and the module's pages set aside. The copy moves into the result.
+fn parse_step(job: &mut LoadJob) -> Result<Parsed, LoadError> {
+    let (quota, at) = (job.quota, job.at);
+    let len = at.len as usize;
+    let file: Box<[u64]> = core::mem::take(&mut job.words).into_boxed_slice();
+    // A Box whose contents are zeroed when it is dropped on the refusals below.
+    struct Zeroing(Option<Box<[u64]>>);
+    impl Drop for Zeroing {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.as_mut() {
+                f.fill(0);
+            }
+        }
+    }
+    let mut guard = Zeroing(Some(file));
+    let bytes = crate::platform::bytes_of(guard.0.as_deref().unwrap_or_default(), len);
+    let module = parse(bytes, Arch::Aarch64).map_err(|e| {
+        let status = match e {
+            tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
+            _ => Status::BadModule,
+        };
+        (status, 0, text(format_args!("{e}")))
+    })?;
+    let config = InstanceConfig {
+        // A file larger than the quota leaves nothing: refused below with the minimum.
+        heap_quota: instance_budget(quota, at.len).unwrap_or(0),
+        stack_size: MODULE_STACK,
+        ..Default::default()
+    };
+    // Planning the image allocates too: out of memory is not a bad module.
+    let parts = footprint(&module, &config, 4096)
+        .map_err(|e| (instantiate_status(&e), 0, text(format_args!("{e}"))))?;
+    let fp = parts.iter().fold(0u64, |a, (_, b)| a.saturating_add(*b));
+    let min_quota = module_min_quota(at.len, fp);
+    job.report.min_quota = min_quota;
+    if min_quota > quota {
+        return Err((
+            Status::QuotaTooSmall,
+            min_quota,
+            text(format_args!(
+                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
+            )),
+        ));
+    }
+    let oom = || {
+        (
+            Status::OutOfMemory,
+            min_quota,
+            text(format_args!("secure pool exhausted")),
+        )
+    };
+    let module = try_boxed(module).map_err(|_| oom())?;
+    // The pages instantiation will allocate, set aside now so that zeroing them (first
+    // touch of pool pages included) happens in pieces, not inside the last step.
+    let mut platform = SecurePlatform::new();
+    for (_, bytes) in parts {
+        platform.prepare(bytes).map_err(|_| oom())?;
+    }
+    let file = guard.0.take().ok_or_else(oom)?;
+    Ok(Parsed {
+        module: Some(module),
+        file: Some(file),
+        platform: Some(platform),
+        config,
+        min_quota,
+        zeroed: false,
+    })
+}
+
+/// LOAD's checks that need no work, and the job with the copy's memory reserved.
+fn begin_load(quota: u64, at: &LoadPlace) -> Result<LoadJob, LoadError> {
     let len = at.len as usize;
     if at.len == 0 || at.len > MAX_MODULE_SIZE {
         return Err((
@@ -158,93 +359,83 @@ fn load_into(
     // The copy counts against the quota once the module is loaded; a quota that cannot hold
     // it is still answered with the module's real minimum, so the copy and the parse happen
     // first and are freed before the refusal.
-    let copy = copy_cost(at.len);
-    // Copy out of shared memory first: never parse what the normal world can still change.
-    let t0 = crate::arch::counter();
-    // SAFETY: [file, file + len) is inside a registration the state machine keeps pinned
-    // (mapped) for the call.
-    let Some(words) = (unsafe { crate::platform::copy_in(at.file, len) }) else {
+    let mut words = Vec::new();
+    if words.try_reserve_exact(len.div_ceil(8)).is_err() {
         return Err((
             Status::OutOfMemory,
             0,
             text(format_args!("secure pool exhausted copying the module")),
         ));
-    };
-    let file_box: Box<[u64]> = words.into_boxed_slice();
-    let file_ptr = Box::into_raw(file_box);
-    // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes.
-    let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
-    let free_file = || {
-        // SAFETY: file_ptr came from Box::into_raw above and is no longer borrowed.
-        let mut b = unsafe { Box::from_raw(file_ptr) };
-        b.fill(0);
-    };
-    let t1 = crate::arch::counter();
-    report.sha256.copy_from_slice(&Sha256::digest(file));
-    let t2 = crate::arch::counter();
-
-    let module = match parse(file, Arch::Aarch64) {
-        Ok(m) => m,
-        Err(e) => {
-            free_file();
-            let status = match e {
-                tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
-                _ => Status::BadModule,
-            };
-            return Err((status, 0, text(format_args!("{e}"))));
-        }
-    };
-    let config = InstanceConfig {
-        // A file larger than the quota leaves nothing: refused below with the minimum.
-        heap_quota: instance_budget(quota, at.len).unwrap_or(0),
-        stack_size: MODULE_STACK,
-        ..Default::default()
-    };
-    let min_quota = match footprint_total(&module, &config, 4096) {
-        Ok(fp) => module_min_quota(at.len, fp),
-        Err(e) => {
-            free_file();
-            // Planning the image allocates too: out of memory is not a bad module.
-            return Err((instantiate_status(&e), 0, text(format_args!("{e}"))));
-        }
-    };
-    report.min_quota = min_quota;
-    if min_quota > quota {
-        free_file();
-        return Err((
-            Status::QuotaTooSmall,
-            min_quota,
-            text(format_args!(
-                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-            )),
-        ));
     }
-    let t3 = crate::arch::counter();
-    let Ok(module_box) = try_boxed(module) else {
-        free_file();
+    Ok(LoadJob {
+        at: *at,
+        quota,
+        words,
+        hasher: Sha256::new(),
+        hashed: 0,
+        parsed: None,
+        ticks: [0; 4],
+        report: LoadReport::new(0),
+        interruptions: 0,
+        longest_step: 0,
+        refused_before: 0,
+    })
+}
+
+/// The last step of LOAD, once the file is copied, measured, parsed and its pages prepared:
+/// instantiate (relocate, map, seal, set up). The copy and the module move into the result
+/// (or are freed with the job on a refusal).
+fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
+    let copy = copy_cost(job.at.len);
+    let len = job.at.len as usize;
+    let parsed = job.parsed.take().and_then(|mut p| {
+        Some((
+            p.platform.take()?,
+            p.file.take()?,
+            p.module.take()?,
+            p.config,
+            p.min_quota,
+        ))
+    });
+    let Some((platform, file_box, module_box, config, min_quota)) = parsed else {
         return Err((
-            Status::OutOfMemory,
+            Status::Internal,
             0,
-            text(format_args!("secure pool exhausted")),
+            text(format_args!("instantiating a module that was not parsed")),
         ));
     };
+    let t3 = crate::arch::counter();
+    let file_ptr = Box::into_raw(file_box);
     let module_ptr = Box::into_raw(module_box);
+    // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes; it is
+    // freed only in Loaded::drop or below.
+    let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
     // SAFETY: module_ptr is a fresh box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
-    match Instance::new(module_ref, file, SecurePlatform::new(), config) {
-        Ok(instance) => {
+    let free_both = || {
+        // SAFETY: both came from Box::into_raw above and nothing borrows them any more.
+        unsafe {
+            drop(Box::from_raw(module_ptr));
+            let mut f = Box::from_raw(file_ptr);
+            f.fill(0);
+        }
+    };
+    match Instance::new(module_ref, file, platform, config) {
+        Ok(mut instance) => {
+            // Whatever was prepared and not taken goes back to the pool.
+            instance.platform.release_prepared();
             let it = instance.platform.ticks;
             let ticks = [
-                t1 - t0,
-                t2 - t1,
-                t3 - t2,
-                crate::arch::counter() - t3,
+                job.ticks[0],
+                job.ticks[1],
+                job.ticks[2],
+                job.ticks[3] + (crate::arch::counter() - t3),
                 it.relocate,
-                it.memory,
+                it.memory + job.ticks[3],
             ];
             let charged = copy + instance.quota().used();
-            report.charged = charged;
-            report.set_message("loaded");
+            job.report.charged = charged;
+            job.report.set_message("loaded");
             let loaded = Loaded {
                 instance: ManuallyDrop::new(instance),
                 run: RunState::NotStarted,
@@ -252,16 +443,16 @@ fn load_into(
                 file: file_ptr,
                 charged,
                 load_ticks: ticks,
+                load_interruptions: job.interruptions,
+                load_longest_step: 0,
                 interruptions: 0,
             };
             Ok((loaded, [charged, min_quota, 0]))
         }
         Err(e) => {
-            // SAFETY: the failed instance is gone; nothing borrows the module any more.
-            drop(unsafe { Box::from_raw(module_ptr) });
-            free_file();
-            let status = instantiate_status(&e);
-            Err((status, min_quota, text(format_args!("{e}"))))
+            // The failed instance (and its platform) is gone; nothing borrows them any more.
+            free_both();
+            Err((instantiate_status(&e), min_quota, text(format_args!("{e}"))))
         }
     }
 }
@@ -294,59 +485,67 @@ fn for_want_of_quota(account: &Account, refused_before: u64, e: &LoadError) -> b
     account.refused() != refused_before || e.0 == Status::QuotaTooSmall
 }
 
-/// LOAD with every allocation charged to the session (the CPU serves it under a
+/// A LOAD's refusal `e`, as the call answers it. Every step of a LOAD runs with its
+/// allocations charged to the session (the CPU serves it under a
 /// [`tzwasm_firmware::pool::Charging`] guard): the copy, SHA-256, the parser's working
-/// memory and the parsed module, the instance and its pages.
+/// memory and the parsed module, the pages set aside, the instance and its pages.
 ///
-/// The minimum quota it reports is measured, not estimated: it is the account's peak charge
-/// over a whole successful load of this file (or what the module then holds plus
-/// [`RUN_ALLOWANCE`], if more), and allocations are deterministic for a given file, so a
-/// session with exactly that quota loads it and can start it. When the quota is too small, the
-/// load is measured again with memory lent from the [`QuotaBook`](tzwasm_firmware::quota)
-/// (what no session has reserved), growing the loan until the load fits or the book has
-/// nothing more to lend; the measuring load is then freed and the call answers
-/// QUOTA_TOO_SMALL with the peak (or, if even the whole free pool is too small, with a lower
-/// bound no session could be opened with now).
-fn load_charged(
+/// The minimum quota a LOAD reports is measured, not estimated: it is the account's peak
+/// charge from the LOAD's beginning to its end (or what the module then holds plus
+/// [`RUN_ALLOWANCE`], if more). Allocations are deterministic for a given file and do not
+/// depend on where the LOAD was interrupted (the same pieces run in the same order, and
+/// nothing else is charged to the session between its calls), so a session with exactly that
+/// quota loads it and can start it. When a LOAD fails for want of quota (`refused_before`:
+/// the account's refusals when it began), the load is measured again with memory lent from
+/// the [`QuotaBook`](tzwasm_firmware::quota) (what no session has reserved), growing the
+/// loan until the load fits or the book has nothing more to lend; the measuring load is then
+/// freed and the call answers QUOTA_TOO_SMALL with the peak (or, if even the whole free pool
+/// is too small, with a lower bound no session could be opened with now).
+fn refuse_load(
     account: &Account,
     at: &LoadPlace,
+    refused_before: u64,
+    e: LoadError,
     report: &mut LoadReport,
-) -> Result<(Loaded, [u64; 3]), LoadError> {
-    account.reset_peak();
-    let refused = account.refused();
-    let first = load_into(account.limit(), at, report);
-    match first {
-        Ok((mut loaded, _)) => {
-            let charged = account.used();
-            let min_quota = minimum(account);
-            loaded.charged = charged;
-            report.charged = charged;
-            report.min_quota = min_quota;
-            Ok((loaded, [charged, min_quota, 0]))
-        }
-        Err(e) if for_want_of_quota(account, refused, &e) => {
-            let hint = if e.0 == Status::QuotaTooSmall { e.1 } else { 0 };
-            let min_quota = measure_min_quota(account, at, hint).inspect_err(|e| {
-                if e.0 == Status::QuotaTooSmall {
-                    report.min_quota = e.1;
-                }
-            })?;
+) -> LoadError {
+    if !for_want_of_quota(account, refused_before, &e) {
+        return e;
+    }
+    let hint = if e.0 == Status::QuotaTooSmall { e.1 } else { 0 };
+    match measure_min_quota(account, at, hint) {
+        Ok(min_quota) => {
             report.min_quota = min_quota;
             let quota = account.quota();
-            Err((
+            (
                 Status::QuotaTooSmall,
                 min_quota,
                 text(format_args!(
                     "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
                 )),
-            ))
+            )
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            if e.0 == Status::QuotaTooSmall {
+                report.min_quota = e.1;
+            }
+            e
+        }
+    }
+}
+
+/// A whole LOAD of `at` within `quota`, every piece in one go without stopping for
+/// interrupts: the measuring load of [`measure_min_quota`] (the same pieces as a LOAD's).
+fn load_whole(quota: u64, at: &LoadPlace) -> Result<(Loaded, [u64; 3]), LoadError> {
+    let mut job = begin_load(quota, at)?;
+    loop {
+        if let Some(done) = load_step(&mut job, false)? {
+            return Ok(done);
+        }
     }
 }
 
 /// The account's peak over a load of `at` that fits, with the account's limit raised by
-/// memory reserved from the quota book for the measurement (see [`load_charged`]). `hint`:
+/// memory reserved from the quota book for the measurement (see [`refuse_load`]). `hint`:
 /// a lower bound of the need if known (the footprint check's), else 0.
 ///
 /// When even everything the book has free is not enough (no session could be opened with
@@ -388,8 +587,7 @@ fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64
         account.lend(extra);
         account.reset_peak();
         let refused = account.refused();
-        let mut scratch = LoadReport::new(0);
-        let r = load_into(account.limit(), at, &mut scratch);
+        let r = load_whole(account.limit(), at);
         let peak = minimum(account);
         if let Err(e) = &r {
             if e.0 == Status::QuotaTooSmall {
@@ -418,6 +616,30 @@ fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64
             }
         }
     }
+}
+
+/// One call's worth of LOAD: pieces of the copy, the hash, the parse and the zeroing until a
+/// normal-world interrupt is pending (`Ok(None)`: INTERRUPTED; never if not `interruptible`),
+/// then the instantiation. Every call does at least one piece, so a LOAD always progresses.
+fn load_step(
+    job: &mut LoadJob,
+    interruptible: bool,
+) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
+    loop {
+        let t0 = crate::arch::counter();
+        let more = job.piece()?;
+        if !more {
+            break;
+        }
+        job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
+        if interruptible && crate::arch::irq_pending() {
+            return Ok(None);
+        }
+    }
+    let t0 = crate::arch::counter();
+    let r = instantiate(job);
+    job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
+    r.map(Some)
 }
 
 /// The report of a run that ended with `result` (x0..x3 of the final answer).
@@ -481,7 +703,7 @@ fn step_result(loaded: &mut Loaded, step: RunnerStep, cur: Option<Box<Cursor>>, 
                     let id = t.id().map_or(u64::MAX, |i| i as u64);
                     [Status::Trapped.to_raw(), id, 0, 0]
                 }
-                Err(Stop::Pending) => [Status::Internal.to_raw(), 0, 0, 0],
+                Err(Stop::Pending | Stop::Interrupted) => [Status::Internal.to_raw(), 0, 0, 0],
             };
             let report = run_report(&result, r.as_ref().err());
             if loaded.instance.platform.wasi.flush_tail() {
@@ -515,6 +737,7 @@ fn running<R>(f: impl FnOnce() -> R) -> R {
 
 impl Engine for FwEngine {
     type Module = Loaded;
+    type Loading = LoadJob;
 
     fn map_shm(&self, range: ShmRange) -> bool {
         match crate::mmu::map_ns_shared(range.base, range.size) {
@@ -540,23 +763,66 @@ impl Engine for FwEngine {
         }
     }
 
-    fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Loaded, [u64; 3]), Refusal> {
+    fn begin_load(&self, account: &Account, at: &LoadPlace) -> Result<LoadJob, Refusal> {
         let _charging = POOL.charge_to(account);
-        let mut report = LoadReport::new(0);
-        let r = load_charged(account, at, &mut report);
-        let out = match r {
-            Ok((loaded, regs)) => {
-                report.status = Status::Success.to_raw() as i64 as i32;
-                Ok((loaded, regs))
+        // The minimum is the peak from here to the LOAD's end, over all its steps.
+        account.reset_peak();
+        let refused_before = account.refused();
+        match begin_load(account.limit(), at) {
+            Ok(mut job) => {
+                job.refused_before = refused_before;
+                Ok(job)
             }
-            Err((status, x1, message)) => {
-                report.set_message(&message);
+            Err(e) => {
+                let mut report = LoadReport::new(0);
+                let (status, x1, message) =
+                    refuse_load(account, at, refused_before, e, &mut report);
                 report.status = status.to_raw() as i64 as i32;
+                report.set_message(&message);
+                write_report(at.report, &report);
+                Err(Refusal(status, x1))
+            }
+        }
+    }
+
+    fn step_load(&self, account: &Account, job: &mut LoadJob) -> Result<LoadStep<Loaded>, Refusal> {
+        let _charging = POOL.charge_to(account);
+        let out = match load_step(job, true) {
+            Ok(None) => {
+                job.interruptions += 1;
+                return Ok(LoadStep::Interrupted);
+            }
+            Ok(Some((mut loaded, _))) => {
+                // Everything the module holds is charged to the session now.
+                let charged = account.used();
+                let min_quota = minimum(account);
+                loaded.charged = charged;
+                loaded.load_longest_step = job.longest_step;
+                job.report.charged = charged;
+                job.report.min_quota = min_quota;
+                job.report.status = Status::Success.to_raw() as i64 as i32;
+                Ok(LoadStep::Loaded(loaded, [charged, min_quota, 0]))
+            }
+            Err(e) => {
+                job.release();
+                let (at, refused_before) = (job.at, job.refused_before);
+                let (status, x1, message) =
+                    refuse_load(account, &at, refused_before, e, &mut job.report);
+                job.report.set_message(&message);
+                job.report.status = status.to_raw() as i64 as i32;
                 Err(Refusal(status, x1))
             }
         };
-        write_report(at.report, &report);
+        write_report(job.at.report, &job.report);
         out
+    }
+
+    fn abandon_load(&self, account: &Account, job: LoadJob) {
+        let _charging = POOL.charge_to(account);
+        // Loaded or refused: the report is written and the copy gone already. Unfinished:
+        // the report stays as the client left it (the LOAD never answered), and the copy
+        // is zeroed and freed with the job.
+        drop(job);
     }
 
     fn run(&self, account: &Account, loaded: &mut Loaded, at: &RunPlace) -> Step {
@@ -673,7 +939,9 @@ impl Engine for FwEngine {
 
     /// Page 1: the counter frequency, LOAD's copy and SHA-256 ticks; page 2: its parse and
     /// instantiate ticks and the run's interruptions; page 3: instantiate's relocation,
-    /// memory and remaining ticks; page 4: CPUs running module code now and at most at once.
+    /// memory and remaining ticks; page 4: CPUs running module code now and at most at once;
+    /// page 5: the LOAD's INTERRUPTED answers and its longest piece of work between two
+    /// interrupt checks (counter ticks).
     fn stats(&self, loaded: Option<&Loaded>, page: u64) -> Option<[u64; 3]> {
         let t = loaded.map_or([0; 6], |l| l.load_ticks);
         match page {
@@ -683,6 +951,11 @@ impl Engine for FwEngine {
             4 => Some([
                 RUNS_NOW.load(Ordering::Acquire),
                 RUNS_PEAK.load(Ordering::Acquire),
+                0,
+            ]),
+            5 => Some([
+                loaded.map_or(0, |l| l.load_interruptions),
+                loaded.map_or(0, |l| l.load_longest_step),
                 0,
             ]),
             _ => None,

@@ -16,6 +16,12 @@
 //! it ends, so that registration cannot be unmapped under it; its context lives in the
 //! session, so RESUME works from any CPU.
 //!
+//! LOAD is done in bounded steps: the engine begins it, then steps it; a step that stops for
+//! a pending normal-world interrupt answers INTERRUPTED and leaves the job in the session
+//! (holding a pin on the registration it copies from and reports into), RESUME steps it on
+//! (from any CPU) until it answers as LOAD would, and CANCEL, UNLOAD or SESSION_CLOSE abandon
+//! it, freeing everything.
+//!
 //! Quotas: SESSION_OPEN reserves the session's quota in a [`QuotaBook`] bounded by the pool
 //! minus the payload's own reserve, so the live quotas never add up to more than the pool;
 //! a quota that does not fit gets QUOTA_TOO_LARGE with the bytes still free in `x1`. Each
@@ -82,6 +88,15 @@ pub enum Step {
     Ended(Regs4),
 }
 
+/// How a LOAD step left the load.
+pub enum LoadStep<M> {
+    /// Loaded: the module and the answer's x1..x3.
+    Loaded(M, [u64; 3]),
+    /// Stopped between two bounded pieces of work for a pending normal-world interrupt: the
+    /// job keeps its progress, the call answers INTERRUPTED.
+    Interrupted,
+}
+
 /// What the machine needs done: mapping shared memory, loading, running, tearing down.
 ///
 /// Every method runs on the CPU serving the call, with the session locked; `account` is the
@@ -89,13 +104,26 @@ pub enum Step {
 pub trait Engine: Sync {
     /// A loaded module with whatever its run needs (saved registers, ring, report place).
     type Module: Send;
+    /// A LOAD in progress (the copy made so far, the hash state, ...).
+    type Loading: Send;
     /// Maps an accepted registration for the payload; false if it cannot.
     fn map_shm(&self, range: ShmRange) -> bool;
     /// Unmaps a registration (TLBs invalidated); false if it cannot.
     fn unmap_shm(&self, range: ShmRange) -> bool;
-    /// LOAD: copy, measure, parse, instantiate inside the account's quota, write the report.
-    /// `Ok` with the module and the answer's x1..x3, or the refusal (report written too).
-    fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Self::Module, [u64; 3]), Refusal>;
+    /// LOAD begins: checks what needs no work and sets up the job (the report is written on a
+    /// refusal).
+    fn begin_load(&self, account: &Account, at: &LoadPlace) -> Result<Self::Loading, Refusal>;
+    /// One bounded piece of LOAD after another (copy, measure, parse, instantiate inside the
+    /// account's quota) until it is loaded or a normal-world interrupt is pending. The report
+    /// is written when it ends: loaded or refused (then the job is spent: the machine drops
+    /// it with [`Engine::abandon_load`]).
+    fn step_load(
+        &self,
+        account: &Account,
+        job: &mut Self::Loading,
+    ) -> Result<LoadStep<Self::Module>, Refusal>;
+    /// Frees an unfinished (or refused) LOAD's job and everything it holds.
+    fn abandon_load(&self, account: &Account, job: Self::Loading);
     /// RUN: start the loaded module.
     fn run(&self, account: &Account, module: &mut Self::Module, at: &RunPlace) -> Step;
     /// RESUME a paused run.
@@ -133,10 +161,33 @@ struct Loaded<M> {
     run: Run,
 }
 
+/// What a session holds.
+enum Slot<M, J> {
+    /// No module.
+    Empty,
+    /// An interrupted LOAD: RESUME continues it; it holds the registration of its file and
+    /// report (released when dropped).
+    Loading {
+        job: J,
+        _registration: Pin<'static, ShmEntry>,
+    },
+    /// A loaded module.
+    Ready(Loaded<M>),
+}
+
+impl<M, J> Slot<M, J> {
+    fn loaded(&mut self) -> Option<&mut Loaded<M>> {
+        match self {
+            Slot::Ready(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
 /// One session: its account (outside the lock: the allocator charges it) and its state.
-pub struct SessionEntry<M> {
+pub struct SessionEntry<M, J> {
     account: Account,
-    state: Mutex<Option<Loaded<M>>>,
+    state: Mutex<Slot<M, J>>,
 }
 
 /// Registrations, sessions and the quota book, with the engine that does the work.
@@ -144,7 +195,7 @@ pub struct Machine<E: Engine> {
     /// The engine.
     pub engine: E,
     shm: HandleTable<ShmEntry>,
-    sessions: HandleTable<SessionEntry<E::Module>>,
+    sessions: HandleTable<SessionEntry<E::Module, E::Loading>>,
     /// Session quotas reserved out of the pool.
     pub book: QuotaBook,
 }
@@ -262,7 +313,7 @@ impl<E: Engine> Machine<E> {
         };
         let entry = SessionEntry {
             account,
-            state: Mutex::new(None),
+            state: Mutex::new(Slot::Empty),
         };
         match self.sessions.insert(entry) {
             Ok(h) => ok(h.0, 0, 0),
@@ -281,21 +332,72 @@ impl<E: Engine> Machine<E> {
         let mut r = self
             .sessions
             .begin_remove(Handle(handle.raw()), |_| false)?;
-        let entry: &mut SessionEntry<E::Module> = &mut r;
-        if let Some(Loaded { module, run }) = entry.state.get_mut().take() {
-            self.engine.unload(&entry.account, module);
-            drop(run);
-        }
+        let entry: &mut SessionEntry<E::Module, E::Loading> = &mut r;
+        let slot = core::mem::replace(entry.state.get_mut(), Slot::Empty);
+        self.clear(&entry.account, slot);
+        // Whatever freeing the module or the job left of the session on this CPU goes before
+        // the session does.
+        self.engine.release_cpu();
         let entry = self.sessions.finish_remove(r);
         self.book.release(entry.account.quota());
         ok(0, 0, 0)
+    }
+
+    /// Frees what a session held: a module (a paused run with it, then its registration
+    /// pin) or an unfinished LOAD (then its pin).
+    fn clear(&self, account: &Account, slot: Slot<E::Module, E::Loading>) {
+        match slot {
+            Slot::Empty => {}
+            Slot::Loading { job, _registration } => {
+                self.engine.abandon_load(account, job);
+                drop(_registration);
+            }
+            Slot::Ready(Loaded { module, run }) => {
+                // The module first (nothing touches its ring after), then the pin.
+                self.engine.unload(account, module);
+                drop(run);
+            }
+        }
+    }
+
+    /// Steps an unfinished LOAD held in `state`, keeping the pin while it is interrupted.
+    fn step_load(
+        &self,
+        account: &Account,
+        state: &mut Slot<E::Module, E::Loading>,
+        mut job: E::Loading,
+        reg: Pin<'static, ShmEntry>,
+    ) -> Answer {
+        match self.engine.step_load(account, &mut job) {
+            Ok(LoadStep::Loaded(module, r)) => {
+                self.engine.abandon_load(account, job);
+                drop(reg);
+                *state = Slot::Ready(Loaded {
+                    module,
+                    run: Run::NotStarted,
+                });
+                ok(r[0], r[1], r[2])
+            }
+            Ok(LoadStep::Interrupted) => {
+                *state = Slot::Loading {
+                    job,
+                    _registration: reg,
+                };
+                Ok([Status::Interrupted.to_raw(), 0, 0, 0])
+            }
+            Err(refusal) => {
+                self.engine.abandon_load(account, job);
+                drop(reg);
+                Err(refusal)
+            }
+        }
     }
 
     /// Pins session `handle` and locks it; BUSY if another CPU is in it.
     fn enter(
         &'static self,
         handle: SessionHandle,
-        f: impl FnOnce(&Account, &mut Option<Loaded<E::Module>>) -> Answer,
+        f: impl FnOnce(&Account, &mut Slot<E::Module, E::Loading>) -> Answer,
     ) -> Answer {
         let pin = self
             .sessions
@@ -308,7 +410,8 @@ impl<E: Engine> Machine<E> {
         answer
     }
 
-    /// LOAD: checks the file and report against registration `shm` (pinned for the call).
+    /// LOAD: checks the file and report against registration `shm` (pinned for the call,
+    /// and for as long as the LOAD is interrupted).
     pub fn load(&'static self, args: &LoadArgs) -> Answer {
         self.enter(args.session(), |account, state| {
             let reg = self
@@ -316,26 +419,23 @@ impl<E: Engine> Machine<E> {
                 .pin(Handle(args.shm().raw()))
                 .ok_or(Refusal::from(Status::NoSuchHandle))?;
             let at = load_place(&reg, args)?;
-            if state.is_some() {
+            if !matches!(state, Slot::Empty) {
                 return Err(Status::BadState.into());
             }
-            let (module, r) = self.engine.load(account, &at)?;
-            *state = Some(Loaded {
-                module,
-                run: Run::NotStarted,
-            });
-            ok(r[0], r[1], r[2])
+            let job = self.engine.begin_load(account, &at)?;
+            self.step_load(account, state, job, reg)
         })
     }
 
-    /// UNLOAD: frees the module (a paused run with it, releasing its registration).
+    /// UNLOAD: frees the module (a paused run with it, releasing its registration), or
+    /// abandons an interrupted LOAD.
     pub fn unload(&'static self, session: SessionHandle) -> Answer {
         self.enter(session, |account, state| {
-            let loaded = state.take().ok_or(Refusal::from(Status::BadState))?;
-            // The module first (nothing touches its ring after), then the registration pin.
-            let Loaded { module, run } = loaded;
-            self.engine.unload(account, module);
-            drop(run);
+            if matches!(state, Slot::Empty) {
+                return Err(Status::BadState.into());
+            }
+            let slot = core::mem::replace(state, Slot::Empty);
+            self.clear(account, slot);
             ok(0, 0, 0)
         })
     }
@@ -343,7 +443,7 @@ impl<E: Engine> Machine<E> {
     /// STATS: page 0 is [quota, charged, loaded]; later pages come from the engine.
     pub fn stats(&'static self, StatsArgs { session, page }: StatsArgs) -> Answer {
         self.enter(session, |account, state| {
-            let m = state.as_ref().map(|l| &l.module);
+            let m = state.loaded().map(|l| &l.module);
             if page == 0 {
                 let charged = m.map_or(0, |m| self.engine.charged(account, m));
                 return ok(account.quota(), charged, u64::from(m.is_some()));
@@ -359,7 +459,7 @@ impl<E: Engine> Machine<E> {
     /// module; a pause keeps the registration pinned.
     pub fn run(&'static self, args: &RunArgs) -> Answer {
         self.enter(args.session(), |account, state| {
-            let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
+            let loaded = state.loaded().ok_or(Refusal::from(Status::BadState))?;
             if !matches!(loaded.run, Run::NotStarted) {
                 return Err(Status::BadState.into());
             }
@@ -382,10 +482,17 @@ impl<E: Engine> Machine<E> {
         })
     }
 
-    /// RESUME a paused run (on any CPU).
+    /// RESUME a paused run or an interrupted LOAD (on any CPU).
     pub fn resume(&'static self, session: SessionHandle) -> Answer {
         self.enter(session, |account, state| {
-            let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
+            if matches!(state, Slot::Loading { .. }) {
+                let Slot::Loading { job, _registration } = core::mem::replace(state, Slot::Empty)
+                else {
+                    return Err(Status::Internal.into());
+                };
+                return self.step_load(account, state, job, _registration);
+            }
+            let loaded = state.loaded().ok_or(Refusal::from(Status::BadState))?;
             if !matches!(loaded.run, Run::Paused { .. }) {
                 return Err(Status::BadState.into());
             }
@@ -400,10 +507,16 @@ impl<E: Engine> Machine<E> {
         })
     }
 
-    /// CANCEL a paused run; its registration is released.
+    /// CANCEL a paused run (its registration is released), or abandon an interrupted LOAD
+    /// (everything it held is freed; the session is empty again).
     pub fn cancel(&'static self, session: SessionHandle) -> Answer {
         self.enter(session, |account, state| {
-            let loaded = state.as_mut().ok_or(Refusal::from(Status::BadState))?;
+            if matches!(state, Slot::Loading { .. }) {
+                let slot = core::mem::replace(state, Slot::Empty);
+                self.clear(account, slot);
+                return ok(0, 0, 0);
+            }
+            let loaded = state.loaded().ok_or(Refusal::from(Status::BadState))?;
             if !matches!(loaded.run, Run::Paused { .. }) {
                 return Err(Status::BadState.into());
             }

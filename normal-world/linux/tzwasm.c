@@ -7,9 +7,9 @@
  * with the secure world (SHM_REGISTER, physical address taken from the kernel only) and opens
  * a session (SESSION_OPEN). The process maps the pages with mmap() and issues tzwasm calls for
  * that session with TZWASM_IOC_CALL; the driver only lets through tzwasm's own per-session
- * calls and substitutes its own session and shared-memory handles. Long calls (RUN, RESUME)
- * are continued in the kernel while the secure world answers INTERRUPTED; a pending signal
- * cancels the run. release() cancels, closes the session, unregisters and frees the pages.
+ * calls and substitutes its own session and shared-memory handles. Long calls (LOAD, RUN,
+ * RESUME) are continued in the kernel while the secure world answers INTERRUPTED; a pending
+ * signal cancels the run (or abandons the LOAD). release() cancels, closes the session, unregisters and frees the pages.
  *
  * Fair use among local users: the sessions each uid holds and the sum of their heap quotas
  * are bounded (module parameters max_sessions_per_uid and max_quota_per_uid), charged at
@@ -504,12 +504,13 @@ static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
 		c.regs[2] = tf->shm_handle;
 
 	tzwasm_smc(c.regs, c.ret);
-	if (fn != TZWASM_FN_RUN && fn != TZWASM_FN_RESUME)
+	if (fn != TZWASM_FN_RUN && fn != TZWASM_FN_RESUME && fn != TZWASM_FN_LOAD)
 		goto out;
 	/*
-	 * The secure world saved the run's context and left for a normal-world interrupt
-	 * (taken as soon as the SMC returned). Let the scheduler in, then continue it, unless
-	 * the caller has a signal to handle: then the run ends in the secure world.
+	 * The secure world saved the run's context (or an unfinished LOAD's progress) and left
+	 * for a normal-world interrupt (taken as soon as the SMC returned). Let the scheduler in,
+	 * then continue it, unless the caller has a signal to handle: then the run ends in the
+	 * secure world (CANCEL also abandons an interrupted LOAD, freeing what it held).
 	 * A RESUME of ours that finds another CPU in the secure world (BUSY) had no effect:
 	 * the run is still paused, so it is simply issued again. Every TZWASM_DRAIN_INTERVAL
 	 * the caller gets INTERRUPTED back, to drain the ring and RESUME.
@@ -528,7 +529,8 @@ static long tzwasm_ioc_call(struct tzwasm_file *tf, void __user *argp)
 			err = -EINTR;
 			break;
 		}
-		if ((s64)c.ret[0] == TZWASM_INTERRUPTED &&
+		/* A LOAD has no ring to drain: it is continued here until it answers. */
+		if ((s64)c.ret[0] == TZWASM_INTERRUPTED && fn != TZWASM_FN_LOAD &&
 		    time_after(jiffies, start + TZWASM_DRAIN_INTERVAL))
 			break;
 		tzwasm_smc(resume, c.ret);

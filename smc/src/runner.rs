@@ -138,6 +138,9 @@ pub struct Loaded {
     pub charged: u64,
     /// The smallest quota that loads this module.
     pub min_quota: u64,
+    /// How often the LOAD answered INTERRUPTED (a normal-world interrupt was pending between
+    /// two of its bounded steps) and was RESUMEd.
+    pub interruptions: u32,
 }
 
 /// How a run ended.
@@ -422,7 +425,9 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
     }
 
     /// LOADs the `len` bytes at `offset` of `area` (already there), with the report at
-    /// `report_offset` (8-aligned).
+    /// `report_offset` (8-aligned). A LOAD that answers INTERRUPTED (it stopped between two
+    /// bounded steps for a normal-world interrupt, which the caller's CPU has taken by now) is
+    /// RESUMEd until it answers as LOAD does.
     pub fn load_at(
         &mut self,
         area: &SharedArea<'_>,
@@ -445,10 +450,15 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                 let report = ShmOffset::new(report_offset as u64);
                 LoadArgs::new(self.handle, area.handle, file, report)
             });
-        let regs = match args {
+        let mut regs = match args {
             Ok(args) => self.call(SessionCall::Load(args)),
             Err(r) => r.to_regs(),
         };
+        let mut interruptions = 0u32;
+        while Status::from_raw(regs[0]) == Some(Status::Interrupted) {
+            interruptions = interruptions.saturating_add(1);
+            regs = self.call(SessionCall::Resume(self.handle));
+        }
         let mut bytes = [0u8; LOAD_REPORT_SIZE];
         let report = area
             .mem
@@ -460,6 +470,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                 sha256: report.map_or([0; 32], |r| r.sha256),
                 charged,
                 min_quota,
+                interruptions,
             }),
             Err(Error::Refused { status, value, .. }) => Err(Error::Load {
                 status,

@@ -16,7 +16,8 @@ pub enum Status {
     Success = 0,
     /// The run stopped because the output ring is full; drain it and RESUME. (Reserved, issue 4.)
     OutputPending = 1,
-    /// The run was interrupted by a normal-world interrupt; RESUME it. (Reserved, issue 4.)
+    /// A run, a long helper call of its module or a LOAD stopped for a pending normal-world
+    /// interrupt; RESUME continues it where it stopped (CANCEL abandons it).
     Interrupted = 2,
     /// SMCCC NOT_SUPPORTED: unknown or unserved function id.
     NotSupported = -1,
@@ -164,7 +165,7 @@ impl Status {
         match self {
             Status::Success => "success",
             Status::OutputPending => "output ring full: drain it and resume the run",
-            Status::Interrupted => "run interrupted by a normal-world interrupt: resume it",
+            Status::Interrupted => "run or LOAD interrupted by a normal-world interrupt: resume it",
             Status::NotSupported => "function id not supported by this secure world",
             Status::NotRequired => "call not required on this implementation",
             Status::InvalidParameter => "invalid parameter in the argument registers",

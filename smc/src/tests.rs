@@ -397,7 +397,7 @@ fn selectors_round_trip_and_out_of_range_is_rejected() {
 
 #[test]
 fn versions_pack_and_unpack() {
-    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0001);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0002);
     let p = ProtocolVersion {
         major: 0x1234,
         minor: 0xabcd,

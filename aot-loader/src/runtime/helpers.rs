@@ -9,13 +9,25 @@
 //! Every pointer argument is untrusted: it is checked against the runtime's records of
 //! linear memory, the data block and the stack; table and segment indexes against its own
 //! counts and sizes.
+//!
+//! Bounded latency: helpers whose work grows with an argument (memmove/memcpy/memset,
+//! `memory.init`, the table operations, the string scan of `aot_check_app_addr_and_convert`)
+//! and WASI `random_get` work in chunks ([`COPY_CHUNK`], [`SCAN_CHUNK`], [`TABLE_CHUNK`],
+//! [`wasi::RANDOM_CHUNK`]). Between chunks they ask [`Platform::interrupt_pending`]; if the
+//! embedder wants the CPU back they record how far they got in the instance and stop with
+//! [`Stop::Interrupted`], having changed nothing the module can see except the finished
+//! chunks. The embedder resumes the run by issuing the same entry with the same arguments
+//! again (the firmware rewinds the module's `svc`): every check is made again, and the work
+//! continues exactly where it stopped, so the module observes the same memory and result as
+//! from an uninterrupted call. Progress is only taken up by the same entry with the same
+//! argument registers; any other entry starts from scratch and forgets it.
 
 use alloc::vec::Vec;
 
 use crate::fallible;
 use crate::layout::{ExceptionId, NULL_REF, TABLE_ELEMS_OFFSET};
-use crate::module::{ElemMode, FuncType, InitExpr};
-use crate::runtime::instance::{ImportBinding, Instance, ARGV_OFF};
+use crate::module::{ElemMode, ElemSegment, FuncType, InitExpr};
+use crate::runtime::instance::{ImportBinding, Instance, Progress, ARGV_OFF};
 use crate::runtime::platform::{Entry, Platform};
 use crate::runtime::signature;
 use crate::runtime::{Stop, Trap};
@@ -92,6 +104,15 @@ impl Helper {
 /// (WAMR's `wasm_runtime_invoke_native` keeps 32 cells on the stack too).
 const SMALL_ARGS: usize = 16;
 
+/// Bytes memmove/memcpy/memset, `memory.init` and `table.copy` move between two
+/// [`Platform::interrupt_pending`] checks (well under a millisecond under QEMU TCG).
+/// (Unit tests use small chunks, so that small instances cross many chunk boundaries.)
+pub const COPY_CHUNK: u64 = if cfg!(test) { 4096 } else { 1 << 20 };
+/// Bytes the string scan of `aot_check_app_addr_and_convert` reads between two checks.
+pub const SCAN_CHUNK: u64 = if cfg!(test) { 4096 } else { 1 << 20 };
+/// Table elements `table.fill`, `table.grow` and `table.init` write between two checks.
+pub const TABLE_CHUNK: u64 = if cfg!(test) { 1 } else { 1 << 16 };
+
 fn oob() -> Stop {
     ExceptionId::OutOfBoundsMemoryAccess.into()
 }
@@ -107,7 +128,20 @@ fn arg32(args: &[u64], i: usize) -> u32 {
 impl<P: Platform> Instance<'_, P> {
     /// Runs entry `id` ([`Entry::to_id`]) with the call's integer arguments (registers in
     /// order, then stack words): the value for the return register, or why the run stops.
+    ///
+    /// After a [`Stop::Interrupted`], issuing the same `id` with the same arguments continues
+    /// the interrupted work; anything else starts afresh.
     pub fn dispatch(&mut self, id: u64, args: &[u64]) -> Result<u64, Stop> {
+        let mut regs = [0u64; 8];
+        for (r, a) in regs.iter_mut().zip(args) {
+            *r = *a;
+        }
+        let call = (id, regs);
+        self.resume_from = match self.progress.take() {
+            Some(p) if p.call == call => p.done,
+            _ => 0,
+        };
+        self.call_key = call;
         match Entry::from_id(id) {
             Some(Entry::Helper(h)) => self.helper(h, args),
             Some(Entry::Import(i)) => self.direct_import(i, args),
@@ -117,6 +151,57 @@ impl<P: Platform> Instance<'_, P> {
             )
             .into()),
         }
+    }
+
+    /// Runs `work(from, to)` over `[0, total)` in pieces of `unit`, starting where an
+    /// interrupted issue of this same call stopped. `work` returns true to end early (a scan
+    /// that found what it looked for). Between pieces, if the platform wants the CPU back,
+    /// the progress is recorded and the call stops with [`Stop::Interrupted`].
+    fn chunked(
+        &mut self,
+        total: u64,
+        unit: u64,
+        mut work: impl FnMut(&mut Self, u64, u64) -> Result<bool, Stop>,
+    ) -> Result<(), Stop> {
+        let mut done = core::mem::take(&mut self.resume_from).min(total);
+        let unit = unit.max(1);
+        while done < total {
+            let end = done.saturating_add(unit).min(total);
+            if work(self, done, end)? {
+                return Ok(());
+            }
+            done = end;
+            if done < total && self.platform.interrupt_pending() {
+                self.progress = Some(Progress {
+                    call: self.call_key,
+                    done,
+                });
+                return Err(Stop::Interrupted);
+            }
+        }
+        Ok(())
+    }
+
+    /// `memmove(dst, src, n)` in chunks, overlap-safe: forwards when `dst` is below `src`,
+    /// backwards otherwise, so no chunk reads a byte an earlier chunk overwrote.
+    ///
+    /// # Safety
+    /// `[src, src + n)` and `[dst, dst + n)` must be memory the payload may read and write.
+    unsafe fn move_chunked(&mut self, dst: u64, src: u64, n: u64) -> Result<(), Stop> {
+        let backwards = dst > src;
+        self.chunked(n, COPY_CHUNK, |_, from, to| {
+            let at = if backwards { n - to } else { from };
+            // SAFETY: [at, at + (to - from)) lies inside [0, n), so both pieces lie inside
+            // the caller's ranges; `copy` allows them to overlap.
+            unsafe {
+                core::ptr::copy(
+                    (src + at) as *const u8,
+                    (dst + at) as *mut u8,
+                    (to - from) as usize,
+                )
+            };
+            Ok(false)
+        })
     }
 
     fn helper(&mut self, h: Helper, a: &[u64]) -> Result<u64, Stop> {
@@ -176,7 +261,7 @@ impl<P: Platform> Instance<'_, P> {
                 arg32(a, 1),
                 arg32(a, 2),
                 arg(a, 3),
-            ))),
+            )?)),
             Helper::TableInit => {
                 self.table_init(
                     arg32(a, 1),
@@ -215,7 +300,7 @@ impl<P: Platform> Instance<'_, P> {
                     }
                     // SAFETY: both ranges lie inside memory module code may read and write
                     // (linear memory, data block or stack), checked against own records.
-                    unsafe { core::ptr::copy(s as *const u8, d as *mut u8, n as usize) };
+                    unsafe { self.move_chunked(d, s, n)? };
                 }
                 Ok(d)
             }
@@ -225,8 +310,14 @@ impl<P: Platform> Instance<'_, P> {
                     if !self.module_writable(d, n) {
                         return Err(oob());
                     }
-                    // SAFETY: as for memmove.
-                    unsafe { core::ptr::write_bytes(d as *mut u8, c, n as usize) };
+                    self.chunked(n, COPY_CHUNK, |_, from, to| {
+                        // SAFETY: [d + from, d + to) lies inside [d, d + n), which module code
+                        // may write (checked above against own records).
+                        unsafe {
+                            core::ptr::write_bytes((d + from) as *mut u8, c, (to - from) as usize)
+                        };
+                        Ok(false)
+                    })?;
                 }
                 Ok(d)
             }
@@ -257,18 +348,27 @@ impl<P: Platform> Instance<'_, P> {
     }
 
     /// WAMR's `wasm_check_app_addr_and_convert` with the checks always on.
-    fn check_app_addr(&self, is_str: bool, off: u64, size: u64) -> Result<u64, Stop> {
+    fn check_app_addr(&mut self, is_str: bool, off: u64, size: u64) -> Result<u64, Stop> {
         let m = self.mem.unwrap_or_default();
         let total = m.size();
         if off >= total {
             return Err(oob());
         }
         if is_str {
-            // SAFETY: [base + off, base + total) is committed linear memory.
-            let s = unsafe {
-                core::slice::from_raw_parts((m.base + off) as *const u8, (total - off) as usize)
-            };
-            if !s.contains(&0) {
+            let mut found = false;
+            self.chunked(total - off, SCAN_CHUNK, |_, from, to| {
+                // SAFETY: [base + off + from, base + off + to) lies inside
+                // [base + off, base + total), committed linear memory.
+                let s = unsafe {
+                    core::slice::from_raw_parts(
+                        (m.base + off + from) as *const u8,
+                        (to - from) as usize,
+                    )
+                };
+                found = s.contains(&0);
+                Ok(found)
+            })?;
+            if !found {
                 return Err(oob());
             }
         } else if size > total - off {
@@ -331,11 +431,19 @@ impl<P: Platform> Instance<'_, P> {
         if dst.checked_add(u64::from(len)).is_none_or(|e| e > m.size()) {
             return Err(oob());
         }
-        // SAFETY: [base + dst, + len) is committed linear memory (checked); src is the file.
-        unsafe {
-            core::ptr::copy_nonoverlapping(src.as_ptr(), (m.base + dst) as *mut u8, src.len())
-        };
-        Ok(())
+        let (from_file, to) = (src.as_ptr(), m.base + dst);
+        self.chunked(src.len() as u64, COPY_CHUNK, |_, a, b| {
+            // SAFETY: [to + a, to + b) lies inside [base + dst, + len), committed linear
+            // memory (checked); [from_file + a, + (b - a)) inside `src`, part of the file.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    from_file.add(a as usize),
+                    (to + a) as *mut u8,
+                    (b - a) as usize,
+                )
+            };
+            Ok(false)
+        })
     }
 
     fn table_get(&self, off: usize, i: u32) -> u64 {
@@ -352,31 +460,35 @@ impl<P: Platform> Instance<'_, P> {
         ExceptionId::OutOfBoundsTableAccess.into()
     }
 
-    fn table_grow(&mut self, tbl: u32, inc: u32, init: u64) -> u32 {
+    fn table_grow(&mut self, tbl: u32, inc: u32, init: u64) -> Result<u32, Stop> {
         let Some(t) = self.tables.get(tbl as usize).copied() else {
-            return u32::MAX;
+            return Ok(u32::MAX);
         };
         let Some(n) = t.cur.checked_add(inc) else {
-            return u32::MAX;
+            return Ok(u32::MAX);
         };
         if n > t.slots {
-            return u32::MAX;
+            return Ok(u32::MAX);
         }
-        for i in t.cur..n {
-            self.table_set(t.off, i, init);
-        }
+        // The new size is published only once every new element is set.
+        self.chunked(u64::from(inc), TABLE_CHUNK, |i, a, b| {
+            for k in a..b {
+                i.table_set(t.off, t.cur + k as u32, init);
+            }
+            Ok(false)
+        })?;
         if let Some(r) = self.tables.get_mut(tbl as usize) {
             r.cur = n;
         }
         // Mirror cur_size (+0x10 in the table header).
         self.write_bytes(t.off + 0x10, &n.to_le_bytes());
-        t.cur
+        Ok(t.cur)
     }
 
     fn table_init(&mut self, tbl: u32, seg: u32, len: u32, src: u32, dst: u32) -> Result<(), Stop> {
         let t = *self.tables.get(tbl as usize).ok_or_else(Self::table_oob)?;
-        let e = self
-            .module
+        let module = self.module;
+        let e = module
             .elem_segments
             .get(seg as usize)
             .ok_or_else(Self::table_oob)?;
@@ -391,20 +503,26 @@ impl<P: Platform> Instance<'_, P> {
         {
             return Err(Self::table_oob());
         }
-        for k in 0..len {
-            let v = match e.values.get((src + k) as usize) {
-                Some(InitExpr::RefFunc(f)) => u64::from(*f),
-                // As WAMR 2.4.3: the ref.null payload, see `Instance::elem_value`.
-                Some(InitExpr::RefNull(x)) => u64::from(*x),
-                Some(InitExpr::GlobalGet(g)) => self
-                    .globals
-                    .get(*g as usize)
-                    .map_or(NULL_REF, |v| u64::from(*v as u32)),
-                _ => NULL_REF,
-            };
-            self.table_set(t.off, dst + k, v);
-        }
-        Ok(())
+        self.chunked(u64::from(len), TABLE_CHUNK, |i, a, b| {
+            for k in a as u32..b as u32 {
+                i.table_init_one(t.off, e, src + k, dst + k);
+            }
+            Ok(false)
+        })
+    }
+
+    fn table_init_one(&mut self, table: usize, e: &ElemSegment, from: u32, to: u32) {
+        let v = match e.values.get(from as usize) {
+            Some(InitExpr::RefFunc(f)) => u64::from(*f),
+            // As WAMR 2.4.3: the ref.null payload, see `Instance::elem_value`.
+            Some(InitExpr::RefNull(x)) => u64::from(*x),
+            Some(InitExpr::GlobalGet(g)) => self
+                .globals
+                .get(*g as usize)
+                .map_or(NULL_REF, |v| u64::from(*v as u32)),
+            _ => NULL_REF,
+        };
+        self.table_set(table, to, v);
     }
 
     fn table_copy(&mut self, st: u32, dt: u32, len: u32, src: u32, dst: u32) -> Result<(), Stop> {
@@ -433,15 +551,14 @@ impl<P: Platform> Instance<'_, P> {
             return Err(Self::table_oob());
         }
         // SAFETY: [data + from, + bytes) and [data + to, + bytes) lie inside the data block
-        // (checked above); `copy` allows them to overlap.
+        // (checked above), which the payload may read and write.
         unsafe {
-            core::ptr::copy(
-                (self.data_addr + from as u64) as *const u8,
-                (self.data_addr + to as u64) as *mut u8,
-                bytes,
+            self.move_chunked(
+                self.data_addr + to as u64,
+                self.data_addr + from as u64,
+                bytes as u64,
             )
-        };
-        Ok(())
+        }
     }
 
     fn table_fill(&mut self, tbl: u32, len: u32, val: u64, dst: u32) -> Result<(), Stop> {
@@ -449,10 +566,12 @@ impl<P: Platform> Instance<'_, P> {
         if u64::from(dst) + u64::from(len) > u64::from(t.cur) {
             return Err(Self::table_oob());
         }
-        for k in 0..len {
-            self.table_set(t.off, dst + k, val);
-        }
-        Ok(())
+        self.chunked(u64::from(len), TABLE_CHUNK, |i, a, b| {
+            for k in a as u32..b as u32 {
+                i.table_set(t.off, dst + k, val);
+            }
+            Ok(false)
+        })
     }
 
     fn unlinked(&self, idx: u32) -> Stop {
@@ -588,10 +707,18 @@ impl<P: Platform> Instance<'_, P> {
         let m = self.mem.unwrap_or_default();
         // SAFETY: the committed part of linear memory, per the runtime's own record.
         let mut mem = unsafe { wasi::GuestMemory::new(m.base as *mut u8, m.size() as usize) };
-        match wasi::call(func, &mut mem, self.platform.wasi_host(), args) {
+        let mut resume = core::mem::take(&mut self.resume_from);
+        match wasi::call_resumable(func, &mut mem, self.platform.wasi_host(), args, &mut resume) {
             WasiOutcome::Return(errno) => Ok(u64::from(errno)),
             WasiOutcome::Exit(code) => Err(Stop::Exit(code)),
             WasiOutcome::Pending => Err(Stop::Pending),
+            WasiOutcome::Interrupted => {
+                self.progress = Some(Progress {
+                    call: self.call_key,
+                    done: resume,
+                });
+                Err(Stop::Interrupted)
+            }
         }
     }
 

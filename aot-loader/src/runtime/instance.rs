@@ -270,6 +270,22 @@ pub struct Instance<'m, P: Platform> {
     pub(crate) data_dropped: Vec<bool>,
     pub(crate) elem_dropped: Vec<bool>,
     pub(crate) globals: Vec<u128>,
+    /// How far the last entry got when it stopped with `Stop::Interrupted`.
+    pub(crate) progress: Option<Progress>,
+    /// Progress the entry being dispatched resumes from (0: a new call), and the call it is.
+    pub(crate) resume_from: u64,
+    pub(crate) call_key: CallKey,
+}
+
+/// Which call an interrupted entry was: its id and first argument registers.
+pub(crate) type CallKey = (u64, [u64; 8]);
+
+/// Where an entry stopped with `Stop::Interrupted`: only the same call issued again
+/// continues from `done` (units of work: bytes, table elements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Progress {
+    pub(crate) call: CallKey,
+    pub(crate) done: u64,
 }
 
 /// Where things go in an instance's module-writable data block.
@@ -389,6 +405,9 @@ impl<'m, P: Platform> Instance<'m, P> {
             data_dropped: Vec::new(),
             elem_dropped: Vec::new(),
             globals: Vec::new(),
+            progress: None,
+            resume_from: 0,
+            call_key: (0, [0; 8]),
         })?;
         inst.init()?;
         Ok(inst)

@@ -107,6 +107,14 @@ pub unsafe trait Platform {
     /// The WASI host (output, clocks, entropy, args, environment).
     fn wasi_host(&mut self) -> &mut dyn WasiHost;
 
+    /// Whether the embedder wants the CPU back now (the secure world: a normal-world
+    /// interrupt is pending). Long helpers ask between chunks and stop with
+    /// [`Stop::Interrupted`](crate::runtime::Stop::Interrupted). Default: what the WASI host
+    /// says ([`WasiHost::interrupt_pending`], never by default).
+    fn interrupt_pending(&mut self) -> bool {
+        self.wasi_host().interrupt_pending()
+    }
+
     /// A host function for a non-WASI import, by an id of the platform's choosing.
     fn resolve_import(&mut self, module: &str, name: &str, ty: &FuncType) -> Option<u32> {
         let _ = (module, name, ty);

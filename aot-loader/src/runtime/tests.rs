@@ -22,6 +22,9 @@ struct Mock {
     live: Vec<(u64, usize)>,
     sealed: bool,
     wasi: Option<NullHost>,
+    /// Want the CPU back at every `interrupt_every`-th check (0: never).
+    interrupt_every: u64,
+    checks: u64,
 }
 
 impl Mock {
@@ -95,6 +98,10 @@ unsafe impl Platform for Mock {
     }
     fn wasi_host(&mut self) -> &mut dyn WasiHost {
         self.wasi.get_or_insert(NullHost)
+    }
+    fn interrupt_pending(&mut self) -> bool {
+        self.checks += 1;
+        self.interrupt_every != 0 && self.checks.is_multiple_of(self.interrupt_every)
     }
 }
 
@@ -428,4 +435,143 @@ fn hostile_arguments_never_escape_module_memory() {
     assert_eq!(b2, base);
     assert!(s2 >= size && s2 <= w2);
     assert_eq!(inst.stack(), (slo, shi));
+}
+
+/// Issues entry `id` with `args` again after every `Stop::Interrupted`, as the firmware's
+/// rewound `svc` does: the final result and how many times the call was interrupted.
+fn dispatch_resumed(
+    inst: &mut Instance<'_, Mock>,
+    id: u64,
+    args: &[u64],
+) -> (Result<u64, Stop>, u32) {
+    let mut interruptions = 0;
+    loop {
+        match inst.dispatch(id, args) {
+            Err(Stop::Interrupted) => interruptions += 1,
+            other => return (other, interruptions),
+        }
+    }
+}
+
+fn mem_bytes(base: u64, len: u64) -> Vec<u8> {
+    // SAFETY: inside the mock's linear memory of the live instance (callers stay below size).
+    unsafe { core::slice::from_raw_parts(base as *const u8, len as usize) }.to_vec()
+}
+
+fn fill_pattern(base: u64, len: u64) {
+    for k in 0..len {
+        // SAFETY: as in mem_bytes.
+        unsafe { ((base + k) as *mut u8).write((k * 13 + k / 256) as u8) };
+    }
+}
+
+#[test]
+fn long_helpers_interrupted_between_chunks_resume_exactly() {
+    use crate::runtime::helpers::{COPY_CHUNK, SCAN_CHUNK};
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    for every in [0u64, 1, 2, 3] {
+        let mut inst = Instance::new(&m, &bytes, Mock::default(), config()).unwrap();
+        inst.platform.interrupt_every = every;
+        let (base, size, _) = inst.memory();
+        assert!(size >= 12 * COPY_CHUNK, "{size}");
+        let n = 5 * COPY_CHUNK + 7;
+
+        // memset: every byte set once, nothing around it touched, the result is `d`.
+        fill_pattern(base, size);
+        let mut want = mem_bytes(base, size);
+        want[100..100 + n as usize].fill(0xab);
+        let (r, k) = dispatch_resumed(&mut inst, h(Helper::Memset), &[base + 100, 0xab, n]);
+        assert_eq!(r, Ok(base + 100));
+        assert_eq!(mem_bytes(base, size), want, "memset, every {every}");
+        assert_eq!(k > 0, every != 0, "memset interruptions {k}, every {every}");
+
+        // memmove both ways over overlapping ranges: as copy_within.
+        for (d, s) in [(10u64, 3 * COPY_CHUNK + 1), (3 * COPY_CHUNK + 1, 10)] {
+            fill_pattern(base, size);
+            let mut want = mem_bytes(base, size);
+            want.copy_within(s as usize..(s + n) as usize, d as usize);
+            let (r, k) = dispatch_resumed(&mut inst, h(Helper::Memmove), &[base + d, base + s, n]);
+            assert_eq!(r, Ok(base + d));
+            assert_eq!(
+                mem_bytes(base, size),
+                want,
+                "memmove {d} <- {s}, every {every}"
+            );
+            assert_eq!(k > 0, every != 0);
+        }
+
+        // The string scan finds a NUL three chunks away, and refuses a string without one.
+        fill_pattern(base, size);
+        for k in 0..size {
+            // SAFETY: as in mem_bytes.
+            unsafe { ((base + k) as *mut u8).write(1) };
+        }
+        let nul = 3 * SCAN_CHUNK + 9;
+        // SAFETY: as in mem_bytes.
+        unsafe { ((base + nul) as *mut u8).write(0) };
+        let out = inst.argv_buf();
+        let (r, k) = dispatch_resumed(
+            &mut inst,
+            h(Helper::CheckAppAddrAndConvert),
+            &[0, 1, 5, 0, out],
+        );
+        assert_eq!(r, Ok(1));
+        assert_eq!(read::<u64>(out), base + 5);
+        assert_eq!(k > 0, every != 0);
+        // SAFETY: as in mem_bytes.
+        unsafe { ((base + nul) as *mut u8).write(1) };
+        let (r, _) = dispatch_resumed(
+            &mut inst,
+            h(Helper::CheckAppAddrAndConvert),
+            &[0, 1, 5, 0, out],
+        );
+        assert_eq!(r, Err(ExceptionId::OutOfBoundsMemoryAccess.into()));
+
+        // table.fill of all 4 elements, one per chunk here.
+        let il = InstanceLayout::of(&m).unwrap();
+        let t = inst.instance_addr() + il.tables[0].0 + TABLE_ELEMS_OFFSET as u64;
+        let ia = inst.instance_addr();
+        let (r, k) = dispatch_resumed(&mut inst, h(Helper::TableFill), &[ia, 0, 4, 9, 0]);
+        assert_eq!(r, Ok(0));
+        assert_eq!([0, 1, 2, 3].map(|i| read::<u64>(t + 8 * i)), [9; 4]);
+        assert_eq!(k > 0, every != 0);
+        // table.init of one element cannot be cut; table.copy of 3 overlapping elements.
+        let (r, _) = dispatch_resumed(&mut inst, h(Helper::TableFill), &[ia, 0, 1, 1, 0]);
+        assert_eq!(r, Ok(0));
+        let (r, _) = dispatch_resumed(&mut inst, h(Helper::TableFill), &[ia, 0, 1, 2, 1]);
+        assert_eq!(r, Ok(0));
+        let (r, _) = dispatch_resumed(&mut inst, h(Helper::TableCopy), &[ia, 0, 0, 3, 0, 1]);
+        assert_eq!(r, Ok(0));
+        assert_eq!([0, 1, 2, 3].map(|i| read::<u64>(t + 8 * i)), [1, 1, 2, 9]);
+    }
+}
+
+#[test]
+fn interrupted_progress_is_only_taken_up_by_the_same_call() {
+    use crate::runtime::helpers::COPY_CHUNK;
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let mut inst = Instance::new(&m, &bytes, Mock::default(), config()).unwrap();
+    let (base, size, _) = inst.memory();
+    inst.platform.interrupt_every = 1;
+    let n = 3 * COPY_CHUNK;
+    assert_eq!(
+        inst.dispatch(h(Helper::Memset), &[base, 0x11, n]),
+        Err(Stop::Interrupted)
+    );
+    assert_eq!(mem_bytes(base, COPY_CHUNK), vec![0x11; COPY_CHUNK as usize]);
+    // Another call in between (a different value) starts from scratch and forgets it.
+    inst.platform.interrupt_every = 0;
+    assert_eq!(inst.dispatch(h(Helper::Memset), &[base, 0x22, n]), Ok(base));
+    assert_eq!(mem_bytes(base, n), vec![0x22; n as usize]);
+    // So the first call issued again does all of its work, not only the rest.
+    assert_eq!(inst.dispatch(h(Helper::Memset), &[base, 0x11, n]), Ok(base));
+    assert_eq!(mem_bytes(base, n), vec![0x11; n as usize]);
+    // A bad range is refused before any chunk, however often the platform asks.
+    inst.platform.interrupt_every = 1;
+    assert_eq!(
+        inst.dispatch(h(Helper::Memset), &[base + size - 4, 0x33, 8]),
+        Err(ExceptionId::OutOfBoundsMemoryAccess.into())
+    );
 }

@@ -70,6 +70,12 @@ pub enum Stop {
     /// `WasiHost::writable`): pause the run and issue the same call again later. Only hosts
     /// that limit output ever see it.
     Pending,
+    /// A long helper or WASI call stopped between two chunks of its work because the
+    /// platform wants the CPU back (`Platform::interrupt_pending`). Its progress is kept in
+    /// the instance: issue the same entry with the same arguments again (the next
+    /// [`Instance::dispatch`](crate::runtime::Instance::dispatch)) and it does exactly the
+    /// rest. Only platforms that ask for the CPU ever see it.
+    Interrupted,
 }
 
 impl From<Trap> for Stop {
@@ -96,6 +102,7 @@ impl fmt::Display for Stop {
             Stop::Exit(c) => write!(f, "exit code {c}"),
             Stop::Trap(t) => write!(f, "Exception: {t}"),
             Stop::Pending => f.write_str("paused: output pending"),
+            Stop::Interrupted => f.write_str("paused: interrupted between chunks"),
         }
     }
 }

@@ -53,7 +53,11 @@
 //!   without sleeping; otherwise it sleeps ([`WasiHost::sleep_ns`]) for the earliest clock
 //!   timeout (absolute timeouts converted with the clock's current time) and returns the
 //!   clock events due by then.
-//! - `random_get` fills the buffer from [`WasiHost::random`]; `sched_yield` succeeds;
+//! - `random_get` fills the buffer from [`WasiHost::random`] in chunks of [`RANDOM_CHUNK`]
+//!   bytes; between chunks it asks [`WasiHost::interrupt_pending`], and if the embedder wants
+//!   the CPU back, [`call_resumable`] answers [`WasiOutcome::Interrupted`] with how far it got,
+//!   so the same call issued again fills only the rest (every byte written exactly once);
+//!   `sched_yield` succeeds;
 //!   `proc_exit` is [`WasiOutcome::Exit`]; `proc_raise` and the socket calls (`ENOTSOCK` on
 //!   0-2) are not supported.
 //! - args and environment come from [`WasiHost::args`] / [`WasiHost::environ`] (`KEY=VALUE`
@@ -383,6 +387,12 @@ pub trait WasiHost {
         let _ = fd;
         usize::MAX
     }
+    /// Whether the embedder wants the CPU back now (the secure world: a normal-world
+    /// interrupt is pending). Long calls (`random_get`) ask between chunks and stop early,
+    /// resumably (see [`call_resumable`]). Default: never.
+    fn interrupt_pending(&mut self) -> bool {
+        false
+    }
 }
 
 /// A host with no outside world: writes are accepted and dropped, no clock, random bytes
@@ -421,7 +431,15 @@ pub enum WasiOutcome {
     Exit(u32),
     /// The call would block (output full) and did nothing: pause, and issue it again later.
     Pending,
+    /// [`WasiHost::interrupt_pending`] cut a long call short after part of its work: the
+    /// progress is in the `resume` value of [`call_resumable`]; issue the same call again
+    /// with it to do the rest.
+    Interrupted,
 }
+
+/// Bytes `random_get` fills between two [`WasiHost::interrupt_pending`] checks (0.5 to 2 ms
+/// of the secure world's SHA-256 DRBG under QEMU TCG, far less on hardware).
+pub const RANDOM_CHUNK: u32 = 16 << 10;
 
 macro_rules! functions {
     ($($(#[$doc:meta])* $variant:ident = $name:literal, $sig:literal;)*) => {
@@ -612,12 +630,29 @@ impl Args<'_> {
 
 /// Runs WASI function `f` with the module's wasm arguments `args` (pointers as wasm
 /// addresses; each `i32` in the low 32 bits of its `u64`). A missing argument is `EINVAL`.
+/// A call cut short by [`WasiHost::interrupt_pending`] starts over when issued again (use
+/// [`call_resumable`] to continue it instead).
 pub fn call(
     f: WasiFunc,
     mem: &mut GuestMemory<'_>,
     host: &mut dyn WasiHost,
     args: &[u64],
 ) -> WasiOutcome {
+    call_resumable(f, mem, host, args, &mut 0)
+}
+
+/// [`call`] for an embedder that gives the CPU back in the middle of long calls: `resume` is
+/// 0 for a new call. On [`WasiOutcome::Interrupted`] it holds how far the call got (bytes of
+/// `random_get` done); issuing the same call with the same arguments and that value does
+/// exactly the rest. Any other outcome leaves it 0.
+pub fn call_resumable(
+    f: WasiFunc,
+    mem: &mut GuestMemory<'_>,
+    host: &mut dyn WasiHost,
+    args: &[u64],
+    resume: &mut u64,
+) -> WasiOutcome {
+    let from = core::mem::take(resume);
     let args = Args(args);
     if f == WasiFunc::ProcExit {
         return match args.u32(0) {
@@ -628,11 +663,41 @@ pub fn call(
     if f == WasiFunc::FdWrite && write_would_block(mem, host, &args) {
         return WasiOutcome::Pending;
     }
-    match dispatch(f, mem, host, &args) {
+    match dispatch(f, mem, host, &args, from, resume) {
         Ok(()) => WasiOutcome::Return(Errno::SUCCESS.to_u32()),
         Err(SLEEP_CUT_SHORT) => WasiOutcome::Pending,
+        Err(INTERRUPTED) => WasiOutcome::Interrupted,
         Err(e) => WasiOutcome::Return(e.to_u32()),
     }
+}
+
+/// Internal only, never returned to a module: a long call stopped between chunks because
+/// [`WasiHost::interrupt_pending`] said so; its progress is in `resume`.
+const INTERRUPTED: Errno = Errno(u16::MAX - 1);
+
+/// `random_get` of `len` bytes at `buf`, from byte `from` on (a resumed call): the whole
+/// range is checked first, then filled chunk by chunk.
+fn random_get(
+    mem: &mut GuestMemory<'_>,
+    host: &mut dyn WasiHost,
+    buf: u32,
+    len: u32,
+    from: u64,
+    resume: &mut u64,
+) -> Result<(), Errno> {
+    mem.check(buf, len)?;
+    let mut at = u32::try_from(from).unwrap_or(u32::MAX).min(len);
+    while at < len {
+        let n = (len - at).min(RANDOM_CHUNK);
+        // Inside the range checked above: buf + at + n <= buf + len.
+        host.random(mem.slice_mut(buf.checked_add(at).ok_or(Errno::FAULT)?, n)?)?;
+        at += n;
+        if at < len && host.interrupt_pending() {
+            *resume = u64::from(at);
+            return Err(INTERRUPTED);
+        }
+    }
+    Ok(())
 }
 
 /// Internal only, never returned to a module: `poll_oneoff`'s sleep was cut short
@@ -644,6 +709,8 @@ fn dispatch(
     mem: &mut GuestMemory<'_>,
     host: &mut dyn WasiHost,
     a: &Args<'_>,
+    from: u64,
+    resume: &mut u64,
 ) -> Result<(), Errno> {
     use WasiFunc as F;
     // Every `fd_*` call names its descriptor first; a closed one is gone for all of them.
@@ -726,10 +793,7 @@ fn dispatch(
             a.u32(2)?,
             a.u32(3)?,
         ),
-        F::RandomGet => {
-            let buf = mem.slice_mut(a.u32(0)?, a.u32(1)?)?;
-            host.random(buf)
-        }
+        F::RandomGet => random_get(mem, host, a.u32(0)?, a.u32(1)?, from, resume),
         F::SchedYield => Ok(()),
         F::ProcRaise => Err(Errno::NOSYS),
         F::SockAccept | F::SockRecv | F::SockSend | F::SockShutdown => {

@@ -798,6 +798,126 @@ fn random_get() {
     );
 }
 
+/// A host whose random bytes are one stream (byte `k` of everything it ever produced is
+/// `k * 7 + k / 251`), and which wants the CPU back at every `interrupt_every`-th check.
+struct StreamHost {
+    produced: u64,
+    checks: u64,
+    interrupt_every: u64,
+}
+
+impl WasiHost for StreamHost {
+    fn write(&mut self, _: u32, _: &[u8]) -> Result<(), Errno> {
+        Ok(())
+    }
+    fn clock_time_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn clock_res_ns(&mut self, _: u32) -> Option<u64> {
+        None
+    }
+    fn random(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        for b in buf.iter_mut() {
+            let k = self.produced;
+            *b = (k.wrapping_mul(7) + k / 251) as u8;
+            self.produced += 1;
+        }
+        Ok(())
+    }
+    fn args(&self) -> &[&[u8]] {
+        &[]
+    }
+    fn environ(&self) -> &[&[u8]] {
+        &[]
+    }
+    fn interrupt_pending(&mut self) -> bool {
+        self.checks += 1;
+        self.interrupt_every != 0 && self.checks.is_multiple_of(self.interrupt_every)
+    }
+}
+
+/// `random_get` of `len` bytes at `at` of a fresh memory, re-issued after every
+/// interruption: (memory, interruptions, bytes the host produced).
+fn random_get_resumed(len: u32, at: u32, interrupt_every: u64) -> (Vec<u8>, u32, u64) {
+    let mut m = vec![FILL; (at + len + 16) as usize];
+    let mut h = StreamHost {
+        produced: 0,
+        checks: 0,
+        interrupt_every,
+    };
+    let (mut resume, mut interruptions) = (0u64, 0u32);
+    let args = [u64::from(at), u64::from(len)];
+    loop {
+        let mut gm = GuestMemory::from_slice(&mut m);
+        match call_resumable(WasiFunc::RandomGet, &mut gm, &mut h, &args, &mut resume) {
+            WasiOutcome::Interrupted => {
+                interruptions += 1;
+                assert!(resume > 0 && resume < u64::from(len), "progress {resume}");
+                assert_eq!(resume % u64::from(RANDOM_CHUNK), 0);
+            }
+            other => {
+                assert_eq!(other, OK);
+                assert_eq!(resume, 0);
+                break;
+            }
+        }
+    }
+    (m, interruptions, h.produced)
+}
+
+#[test]
+fn random_get_interrupted_between_chunks_resumes_exactly() {
+    let len = 3 * RANDOM_CHUNK + 123;
+    let (whole, n, produced) = random_get_resumed(len, 5, 0);
+    assert_eq!((n, produced), (0, u64::from(len)));
+    for every in [1, 2, 3] {
+        let (m, n, produced) = random_get_resumed(len, 5, every);
+        // Three chunk boundaries, each checked once per issue of the call.
+        assert!(n >= 1, "every {every}: never interrupted");
+        // No byte lost or repeated: the module sees exactly the uninterrupted stream.
+        assert_eq!(produced, u64::from(len), "every {every}");
+        assert_eq!(m, whole, "every {every}");
+    }
+    assert_eq!(&whole[..5], &[FILL; 5]);
+    assert_eq!(&whole[5 + len as usize..], &[FILL; 16]);
+    // A small buffer is one chunk: never interrupted.
+    let (_, n, _) = random_get_resumed(100, 0, 1);
+    assert_eq!(n, 0);
+    // The plain `call` with such a host starts over, and still fills every byte.
+    let mut m = vec![FILL; 64];
+    let mut h = StreamHost {
+        produced: 0,
+        checks: 0,
+        interrupt_every: 1,
+    };
+    let mut gm = GuestMemory::from_slice(&mut m);
+    assert_eq!(call(WasiFunc::RandomGet, &mut gm, &mut h, &[0, 64]), OK);
+}
+
+#[test]
+fn random_get_out_of_range_is_checked_before_any_byte() {
+    let mut m = vec![FILL; 2 * RANDOM_CHUNK as usize];
+    let mut h = StreamHost {
+        produced: 0,
+        checks: 0,
+        interrupt_every: 1,
+    };
+    let mut gm = GuestMemory::from_slice(&mut m);
+    let mut resume = 0;
+    assert_eq!(
+        call_resumable(
+            WasiFunc::RandomGet,
+            &mut gm,
+            &mut h,
+            &[1, u64::from(2 * RANDOM_CHUNK)],
+            &mut resume
+        ),
+        ret(Errno::FAULT)
+    );
+    assert_eq!((h.produced, resume), (0, 0));
+    assert!(m.iter().all(|&b| b == FILL));
+}
+
 #[test]
 fn proc_exit() {
     let (mut m, mut h) = (mem(), FakeHost::new());
@@ -1144,6 +1264,7 @@ fn hostile_arguments_never_touch_memory_outside_the_guest() {
             }
             WasiOutcome::Exit(_) => outcomes[2] += 1,
             WasiOutcome::Pending => panic!("{f:?}: pending with an unlimited host"),
+            WasiOutcome::Interrupted => panic!("{f:?}: interrupted by a host that never asks"),
         }
         assert!(
             outer[..GUARD].iter().all(|&b| b == CANARY)

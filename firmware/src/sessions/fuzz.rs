@@ -8,12 +8,13 @@
 //! registers either well-formed for the call (built with `to_regs` from live, stale and
 //! foreign handles and offsets around the registration's edges) or hostile (register values
 //! from a table of edge cases and random words). After every call: the answer's `x0` is a
-//! defined status, never INTERNAL or FAILED, BUSY only for SHM_UNREGISTER of a paused run's
-//! registration (one CPU); no pin outlives the call except a
-//! paused run's; the engine never sees an address outside a mapped registration and nothing is
-//! unmapped under a run; the quota book stays within its limit. After every sequence, once
-//! everything is closed and unregistered: no session, registration, reserved quota, pin or
-//! mapping is left, and both handle tables have given their memory back.
+//! defined status, never INTERNAL or FAILED, BUSY only for SHM_UNREGISTER of a registration
+//! a paused run or an interrupted LOAD holds (one CPU); no pin outlives the call except a
+//! paused run's or an interrupted LOAD's; the engine never sees an address outside a mapped
+//! registration and nothing is unmapped under a run; the quota book stays within its limit.
+//! After every sequence, once everything is closed and unregistered: no session,
+//! registration, reserved quota, pin, LOAD job or mapping is left, and both handle tables
+//! have given their memory back.
 //!
 //! `TZWASM_CALL_FUZZ_EXECS` sets the number of executions (default 10^6 in release builds,
 //! 2,000 in debug `cargo test`), `TZWASM_CALL_FUZZ_SEED` the seed; the test prints both and
@@ -52,6 +53,15 @@ struct FuzzEngine {
     mapped: StdMutex<Vec<ShmRange>>,
     maps: AtomicU64,
     violations: AtomicU64,
+    /// LOAD jobs begun and not yet abandoned.
+    jobs: AtomicU64,
+}
+
+/// A LOAD of the fake engine in progress: where it reads and reports, and how many more
+/// steps answer INTERRUPTED (files of `len % 4 == 1` bytes take `len % 3` of them).
+struct Job {
+    at: LoadPlace,
+    interruptions: u64,
 }
 
 impl FuzzEngine {
@@ -95,6 +105,7 @@ const LOAD_REPORT_LEN: u64 = tzwasm_smc::session::LOAD_REPORT_SIZE as u64;
 
 impl Engine for FuzzEngine {
     type Module = Module;
+    type Loading = Job;
 
     fn map_shm(&self, range: ShmRange) -> bool {
         // Every 17th map fails (mapping tables exhausted): the registration must vanish.
@@ -127,10 +138,28 @@ impl Engine for FuzzEngine {
 
     /// The file length is the script: it costs `len` bytes of quota, `len % 5` pauses, and
     /// a length of 3 mod 7 is a bad module.
-    fn load(&self, account: &Account, at: &LoadPlace) -> Result<(Module, [u64; 3]), Refusal> {
+    fn begin_load(&self, _: &Account, at: &LoadPlace) -> Result<Job, Refusal> {
         let inside = self.inside(at.file, at.len) && self.inside(at.report, LOAD_REPORT_LEN);
         if !inside || at.len % 7 == 3 {
             return Err(Status::BadModule.into());
+        }
+        self.jobs.fetch_add(1, Ordering::Relaxed);
+        let interruptions = if at.len % 4 == 1 { at.len % 3 } else { 0 };
+        Ok(Job {
+            at: *at,
+            interruptions,
+        })
+    }
+
+    fn step_load(&self, account: &Account, job: &mut Job) -> Result<LoadStep<Module>, Refusal> {
+        // The registration is still mapped at every step (pinned while interrupted).
+        let at = job.at;
+        if !(self.inside(at.file, at.len) && self.inside(at.report, LOAD_REPORT_LEN)) {
+            return Err(Status::BadModule.into());
+        }
+        if job.interruptions > 0 {
+            job.interruptions -= 1;
+            return Ok(LoadStep::Interrupted);
         }
         if !account.try_charge(at.len) {
             return Err(Refusal(Status::QuotaTooSmall, at.len));
@@ -141,7 +170,11 @@ impl Engine for FuzzEngine {
             report: 0,
             charged: at.len,
         };
-        Ok((module, [at.len, at.len, 0]))
+        Ok(LoadStep::Loaded(module, [at.len, at.len, 0]))
+    }
+
+    fn abandon_load(&self, _: &Account, _job: Job) {
+        self.jobs.fetch_sub(1, Ordering::Relaxed);
     }
 
     fn run(&self, _: &Account, m: &mut Module, at: &RunPlace) -> Step {
@@ -481,7 +514,8 @@ fn execution(p: &mut Platform, rng: &mut Rng, h: &mut Handles, counts: &mut Coun
             );
         };
         *counts.statuses.entry(status.code()).or_default() += 1;
-        // One CPU: BUSY only for SHM_UNREGISTER of a paused run's registration.
+        // One CPU: BUSY only for SHM_UNREGISTER of a registration a paused run or an
+        // interrupted LOAD holds.
         let busy_ok = status == Status::Busy && x[0] == ids::SHM_UNREGISTER.to_x0();
         assert!(
             busy_ok || !matches!(status, Status::Internal | Status::Busy | Status::Failed),
@@ -544,6 +578,11 @@ fn execution(p: &mut Platform, rng: &mut Rng, h: &mut Handles, counts: &mut Coun
         "execution {n}: something left after closing everything"
     );
     assert_eq!(m.engine.mapped.lock().map(|v| v.len()).ok(), Some(0));
+    assert_eq!(
+        m.engine.jobs.load(Ordering::Relaxed),
+        0,
+        "execution {n}: a LOAD job was not freed"
+    );
     assert_eq!(
         (m.shm.inner_capacity(), m.sessions.inner_capacity()),
         (0, 0)

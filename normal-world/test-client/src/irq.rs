@@ -56,6 +56,14 @@ pub fn arm(ms: u64) {
     };
 }
 
+/// When the armed timer fires: CNTV_CVAL_EL0, on the counter [`arch::counter`] reads.
+pub fn deadline() -> u64 {
+    let v: u64;
+    // SAFETY: reading CNTV_CVAL_EL0 at EL1 has no side effects.
+    unsafe { core::arch::asm!("mrs {}, cntv_cval_el0", out(reg) v, options(nomem, nostack)) };
+    v
+}
+
 /// Stops the timer: its interrupt line drops and nothing stays pending.
 pub fn disarm() {
     // SAFETY: as in arm.

@@ -67,6 +67,10 @@ struct Fake<'a> {
     /// Fail-stop at this RUN/RESUME step: FAILED from then on.
     fail_at_step: Option<u32>,
     failed: bool,
+    /// LOAD answers INTERRUPTED this many times (RESUME continues it) before it answers.
+    load_interruptions: u32,
+    /// The arguments of a LOAD that was interrupted.
+    loading: Option<[u64; 8]>,
 }
 
 /// The message the fake records when it fails.
@@ -88,6 +92,8 @@ impl<'a> Fake<'a> {
             calls: Vec::new(),
             fail_at_step: None,
             failed: false,
+            load_interruptions: 0,
+            loading: None,
         }
     }
 
@@ -96,6 +102,12 @@ impl<'a> Fake<'a> {
     }
 
     fn load(&mut self, a: &[u64; 8]) -> [u64; 4] {
+        if self.load_interruptions > 0 {
+            self.load_interruptions -= 1;
+            self.loading = Some(*a);
+            return Self::st(Status::Interrupted);
+        }
+        self.loading = None;
         let (off, len, rep) = (a[3] as usize, a[4] as usize, a[5] as usize);
         let mut file = vec![0u8; len];
         if a[2] != SHM || !self.mem.read_bytes(off, &mut file) {
@@ -254,7 +266,10 @@ impl Conduit for Fake<'_> {
             }
             "LOAD" => self.load(&a),
             "RUN" => self.start(&a),
-            "RESUME" => self.step(),
+            "RESUME" => match self.loading {
+                Some(load) => self.load(&load),
+                None => self.step(),
+            },
             "CANCEL" if self.run.is_some() => {
                 self.cancelling = true;
                 self.finish(Status::Success, 0, None)
@@ -420,6 +435,42 @@ fn a_broken_producer_index_cancels_with_a_ring_error() {
     let (r, _, calls) = load_and_run(b"AOT", &big, End::Exit(0), 1024, |f, _| f.corrupt = true);
     assert!(matches!(r, Err(Error::Ring(_))), "{r:?}");
     assert!(calls.contains(&"CANCEL"));
+}
+
+#[test]
+fn an_interrupted_load_is_resumed_until_it_answers() {
+    let (r, _, calls) = load_and_run(b"AOT hello", b"hi\n", End::Exit(0), 4096, |f, _| {
+        f.load_interruptions = 3;
+    });
+    assert_eq!(r.unwrap().end, RunEnd::Exited(0));
+    assert_eq!(
+        calls,
+        [
+            "SESSION_OPEN",
+            "LOAD",
+            "RESUME",
+            "RESUME",
+            "RESUME",
+            "RUN",
+            "SESSION_CLOSE"
+        ]
+    );
+    // The count is reported, and a refusal after interruptions is still LOAD's.
+    let req = request(4096);
+    let mut memory = Memory::new(area_size(100, &req).unwrap() / PAGE_SIZE);
+    let area = memory.area(SHM);
+    let mut fake = Fake::new(area.mem, b"", End::Exit(0));
+    fake.load_interruptions = 2;
+    let mut session = Session::open(&mut fake, 1 << 20).unwrap();
+    let loaded = session.load(&area, b"AOT x").unwrap();
+    assert_eq!(loaded.interruptions, 2);
+    session.unload().unwrap();
+    session.conduit().load_interruptions = 1;
+    let e = session.load(&area, b"\0asm").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the module did not load: not an AOT file (magic)"
+    );
 }
 
 #[test]

@@ -110,8 +110,9 @@ fn report(o: &Options, stop: &Stop) -> ExitCode {
             }
             exit(o, 1)
         }
-        // HostWasi never limits output, so the runtime never pauses a host run.
-        Stop::Pending => {
+        // HostWasi never limits output and never asks for the CPU back, so the runtime never
+        // pauses a host run.
+        Stop::Pending | Stop::Interrupted => {
             eprintln!("aot-run: internal error: run paused without an output limit");
             exit(o, 1)
         }

@@ -1,8 +1,10 @@
 //! The tzwasm protocol checks of the boot and secondary CPUs, built on the `tzwasm-smc` crate's
 //! ids, statuses and typed wrappers, one file per family: Trusted OS queries and GET_INFO
 //! (`info`), bad inputs (`bad_input`), FP/SIMD survival (`fp`), S-EL0 programs (`el0`), shared
-//! memory (`shm`), sessions and LOAD (`sessions`), RUN and the ring (`runs`), the corpus
-//! (`corpus`), allocation fault injection (`alloc_faults`), timing figures (`figures`), the secondary CPU (`secondary`) and crash mode
+//! memory (`shm`), sessions and LOAD (`sessions`), RUN and the ring (`runs`), bounded latency
+//! of long helper calls and LOAD (`latency`), the corpus (`corpus`), allocation fault
+//! injection (`alloc_faults`), timing figures (`figures`), the secondary CPU (`secondary`)
+//! and crash mode
 //! (`failstop`). This file holds what they share: the conduit, the status checks and the
 //! order the boot CPU runs them in.
 
@@ -15,6 +17,7 @@ mod failstop;
 mod figures;
 mod fp;
 mod info;
+mod latency;
 mod runs;
 mod secondary;
 mod sessions;
@@ -28,6 +31,7 @@ use el0::*;
 use figures::*;
 use fp::*;
 use info::*;
+use latency::*;
 use runs::*;
 use sessions::*;
 use shm::*;
@@ -179,6 +183,7 @@ pub fn run_primary(report: &mut Report) {
     session_checks(report);
     run_checks(report);
     preempt_checks(report);
+    latency_checks(report);
     crate::hostile::hostile_checks(report);
     crate::isolation::isolation_checks(report);
     corpus_checks(report);
