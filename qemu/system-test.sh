@@ -70,42 +70,26 @@ for f in ${TZWASM_TEST_PRELOAD:-}; do
                -device "loader,addr=$(printf '0x%x' $((0x71fff000 + 8 * i))),data=$(stat -c %s "$f"),data-len=8")
     i=$((i + 1))
 done
-# The corpus bundle (qemu/make-bundle.py) at 0x50000000, its length in word 5.
-if [ -n "${TZWASM_TEST_BUNDLE:-}" ]; then
-    aot_args+=(-device "loader,file=$TZWASM_TEST_BUNDLE,addr=0x50000000,force-raw=on"
-               -device "loader,addr=0x71fff028,data=$(stat -c %s "$TZWASM_TEST_BUNDLE"),data-len=8")
-fi
-# The ~1 MiB module of the load figure at 0x68000000, its length in word 10.
-if [ -n "${TZWASM_TEST_BIG:-}" ]; then
-    aot_args+=(-device "loader,file=$TZWASM_TEST_BIG,addr=0x68000000,force-raw=on"
-               -device "loader,addr=0x71fff050,data=$(stat -c %s "$TZWASM_TEST_BIG"),data-len=8")
-fi
-# The parallel-run module (qemu/guests/parallel.wat) at 0x6c000000, its length in word 12.
-if [ -n "${TZWASM_TEST_PARALLEL:-}" ]; then
-    aot_args+=(-device "loader,file=$TZWASM_TEST_PARALLEL,addr=0x6c000000,force-raw=on"
-               -device "loader,addr=0x71fff060,data=$(stat -c %s "$TZWASM_TEST_PARALLEL"),data-len=8")
-fi
-# The 1,000,000-slot table module (qemu/guests/big-table.wat) at 0x6e000000, its length in
-# word 13.
-if [ -n "${TZWASM_TEST_BIGTABLE:-}" ]; then
-    aot_args+=(-device "loader,file=$TZWASM_TEST_BIGTABLE,addr=0x6e000000,force-raw=on"
-               -device "loader,addr=0x71fff068,data=$(stat -c %s "$TZWASM_TEST_BIGTABLE"),data-len=8")
-fi
-# The bounded-latency check's modules: ~4 MiB (gen-big.py) at 0x64000000, its length in word
-# 14; random12.wat at 0x66000000, its length in word 15.
-if [ -n "${TZWASM_TEST_BIG4:-}" ]; then
-    aot_args+=(-device "loader,file=$TZWASM_TEST_BIG4,addr=0x64000000,force-raw=on"
-               -device "loader,addr=0x71fff070,data=$(stat -c %s "$TZWASM_TEST_BIG4"),data-len=8")
-fi
-if [ -n "${TZWASM_TEST_RANDOM:-}" ]; then
-    aot_args+=(-device "loader,file=$TZWASM_TEST_RANDOM,addr=0x66000000,force-raw=on"
-               -device "loader,addr=0x71fff078,data=$(stat -c %s "$TZWASM_TEST_RANDOM"),data-len=8")
-fi
-# The hostile-module bundle (tools/hostile-aot) at 0x7e000000, its length in word 11.
-if [ -n "${TZWASM_TEST_HOSTILE:-}" ]; then
-    aot_args+=(-device "loader,file=$TZWASM_TEST_HOSTILE,addr=0x7e000000,force-raw=on"
-               -device "loader,addr=0x71fff058,data=$(stat -c %s "$TZWASM_TEST_HOSTILE"),data-len=8")
-fi
+# preload FILE ADDR WORD: QEMU puts FILE (if set) at ADDR and its length in the u64 word
+# WORD from 0x71fff000, where the client looks for it.
+preload() {
+    [ -n "$1" ] || return 0
+    aot_args+=(-device "loader,file=$1,addr=$2,force-raw=on"
+               -device "loader,addr=$(printf '0x%x' $((0x71fff000 + 8 * $3))),data=$(stat -c %s "$1"),data-len=8")
+}
+# The corpus bundle (qemu/make-bundle.py).
+preload "${TZWASM_TEST_BUNDLE:-}" 0x50000000 5
+# The ~1 MiB module of the load figure.
+preload "${TZWASM_TEST_BIG:-}" 0x68000000 10
+# The hostile-module bundle (tools/hostile-aot).
+preload "${TZWASM_TEST_HOSTILE:-}" 0x7e000000 11
+# The parallel-run module (qemu/guests/parallel.wat).
+preload "${TZWASM_TEST_PARALLEL:-}" 0x6c000000 12
+# The 1,000,000-slot table module (qemu/guests/big-table.wat).
+preload "${TZWASM_TEST_BIGTABLE:-}" 0x6e000000 13
+# The bounded-latency check's modules: ~4 MiB (gen-big.py) and random12.wat.
+preload "${TZWASM_TEST_BIG4:-}" 0x64000000 14
+preload "${TZWASM_TEST_RANDOM:-}" 0x66000000 15
 # Parallel runs (-smp 4, the client's parallel mode word): four CPU-bound modules seen running
 # at once on four CPUs with the outputs of a serial run, then every CPU issuing 10,000 random
 # session and shared-memory calls on shared handles.
