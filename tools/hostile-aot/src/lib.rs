@@ -425,6 +425,20 @@ fn plant_victim_markers(a: &mut Asm) {
     a.str_w(6, X21, 0x164); // str w6, [x21, #0x164] (len 4096)
 }
 
+/// The isolation victim's check after the attack: the marker still in both pages of its linear
+/// memory and on its stack (`expect_marker` 1, 2, 3 on a mismatch).
+fn check_victim_markers(a: &mut Asm) {
+    marker(a); // x5 = marker (fd_write clobbered it)
+    a.ldr(6, X21, 0); // ldr x6, [x21]
+    expect_marker(a, 1);
+    a.movz(X4, 1, 1); // movz x4, #1, lsl #16
+    a.word(0x8b04_02a4); // add x4, x21, x4
+    a.ldr(6, X4, 0); // ldr x6, [x4]
+    expect_marker(a, 2);
+    a.ldr(6, SP, 0); // ldr x6, [sp]
+    expect_marker(a, 3);
+}
+
 fn write_stdout(a: &mut Asm, iovs: u32) {
     load_import(a, FD_WRITE); // x8 = func_ptrs[fd_write]
     a.mov(X0, X20); // mov x0, x20 (exec_env)
@@ -461,15 +475,7 @@ fn isolation_cases() -> Vec<Case> {
                 for _ in 0..4 {
                     write_stdout(a, 0x160);
                 }
-                marker(a); // x5 = marker (fd_write clobbered it)
-                a.ldr(6, X21, 0); // ldr x6, [x21]
-                expect_marker(a, 1);
-                a.movz(X4, 1, 1); // movz x4, #1, lsl #16
-                a.word(0x8b04_02a4); // add x4, x21, x4
-                a.ldr(6, X4, 0); // ldr x6, [x4]
-                expect_marker(a, 2);
-                a.ldr(6, SP, 0); // ldr x6, [sp]
-                expect_marker(a, 3);
+                check_victim_markers(a);
                 a.word(0x9101_03ff); // add sp, sp, #64
                 a.pop_frame(); // ldp x29, x30, [sp], #16
                 a.ret(); // ret

@@ -18,8 +18,8 @@
 
 use super::reg::*;
 use super::{
-    asm, build, expect_marker, load_import, marker, plant_victim_markers, prologue, refuse_marker,
-    two_pages, Asm, Case, Expect, Target, FD_WRITE, VICTIM_SECOND_PAGE,
+    asm, build, check_victim_markers, load_import, marker, plant_victim_markers, prologue,
+    refuse_marker, two_pages, Asm, Case, Expect, Target, FD_WRITE, VICTIM_SECOND_PAGE,
 };
 use tzwasm_aot_loader::writer::ModuleBuilder;
 use tzwasm_aot_loader::Arch;
@@ -75,15 +75,7 @@ pub fn isolation_victim() -> Case {
             write_fd(a, 1, 0x160);
             a.word(0xf100_06f7); // subs x23, x23, #1
             a.bne_to(top); // b.ne top
-            marker(a); // x5 = marker (fd_write clobbered it)
-            a.ldr(6, X21, 0); // ldr x6, [x21]
-            expect_marker(a, 1);
-            a.movz(X4, 1, 1); // movz x4, #1, lsl #16
-            a.word(0x8b04_02a4); // add x4, x21, x4
-            a.ldr(6, X4, 0); // ldr x6, [x4]
-            expect_marker(a, 2);
-            a.ldr(6, SP, 0); // ldr x6, [sp]
-            expect_marker(a, 3);
+            check_victim_markers(a);
             store_text(a, MESSAGE_AT, VICTIM_OK.as_bytes());
             a.mov_w(6, MESSAGE_AT); // mov w6, #message
             a.str_w(6, X21, 0x170); // str w6, [x21, #0x170]
