@@ -589,6 +589,14 @@ fn execution(p: &mut Platform, rng: &mut Rng, h: &mut Handles, counts: &mut Coun
     );
 }
 
+/// A machine with the fuzz engine, at most 8 registrations and `LIMIT` for session quotas.
+fn fuzz_machine() -> &'static Machine<FuzzEngine> {
+    let m: &'static Machine<FuzzEngine> =
+        Box::leak(Box::new(Machine::new(FuzzEngine::default(), 8)));
+    m.book.set_limit(LIMIT);
+    m
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -605,9 +613,7 @@ fn call_layer_fuzz() {
     };
     let execs = env_u64("TZWASM_CALL_FUZZ_EXECS", default);
     let seed = env_u64("TZWASM_CALL_FUZZ_SEED", 1);
-    let m: &'static Machine<FuzzEngine> =
-        Box::leak(Box::new(Machine::new(FuzzEngine::default(), 8)));
-    m.book.set_limit(LIMIT);
+    let m = fuzz_machine();
     let mut p = Platform {
         m,
         failure: FailRecord::new(),
@@ -674,9 +680,7 @@ fn call_layer_fuzz_two_cpus() {
     };
     let per_thread = env_u64("TZWASM_CALL_FUZZ_PARALLEL_CALLS", default);
     let seed = env_u64("TZWASM_CALL_FUZZ_SEED", 1);
-    let m: &'static Machine<FuzzEngine> =
-        Box::leak(Box::new(Machine::new(FuzzEngine::default(), 8)));
-    m.book.set_limit(LIMIT);
+    let m = fuzz_machine();
     let shared: &'static StdMutex<Handles> = Box::leak(Box::default());
     // Every handle ever issued (sessions, registrations), to close them all at the end.
     let issued: &'static StdMutex<(Vec<u64>, Vec<u64>)> = Box::leak(Box::default());
