@@ -38,12 +38,9 @@ mod measure;
 mod mmu;
 #[cfg(target_os = "none")]
 mod opteed;
-// Not yet converted to the no-panic lints (issue 11; being reworked on other branches).
 #[cfg(target_os = "none")]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 mod platform;
 #[cfg(target_os = "none")]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 mod runner;
 #[cfg(target_os = "none")]
 mod session;

@@ -62,7 +62,10 @@ pub fn init_entropy_and_clock(dtb_seed: &[u8]) {
         d.fill(&mut tmp);
         *j = crate::arch::counter().wrapping_sub(t0) ^ t0;
     }
-    let bytes: [u8; 512] = core::array::from_fn(|i| (jitter[i / 8] >> (8 * (i % 8))) as u8);
+    let mut bytes = [0u8; 512];
+    for (chunk, j) in bytes.chunks_exact_mut(8).zip(jitter) {
+        chunk.copy_from_slice(&j.to_le_bytes());
+    }
     d.reseed(&bytes);
     drop(d);
     let secs = crate::mmu::with_ns_device(PL031_BASE, |base| {
@@ -102,7 +105,7 @@ pub fn init_ns_dram(dtb: u64) {
         );
     }
     NS_DRAM.call_once(|| dram);
-    init_entropy_and_clock(&seed[..seed_len]);
+    init_entropy_and_clock(seed.get(..seed_len).unwrap_or_default());
 }
 
 fn read_dtb(dtb: u64, seed: &mut [u8], seed_len: &mut usize) -> Result<NsDram, &'static str> {

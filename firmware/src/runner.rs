@@ -191,7 +191,7 @@ impl RunWasi {
         }
         let mut tail = core::mem::take(&mut self.tail);
         let n = self.writable(1).min(tail.len());
-        if n > 0 && self.write(1, &tail[..n]).is_err() {
+        if n > 0 && self.write(1, tail.get(..n).unwrap_or_default()).is_err() {
             return true; // a faulted ring: the output is lost, as the module's own would be
         }
         // In place: no allocation on the way out.
@@ -206,15 +206,29 @@ impl RunWasi {
             p.finish();
         }
         self.producer = None;
-        self.flush(0);
-        self.flush(1);
+        self.flush(Stream::Stdout);
+        self.flush(Stream::Stderr);
     }
 
-    fn flush(&mut self, fd: usize) {
-        if !self.line[fd].is_empty() {
-            let text = String::from_utf8_lossy(&self.line[fd]);
-            log::info!("[module {}] {}", ["stdout", "stderr"][fd], text);
-            self.line[fd].clear();
+    /// The log line being collected for `stream` (used only when the run has no ring).
+    fn line(&mut self, stream: Stream) -> &mut Vec<u8> {
+        let [stdout, stderr] = &mut self.line;
+        match stream {
+            Stream::Stdout => stdout,
+            Stream::Stderr => stderr,
+        }
+    }
+
+    fn flush(&mut self, stream: Stream) {
+        let line = self.line(stream);
+        if !line.is_empty() {
+            let text = String::from_utf8_lossy(line);
+            let name = match stream {
+                Stream::Stdout => "stdout",
+                Stream::Stderr => "stderr",
+            };
+            log::info!("[module {name}] {text}");
+            line.clear();
         }
     }
 }
@@ -244,26 +258,31 @@ impl WasiHost for RunWasi {
         let Some(stream) = Stream::from_fd(fd) else {
             return Err(Errno::BADF);
         };
-        let i = stream.index();
+        let [out, err] = &mut self.written;
+        let written = match stream {
+            Stream::Stdout => out,
+            Stream::Stderr => err,
+        };
         if let Some(p) = self.producer.as_mut() {
             let n = p.write(stream, bytes);
-            self.written[i] += n as u64;
+            *written += n as u64;
             return if n == bytes.len() {
                 Ok(())
             } else {
                 Err(Errno::IO)
             };
         }
-        self.written[i] += bytes.len() as u64;
+        *written += bytes.len() as u64;
         for &b in bytes {
             if b == b'\n' {
-                self.flush(i);
+                self.flush(stream);
             } else {
-                if self.line[i].try_reserve(1).is_err() {
-                    self.flush(i);
+                if self.line(stream).try_reserve(1).is_err() {
+                    self.flush(stream);
                 }
-                if self.line[i].try_reserve(1).is_ok() {
-                    self.line[i].push(b);
+                let line = self.line(stream);
+                if line.try_reserve(1).is_ok() {
+                    line.push(b);
                 }
             }
         }
@@ -843,12 +862,14 @@ unsafe impl Platform for SecurePlatform {
         let words = unsafe { core::slice::from_raw_parts(pa as *const u32, (PAGE / 4) as usize) };
         let mut free = None;
         for slot in 1..slots {
-            let w = &words[(slot * 4) as usize..(slot * 4 + 2) as usize];
-            if w[0] == 0 {
+            let Some(&[w0, w1]) = words.get((slot * 4) as usize..(slot * 4 + 2) as usize) else {
+                break;
+            };
+            if w0 == 0 {
                 free = Some(slot);
                 break;
             }
-            if decode_stub_id(w[0], w[1]) == id {
+            if decode_stub_id(w0, w1) == id {
                 return Some(va + slot * STUB_SIZE);
             }
         }
