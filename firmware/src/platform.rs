@@ -3,6 +3,7 @@
 use spin::Once;
 use tzwasm_firmware::ns_memory::NsDram;
 use tzwasm_smc::args::{ShmHandle, ShmRegisterArgs};
+use tzwasm_smc::shared::SharedRegion;
 use tzwasm_smc::Status;
 
 /// Secure memory on QEMU virt (TF-A: secure SRAM 0x0e000000 + secure DRAM up to 0x0f000000).
@@ -174,40 +175,24 @@ pub unsafe fn copy_in_part(
     {
         return false;
     }
-    let whole = up_to / 8;
-    let dst: *mut u64 = words.as_mut_ptr();
-    for i in first..whole {
-        let w = if addr.is_multiple_of(8) {
-            // SAFETY: the caller guarantees [addr, addr + len) is mapped; word i lies inside
-            // it (8 * i + 8 <= up_to <= len) and is 8-aligned.
-            unsafe { core::ptr::read_volatile((addr as *const u64).add(i)) }
-        } else {
-            let mut w = [0u8; 8];
-            for (k, b) in w.iter_mut().enumerate() {
-                // SAFETY: byte 8 * i + k < len lies inside the caller's mapped range.
-                *b = unsafe { core::ptr::read_volatile((addr + (8 * i + k) as u64) as *const u8) };
-            }
-            u64::from_ne_bytes(w)
-        };
-        // SAFETY: i < whole <= len.div_ceil(8) <= capacity.
-        unsafe { dst.add(i).write(w) };
-    }
-    let mut filled = whole.max(first);
-    if up_to == len && !len.is_multiple_of(8) && filled == len / 8 {
-        // The tail byte by byte: the range may end right after it.
-        let mut w = [0u8; 8];
-        for (k, b) in w.iter_mut().enumerate().take(len % 8) {
-            // SAFETY: byte 8 * whole + k < len lies inside the caller's mapped range.
-            *b = unsafe { core::ptr::read_volatile((addr + (8 * whole + k) as u64) as *const u8) };
-        }
-        // SAFETY: whole < len.div_ceil(8) <= capacity.
-        unsafe { dst.add(whole).write(u64::from_ne_bytes(w)) };
-        filled += 1;
-    }
-    // SAFETY: words [0, filled) are initialised: [0, first) before, the rest just written;
-    // filled <= capacity.
-    unsafe { words.set_len(filled) };
-    true
+    // SAFETY: the caller's contract: [addr, addr + len) is mapped for the call and only
+    // accessed as shared memory.
+    let Some(region) = (unsafe { SharedRegion::new_bytes(addr as *mut u8, len) }) else {
+        return false;
+    };
+    // Within the capacity reserved above: no allocation. The padding after `len` stays 0.
+    words.resize(up_to.div_ceil(8), 0);
+    let from = first * 8;
+    bytes_of_mut(words)
+        .get_mut(from..up_to)
+        .is_some_and(|dst| region.read_bytes(from, dst))
+}
+
+/// All bytes of a [`copy_in`] buffer, writable.
+fn bytes_of_mut(words: &mut [u64]) -> &mut [u8] {
+    // SAFETY: any 8 bytes are a valid u64 and the buffer is 8 * len bytes long; the borrow of
+    // `words` covers the returned slice.
+    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) }
 }
 
 /// The first `len` bytes of a [`copy_in`] buffer.
@@ -248,18 +233,27 @@ fn shm_test_in(
     if end > range.size {
         return Err(Status::BadAddress);
     }
-    let start = range.base + offset;
-    // SAFETY: [start, start + len) lies inside a live registration, which stays mapped
-    // (NS, EL1 RW) while it is pinned (with_shm). The normal world may change the bytes
-    // concurrently; we only read and write them as plain bytes, one volatile access each.
+    // SAFETY: [base + offset, + len) lies inside a live registration, which stays mapped
+    // (NS, EL1 RW) while it is pinned (with_shm); it is only accessed as shared memory.
+    let region = unsafe { SharedRegion::new_bytes((range.base + offset) as *mut u8, len as usize) }
+        .ok_or(Status::BadAddress)?;
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for i in 0..len {
-        let p = (start + i) as *mut u8;
-        // SAFETY: see above; p is inside the mapped range.
-        let b = unsafe { core::ptr::read_volatile(p) };
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        // SAFETY: see above.
-        unsafe { core::ptr::write_volatile(p, !b) };
+    let mut buf = [0u8; 256];
+    let mut at = 0;
+    while at < region.len() {
+        let n = (region.len() - at).min(buf.len());
+        let chunk = buf.get_mut(..n).unwrap_or_default();
+        if !region.read_bytes(at, chunk) {
+            return Err(Status::BadAddress);
+        }
+        for b in chunk.iter_mut() {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+            *b = !*b;
+        }
+        if !region.write_bytes(at, chunk) {
+            return Err(Status::BadAddress);
+        }
+        at += n;
     }
     Ok(hash)
 }

@@ -129,9 +129,9 @@ fn st(s: Status) -> Regs4 {
 /// stays mapped for the call: the state machine pins the registration for the call (LOAD,
 /// RUN) or for as long as a run is paused (RESUME, CANCEL).
 unsafe fn write_shared(at: u64, bytes: &[u8]) {
-    for (k, b) in bytes.iter().enumerate() {
-        // SAFETY: inside the caller's range, by this function's contract.
-        unsafe { core::ptr::write_volatile((at + k as u64) as *mut u8, *b) };
+    // SAFETY: inside the caller's range, mapped for the call, by this function's contract.
+    if let Some(region) = unsafe { SharedRegion::new_bytes(at as *mut u8, bytes.len()) } {
+        region.write_bytes(0, bytes);
     }
 }
 

@@ -63,6 +63,7 @@ pub mod info;
 pub mod ring;
 pub mod runner;
 pub mod session;
+pub mod shared;
 pub mod status;
 pub mod uid;
 
