@@ -12,14 +12,10 @@ use tzwasm_firmware::esr::{Esr, ExceptionClass};
 use tzwasm_firmware::exception::{write_report, write_summary, ExceptionFrame, VectorKind};
 use tzwasm_firmware::failstop::FailRecord;
 use tzwasm_firmware::layout::{CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, GUARD_SIZE, MAX_CPUS};
-use tzwasm_firmware::pool::{Pool, PoolStats};
+use tzwasm_firmware::pool::PoolStats;
 use tzwasm_firmware::sessions::Answer;
 use tzwasm_smc::args::{SessionCall, ShmHandle, ShmRegisterArgs};
 use tzwasm_smc::{El0Program, FaultKind, MeasureSelector, Regs4, Status};
-
-/// The static pool, also the global allocator.
-#[global_allocator]
-pub static POOL: Pool = Pool::empty(arch::current_cpu);
 
 /// Bit n set once CPU n has entered the payload.
 static CPUS_SEEN: AtomicU64 = AtomicU64::new(0);
@@ -80,8 +76,8 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     let end = core::ptr::addr_of!(__pool_end) as usize;
     // SAFETY: the linker reserves __pool_start..__pool_end for the pool alone
     // (linker/bl32.ld); called once, before any allocation.
-    unsafe { POOL.init(start as *mut u8, end - start) };
-    let reservable = ((end - start) as u64).saturating_sub(crate::session::KERNEL_RESERVE);
+    unsafe { crate::heap::POOL.init(start as *mut u8, end - start) };
+    let reservable = ((end - start) as u64).saturating_sub(crate::heap::KERNEL_RESERVE);
     crate::session::MACHINE.book.set_limit(reservable);
     log::info!(
         "tzwasm BL32 v{} on CPU {cpu}; pool {} KiB",
@@ -146,7 +142,7 @@ impl Services for Platform {
     }
 
     fn pool_stats(&self) -> PoolStats {
-        POOL.stats()
+        crate::heap::POOL.stats()
     }
 
     fn cpus_seen(&self) -> u64 {
@@ -158,11 +154,11 @@ impl Services for Platform {
     }
 
     fn shm_register(&mut self, args: ShmRegisterArgs) -> Result<ShmHandle, Status> {
-        crate::platform::shm_register(args)
+        crate::calls::shm_register(args)
     }
 
     fn shm_unregister(&mut self, handle: ShmHandle) -> Result<(), Status> {
-        crate::platform::shm_unregister(handle)
+        crate::calls::shm_unregister(handle)
     }
 
     fn session_call(&mut self, call: SessionCall) -> Answer {
@@ -175,12 +171,12 @@ impl Services for Platform {
     }
 
     fn test_shm(&mut self, handle: ShmHandle, offset: u64, len: u64) -> Result<u64, Status> {
-        crate::platform::shm_test(handle, offset, len)
+        crate::calls::shm_test(handle, offset, len)
     }
 
     fn test_run(&mut self, handle: ShmHandle, offset: u64, len: u64) -> Regs4 {
         #[cfg(feature = "test-hooks")]
-        return crate::platform::test_run(handle, offset, len);
+        return crate::calls::test_run(handle, offset, len);
         #[cfg(not(feature = "test-hooks"))]
         {
             let _ = (handle, offset, len);
@@ -212,8 +208,8 @@ impl Services for Platform {
         if !cfg!(feature = "test-hooks") {
             return [0; 3];
         }
-        let left = POOL.fail_nth(n);
-        [left, POOL.injected(), 0]
+        let left = crate::heap::POOL.fail_nth(n);
+        [left, crate::heap::POOL.injected(), 0]
     }
 
     fn test_fp(&mut self, a: u64, b: u64) -> [u64; 3] {

@@ -3,8 +3,8 @@
 //! compute and call back but cannot reach the payload.
 
 use crate::arch;
-use crate::boot::POOL;
 use crate::el0;
+use crate::heap::POOL;
 use core::alloc::Layout;
 use core::sync::atomic::{AtomicU64, Ordering};
 use tzwasm_firmware::user::{UserContext, UserExit};

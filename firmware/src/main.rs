@@ -25,6 +25,8 @@ mod arch;
 #[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
+mod calls;
+#[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
 mod el0;
@@ -32,6 +34,8 @@ mod el0;
 mod el0_test;
 #[cfg(target_os = "none")]
 mod fault;
+#[cfg(target_os = "none")]
+mod heap;
 #[cfg(all(target_os = "none", feature = "test-hooks"))]
 mod measure;
 #[cfg(target_os = "none")]
@@ -44,6 +48,8 @@ mod platform;
 mod runner;
 #[cfg(target_os = "none")]
 mod session;
+#[cfg(target_os = "none")]
+mod shared_memory;
 
 /// The bare-metal image has no `main`; on the host this binary is an empty shell so that
 /// `cargo test --workspace` can build the crate's library.

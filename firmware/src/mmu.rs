@@ -68,7 +68,7 @@ fn page_layout() -> core::alloc::Layout {
 impl TableAllocator for PoolTables {
     fn allocate(&mut self) -> Option<u64> {
         self.pages.try_reserve(1).ok()?;
-        let p = crate::boot::POOL.try_alloc_for(page_layout(), self.owner)?;
+        let p = crate::heap::POOL.try_alloc_for(page_layout(), self.owner)?;
         let pa = p.as_ptr() as u64;
         // SAFETY: a fresh, page-aligned pool allocation of one page, identity-mapped RW
         // Normal memory, ours alone.
@@ -84,7 +84,7 @@ impl TableAllocator for PoolTables {
             if let Some(p) = core::ptr::NonNull::new(pa as *mut u8) {
                 // SAFETY: `pa` came from POOL.try_alloc_for with this layout and owner in
                 // allocate().
-                unsafe { crate::boot::POOL.free_for(p, page_layout(), self.owner) };
+                unsafe { crate::heap::POOL.free_for(p, page_layout(), self.owner) };
             }
         }
     }

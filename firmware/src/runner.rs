@@ -13,10 +13,11 @@
 //! LOAD instantiates with it (session.rs). TEST_RUN (test builds) also runs `_start`, with
 //! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
 
-use crate::boot::POOL;
+use crate::heap::POOL;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
+use core::sync::atomic::{AtomicU64, Ordering};
 use tzwasm_aot_loader::module::FuncType;
 use tzwasm_aot_loader::runtime::abi::{self, CallRegs};
 use tzwasm_aot_loader::runtime::{
@@ -297,7 +298,7 @@ impl WasiHost for RunWasi {
             1 => Some(counter_ns()),
             // Test builds: the most CPUs seen running module code at once.
             tzwasm_smc::call::TEST_CLOCK_PEAK_RUNS if cfg!(feature = "test-hooks") => {
-                Some(crate::session::RUNS_PEAK.load(core::sync::atomic::Ordering::Acquire))
+                Some(RUNS_PEAK.load(core::sync::atomic::Ordering::Acquire))
             }
             _ => None,
         }
@@ -1196,4 +1197,19 @@ impl Drop for SecurePlatform {
             crate::mmu::destroy_space(space);
         }
     }
+}
+
+/// CPUs executing module code right now.
+pub static RUNS_NOW: AtomicU64 = AtomicU64::new(0);
+/// The most CPUs seen executing module code at once since boot (STATS page 4; test builds
+/// let a module read it through `clock_time_get`).
+pub static RUNS_PEAK: AtomicU64 = AtomicU64::new(0);
+
+/// Module code runs between these: counts the CPUs doing so at once.
+pub fn running<R>(f: impl FnOnce() -> R) -> R {
+    let now = RUNS_NOW.fetch_add(1, Ordering::AcqRel) + 1;
+    RUNS_PEAK.fetch_max(now, Ordering::AcqRel);
+    let r = f();
+    RUNS_NOW.fetch_sub(1, Ordering::AcqRel);
+    r
 }

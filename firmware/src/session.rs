@@ -15,14 +15,15 @@
 //! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
 //! executing module code at this moment.
 
-use crate::boot::POOL;
+use crate::heap::POOL;
 use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
+use crate::runner::{running, RUNS_NOW, RUNS_PEAK};
 use crate::runner::{text, SecurePlatform};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::ManuallyDrop;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use sha2::{Digest, Sha256};
 use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::runtime::Stop;
@@ -43,15 +44,6 @@ use tzwasm_smc::{Regs4, Status};
 
 /// Registrations and sessions of the whole payload.
 pub static MACHINE: Machine<FwEngine> = Machine::new(FwEngine, SHM_MAX_REGISTRATIONS);
-
-/// CPUs executing module code right now (test builds let a module read it, see runner.rs).
-pub static RUNS_NOW: AtomicU64 = AtomicU64::new(0);
-/// The most CPUs seen executing module code at once since boot.
-pub static RUNS_PEAK: AtomicU64 = AtomicU64::new(0);
-
-/// Bytes of the pool kept back from session quotas for the payload itself (handle tables,
-/// run-block copies, log formatting, TEST_RUN).
-pub const KERNEL_RESERVE: u64 = 1 << 20;
 
 /// The payload's engine (stateless: everything lives in the modules).
 pub struct FwEngine;
@@ -122,23 +114,10 @@ fn st(s: Status) -> Regs4 {
     [s.to_raw(), 0, 0, 0]
 }
 
-/// Writes `bytes` to normal-world memory at `at`.
-///
-/// # Safety
-/// `[at, at + bytes.len())` must lie inside a live registration (mapped NS RW for EL1) that
-/// stays mapped for the call: the state machine pins the registration for the call (LOAD,
-/// RUN) or for as long as a run is paused (RESUME, CANCEL).
-unsafe fn write_shared(at: u64, bytes: &[u8]) {
-    // SAFETY: inside the caller's range, mapped for the call, by this function's contract.
-    if let Some(region) = unsafe { SharedRegion::new_bytes(at as *mut u8, bytes.len()) } {
-        region.write_bytes(0, bytes);
-    }
-}
-
 fn write_report(at: u64, report: &LoadReport) {
     // SAFETY: the state machine checked [at, at + LOAD_REPORT_SIZE) lies in a registration it
     // holds pinned for the call.
-    unsafe { write_shared(at, &report.to_bytes()) };
+    unsafe { crate::shared_memory::write_shared(at, &report.to_bytes()) };
 }
 
 type LoadError = (Status, u64, String);
@@ -223,8 +202,9 @@ impl LoadJob {
             // SAFETY: [file, file + len) is inside a registration the state machine keeps
             // pinned (mapped) for the call and while the LOAD is interrupted; the capacity
             // for all of it was reserved in begin_load.
-            let copied =
-                unsafe { crate::platform::copy_in_part(self.at.file, len, &mut self.words, up_to) };
+            let copied = unsafe {
+                crate::shared_memory::copy_in_part(self.at.file, len, &mut self.words, up_to)
+            };
             self.ticks[0] += crate::arch::counter() - t0;
             if !copied {
                 return Err((
@@ -237,7 +217,7 @@ impl LoadJob {
         }
         if measuring && self.hashed < len {
             let end = self.hashed.saturating_add(LOAD_HASH_CHUNK).min(len);
-            let bytes = crate::platform::bytes_of(&self.words, len);
+            let bytes = crate::shared_memory::bytes_of(&self.words, len);
             self.hasher
                 .update(bytes.get(self.hashed..end).unwrap_or_default());
             self.hashed = end;
@@ -289,7 +269,7 @@ fn parse_step(job: &mut LoadJob) -> Result<Parsed, LoadError> {
         }
     }
     let mut guard = Zeroing(Some(file));
-    let bytes = crate::platform::bytes_of(guard.0.as_deref().unwrap_or_default(), len);
+    let bytes = crate::shared_memory::bytes_of(guard.0.as_deref().unwrap_or_default(), len);
     let module = parse(bytes, Arch::Aarch64).map_err(|e| {
         let status = match e {
             tzwasm_aot_loader::LoadError::OutOfMemory => Status::OutOfMemory,
@@ -670,7 +650,7 @@ fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u6
     report.written = wasi.written;
     // SAFETY: RUN checked [at, at + RUN_REPORT_SIZE) lies in the run's registration, which
     // the state machine keeps pinned for the call and while the run is paused.
-    unsafe { write_shared(at, &report.to_bytes()) };
+    unsafe { crate::shared_memory::write_shared(at, &report.to_bytes()) };
     loaded.run = RunState::Done;
     wasi.finish();
     Step::Ended(result)
@@ -723,15 +703,6 @@ fn step_result(loaded: &mut Loaded, step: RunnerStep, cur: Option<Box<Cursor>>, 
 fn report_lost() -> RunReport {
     let mut r = RunReport::new(Status::OutOfMemory.to_raw() as i64 as i32);
     r.set_message("secure pool exhausted keeping the run's output");
-    r
-}
-
-/// Module code runs between these: counts the CPUs doing so at once.
-fn running<R>(f: impl FnOnce() -> R) -> R {
-    let now = RUNS_NOW.fetch_add(1, Ordering::AcqRel) + 1;
-    RUNS_PEAK.fetch_max(now, Ordering::AcqRel);
-    let r = f();
-    RUNS_NOW.fetch_sub(1, Ordering::AcqRel);
     r
 }
 
@@ -831,11 +802,12 @@ impl Engine for FwEngine {
             return Step::Refused(Status::BadState.into());
         }
         // SAFETY: inside the registration the state machine holds pinned for the call.
-        let Some(words) = (unsafe { crate::platform::copy_in(at.block.0, at.block.1 as usize) })
+        let Some(words) =
+            (unsafe { crate::shared_memory::copy_in(at.block.0, at.block.1 as usize) })
         else {
             return Step::Refused(Status::OutOfMemory.into());
         };
-        let block = crate::platform::bytes_of(&words, at.block.1 as usize);
+        let block = crate::shared_memory::bytes_of(&words, at.block.1 as usize);
         let Ok(block) = RunBlock::parse(block) else {
             return Step::Refused(Status::InvalidParameter.into());
         };
