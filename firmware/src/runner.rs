@@ -211,24 +211,11 @@ impl RunWasi {
         self.flush(Stream::Stderr);
     }
 
-    /// The log line being collected for `stream` (used only when the run has no ring).
-    fn line(&mut self, stream: Stream) -> &mut Vec<u8> {
-        let [stdout, stderr] = &mut self.line;
-        match stream {
-            Stream::Stdout => stdout,
-            Stream::Stderr => stderr,
-        }
-    }
-
     fn flush(&mut self, stream: Stream) {
-        let line = self.line(stream);
+        let line = stream.of_mut(&mut self.line);
         if !line.is_empty() {
             let text = String::from_utf8_lossy(line);
-            let name = match stream {
-                Stream::Stdout => "stdout",
-                Stream::Stderr => "stderr",
-            };
-            log::info!("[module {name}] {text}");
+            log::info!("[module {}] {text}", stream.name());
             line.clear();
         }
     }
@@ -259,11 +246,7 @@ impl WasiHost for RunWasi {
         let Some(stream) = Stream::from_fd(fd) else {
             return Err(Errno::BADF);
         };
-        let [out, err] = &mut self.written;
-        let written = match stream {
-            Stream::Stdout => out,
-            Stream::Stderr => err,
-        };
+        let written = stream.of_mut(&mut self.written);
         if let Some(p) = self.producer.as_mut() {
             let n = p.write(stream, bytes);
             *written += n as u64;
@@ -278,10 +261,10 @@ impl WasiHost for RunWasi {
             if b == b'\n' {
                 self.flush(stream);
             } else {
-                if self.line(stream).try_reserve(1).is_err() {
+                if stream.of_mut(&mut self.line).try_reserve(1).is_err() {
                     self.flush(stream);
                 }
-                let line = self.line(stream);
+                let line = stream.of_mut(&mut self.line);
                 if line.try_reserve(1).is_ok() {
                     line.push(b);
                 }
@@ -298,7 +281,7 @@ impl WasiHost for RunWasi {
             1 => Some(counter_ns()),
             // Test builds: the most CPUs seen running module code at once.
             tzwasm_smc::call::TEST_CLOCK_PEAK_RUNS if cfg!(feature = "test-hooks") => {
-                Some(RUNS_PEAK.load(core::sync::atomic::Ordering::Acquire))
+                Some(RUNS_PEAK.load(Ordering::Acquire))
             }
             _ => None,
         }

@@ -193,6 +193,25 @@ impl Stream {
         }
     }
 
+    /// This stream's element of a per-stream array, by a match on the two streams: the
+    /// index is a constant and cannot be out of range.
+    pub fn of<T>(self, a: &[T; STREAMS]) -> &T {
+        let [stdout, stderr] = a;
+        match self {
+            Stream::Stdout => stdout,
+            Stream::Stderr => stderr,
+        }
+    }
+
+    /// As [`Stream::of`], writable.
+    pub fn of_mut<T>(self, a: &mut [T; STREAMS]) -> &mut T {
+        let [stdout, stderr] = a;
+        match self {
+            Stream::Stdout => stdout,
+            Stream::Stderr => stderr,
+        }
+    }
+
     /// `"stdout"` or `"stderr"`.
     pub const fn name(self) -> &'static str {
         match self {
@@ -345,23 +364,6 @@ const fn capacity_ok(c: u32) -> bool {
     c.is_power_of_two() && c <= MAX_CAPACITY
 }
 
-/// `a[stream]` of a per-stream array, by a match on the two streams: the index is a constant
-/// and cannot be out of range.
-fn at<T: Copy>(a: &[T; STREAMS], stream: Stream) -> T {
-    match stream {
-        Stream::Stdout => a[0],
-        Stream::Stderr => a[1],
-    }
-}
-
-/// `&mut a[stream]`, as [`at`].
-fn at_mut<T>(a: &mut [T; STREAMS], stream: Stream) -> &mut T {
-    match stream {
-        Stream::Stdout => &mut a[0],
-        Stream::Stderr => &mut a[1],
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Layout
 
@@ -383,7 +385,7 @@ impl Layout {
     ) -> Result<Self, LayoutError> {
         let capacity = [stdout_capacity, stderr_capacity];
         for stream in Stream::ALL {
-            let value = at(&capacity, stream);
+            let value = *stream.of(&capacity);
             if !capacity_ok(value) {
                 return Err(LayoutError::BadCapacity { stream, value });
             }
@@ -427,7 +429,7 @@ impl Layout {
         let layout = Layout::new(cap[0], cap[1], mem.len())?;
         for stream in Stream::ALL {
             let value = word(OFF_DATA_OFFSET + 4 * stream.index())?;
-            if value != at(&layout.data_offset, stream) {
+            if value != *stream.of(&layout.data_offset) {
                 return Err(LayoutError::BadDataOffset { stream, value });
             }
         }
@@ -436,12 +438,12 @@ impl Layout {
 
     /// Offset of the data area of `stream`.
     fn data(&self, stream: Stream) -> usize {
-        at(&self.data_offset, stream) as usize
+        *stream.of(&self.data_offset) as usize
     }
 
     /// Capacity of `stream`.
     fn cap(&self, stream: Stream) -> u32 {
-        at(&self.capacity, stream)
+        *stream.of(&self.capacity)
     }
 }
 
@@ -505,7 +507,7 @@ impl<'a> Producer<'a> {
 
     /// Own producer index of `stream` (bytes accepted so far, modulo 2^32).
     pub fn produced(&self, stream: Stream) -> u32 {
-        at(&self.produced, stream)
+        *stream.of(&self.produced)
     }
 
     /// Release store of a producer-owned word. Offsets come from constants inside the header,
@@ -523,8 +525,8 @@ impl<'a> Producer<'a> {
             return 0;
         }
         let i = stream.index();
-        let produced = at(&self.produced, stream);
-        let last = at(&self.consumed, stream);
+        let produced = *stream.of(&self.produced);
+        let last = *stream.of(&self.consumed);
         let Some(seen) = self.mem.load_acquire_u32(OFF_CONSUMED + 4 * i) else {
             self.fault = Some(RingFault::OutOfBounds);
             return 0;
@@ -542,7 +544,7 @@ impl<'a> Producer<'a> {
             self.publish(OFF_FLAGS, self.flags);
             return 0;
         }
-        *at_mut(&mut self.consumed, stream) = seen;
+        *stream.of_mut(&mut self.consumed) = seen;
         // used = produced - seen <= produced - last <= capacity, so no underflow.
         let used = produced.wrapping_sub(seen);
         self.layout.cap(stream).saturating_sub(used) as usize
@@ -565,7 +567,7 @@ impl<'a> Producer<'a> {
         let cap = self.layout.cap(stream) as usize;
         let data = self.layout.data(stream);
         // cap is a power of two, so the mask is the position inside the data area.
-        let pos = (at(&self.produced, stream) as usize) & cap.wrapping_sub(1);
+        let pos = (*stream.of(&self.produced) as usize) & cap.wrapping_sub(1);
         // n <= free <= cap and pos < cap: the first piece ends at most at the area's end, the
         // second starts at its beginning and is shorter than pos.
         let first = n.min(cap.saturating_sub(pos));
@@ -584,8 +586,8 @@ impl<'a> Producer<'a> {
             return 0;
         }
         // n <= cap <= 2^31 fits u32; the index is free-running (wrapping).
-        let produced = at(&self.produced, stream).wrapping_add(n as u32);
-        *at_mut(&mut self.produced, stream) = produced;
+        let produced = stream.of(&self.produced).wrapping_add(n as u32);
+        *stream.of_mut(&mut self.produced) = produced;
         self.publish(OFF_PRODUCED + 4 * i, produced);
         if self.fault.is_some() {
             return 0;
@@ -651,8 +653,8 @@ impl<'a> Consumer<'a> {
         ok &= mem.write_u32(OFF_HEADER_SIZE, HEADER_SIZE as u32);
         for stream in Stream::ALL {
             let i = stream.index();
-            ok &= mem.write_u32(OFF_CAPACITY + 4 * i, at(&layout.capacity, stream));
-            ok &= mem.write_u32(OFF_DATA_OFFSET + 4 * i, at(&layout.data_offset, stream));
+            ok &= mem.write_u32(OFF_CAPACITY + 4 * i, *stream.of(&layout.capacity));
+            ok &= mem.write_u32(OFF_DATA_OFFSET + 4 * i, *stream.of(&layout.data_offset));
         }
         ok &= mem.store_release_u32(OFF_MAGIC, MAGIC);
         if !ok {
@@ -678,7 +680,7 @@ impl<'a> Consumer<'a> {
         let mut consumed = [0; STREAMS];
         for stream in Stream::ALL {
             let off = OFF_CONSUMED + 4 * stream.index();
-            *at_mut(&mut consumed, stream) =
+            *stream.of_mut(&mut consumed) =
                 mem.load_acquire_u32(off).ok_or(LayoutError::TooSmall {
                     needed: HEADER_SIZE as u64,
                     len: mem.len(),
@@ -705,7 +707,7 @@ impl<'a> Consumer<'a> {
 
     /// Own consumer index of `stream` (bytes consumed so far, modulo 2^32).
     pub fn consumed(&self, stream: Stream) -> u32 {
-        at(&self.consumed, stream)
+        *stream.of(&self.consumed)
     }
 
     /// The producer's `flags` word (Acquire; the producer owns it, unknown bits are ignored by
@@ -721,8 +723,8 @@ impl<'a> Consumer<'a> {
             return Err(f);
         }
         let i = stream.index();
-        let consumed = at(&self.consumed, stream);
-        let last = at(&self.produced, stream);
+        let consumed = *stream.of(&self.consumed);
+        let last = *stream.of(&self.produced);
         let Some(seen) = self.mem.load_acquire_u32(OFF_PRODUCED + 4 * i) else {
             self.fault = Some(RingFault::OutOfBounds);
             return Err(RingFault::OutOfBounds);
@@ -739,7 +741,7 @@ impl<'a> Consumer<'a> {
             self.fault = Some(f);
             return Err(f);
         }
-        *at_mut(&mut self.produced, stream) = seen;
+        *stream.of_mut(&mut self.produced) = seen;
         Ok(avail as usize)
     }
 
@@ -760,7 +762,7 @@ impl<'a> Consumer<'a> {
             let cap = self.layout.cap(stream) as usize;
             let data = self.layout.data(stream);
             while avail > 0 {
-                let pos = (at(&self.consumed, stream) as usize) & cap.wrapping_sub(1);
+                let pos = (*stream.of(&self.consumed) as usize) & cap.wrapping_sub(1);
                 let n = avail.min(cap.saturating_sub(pos)).min(DRAIN_CHUNK);
                 let read = match (buf.get_mut(..n), data.checked_add(pos)) {
                     (Some(chunk), Some(at_pos)) => self.mem.read_bytes(at_pos, chunk),
@@ -775,8 +777,8 @@ impl<'a> Consumer<'a> {
                 };
                 let took = sink(stream, chunk).min(n);
                 // took <= n <= cap <= 2^31 fits u32; free-running index.
-                let consumed = at(&self.consumed, stream).wrapping_add(took as u32);
-                *at_mut(&mut self.consumed, stream) = consumed;
+                let consumed = stream.of(&self.consumed).wrapping_add(took as u32);
+                *stream.of_mut(&mut self.consumed) = consumed;
                 if took > 0 && !self.mem.store_release_u32(OFF_CONSUMED + 4 * i, consumed) {
                     self.fault = Some(RingFault::OutOfBounds);
                     return Err(RingFault::OutOfBounds);
