@@ -49,6 +49,8 @@ pub unsafe fn copy_in_part(
     // Within the capacity reserved above: no allocation. The padding after `len` stays 0.
     words.resize(up_to.div_ceil(8), 0);
     let from = first * 8;
+    // [from, up_to) lies inside both the region and the resized buffer (checked above), so
+    // neither the slice nor the copy can fail here.
     bytes_of_mut(words)
         .get_mut(from..up_to)
         .is_some_and(|dst| region.read_bytes(from, dst))
