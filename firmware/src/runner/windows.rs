@@ -1,38 +1,29 @@
-//! Running a WAMR AOT module in the secure world: the `tzwasm-aot-loader` runtime with a
-//! [`Platform`] that maps everything the module can touch as S-EL0 memory in VA windows of
-//! the instance's own address space ([`crate::mmu::UserSpace`]: own root and ASID, nothing of
-//! any other session mapped), EL0 entry stubs that `svc` into the payload, and the SVC/fault
-//! loop around [`crate::el0::run`]. Faults are reported as (window, offset), never as secure
-//! virtual addresses.
+//! The secure world's [`Platform`] for one instance ([`SecurePlatform`]): the instance's own
+//! address space ([`crate::mmu::UserSpace`]: own root and ASID, nothing of any other session
+//! mapped), the VA windows in it (code image, instance data, stack, linear memory, entry
+//! stubs) with the pool pages mapped in each, the page of EL0 entry stubs that `svc` into
+//! the payload, and fault addresses turned into (window, offset).
 //!
 //! Layout per instance: code image (EL0 RX / EL1 XN, data sections EL0 R), data block and
 //! stack (EL0 RW, XN; an unmapped guard below the stack), linear memory in an 8 GiB window
 //! with only the committed prefix mapped, and one page of entry stubs (EL0 RX). Every page
-//! comes from the pool and is zeroed before it is freed.
-//!
-//! LOAD instantiates with it (session.rs). TEST_RUN (test builds) also runs `_start`, with
-//! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
+//! comes from the pool, charged to the session's account, and is zeroed before it is freed.
 
+use super::text;
+use super::wasi::RunWasi;
 use crate::heap::POOL;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
-use core::sync::atomic::{AtomicU64, Ordering};
 use tzwasm_aot_loader::module::FuncType;
-use tzwasm_aot_loader::runtime::abi::{self, CallRegs};
-use tzwasm_aot_loader::runtime::{
-    Entry, Instance, InstanceConfig, Platform, PlatformError, Stop, Trap, Value,
-};
-use tzwasm_aot_loader::wasi::{Errno, WasiHost};
-use tzwasm_aot_loader::{parse, Arch};
+use tzwasm_aot_loader::runtime::{Entry, Platform, PlatformError};
+use tzwasm_aot_loader::wasi::WasiHost;
 use tzwasm_firmware::pool::Owner;
-use tzwasm_firmware::user::{UserContext, UserExit, PSTATE_EL0_PREEMPTIBLE};
 use tzwasm_mmu::Attributes;
-use tzwasm_smc::ring::{Producer, Stream};
 
 const PAGE: u64 = 4096;
 /// x16 value of the return stub's `svc`: the export returned.
-const RETURN_ID: u64 = 0xffff_ffff;
+pub(super) const RETURN_ID: u64 = 0xffff_ffff;
 /// Entry stubs: 16 bytes each (`movz x16; movk x16; svc #0; ret`), one page.
 const STUB_SIZE: u64 = 16;
 
@@ -84,260 +75,6 @@ struct Window {
 const COLOUR_STRIDE_PAGES: u64 = 37;
 const COLOURS: u64 = 512;
 
-/// The module's WASI view of the world for one run: its arguments and environment (copied
-/// into secure memory), and where its stdout/stderr go: the run's output ring in shared
-/// memory, or (TEST_RUN) the secure log, line by line.
-pub struct RunWasi {
-    /// Backing store of `args`/`env` (never reallocated while they point into it).
-    store: Vec<u8>,
-    args: Vec<&'static [u8]>,
-    env: Vec<&'static [u8]>,
-    producer: Option<Producer<'static>>,
-    /// fds 0..2 the module closed.
-    closed: [bool; 3],
-    /// Output the payload itself adds after the module returned (an export's results), still
-    /// to go into the ring.
-    tail: Vec<u8>,
-    line: [Vec<u8>; 2],
-    /// Bytes written to stdout and stderr.
-    pub written: [u64; 2],
-    /// Counter-ns deadline of a `poll_oneoff` sleep that a pending interrupt cut short: the
-    /// re-issued call sleeps until it, not for its whole timeout again.
-    sleep_until: Option<u64>,
-    /// The last Pending answer came from a cut-short sleep, not from a full ring.
-    sleep_cut: bool,
-}
-
-impl RunWasi {
-    fn new() -> Self {
-        Self {
-            store: Vec::new(),
-            args: Vec::new(),
-            env: Vec::new(),
-            producer: None,
-            closed: [false; 3],
-            tail: Vec::new(),
-            line: [Vec::new(), Vec::new()],
-            written: [0; 2],
-            sleep_until: None,
-            sleep_cut: false,
-        }
-    }
-
-    /// Whether the last Pending answer was a sleep cut short by a pending interrupt (then the
-    /// run returns INTERRUPTED, not OUTPUT_PENDING); clears the mark.
-    fn take_sleep_cut(&mut self) -> bool {
-        core::mem::take(&mut self.sleep_cut)
-    }
-
-    /// Sets the run's arguments and environment (copied) and its output ring.
-    pub fn configure<'b>(
-        &mut self,
-        args: impl Iterator<Item = &'b [u8]> + Clone,
-        env: impl Iterator<Item = &'b [u8]> + Clone,
-        producer: Option<Producer<'static>>,
-    ) -> Result<(), ()> {
-        let total: usize = args.clone().chain(env.clone()).map(<[u8]>::len).sum();
-        let mut store = Vec::new();
-        store.try_reserve_exact(total).map_err(|_| ())?;
-        let mut spans = Vec::new();
-        spans
-            .try_reserve_exact(args.clone().count() + env.clone().count())
-            .map_err(|_| ())?;
-        for s in args.clone().chain(env.clone()) {
-            spans.push((store.len(), s.len()));
-            store.extend_from_slice(s);
-        }
-        self.args.clear();
-        self.env.clear();
-        let nargs = args.count();
-        self.args.try_reserve_exact(nargs).map_err(|_| ())?;
-        self.env
-            .try_reserve_exact(spans.len() - nargs)
-            .map_err(|_| ())?;
-        self.store = store;
-        for (i, &(at, len)) in spans.iter().enumerate() {
-            // SAFETY: `store` is owned by self, never reallocated or mutated until the next
-            // configure(), which clears these slices first; they never outlive self (the
-            // 'static is internal: only handed out through &self).
-            let slice: &'static [u8] =
-                unsafe { core::slice::from_raw_parts(self.store.as_ptr().add(at), len) };
-            if i < nargs {
-                self.args.push(slice);
-            } else {
-                self.env.push(slice);
-            }
-        }
-        self.producer = producer;
-        self.closed = [false; 3];
-        self.written = [0; 2];
-        Ok(())
-    }
-
-    /// Queues bytes for stdout after the module's own output; false if there is no memory
-    /// for them.
-    pub fn queue_stdout(&mut self, bytes: &[u8]) -> bool {
-        if self.tail.try_reserve(bytes.len()).is_err() {
-            return false;
-        }
-        self.tail.extend_from_slice(bytes);
-        true
-    }
-
-    /// Moves as much of the queued output into the ring (or the log) as fits; true when
-    /// nothing is left.
-    pub fn flush_tail(&mut self) -> bool {
-        if self.tail.is_empty() {
-            return true;
-        }
-        let mut tail = core::mem::take(&mut self.tail);
-        let n = self.writable(1).min(tail.len());
-        if n > 0 && self.write(1, tail.get(..n).unwrap_or_default()).is_err() {
-            return true; // a faulted ring: the output is lost, as the module's own would be
-        }
-        // In place: no allocation on the way out.
-        tail.drain(..n);
-        self.tail = tail;
-        self.tail.is_empty()
-    }
-
-    /// Marks the end of the run's output and drops the ring.
-    pub fn finish(&mut self) {
-        if let Some(p) = self.producer.as_mut() {
-            p.finish();
-        }
-        self.producer = None;
-        self.flush(Stream::Stdout);
-        self.flush(Stream::Stderr);
-    }
-
-    fn flush(&mut self, stream: Stream) {
-        let line = stream.of_mut(&mut self.line);
-        if !line.is_empty() {
-            let text = String::from_utf8_lossy(line);
-            log::info!("[module {}] {text}", stream.name());
-            line.clear();
-        }
-    }
-}
-
-impl WasiHost for RunWasi {
-    fn fd_is_open(&self, fd: u32) -> bool {
-        !self.closed.get(fd as usize).copied().unwrap_or(false)
-    }
-
-    fn fd_closed(&mut self, fd: u32) {
-        if let Some(c) = self.closed.get_mut(fd as usize) {
-            *c = true;
-        }
-    }
-
-    fn writable(&mut self, fd: u32) -> usize {
-        match (Stream::from_fd(fd), self.producer.as_mut()) {
-            // A ring the normal world corrupted takes nothing, ever: let the write fail
-            // (EIO) instead of pausing forever.
-            (Some(_), Some(p)) if p.fault().is_some() => usize::MAX,
-            (Some(stream), Some(p)) => p.space(stream),
-            _ => usize::MAX,
-        }
-    }
-
-    fn write(&mut self, fd: u32, bytes: &[u8]) -> Result<(), Errno> {
-        let Some(stream) = Stream::from_fd(fd) else {
-            return Err(Errno::BADF);
-        };
-        let written = stream.of_mut(&mut self.written);
-        if let Some(p) = self.producer.as_mut() {
-            let n = p.write(stream, bytes);
-            *written += n as u64;
-            return if n == bytes.len() {
-                Ok(())
-            } else {
-                Err(Errno::IO)
-            };
-        }
-        *written += bytes.len() as u64;
-        for &b in bytes {
-            if b == b'\n' {
-                self.flush(stream);
-            } else {
-                if stream.of_mut(&mut self.line).try_reserve(1).is_err() {
-                    self.flush(stream);
-                }
-                let line = stream.of_mut(&mut self.line);
-                if line.try_reserve(1).is_ok() {
-                    line.push(b);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {
-        match clock_id {
-            // Realtime: the RTC read at cold boot plus the secure counter since then.
-            0 => crate::platform::realtime_ns(ticks_to_ns, crate::arch::counter()),
-            // Monotonic: the secure physical counter, which the normal world cannot change.
-            1 => Some(counter_ns()),
-            // Test builds: the most CPUs seen running module code at once.
-            tzwasm_smc::call::TEST_CLOCK_PEAK_RUNS if cfg!(feature = "test-hooks") => {
-                Some(RUNS_PEAK.load(Ordering::Acquire))
-            }
-            _ => None,
-        }
-    }
-
-    fn clock_res_ns(&mut self, clock_id: u32) -> Option<u64> {
-        (clock_id <= 1).then(|| 1_000_000_000u64.div_ceil(crate::arch::counter_freq().max(1)))
-    }
-
-    fn random(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
-        crate::platform::random(buf);
-        Ok(())
-    }
-
-    fn sleep_ns(&mut self, ns: u64) -> bool {
-        // Spins on the secure counter with interrupts masked, so it watches for a pending
-        // normal-world interrupt itself: then it gives up the CPU (the run returns
-        // INTERRUPTED) and keeps its deadline for the re-issued call.
-        let end = *self
-            .sleep_until
-            .get_or_insert_with(|| counter_ns().saturating_add(ns));
-        while counter_ns() < end {
-            if crate::arch::irq_pending() {
-                self.sleep_cut = true;
-                return false;
-            }
-            core::hint::spin_loop();
-        }
-        self.sleep_until = None;
-        true
-    }
-
-    fn interrupt_pending(&mut self) -> bool {
-        // Long helpers and random_get ask between chunks (the helpers through the
-        // platform's default, which asks here).
-        crate::arch::irq_pending()
-    }
-
-    fn args(&self) -> &[&[u8]] {
-        &self.args
-    }
-
-    fn environ(&self) -> &[&[u8]] {
-        &self.env
-    }
-}
-
-fn ticks_to_ns(ticks: u64) -> u64 {
-    let f = crate::arch::counter_freq().max(1);
-    ((u128::from(ticks) * 1_000_000_000) / u128::from(f)) as u64
-}
-
-fn counter_ns() -> u64 {
-    ticks_to_ns(crate::arch::counter())
-}
-
 /// The secure world's [`Platform`].
 pub struct SecurePlatform {
     /// The instance's address space, made with the first window (and ended with the
@@ -376,12 +113,6 @@ pub struct InstantiateTicks {
     /// Pool allocation, zeroing, mapping and sealing (cache maintenance, permission changes)
     /// of everything the module gets.
     pub memory: u64,
-}
-
-/// A message formatted without aborting: empty if the pool (or the session's quota) cannot
-/// hold it. Every message on a path the normal world or a module reaches is made with it.
-pub fn text(args: core::fmt::Arguments<'_>) -> String {
-    tzwasm_aot_loader::fallible::format(args).unwrap_or_default()
 }
 
 fn err(what: &str) -> PlatformError {
@@ -428,7 +159,7 @@ fn round_up(v: u64) -> u64 {
 impl SecurePlatform {
     /// The page of EL0 entry stubs (made on first use): (EL0 VA, physical address). Slot 0 is
     /// the return stub every call returns through.
-    fn stub_page(&mut self) -> Option<(u64, u64)> {
+    pub(super) fn stub_page(&mut self) -> Option<(u64, u64)> {
         let owner = self.owner;
         if let Some(s) = self.stubs {
             return Some(s);
@@ -897,281 +628,6 @@ fn decode_stub_id(movz: u32, movk: u32) -> u64 {
     u64::from((movz >> 5) & 0xffff) | (u64::from((movk >> 5) & 0xffff) << 16)
 }
 
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; RUN next
-/// What a run ended with.
-pub enum Outcome {
-    /// `_start` returned or called proc_exit.
-    Exit(u32),
-    /// A trap: WAMR id (if any) and its message.
-    Trap(Option<u32>, String),
-    /// The file did not load or instantiate.
-    LoadError(String),
-}
-
-#[cfg_attr(not(feature = "test-hooks"), allow(dead_code))] // TEST_RUN now; RUN next
-/// Loads `file` (an aarch64 AOT image, already copied into secure memory) and runs its
-/// `_start` at S-EL0.
-pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
-    let module = match parse(file, Arch::Aarch64) {
-        Ok(m) => m,
-        Err(e) => return (Outcome::LoadError(text(format_args!("{e}"))), [0; 2]),
-    };
-    let config = InstanceConfig {
-        heap_quota: 8 << 20,
-        stack_size: 256 << 10,
-        ..Default::default()
-    };
-    let mut inst = match Instance::new(&module, file, SecurePlatform::new(), config) {
-        Ok(i) => i,
-        Err(e) => return (Outcome::LoadError(text(format_args!("{e}"))), [0; 2]),
-    };
-    let name: &[u8] = b"module";
-    if inst
-        .platform
-        .wasi
-        .configure([name].into_iter(), [].into_iter(), None)
-        .is_err()
-    {
-        return (
-            Outcome::LoadError(text(format_args!("out of memory"))),
-            [0; 2],
-        );
-    }
-    let outcome = match start(&mut inst, None).and_then(|mut cur| {
-        match resume(&mut inst, &mut cur) {
-            Step::Finished(r) => r,
-            Step::Paused => Err(Trap::Message(text(format_args!("paused without a ring"))).into()),
-            Step::Interrupted => Err(Trap::Message(text(format_args!("interrupted"))).into()),
-        }
-    }) {
-        Ok(()) => Outcome::Exit(0),
-        Err(Stop::Exit(code)) => Outcome::Exit(code),
-        Err(Stop::Trap(t)) => Outcome::Trap(t.id().map(|i| i as u32), text(format_args!("{t}"))),
-        Err(Stop::Pending | Stop::Interrupted) => {
-            Outcome::Trap(None, text(format_args!("paused without a ring")))
-        }
-    };
-    inst.platform.wasi.finish();
-    let written = inst.platform.wasi.written;
-    drop(inst);
-    (outcome, written)
-}
-
-/// Where a run stands after [`resume`] returns.
-pub enum Step {
-    /// The function returned (`Ok`), exited or trapped.
-    Finished(Result<(), Stop>),
-    /// The output ring is full: `ctx` is saved with the pending call to be issued again.
-    Paused,
-    /// A normal-world interrupt arrived while module code ran: `ctx` is saved where it was
-    /// interrupted.
-    Interrupted,
-}
-
-/// What a RUN calls after the start function.
-enum Next {
-    /// Nothing: the call in `ctx` is the last one.
-    Nothing,
-    /// The WASI command's `_start`.
-    Command,
-    /// An export with its parsed arguments.
-    Export(u32, Vec<Value>),
-}
-
-/// A run in progress: the module's registers, what is running, and what follows (the
-/// module's start function, if it has one, runs first).
-pub struct Cursor {
-    /// The module thread's registers.
-    pub ctx: UserContext,
-    /// The export running now, whose results are printed when it returns.
-    export: Option<u32>,
-    next: Next,
-}
-
-fn enter(
-    inst: &mut Instance<'_, SecurePlatform>,
-    index: u32,
-    args: &[Value],
-) -> Result<UserContext, Stop> {
-    let regs = inst.prepare_call(index, args)?;
-    let ret_stub = inst.platform.stub_page().map(|(va, _)| va).ok_or_else(|| {
-        Stop::Trap(Trap::Message(text(format_args!(
-            "allocate memory failed (entry stubs)"
-        ))))
-    })?;
-    let mut ctx = UserContext::new(regs.func, regs.sp, &regs.int);
-    for (q, v) in ctx.q.iter_mut().zip(regs.vec.iter()) {
-        *q = u128::from(v[0]) | (u128::from(v[1]) << 64);
-    }
-    ctx.x[30] = ret_stub;
-    ctx.pstate = PSTATE_EL0_PREEMPTIBLE;
-    Ok(ctx)
-}
-
-fn main_index(inst: &Instance<'_, SecurePlatform>) -> Result<u32, Stop> {
-    inst.export_func("_start").ok_or_else(|| {
-        Stop::Trap(Trap::Message(text(format_args!(
-            "module exports no _start"
-        ))))
-    })
-}
-
-/// Prepares a run: the module's start function (if any), then `_start` (`export` = None) or
-/// the export named with its parameters as text (parsed as iwasm's `-f` does).
-pub fn start(
-    inst: &mut Instance<'_, SecurePlatform>,
-    export: Option<(&str, &[&str])>,
-) -> Result<Cursor, Stop> {
-    // Preparing a call writes the module's exec_env and stack through their windows.
-    inst.platform.activate();
-    let next = match export {
-        None => {
-            main_index(inst)?;
-            Next::Command
-        }
-        Some((name, params)) => {
-            let index = inst.export_func(name).ok_or_else(|| {
-                Stop::Trap(Trap::Message(text(format_args!(
-                    "lookup function {name} failed"
-                ))))
-            })?;
-            let ty = inst
-                .func_type(index)
-                .ok_or_else(|| Stop::Trap(Trap::Message(text(format_args!("bad export type")))))?;
-            let args = abi::parse_args(ty, params).map_err(|m| Stop::Trap(Trap::Message(m)))?;
-            Next::Export(index, args)
-        }
-    };
-    let mut cur = Cursor {
-        ctx: UserContext::new(0, 0, &[]),
-        export: None,
-        next,
-    };
-    match inst.start_function() {
-        Some(f) => cur.ctx = enter(inst, f, &[])?,
-        None => advance(inst, &mut cur)?,
-    }
-    Ok(cur)
-}
-
-/// Sets up the next call of the run.
-fn advance(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Result<(), Stop> {
-    match core::mem::replace(&mut cur.next, Next::Nothing) {
-        Next::Nothing => {}
-        Next::Command => cur.ctx = enter(inst, main_index(inst)?, &[])?,
-        Next::Export(index, args) => {
-            cur.ctx = enter(inst, index, &args)?;
-            cur.export = Some(index);
-        }
-    }
-    Ok(())
-}
-
-/// Runs a prepared run until it returns, stops, or has to wait for the output ring. When an
-/// export returns, its results are printed on stdout as iwasm prints them.
-pub fn resume(inst: &mut Instance<'_, SecurePlatform>, cur: &mut Cursor) -> Step {
-    inst.platform.activate();
-    loop {
-        match resume_ctx(inst, &mut cur.ctx) {
-            Step::Finished(Ok(())) if !matches!(cur.next, Next::Nothing) => {
-                if let Err(stop) = advance(inst, cur) {
-                    return Step::Finished(Err(stop));
-                }
-            }
-            Step::Finished(Ok(())) => {
-                if let Some(index) = cur.export.take() {
-                    let q0 = cur.ctx.q[0];
-                    let regs = CallRegs {
-                        ret_int: [cur.ctx.x[0], cur.ctx.x[1]],
-                        ret_vec: [q0 as u64, (q0 >> 64) as u64],
-                        ..CallRegs::default()
-                    };
-                    let line = inst
-                        .finish_call(index, &regs)
-                        .and_then(|r| Ok(abi::format_results(&r)?));
-                    match line {
-                        Ok(line) => {
-                            let wasi = &mut inst.platform.wasi;
-                            if !(wasi.queue_stdout(line.as_bytes()) && wasi.queue_stdout(b"\n")) {
-                                return Step::Finished(Err(Trap::Message(text(format_args!(
-                                    "allocate memory failed"
-                                )))
-                                .into()));
-                            }
-                        }
-                        Err(stop) => return Step::Finished(Err(stop)),
-                    }
-                }
-                return Step::Finished(Ok(()));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Runs module code from `ctx` at S-EL0, serving helper and import SVCs, until the call
-/// returns, stops, or has to wait for the output ring.
-fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) -> Step {
-    // The module runs in its own address space, which also stays installed while the payload
-    // serves its SVCs (helpers reach module memory through the windows' VAs).
-    inst.platform.activate();
-    loop {
-        match crate::el0::run(ctx) {
-            UserExit::Svc { imm: 0 } => {
-                let id = ctx.x[16];
-                if id == RETURN_ID {
-                    return Step::Finished(Ok(()));
-                }
-                let args: [u64; 8] = ctx.x[..8].try_into().unwrap_or([0; 8]);
-                match inst.dispatch(id, &args) {
-                    Ok(v) => ctx.x[0] = v,
-                    Err(Stop::Interrupted) => {
-                        // A long helper stopped between chunks for a pending normal-world
-                        // interrupt; the instance keeps its progress. Rewinding to the `svc`
-                        // re-issues the same call with the same registers on RESUME, and it
-                        // continues where it stopped.
-                        ctx.pc -= 4;
-                        return Step::Interrupted;
-                    }
-                    Err(Stop::Pending) => {
-                        // Issue the same `svc` again on resume: the stub's registers are
-                        // all still in ctx, and the call had no effect.
-                        ctx.pc -= 4;
-                        if inst.platform.wasi.take_sleep_cut() {
-                            return Step::Interrupted;
-                        }
-                        return Step::Paused;
-                    }
-                    Err(stop) => return Step::Finished(Err(stop)),
-                }
-            }
-            UserExit::Svc { imm } => {
-                return Step::Finished(Err(Trap::Message(text(format_args!(
-                    "unexpected svc #{imm}"
-                )))
-                .into()))
-            }
-            UserExit::Fault { esr, far } => {
-                return Step::Finished(Err(inst.fault(far).unwrap_or_else(|| {
-                    let at = if esr.far_valid() {
-                        inst.platform.describe(far)
-                    } else {
-                        text(format_args!("no fault address"))
-                    };
-                    Trap::Message(text(format_args!("module fault: {esr}, at {at}"))).into()
-                })))
-            }
-            UserExit::Interrupt => return Step::Interrupted,
-            UserExit::Fatal { kind } => {
-                return Step::Finished(Err(Trap::Message(text(format_args!(
-                    "fatal exception kind {kind}"
-                )))
-                .into()))
-            }
-        }
-    }
-}
-
 impl Drop for SecurePlatform {
     fn drop(&mut self) {
         self.release_prepared();
@@ -1180,19 +636,4 @@ impl Drop for SecurePlatform {
             crate::mmu::destroy_space(space);
         }
     }
-}
-
-/// CPUs executing module code right now.
-pub static RUNS_NOW: AtomicU64 = AtomicU64::new(0);
-/// The most CPUs seen executing module code at once since boot (STATS page 4; test builds
-/// let a module read it through `clock_time_get`).
-pub static RUNS_PEAK: AtomicU64 = AtomicU64::new(0);
-
-/// Module code runs between these: counts the CPUs doing so at once.
-pub fn running<R>(f: impl FnOnce() -> R) -> R {
-    let now = RUNS_NOW.fetch_add(1, Ordering::AcqRel) + 1;
-    RUNS_PEAK.fetch_max(now, Ordering::AcqRel);
-    let r = f();
-    RUNS_NOW.fetch_sub(1, Ordering::AcqRel);
-    r
 }
