@@ -13,6 +13,9 @@ pub const STACK_SIZE: usize = 64 * 1024;
 pub const EXCEPTION_STACK_SIZE: usize = 8 * 1024;
 /// Unmapped guard below each stack.
 pub const GUARD_SIZE: usize = PAGE_SIZE;
+/// Bytes at the top of each instance's entry-stub page that hold the EL0 C library
+/// (`arch/el0_lib.S`, which refuses to assemble if it outgrows them).
+pub const EL0_LIB_AREA: usize = 256;
 
 /// One CPU's stacks: `[guard][main stack][guard][exception stack]`, low to high.
 #[repr(C, align(4096))]

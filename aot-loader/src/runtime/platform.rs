@@ -62,6 +62,10 @@ impl fmt::Display for PlatformError {
 /// * `entry_address` returns code that, when called by generated code with the C signature of
 ///   the helper or import, ends up in [`crate::runtime::Instance::dispatch`] for the instance
 ///   whose context value was given, and returns its result (or leaves the run on a stop).
+///   The exceptions are `memmove`, `memcpy` and `memset`: a platform may instead return code
+///   that performs the C function itself with no more privilege than module code (the secure
+///   world runs them at S-EL0, where only the module's own pages are reachable), reporting a
+///   fault in it as "out of bounds memory access".
 pub unsafe trait Platform {
     /// Page size for code and memory protection (4 KiB .. 64 KiB, power of two).
     fn page_size(&self) -> usize;

@@ -4,8 +4,8 @@
 use crate::opteed;
 use tzwasm_firmware::exception::FRAME_SIZE;
 use tzwasm_firmware::layout::{
-    CpuStacks, FpsimdArea, CPU_STACKS_SIZE, EXCEPTION_STACK_OFFSET, EXCEPTION_STACK_SIZE,
-    FPSIMD_AREA_SIZE, MAIN_STACK_OFFSET, MAX_CPUS, STACK_SIZE,
+    CpuStacks, FpsimdArea, CPU_STACKS_SIZE, EL0_LIB_AREA, EXCEPTION_STACK_OFFSET,
+    EXCEPTION_STACK_SIZE, FPSIMD_AREA_SIZE, MAIN_STACK_OFFSET, MAX_CPUS, STACK_SIZE,
 };
 use tzwasm_firmware::user::{UserContext, USER_FPCR_OFFSET, USER_Q_OFFSET, USER_TPIDR_OFFSET};
 
@@ -15,6 +15,7 @@ core::arch::global_asm!(
     include_str!("fpsimd.S"),
     include_str!("user.S"),
     include_str!("el0_programs.S"),
+    include_str!("el0_lib.S"),
     max_cpus = const MAX_CPUS,
     cpu_stacks_size = const CPU_STACKS_SIZE,
     stack_off = const MAIN_STACK_OFFSET,
@@ -22,6 +23,7 @@ core::arch::global_asm!(
     emerg_off = const EXCEPTION_STACK_OFFSET,
     emerg_size = const EXCEPTION_STACK_SIZE,
     frame_size = const FRAME_SIZE,
+    el0_lib_area = const EL0_LIB_AREA,
     fpsimd_area_size = const FPSIMD_AREA_SIZE,
     user_fpcr_off = const USER_FPCR_OFFSET,
     user_q_off = const USER_Q_OFFSET,
@@ -64,12 +66,33 @@ unsafe extern "C" {
     pub static el0_programs_start: u8;
     #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     pub static el0_programs_end: u8;
+    /// The EL0 C library routines (el0_lib.S): start, `memmove` (also `memcpy`), `memset`,
+    /// end. Bytes to copy into an instance's stub page, never executed at EL1.
+    pub static el0_lib_start: u8;
+    pub static el0_lib_memmove: u8;
+    pub static el0_lib_memset: u8;
+    pub static el0_lib_end: u8;
     /// Parks this CPU forever.
     pub fn park_forever() -> !;
     /// Ends the current SMC with CALL_DONE and `x0 = status` on fresh stacks, restoring the
     /// normal world's FP/SIMD state (entry.S); for the fail-stop path only.
     pub fn abandon_call(status: u64) -> !;
     static __stacks_start: u8;
+}
+
+/// The EL0 C library (el0_lib.S) as bytes, with the offsets of `memmove` and `memset` in it.
+pub fn el0_lib() -> (&'static [u8], usize, usize) {
+    let start = core::ptr::addr_of!(el0_lib_start);
+    let addr = |p: *const u8| (p as usize).wrapping_sub(start as usize);
+    let len = addr(core::ptr::addr_of!(el0_lib_end));
+    // SAFETY: el0_lib_start..el0_lib_end is one contiguous block of the image's .rodata
+    // (el0_lib.S), never written.
+    let bytes = unsafe { core::slice::from_raw_parts(start, len) };
+    (
+        bytes,
+        addr(core::ptr::addr_of!(el0_lib_memmove)),
+        addr(core::ptr::addr_of!(el0_lib_memset)),
+    )
 }
 
 /// This CPU's linear index (MPIDR Aff0; the entry code parks any other CPU).

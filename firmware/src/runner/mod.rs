@@ -17,6 +17,7 @@ pub use windows::SecurePlatform;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use tzwasm_aot_loader::layout::ExceptionId;
 use tzwasm_aot_loader::runtime::abi::{self, CallRegs};
 use tzwasm_aot_loader::runtime::{Instance, InstanceConfig, Stop, Trap, Value};
 use tzwasm_aot_loader::{parse, Arch};
@@ -282,6 +283,11 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                     "unexpected svc #{imm}"
                 )))
                 .into()))
+            }
+            UserExit::Fault { .. } if inst.platform.in_el0_lib(ctx.pc) => {
+                // memmove/memcpy/memset (el0_lib.S) on memory the module cannot write or
+                // read: what the payload's own helper answered before they ran at EL0.
+                return Step::Finished(Err(ExceptionId::OutOfBoundsMemoryAccess.into()));
             }
             UserExit::Fault { esr, far } => {
                 return Step::Finished(Err(inst.fault(far).unwrap_or_else(|| {

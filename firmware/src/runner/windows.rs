@@ -16,7 +16,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use tzwasm_aot_loader::module::FuncType;
-use tzwasm_aot_loader::runtime::{Entry, Platform, PlatformError};
+use tzwasm_aot_loader::runtime::{Entry, Helper, Platform, PlatformError};
 use tzwasm_aot_loader::wasi::WasiHost;
 use tzwasm_firmware::pool::Owner;
 use tzwasm_mmu::Attributes;
@@ -26,6 +26,9 @@ const PAGE: u64 = 4096;
 pub(super) const RETURN_ID: u64 = 0xffff_ffff;
 /// Entry stubs: 16 bytes each (`movz x16; movk x16; svc #0; ret`), one page.
 const STUB_SIZE: u64 = 16;
+/// Bytes at the top of the stub page kept for the EL0 C library (`arch/el0_lib.S`: memmove,
+/// memcpy and memset run as module code, not as an `svc`); the stubs fill the rest.
+const LIB_AREA: u64 = tzwasm_firmware::layout::EL0_LIB_AREA as u64;
 
 /// One pool allocation mapped somewhere for the module.
 struct Region {
@@ -201,6 +204,18 @@ impl SecurePlatform {
             regions,
         });
         write_stub(pa, 0, RETURN_ID);
+        let (lib, _, _) = crate::arch::el0_lib();
+        let lib = lib.get(..LIB_AREA as usize).unwrap_or(lib);
+        // SAFETY: the last LIB_AREA bytes of the stub page, which the payload maps RW at its
+        // physical address; `lib` is at most LIB_AREA bytes of the image's rodata (el0_lib.S
+        // checks its size when it is assembled).
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                lib.as_ptr(),
+                (pa + PAGE - LIB_AREA) as *mut u8,
+                lib.len(),
+            )
+        };
         crate::mmu::clean_code(va, PAGE);
         crate::mmu::invalidate_icache();
         self.stubs = Some((va, pa));
@@ -291,6 +306,13 @@ impl SecurePlatform {
         if let Some(s) = self.space.as_ref() {
             crate::mmu::activate(s);
         }
+    }
+
+    /// Whether `pc` lies in the EL0 C library at the top of the stub page (a fault there is
+    /// the module's memmove/memcpy/memset given memory it does not own).
+    pub fn in_el0_lib(&self, pc: u64) -> bool {
+        self.stubs
+            .is_some_and(|(va, _)| pc >= va + PAGE - LIB_AREA && pc < va + PAGE)
     }
 
     /// Where `va` lies, as the normal world may see it: the window kind and the offset from
@@ -570,9 +592,18 @@ unsafe impl Platform for SecurePlatform {
 
     fn entry_address(&mut self, _ctx: u64, entry: Entry) -> Option<u64> {
         let (va, pa) = self.stub_page()?;
+        // The C library routines run at EL0 from the top of the stub page (module code that
+        // can reach only the module's own pages), with no `svc`.
+        let (_, memmove, memset) = crate::arch::el0_lib();
+        let lib = va + PAGE - LIB_AREA;
+        match entry {
+            Entry::Helper(Helper::Memmove | Helper::Memcpy) => return Some(lib + memmove as u64),
+            Entry::Helper(Helper::Memset) => return Some(lib + memset as u64),
+            _ => {}
+        }
         // Slot 0 is the return stub; entries follow in id order of first use.
         let id = u64::from(entry.to_id());
-        let slots = PAGE / STUB_SIZE;
+        let slots = (PAGE - LIB_AREA) / STUB_SIZE;
         // SAFETY: the stub page is ours, identity-mapped RW for EL1 at `pa`.
         let words = unsafe { core::slice::from_raw_parts(pa as *const u32, (PAGE / 4) as usize) };
         let mut free = None;
@@ -616,7 +647,7 @@ fn write_stub(pa: u64, slot: u64, id: u64) {
         0xd65f_03c0,
     ];
     for (i, w) in code.iter().enumerate() {
-        // SAFETY: slot < PAGE / STUB_SIZE, so the 16 bytes lie in the stub page, which the
+        // SAFETY: slot < (PAGE - LIB_AREA) / STUB_SIZE, so the 16 bytes lie in the stub page, which the
         // payload maps RW at its physical address.
         unsafe {
             core::ptr::write_volatile((pa + slot * STUB_SIZE + 4 * i as u64) as *mut u32, *w)
