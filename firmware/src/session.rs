@@ -9,7 +9,7 @@
 //! copy, the parser's working memory, code, instance data, stack, linear memory, the run's
 //! records, the helpers' working memory) is charged to the session's
 //! account and fails cleanly past its quota; a quota that is too small is refused with the
-//! measured minimum ([`refuse_load`]). Unloading unmaps, zeroes and frees all of it.
+//! measured minimum ([`refusal`]). Unloading unmaps, zeroes and frees all of it.
 //!
 //! Runs are parallel: each CPU serves at most one session at a time, and a paused run's
 //! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
@@ -149,8 +149,10 @@ pub struct LoadJob {
     interruptions: u64,
     longest_step: u64,
     /// The session account's refused charges when the LOAD began (a refusal after more of
-    /// them was for want of quota: [`refuse_load`]).
+    /// them was for want of quota: [`refusal`]).
     refused_before: u64,
+    /// Refused for want of quota: the measurement of the module's minimum in progress.
+    measuring: Option<Box<Measuring>>,
 }
 
 /// A parsed module waiting to be instantiated.
@@ -347,19 +349,26 @@ fn begin_load(quota: u64, at: &LoadPlace) -> Result<LoadJob, LoadError> {
             text(format_args!("secure pool exhausted copying the module")),
         ));
     }
-    Ok(LoadJob {
-        at: *at,
-        quota,
-        words,
-        hasher: Sha256::new(),
-        hashed: 0,
-        parsed: None,
-        ticks: [0; 4],
-        report: LoadReport::new(0),
-        interruptions: 0,
-        longest_step: 0,
-        refused_before: 0,
-    })
+    Ok(LoadJob::new(*at, quota, words))
+}
+
+impl LoadJob {
+    fn new(at: LoadPlace, quota: u64, words: Vec<u64>) -> Self {
+        LoadJob {
+            at,
+            quota,
+            words,
+            hasher: Sha256::new(),
+            hashed: 0,
+            parsed: None,
+            ticks: [0; 4],
+            report: LoadReport::new(0),
+            interruptions: 0,
+            longest_step: 0,
+            refused_before: 0,
+            measuring: None,
+        }
+    }
 }
 
 /// The last step of LOAD, once the file is copied, measured, parsed and its pages prepared:
@@ -465,10 +474,10 @@ fn for_want_of_quota(account: &Account, refused_before: u64, e: &LoadError) -> b
     account.refused() != refused_before || e.0 == Status::QuotaTooSmall
 }
 
-/// A LOAD's refusal `e`, as the call answers it. Every step of a LOAD runs with its
-/// allocations charged to the session (the CPU serves it under a
-/// [`tzwasm_firmware::pool::Charging`] guard): the copy, SHA-256, the parser's working
-/// memory and the parsed module, the pages set aside, the instance and its pages.
+/// What a LOAD refused with `e` does next. Every step of a LOAD runs with its allocations
+/// charged to the session (the CPU serves it under a [`tzwasm_firmware::pool::Charging`]
+/// guard): the copy, SHA-256, the parser's working memory and the parsed module, the pages
+/// set aside, the instance and its pages.
 ///
 /// The minimum quota a LOAD reports is measured, not estimated: it is the account's peak
 /// charge from the LOAD's beginning to its end (or what the module then holds plus
@@ -476,135 +485,183 @@ fn for_want_of_quota(account: &Account, refused_before: u64, e: &LoadError) -> b
 /// depend on where the LOAD was interrupted (the same pieces run in the same order, and
 /// nothing else is charged to the session between its calls), so a session with exactly that
 /// quota loads it and can start it. When a LOAD fails for want of quota (`refused_before`:
-/// the account's refusals when it began), the load is measured again with memory lent from
-/// the [`QuotaBook`](tzwasm_firmware::quota) (what no session has reserved), growing the
-/// loan until the load fits or the book has nothing more to lend; the measuring load is then
-/// freed and the call answers QUOTA_TOO_SMALL with the peak (or, if even the whole free pool
-/// is too small, with a lower bound no session could be opened with now).
-fn refuse_load(
-    account: &Account,
-    at: &LoadPlace,
-    refused_before: u64,
-    e: LoadError,
-    report: &mut LoadReport,
-) -> LoadError {
-    if !for_want_of_quota(account, refused_before, &e) {
-        return e;
+/// the account's refusals when it began), the load is measured again ([`Measuring`]) with
+/// memory lent from the [`QuotaBook`](tzwasm_firmware::quota) (what no session has reserved),
+/// growing the loan until the load fits or the book has nothing more to lend; the measuring
+/// load is then freed and the call answers QUOTA_TOO_SMALL with the peak (or, if even the
+/// whole free pool is too small, with a lower bound no session could be opened with now).
+/// The measuring loads run in the same bounded pieces as any LOAD, answering INTERRUPTED
+/// between them.
+fn refusal(account: &Account, quota_hint_of: &LoadError, refused_before: u64) -> Option<Measuring> {
+    if !for_want_of_quota(account, refused_before, quota_hint_of) {
+        return None;
     }
-    let hint = if e.0 == Status::QuotaTooSmall { e.1 } else { 0 };
-    match measure_min_quota(account, at, hint) {
-        Ok(min_quota) => {
-            report.min_quota = min_quota;
-            let quota = account.quota();
-            (
-                Status::QuotaTooSmall,
-                min_quota,
-                text(format_args!(
-                    "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-                )),
-            )
-        }
-        Err(e) => {
-            if e.0 == Status::QuotaTooSmall {
-                report.min_quota = e.1;
-            }
-            e
-        }
-    }
-}
-
-/// A whole LOAD of `at` within `quota`, every piece in one go without stopping for
-/// interrupts: the measuring load of [`measure_min_quota`] (the same pieces as a LOAD's).
-fn load_whole(quota: u64, at: &LoadPlace) -> Result<(Loaded, [u64; 3]), LoadError> {
-    let mut job = begin_load(quota, at)?;
-    loop {
-        if let Some(done) = load_step(&mut job, false)? {
-            return Ok(done);
-        }
-    }
-}
-
-/// The account's peak over a load of `at` that fits, with the account's limit raised by
-/// memory reserved from the quota book for the measurement (see [`refuse_load`]). `hint`:
-/// a lower bound of the need if known (the footprint check's), else 0.
-///
-/// When even everything the book has free is not enough (no session could be opened with
-/// the module's minimum now), the answer is QUOTA_TOO_SMALL with a lower bound instead: the
-/// hint, or one byte more than the largest limit tried.
-fn measure_min_quota(account: &Account, at: &LoadPlace, hint: u64) -> Result<u64, LoadError> {
-    let book = &MACHINE.book;
-    let quota = account.quota();
-    let beyond = |least: u64| -> LoadError {
-        (
-            Status::QuotaTooSmall,
-            least,
-            text(format_args!(
-                "heap quota {quota} is too small: this module needs at least {least} bytes, \
-                 more than the secure pool has free for sessions now"
-            )),
-        )
+    let hint = if quota_hint_of.0 == Status::QuotaTooSmall {
+        quota_hint_of.1
+    } else {
+        0
     };
-    let mut hint = hint;
-    let mut want = quota
-        .saturating_mul(2)
-        .max(hint.saturating_add(hint / 4))
-        .max(copy_cost(at.len).saturating_mul(4));
-    loop {
-        let free = book.free();
-        let most = quota.saturating_add(free);
-        if hint > most {
-            return Err(beyond(hint));
+    Some(Measuring {
+        job: None,
+        extra: 0,
+        refused: 0,
+        last: false,
+        want: 0,
+        hint,
+    })
+}
+
+/// A LOAD refused for want of quota, measuring the module's minimum (see [`refusal`]): the
+/// current measuring load, and the memory lent to the account for it.
+pub struct Measuring {
+    /// The measuring load in progress (`None` between two attempts).
+    job: Option<Box<LoadJob>>,
+    /// Bytes reserved from the quota book and lent to the account for this attempt.
+    extra: u64,
+    /// The account's refusals when this attempt began.
+    refused: u64,
+    /// This attempt was lent everything the book had: if it does not fit, nothing will.
+    last: bool,
+    /// The limit the next attempt asks for (0: not chosen yet).
+    want: u64,
+    /// A lower bound of the need (the footprint check's), else 0.
+    hint: u64,
+}
+
+/// The QUOTA_TOO_SMALL answer when even all the book has free is not enough.
+fn beyond_free_pool(quota: u64, least: u64) -> LoadError {
+    (
+        Status::QuotaTooSmall,
+        least,
+        text(format_args!(
+            "heap quota {quota} is too small: this module needs at least {least} bytes, \
+             more than the secure pool has free for sessions now"
+        )),
+    )
+}
+
+impl Measuring {
+    /// Lends the account what the next attempt wants and begins its load. `Ok(Err(e))`: the
+    /// load refused at once (the attempt is over); `Err`: the final answer, nothing lent.
+    fn begin_attempt(
+        &mut self,
+        account: &Account,
+        at: &LoadPlace,
+    ) -> Result<Result<(), LoadError>, LoadError> {
+        let book = &MACHINE.book;
+        let quota = account.quota();
+        if self.want == 0 {
+            self.want = quota
+                .saturating_mul(2)
+                .max(self.hint.saturating_add(self.hint / 4))
+                .max(copy_cost(at.len).saturating_mul(4));
         }
-        let mut extra = want.saturating_sub(quota);
-        let last = extra >= free || book.reserve(extra).is_err();
-        if last {
+        let free = book.free();
+        if self.hint > quota.saturating_add(free) {
+            return Err(beyond_free_pool(quota, self.hint));
+        }
+        let mut extra = self.want.saturating_sub(quota);
+        self.last = extra >= free || book.reserve(extra).is_err();
+        if self.last {
             // Lend what is left, once: if that is not enough, nothing is.
             extra = free;
             if book.reserve(extra).is_err() {
                 extra = 0;
             }
         }
+        self.extra = extra;
         account.lend(extra);
         account.reset_peak();
-        let refused = account.refused();
-        let r = load_whole(account.limit(), at);
-        let peak = minimum(account);
-        if let Err(e) = &r {
-            if e.0 == Status::QuotaTooSmall {
-                hint = hint.max(e.1);
+        self.refused = account.refused();
+        match begin_load(account.limit(), at) {
+            Ok(job) => match try_boxed(job) {
+                Ok(job) => {
+                    self.job = Some(job);
+                    Ok(Ok(()))
+                }
+                Err(_) => Ok(Err((
+                    Status::OutOfMemory,
+                    0,
+                    text(format_args!("secure pool exhausted")),
+                ))),
+            },
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Ends the current attempt: frees its load and gives the loan back.
+    fn end_attempt(&mut self, account: &Account) {
+        self.job = None;
+        account.end_loan();
+        MACHINE.book.release(core::mem::take(&mut self.extra));
+    }
+
+    /// Pieces of the measurement until a normal-world interrupt is pending (`Ok(None)`) or it
+    /// ends: `Ok(Some(minimum))`, or `Err` with the answer (QUOTA_TOO_SMALL with a lower
+    /// bound when the free pool is too small; any refusal that is not for want of quota).
+    fn step(&mut self, account: &Account, at: &LoadPlace) -> Result<Option<u64>, LoadError> {
+        loop {
+            let result = match self.job.as_mut() {
+                Some(job) => match load_step(job) {
+                    Ok(None) => return Ok(None),
+                    Ok(Some(loaded)) => Ok(loaded),
+                    Err(e) => Err(e),
+                },
+                None => match self.begin_attempt(account, at)? {
+                    Ok(()) => continue,
+                    Err(e) => Err(e),
+                },
+            };
+            let peak = minimum(account);
+            if let Err(e) = &result {
+                if e.0 == Status::QuotaTooSmall {
+                    self.hint = self.hint.max(e.1);
+                }
+            }
+            let fits = match result {
+                Ok(loaded) => {
+                    drop(loaded);
+                    Ok(true)
+                }
+                Err(e) if for_want_of_quota(account, self.refused, &e) => Ok(false),
+                Err(e) => Err(e),
+            };
+            let quota = account.quota();
+            let lent = self.extra;
+            self.end_attempt(account);
+            match fits? {
+                true => return Ok(Some(peak)),
+                false if self.last => {
+                    return Err(beyond_free_pool(
+                        quota,
+                        self.hint.max(quota.saturating_add(lent).saturating_add(1)),
+                    ));
+                }
+                false => {
+                    self.want = self
+                        .want
+                        .saturating_mul(2)
+                        .max(self.hint.saturating_add(self.hint / 4));
+                }
+            }
+            if crate::arch::irq_pending() {
+                return Ok(None);
             }
         }
-        let fits = match r {
-            Ok((loaded, _)) => {
-                drop(loaded);
-                Ok(true)
-            }
-            Err(e) if for_want_of_quota(account, refused, &e) => Ok(false),
-            Err(e) => Err(e),
-        };
-        account.end_loan();
-        book.release(extra);
-        match fits? {
-            true => return Ok(peak),
-            false if last => {
-                return Err(beyond(
-                    hint.max(quota.saturating_add(extra).saturating_add(1)),
-                ));
-            }
-            false => {
-                want = want.saturating_mul(2).max(hint.saturating_add(hint / 4));
-            }
+    }
+
+    /// Ends an unfinished measurement (the LOAD was abandoned while interrupted).
+    fn abandon(mut self, account: &Account) {
+        if self.job.is_some() {
+            self.end_attempt(account);
         }
     }
 }
 
 /// One call's worth of LOAD: pieces of the copy, the hash, the parse and the zeroing until a
-/// normal-world interrupt is pending (`Ok(None)`: INTERRUPTED; never if not `interruptible`),
-/// then the instantiation. Every call does at least one piece, so a LOAD always progresses.
-fn load_step(
-    job: &mut LoadJob,
-    interruptible: bool,
-) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
+/// normal-world interrupt is pending (`Ok(None)`: INTERRUPTED), then the instantiation. Every
+/// call does at least one piece, so a LOAD always progresses.
+fn load_step(job: &mut LoadJob) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
     loop {
         let t0 = crate::arch::counter();
         let more = job.piece()?;
@@ -612,7 +669,7 @@ fn load_step(
             break;
         }
         job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
-        if interruptible && crate::arch::irq_pending() {
+        if crate::arch::irq_pending() {
             return Ok(None);
         }
     }
@@ -739,60 +796,120 @@ impl Engine for FwEngine {
         // The minimum is the peak from here to the LOAD's end, over all its steps.
         account.reset_peak();
         let refused_before = account.refused();
-        match begin_load(account.limit(), at) {
+        let e = match begin_load(account.limit(), at) {
             Ok(mut job) => {
                 job.refused_before = refused_before;
-                Ok(job)
+                return Ok(job);
             }
-            Err(e) => {
-                let mut report = LoadReport::new(0);
-                let (status, x1, message) =
-                    refuse_load(account, at, refused_before, e, &mut report);
-                report.status = status.to_raw() as i64 as i32;
-                report.set_message(&message);
-                write_report(at.report, &report);
-                Err(Refusal(status, x1))
+            Err(e) => e,
+        };
+        // Refused for want of quota before anything was copied: the job only measures.
+        let e = match refusal(account, &e, refused_before).map(try_boxed) {
+            Some(Ok(m)) => {
+                let mut job = LoadJob::new(*at, account.limit(), Vec::new());
+                job.refused_before = refused_before;
+                job.measuring = Some(m);
+                return Ok(job);
             }
-        }
+            Some(Err(_)) => (
+                Status::OutOfMemory,
+                0,
+                text(format_args!("secure pool exhausted")),
+            ),
+            None => e,
+        };
+        let mut report = LoadReport::new(0);
+        report.status = e.0.to_raw() as i64 as i32;
+        report.set_message(&e.2);
+        write_report(at.report, &report);
+        Err(Refusal(e.0, e.1))
     }
 
     fn step_load(&self, account: &Account, job: &mut LoadJob) -> Result<LoadStep<Loaded>, Refusal> {
         let _charging = POOL.charge_to(account);
-        let out = match load_step(job, true) {
-            Ok(None) => {
-                job.interruptions += 1;
-                return Ok(LoadStep::Interrupted);
+        let at = job.at;
+        let out = loop {
+            if let Some(m) = job.measuring.as_mut() {
+                let e = match m.step(account, &at) {
+                    Ok(None) => {
+                        job.interruptions += 1;
+                        return Ok(LoadStep::Interrupted);
+                    }
+                    Ok(Some(min_quota)) => {
+                        let quota = account.quota();
+                        (
+                            Status::QuotaTooSmall,
+                            min_quota,
+                            text(format_args!(
+                                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
+                            )),
+                        )
+                    }
+                    Err(e) => e,
+                };
+                job.measuring = None;
+                if e.0 == Status::QuotaTooSmall {
+                    job.report.min_quota = e.1;
+                }
+                break Err(e);
             }
-            Ok(Some((mut loaded, _))) => {
-                // Everything the module holds is charged to the session now.
-                let charged = account.used();
-                let min_quota = minimum(account);
-                loaded.charged = charged;
-                loaded.load_longest_step = job.longest_step;
-                job.report.charged = charged;
-                job.report.min_quota = min_quota;
-                job.report.status = Status::Success.to_raw() as i64 as i32;
-                Ok(LoadStep::Loaded(loaded, [charged, min_quota, 0]))
-            }
-            Err(e) => {
-                job.release();
-                let (at, refused_before) = (job.at, job.refused_before);
-                let (status, x1, message) =
-                    refuse_load(account, &at, refused_before, e, &mut job.report);
-                job.report.set_message(&message);
-                job.report.status = status.to_raw() as i64 as i32;
-                Err(Refusal(status, x1))
+            match load_step(job) {
+                Ok(None) => {
+                    job.interruptions += 1;
+                    return Ok(LoadStep::Interrupted);
+                }
+                Ok(Some((mut loaded, _))) => {
+                    // Everything the module holds is charged to the session now.
+                    let charged = account.used();
+                    let min_quota = minimum(account);
+                    loaded.charged = charged;
+                    loaded.load_longest_step = job.longest_step;
+                    job.report.charged = charged;
+                    job.report.min_quota = min_quota;
+                    job.report.status = Status::Success.to_raw() as i64 as i32;
+                    break Ok(LoadStep::Loaded(loaded, [charged, min_quota, 0]));
+                }
+                Err(e) => {
+                    job.release();
+                    match refusal(account, &e, job.refused_before).map(try_boxed) {
+                        Some(Ok(m)) => {
+                            job.measuring = Some(m);
+                            // On with the measurement, interrupted like the LOAD itself.
+                            if crate::arch::irq_pending() {
+                                job.interruptions += 1;
+                                return Ok(LoadStep::Interrupted);
+                            }
+                        }
+                        Some(Err(_)) => {
+                            break Err((
+                                Status::OutOfMemory,
+                                0,
+                                text(format_args!("secure pool exhausted")),
+                            ))
+                        }
+                        None => break Err(e),
+                    }
+                }
             }
         };
+        let out = out.map_err(|(status, x1, message)| {
+            job.report.set_message(&message);
+            job.report.status = status.to_raw() as i64 as i32;
+            Refusal(status, x1)
+        });
         write_report(job.at.report, &job.report);
         out
     }
 
-    fn abandon_load(&self, account: &Account, job: LoadJob) {
+    fn abandon_load(&self, account: &Account, mut job: LoadJob) {
         let _charging = POOL.charge_to(account);
         // Loaded or refused: the report is written and the copy gone already. Unfinished:
         // the report stays as the client left it (the LOAD never answered), and the copy
-        // is zeroed and freed with the job.
+        // (or the measuring load, whose loan goes back to the book) is zeroed and freed with
+        // the job.
+        if let Some(m) = job.measuring.take() {
+            m.abandon(account);
+        }
         drop(job);
     }
 

@@ -360,6 +360,7 @@ fn load_check(report: &mut Report) {
                 ),
             );
             exact_minimum_check(report, stepped, (file_shm, len, report_off));
+            measuring_check(report, stepped[1], (file_shm, len, report_off));
         }
         Err(e) => report.fail(name, format_args!("{e}")),
     }
@@ -406,4 +407,65 @@ fn exact_minimum_check(
     );
     let _ = session.unload();
     let _ = session.close();
+}
+
+/// A LOAD refused for want of quota measures the module's minimum with loads of its own; they
+/// run in the same bounded pieces as any LOAD. With the smallest quota nothing of the real
+/// LOAD fits, so every INTERRUPTED answer comes from the measurement: it must answer
+/// INTERRUPTED when the timer fires, then QUOTA_TOO_SMALL with the minimum a normal LOAD
+/// measured; and a measurement abandoned by CANCEL gives its loan back (a session of the
+/// whole free pool opens afterwards).
+fn measuring_check(report: &mut Report, minimum: u64, file: (ShmHandle, u64, u64)) {
+    let name = "latency: the minimum-quota measurement of a refused 4 MiB LOAD returns INTERRUPTED when a normal-world timer fires";
+    let (file_shm, len, report_off) = file;
+    let interrupted = Status::Interrupted.to_raw();
+    let mut smc = Smc;
+    let session = match Session::open(&mut smc, SESSION_MIN_QUOTA) {
+        Ok(s) => s,
+        Err(e) => return report.fail(name, format_args!("SESSION_OPEN: {e}")),
+    };
+    let s = session.handle().raw();
+    crate::irq::arm(FIRE_MS);
+    let deadline = crate::irq::deadline();
+    let mut r = load_regs(s, file_shm, 0, len, report_off);
+    let answered = arch::counter();
+    crate::irq::disarm();
+    let first = r[0];
+    let mut resumes = 0u32;
+    while r[0] == interrupted && resumes < 1_000_000 {
+        r = session_only(SessionCall::Resume, s);
+        resumes += 1;
+    }
+    report.check(
+        name,
+        first == interrupted
+            && answered > deadline
+            && r[0] == Status::QuotaTooSmall.to_raw()
+            && r[1] == minimum,
+        format_args!(
+            "first x0 {first:#x}, final x0 {:#x} x1 {} after {resumes} RESUMEs (minimum measured by a LOAD: {minimum})",
+            r[0], r[1]
+        ),
+    );
+    crate::irq::arm(FIRE_MS);
+    let r = load_regs(s, file_shm, 0, len, report_off);
+    crate::irq::disarm();
+    let cancel = session_only(SessionCall::Cancel, s);
+    let _ = session.close();
+    // QUOTA_TOO_LARGE says how much is free for sessions; a session of all of it opens.
+    let big = Smc.invoke(ids::SESSION_OPEN, [u64::MAX / 2, 0, 0, 0, 0, 0, 0]);
+    let free = (big[0] == Status::QuotaTooLarge.to_raw()).then_some(big[1]);
+    let whole = free.map(|f| Smc.invoke(ids::SESSION_OPEN, [f, 0, 0, 0, 0, 0, 0]));
+    if let Some(w) = whole.filter(|w| w[0] == Status::Success.to_raw()) {
+        let _ = Smc.invoke(ids::SESSION_CLOSE, [w[1], 0, 0, 0, 0, 0, 0]);
+    }
+    let opened = whole.is_some_and(|w| w[0] == Status::Success.to_raw());
+    report.check(
+        "latency: CANCEL of an interrupted minimum-quota measurement gives its loan back",
+        r[0] == interrupted && cancel[0] == Status::Success.to_raw() && opened,
+        format_args!(
+            "LOAD {:#x}, CANCEL {:#x}, free for sessions {free:?}, open of all of it: {opened}",
+            r[0], cancel[0]
+        ),
+    );
 }
