@@ -22,7 +22,8 @@
 //!
 //! [`build`] is pure: it fills a caller-provided byte buffer for a caller-chosen run-time
 //! address and asks a callback for each runtime symbol's address. Mapping, permissions and
-//! I-cache maintenance are the platform's job.
+//! I-cache maintenance are the platform's job. [`ImageBuild`] does the same in resumable
+//! pieces of bounded work, for an embedder that must give the CPU back between them.
 
 use alloc::string::String;
 use alloc::vec::Vec;
