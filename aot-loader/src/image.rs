@@ -87,7 +87,7 @@ pub enum ImageError {
     },
     /// `page_size` is not a power of two between 4 KiB and 64 KiB.
     BadPageSize(u32),
-    /// The buffer given to [`build`] is not `total_len` bytes.
+    /// The buffer given to [`build`] or [`ImageBuild`] is not `total_len` bytes.
     BufferSize {
         /// Required.
         expected: u32,
