@@ -22,7 +22,8 @@
 //!
 //! [`build`] is pure: it fills a caller-provided byte buffer for a caller-chosen run-time
 //! address and asks a callback for each runtime symbol's address. Mapping, permissions and
-//! I-cache maintenance are the platform's job.
+//! I-cache maintenance are the platform's job. [`ImageBuild`] does the same in resumable
+//! pieces of bounded work, for an embedder that must give the CPU back between them.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -86,7 +87,7 @@ pub enum ImageError {
     },
     /// `page_size` is not a power of two between 4 KiB and 64 KiB.
     BadPageSize(u32),
-    /// The buffer given to [`build`] is not `total_len` bytes.
+    /// The buffer given to [`build`] or [`ImageBuild`] is not `total_len` bytes.
     BufferSize {
         /// Required.
         expected: u32,
@@ -284,62 +285,150 @@ fn copy_into(image: &mut [u8], offset: u64, src: &[u8]) -> Result<(), ImageError
     Ok(())
 }
 
-/// Fills `image` (exactly `layout.total_len` bytes, to run at address `image_addr`) from
-/// `file`, the buffer `module` was parsed from: copies code and data, writes PLT and GOT, and
-/// applies every relocation. `resolve` returns the address of a runtime symbol, or `None` if
-/// the runtime does not provide it.
-pub fn build(
+/// Bytes zeroed or copied per unit of [`ImageBuild::step`]'s budget.
+pub const BYTES_PER_UNIT: usize = 64;
+
+/// Where an [`ImageBuild`] is; the stages run in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Zeroing the whole image: bytes done.
+    Zero(usize),
+    /// Copying the code: bytes done.
+    Code(usize),
+    /// Copying object data section `.0`: bytes of it done.
+    Data(usize, usize),
+    /// Writing PLT entry `.0`.
+    Plt(usize),
+    /// Writing GOT slot `.0`.
+    Got(usize),
+    /// Applying relocation `.1` of relocation group `.0`.
+    Reloc(usize, usize),
+    /// The image is complete.
+    Done,
+}
+
+/// A resumable [`build`]: [`ImageBuild::new`] does the cheap parts (buffer size check,
+/// runtime symbol resolution, PLT/GOT slot tables), then each [`ImageBuild::step`] does a
+/// bounded piece of the rest, so an embedder that must not keep the CPU long (the secure
+/// world with interrupts masked) can return between pieces.
+///
+/// The unit of work of a step's budget is: [`BYTES_PER_UNIT`] bytes zeroed or copied (a
+/// shorter piece, including an empty data section, counts as one unit), one PLT entry or GOT
+/// slot written, one relocation applied (an empty relocation group counts as one). Whatever
+/// the budgets, the finished image holds exactly the bytes [`build`] writes.
+///
+/// The builder holds no borrow: every step is given the same `module`, `file`, `layout`,
+/// image buffer and address as the constructor was (the buffer's contents in between are the
+/// builder's business). After a step returned an error the image is unusable.
+#[derive(Debug)]
+pub struct ImageBuild {
+    /// Address of each runtime symbol (`None` for other symbols), by symbol index.
+    resolved: Vec<Option<u64>>,
+    /// PLT entry of each symbol (`u32::MAX`: none), by symbol index.
+    plt_slot: Vec<u32>,
+    /// GOT slot of each symbol (`u32::MAX`: none), by symbol index.
+    got_slot: Vec<u32>,
+    stage: Stage,
+}
+
+/// The end of the next piece of `[done, total)` worth at most `left` units, and the units it
+/// costs (at least one, even for an empty piece).
+fn piece(done: usize, total: usize, left: u64) -> (usize, u64) {
+    let max = usize::try_from(left.saturating_mul(BYTES_PER_UNIT as u64)).unwrap_or(usize::MAX);
+    let end = done.saturating_add(max).min(total).max(done);
+    let units = (end.saturating_sub(done) as u64)
+        .div_ceil(BYTES_PER_UNIT as u64)
+        .max(1);
+    (end, units)
+}
+
+/// Offset and length in the image of the section relocation group `g` patches.
+fn group_section(
     module: &AotModule,
-    file: &[u8],
     layout: &ImageLayout,
-    image: &mut [u8],
-    image_addr: u64,
-    resolve: &mut dyn FnMut(&str) -> Option<u64>,
-) -> Result<(), ImageError> {
-    if image.len() != layout.total_len as usize {
-        return Err(ImageError::BufferSize {
-            expected: layout.total_len,
-            got: image.len(),
-        });
-    }
-    let arch = layout.arch;
-    let name_of = |i: u32| -> &str { module.symbol_name(file, i) };
-    image.fill(0);
-    let code = module.code.get(file).ok_or(ImageError::FileMismatch)?;
-    copy_into(image, layout.code_offset.into(), code)?;
-    for (d, &off) in module.data_sections.iter().zip(layout.data_offsets.iter()) {
-        copy_into(
-            image,
-            off.into(),
-            d.bytes.get(file).ok_or(ImageError::FileMismatch)?,
-        )?;
+    g: &crate::module::RelocationGroup,
+) -> Result<(u32, u32), ImageError> {
+    Ok(match g.target {
+        RelocTarget::Text => (layout.code_offset, layout.code_len),
+        RelocTarget::DataSection(d) => {
+            let off = *layout
+                .data_offsets
+                .get(d as usize)
+                .ok_or(ImageError::FileMismatch)?;
+            let len = module
+                .data_sections
+                .get(d as usize)
+                .map_or(0, |s| s.bytes.len);
+            (off, len)
+        }
+    })
+}
+
+impl ImageBuild {
+    /// Prepares building `module`'s image (parsed from `file`, laid out by `layout`) into a
+    /// buffer of `image_len` bytes, which must be `layout.total_len`. `resolve` returns the
+    /// address of a runtime symbol, or `None` if the runtime does not provide it; it is
+    /// called here, once per runtime symbol, and never by [`Self::step`].
+    pub fn new(
+        module: &AotModule,
+        file: &[u8],
+        layout: &ImageLayout,
+        image_len: usize,
+        resolve: &mut dyn FnMut(&str) -> Option<u64>,
+    ) -> Result<Self, ImageError> {
+        if image_len != layout.total_len as usize {
+            return Err(ImageError::BufferSize {
+                expected: layout.total_len,
+                got: image_len,
+            });
+        }
+        // Runtime symbols, resolved once each.
+        let mut resolved: Vec<Option<u64>> = fallible::vec_filled(module.symbols.len(), None)?;
+        for (slot, s) in resolved.iter_mut().zip(module.symbols.iter()) {
+            if let Symbol::Runtime(span) = s {
+                let name = span_str(file, *span);
+                let addr =
+                    resolve(name).ok_or_else(|| named(ImageError::UnresolvedSymbol, name))?;
+                *slot = Some(addr);
+            }
+        }
+        // PLT entry and GOT slot of each symbol (u32::MAX = none), so each relocation finds
+        // its entry in constant time.
+        let mut plt_slot = fallible::vec_filled(module.symbols.len(), u32::MAX)?;
+        let mut got_slot = fallible::vec_filled(module.symbols.len(), u32::MAX)?;
+        for (map, list) in [
+            (&mut plt_slot, &layout.plt_symbols),
+            (&mut got_slot, &layout.got_symbols),
+        ] {
+            for (k, &sym) in list.iter().enumerate() {
+                let slot = map.get_mut(sym as usize).ok_or(ImageError::FileMismatch)?;
+                *slot = u32::try_from(k).map_err(|_| ImageError::FileMismatch)?;
+            }
+        }
+        Ok(ImageBuild {
+            resolved,
+            plt_slot,
+            got_slot,
+            stage: Stage::Zero(0),
+        })
     }
 
-    // Runtime symbols, resolved once each.
-    let mut resolved: Vec<Option<u64>> = fallible::vec_filled(module.symbols.len(), None)?;
-    for (slot, s) in resolved.iter_mut().zip(module.symbols.iter()) {
-        if let Symbol::Runtime(span) = s {
-            let name = span_str(file, *span);
-            let addr = resolve(name).ok_or_else(|| named(ImageError::UnresolvedSymbol, name))?;
-            *slot = Some(addr);
-        }
+    /// True once the image is complete.
+    pub fn is_done(&self) -> bool {
+        self.stage == Stage::Done
     }
-    // PLT entry and GOT slot of each symbol (u32::MAX = none), so each relocation finds its
-    // entry in constant time.
-    let mut plt_slot = fallible::vec_filled(module.symbols.len(), u32::MAX)?;
-    let mut got_slot = fallible::vec_filled(module.symbols.len(), u32::MAX)?;
-    for (map, list) in [
-        (&mut plt_slot, &layout.plt_symbols),
-        (&mut got_slot, &layout.got_symbols),
-    ] {
-        for (k, &sym) in list.iter().enumerate() {
-            let slot = map.get_mut(sym as usize).ok_or(ImageError::FileMismatch)?;
-            *slot = u32::try_from(k).map_err(|_| ImageError::FileMismatch)?;
-        }
-    }
-    let addr_of = |offset: u32| image_addr.wrapping_add(u64::from(offset));
-    // The address a symbol stands for, ignoring PLT and GOT.
-    let symbol_addr = |i: u32| -> Result<u64, ImageError> {
+
+    /// The address symbol `i` stands for, ignoring PLT and GOT.
+    fn symbol_addr(
+        &self,
+        module: &AotModule,
+        file: &[u8],
+        layout: &ImageLayout,
+        image_addr: u64,
+        i: u32,
+    ) -> Result<u64, ImageError> {
+        let addr_of = |offset: u32| image_addr.wrapping_add(u64::from(offset));
+        let name_of = |i: u32| -> &str { module.symbol_name(file, i) };
         match module.symbols.get(i as usize) {
             Some(Symbol::AotFunc(n)) => layout
                 .func_offset(module, *n)
@@ -351,113 +440,235 @@ pub fn build(
                 .get(*d as usize)
                 .map(|&o| addr_of(o))
                 .ok_or_else(|| named(ImageError::BadSymbol, name_of(i))),
-            Some(Symbol::Runtime(_)) => resolved
+            Some(Symbol::Runtime(_)) => self
+                .resolved
                 .get(i as usize)
                 .copied()
                 .flatten()
                 .ok_or_else(|| named(ImageError::UnresolvedSymbol, name_of(i))),
             _ => Err(named(ImageError::BadSymbol, name_of(i))),
         }
-    };
-
-    for (k, &sym) in layout.plt_symbols.iter().enumerate() {
-        let target = symbol_addr(sym)?;
-        let off = (k as u64)
-            .checked_mul(u64::from(PLT_ENTRY_SIZE))
-            .and_then(|o| o.checked_add(u64::from(layout.plt_offset)))
-            .and_then(|o| usize::try_from(o).ok())
-            .ok_or(ImageError::FileMismatch)?;
-        let entry = off
-            .checked_add(PLT_ENTRY_SIZE as usize)
-            .and_then(|end| image.get_mut(off..end))
-            .ok_or(ImageError::FileMismatch)?;
-        write_plt_entry(arch, entry, target);
-    }
-    for (k, &sym) in layout.got_symbols.iter().enumerate() {
-        let target = symbol_addr(sym)?;
-        let off = (k as u64)
-            .checked_mul(8)
-            .and_then(|o| o.checked_add(u64::from(layout.got_offset)))
-            .ok_or(ImageError::FileMismatch)?;
-        copy_into(image, off, &target.to_le_bytes())?;
     }
 
-    for g in &module.relocation_groups {
-        let (base, len) = match g.target {
-            RelocTarget::Text => (layout.code_offset, layout.code_len),
-            RelocTarget::DataSection(d) => {
-                let off = *layout
-                    .data_offsets
-                    .get(d as usize)
-                    .ok_or(ImageError::FileMismatch)?;
-                let len = module
-                    .data_sections
-                    .get(d as usize)
-                    .map_or(0, |s| s.bytes.len);
-                (off, len)
+    /// Does at most about `budget` units of work (see [`ImageBuild`]; a budget of 0 counts as
+    /// 1, so every step makes progress) on `image` (to run at `image_addr`) and returns
+    /// `Ok(true)` when the image is complete. Once complete, further steps do nothing.
+    pub fn step(
+        &mut self,
+        module: &AotModule,
+        file: &[u8],
+        layout: &ImageLayout,
+        image: &mut [u8],
+        image_addr: u64,
+        budget: u64,
+    ) -> Result<bool, ImageError> {
+        if image.len() != layout.total_len as usize {
+            return Err(ImageError::BufferSize {
+                expected: layout.total_len,
+                got: image.len(),
+            });
+        }
+        let arch = layout.arch;
+        let mut left = budget.max(1);
+        loop {
+            match self.stage {
+                Stage::Done => return Ok(true),
+                _ if left == 0 => return Ok(false),
+                Stage::Zero(done) => {
+                    let total = image.len();
+                    let (end, units) = piece(done, total, left);
+                    image
+                        .get_mut(done..end)
+                        .ok_or(ImageError::FileMismatch)?
+                        .fill(0);
+                    left = left.saturating_sub(units);
+                    self.stage = if end >= total {
+                        Stage::Code(0)
+                    } else {
+                        Stage::Zero(end)
+                    };
+                }
+                Stage::Code(done) => {
+                    let code = module.code.get(file).ok_or(ImageError::FileMismatch)?;
+                    let (end, units) = piece(done, code.len(), left);
+                    let src = code.get(done..end).ok_or(ImageError::FileMismatch)?;
+                    let at = u64::from(layout.code_offset).saturating_add(done as u64);
+                    copy_into(image, at, src)?;
+                    left = left.saturating_sub(units);
+                    self.stage = if end >= code.len() {
+                        Stage::Data(0, 0)
+                    } else {
+                        Stage::Code(end)
+                    };
+                }
+                Stage::Data(d, done) => {
+                    let (Some(section), Some(&off)) =
+                        (module.data_sections.get(d), layout.data_offsets.get(d))
+                    else {
+                        self.stage = Stage::Plt(0);
+                        continue;
+                    };
+                    let bytes = section.bytes.get(file).ok_or(ImageError::FileMismatch)?;
+                    let (end, units) = piece(done, bytes.len(), left);
+                    let src = bytes.get(done..end).ok_or(ImageError::FileMismatch)?;
+                    copy_into(image, u64::from(off).saturating_add(done as u64), src)?;
+                    left = left.saturating_sub(units);
+                    self.stage = if end >= bytes.len() {
+                        Stage::Data(d.saturating_add(1), 0)
+                    } else {
+                        Stage::Data(d, end)
+                    };
+                }
+                Stage::Plt(k) => {
+                    let Some(&sym) = layout.plt_symbols.get(k) else {
+                        self.stage = Stage::Got(0);
+                        continue;
+                    };
+                    let target = self.symbol_addr(module, file, layout, image_addr, sym)?;
+                    let off = (k as u64)
+                        .checked_mul(u64::from(PLT_ENTRY_SIZE))
+                        .and_then(|o| o.checked_add(u64::from(layout.plt_offset)))
+                        .and_then(|o| usize::try_from(o).ok())
+                        .ok_or(ImageError::FileMismatch)?;
+                    let entry = off
+                        .checked_add(PLT_ENTRY_SIZE as usize)
+                        .and_then(|end| image.get_mut(off..end))
+                        .ok_or(ImageError::FileMismatch)?;
+                    write_plt_entry(arch, entry, target);
+                    left = left.saturating_sub(1);
+                    self.stage = Stage::Plt(k.saturating_add(1));
+                }
+                Stage::Got(k) => {
+                    let Some(&sym) = layout.got_symbols.get(k) else {
+                        self.stage = Stage::Reloc(0, 0);
+                        continue;
+                    };
+                    let target = self.symbol_addr(module, file, layout, image_addr, sym)?;
+                    let off = (k as u64)
+                        .checked_mul(8)
+                        .and_then(|o| o.checked_add(u64::from(layout.got_offset)))
+                        .ok_or(ImageError::FileMismatch)?;
+                    copy_into(image, off, &target.to_le_bytes())?;
+                    left = left.saturating_sub(1);
+                    self.stage = Stage::Got(k.saturating_add(1));
+                }
+                Stage::Reloc(gi, index) => {
+                    let Some(g) = module.relocation_groups.get(gi) else {
+                        self.stage = Stage::Done;
+                        continue;
+                    };
+                    let (base, len) = group_section(module, layout, g)?;
+                    let section = image
+                        .get_mut(base as usize..(base as usize).saturating_add(len as usize))
+                        .ok_or(ImageError::FileMismatch)?;
+                    let Some(r) = g.relocations.get(index) else {
+                        if index == 0 {
+                            left = left.saturating_sub(1); // an empty group
+                        }
+                        self.stage = Stage::Reloc(gi.saturating_add(1), 0);
+                        continue;
+                    };
+                    self.apply(module, file, layout, section, image_addr, base, g, index, r)?;
+                    left = left.saturating_sub(1);
+                    self.stage = Stage::Reloc(gi, index.saturating_add(1));
+                }
             }
-        };
-        let section = image
-            .get_mut(base as usize..(base as usize).saturating_add(len as usize))
-            .ok_or(ImageError::FileMismatch)?;
-        for (index, r) in g.relocations.iter().enumerate() {
-            let is_runtime = matches!(
-                module.symbols.get(r.symbol as usize),
-                Some(Symbol::Runtime(_))
-            );
-            let s = if reloc::uses_got(arch, r.r_type) {
-                let slot = got_slot
-                    .get(r.symbol as usize)
-                    .copied()
-                    .filter(|&s| s != u32::MAX)
-                    .ok_or(ImageError::FileMismatch)?;
-                addr_of(layout.got_offset).wrapping_add(u64::from(slot).wrapping_mul(8))
-            } else if is_runtime && reloc::is_branch(arch, r.r_type) {
-                if arch == Arch::Aarch64 && r.addend > 0 {
-                    return Err(match fallible::string(name_of(r.symbol)) {
-                        Ok(symbol) => ImageError::PltAddend {
-                            symbol,
-                            addend: r.addend,
-                        },
-                        Err(e) => e.into(),
-                    });
-                }
-                let slot = plt_slot
-                    .get(r.symbol as usize)
-                    .copied()
-                    .filter(|&s| s != u32::MAX)
-                    .ok_or(ImageError::FileMismatch)?;
-                addr_of(layout.plt_offset)
-                    .wrapping_add(u64::from(slot).wrapping_mul(u64::from(PLT_ENTRY_SIZE)))
-            } else {
-                symbol_addr(r.symbol)?
-            };
-            let place = addr_of(base).wrapping_add(u64::from(r.offset));
-            reloc::apply(
-                arch,
-                r.r_type,
-                section,
-                u64::from(r.offset),
-                place,
-                s,
-                r.addend,
-            )
-            .map_err(|error| {
-                match (
-                    fallible::string(span_str(file, g.name)),
-                    fallible::string(name_of(r.symbol)),
-                ) {
-                    (Ok(group), Ok(symbol)) => ImageError::Reloc {
-                        group,
-                        index,
-                        symbol,
-                        error,
-                    },
-                    _ => ImageError::OutOfMemory,
-                }
-            })?;
         }
     }
+
+    /// Applies relocation `r` (number `index` of group `g`, whose section is `section`, at
+    /// offset `base` of the image).
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        module: &AotModule,
+        file: &[u8],
+        layout: &ImageLayout,
+        section: &mut [u8],
+        image_addr: u64,
+        base: u32,
+        g: &crate::module::RelocationGroup,
+        index: usize,
+        r: &crate::module::Relocation,
+    ) -> Result<(), ImageError> {
+        let arch = layout.arch;
+        let addr_of = |offset: u32| image_addr.wrapping_add(u64::from(offset));
+        let name_of = |i: u32| -> &str { module.symbol_name(file, i) };
+        let is_runtime = matches!(
+            module.symbols.get(r.symbol as usize),
+            Some(Symbol::Runtime(_))
+        );
+        let s = if reloc::uses_got(arch, r.r_type) {
+            let slot = self
+                .got_slot
+                .get(r.symbol as usize)
+                .copied()
+                .filter(|&s| s != u32::MAX)
+                .ok_or(ImageError::FileMismatch)?;
+            addr_of(layout.got_offset).wrapping_add(u64::from(slot).wrapping_mul(8))
+        } else if is_runtime && reloc::is_branch(arch, r.r_type) {
+            if arch == Arch::Aarch64 && r.addend > 0 {
+                return Err(match fallible::string(name_of(r.symbol)) {
+                    Ok(symbol) => ImageError::PltAddend {
+                        symbol,
+                        addend: r.addend,
+                    },
+                    Err(e) => e.into(),
+                });
+            }
+            let slot = self
+                .plt_slot
+                .get(r.symbol as usize)
+                .copied()
+                .filter(|&s| s != u32::MAX)
+                .ok_or(ImageError::FileMismatch)?;
+            addr_of(layout.plt_offset)
+                .wrapping_add(u64::from(slot).wrapping_mul(u64::from(PLT_ENTRY_SIZE)))
+        } else {
+            self.symbol_addr(module, file, layout, image_addr, r.symbol)?
+        };
+        let place = addr_of(base).wrapping_add(u64::from(r.offset));
+        reloc::apply(
+            arch,
+            r.r_type,
+            section,
+            u64::from(r.offset),
+            place,
+            s,
+            r.addend,
+        )
+        .map_err(|error| {
+            match (
+                fallible::string(span_str(file, g.name)),
+                fallible::string(name_of(r.symbol)),
+            ) {
+                (Ok(group), Ok(symbol)) => ImageError::Reloc {
+                    group,
+                    index,
+                    symbol,
+                    error,
+                },
+                _ => ImageError::OutOfMemory,
+            }
+        })
+    }
+}
+
+/// Fills `image` (exactly `layout.total_len` bytes, to run at address `image_addr`) from
+/// `file`, the buffer `module` was parsed from: copies code and data, writes PLT and GOT, and
+/// applies every relocation. `resolve` returns the address of a runtime symbol, or `None` if
+/// the runtime does not provide it. The same as [`ImageBuild::new`] and one unbounded
+/// [`ImageBuild::step`].
+pub fn build(
+    module: &AotModule,
+    file: &[u8],
+    layout: &ImageLayout,
+    image: &mut [u8],
+    image_addr: u64,
+    resolve: &mut dyn FnMut(&str) -> Option<u64>,
+) -> Result<(), ImageError> {
+    let mut b = ImageBuild::new(module, file, layout, image.len(), resolve)?;
+    while !b.step(module, file, layout, image, image_addr, u64::MAX)? {}
     Ok(())
 }
 
@@ -598,6 +809,136 @@ mod tests {
         let file = b.build();
         let m = crate::parse(&file, arch).unwrap();
         assert!(matches!(plan(&m, 4096), Err(ImageError::TooLarge { .. })));
+    }
+
+    /// Builds `file` with [`ImageBuild`] in steps of `budget` units; the image and the
+    /// number of steps taken.
+    fn build_in_steps(
+        m: &AotModule,
+        file: &[u8],
+        l: &ImageLayout,
+        addr: u64,
+        budget: u64,
+    ) -> (Vec<u8>, usize) {
+        let mut img = vec![0x5a; l.total_len as usize];
+        let mut resolve = |n: &str| match n {
+            "aot_set_exception_with_id" => Some(HELPER),
+            "memmove" => Some(HELPER + 0x40),
+            _ => None,
+        };
+        let mut b = ImageBuild::new(m, file, l, img.len(), &mut resolve).unwrap();
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            assert!(steps < 1_000_000, "no progress");
+            if b.step(m, file, l, &mut img, addr, budget).unwrap() {
+                break;
+            }
+            assert!(!b.is_done());
+        }
+        assert!(b.is_done());
+        // Finished: further steps change nothing.
+        assert!(b.step(m, file, l, &mut img, addr, 1).unwrap());
+        (img, steps)
+    }
+
+    /// The test modules: the kitchen sinks, one with several relocation groups and a data
+    /// section over many units long, one with an empty relocation group.
+    fn step_modules(arch: Arch) -> Vec<Vec<u8>> {
+        let mut big = ModuleBuilder::kitchen_sink(arch);
+        big.data_sections.push((
+            String::from(".rodata.big"),
+            (0..5000u32).map(|i| i as u8).collect(),
+        ));
+        big.code.extend((0..1000u32).map(|i| (i * 7) as u8));
+        let mut empty = ModuleBuilder::kitchen_sink(arch);
+        empty
+            .relocation_groups
+            .push((String::from(".rela.rodata"), Vec::new()));
+        vec![
+            ModuleBuilder::kitchen_sink(arch).build(),
+            big.build(),
+            empty.build(),
+        ]
+    }
+
+    #[test]
+    fn stepped_build_gives_the_same_bytes_whatever_the_budget() {
+        for arch in [Arch::Aarch64, Arch::X86_64] {
+            for file in step_modules(arch) {
+                let m = crate::parse(&file, arch).unwrap();
+                let l = plan(&m, 4096).unwrap();
+                let mut whole = vec![0xee; l.total_len as usize];
+                let mut resolve = |n: &str| match n {
+                    "aot_set_exception_with_id" => Some(HELPER),
+                    "memmove" => Some(HELPER + 0x40),
+                    _ => None,
+                };
+                build(&m, &file, &l, &mut whole, BASE, &mut resolve).unwrap();
+                let relocs: usize = m
+                    .relocation_groups
+                    .iter()
+                    .map(|g| g.relocations.len())
+                    .sum();
+                let mut last_steps = usize::MAX;
+                for budget in [1, 7, u64::MAX] {
+                    let (img, steps) = build_in_steps(&m, &file, &l, BASE, budget);
+                    assert_eq!(img, whole, "{arch:?} budget {budget}");
+                    assert!(steps <= last_steps);
+                    last_steps = steps;
+                    if budget == 1 {
+                        // At least one step per 64 bytes zeroed and per relocation.
+                        let min = l.total_len as usize / BYTES_PER_UNIT + relocs;
+                        assert!(steps >= min, "{steps} < {min}");
+                    }
+                    if budget == u64::MAX {
+                        assert_eq!(steps, 1);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stepped_build_errors() {
+        let arch = Arch::Aarch64;
+        let file = ModuleBuilder::kitchen_sink(arch).build();
+        let m = crate::parse(&file, arch).unwrap();
+        let l = plan(&m, 4096).unwrap();
+        // Symbols are resolved by the constructor.
+        let e = ImageBuild::new(&m, &file, &l, l.total_len as usize, &mut |n| {
+            (n != "memmove").then_some(HELPER)
+        })
+        .unwrap_err();
+        assert_eq!(e, ImageError::UnresolvedSymbol(String::from("memmove")));
+        assert!(matches!(
+            ImageBuild::new(&m, &file, &l, 100, &mut |_| Some(HELPER)),
+            Err(ImageError::BufferSize { .. })
+        ));
+        // A buffer of another size in a step is refused too.
+        let mut b =
+            ImageBuild::new(&m, &file, &l, l.total_len as usize, &mut |_| Some(HELPER)).unwrap();
+        let mut small = vec![0u8; 100];
+        assert!(matches!(
+            b.step(&m, &file, &l, &mut small, BASE, 1),
+            Err(ImageError::BufferSize { .. })
+        ));
+        // A positive addend on a helper branch fails in the relocation stage, at any budget.
+        let mut bad = ModuleBuilder::kitchen_sink(arch);
+        bad.relocation_groups[0].1[3].1 = 4;
+        let file = bad.build();
+        let m = crate::parse(&file, arch).unwrap();
+        let l = plan(&m, 4096).unwrap();
+        let mut img = vec![0u8; l.total_len as usize];
+        let mut b = ImageBuild::new(&m, &file, &l, img.len(), &mut |_| Some(HELPER)).unwrap();
+        let e = loop {
+            match b.step(&m, &file, &l, &mut img, BASE, 3) {
+                Ok(false) => {}
+                Ok(true) => panic!("built"),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(e, ImageError::PltAddend { .. }));
     }
 
     #[test]

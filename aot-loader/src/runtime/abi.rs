@@ -111,8 +111,10 @@ pub fn assign(arch: Arch, args: &[(ValType, u128)]) -> Result<Assignment, OutOfM
 impl<P: Platform> Instance<'_, P> {
     /// Prepares a call of function `index` (imports first) with `args`: checks the types,
     /// writes stack arguments onto the module stack, and returns the registers. After the
-    /// trampoline ran, [`Self::finish_call`] reads the results.
+    /// trampoline ran, [`Self::finish_call`] reads the results. An instance whose
+    /// instantiation is unfinished ([`Self::is_ready`]) refuses.
     pub fn prepare_call(&mut self, index: u32, args: &[Value]) -> Result<CallRegs, Stop> {
+        self.check_ready()?;
         let ty = self
             .func_type(index)
             .ok_or_else(|| Stop::Trap(Trap::msg("function index out of range")))?;

@@ -130,8 +130,10 @@ impl<P: Platform> Instance<'_, P> {
     /// order, then stack words): the value for the return register, or why the run stops.
     ///
     /// After a [`Stop::Interrupted`], issuing the same `id` with the same arguments continues
-    /// the interrupted work; anything else starts afresh.
+    /// the interrupted work; anything else starts afresh. An instance whose instantiation is
+    /// unfinished ([`Self::is_ready`]) refuses.
     pub fn dispatch(&mut self, id: u64, args: &[u64]) -> Result<u64, Stop> {
+        self.check_ready()?;
         let mut regs = [0u64; 8];
         for (r, a) in regs.iter_mut().zip(args) {
             *r = *a;

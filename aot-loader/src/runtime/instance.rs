@@ -21,7 +21,7 @@ use core::fmt;
 use core::mem::size_of;
 
 use crate::fallible::{self, OutOfMemory};
-use crate::image::{self, ImageError, ImageLayout};
+use crate::image::{self, ImageBuild, ImageError, ImageLayout};
 use crate::layout::{
     ExecEnv, InstanceLayout, MemoryInstance, ModuleInstance, TableInstance, ARGV_BUF_CELLS,
     NULL_REF, TABLE_ELEMS_OFFSET,
@@ -155,6 +155,8 @@ pub enum InstantiateError {
     /// Memory for the runtime's own records ran out (the pool or the session's account is
     /// full).
     OutOfMemory,
+    /// [`Instance::instantiate_step`] was called again after a step failed.
+    Abandoned,
 }
 
 impl fmt::Display for InstantiateError {
@@ -167,6 +169,9 @@ impl fmt::Display for InstantiateError {
             InstantiateError::Link(s) => write!(f, "{s}"),
             InstantiateError::OutOfMemory => {
                 f.write_str("out of memory while instantiating the module")
+            }
+            InstantiateError::Abandoned => {
+                f.write_str("instantiation was abandoned after an earlier failure")
             }
         }
     }
@@ -275,6 +280,24 @@ pub struct Instance<'m, P: Platform> {
     /// Progress the entry being dispatched resumes from (0: a new call), and the call it is.
     pub(crate) resume_from: u64,
     pub(crate) call_key: CallKey,
+    /// How far instantiation got: only a [`Instantiation::Ready`] instance runs code.
+    pub(crate) instantiation: Instantiation,
+}
+
+/// Where an instance's instantiation is ([`Instance::begin`], [`Instance::instantiate_step`]).
+pub(crate) enum Instantiation {
+    /// The code image is being built into the `code_len` bytes at `code_addr` (`build` is
+    /// `None` for an empty image); the rest of instantiation follows.
+    Image {
+        /// Where everything goes in the image.
+        layout: ImageLayout,
+        /// The resumable build.
+        build: Option<ImageBuild>,
+    },
+    /// A step failed (or is running): the instance can only be dropped.
+    Failed,
+    /// Instantiated: code may be called.
+    Ready,
 }
 
 /// Which call an interrupted entry was: its id and first argument registers.
@@ -377,7 +400,26 @@ impl<'m, P: Platform> Instance<'m, P> {
     /// allocates the data block, stack and linear memory within the quota, initialises
     /// globals, tables, segments and `func_ptrs`. The start function is not run: call
     /// [`Self::start_function`] through the embedder's entry path.
+    ///
+    /// The same as [`Self::begin`] and [`Self::instantiate_step`] with an unbounded budget.
     pub fn new(
+        module: &'m AotModule,
+        file: &'m [u8],
+        platform: P,
+        config: InstanceConfig,
+    ) -> Result<Box<Self>, InstantiateError> {
+        let mut inst = Self::begin(module, file, platform, config)?;
+        while !inst.instantiate_step(u64::MAX)? {}
+        Ok(inst)
+    }
+
+    /// Starts instantiating `module` (parsed from `file`) on `platform`: binds the imports,
+    /// plans the code image, charges it to the quota, allocates it and resolves the runtime
+    /// symbols it uses. The image is built, and the rest of instantiation done, by
+    /// [`Self::instantiate_step`]; until that returned `Ok(true)` the instance refuses calls
+    /// ([`Self::prepare_call`], [`Self::dispatch`]), and it may be dropped at any point (which
+    /// frees what was allocated).
+    pub fn begin(
         module: &'m AotModule,
         file: &'m [u8],
         platform: P,
@@ -408,9 +450,67 @@ impl<'m, P: Platform> Instance<'m, P> {
             progress: None,
             resume_from: 0,
             call_key: (0, [0; 8]),
+            instantiation: Instantiation::Failed,
         })?;
-        inst.init()?;
+        inst.init_image()?;
         Ok(inst)
+    }
+
+    /// Continues the instantiation [`Self::begin`] started with at most about `budget` units
+    /// of work on the code image ([`ImageBuild`] defines the unit; 0 counts as 1); `Ok(true)`
+    /// when the instance is ready for calls. The step that completes the image also seals
+    /// it and does the rest of instantiation (data block, stack, linear memory, globals,
+    /// tables, segments), whose cost does not depend on the code size. After an error the
+    /// instance can only be dropped (further steps return [`InstantiateError::Abandoned`]);
+    /// once ready, further steps return `Ok(true)` and do nothing.
+    pub fn instantiate_step(&mut self, budget: u64) -> Result<bool, InstantiateError> {
+        let (layout, build) =
+            match core::mem::replace(&mut self.instantiation, Instantiation::Failed) {
+                Instantiation::Ready => {
+                    self.instantiation = Instantiation::Ready;
+                    return Ok(true);
+                }
+                Instantiation::Failed => return Err(InstantiateError::Abandoned),
+                Instantiation::Image { layout, build } => (layout, build),
+            };
+        if let Some(mut b) = build {
+            let done = {
+                // SAFETY: `begin` had the platform allocate `code_len` writable bytes at
+                // `code_addr`, owned by this instance and not yet executable or shared with
+                // anything; nothing else refers to them while this slice lives.
+                let buf = unsafe {
+                    core::slice::from_raw_parts_mut(self.code_addr as *mut u8, self.code_len)
+                };
+                b.step(self.module, self.file, &layout, buf, self.code_addr, budget)?
+            };
+            if !done {
+                self.instantiation = Instantiation::Image {
+                    layout,
+                    build: Some(b),
+                };
+                return Ok(false);
+            }
+            self.platform
+                .seal_code(self.code_addr, layout.rx_len as usize, self.code_len)?;
+        }
+        self.image = Some(layout);
+        self.init()?;
+        self.instantiation = Instantiation::Ready;
+        Ok(true)
+    }
+
+    /// True once instantiation finished ([`Self::instantiate_step`] returned `Ok(true)`).
+    pub fn is_ready(&self) -> bool {
+        matches!(self.instantiation, Instantiation::Ready)
+    }
+
+    /// `Err` (a trap "module is not instantiated") unless [`Self::is_ready`].
+    pub(crate) fn check_ready(&self) -> Result<(), Stop> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(crate::runtime::Trap::msg("module is not instantiated").into())
+        }
     }
 
     /// The context value entry points were created with (the instance's address).
@@ -423,7 +523,9 @@ impl<'m, P: Platform> Instance<'m, P> {
         self.platform.entry_address(ctx, e)
     }
 
-    fn init(&mut self) -> Result<(), InstantiateError> {
+    /// The first part of instantiation ([`Self::begin`]): imports, and the code image up to
+    /// a builder with its runtime symbols resolved.
+    fn init_image(&mut self) -> Result<(), InstantiateError> {
         let m = self.module;
         if let Some(g) = m.import_globals.first() {
             return Err(InstantiateError::UnknownImport(fallible::format(
@@ -468,27 +570,28 @@ impl<'m, P: Platform> Instance<'m, P> {
         let total = layout.total_len as usize;
         self.quota.charge("code image", total as u64)?;
         // A module without functions has an empty image: nothing to allocate, map or call.
+        let mut build = None;
         if total > 0 {
             let code = self
                 .platform
                 .alloc_code(total, image::needs_low_address(m))?;
             self.code_addr = code;
             self.code_len = total;
-            {
-                // SAFETY: the platform returned `total` writable bytes at `code`, owned by this
-                // instance and not yet executable or shared with anything.
-                let buf = unsafe { core::slice::from_raw_parts_mut(code as *mut u8, total) };
-                let file = self.file;
-                let mut resolve = |name: &str| -> Option<u64> {
-                    let h = Helper::from_name(name)?;
-                    self.entry(Entry::Helper(h))
-                };
-                image::build(m, file, &layout, buf, code, &mut resolve)?;
-            }
-            self.platform
-                .seal_code(code, layout.rx_len as usize, total)?;
+            let file = self.file;
+            let mut resolve = |name: &str| -> Option<u64> {
+                let h = Helper::from_name(name)?;
+                self.entry(Entry::Helper(h))
+            };
+            build = Some(ImageBuild::new(m, file, &layout, total, &mut resolve)?);
         }
-        self.image = Some(layout);
+        self.instantiation = Instantiation::Image { layout, build };
+        Ok(())
+    }
+
+    /// The rest of instantiation, once the code image is built and sealed.
+    fn init(&mut self) -> Result<(), InstantiateError> {
+        let m = self.module;
+        let page = self.platform.page_size();
 
         // Data block.
         let il = InstanceLayout::of(m)?;

@@ -25,6 +25,9 @@ struct Mock {
     /// Want the CPU back at every `interrupt_every`-th check (0: never).
     interrupt_every: u64,
     checks: u64,
+    /// Where to store the number of live blocks when the mock is dropped (free of the races
+    /// of the shared `LIVE_AFTER_DROP` between tests running in parallel).
+    report: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Mock {
@@ -53,6 +56,9 @@ static LIVE_AFTER_DROP: std::sync::atomic::AtomicUsize = std::sync::atomic::Atom
 impl Drop for Mock {
     fn drop(&mut self) {
         LIVE_AFTER_DROP.store(self.live.len(), std::sync::atomic::Ordering::SeqCst);
+        if let Some(r) = &self.report {
+            r.store(self.live.len(), std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -574,4 +580,224 @@ fn interrupted_progress_is_only_taken_up_by_the_same_call() {
         inst.dispatch(h(Helper::Memset), &[base + size - 4, 0x33, 8]),
         Err(ExceptionId::OutOfBoundsMemoryAccess.into())
     );
+}
+
+/// A mock that reports its live blocks when dropped, and where it reports them.
+fn reporting_mock() -> (Mock, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let r = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+    let mut mock = Mock::default();
+    mock.report = Some(r.clone());
+    (mock, r)
+}
+
+fn live(r: &std::sync::atomic::AtomicUsize) -> usize {
+    r.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The code image of a live instance.
+fn code_bytes<P: Platform>(inst: &Instance<'_, P>) -> Vec<u8> {
+    let (addr, len) = inst.code();
+    mem_bytes(addr, len)
+}
+
+/// `Instance::begin` and steps of `budget`: the instance and the number of steps.
+fn instantiate_in_steps<'m>(
+    m: &'m crate::module::AotModule,
+    bytes: &'m [u8],
+    budget: u64,
+) -> (alloc::boxed::Box<Instance<'m, Mock>>, usize) {
+    let mut inst = Instance::begin(m, bytes, Mock::default(), config()).unwrap();
+    let mut steps = 0;
+    loop {
+        assert!(!inst.is_ready());
+        assert!(!inst.platform.sealed);
+        steps += 1;
+        assert!(steps < 1_000_000, "no progress");
+        if inst.instantiate_step(budget).unwrap() {
+            break;
+        }
+    }
+    assert!(inst.is_ready());
+    assert!(inst.platform.sealed);
+    // Ready: further steps do nothing.
+    assert_eq!(inst.instantiate_step(1), Ok(true));
+    (inst, steps)
+}
+
+#[test]
+fn stepped_instantiation_matches_new() {
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let il = InstanceLayout::of(&m).unwrap();
+    let mut reference = Instance::new(&m, &bytes, Mock::default(), config()).unwrap();
+    let code = code_bytes(&reference);
+    assert!(!code.is_empty());
+    let ref_globals: Vec<[u8; 16]> = il
+        .globals
+        .iter()
+        .map(|&g| read::<[u8; 16]>(reference.instance_addr() + g))
+        .collect();
+    let (rbase, rsize, _) = reference.memory();
+    let ref_mem = mem_bytes(rbase, rsize);
+    let ref_regs = reference.prepare_call(2, &[]).unwrap();
+    let rdrop = reference.dispatch(h(Helper::DataDrop), &[reference.instance_addr(), 1]);
+    let rfill = reference.dispatch(
+        h(Helper::TableFill),
+        &[reference.instance_addr(), 0, 2, 5, 0],
+    );
+    let rquota = reference.quota().used();
+    let mut last = usize::MAX;
+    for budget in [1, 7, 100, u64::MAX] {
+        let (mut inst, steps) = instantiate_in_steps(&m, &bytes, budget);
+        assert!(steps <= last, "budget {budget}: {steps} steps");
+        last = steps;
+        if budget == 1 {
+            assert!(steps as u64 >= inst.code().1 / 64, "{steps}");
+        }
+        if budget == u64::MAX {
+            assert_eq!(steps, 1);
+        }
+        // The kitchen sink's aarch64 image does not depend on its address.
+        assert_eq!(code_bytes(&inst), code, "budget {budget}");
+        assert_eq!(inst.quota().used(), rquota);
+        for (&g, want) in il.globals.iter().zip(&ref_globals) {
+            assert_eq!(read::<[u8; 16]>(inst.instance_addr() + g), *want);
+        }
+        let (base, size, _) = inst.memory();
+        assert_eq!(mem_bytes(base, size), ref_mem);
+        let regs = inst.prepare_call(2, &[]).unwrap();
+        assert_eq!(
+            regs.func - inst.code().0,
+            ref_regs.func - reference.code().0
+        );
+        assert_eq!(regs.int[0], inst.exec_env());
+        assert_eq!(regs.int[1..], ref_regs.int[1..]);
+        assert_eq!(
+            inst.dispatch(h(Helper::DataDrop), &[inst.instance_addr(), 1]),
+            rdrop
+        );
+        assert_eq!(
+            inst.dispatch(h(Helper::TableFill), &[inst.instance_addr(), 0, 2, 5, 0]),
+            rfill
+        );
+    }
+}
+
+#[test]
+fn stepped_instantiation_of_x86_64_matches_the_image_at_its_address() {
+    // x86-64 `.rodata` holds the absolute address of `.text`: compare with `image::build` at
+    // the stepped instance's own address.
+    let mut b = ModuleBuilder::kitchen_sink(Arch::X86_64);
+    b.import_globals.clear();
+    b.globals[0] = (ValType::I32, true, InitExpr::I32(40));
+    b.globals[6] = (ValType::I32, false, InitExpr::I32(3));
+    let bytes = b.build();
+    let m = crate::parse(&bytes, Arch::X86_64).unwrap();
+    for budget in [1, 7, u64::MAX] {
+        let (mut inst, _) = instantiate_in_steps(&m, &bytes, budget);
+        let (addr, len) = inst.code();
+        let layout = crate::image::plan(&m, 4096).unwrap();
+        let mut want = alloc::vec![0u8; len as usize];
+        let ctx = inst.ctx();
+        let mut resolve = |name: &str| {
+            let h = Helper::from_name(name)?;
+            inst.platform.entry_address(ctx, Entry::Helper(h))
+        };
+        crate::image::build(&m, &bytes, &layout, &mut want, addr, &mut resolve).unwrap();
+        assert_eq!(code_bytes(&inst), want, "budget {budget}");
+    }
+}
+
+#[test]
+fn unfinished_instance_refuses_calls_and_drops_cleanly() {
+    let bytes = module_bytes();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let refused: Result<u64, Stop> = Err(Trap::msg("module is not instantiated").into());
+    for steps in [0, 1, 5] {
+        let (mock, report) = reporting_mock();
+        let mut inst = Instance::begin(&m, &bytes, mock, config()).unwrap();
+        for _ in 0..steps {
+            assert_eq!(inst.instantiate_step(1), Ok(false));
+        }
+        assert!(!inst.is_ready());
+        // Only the code image is allocated and charged so far.
+        assert_eq!(inst.platform.live.len(), 1);
+        let image_len = crate::image::plan(&m, 4096).unwrap().total_len;
+        assert_eq!(inst.quota().used(), u64::from(image_len));
+        assert_eq!(inst.code().1, 0); // no image until it is built
+        assert!(inst.func_addr(1).is_none());
+        assert!(matches!(
+            inst.prepare_call(1, &[]),
+            Err(Stop::Trap(Trap::Message(ref s))) if s == "module is not instantiated"
+        ));
+        assert!(inst.prepare_call(2, &[]).is_err());
+        let ia = inst.instance_addr();
+        assert_eq!(inst.dispatch(h(Helper::DataDrop), &[ia, 1]), refused);
+        assert_eq!(inst.dispatch(h(Helper::Memset), &[0, 0, 8]), refused);
+        assert!(!inst.platform.sealed);
+        drop(inst);
+        assert_eq!(live(&report), 0, "after {steps} steps");
+    }
+}
+
+#[test]
+fn failed_instantiation_step_is_final_and_drops_cleanly() {
+    // A positive addend on a branch to a helper: the relocation stage fails.
+    let mut b = ModuleBuilder::kitchen_sink(Arch::Aarch64);
+    b.import_globals.clear();
+    b.globals[0] = (ValType::I32, true, InitExpr::I32(40));
+    b.globals[6] = (ValType::I32, false, InitExpr::I32(3));
+    b.relocation_groups[0].1[3].1 = 4;
+    let bytes = b.build();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    for budget in [1, u64::MAX] {
+        let (mock, report) = reporting_mock();
+        let mut inst = Instance::begin(&m, &bytes, mock, config()).unwrap();
+        let e = loop {
+            match inst.instantiate_step(budget) {
+                Ok(false) => {}
+                Ok(true) => panic!("instantiated"),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(
+            e,
+            InstantiateError::Image(crate::image::ImageError::PltAddend { .. })
+        ));
+        assert_eq!(
+            inst.instantiate_step(budget),
+            Err(InstantiateError::Abandoned)
+        );
+        assert!(!inst.is_ready());
+        let ia = inst.instance_addr();
+        assert!(inst.dispatch(h(Helper::DataDrop), &[ia, 1]).is_err());
+        drop(inst);
+        assert_eq!(live(&report), 0);
+    }
+    // Instance::new reports the same error and frees everything too.
+    let (mock, report) = reporting_mock();
+    assert!(matches!(
+        Instance::new(&m, &bytes, mock, config()),
+        Err(InstantiateError::Image(
+            crate::image::ImageError::PltAddend { .. }
+        ))
+    ));
+    assert_eq!(live(&report), 0);
+}
+
+#[test]
+fn stepped_instantiation_of_an_empty_image() {
+    // No functions: nothing to build, the first step instantiates.
+    let mut b = ModuleBuilder::new(Arch::Aarch64);
+    b.types.push((Vec::new(), Vec::new()));
+    let bytes = b.build();
+    let m = crate::parse(&bytes, Arch::Aarch64).unwrap();
+    let (mock, report) = reporting_mock();
+    let mut inst = Instance::begin(&m, &bytes, mock, config()).unwrap();
+    assert!(!inst.is_ready());
+    assert_eq!(inst.code(), (0, 0));
+    assert_eq!(inst.instantiate_step(1), Ok(true));
+    assert!(inst.is_ready());
+    drop(inst);
+    assert_eq!(live(&report), 0);
 }
