@@ -128,10 +128,10 @@ const LOAD_COPY_CHUNK: usize = 256 << 10;
 /// Bytes LOAD hashes between two checks (0.5 to 2 ms of SHA-256 under QEMU TCG).
 const LOAD_HASH_CHUNK: usize = 16 << 10;
 
-/// A LOAD in progress: the copy made so far, the SHA-256 state, and what it cost so far. It
+/// One load of a file (the LOAD's own, or a measuring one): the copy made so far, the SHA-256 state, and what it cost so far. It
 /// lives in the session between INTERRUPTED answers (the state machine pins the
 /// registration it copies from and reports into meanwhile).
-pub struct LoadJob {
+pub struct Attempt {
     at: LoadPlace,
     quota: u64,
     /// The copy: capacity for the whole file, reserved when the LOAD began.
@@ -141,6 +141,9 @@ pub struct LoadJob {
     /// After the parse: the module, the copy, and the platform with the module's pages set
     /// aside (zeroed in pieces before instantiation).
     parsed: Option<Parsed>,
+    /// After the parse and the zeroing: the instance being built, in pieces
+    /// ([`INSTANTIATE_BUDGET`]), with the module and the copy it borrows.
+    building: Option<Building>,
     /// Counter ticks spent copying, hashing, parsing and zeroing (summed over the steps).
     ticks: [u64; 4],
     report: LoadReport,
@@ -151,8 +154,6 @@ pub struct LoadJob {
     /// The session account's refused charges when the LOAD began (a refusal after more of
     /// them was for want of quota: [`refusal`]).
     refused_before: u64,
-    /// Refused for want of quota: the measurement of the module's minimum in progress.
-    measuring: Option<Box<Measuring>>,
 }
 
 /// A parsed module waiting to be instantiated.
@@ -176,13 +177,14 @@ impl Drop for Parsed {
 /// Bytes of prepared module pages LOAD zeroes between two checks.
 const LOAD_ZERO_CHUNK: u64 = 1 << 20;
 
-impl LoadJob {
+impl Attempt {
     /// Gives back what the job holds (the copy zeroed, the parsed module and its pages set
     /// aside), so that a refused LOAD's minimum is measured with nothing of it charged.
     fn release(&mut self) {
         self.words.fill(0);
         self.words = Vec::new();
         self.parsed = None;
+        self.building = None;
     }
 
     fn copied(&self) -> usize {
@@ -196,7 +198,7 @@ impl LoadJob {
         let len = self.at.len as usize;
         let t0 = crate::arch::counter();
         // The parse moved the copy out of `words`: copying and hashing are over then.
-        let measuring = self.parsed.is_none();
+        let measuring = self.parsed.is_none() && self.building.is_none();
         if measuring && self.copied() < len {
             let up_to = (self.words.len() * 8)
                 .saturating_add(LOAD_COPY_CHUNK)
@@ -226,6 +228,29 @@ impl LoadJob {
             self.ticks[1] += crate::arch::counter() - t0;
             return Ok(true);
         }
+        if let Some(b) = self.building.as_mut() {
+            let platform = &mut b.loaded.instance.platform;
+            if let Some(left) = b.left_at.take() {
+                platform.exclude_from_relocation(t0.wrapping_sub(left));
+            }
+            let done = b
+                .loaded
+                .instance
+                .instantiate_step(INSTANTIATE_BUDGET)
+                .map_err(|e| {
+                    (
+                        instantiate_status(&e),
+                        b.min_quota,
+                        text(format_args!("{e}")),
+                    )
+                })?;
+            let now = crate::arch::counter();
+            b.ticks += now - t0;
+            if !done {
+                b.left_at = Some(now);
+            }
+            return Ok(!done);
+        }
         match self.parsed.as_mut() {
             None => {
                 let digest = core::mem::take(&mut self.hasher).finalize();
@@ -243,12 +268,32 @@ impl LoadJob {
                 self.ticks[3] += crate::arch::counter() - t0;
                 Ok(true)
             }
-            Some(_) => Ok(false),
+            Some(_) => {
+                self.building = Some(begin_instance(self)?);
+                self.ticks[3] += crate::arch::counter() - t0;
+                Ok(true)
+            }
         }
     }
 }
 
-impl Drop for LoadJob {
+/// Image units (64 bytes copied or one relocation, `tzwasm_aot_loader::image`) an
+/// instantiation does between two checks for a pending normal-world interrupt: well under a
+/// millisecond under QEMU TCG.
+const INSTANTIATE_BUDGET: u64 = 16 << 10;
+
+/// An instantiation in progress: the instance (built in pieces) already owning the module
+/// and the copy as a [`Loaded`] does.
+struct Building {
+    loaded: Loaded,
+    min_quota: u64,
+    /// Counter ticks of the pieces so far.
+    ticks: u64,
+    /// When the last unfinished piece ended (the time until the next is not relocation).
+    left_at: Option<u64>,
+}
+
+impl Drop for Attempt {
     fn drop(&mut self) {
         // What was copied of the module is zeroed before it goes back to the pool.
         self.words.fill(0);
@@ -257,7 +302,7 @@ impl Drop for LoadJob {
 
 /// LOAD's parse step, once the file is copied and measured: parse, the footprint and the
 /// quota check, and the module's pages set aside. The copy moves into the result.
-fn parse_step(job: &mut LoadJob) -> Result<Parsed, LoadError> {
+fn parse_step(job: &mut Attempt) -> Result<Parsed, LoadError> {
     let (quota, at) = (job.quota, job.at);
     let len = at.len as usize;
     let file: Box<[u64]> = core::mem::take(&mut job.words).into_boxed_slice();
@@ -326,7 +371,7 @@ fn parse_step(job: &mut LoadJob) -> Result<Parsed, LoadError> {
 }
 
 /// LOAD's checks that need no work, and the job with the copy's memory reserved.
-fn begin_load(quota: u64, at: &LoadPlace) -> Result<LoadJob, LoadError> {
+fn begin_load(quota: u64, at: &LoadPlace) -> Result<Attempt, LoadError> {
     let len = at.len as usize;
     if at.len == 0 || at.len > MAX_MODULE_SIZE {
         return Err((
@@ -349,33 +394,33 @@ fn begin_load(quota: u64, at: &LoadPlace) -> Result<LoadJob, LoadError> {
             text(format_args!("secure pool exhausted copying the module")),
         ));
     }
-    Ok(LoadJob::new(*at, quota, words))
+    Ok(Attempt::new(*at, quota, words))
 }
 
-impl LoadJob {
+impl Attempt {
     fn new(at: LoadPlace, quota: u64, words: Vec<u64>) -> Self {
-        LoadJob {
+        Attempt {
             at,
             quota,
             words,
             hasher: Sha256::new(),
             hashed: 0,
             parsed: None,
+            building: None,
             ticks: [0; 4],
             report: LoadReport::new(0),
             interruptions: 0,
             longest_step: 0,
             refused_before: 0,
-            measuring: None,
         }
     }
 }
 
-/// The last step of LOAD, once the file is copied, measured, parsed and its pages prepared:
-/// instantiate (relocate, map, seal, set up). The copy and the module move into the result
-/// (or are freed with the job on a refusal).
-fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
-    let copy = copy_cost(job.at.len);
+/// LOAD's instantiation begins, once the file is copied, measured, parsed and its pages
+/// prepared: [`Instance::begin`] (imports bound, the code image planned, allocated and its
+/// symbols resolved). The copy and the module move into the result, which frees them (or
+/// they are freed here on a refusal).
+fn begin_instance(job: &mut Attempt) -> Result<Building, LoadError> {
     let len = job.at.len as usize;
     let parsed = job.parsed.take().and_then(|mut p| {
         Some((
@@ -393,7 +438,6 @@ fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
             text(format_args!("instantiating a module that was not parsed")),
         ));
     };
-    let t3 = crate::arch::counter();
     let file_ptr = Box::into_raw(file_box);
     let module_ptr = Box::into_raw(module_box);
     // SAFETY: file_ptr holds len.div_ceil(8) initialised u64s, at least len bytes; it is
@@ -401,49 +445,68 @@ fn instantiate(job: &mut LoadJob) -> Result<(Loaded, [u64; 3]), LoadError> {
     let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
     // SAFETY: module_ptr is a fresh box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
-    let free_both = || {
-        // SAFETY: both came from Box::into_raw above and nothing borrows them any more.
-        unsafe {
-            drop(Box::from_raw(module_ptr));
-            let mut f = Box::from_raw(file_ptr);
-            f.fill(0);
-        }
-    };
-    match Instance::new(module_ref, file, platform, config) {
-        Ok(mut instance) => {
-            // Whatever was prepared and not taken goes back to the pool.
-            instance.platform.release_prepared();
-            let it = instance.platform.ticks;
-            let ticks = [
-                job.ticks[0],
-                job.ticks[1],
-                job.ticks[2],
-                job.ticks[3] + (crate::arch::counter() - t3),
-                it.relocate,
-                it.memory + job.ticks[3],
-            ];
-            let charged = copy + instance.quota().used();
-            job.report.charged = charged;
-            job.report.set_message("loaded");
-            let loaded = Loaded {
+    match Instance::begin(module_ref, file, platform, config) {
+        Ok(instance) => Ok(Building {
+            loaded: Loaded {
                 instance: ManuallyDrop::new(instance),
                 run: RunState::NotStarted,
                 module: module_ptr,
                 file: file_ptr,
-                charged,
-                load_ticks: ticks,
-                load_interruptions: job.interruptions,
+                charged: 0,
+                load_ticks: [0; 6],
+                load_interruptions: 0,
                 load_longest_step: 0,
                 interruptions: 0,
-            };
-            Ok((loaded, [charged, min_quota, 0]))
-        }
+            },
+            min_quota,
+            ticks: 0,
+            left_at: None,
+        }),
         Err(e) => {
-            // The failed instance (and its platform) is gone; nothing borrows them any more.
-            free_both();
+            // SAFETY: both came from Box::into_raw above, and the failed instance that
+            // borrowed them is gone.
+            unsafe {
+                drop(Box::from_raw(module_ptr));
+                let mut f = Box::from_raw(file_ptr);
+                f.fill(0);
+            }
             Err((instantiate_status(&e), min_quota, text(format_args!("{e}"))))
         }
     }
+}
+
+/// The end of LOAD, once every piece is done: the loaded module with what it cost.
+fn finish_instance(job: &mut Attempt) -> Result<(Loaded, [u64; 3]), LoadError> {
+    let Some(Building {
+        mut loaded,
+        min_quota,
+        ticks,
+        ..
+    }) = job.building.take()
+    else {
+        return Err((
+            Status::Internal,
+            0,
+            text(format_args!("finishing a module that was not instantiated")),
+        ));
+    };
+    // Whatever was prepared and not taken goes back to the pool.
+    loaded.instance.platform.release_prepared();
+    let it = loaded.instance.platform.ticks;
+    loaded.load_ticks = [
+        job.ticks[0],
+        job.ticks[1],
+        job.ticks[2],
+        job.ticks[3] + ticks,
+        it.relocate,
+        it.memory + job.ticks[3],
+    ];
+    let charged = copy_cost(job.at.len) + loaded.instance.quota().used();
+    loaded.charged = charged;
+    loaded.load_interruptions = job.interruptions;
+    job.report.charged = charged;
+    job.report.set_message("loaded");
+    Ok((loaded, [charged, min_quota, 0]))
 }
 
 /// The status of a failed instantiation (or footprint computation).
@@ -512,10 +575,12 @@ fn refusal(account: &Account, quota_hint_of: &LoadError, refused_before: u64) ->
 }
 
 /// A LOAD refused for want of quota, measuring the module's minimum (see [`refusal`]): the
-/// current measuring load, and the memory lent to the account for it.
+/// current measuring load, and the memory lent to the account for it. Held in the LOAD's
+/// [`LoadJob`], inside the session's record, so that nothing of it is charged to the session
+/// while it measures.
 pub struct Measuring {
     /// The measuring load in progress (`None` between two attempts).
-    job: Option<Box<LoadJob>>,
+    job: Option<Attempt>,
     /// Bytes reserved from the quota book and lent to the account for this attempt.
     extra: u64,
     /// The account's refusals when this attempt began.
@@ -526,6 +591,14 @@ pub struct Measuring {
     want: u64,
     /// A lower bound of the need (the footprint check's), else 0.
     hint: u64,
+}
+
+/// A LOAD in progress, as the session holds it between INTERRUPTED answers (the state
+/// machine pins the registration it copies from and reports into meanwhile): its own load,
+/// and once that was refused for want of quota, the measurement of the module's minimum.
+pub struct LoadJob {
+    attempt: Attempt,
+    measuring: Option<Measuring>,
 }
 
 /// The QUOTA_TOO_SMALL answer when even all the book has free is not enough.
@@ -574,17 +647,10 @@ impl Measuring {
         account.reset_peak();
         self.refused = account.refused();
         match begin_load(account.limit(), at) {
-            Ok(job) => match try_boxed(job) {
-                Ok(job) => {
-                    self.job = Some(job);
-                    Ok(Ok(()))
-                }
-                Err(_) => Ok(Err((
-                    Status::OutOfMemory,
-                    0,
-                    text(format_args!("secure pool exhausted")),
-                ))),
-            },
+            Ok(job) => {
+                self.job = Some(job);
+                Ok(Ok(()))
+            }
             Err(e) => Ok(Err(e)),
         }
     }
@@ -651,17 +717,18 @@ impl Measuring {
     }
 
     /// Ends an unfinished measurement (the LOAD was abandoned while interrupted).
-    fn abandon(mut self, account: &Account) {
+    fn abandon(&mut self, account: &Account) {
         if self.job.is_some() {
             self.end_attempt(account);
         }
     }
 }
 
-/// One call's worth of LOAD: pieces of the copy, the hash, the parse and the zeroing until a
-/// normal-world interrupt is pending (`Ok(None)`: INTERRUPTED), then the instantiation. Every
+/// One call's worth of LOAD: pieces of the copy, the hash, the parse, the zeroing and the
+/// instantiation until a normal-world interrupt is pending (`Ok(None)`: INTERRUPTED), or the
+/// module is loaded. Every
 /// call does at least one piece, so a LOAD always progresses.
-fn load_step(job: &mut LoadJob) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
+fn load_step(job: &mut Attempt) -> Result<Option<(Loaded, [u64; 3])>, LoadError> {
     loop {
         let t0 = crate::arch::counter();
         let more = job.piece()?;
@@ -673,10 +740,7 @@ fn load_step(job: &mut LoadJob) -> Result<Option<(Loaded, [u64; 3])>, LoadError>
             return Ok(None);
         }
     }
-    let t0 = crate::arch::counter();
-    let r = instantiate(job);
-    job.longest_step = job.longest_step.max(crate::arch::counter() - t0);
-    r.map(Some)
+    finish_instance(job).map(Some)
 }
 
 /// The report of a run that ended with `result` (x0..x3 of the final answer).
@@ -797,27 +861,24 @@ impl Engine for FwEngine {
         account.reset_peak();
         let refused_before = account.refused();
         let e = match begin_load(account.limit(), at) {
-            Ok(mut job) => {
-                job.refused_before = refused_before;
-                return Ok(job);
+            Ok(mut attempt) => {
+                attempt.refused_before = refused_before;
+                return Ok(LoadJob {
+                    attempt,
+                    measuring: None,
+                });
             }
             Err(e) => e,
         };
         // Refused for want of quota before anything was copied: the job only measures.
-        let e = match refusal(account, &e, refused_before).map(try_boxed) {
-            Some(Ok(m)) => {
-                let mut job = LoadJob::new(*at, account.limit(), Vec::new());
-                job.refused_before = refused_before;
-                job.measuring = Some(m);
-                return Ok(job);
-            }
-            Some(Err(_)) => (
-                Status::OutOfMemory,
-                0,
-                text(format_args!("secure pool exhausted")),
-            ),
-            None => e,
-        };
+        if let Some(m) = refusal(account, &e, refused_before) {
+            let mut attempt = Attempt::new(*at, account.limit(), Vec::new());
+            attempt.refused_before = refused_before;
+            return Ok(LoadJob {
+                attempt,
+                measuring: Some(m),
+            });
+        }
         let mut report = LoadReport::new(0);
         report.status = e.0.to_raw() as i64 as i32;
         report.set_message(&e.2);
@@ -827,12 +888,13 @@ impl Engine for FwEngine {
 
     fn step_load(&self, account: &Account, job: &mut LoadJob) -> Result<LoadStep<Loaded>, Refusal> {
         let _charging = POOL.charge_to(account);
-        let at = job.at;
+        let LoadJob { attempt, measuring } = job;
+        let at = attempt.at;
         let out = loop {
-            if let Some(m) = job.measuring.as_mut() {
+            if let Some(m) = measuring.as_mut() {
                 let e = match m.step(account, &at) {
                     Ok(None) => {
-                        job.interruptions += 1;
+                        attempt.interruptions += 1;
                         return Ok(LoadStep::Interrupted);
                     }
                     Ok(Some(min_quota)) => {
@@ -847,15 +909,15 @@ impl Engine for FwEngine {
                     }
                     Err(e) => e,
                 };
-                job.measuring = None;
+                *measuring = None;
                 if e.0 == Status::QuotaTooSmall {
-                    job.report.min_quota = e.1;
+                    attempt.report.min_quota = e.1;
                 }
                 break Err(e);
             }
-            match load_step(job) {
+            match load_step(attempt) {
                 Ok(None) => {
-                    job.interruptions += 1;
+                    attempt.interruptions += 1;
                     return Ok(LoadStep::Interrupted);
                 }
                 Ok(Some((mut loaded, _))) => {
@@ -863,29 +925,22 @@ impl Engine for FwEngine {
                     let charged = account.used();
                     let min_quota = minimum(account);
                     loaded.charged = charged;
-                    loaded.load_longest_step = job.longest_step;
-                    job.report.charged = charged;
-                    job.report.min_quota = min_quota;
-                    job.report.status = Status::Success.to_raw() as i64 as i32;
+                    loaded.load_longest_step = attempt.longest_step;
+                    attempt.report.charged = charged;
+                    attempt.report.min_quota = min_quota;
+                    attempt.report.status = Status::Success.to_raw() as i64 as i32;
                     break Ok(LoadStep::Loaded(loaded, [charged, min_quota, 0]));
                 }
                 Err(e) => {
-                    job.release();
-                    match refusal(account, &e, job.refused_before).map(try_boxed) {
-                        Some(Ok(m)) => {
-                            job.measuring = Some(m);
+                    attempt.release();
+                    match refusal(account, &e, attempt.refused_before) {
+                        Some(m) => {
+                            *measuring = Some(m);
                             // On with the measurement, interrupted like the LOAD itself.
                             if crate::arch::irq_pending() {
-                                job.interruptions += 1;
+                                attempt.interruptions += 1;
                                 return Ok(LoadStep::Interrupted);
                             }
-                        }
-                        Some(Err(_)) => {
-                            break Err((
-                                Status::OutOfMemory,
-                                0,
-                                text(format_args!("secure pool exhausted")),
-                            ))
                         }
                         None => break Err(e),
                     }
@@ -893,11 +948,11 @@ impl Engine for FwEngine {
             }
         };
         let out = out.map_err(|(status, x1, message)| {
-            job.report.set_message(&message);
-            job.report.status = status.to_raw() as i64 as i32;
+            attempt.report.set_message(&message);
+            attempt.report.status = status.to_raw() as i64 as i32;
             Refusal(status, x1)
         });
-        write_report(job.at.report, &job.report);
+        write_report(at.report, &attempt.report);
         out
     }
 
@@ -907,7 +962,7 @@ impl Engine for FwEngine {
         // the report stays as the client left it (the LOAD never answered), and the copy
         // (or the measuring load, whose loan goes back to the book) is zeroed and freed with
         // the job.
-        if let Some(m) = job.measuring.take() {
+        if let Some(m) = job.measuring.as_mut() {
             m.abandon(account);
         }
         drop(job);

@@ -301,6 +301,13 @@ impl SecurePlatform {
         Ok(s)
     }
 
+    /// Leaves `ticks` out of the relocation time ([`InstantiateTicks::relocate`], measured
+    /// from `alloc_code` to `seal_code`): time the CPU spent elsewhere between two pieces of
+    /// an instantiation that was interrupted.
+    pub fn exclude_from_relocation(&mut self, ticks: u64) {
+        self.code_given_at = self.code_given_at.wrapping_add(ticks);
+    }
+
     /// Installs the instance's address space on this CPU, if it has one.
     pub fn activate(&self) {
         if let Some(s) = self.space.as_ref() {
