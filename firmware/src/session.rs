@@ -230,6 +230,10 @@ impl Attempt {
         }
         if let Some(b) = self.building.as_mut() {
             let platform = &mut b.loaded.instance.platform;
+            // The image is written through its window in the instance's own address space,
+            // which this CPU may not have installed (an earlier piece ran, then the payload
+            // went back to the normal world, or this is another CPU).
+            platform.activate();
             if let Some(left) = b.left_at.take() {
                 platform.exclude_from_relocation(t0.wrapping_sub(left));
             }
