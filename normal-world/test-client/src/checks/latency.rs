@@ -350,6 +350,46 @@ fn load_check(report: &mut Report) {
                 plain = session_only(SessionCall::Resume, s);
             }
             let _ = session.unload();
+            // An interrupt pending all along (the timer already expired): every call does one
+            // piece of the LOAD, so each later piece (copy, hash, parse, zeroing, each piece of
+            // the instantiation) runs in a call of its own, with the payload's root installed
+            // in between, and the module still loads, is charged the same, and runs.
+            crate::irq::arm(0);
+            let mut each = load_regs(s, file_shm, 0, len, report_off);
+            let mut pieces = 1u32;
+            while each[0] == interrupted && pieces < 1_000_000 {
+                each = session_only(SessionCall::Resume, s);
+                pieces += 1;
+            }
+            crate::irq::disarm();
+            let req = RunRequest {
+                entry: b"",
+                args: &[b"big4"],
+                env: &[],
+                ring_capacity: 4096,
+            };
+            let mut observer = FirstInterrupt { at: 0 };
+            let ran = (each[0] == Status::Success.to_raw()).then(|| {
+                session.run(
+                    &area(work_shm, LAT_WORK, LAT_WORK_SIZE),
+                    0,
+                    &req,
+                    &mut observer,
+                )
+            });
+            let ran_ok = ran
+                .as_ref()
+                .is_some_and(|o| o.as_ref().is_ok_and(|o| o.end == RunEnd::Exited(0)));
+            report.check(
+                "latency: a LOAD with an interrupt pending all along goes one piece per call, loads the same and runs",
+                each[0] == Status::Success.to_raw() && [each[1], each[2]] == stepped && u64::from(pieces) > len.div_ceil(16 << 10) + len.div_ceil(256 << 10) && ran_ok,
+                format_args!(
+                    "x0 {:#x} after {pieces} calls, charged {} minimum {} (interrupted once: {} {}), run {:?}",
+                    each[0], each[1], each[2], stepped[0], stepped[1],
+                    ran.map(|o| o.map(|o| o.end))
+                ),
+            );
+            let _ = session.unload();
             let _ = session.close();
             report.check(
                 "latency: an interrupted LOAD is charged and measured like one without the timer",
