@@ -142,10 +142,30 @@ fn alloc_pages(len: u64, owner: Owner) -> Result<u64, PlatformError> {
 }
 
 fn free_pages(pa: u64, len: u64, owner: Owner) {
+    free_pages_zeroed_by(pa, len, owner, Zeroing::CacheZero);
+}
+
+/// How freed pages are zeroed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Zeroing {
+    /// `DC ZVA`, the fastest way.
+    CacheZero,
+    /// Ordinary stores: for pages that held code the module executed (its code image and
+    /// entry stubs). QEMU TCG keeps its translations of a page that `DC ZVA` zeroed, and every
+    /// later write to that page then takes its slow path: the next module whose stack or data
+    /// landed there ran hardware-mode qsort at half speed (docs/benchmarks-analysis.md).
+    /// Ordinary stores make it drop them. Silicon is indifferent.
+    Stores,
+}
+
+fn free_pages_zeroed_by(pa: u64, len: u64, owner: Owner, zeroing: Zeroing) {
     // SAFETY: `pa` was returned by alloc_raw(len, owner) (or alloc_pages) and nothing maps it
     // any more.
     unsafe {
-        tzwasm_mmu::arch::zero_range(pa, len);
+        match zeroing {
+            Zeroing::CacheZero => tzwasm_mmu::arch::zero_range(pa, len),
+            Zeroing::Stores => core::ptr::write_bytes(pa as *mut u8, 0, len as usize),
+        }
         if let (Some(p), Ok(layout)) = (
             core::ptr::NonNull::new(pa as *mut u8),
             Layout::from_size_align(len as usize, PAGE as usize),
@@ -430,11 +450,15 @@ impl SecurePlatform {
             let Some(space) = self.space.as_mut() else {
                 return;
             };
+            let zeroing = match w.kind {
+                WindowKind::Code | WindowKind::Stubs => Zeroing::Stores,
+                _ => Zeroing::CacheZero,
+            };
             for r in w.regions {
                 // A page still mapped must not go back to the pool: if the unmap fails
                 // (it cannot for a region we mapped), the page is leaked instead.
                 if space.unmap(r.va, r.len).is_ok() {
-                    free_pages(r.pa, r.len, owner);
+                    free_pages_zeroed_by(r.pa, r.len, owner, zeroing);
                 }
             }
             let _ = space.release(w.base);
