@@ -341,13 +341,7 @@ fn parse_step(job: &mut Attempt) -> Result<Parsed, LoadError> {
     let min_quota = module_min_quota(at.len, fp);
     job.report.min_quota = min_quota;
     if min_quota > quota {
-        return Err((
-            Status::QuotaTooSmall,
-            min_quota,
-            text(format_args!(
-                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-            )),
-        ));
+        return Err(quota_too_small(quota, min_quota));
     }
     let oom = || {
         (
@@ -603,6 +597,17 @@ pub struct Measuring {
 pub struct LoadJob {
     attempt: Attempt,
     measuring: Option<Measuring>,
+}
+
+/// The QUOTA_TOO_SMALL answer for a module that needs `min_quota` in a session of `quota`.
+fn quota_too_small(quota: u64, min_quota: u64) -> LoadError {
+    (
+        Status::QuotaTooSmall,
+        min_quota,
+        text(format_args!(
+            "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
+        )),
+    )
 }
 
 /// The QUOTA_TOO_SMALL answer when even all the book has free is not enough.
@@ -901,16 +906,7 @@ impl Engine for FwEngine {
                         attempt.interruptions += 1;
                         return Ok(LoadStep::Interrupted);
                     }
-                    Ok(Some(min_quota)) => {
-                        let quota = account.quota();
-                        (
-                            Status::QuotaTooSmall,
-                            min_quota,
-                            text(format_args!(
-                                "heap quota {quota} is too small: this module needs at least {min_quota} bytes"
-                            )),
-                        )
-                    }
+                    Ok(Some(min_quota)) => quota_too_small(account.quota(), min_quota),
                     Err(e) => e,
                 };
                 *measuring = None;

@@ -250,17 +250,13 @@ fn load_check(report: &mut Report) {
             let _ = files
                 .mem
                 .write_bytes(report_off as usize, &[0; LOAD_REPORT_SIZE]);
-            crate::irq::arm(FIRE_MS);
-            let deadline = crate::irq::deadline();
-            let mut r = load_regs(s, file_shm, 0, len, report_off);
-            let answered = arch::counter();
-            crate::irq::disarm();
-            let first = r[0];
-            let mut resumes = 0u32;
-            while r[0] == interrupted && resumes < 1_000_000 {
-                r = session_only(SessionCall::Resume, s);
-                resumes += 1;
-            }
+            let TimedLoad {
+                first,
+                last: r,
+                answered,
+                deadline,
+                resumes,
+            } = timed_load(s, file_shm, len, report_off);
             // What the interrupted LOAD charged and measured (x1, x2).
             let stepped = [r[1], r[2]];
             report.check(
@@ -414,6 +410,41 @@ fn load_check(report: &mut Report) {
     );
 }
 
+/// A LOAD of session `s` with the timer armed to fire `FIRE_MS` into it, then RESUMEd while
+/// it answers INTERRUPTED (at most a million times).
+struct TimedLoad {
+    /// The first answer's x0.
+    first: u64,
+    /// The final answer.
+    last: [u64; 4],
+    /// Counter when the first answer arrived, and the timer's compare value.
+    answered: u64,
+    deadline: u64,
+    resumes: u32,
+}
+
+fn timed_load(s: u64, file_shm: ShmHandle, len: u64, report_off: u64) -> TimedLoad {
+    let interrupted = Status::Interrupted.to_raw();
+    crate::irq::arm(FIRE_MS);
+    let deadline = crate::irq::deadline();
+    let mut r = load_regs(s, file_shm, 0, len, report_off);
+    let answered = arch::counter();
+    crate::irq::disarm();
+    let first = r[0];
+    let mut resumes = 0u32;
+    while r[0] == interrupted && resumes < 1_000_000 {
+        r = session_only(SessionCall::Resume, s);
+        resumes += 1;
+    }
+    TimedLoad {
+        first,
+        last: r,
+        answered,
+        deadline,
+        resumes,
+    }
+}
+
 /// A session with exactly the measured minimum quota `[charged, minimum]` loads the file
 /// (registration, length, report offset) through INTERRUPTED answers, charged the same.
 fn exact_minimum_check(
@@ -430,13 +461,7 @@ fn exact_minimum_check(
         Err(e) => return report.fail(name, format_args!("SESSION_OPEN {minimum}: {e}")),
     };
     let s = session.handle().raw();
-    crate::irq::arm(FIRE_MS);
-    let mut r = load_regs(s, file_shm, 0, len, report_off);
-    crate::irq::disarm();
-    let first = r[0];
-    while r[0] == interrupted {
-        r = session_only(SessionCall::Resume, s);
-    }
+    let TimedLoad { first, last: r, .. } = timed_load(s, file_shm, len, report_off);
     report.check(
         name,
         first == interrupted && r[0] == Status::Success.to_raw() && r[1] == charged,
@@ -465,17 +490,13 @@ fn measuring_check(report: &mut Report, minimum: u64, file: (ShmHandle, u64, u64
         Err(e) => return report.fail(name, format_args!("SESSION_OPEN: {e}")),
     };
     let s = session.handle().raw();
-    crate::irq::arm(FIRE_MS);
-    let deadline = crate::irq::deadline();
-    let mut r = load_regs(s, file_shm, 0, len, report_off);
-    let answered = arch::counter();
-    crate::irq::disarm();
-    let first = r[0];
-    let mut resumes = 0u32;
-    while r[0] == interrupted && resumes < 1_000_000 {
-        r = session_only(SessionCall::Resume, s);
-        resumes += 1;
-    }
+    let TimedLoad {
+        first,
+        last: r,
+        answered,
+        deadline,
+        resumes,
+    } = timed_load(s, file_shm, len, report_off);
     report.check(
         name,
         first == interrupted
