@@ -36,7 +36,7 @@ fmt-check: | $(SETUP_STAMP)
 clippy: | $(SETUP_STAMP)
 	$(CARGO) clippy --workspace --exclude tzwasm-firmware --exclude tzwasm-test-client --all-targets -- -D warnings
 	$(CARGO) clippy -p tzwasm-firmware --lib --tests -- -D warnings
-	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware -p tzwasm-test-client -p tzwasm-smc -p tzwasm-mmu -- -D warnings
+	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware -p tzwasm-test-client -p tzwasm-smc -p tzwasm-mmu -p tzwasm-attest -- -D warnings
 	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware --features test-hooks \
 		--target-dir $(TOP)/target/test-hooks -- -D warnings
 
