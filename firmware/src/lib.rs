@@ -23,6 +23,7 @@ pub mod esr;
 pub mod exception;
 pub mod failstop;
 pub mod handles;
+pub mod identity;
 pub mod layout;
 pub mod ns_memory;
 pub mod pool;
