@@ -195,7 +195,8 @@ pub fn serve(svc: &mut impl Services, x: &Regs8) -> Answer {
         | Call::Stats
         | Call::Run
         | Call::Resume
-        | Call::Cancel => svc.session_call(SessionCall::from_regs(call, x)?),
+        | Call::Cancel
+        | Call::Attest => svc.session_call(SessionCall::from_regs(call, x)?),
         Call::TestFault => match FaultKind::from_raw(x[1]) {
             Some(kind) => {
                 svc.test_fault(kind);

@@ -23,6 +23,8 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
+mod attestation;
+#[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
 mod calls;

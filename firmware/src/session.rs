@@ -32,8 +32,8 @@ use tzwasm_aot_loader::{parse, Arch};
 use tzwasm_firmware::handles::try_boxed;
 use tzwasm_firmware::quota::Account;
 use tzwasm_firmware::sessions::{
-    copy_cost, instance_budget, min_quota as module_min_quota, Engine, LoadPlace, LoadStep,
-    Machine, Refusal, RunPlace, Step,
+    copy_cost, instance_budget, min_quota as module_min_quota, ok, Answer, AttestPlace, Engine,
+    LoadPlace, LoadStep, Machine, Refusal, RunPlace, Step,
 };
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
@@ -59,6 +59,8 @@ pub struct Loaded {
     module: *mut AotModule,
     file: *mut [u64],
     charged: u64,
+    /// SHA-256 of the file as LOAD copied it (the module's measurement).
+    measurement: [u8; 32],
     /// Counter ticks LOAD spent: copy, SHA-256, parse, instantiate; then, inside
     /// instantiate, relocation and memory work (allocate, zero, map, seal).
     load_ticks: [u64; 6],
@@ -451,6 +453,7 @@ fn begin_instance(job: &mut Attempt) -> Result<Building, LoadError> {
                 module: module_ptr,
                 file: file_ptr,
                 charged: 0,
+                measurement: [0; 32],
                 load_ticks: [0; 6],
                 load_interruptions: 0,
                 load_longest_step: 0,
@@ -501,6 +504,7 @@ fn finish_instance(job: &mut Attempt) -> Result<(Loaded, [u64; 3]), LoadError> {
     ];
     let charged = copy_cost(job.at.len) + loaded.instance.quota().used();
     loaded.charged = charged;
+    loaded.measurement = job.report.sha256;
     loaded.load_interruptions = job.interruptions;
     job.report.charged = charged;
     job.report.set_message("loaded");
@@ -1086,6 +1090,39 @@ impl Engine for FwEngine {
     /// memory and remaining ticks; page 4: CPUs running module code now and at most at once;
     /// page 5: the LOAD's INTERRUPTED answers and its longest piece of work between two
     /// interrupt checks (counter ticks).
+    fn attest(&self, account: &Account, loaded: &Loaded, at: &AttestPlace) -> Answer {
+        let mut nonce = [0u8; 64];
+        let nonce = nonce
+            .get_mut(..at.nonce.1 as usize)
+            .ok_or(Refusal::from(Status::InvalidParameter))?;
+        // SAFETY: the state machine checked both ranges lie in a registration it holds pinned
+        // for the call; the nonce is copied once, before use.
+        if !unsafe { crate::shared_memory::read_shared(at.nonce.0, nonce) } {
+            return Err(Status::BadAddress.into());
+        }
+        // SAFETY: `module` is live for as long as `loaded` (freed only in Loaded::drop).
+        let module = unsafe { &*loaded.module };
+        let evidence = crate::attestation::ModuleEvidence {
+            measurement: &loaded.measurement,
+            module,
+            heap_quota: account.quota(),
+        };
+        let token = crate::attestation::sign(
+            &evidence,
+            nonce,
+            tzwasm_attest::claims::CLIENT_NORMAL_WORLD,
+            None,
+            None,
+        )?;
+        let bytes = token.as_bytes();
+        if bytes.len() as u64 > at.token.1 {
+            return Err(Status::Internal.into());
+        }
+        // SAFETY: as above; the token fits the buffer (checked just before).
+        unsafe { crate::shared_memory::write_shared(at.token.0, bytes) };
+        ok(bytes.len() as u64, 0, 0)
+    }
+
     fn stats(&self, loaded: Option<&Loaded>, page: u64) -> Option<[u64; 3]> {
         let t = loaded.map_or([0; 6], |l| l.load_ticks);
         match page {

@@ -33,7 +33,7 @@ use crate::quota::{Account, QuotaBook};
 use crate::shm::{accept_range, ShmRange};
 use spin::Mutex;
 use tzwasm_smc::args::{
-    LoadArgs, OpenArgs, RunArgs, SessionCall, SessionHandle, ShmHandle, ShmRegisterArgs, ShmSpan,
+    AttestArgs, LoadArgs, OpenArgs, RunArgs, SessionCall, SessionHandle, ShmHandle, ShmRegisterArgs, ShmSpan,
     StatsArgs,
 };
 use tzwasm_smc::{Regs4, Status};
@@ -75,6 +75,16 @@ pub struct RunPlace {
     pub ring: (u64, u64),
     /// The run report (8-aligned, RUN_REPORT_SIZE bytes, not overlapping the ring).
     pub report: u64,
+}
+
+/// What ATTEST hands the engine: checked addresses inside a pinned registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttestPlace {
+    /// The nonce: address and length (32, 48 or 64).
+    pub nonce: (u64, u64),
+    /// The token buffer: address and length (at least ATTEST_TOKEN_MIN, not overlapping the
+    /// nonce).
+    pub token: (u64, u64),
 }
 
 /// How a RUN or RESUME left the run.
@@ -134,6 +144,9 @@ pub trait Engine: Sync {
     fn unload(&self, account: &Account, module: Self::Module);
     /// Bytes of the quota the module uses (STATS page 0, x2).
     fn charged(&self, account: &Account, module: &Self::Module) -> u64;
+    /// ATTEST: sign a token for the loaded module and write it to the buffer; the answer
+    /// (SUCCESS with the token's length in `x1`).
+    fn attest(&self, account: &Account, module: &Self::Module, at: &AttestPlace) -> Answer;
     /// STATS pages 1 and up (x1..x3), `None` for a page that does not exist.
     fn stats(&self, module: Option<&Self::Module>, page: u64) -> Option<[u64; 3]>;
     /// Called on the serving CPU at the end of every call inside a session, while the
@@ -297,6 +310,7 @@ impl<E: Engine> Machine<E> {
             SessionCall::Run(a) => self.run(&a),
             SessionCall::Resume(s) => self.resume(s),
             SessionCall::Cancel(s) => self.cancel(s),
+            SessionCall::Attest(a) => self.attest(&a),
         }
     }
 
@@ -437,6 +451,23 @@ impl<E: Engine> Machine<E> {
             let slot = core::mem::replace(state, Slot::Empty);
             self.clear(account, slot);
             ok(0, 0, 0)
+        })
+    }
+
+    /// ATTEST: a token for the loaded module (in any run state), nonce and buffer checked
+    /// against registration `shm` (pinned for the call).
+    pub fn attest(&'static self, args: &AttestArgs) -> Answer {
+        self.enter(args.session(), |account, state| {
+            let loaded = state.loaded().ok_or(Refusal::from(Status::BadState))?;
+            let reg = self
+                .shm
+                .pin(Handle(args.shm().raw()))
+                .ok_or(Refusal::from(Status::NoSuchHandle))?;
+            let at = AttestPlace {
+                nonce: (locate(&reg, args.nonce())?, args.nonce().len()),
+                token: (locate(&reg, args.token())?, args.token().len()),
+            };
+            self.engine.attest(account, &loaded.module, &at)
         })
     }
 

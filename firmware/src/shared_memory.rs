@@ -82,3 +82,16 @@ pub unsafe fn write_shared(at: u64, bytes: &[u8]) {
         region.write_bytes(0, bytes);
     }
 }
+
+/// Copies `dst.len()` bytes of normal-world memory at `at` into `dst` (a small fixed-size
+/// argument such as ATTEST's nonce); false if the range is not a valid region.
+///
+/// # Safety
+/// As for [`write_shared`], for `[at, at + dst.len())`.
+pub unsafe fn read_shared(at: u64, dst: &mut [u8]) -> bool {
+    // SAFETY: inside the caller's range, mapped for the call, by this function's contract.
+    match unsafe { SharedRegion::new_bytes(at as *mut u8, dst.len()) } {
+        Some(region) => region.read_bytes(0, dst),
+        None => false,
+    }
+}

@@ -20,7 +20,10 @@ use core::fmt;
 
 use crate::call::{Call, SHM_MAX_SIZE};
 use crate::ring::ALIGN as RING_ALIGN;
-use crate::session::{LOAD_REPORT_SIZE, MAX_RUN_BLOCK, RUN_REPORT_SIZE, SESSION_MIN_QUOTA};
+use crate::session::{
+    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, MAX_RUN_BLOCK, RUN_REPORT_SIZE,
+    SESSION_MIN_QUOTA,
+};
 use crate::status::Status;
 use crate::{Regs4, Regs8};
 
@@ -427,6 +430,78 @@ impl RunArgs {
     }
 }
 
+/// ATTEST: `x1` = session, `x2` = registration, `x3`/`x4` = the verifier's nonce, `x5`/`x6` =
+/// the buffer the token is written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttestArgs {
+    session: SessionHandle,
+    shm: ShmHandle,
+    nonce: ShmSpan,
+    token: ShmSpan,
+}
+
+impl AttestArgs {
+    /// The arguments, or INVALID_PARAMETER for a nonce that is not 32, 48 or 64 bytes, a token
+    /// buffer below [`ATTEST_TOKEN_MIN`] bytes, or the two overlapping (in that order).
+    pub fn new(
+        session: SessionHandle,
+        shm: ShmHandle,
+        nonce: ShmSpan,
+        token: ShmSpan,
+    ) -> Result<Self, Refusal> {
+        let mut allowed = false;
+        let mut i = 0;
+        while i < ATTEST_NONCE_LENGTHS.len() {
+            allowed |= ATTEST_NONCE_LENGTHS[i] == nonce.len();
+            i += 1;
+        }
+        if !allowed || token.len() < ATTEST_TOKEN_MIN || nonce.overlaps(token) {
+            return Err(Status::InvalidParameter.into());
+        }
+        Ok(AttestArgs {
+            session,
+            shm,
+            nonce,
+            token,
+        })
+    }
+
+    /// The session.
+    pub const fn session(&self) -> SessionHandle {
+        self.session
+    }
+
+    /// The registration holding the nonce and the token buffer.
+    pub const fn shm(&self) -> ShmHandle {
+        self.shm
+    }
+
+    /// The nonce (32, 48 or 64 bytes).
+    pub const fn nonce(&self) -> ShmSpan {
+        self.nonce
+    }
+
+    /// The token buffer (at least [`ATTEST_TOKEN_MIN`] bytes, not overlapping the nonce).
+    pub const fn token(&self) -> ShmSpan {
+        self.token
+    }
+
+    /// The call's registers.
+    pub fn to_regs(&self) -> Regs8 {
+        SessionCall::Attest(*self).to_regs()
+    }
+
+    /// Decodes `x1..x6`.
+    pub fn from_regs(x: &Regs8) -> Result<Self, Refusal> {
+        Self::new(
+            SessionHandle(x[1]),
+            ShmHandle(x[2]),
+            span(x[3], x[4])?,
+            span(x[5], x[6])?,
+        )
+    }
+}
+
 /// STATS: `x1` = session, `x2` = page (whether the page exists is the secure world's answer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatsArgs {
@@ -507,6 +582,8 @@ pub enum SessionCall {
     Resume(SessionHandle),
     /// CANCEL: `x1` = session.
     Cancel(SessionHandle),
+    /// ATTEST.
+    Attest(AttestArgs),
 }
 
 impl SessionCall {
@@ -521,6 +598,7 @@ impl SessionCall {
             SessionCall::Run(_) => Call::Run,
             SessionCall::Resume(_) => Call::Resume,
             SessionCall::Cancel(_) => Call::Cancel,
+            SessionCall::Attest(_) => Call::Attest,
         }
     }
 
@@ -535,6 +613,7 @@ impl SessionCall {
             SessionCall::Load(a) => Some(a.session),
             SessionCall::Stats(a) => Some(a.session),
             SessionCall::Run(a) => Some(a.session),
+            SessionCall::Attest(a) => Some(a.session),
         }
     }
 
@@ -570,6 +649,17 @@ impl SessionCall {
                     a.report.offset.0,
                 ],
             ),
+            SessionCall::Attest(a) => regs(
+                call,
+                &[
+                    a.session.0,
+                    a.shm.0,
+                    a.nonce.offset.0,
+                    a.nonce.len,
+                    a.token.offset.0,
+                    a.token.len,
+                ],
+            ),
         }
     }
 
@@ -586,6 +676,7 @@ impl SessionCall {
             Call::Run => SessionCall::Run(RunArgs::from_regs(x)?),
             Call::Resume => SessionCall::Resume(session),
             Call::Cancel => SessionCall::Cancel(session),
+            Call::Attest => SessionCall::Attest(AttestArgs::from_regs(x)?),
             _ => return Err(Status::NotSupported.into()),
         })
     }

@@ -67,6 +67,8 @@ pub mod ids {
     pub const UNLOAD: FunctionId = yield64(0x0108);
     /// STATS (fast SMC64): `0xF2000109`. `x1` = session.
     pub const STATS: FunctionId = fast64(0x0109);
+    /// ATTEST (yielding SMC64): `0x7200010A`. See [`Call::Attest`].
+    pub const ATTEST: FunctionId = yield64(0x010a);
 
     /// TEST_FAULT (fast SMC64, test builds only): `0xF200FF00`. `x1` =
     /// [`FaultKind`](crate::FaultKind).
@@ -138,6 +140,9 @@ pub enum Call {
     Resume,
     /// CANCEL: yielding; `x1` = session.
     Cancel,
+    /// ATTEST: yielding; `x1` = session, `x2` = shm handle, `x3`/`x4` = the nonce's offset
+    /// and length, `x5`/`x6` = the token buffer's offset and length; `x1` = token length.
+    Attest,
     /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; on success the secure world fails
     /// stop and the call answers [`Status::Failed`].
     TestFault,
@@ -158,7 +163,7 @@ pub enum Call {
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 23] = [
+pub const ALL_CALLS: [Call; 24] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -175,6 +180,7 @@ pub const ALL_CALLS: [Call; 23] = [
     Call::Run,
     Call::Resume,
     Call::Cancel,
+    Call::Attest,
     Call::TestFault,
     Call::TestFp,
     Call::TestEl0,
@@ -204,6 +210,7 @@ impl Call {
             Call::Run => ids::RUN,
             Call::Resume => ids::RESUME,
             Call::Cancel => ids::CANCEL,
+            Call::Attest => ids::ATTEST,
             Call::TestFault => ids::TEST_FAULT,
             Call::TestFp => ids::TEST_FP,
             Call::TestEl0 => ids::TEST_EL0,
@@ -233,6 +240,7 @@ impl Call {
             Call::Run => "RUN",
             Call::Resume => "RESUME",
             Call::Cancel => "CANCEL",
+            Call::Attest => "ATTEST",
             Call::TestFault => "TEST_FAULT",
             Call::TestFp => "TEST_FP",
             Call::TestEl0 => "TEST_EL0",

@@ -16,6 +16,10 @@ pub const SESSION_MIN_QUOTA: u64 = 64 << 10;
 pub const GUARANTEED_SESSIONS: usize = 64;
 /// Largest `.aot` file LOAD accepts.
 pub const MAX_MODULE_SIZE: u64 = 16 << 20;
+/// Nonce lengths ATTEST accepts (PSA's: RFC 9783 section 4.1.1).
+pub const ATTEST_NONCE_LENGTHS: [u64; 3] = [32, 48, 64];
+/// Smallest token buffer ATTEST accepts: every token it produces fits.
+pub const ATTEST_TOKEN_MIN: u64 = 2048;
 /// `LoadReport::magic`: "TZLR".
 pub const LOAD_REPORT_MAGIC: u32 = u32::from_le_bytes(*b"TZLR");
 /// Bytes of [`LoadReport::message`].

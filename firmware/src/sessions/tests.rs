@@ -224,6 +224,11 @@ impl Engine for Fake {
         m.charged
     }
 
+    fn attest(&self, _: &Account, m: &FakeModule, at: &AttestPlace) -> Answer {
+        // The fake's "token": which module, where the nonce was.
+        ok(m.id, at.nonce.0, at.token.0)
+    }
+
     fn stats(&self, m: Option<&FakeModule>, page: u64) -> Option<[u64; 3]> {
         (page == 1).then(|| [m.map_or(0, |m| m.pauses), 0, 0])
     }
@@ -276,6 +281,9 @@ impl Raw {
     fn cancel(self, s: u64) -> Answer {
         self.session_call(Call::Cancel, &[s])
     }
+    fn attest(self, s: u64, shm: u64, [n, nl]: [u64; 2], [t, tl]: [u64; 2]) -> Answer {
+        self.session_call(Call::Attest, &[s, shm, n, nl, t, tl])
+    }
     fn shm_register(self, base: u64, size: u64, dram: &NsDram) -> Result<u64, Status> {
         let args = ShmRegisterArgs::new(base, size).map_err(|r| r.status())?;
         self.0.shm_register(args, dram).map(ShmHandle::raw)
@@ -311,6 +319,34 @@ fn setup(m: Raw, len: u64) -> (u64, u64) {
 
 fn run(m: Raw, s: u64, shm: u64) -> Answer {
     m.run(s, shm, [0, 16], [0x2000, 0x1000], 0x3000)
+}
+
+#[test]
+fn attest_needs_a_loaded_module_and_ranges_inside_the_registration() {
+    let m = machine(1 << 20);
+    let shm = m.shm_register(SHM, 0x4000, &dram()).unwrap();
+    let s = fold(m.open(Q))[1];
+    let (nonce, token) = ([0x100, 32], [0x2000, 0x800]);
+    assert_eq!(st(m.attest(s, shm, nonce, token)), Status::BadState, "nothing loaded");
+    assert_eq!(fold(m.load(s, shm, 0, 999, 0x1000))[0], Status::Interrupted.to_raw());
+    assert_eq!(st(m.attest(s, shm, nonce, token)), Status::BadState, "LOAD interrupted");
+    while fold(m.resume(s))[0] != SUCCESS {}
+    let r = fold(m.attest(s, shm, nonce, token));
+    assert_eq!(r[0], SUCCESS);
+    assert_eq!((r[2], r[3]), (SHM + 0x100, SHM + 0x2000), "secure addresses of both");
+    // Before, during and after the run alike.
+    assert_eq!(st(run(m, s, shm)), Status::OutputPending);
+    assert_eq!(st(m.attest(s, shm, nonce, token)), Status::Success, "paused");
+    assert_eq!(st(m.cancel(s)), Status::Success);
+    assert_eq!(st(m.attest(s, shm, nonce, token)), Status::Success, "ended");
+    // Ranges are checked against the registration; the shape before the session.
+    assert_eq!(st(m.attest(s, shm, [0x3ff0, 32], token)), Status::BadAddress);
+    assert_eq!(st(m.attest(s, shm, nonce, [0x3800, 0x801])), Status::BadAddress);
+    assert_eq!(st(m.attest(s, shm + 1, nonce, token)), Status::NoSuchHandle);
+    assert_eq!(st(m.attest(s + 1, shm, nonce, token)), Status::NoSuchHandle);
+    assert_eq!(st(m.attest(s + 1, shm, [0, 31], token)), Status::InvalidParameter);
+    assert_eq!(st(m.attest(s, shm, [0x2000, 32], token)), Status::InvalidParameter);
+    assert_eq!(m.pins(), (0, 0));
 }
 
 #[test]

@@ -46,6 +46,7 @@ fn every_session_call_round_trips() {
         SessionCall::Run(run),
         SessionCall::Resume(S),
         SessionCall::Cancel(S),
+        SessionCall::Attest(AttestArgs::new(S, H, sp(0, 32), sp(0x1000, 0x1000)).unwrap()),
     ];
     for c in calls {
         let x = c.to_regs();
@@ -222,6 +223,28 @@ fn run_refusals_in_order() {
     assert!(run([0x2000, 64], [0x2000, 0x1000], 0x3000).is_ok());
 }
 
+fn attest(nonce: [u64; 2], token: [u64; 2]) -> Result<AttestArgs, Refusal> {
+    let x = [ids::ATTEST.to_x0(), S.raw(), H.raw(), nonce[0], nonce[1], token[0], token[1], 0];
+    AttestArgs::from_regs(&x)
+}
+
+#[test]
+fn attest_refusals() {
+    let ip = Refusal::from(Status::InvalidParameter);
+    for len in [32, 48, 64] {
+        assert!(attest([0, len], [64, 2048]).is_ok(), "{len}");
+    }
+    for len in [0, 1, 16, 31, 33, 47, 49, 63, 65, 4096] {
+        assert_eq!(attest([0, len], [4096, 4096]), Err(ip), "{len}");
+    }
+    assert_eq!(attest([0, 32], [64, 2047]), Err(ip));
+    assert_eq!(attest([0, 32], [31, 4096]), Err(ip), "overlap");
+    assert!(attest([4096, 32], [0, 4096]).is_ok(), "touching");
+    assert_eq!(attest([4095, 32], [0, 4096]), Err(ip), "overlap at the end");
+    assert_eq!(attest([u64::MAX - 8, 32], [0, 4096]), Err(BAD_ADDRESS));
+    assert_eq!(attest([0, 32], [u64::MAX - 8, 4096]), Err(BAD_ADDRESS));
+}
+
 #[test]
 fn non_session_calls_are_not_decoded() {
     let x = [0u64; 8];
@@ -238,6 +261,7 @@ fn non_session_calls_are_not_decoded() {
                 | Call::Run
                 | Call::Resume
                 | Call::Cancel
+                | Call::Attest
         );
         if !is_session {
             assert_eq!(session, Err(Status::NotSupported.into()), "{call}");
@@ -287,6 +311,7 @@ fn any_registers_decode_or_refuse() {
                     Call::Load => 6,
                     Call::Run => 8,
                     Call::Stats => 3,
+                    Call::Attest => 7,
                     _ => 2,
                 };
                 assert_eq!(&back[1..used], &x[1..used], "{call}");
