@@ -4,8 +4,8 @@
 
 use tzwasm_aot_loader::module::AotModule;
 use tzwasm_attest::claims::{
-    implementation_id, AotInfo, Claims, Component, Receipt, COMPONENT_FIRMWARE,
-    COMPONENT_MODULE, LIFECYCLE_DEBUG, LIFECYCLE_SECURED,
+    implementation_id, AotInfo, Claims, Component, Receipt, COMPONENT_FIRMWARE, COMPONENT_MODULE,
+    LIFECYCLE_DEBUG, LIFECYCLE_SECURED,
 };
 use tzwasm_attest::cose::{sign_claims, MAX_TOKEN_LEN};
 use tzwasm_firmware::identity;
@@ -30,7 +30,11 @@ pub struct ModuleEvidence<'a> {
 /// `.aot_stack_sizes` table only with stack bounds checks, which follow `--bounds-checks`
 /// unless given separately (docs/attestation.md).
 pub fn bounds_checks(module: &AotModule) -> &'static str {
-    if module.data_sections.iter().any(|s| s.name == ".aot_stack_sizes") {
+    if module
+        .data_sections
+        .iter()
+        .any(|s| s.name == ".aot_stack_sizes")
+    {
         "software"
     } else {
         "hardware"

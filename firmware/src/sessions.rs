@@ -33,8 +33,8 @@ use crate::quota::{Account, QuotaBook};
 use crate::shm::{accept_range, ShmRange};
 use spin::Mutex;
 use tzwasm_smc::args::{
-    AttestArgs, LoadArgs, OpenArgs, RunArgs, SessionCall, SessionHandle, ShmHandle, ShmRegisterArgs, ShmSpan,
-    StatsArgs,
+    AttestArgs, LoadArgs, OpenArgs, RunArgs, SessionCall, SessionHandle, ShmHandle,
+    ShmRegisterArgs, ShmSpan, StatsArgs,
 };
 use tzwasm_smc::{Regs4, Status};
 

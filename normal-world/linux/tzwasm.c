@@ -338,6 +338,7 @@ static bool tzwasm_call_allowed(u64 fn, bool *session, bool *shm)
 		return true;
 	case TZWASM_FN_LOAD:
 	case TZWASM_FN_RUN:
+	case TZWASM_FN_ATTEST:
 		*shm = true;
 		fallthrough;
 	case TZWASM_FN_RESUME:

@@ -21,19 +21,28 @@
 use core::fmt;
 
 use crate::args::{
-    LoadArgs, OpenArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmHandle, ShmOffset,
-    ShmSpan, StatsArgs,
+    AttestArgs, LoadArgs, OpenArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmHandle,
+    ShmOffset, ShmSpan, StatsArgs,
 };
 use crate::client::{Client, ClientError, Conduit};
 use crate::info::FailureMessage;
 use crate::ring::{self, Consumer, RingFault, SharedRegion, Stream};
 use crate::session::{
-    LoadReport, RunBlock, RunReport, LOAD_REPORT_SIZE, NO_TRAP_ID, RUN_REPORT_SIZE,
+    LoadReport, RunBlock, RunReport, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, NO_TRAP_ID,
+    RUN_REPORT_SIZE,
 };
 use crate::status::Status;
 
 /// Page size of shared-memory registrations.
 pub const PAGE_SIZE: usize = 4096;
+/// Bytes [`Session::attest`] keeps for the nonce before the token buffer.
+pub const ATTEST_NONCE_ROOM: usize = 64;
+
+/// Shared bytes [`Session::attest`] uses: the nonce's room and the token buffer.
+pub const fn attest_area_size() -> usize {
+    ATTEST_NONCE_ROOM + ATTEST_TOKEN_MIN as usize
+}
+
 /// Default capacity of each output stream's ring (stdout and stderr).
 pub const DEFAULT_RING_CAPACITY: u32 = 16 << 10;
 
@@ -479,6 +488,54 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// ATTEST: writes `nonce` at offset `at` of `area` (64-aligned), lets the secure world
+    /// sign a token for the loaded module into the [`ATTEST_TOKEN_MIN`] bytes after it, and
+    /// copies the token into `token` (at least [`ATTEST_TOKEN_MIN`] bytes); returns its
+    /// length. The area needs [`attest_area_size`] bytes from `at`.
+    pub fn attest(
+        &mut self,
+        area: &SharedArea<'_>,
+        at: usize,
+        nonce: &[u8],
+        token: &mut [u8],
+    ) -> Result<usize, Error> {
+        let token_at = at.saturating_add(ATTEST_NONCE_ROOM);
+        let needed = at.saturating_add(attest_area_size());
+        if needed > area.mem.len() || !area.mem.write_bytes(at, nonce) {
+            return Err(Error::Area {
+                what: "the attestation nonce and token",
+                needed,
+                have: area.mem.len(),
+            });
+        }
+        let args = match (
+            ShmSpan::new(at as u64, nonce.len() as u64),
+            ShmSpan::new(token_at as u64, ATTEST_TOKEN_MIN),
+        ) {
+            (Some(n), Some(t)) => AttestArgs::new(self.handle, area.handle, n, t),
+            _ => Err(Refusal::from(Status::BadAddress)),
+        };
+        let regs = match args {
+            Ok(args) => self.call(SessionCall::Attest(args)),
+            Err(r) => r.to_regs(),
+        };
+        let [_, len, ..] = status_of(self.conduit, "ATTEST", regs)?;
+        let out = match token.get_mut(..len as usize) {
+            Some(out) if len != 0 && len <= ATTEST_TOKEN_MIN => out,
+            _ => {
+                return Err(Error::Client(ClientError::BadReply(
+                    "ATTEST token length outside its buffer",
+                )))
+            }
+        };
+        if !area.mem.read_bytes(token_at, out) {
+            return Err(Error::Client(ClientError::BadReply(
+                "ATTEST token unreadable",
+            )));
+        }
+        Ok(out.len())
     }
 
     /// UNLOAD: the module's memory is zeroed and back in the pool.

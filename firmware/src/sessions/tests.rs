@@ -327,25 +327,56 @@ fn attest_needs_a_loaded_module_and_ranges_inside_the_registration() {
     let shm = m.shm_register(SHM, 0x4000, &dram()).unwrap();
     let s = fold(m.open(Q))[1];
     let (nonce, token) = ([0x100, 32], [0x2000, 0x800]);
-    assert_eq!(st(m.attest(s, shm, nonce, token)), Status::BadState, "nothing loaded");
-    assert_eq!(fold(m.load(s, shm, 0, 999, 0x1000))[0], Status::Interrupted.to_raw());
-    assert_eq!(st(m.attest(s, shm, nonce, token)), Status::BadState, "LOAD interrupted");
+    assert_eq!(
+        st(m.attest(s, shm, nonce, token)),
+        Status::BadState,
+        "nothing loaded"
+    );
+    assert_eq!(
+        fold(m.load(s, shm, 0, 999, 0x1000))[0],
+        Status::Interrupted.to_raw()
+    );
+    assert_eq!(
+        st(m.attest(s, shm, nonce, token)),
+        Status::BadState,
+        "LOAD interrupted"
+    );
     while fold(m.resume(s))[0] != SUCCESS {}
     let r = fold(m.attest(s, shm, nonce, token));
     assert_eq!(r[0], SUCCESS);
-    assert_eq!((r[2], r[3]), (SHM + 0x100, SHM + 0x2000), "secure addresses of both");
+    assert_eq!(
+        (r[2], r[3]),
+        (SHM + 0x100, SHM + 0x2000),
+        "secure addresses of both"
+    );
     // Before, during and after the run alike.
     assert_eq!(st(run(m, s, shm)), Status::OutputPending);
-    assert_eq!(st(m.attest(s, shm, nonce, token)), Status::Success, "paused");
+    assert_eq!(
+        st(m.attest(s, shm, nonce, token)),
+        Status::Success,
+        "paused"
+    );
     assert_eq!(st(m.cancel(s)), Status::Success);
     assert_eq!(st(m.attest(s, shm, nonce, token)), Status::Success, "ended");
     // Ranges are checked against the registration; the shape before the session.
-    assert_eq!(st(m.attest(s, shm, [0x3ff0, 32], token)), Status::BadAddress);
-    assert_eq!(st(m.attest(s, shm, nonce, [0x3800, 0x801])), Status::BadAddress);
+    assert_eq!(
+        st(m.attest(s, shm, [0x3ff0, 32], token)),
+        Status::BadAddress
+    );
+    assert_eq!(
+        st(m.attest(s, shm, nonce, [0x3800, 0x801])),
+        Status::BadAddress
+    );
     assert_eq!(st(m.attest(s, shm + 1, nonce, token)), Status::NoSuchHandle);
     assert_eq!(st(m.attest(s + 1, shm, nonce, token)), Status::NoSuchHandle);
-    assert_eq!(st(m.attest(s + 1, shm, [0, 31], token)), Status::InvalidParameter);
-    assert_eq!(st(m.attest(s, shm, [0x2000, 32], token)), Status::InvalidParameter);
+    assert_eq!(
+        st(m.attest(s + 1, shm, [0, 31], token)),
+        Status::InvalidParameter
+    );
+    assert_eq!(
+        st(m.attest(s, shm, [0x2000, 32], token)),
+        Status::InvalidParameter
+    );
     assert_eq!(m.pins(), (0, 0));
 }
 

@@ -5,6 +5,7 @@
 //! tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME] FILE.aot [-- ARGS...]
 //! tzwasm info
 //! tzwasm measure [--heap SIZE] FILE.aot...
+//! tzwasm attest [--heap SIZE] --nonce HEX FILE.aot > token.cbor
 //! ```
 //!
 //! The protocol logic (LOAD, RUN, draining the output ring, RESUME, CANCEL) is the shared
@@ -21,10 +22,12 @@ use std::sync::atomic::Ordering;
 
 use tzwasm_smc::ring::Stream;
 use tzwasm_smc::runner::{
-    area_size, failed, load_report_offset, run_offset, Error as RunError, RunEnd, RunObserver,
-    RunRequest, Session, DEFAULT_RING_CAPACITY,
+    area_size, attest_area_size, failed, load_report_offset, run_offset, Error as RunError, RunEnd,
+    RunObserver, RunRequest, Session, DEFAULT_RING_CAPACITY,
 };
-use tzwasm_smc::session::{LOAD_REPORT_SIZE, SESSION_MIN_QUOTA};
+use tzwasm_smc::session::{
+    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, SESSION_MIN_QUOTA,
+};
 use tzwasm_smc::{Client as _, ClientError, Status};
 
 use tzwasm_tool::device::{Channel, Device, SetupError, SHM_MAX_SIZE};
@@ -63,6 +66,7 @@ commands:
   run      run a module; its stdout/stderr stream to ours, its exit code becomes ours
   info     versions, secure pool size and usage, features
   measure  the secure world's SHA-256 of a module (equal to sha256sum)
+  attest   a signed attestation token (PSA, COSE_Sign1) for a module, bound to a nonce
   help     this text, or `tzwasm help COMMAND`
 
 `tzwasm COMMAND --help` describes each command.";
@@ -109,6 +113,24 @@ the bytes it copied (its measurement), in sha256sum's format: equal to `sha256su
 The module is unloaded again and not run. A file that does not load is still measured when
 the secure world copied it (a note on stderr says why it did not load).";
 
+const ATTEST_USAGE: &str = "\
+usage: tzwasm attest [--heap SIZE] --nonce HEX FILE.aot > token.cbor
+
+Loads FILE.aot into the secure world (measured, not run) and writes to stdout the PSA
+attestation token (RFC 9783: CBOR claims in a COSE_Sign1 signed with the device's ES256
+attestation key) that the secure world signs for it: the nonce, the device's instance ID, the
+firmware measurement, the module's SHA-256 and what its AOT file says of itself. Check it with
+tzwasm-verify and the device's public key (docs/attestation.md).
+
+options:
+  --nonce HEX   the verifier's challenge: 32, 48 or 64 bytes as hex (64, 96 or 128 digits)
+  --heap SIZE   heap quota for loading the module (as for `tzwasm run`; default 8M)
+  -h, --help    this text
+
+exit status: 0 with the token on stdout; 125 when the secure world could not attest (the
+message says why; \"attestation is not supported\" when the device has no device secret);
+2 for usage errors.";
+
 /// A failure with a message for people and an exit status.
 #[derive(Debug)]
 struct Failure {
@@ -153,12 +175,14 @@ fn main() -> ExitCode {
             Some("run") => print(RUN_USAGE),
             Some("info") => print(INFO_USAGE),
             Some("measure") => print(MEASURE_USAGE),
+            Some("attest") => print(ATTEST_USAGE),
             _ => print(USAGE),
         },
         Some("-V" | "--version") => print(&format!("tzwasm {}", env!("CARGO_PKG_VERSION"))),
         Some("run") => run(&args[1..]),
         Some("info") => info(&args[1..]),
         Some("measure") => measure(&args[1..]),
+        Some("attest") => attest(&args[1..]),
         Some(other) => Err(Failure::usage(format!("tzwasm: unknown command `{other}`"))),
     };
     match result {
@@ -596,6 +620,108 @@ fn measure(args: &[OsString]) -> Result<u8, Failure> {
             Err(e) => return Err(run_failure(e, channel.last_os_error.take())),
         }
     }
+    Ok(0)
+}
+
+/// Decodes a hex string (upper or lower case, even length).
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn attest(args: &[OsString]) -> Result<u8, Failure> {
+    let mut heap = None;
+    let mut nonce = None;
+    let mut file = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        let (name, inline) = split_eq(a);
+        let mut value = || match inline.clone() {
+            Some(v) => Some(v),
+            None => {
+                i += 1;
+                args.get(i).cloned()
+            }
+        };
+        match name {
+            _ if is_help(a) => return print(ATTEST_USAGE),
+            b"--heap" => heap = Some(heap_value(value().as_ref())?),
+            b"--nonce" => {
+                let v = value().ok_or_else(|| Failure::usage("attest: --nonce needs HEX"))?;
+                let bytes = v
+                    .to_str()
+                    .and_then(unhex)
+                    .ok_or_else(|| Failure::usage("attest: --nonce is not hex"))?;
+                if !ATTEST_NONCE_LENGTHS.contains(&(bytes.len() as u64)) {
+                    return Err(Failure::usage(format!(
+                        "attest: the nonce is {} bytes; it must be 32, 48 or 64",
+                        bytes.len()
+                    )));
+                }
+                nonce = Some(bytes);
+            }
+            n if n.starts_with(b"-") && n.len() > 1 => {
+                return Err(Failure::usage(format!(
+                    "attest: unknown option `{}`",
+                    a.to_string_lossy()
+                )))
+            }
+            _ if file.is_some() => return Err(Failure::usage("attest: one FILE.aot at a time")),
+            _ => file = Some(a.clone()),
+        }
+        i += 1;
+    }
+    let nonce = nonce.ok_or_else(|| Failure::usage("attest: give the verifier's --nonce HEX"))?;
+    let path = file.ok_or_else(|| Failure::usage("attest: which module? give FILE.aot"))?;
+    let module = read_module(&path)?;
+    let attest_at = load_report_offset(module.len())
+        .and_then(|r| r.checked_add(LOAD_REPORT_SIZE))
+        .map(|n| n.next_multiple_of(64))
+        .unwrap_or(usize::MAX);
+    let need = attest_at.saturating_add(attest_area_size());
+    if need > SHM_MAX_SIZE {
+        return Err(Failure::new(format!(
+            "{} is {} bytes; the driver shares at most {} per program",
+            path.to_string_lossy(),
+            module.len(),
+            size::show(SHM_MAX_SIZE as u64)
+        )));
+    }
+    let Device {
+        mut channel,
+        shm: mapping,
+    } = open_device(need, heap)?;
+    let area = mapping.area();
+    let handle = channel.session();
+    let mut token = vec![0u8; ATTEST_TOKEN_MIN as usize];
+    let result = {
+        let mut session = Session::attach(&mut channel, handle);
+        session
+            .load(&area, &module)
+            .and_then(|_| session.attest(&area, attest_at, &nonce, &mut token))
+    };
+    let len = match result {
+        Ok(len) => len,
+        Err(RunError::Refused {
+            status: Status::NotSupported,
+            ..
+        }) => {
+            return Err(Failure::new(
+                "attestation is not supported: this device has no device secret",
+            ))
+        }
+        Err(e) => return Err(run_failure(e, channel.last_os_error.take())),
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(token.get(..len).unwrap_or_default())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::new(format!("writing the token: {e}")))?;
     Ok(0)
 }
 

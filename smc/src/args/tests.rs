@@ -224,7 +224,16 @@ fn run_refusals_in_order() {
 }
 
 fn attest(nonce: [u64; 2], token: [u64; 2]) -> Result<AttestArgs, Refusal> {
-    let x = [ids::ATTEST.to_x0(), S.raw(), H.raw(), nonce[0], nonce[1], token[0], token[1], 0];
+    let x = [
+        ids::ATTEST.to_x0(),
+        S.raw(),
+        H.raw(),
+        nonce[0],
+        nonce[1],
+        token[0],
+        token[1],
+        0,
+    ];
     AttestArgs::from_regs(&x)
 }
 
