@@ -449,13 +449,10 @@ impl AttestArgs {
         nonce: ShmSpan,
         token: ShmSpan,
     ) -> Result<Self, Refusal> {
-        let mut allowed = false;
-        let mut i = 0;
-        while i < ATTEST_NONCE_LENGTHS.len() {
-            allowed |= ATTEST_NONCE_LENGTHS[i] == nonce.len();
-            i += 1;
-        }
-        if !allowed || token.len() < ATTEST_TOKEN_MIN || nonce.overlaps(token) {
+        if !ATTEST_NONCE_LENGTHS.contains(&nonce.len())
+            || token.len() < ATTEST_TOKEN_MIN
+            || nonce.overlaps(token)
+        {
             return Err(Status::InvalidParameter.into());
         }
         Ok(AttestArgs {
