@@ -625,7 +625,7 @@ fn measure(args: &[OsString]) -> Result<u8, Failure> {
 
 /// Decodes a hex string (upper or lower case, even length).
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -702,9 +702,10 @@ fn attest(args: &[OsString]) -> Result<u8, Failure> {
     let mut token = vec![0u8; ATTEST_TOKEN_MIN as usize];
     let result = {
         let mut session = Session::attach(&mut channel, handle);
-        session
-            .load(&area, &module)
-            .and_then(|_| session.attest(&area, attest_at, &nonce, &mut token))
+        match session.load(&area, &module) {
+            Ok(_) => session.attest(&area, attest_at, &nonce, &mut token),
+            Err(e) => Err(e),
+        }
     };
     let len = match result {
         Ok(len) => len,
