@@ -57,19 +57,38 @@ pub fn seal(
         .checked_add(OVERHEAD)
         .ok_or(Error::InvalidInput)?;
     let out = out.get_mut(..total).ok_or(Error::BufferTooSmall)?;
-    let (head, rest) = out.split_at_mut(MAGIC.len() + NONCE_LEN);
-    let (body, tag_out) = rest.split_at_mut(data.len());
+    out.get_mut(HEADER_LEN..HEADER_LEN + data.len())
+        .ok_or(Error::BufferTooSmall)?
+        .copy_from_slice(data);
+    seal_in_place(keys, module, nonce, out)?;
+    Ok(total)
+}
+
+/// Bytes of a blob before its ciphertext: the magic and the nonce.
+pub const HEADER_LEN: usize = MAGIC.len() + NONCE_LEN;
+
+/// Seals in place: `blob` is the whole blob (`data length + OVERHEAD` bytes) with the data
+/// already at `blob[HEADER_LEN..len - TAG_LEN]`; writes the header, encrypts, writes the tag.
+/// For callers that cannot hold a second copy (the module's `tzwasm.seal`, in its memory).
+pub fn seal_in_place(
+    keys: &DeviceKeys,
+    module: &Sha256Hash,
+    nonce: &[u8; NONCE_LEN],
+    blob: &mut [u8],
+) -> Result<(), Error> {
+    let data_len = data_len(blob.len()).ok_or(Error::BufferTooSmall)?;
+    let (head, rest) = blob.split_at_mut(HEADER_LEN);
+    let (body, tag_out) = rest.split_at_mut(data_len);
     let (magic, nonce_out) = head.split_at_mut(MAGIC.len());
     magic.copy_from_slice(&MAGIC);
     nonce_out.copy_from_slice(nonce);
-    body.copy_from_slice(data);
     let key = module_key(keys, module)?;
     let cipher = XChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
     let tag = cipher
         .encrypt_in_place_detached(XNonce::from_slice(nonce), &MAGIC, body)
         .map_err(|_| Error::InvalidInput)?;
     tag_out.copy_from_slice(&tag);
-    Ok(total)
+    Ok(())
 }
 
 /// The length of the data inside a blob of `blob_len` bytes, if it can be a blob at all.
@@ -87,25 +106,42 @@ pub fn unseal(
     out: &mut [u8],
 ) -> Result<usize, Error> {
     let len = data_len(blob.len()).ok_or(Error::Unseal)?;
-    let (magic, rest) = blob.split_at(MAGIC.len());
-    if magic != MAGIC {
-        return Err(Error::Unseal);
-    }
-    let (nonce, rest) = rest.split_at(NONCE_LEN);
+    let (head, rest) = blob.split_at(HEADER_LEN);
     let (body, tag) = rest.split_at(len);
     let out = out.get_mut(..len).ok_or(Error::BufferTooSmall)?;
     out.copy_from_slice(body);
+    let head: &[u8; HEADER_LEN] = head.try_into().map_err(|_| Error::Unseal)?;
+    let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Unseal)?;
+    unseal_in_place(keys, module, head, tag, out)?;
+    Ok(len)
+}
+
+/// Opens in place: `data` holds the blob's ciphertext (copied out of it by the caller) and is
+/// decrypted where it is; `head` and `tag` are the blob's first [`HEADER_LEN`] and last
+/// [`TAG_LEN`] bytes. On failure `data` is zeroed and no plaintext is left.
+pub fn unseal_in_place(
+    keys: &DeviceKeys,
+    module: &Sha256Hash,
+    head: &[u8; HEADER_LEN],
+    tag: &[u8; TAG_LEN],
+    data: &mut [u8],
+) -> Result<(), Error> {
+    let (magic, nonce) = head.split_at(MAGIC.len());
+    if magic != MAGIC {
+        data.fill(0);
+        return Err(Error::Unseal);
+    }
     let key = module_key(keys, module)?;
     let cipher = XChaCha20Poly1305::new(Key::from_slice(key.as_ref()));
     match cipher.decrypt_in_place_detached(
         XNonce::from_slice(nonce),
         &MAGIC,
-        out,
+        data,
         Tag::from_slice(tag),
     ) {
-        Ok(()) => Ok(len),
+        Ok(()) => Ok(()),
         Err(_) => {
-            out.fill(0);
+            data.fill(0);
             Err(Error::Unseal)
         }
     }

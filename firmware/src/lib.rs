@@ -30,4 +30,5 @@ pub mod pool;
 pub mod quota;
 pub mod sessions;
 pub mod shm;
+pub mod tee_imports;
 pub mod user;

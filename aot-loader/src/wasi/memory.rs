@@ -89,6 +89,27 @@ impl<'a> GuestMemory<'a> {
         Ok(unsafe { core::slice::from_raw_parts_mut(self.base.add(range.start), range.len()) })
     }
 
+    /// Copies `len` bytes from `src` to `dst` inside the memory (the ranges may overlap, as
+    /// `memmove`); `FAULT` if either range leaves it.
+    pub fn copy_within(&mut self, src: u32, dst: u32, len: u32) -> Result<(), Errno> {
+        let from = self.check(src, len)?;
+        let to = self.check(dst, len)?;
+        if from.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: both ranges lie inside `0..size` (checked above) and are non-empty, so
+        // `base` is the memory `new`'s contract describes; `ptr::copy` allows overlap, and
+        // `&mut self` makes this the only access meanwhile.
+        unsafe {
+            core::ptr::copy(
+                self.base.add(from.start),
+                self.base.add(to.start),
+                from.len(),
+            )
+        };
+        Ok(())
+    }
+
     /// `N` bytes at `addr`.
     pub fn read_array<const N: usize>(&self, addr: u32) -> Result<[u8; N], Errno> {
         let len = u32::try_from(N).map_err(|_| Errno::FAULT)?;

@@ -1349,3 +1349,15 @@ fn limited_output_gives_short_writes_then_pending() {
         ret(Errno::NOTCAPABLE)
     );
 }
+
+#[test]
+fn guest_copy_within_checks_both_ranges_and_allows_overlap() {
+    let mut bytes: Vec<u8> = (0..64).collect();
+    let mut m = GuestMemory::from_slice(&mut bytes);
+    assert_eq!(m.copy_within(0, 4, 8), Ok(()));
+    assert_eq!(m.copy_within(60, 0, 5), Err(Errno::FAULT));
+    assert_eq!(m.copy_within(0, 60, 5), Err(Errno::FAULT));
+    assert_eq!(m.copy_within(u32::MAX, 0, 2), Err(Errno::FAULT));
+    assert_eq!(m.copy_within(64, 64, 0), Ok(()));
+    assert_eq!(&bytes[..12], &[0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7]);
+}
