@@ -3,6 +3,7 @@
 //! buffer on the serving CPU's stack (no allocation: the normal world and modules reach this).
 
 use tzwasm_aot_loader::module::AotModule;
+use tzwasm_aot_loader::wasi::Errno;
 use tzwasm_attest::claims::{
     implementation_id, AotInfo, Claims, Component, Receipt, COMPONENT_FIRMWARE, COMPONENT_MODULE,
     LIFECYCLE_DEBUG, LIFECYCLE_SECURED,
@@ -16,14 +17,52 @@ pub const PLATFORM: &str = "qemu-virt";
 /// The AOT format version every loaded module has (the loader accepts no other).
 const AOT_VERSION: u32 = 6;
 
-/// What a token says about one loaded module.
-pub struct ModuleEvidence<'a> {
+/// Longest target name a token carries (wamrc writes e.g. "aarch64v8").
+const MAX_TARGET: usize = 32;
+
+/// What a token says about one loaded module, copied out of its LOAD (no allocation, no
+/// borrow of the module).
+#[derive(Clone, Copy)]
+pub struct ModuleEvidence {
     /// SHA-256 of the file as LOAD copied it.
-    pub measurement: &'a [u8; 32],
-    /// The parsed module (target info, sections).
-    pub module: &'a AotModule,
+    pub measurement: [u8; 32],
+    target: [u8; MAX_TARGET],
+    target_len: usize,
+    features: u64,
+    bounds_checks: &'static str,
     /// The session's heap quota.
     pub heap_quota: u64,
+}
+
+impl ModuleEvidence {
+    /// The facts of `module`, measured as `measurement`, in a session of `heap_quota`.
+    pub fn new(measurement: [u8; 32], module: &AotModule, heap_quota: u64) -> Self {
+        let name = module.target.arch_name.as_bytes();
+        // The parser accepts only the aarch64 names (ASCII, short); a longer one is cut at a
+        // character boundary of its ASCII prefix.
+        let target_len = name.len().min(MAX_TARGET);
+        let mut target = [0u8; MAX_TARGET];
+        if let (Some(dst), Some(src)) = (target.get_mut(..target_len), name.get(..target_len)) {
+            dst.copy_from_slice(src);
+        }
+        ModuleEvidence {
+            measurement,
+            target,
+            target_len,
+            features: module.target.feature_flags,
+            bounds_checks: bounds_checks(module),
+            heap_quota,
+        }
+    }
+
+    fn target(&self) -> &str {
+        let bytes = self.target.get(..self.target_len).unwrap_or_default();
+        match core::str::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or_default())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Bounds-check mode the code was compiled for, as far as the file shows it: wamrc emits the
@@ -59,7 +98,7 @@ impl Token {
 /// Signs a token for `ev` with `nonce` (32, 48 or 64 bytes). NOT_SUPPORTED without a device
 /// identity; INVALID_PARAMETER for a nonce or user data the format refuses.
 pub fn sign(
-    ev: &ModuleEvidence<'_>,
+    ev: &ModuleEvidence,
     nonce: &[u8],
     client_id: i32,
     user_data: Option<&[u8]>,
@@ -84,14 +123,14 @@ pub fn sign(
         },
         module: Component {
             kind: COMPONENT_MODULE,
-            measurement: ev.measurement,
+            measurement: &ev.measurement,
             version: None,
         },
         aot: AotInfo {
             version: AOT_VERSION,
-            target: &ev.module.target.arch_name,
-            features: ev.module.target.feature_flags,
-            bounds_checks: bounds_checks(ev.module),
+            target: ev.target(),
+            features: ev.features,
+            bounds_checks: ev.bounds_checks,
         },
         heap_quota: ev.heap_quota,
         user_data,
@@ -106,4 +145,57 @@ pub fn sign(
         _ => Status::Internal,
     })?;
     Ok(token)
+}
+
+/// The `tzwasm` import module's services for one instance ([`tzwasm_firmware::tee_imports`]):
+/// tokens with client ID 1 (asked by the module), sealing under the module's measurement with
+/// nonces from the payload's DRBG.
+pub struct ModuleServices<'a> {
+    /// The instance's evidence.
+    pub evidence: &'a ModuleEvidence,
+}
+
+impl tzwasm_firmware::tee_imports::TeeServices for ModuleServices<'_> {
+    fn attest(
+        &mut self,
+        nonce: &[u8],
+        user_data: &[u8],
+        out: &mut [u8; MAX_TOKEN_LEN],
+    ) -> Result<usize, Errno> {
+        let token = sign(
+            self.evidence,
+            nonce,
+            tzwasm_attest::claims::CLIENT_MODULE,
+            Some(user_data),
+            None,
+        )
+        .map_err(|s| match s {
+            Status::NotSupported => Errno::NOTSUP,
+            _ => Errno::INVAL,
+        })?;
+        out.copy_from_slice(&token.bytes);
+        Ok(token.len)
+    }
+
+    fn seal_in_place(&mut self, blob: &mut [u8]) -> Result<(), Errno> {
+        let id = identity::get().ok_or(Errno::NOTSUP)?;
+        let mut nonce = [0u8; tzwasm_attest::seal::NONCE_LEN];
+        crate::platform::random(&mut nonce);
+        tzwasm_attest::seal::seal_in_place(&id.keys, &self.evidence.measurement, &nonce, blob)
+            .map_err(|_| Errno::INVAL)
+    }
+
+    fn unseal_in_place(
+        &mut self,
+        head: &[u8; tzwasm_attest::seal::HEADER_LEN],
+        tag: &[u8; tzwasm_attest::seal::TAG_LEN],
+        data: &mut [u8],
+    ) -> Result<(), Errno> {
+        let Some(id) = identity::get() else {
+            data.fill(0);
+            return Err(Errno::NOTSUP);
+        };
+        tzwasm_attest::seal::unseal_in_place(&id.keys, &self.evidence.measurement, head, tag, data)
+            .map_err(|_| Errno::BADMSG)
+    }
 }

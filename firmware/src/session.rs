@@ -431,7 +431,7 @@ fn begin_instance(job: &mut Attempt) -> Result<Building, LoadError> {
             p.min_quota,
         ))
     });
-    let Some((platform, file_box, module_box, config, min_quota)) = parsed else {
+    let Some((mut platform, file_box, module_box, config, min_quota)) = parsed else {
         return Err((
             Status::Internal,
             0,
@@ -445,6 +445,11 @@ fn begin_instance(job: &mut Attempt) -> Result<Building, LoadError> {
     let file: &'static [u8] = unsafe { core::slice::from_raw_parts(file_ptr.cast::<u8>(), len) };
     // SAFETY: module_ptr is a fresh box, freed only in Loaded::drop or below.
     let module_ref: &'static AotModule = unsafe { &*module_ptr };
+    platform.evidence = Some(crate::attestation::ModuleEvidence::new(
+        job.report.sha256,
+        module_ref,
+        job.quota,
+    ));
     match Instance::begin(module_ref, file, platform, config) {
         Ok(instance) => Ok(Building {
             loaded: Loaded {
@@ -1102,11 +1107,8 @@ impl Engine for FwEngine {
         }
         // SAFETY: `module` is live for as long as `loaded` (freed only in Loaded::drop).
         let module = unsafe { &*loaded.module };
-        let evidence = crate::attestation::ModuleEvidence {
-            measurement: &loaded.measurement,
-            module,
-            heap_quota: account.quota(),
-        };
+        let evidence =
+            crate::attestation::ModuleEvidence::new(loaded.measurement, module, account.quota());
         let token = crate::attestation::sign(
             &evidence,
             nonce,

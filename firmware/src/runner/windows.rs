@@ -17,8 +17,9 @@ use alloc::vec::Vec;
 use core::alloc::Layout;
 use tzwasm_aot_loader::module::FuncType;
 use tzwasm_aot_loader::runtime::{Entry, Helper, Platform, PlatformError};
-use tzwasm_aot_loader::wasi::WasiHost;
+use tzwasm_aot_loader::wasi::{GuestMemory, WasiHost};
 use tzwasm_firmware::pool::Owner;
+use tzwasm_firmware::tee_imports::{self, TeeFunc};
 use tzwasm_mmu::Attributes;
 
 const PAGE: u64 = 4096;
@@ -87,6 +88,9 @@ pub struct SecurePlatform {
     stubs: Option<(u64, u64)>, // (EL0 VA, kernel alias PA) of the stub page
     /// The WASI host of the current run.
     pub wasi: RunWasi,
+    /// What the `tzwasm` imports attest and seal under: the module's measurement and facts
+    /// (set by LOAD before instantiation, once the file is measured).
+    pub evidence: Option<crate::attestation::ModuleEvidence>,
     /// Where instantiation spent its time, in counter ticks (STATS page 3).
     pub ticks: InstantiateTicks,
     /// When the code image was handed out writable (the runtime relocates until seal_code).
@@ -249,6 +253,7 @@ impl SecurePlatform {
             windows: Vec::new(),
             stubs: None,
             wasi: RunWasi::new(),
+            evidence: None,
             ticks: InstantiateTicks::default(),
             code_given_at: 0,
             owner: POOL.owner_now(),
@@ -662,8 +667,26 @@ unsafe impl Platform for SecurePlatform {
         &mut self.wasi
     }
 
-    fn resolve_import(&mut self, _module: &str, _name: &str, _ty: &FuncType) -> Option<u32> {
-        None
+    fn resolve_import(&mut self, module: &str, name: &str, ty: &FuncType) -> Option<u32> {
+        tee_imports::lookup(module, name, ty).map(TeeFunc::id)
+    }
+
+    fn call_import(
+        &mut self,
+        id: u32,
+        memory: &mut GuestMemory<'_>,
+        args: &[u64],
+        results: &mut [u64],
+    ) -> Result<(), String> {
+        let (Some(func), Some(evidence)) = (TeeFunc::from_id(id), self.evidence.as_ref()) else {
+            return Err(text(format_args!("host import {id} not provided")));
+        };
+        let mut services = crate::attestation::ModuleServices { evidence };
+        let errno = tee_imports::call(func, &mut services, memory, args);
+        if let Some(r) = results.first_mut() {
+            *r = u64::from(errno.0);
+        }
+        Ok(())
     }
 }
 
