@@ -11,7 +11,8 @@
 # address of a victim paused mid-run in session 1), externref_arg and table_copy (issue 11's
 # two reproduced cases), many_symbols (parser memory, quota smaller than the file), quota_sum
 # (live quotas never add up to more than the pool), corpus (every manifest test against
-# iwasm's results), clean (the secure pool is back to its baseline).
+# iwasm's results), tee_imports (issue 12: the tzwasm imports with hostile arguments), clean
+# (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
 manifest=/usr/share/tzwasm/manifest.txt
@@ -703,13 +704,27 @@ case_quota_sum() {
     fi
 }
 
+# Issue 12: the tzwasm imports (attest, seal, unseal) from a module in the secure world, with
+# good and hostile arguments (wild, wrapping and overlapping pointers, short buffers, changed
+# blobs); the module checks each errno itself and prints a summary. The next run works.
+case_tee_imports() {
+    run tee run tee-selftest.aot
+    sum=$(grep '^tee-selftest: ' $tmp/tee.out)
+    if [ "$(rc tee)" = 0 ] && echo "$sum" | grep -q ' 0 failed$' && ! grep -q '^FAIL' $tmp/tee.out &&
+        hello_after tee; then
+        pass "tzwasm imports from a module: $sum (hostile pointers get errnos, a changed blob EBADMSG); the next run works"
+    else
+        fail "tzwasm imports" "exit $(rc tee), $(grep -v '^ok' $tmp/tee.out | tr '\n' ';') stderr '$(cat $tmp/tee.err)'"
+    fi
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c
