@@ -34,7 +34,7 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 # 1,000,000-slot table.copy), and the hand-made modules of tools/hostile-aot's linux.rs (the
 # isolation victim, one attacker per victim address with its .patch list, many symbols).
 LINUX_GUESTS := $(addprefix $(BUILD)/linux/guests/,spin.aot busy.aot externref-arg.aot \
-	table-copy-1m.aot tee-selftest.aot)
+	table-copy-1m.aot tee-selftest.aot tee-demo.aot)
 LINUX_HOSTILE_DIR := $(BUILD)/hostile-aot/linux
 LINUX_ATTACKS := code data stack memory page2 stubs
 LINUX_HOSTILE := $(LINUX_HOSTILE_DIR)/isolation-victim.aot $(LINUX_HOSTILE_DIR)/many-symbols.aot \
@@ -52,6 +52,14 @@ $(BUILD)/linux/guests/tee-selftest.aot: guests/tee/selftest.c guests/include/tzw
 	@mkdir -p $(dir $@)
 	$(WASI_CC) $(WASI_CFLAGS) -I$(GUESTS)/include -o $(@:.aot=.wasm) $<
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+# tee-demo (guests/tee: the Rust bindings tzwasm-guest and a command-line demo of them).
+TEE_GUEST_SRCS := $(wildcard $(GUESTS)/tee/Cargo.* $(GUESTS)/tee/*/Cargo.toml $(GUESTS)/tee/*/src/*.rs)
+$(BUILD)/linux/guests/tee-demo.aot: $(TEE_GUEST_SRCS) $(WAMRC)
+	@mkdir -p $(dir $@)
+	$(CARGO) build --release --target wasm32-wasip1 --manifest-path $(GUESTS)/tee/Cargo.toml \
+		--target-dir $(BUILD)/tee-target
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(BUILD)/tee-target/wasm32-wasip1/release/tee-demo.wasm >/dev/null
 
 .PHONY: setup-linux linux-module linux-tool linux-tfa linux-image linux-test
 
