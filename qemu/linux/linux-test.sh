@@ -11,7 +11,8 @@
 # address of a victim paused mid-run in session 1), externref_arg and table_copy (issue 11's
 # two reproduced cases), many_symbols (parser memory, quota smaller than the file), quota_sum
 # (live quotas never add up to more than the pool), corpus (every manifest test against
-# iwasm's results), tee_imports (issue 12: the tzwasm imports with hostile arguments), clean
+# iwasm's results), tee_imports (issue 12: the tzwasm imports with hostile arguments), seal_runs (sealed
+# data across runs and modules), clean
 # (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
@@ -718,13 +719,37 @@ case_tee_imports() {
     fi
 }
 
+# Issue 12: data sealed in one run opens in the next (the secure world keeps no state: the
+# blob is the normal world's); the same program compiled otherwise (another measurement)
+# cannot open it, nor can anyone open a blob with one byte changed.
+case_seal_runs() {
+    run seal1 run tee-demo.aot seal "counter=41"
+    blob=$(cat $tmp/seal1.out)
+    run seal2 run tee-demo.aot unseal "$blob"
+    run seal3 run tee-demo-bc1.aot unseal "$blob"
+    first=$(printf '%s' "$blob" | cut -c1-60)
+    flip=$(printf '%s' "$blob" | cut -c61-62)
+    rest=$(printf '%s' "$blob" | cut -c63-)
+    [ "$flip" = 00 ] && nf=01 || nf=00
+    run seal4 run tee-demo.aot unseal "$first$nf$rest"
+    why="sealed blob is corrupt or belongs to another module or device"
+    if [ "$(rc seal1)" = 0 ] && [ ${#blob} = $(((10 + 44) * 2)) ] &&
+        [ "$(rc seal2)" = 0 ] && [ "$(cat $tmp/seal2.out)" = "counter=41" ] &&
+        [ "$(rc seal3)" = 1 ] && grep -qF "$why" $tmp/seal3.err &&
+        [ "$(rc seal4)" = 1 ] && grep -qF "$why" $tmp/seal4.err && [ ! -s $tmp/seal4.out ]; then
+        pass "sealing across runs: sealed in one run, opened in the next; another module's file and a changed byte get \"$(cat $tmp/seal3.err)\""
+    else
+        fail "sealing across runs" "seal: exit $(rc seal1) '$blob' $(cat $tmp/seal1.err); unseal: exit $(rc seal2) '$(cat $tmp/seal2.out)' $(cat $tmp/seal2.err); other module: exit $(rc seal3) $(cat $tmp/seal3.err); changed: exit $(rc seal4) '$(cat $tmp/seal4.out)' $(cat $tmp/seal4.err)"
+    fi
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c
