@@ -17,7 +17,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Decodes hex (upper or lower case, an optional `0x`, no separators).
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let t = text.strip_prefix("0x").unwrap_or(text);
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| char::from(c).to_digit(16);
@@ -41,7 +41,7 @@ pub fn diag(v: &Value) -> String {
 pub fn diag_short(v: &Value) -> String {
     let d = diag(v);
     match d.char_indices().nth(60) {
-        Some((at, _)) => format!("{}...", &d[..at]),
+        Some((at, _)) => format!("{}...", d.get(..at).unwrap_or_default()),
         None => d,
     }
 }

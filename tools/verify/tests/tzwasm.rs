@@ -285,7 +285,8 @@ fn swapped_streams_fail() {
 fn other_args_fail() {
     let run = Run::sample();
     let rc = receipt(&run, Outcome::Exited(0));
-    let cases: [(&[u8], Vec<&[u8]>, Vec<&[u8]>); 5] = [
+    type Case<'a> = (&'a [u8], Vec<&'a [u8]>, Vec<&'a [u8]>);
+    let cases: [Case; 5] = [
         (b"", vec![b"m.aot", b"--flag", b"valuf"], ENV.to_vec()),
         (b"", vec![b"--flag", b"value"], ENV.to_vec()),
         (b"", ARGV.to_vec(), vec![]),
