@@ -10,7 +10,8 @@
 # node's mode, as module parameters), isolation (an attacker in session 2 at every window
 # address of a victim paused mid-run in session 1), externref_arg and table_copy (issue 11's
 # two reproduced cases), many_symbols (parser memory, quota smaller than the file), quota_sum
-# (live quotas never add up to more than the pool), corpus (every manifest test against
+# (live quotas never add up to more than the pool), verify_rfc (tzwasm-verify on RFC 9783's
+# example token and a corrupted copy), corpus (every manifest test against
 # iwasm's results), clean (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
@@ -703,13 +704,33 @@ case_quota_sum() {
     fi
 }
 
+# tzwasm-verify on RFC 9783's example token (data no one here wrote): it verifies with the RFC's
+# key and nonce; a copy with one signature byte zeroed is rejected with exit 1 and the reason.
+case_verify_rfc() {
+    v=/usr/share/tzwasm/rfc9783
+    tzwasm-verify token $v/psa-sign1.cbor --key $v/tfm-es-iak.pem \
+        --nonce 0101010101010101010101010101010101010101010101010101010101010101 \
+        >$tmp/vr.out 2>$tmp/vr.err
+    good=$?
+    cp $v/psa-sign1.cbor $tmp/vr-bad.cbor
+    printf '\000' | dd of=$tmp/vr-bad.cbor bs=1 seek=300 conv=notrunc 2>/dev/null
+    tzwasm-verify token $tmp/vr-bad.cbor --key $v/tfm-es-iak.pem >$tmp/vr-bad.out 2>$tmp/vr-bad.err
+    bad=$?
+    if [ $good = 0 ] && grep -qx "verified: signature (ES256), nonce" $tmp/vr.out \
+        && [ $bad = 1 ] && grep -qx "tzwasm-verify: signature does not verify" $tmp/vr-bad.err; then
+        pass "verify rfc: RFC 9783's example token verifies in the guest; one byte changed: \"$(cat $tmp/vr-bad.err)\""
+    else
+        fail "verify rfc" "good: exit $good, $(tail -1 $tmp/vr.out) $(cat $tmp/vr.err); corrupted: exit $bad, $(cat $tmp/vr-bad.err)"
+    fi
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum verify_rfc corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c
