@@ -85,10 +85,10 @@ $(LINUX_KO): normal-world/linux/tzwasm.c normal-world/linux/Kbuild \
 		CROSS_COMPILE=$(CROSS_COMPILE) TZWASM_INCLUDE=$(TOP)/normal-world/include W=1 modules
 	cp $(LINUX_OUT)/module/tzwasm.ko $@
 
-# The tzwasm tool, static musl.
+# The tzwasm tool and the verifier (tzwasm-verify, next to it in the same directory), static musl.
 linux-tool: FORCE | $(LINUX_SETUP_STAMP)
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=$(CROSS_COMPILE)gcc \
-		$(CARGO) build --release --target $(TOOL_TARGET) -p tzwasm-tool
+		$(CARGO) build --release --target $(TOOL_TARGET) -p tzwasm-tool -p tzwasm-verify
 
 linux-tfa: $(TFA_LINUX_STAMP)
 $(TFA_LINUX_STAMP): mk/tfa.mk mk/linux.mk $(TFA_STAMP)

@@ -4,7 +4,8 @@
 # WAMR iwasm's recorded results in the initramfs. Prints "[PASS] name" or "[FAIL] name: why"
 # per case and ends with "N passed, M failed". Usage: linux-test [CASE...] (default: all).
 #
-# Cases: hello, args, exit-codes, trap, large-output, stream-10mib, measure, heap-too-small,
+# Cases (and verify_rfc: tzwasm-verify on RFC 9783's example token and a corrupted copy):
+# hello, args, exit-codes, trap, large-output, stream-10mib, measure, heap-too-small,
 # signals, driver, cancel-loop (preemption: an endless module on one CPU, another process keeps running, a
 # signal stops the module), two-at-once, unload-reload, fair-use (per-uid limits and the
 # node's mode, as module parameters), isolation (an attacker in session 2 at every window
@@ -667,6 +668,26 @@ case_many_symbols() {
     fi
 }
 
+# tzwasm-verify on RFC 9783's example token (data no one here wrote): it verifies with the RFC's
+# key and nonce; a copy with one signature byte zeroed is rejected with exit 1 and the reason.
+case_verify_rfc() {
+    v=/usr/share/tzwasm/rfc9783
+    tzwasm-verify token $v/psa-sign1.cbor --key $v/tfm-es-iak.pem \
+        --nonce 0101010101010101010101010101010101010101010101010101010101010101 \
+        >$tmp/vr.out 2>$tmp/vr.err
+    good=$?
+    cp $v/psa-sign1.cbor $tmp/vr-bad.cbor
+    printf '\000' | dd of=$tmp/vr-bad.cbor bs=1 seek=300 conv=notrunc 2>/dev/null
+    tzwasm-verify token $tmp/vr-bad.cbor --key $v/tfm-es-iak.pem >$tmp/vr-bad.out 2>$tmp/vr-bad.err
+    bad=$?
+    if [ $good = 0 ] && grep -qx "verified: signature (ES256), nonce" $tmp/vr.out \
+        && [ $bad = 1 ] && grep -qx "tzwasm-verify: signature does not verify" $tmp/vr-bad.err; then
+        pass "verify rfc: RFC 9783's example token verifies in the guest; one byte changed: \"$(cat $tmp/vr-bad.err)\""
+    else
+        fail "verify rfc" "good: exit $good, $(tail -1 $tmp/vr.out) $(cat $tmp/vr.err); corrupted: exit $bad, $(cat $tmp/vr-bad.err)"
+    fi
+}
+
 # Issue 11, suspected: "the sum of live quotas can exceed the pool". Quotas are reserved while
 # a program's session is open: with one session holding half of what is free, a --heap of the
 # rest plus a page is refused with the bytes now free (what was free minus the held quota),
@@ -749,7 +770,7 @@ case_clean() {
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c

@@ -9,7 +9,8 @@
 #   /bin/busybox                busybox-static:arm64 (applets linked at boot)
 #   /lib/modules/tzwasm.ko      the driver, loaded by /init
 #   /usr/bin/tzwasm             the tool (and tzwasm-driver-test, the driver's interface test,
-#                               from the same directory)
+#                               and tzwasm-verify, the token verifier, from the same directory)
+#   /usr/share/tzwasm/rfc9783   RFC 9783's example token and key (attest/testdata/rfc9783)
 #   /usr/share/tzwasm/examples  every .aot of CORPUS_DIR plus the extra AOT files
 #   /usr/share/tzwasm/expected  WAMR iwasm's recorded results (per test: stdout, stderr, exit, trap)
 #   /usr/share/tzwasm/{manifest.txt,skip.txt}  the corpus tests and the ones left out
@@ -35,6 +36,11 @@ cp "$ko" "$stage/lib/modules/tzwasm.ko"
 "${CROSS_COMPILE:-aarch64-linux-gnu-}strip" -o "$stage/usr/bin/tzwasm" "$tool"
 "${CROSS_COMPILE:-aarch64-linux-gnu-}strip" -o "$stage/usr/bin/tzwasm-driver-test" \
     "$(dirname "$tool")/tzwasm-driver-test"
+"${CROSS_COMPILE:-aarch64-linux-gnu-}strip" -o "$stage/usr/bin/tzwasm-verify" \
+    "$(dirname "$tool")/tzwasm-verify"
+mkdir -p "$stage/usr/share/tzwasm/rfc9783"
+cp "$top/attest/testdata/rfc9783/psa-sign1.cbor" "$top/attest/testdata/rfc9783/tfm-es-iak.pem" \
+    "$stage/usr/share/tzwasm/rfc9783/"
 cp "$corpus"/*.aot "$stage/usr/share/tzwasm/examples/"
 for f in "$@"; do cp "$f" "$stage/usr/share/tzwasm/examples/"; done
 cp -r "$expected" "$stage/usr/share/tzwasm/expected"
