@@ -764,13 +764,50 @@ case_seal_runs() {
     fi
 }
 
+# Issue 12: attest -> verify from the normal world. The token verifies against the device's
+# endorsed key (/usr/share/tzwasm/device-attestation.pub), the nonce, the firmware
+# measurement `tzwasm info` reports and the module file; one flipped bit, another module's
+# file and another nonce each fail with their reason.
+case_attest() {
+    key=/usr/share/tzwasm/device-attestation.pub
+    nonce=$(printf '%s' "tzwasm-linux-test-nonce" | sha256sum | cut -c1-64)
+    other=$(printf '%s' "another nonce" | sha256sum | cut -c1-64)
+    fw=$(tzwasm info 2>/dev/null | sed -n 's/^firmware measurement: \([0-9a-f]\{64\}\)$/\1/p')
+    tzwasm attest --nonce $nonce c-hello.aot >$tmp/tok.cbor 2>$tmp/tok.err
+    st=$?
+    bad=""
+    [ $st = 0 ] && [ -s $tmp/tok.cbor ] || bad="$bad [attest: exit $st, $(cat $tmp/tok.err)]"
+    [ -n "$fw" ] || bad="$bad [no firmware measurement in tzwasm info]"
+    v() { n=$1; shift; tzwasm-verify token "$@" >$tmp/$n.out 2>$tmp/$n.err; echo $? >$tmp/$n.rc; }
+    v vok $tmp/tok.cbor --key $key --nonce $nonce --firmware "$fw" --module c-hello.aot
+    [ "$(rc vok)" = 0 ] && grep -q '^verified: ' $tmp/vok.out || bad="$bad [verify: exit $(rc vok), $(cat $tmp/vok.err)]"
+    # One bit flipped in the middle of the token.
+    size=$(wc -c <$tmp/tok.cbor)
+    at=$((size / 2))
+    byte=$(dd if=$tmp/tok.cbor bs=1 skip=$at count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+    { dd if=$tmp/tok.cbor bs=1 count=$at 2>/dev/null
+      printf "\\$(printf '%03o' $((byte ^ 1)))"
+      dd if=$tmp/tok.cbor bs=1 skip=$((at + 1)) 2>/dev/null; } >$tmp/tok-bit.cbor
+    v vbit $tmp/tok-bit.cbor --key $key --nonce $nonce --firmware "$fw" --module c-hello.aot
+    [ "$(rc vbit)" = 1 ] || bad="$bad [flipped bit: exit $(rc vbit), $(cat $tmp/vbit.err)]"
+    v vmod $tmp/tok.cbor --key $key --nonce $nonce --firmware "$fw" --module c-args.aot
+    { [ "$(rc vmod)" = 1 ] && grep -q 'module hash mismatch' $tmp/vmod.err; } || bad="$bad [other module: exit $(rc vmod), $(cat $tmp/vmod.err)]"
+    v vnon $tmp/tok.cbor --key $key --nonce $other --firmware "$fw" --module c-hello.aot
+    { [ "$(rc vnon)" = 1 ] && grep -q 'nonce mismatch' $tmp/vnon.err; } || bad="$bad [other nonce: exit $(rc vnon), $(cat $tmp/vnon.err)]"
+    if [ -z "$bad" ]; then
+        pass "attest -> verify: a $size-byte token verifies; a flipped bit: \"$(cat $tmp/vbit.err)\"; another module: \"$(cat $tmp/vmod.err)\"; another nonce: \"$(cat $tmp/vnon.err)\""
+    else
+        fail "attest -> verify" "$bad"
+    fi
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c
