@@ -16,6 +16,7 @@ export TZWASM_LOG
 
 include mk/setup.mk
 include mk/rust.mk
+include mk/device.mk
 include mk/tfa.mk
 include mk/qemu.mk
 -include mk/wamr.mk

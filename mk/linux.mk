@@ -99,13 +99,14 @@ $(TFA_LINUX_STAMP): mk/tfa.mk mk/linux.mk $(TFA_STAMP)
 	touch $@
 
 # flash image: BL1 + a FIP with BL2, BL31 and the release BL32 (no BL33: QEMU preloads Linux).
-$(FLASH_LINUX): $(TFA_LINUX_STAMP) $(BL32_BIN)
+$(FLASH_LINUX): $(TFA_LINUX_STAMP) $(BL32_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
 	rm -f $@ $@.fip
 	$(FIPTOOL) create --tb-fw $(TFA_LINUX_OUT)/bl2.bin --soc-fw $(TFA_LINUX_OUT)/bl31.bin \
 		--tos-fw $(BL32_BIN) $@.fip >/dev/null
 	dd if=$(TFA_LINUX_OUT)/bl1.bin of=$@ bs=4096 conv=notrunc status=none
 	dd if=$@.fip of=$@ bs=4096 seek=64 conv=notrunc status=none
 	rm -f $@.fip
+	$(call put_device_page,$@,$(TFA_LINUX_OUT)/bl1.bin)
 
 # The initramfs: busybox, /init, tzwasm.ko, the tool, examples and the in-guest tests.
 $(INITRAMFS): linux-tool $(LINUX_KO) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10) corpus-expected \

@@ -27,7 +27,8 @@ $(TFA_STAMP): mk/tfa.mk | $(SETUP_STAMP)
 		|| { tail -30 $(TFA_BUILD)/build.log; exit 1; }
 	touch $@
 
-# flash image = bl1.bin, padded to 0x40000, followed by the FIP (TF-A qemu's flash layout).
+# flash image = bl1.bin, padded to 0x40000, followed by the FIP (TF-A qemu's flash layout);
+# the device page (mk/device.mk) in the last 4 KiB of the BL1 area.
 # $(1): output, $(2): BL32 binary, $(3): BL33 binary
 define make_flash
 	@mkdir -p $(dir $(1))
@@ -37,12 +38,13 @@ define make_flash
 	dd if=$(TFA_OUT)/bl1.bin of=$(1) bs=4096 conv=notrunc status=none
 	dd if=$(1).fip of=$(1) bs=4096 seek=64 conv=notrunc status=none
 	rm -f $(1).fip
+	$(call put_device_page,$(1),$(TFA_OUT)/bl1.bin)
 endef
 
 flash: $(FLASH) $(FLASH_TEST)
-$(FLASH): $(TFA_STAMP) $(BL32_BIN) $(BL33_BIN)
+$(FLASH): $(TFA_STAMP) $(BL32_BIN) $(BL33_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
 	rm -f $@
 	$(call make_flash,$@,$(BL32_BIN),$(BL33_BIN))
-$(FLASH_TEST): $(TFA_STAMP) $(BL32_TEST_BIN) $(BL33_BIN)
+$(FLASH_TEST): $(TFA_STAMP) $(BL32_TEST_BIN) $(BL33_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
 	rm -f $@
 	$(call make_flash,$@,$(BL32_TEST_BIN),$(BL33_BIN))

@@ -67,6 +67,8 @@ fn mark_cpu_seen(cpu: usize) {
 /// Cold boot on the primary CPU.
 #[unsafe(no_mangle)]
 extern "C" fn primary_main(cpu: usize, dtb: usize) {
+    // Before anything writes a static: .data as loaded, for the firmware measurement.
+    crate::device::snapshot_data();
     // The MMU goes on first: until then every access is Device memory, where the exclusive
     // accesses behind the locks below are not reliable on hardware.
     let table_pages = crate::mmu::init_primary();
@@ -86,6 +88,7 @@ extern "C" fn primary_main(cpu: usize, dtb: usize) {
     );
     log::info!("MMU on: {table_pages} translation-table pages in use");
     crate::platform::init_ns_dram(dtb as u64);
+    crate::device::init();
     #[cfg(feature = "test-hooks")]
     crate::measure::init();
     log::info!("initialised, returning ENTRY_DONE to the opteed dispatcher");

@@ -9,7 +9,7 @@
 //! Fail-stop: once the [`FailRecord`] says the secure world failed, every call answers FAILED
 //! before anything else runs (no lock, no shared memory, no platform service), except the
 //! calls that identify the world and read the failure: CALL_COUNT, CALL_UID, REVISION and
-//! GET_INFO VERSIONS, FEATURES, FAILURE ([`answered_when_failed`]).
+//! GET_INFO VERSIONS, FEATURES, FAILURE, MEASUREMENT ([`answered_when_failed`]).
 
 use crate::failstop::FailRecord;
 use crate::pool::PoolStats;
@@ -76,6 +76,14 @@ pub trait Services {
     fn test_measure(&mut self, selector: MeasureSelector) -> [u64; 3];
     /// TEST_ALLOC_FAIL: arm (N > 0) or disarm (0) the pool's allocation failure; `x1..x3`.
     fn test_alloc_fail(&mut self, n: u64) -> [u64; 3];
+    /// GET_INFO MEASUREMENT: the firmware measurement boot recorded (zeros before).
+    fn measurement(&self) -> [u8; 32] {
+        crate::identity::measurement()
+    }
+    /// Whether a device identity is installed (feature ATTESTATION).
+    fn attestation(&self) -> bool {
+        crate::identity::get().is_some()
+    }
 }
 
 fn refuse(s: Status) -> Answer {
@@ -87,9 +95,12 @@ fn success([x1, x2, x3]: [u64; 3]) -> Answer {
 }
 
 /// Features this build has.
-pub fn features(test_hooks: bool) -> Features {
-    let base =
+pub fn features(test_hooks: bool, attestation: bool) -> Features {
+    let mut base =
         Features::FP_SIMD | Features::SHARED_MEMORY | Features::MODULES | Features::OUTPUT_RING;
+    if attestation {
+        base = base | Features::ATTESTATION;
+    }
     if test_hooks {
         base | Features::TEST_CALLS
     } else {
@@ -126,7 +137,13 @@ fn get_info(svc: &impl Services, selector: u64, offset: u64) -> Answer {
             }
             .to_regs()
         }
-        InfoSelector::Features => [features(svc.test_hooks()).bits(), 0, 0],
+        InfoSelector::Features => [features(svc.test_hooks(), svc.attestation()).bits(), 0, 0],
+        InfoSelector::Measurement => {
+            match tzwasm_smc::info::measurement_chunk(&svc.measurement(), offset) {
+                Some(chunk) => tzwasm_smc::info::failure_chunk_to_regs(&chunk),
+                None => return refuse(Status::InvalidParameter),
+            }
+        }
         InfoSelector::Failure => match svc.fail_record().chunk(offset) {
             Some(chunk) => tzwasm_smc::info::failure_chunk_to_regs(&chunk),
             None => return refuse(Status::InvalidParameter),
@@ -142,7 +159,12 @@ pub fn answered_when_failed(call: Call, x1: u64) -> bool {
         Call::CallCount | Call::CallUid | Call::Revision => true,
         Call::GetInfo => matches!(
             InfoSelector::from_raw(x1),
-            Some(InfoSelector::Versions | InfoSelector::Features | InfoSelector::Failure)
+            Some(
+                InfoSelector::Versions
+                    | InfoSelector::Features
+                    | InfoSelector::Failure
+                    | InfoSelector::Measurement
+            )
         ),
         _ => false,
     }
@@ -314,6 +336,10 @@ mod tests {
         }
         fn test_alloc_fail(&mut self, n: u64) -> [u64; 3] {
             [n, 0, 0]
+        }
+
+        fn measurement(&self) -> [u8; 32] {
+            core::array::from_fn(|i| i as u8 + 1)
         }
     }
 
@@ -563,6 +589,36 @@ mod tests {
     }
 
     const FAILED: u64 = Status::Failed.to_raw();
+
+    #[test]
+    fn measurement_pages_before_and_after_a_failure() {
+        let mut svc = fake(false);
+        for failed in [false, true] {
+            if failed {
+                fail(&mut svc, "boom");
+            }
+            let sel = InfoSelector::Measurement.to_raw();
+            let a = call(&mut svc, ids::GET_INFO, &[sel, 0]);
+            let b = call(&mut svc, ids::GET_INFO, &[sel, 24]);
+            assert_eq!(a[0], Status::Success.to_raw());
+            assert_eq!(b[0], Status::Success.to_raw());
+            let m = tzwasm_smc::Measurement::from_chunks([a[1], a[2], a[3]], [b[1], b[2], b[3]]);
+            assert_eq!(m.0, core::array::from_fn(|i| i as u8 + 1));
+            assert_eq!(b[2], 0);
+            for off in [32, 48, u64::MAX] {
+                let r = call(&mut svc, ids::GET_INFO, &[sel, off]);
+                assert_eq!(r[0], Status::InvalidParameter.to_raw());
+            }
+        }
+        // Without an installed identity the feature bit is clear.
+        let r = call(
+            &mut fake(false),
+            ids::GET_INFO,
+            &[InfoSelector::Features.to_raw()],
+        );
+        assert!(!Features(r[1]).contains(Features::ATTESTATION));
+        assert!(features(false, true).contains(Features::ATTESTATION));
+    }
 
     #[test]
     fn once_failed_every_call_answers_failed() {

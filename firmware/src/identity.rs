@@ -19,6 +19,19 @@ pub struct Identity {
 
 static IDENTITY: Once<Identity> = Once::new();
 
+/// The firmware measurement, recorded at boot whether or not the device has a secret.
+static MEASUREMENT: Once<[u8; 32]> = Once::new();
+
+/// Records the firmware measurement (the first call wins; boot makes exactly one).
+pub fn record_measurement(digest: [u8; 32]) {
+    MEASUREMENT.call_once(|| digest);
+}
+
+/// The firmware measurement boot recorded; zeros before that.
+pub fn measurement() -> [u8; 32] {
+    MEASUREMENT.get().copied().unwrap_or([0; 32])
+}
+
 /// Why [`install`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstallError {

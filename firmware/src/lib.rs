@@ -17,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod device_page;
 pub mod dispatch;
 pub mod drbg;
 pub mod esr;

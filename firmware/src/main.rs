@@ -31,6 +31,8 @@ mod calls;
 #[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
+mod device;
+#[cfg(target_os = "none")]
 mod el0;
 #[cfg(all(target_os = "none", feature = "test-hooks"))]
 mod el0_test;

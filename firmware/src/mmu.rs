@@ -385,3 +385,20 @@ pub fn with_ns_device<R>(pa: u64, f: impl FnOnce(u64) -> R) -> Result<R, Error> 
     pt.unmap(pa, PAGE_SIZE as u64)?;
     Ok(r)
 }
+
+/// Maps the secure page at `pa` (NS=0, Device-nGnRE, EL1 read-only, never executable) for the
+/// duration of `f`, then unmaps it (the unmap invalidates its TLB entries). For the device
+/// page in secure flash, read once at boot.
+pub fn with_secure_page_ro<R>(pa: u64, f: impl FnOnce(u64) -> R) -> Result<R, Error> {
+    let attrs = Attributes {
+        access: tzwasm_mmu::Access::KernelRo,
+        ..Attributes::DEVICE
+    };
+    let mut guard = TABLES.lock();
+    let pt = guard.as_mut().ok_or(Error::InvalidRange)?;
+    pt.map_identity(pa, PAGE_SIZE as u64, attrs)?;
+    let r = f(pa);
+    pt.unmap(pa, PAGE_SIZE as u64)?;
+    arch::flush_tlb_range(pa, PAGE_SIZE as u64);
+    Ok(r)
+}

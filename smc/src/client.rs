@@ -9,8 +9,8 @@ use crate::args::{ShmCall, ShmHandle, ShmRegisterArgs};
 use crate::call::{ids, FaultKind};
 use crate::function_id::FunctionId;
 use crate::info::{
-    failure_chunk_from_regs, CpuInfo, FailureMessage, FeaturesInfo, InfoSelector, PoolInfo,
-    ProtocolVersion, VersionInfo, FAILURE_CHUNK, FAILURE_MESSAGE_MAX,
+    failure_chunk_from_regs, CpuInfo, FailureMessage, FeaturesInfo, InfoSelector, Measurement,
+    PoolInfo, ProtocolVersion, VersionInfo, FAILURE_CHUNK, FAILURE_MESSAGE_MAX,
 };
 use crate::status::Status;
 use crate::uid::Uuid;
@@ -116,6 +116,14 @@ pub trait Client: Conduit {
             }
         }
         Ok(msg)
+    }
+
+    /// GET_INFO MEASUREMENT, two calls (offsets 0 and 24): the SHA-256 of the BL32 image the
+    /// secure world booted, as it measured itself.
+    fn firmware_measurement(&mut self) -> Result<Measurement, ClientError> {
+        let first = self.get_info_at(InfoSelector::Measurement, 0)?;
+        let second = self.get_info_at(InfoSelector::Measurement, FAILURE_CHUNK as u64)?;
+        Ok(Measurement::from_chunks(first, second))
     }
 
     /// GET_INFO: the page's `x1..x3`.

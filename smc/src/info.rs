@@ -9,6 +9,7 @@
 //! | 2        | CPUS        | CPUs seen (count)          | CPUs seen (mask)          | max CPUs of build    |
 //! | 3        | FEATURES    | feature bits               | 0 (reserved)              | 0 (reserved)         |
 //! | 4        | FAILURE     | message bytes 0..8 at `x2` | message bytes 8..16       | message bytes 16..24 |
+//! | 5        | MEASUREMENT | digest bytes 0..8 at `x2`  | digest bytes 8..16        | digest bytes 16..24  |
 //!
 //! A selector outside this table gets [`Status::InvalidParameter`](crate::Status). New
 //! selectors are added at the end (a minor protocol revision).
@@ -17,11 +18,15 @@
 //! byte offset (below [`FAILURE_MESSAGE_MAX`]); bytes past the message's end are zero, and the
 //! message itself contains no zero byte. Before any failure the message is empty. It is one of
 //! the few calls still answered after the secure world failed (docs/protocol.md, FAILED).
+//!
+//! MEASUREMENT reads the firmware measurement (SHA-256 of the BL32 image as loaded,
+//! [`MEASUREMENT_LEN`] bytes) the same way: `x2` is the byte offset, 0 or 24 (below 32), and
+//! bytes past the digest's end are zero. Answered in every build and after a failure.
 
 use core::fmt;
 
 /// The protocol version this crate implements (returned by REVISION and GET_INFO VERSIONS).
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 2 };
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 3 };
 
 /// The GET_INFO selector (`x1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,15 +42,18 @@ pub enum InfoSelector {
     Features = 3,
     /// The fail-stop message, 24 bytes per call from the offset in `x2`.
     Failure = 4,
+    /// The firmware measurement, 24 bytes per call from the offset in `x2`.
+    Measurement = 5,
 }
 
 /// Every selector, in numeric order.
-pub const ALL_SELECTORS: [InfoSelector; 5] = [
+pub const ALL_SELECTORS: [InfoSelector; 6] = [
     InfoSelector::Versions,
     InfoSelector::Pool,
     InfoSelector::Cpus,
     InfoSelector::Features,
     InfoSelector::Failure,
+    InfoSelector::Measurement,
 ];
 
 impl InfoSelector {
@@ -60,6 +68,7 @@ impl InfoSelector {
             2 => InfoSelector::Cpus,
             3 => InfoSelector::Features,
             4 => InfoSelector::Failure,
+            5 => InfoSelector::Measurement,
             _ => return None,
         })
     }
@@ -77,6 +86,7 @@ impl InfoSelector {
             InfoSelector::Cpus => "CPUS",
             InfoSelector::Features => "FEATURES",
             InfoSelector::Failure => "FAILURE",
+            InfoSelector::Measurement => "MEASUREMENT",
         }
     }
 }
@@ -277,6 +287,9 @@ impl Features {
     pub const MODULES: Features = Features(1 << 3);
     /// RUN streams stdout/stderr through the shared-memory ring and writes a run report.
     pub const OUTPUT_RING: Features = Features(1 << 4);
+    /// A device identity is installed: the device secret was provisioned and its keys derived
+    /// at boot, so attestation can be served.
+    pub const ATTESTATION: Features = Features(1 << 5);
 
     /// No feature.
     pub const fn empty() -> Self {
@@ -308,12 +321,13 @@ impl core::ops::BitOr for Features {
 
 impl fmt::Debug for Features {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const NAMES: [(Features, &str); 5] = [
+        const NAMES: [(Features, &str); 6] = [
             (Features::TEST_CALLS, "TEST_CALLS"),
             (Features::FP_SIMD, "FP_SIMD"),
             (Features::SHARED_MEMORY, "SHARED_MEMORY"),
             (Features::MODULES, "MODULES"),
             (Features::OUTPUT_RING, "OUTPUT_RING"),
+            (Features::ATTESTATION, "ATTESTATION"),
         ];
         write!(f, "Features(")?;
         let mut rest = self.0;
@@ -383,6 +397,57 @@ pub fn failure_chunk_from_regs(regs: [u64; 3]) -> [u8; FAILURE_CHUNK] {
         word.copy_from_slice(&reg.to_le_bytes());
     }
     bytes
+}
+
+/// Bytes of the firmware measurement (GET_INFO MEASUREMENT): a SHA-256.
+pub const MEASUREMENT_LEN: usize = 32;
+
+/// The 24 bytes GET_INFO MEASUREMENT returns at byte `offset` of `digest` (zero past its end),
+/// or `None` for an offset of [`MEASUREMENT_LEN`] or above.
+pub fn measurement_chunk(
+    digest: &[u8; MEASUREMENT_LEN],
+    offset: u64,
+) -> Option<[u8; FAILURE_CHUNK]> {
+    let start = usize::try_from(offset)
+        .ok()
+        .filter(|&o| o < MEASUREMENT_LEN)?;
+    let mut chunk = [0u8; FAILURE_CHUNK];
+    let src = digest.get(start..).unwrap_or(&[]);
+    for (d, s) in chunk.iter_mut().zip(src) {
+        *d = *s;
+    }
+    Some(chunk)
+}
+
+/// The firmware measurement as the normal world read it (two GET_INFO MEASUREMENT calls).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Measurement(pub [u8; MEASUREMENT_LEN]);
+
+impl Measurement {
+    /// Assembles the digest from the pages read at offsets 0 and 24.
+    pub fn from_chunks(first: [u64; 3], second: [u64; 3]) -> Self {
+        let a = failure_chunk_from_regs(first);
+        let b = failure_chunk_from_regs(second);
+        let mut d = [0u8; MEASUREMENT_LEN];
+        for (i, byte) in d.iter_mut().enumerate() {
+            *byte = if i < FAILURE_CHUNK {
+                a.get(i).copied().unwrap_or(0)
+            } else {
+                b.get(i - FAILURE_CHUNK).copied().unwrap_or(0)
+            };
+        }
+        Measurement(d)
+    }
+}
+
+impl fmt::Display for Measurement {
+    /// Lowercase hex, as `sha256sum` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The secure world's fail-stop message as the normal world read it (GET_INFO FAILURE): at

@@ -75,8 +75,8 @@ pub use call::{Call, DecodeError, El0Program, FaultKind, MeasureSelector, Reserv
 pub use client::{Client, ClientError, Conduit};
 pub use function_id::{CallConv, CallType, FunctionId};
 pub use info::{
-    CpuInfo, FailureMessage, Features, FeaturesInfo, FirmwareVersion, InfoSelector, PoolInfo,
-    ProtocolVersion, VersionInfo, PROTOCOL_VERSION,
+    CpuInfo, FailureMessage, Features, FeaturesInfo, FirmwareVersion, InfoSelector, Measurement,
+    PoolInfo, ProtocolVersion, VersionInfo, MEASUREMENT_LEN, PROTOCOL_VERSION,
 };
 pub use status::Status;
 pub use uid::{Uuid, TZWASM_UID};

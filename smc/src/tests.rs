@@ -389,15 +389,15 @@ fn selectors_round_trip_and_out_of_range_is_rejected() {
         assert_eq!(sel.to_raw(), i as u64);
         assert_eq!(InfoSelector::from_raw(sel.to_raw()), Some(sel));
     }
-    assert_eq!(InfoSelector::COUNT, 5);
-    for raw in [5, 6, 0xff, u64::MAX, 1 << 32] {
+    assert_eq!(InfoSelector::COUNT, 6);
+    for raw in [6, 7, 0xff, u64::MAX, 1 << 32] {
         assert_eq!(InfoSelector::from_raw(raw), None);
     }
 }
 
 #[test]
 fn versions_pack_and_unpack() {
-    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0002);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0003);
     let p = ProtocolVersion {
         major: 0x1234,
         minor: 0xabcd,
@@ -660,6 +660,13 @@ impl Conduit for FakeSecure {
                     }
                     _ => Self::err(Status::InvalidParameter),
                 },
+                Some(InfoSelector::Measurement) => {
+                    let digest: [u8; 32] = core::array::from_fn(|i| 0xa0 + i as u8);
+                    match crate::info::measurement_chunk(&digest, args[2]) {
+                        Some(chunk) => Self::ok(failure_chunk_to_regs(&chunk)),
+                        None => Self::err(Status::InvalidParameter),
+                    }
+                }
                 None => Self::err(Status::InvalidParameter),
             },
             Call::Null => Self::ok([0; 3]),
@@ -999,4 +1006,43 @@ fn failed_status_has_its_value() {
     assert!(Status::Failed
         .to_string()
         .contains("every call answers this until reboot"));
+}
+
+#[test]
+fn measurement_selector_and_chunks() {
+    use crate::info::{failure_chunk_to_regs, measurement_chunk};
+    assert_eq!(InfoSelector::Measurement.to_raw(), 5);
+    assert_eq!(InfoSelector::from_raw(5), Some(InfoSelector::Measurement));
+    assert_eq!(InfoSelector::from_raw(6), None);
+    assert_eq!(InfoSelector::COUNT, 6);
+    assert_eq!(InfoSelector::Measurement.name(), "MEASUREMENT");
+    assert_eq!(Features::ATTESTATION.bits(), 1 << 5);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0003);
+    let d: [u8; 32] = core::array::from_fn(|i| 0xa0 + i as u8);
+    let a = measurement_chunk(&d, 0).unwrap();
+    assert_eq!(&a[..], &d[..24]);
+    let b = measurement_chunk(&d, 24).unwrap();
+    assert_eq!(&b[..8], &d[24..]);
+    assert_eq!(&b[8..], &[0; 16]);
+    assert_eq!(
+        measurement_chunk(&d, 8),
+        Some(core::array::from_fn(|i| 0xa8 + i as u8))
+    );
+    assert_eq!(measurement_chunk(&d, 32), None);
+    assert_eq!(measurement_chunk(&d, u64::MAX), None);
+    let ra = failure_chunk_to_regs(&a);
+    assert_eq!(ra[0], 0xa7a6_a5a4_a3a2_a1a0);
+    let m = Measurement::from_chunks(ra, failure_chunk_to_regs(&b));
+    assert_eq!(m.0, d);
+    assert_eq!(
+        m.to_string(),
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    );
+}
+
+#[test]
+fn client_reads_the_firmware_measurement() {
+    let mut fake = FakeSecure::new(false);
+    let m = fake.firmware_measurement().unwrap();
+    assert_eq!(m.0, core::array::from_fn(|i| 0xa0 + i as u8));
 }
