@@ -109,7 +109,7 @@ $(FLASH_LINUX): $(TFA_LINUX_STAMP) $(BL32_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
 	$(call put_device_page,$@,$(TFA_LINUX_OUT)/bl1.bin)
 
 # The initramfs: busybox, /init, tzwasm.ko, the tool, examples and the in-guest tests.
-$(INITRAMFS): linux-tool $(LINUX_KO) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10) corpus-expected \
+$(INITRAMFS): $(DEVICE_PUB) linux-tool $(LINUX_KO) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10) corpus-expected \
 		$(wildcard qemu/linux/*) | $(LINUX_SETUP_STAMP)
 	qemu/linux/mkinitramfs.sh $@ $(LINUX_ROOT) $(LINUX_KO) $(TOOL_BIN) \
 		$(CORPUS_A64) $(CORPUS_EXPECT) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10)

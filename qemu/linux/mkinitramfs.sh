@@ -45,6 +45,8 @@ cp "$corpus"/*.aot "$stage/usr/share/tzwasm/examples/"
 for f in "$@"; do cp "$f" "$stage/usr/share/tzwasm/examples/"; done
 cp -r "$expected" "$stage/usr/share/tzwasm/expected"
 cp "$top/guests/manifest.txt" "$stage/usr/share/tzwasm/manifest.txt"
+# The device's endorsed attestation key (public), for tzwasm-verify in the guest.
+cp "$top/build/device-attestation.pub" "$stage/usr/share/tzwasm/device-attestation.pub"
 cp "$top/qemu/bundle-skip.txt" "$stage/usr/share/tzwasm/skip.txt"
 # Expected SHA-256 of the 10 MiB writer's output (byte k = (k mod 65536) mod 251, 160 times).
 python3 - "$stage/usr/share/tzwasm/write10mib.sha256" <<'PY'

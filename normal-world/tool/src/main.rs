@@ -513,6 +513,9 @@ fn info(args: &[OsString]) -> Result<u8, Failure> {
     let features = channel
         .features()
         .map_err(|e| bad(&mut channel, "FEATURES", e))?;
+    let measurement = channel
+        .firmware_measurement()
+        .map_err(|e| bad(&mut channel, "MEASUREMENT", e))?;
     println!("tzwasm tool {}", env!("CARGO_PKG_VERSION"));
     println!(
         "secure world: protocol {}, firmware {}",
@@ -532,6 +535,18 @@ fn info(args: &[OsString]) -> Result<u8, Failure> {
     println!(
         "features: {:#x} {:?}",
         features.features.0, features.features
+    );
+    println!("firmware measurement: {}", hex(&measurement.0));
+    println!(
+        "attestation: {}",
+        if features
+            .features
+            .contains(tzwasm_smc::Features::ATTESTATION)
+        {
+            "yes (this device has a device secret)"
+        } else {
+            "no (no device secret)"
+        }
     );
     println!(
         "limits: heap (--heap) {} to the pool size, default {}; shared memory per program {}; \
