@@ -15,3 +15,29 @@ $objdump -h "$elf" | while read -r _ name size _; do
 done
 loaded=$(stat -c %s "$bin")
 printf '%-10s %10d %10d   (raw image TF-A loads: text + rodata + data)\n' bl32.bin "$loaded" $(((loaded + 1023) / 1024))
+# Code and read-only data by crate: each symbol of .text/.rodata counted under the first path
+# segment of its demangled name (generic code instantiated for a crate counts where it is
+# defined, e.g. `<p256::...>` under p256). Inlined code counts in its caller, so the crypto
+# crates' share is a lower bound. Symbols without a crate path (the `extern "C"` entry points
+# such as primary_main and smc_handler, assembly) are "other (unmangled)".
+nm=${NM:-aarch64-linux-gnu-nm}
+echo
+printf '%-24s %10s %8s\n' crate bytes KiB
+$nm --print-size --size-sort -C "$elf" | python3 -c '
+import re, sys
+sizes = {}
+for line in sys.stdin:
+    parts = line.rstrip("\n").split(" ", 3)
+    if len(parts) < 4 or parts[2] not in "tTrR":
+        continue
+    n = int(parts[1], 16)
+    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)::", parts[3])
+    crate = m.group(1) if m else "other (unmangled)"
+    if crate in ("core", "alloc", "compiler_builtins"):
+        crate = crate + " (std)"
+    sizes[crate] = sizes.get(crate, 0) + n
+total = sum(sizes.values())
+for crate, n in sorted(sizes.items(), key=lambda kv: -kv[1])[:25]:
+    print("%-24s %10d %8d" % (crate, n, (n + 1023) // 1024))
+print("%-24s %10d %8d" % ("(all symbols)", total, (total + 1023) // 1024))
+'

@@ -149,6 +149,9 @@ pub enum Outcome<'a> {
     Trapped(&'a str),
     /// The normal world cancelled the run.
     Cancelled,
+    /// The secure world ended the run itself (e.g. its pool ran out), with the run report's
+    /// message.
+    Failed(&'a str),
 }
 
 /// The run a receipt describes.
@@ -273,6 +276,7 @@ fn encode_receipt(e: &mut Enc<'_>, r: &Receipt<'_>) -> EncResult {
         Outcome::Exited(code) => ("exited", code, ""),
         Outcome::Trapped(message) => ("trapped", 0, message),
         Outcome::Cancelled => ("cancelled", 0, ""),
+        Outcome::Failed(message) => ("failed", 0, message),
     };
     e.i64(key::TZWASM_RECEIPT)?.map(8)?;
     e.i64(receipt_key::ARGS_DIGEST)?.bytes(r.args_digest)?;

@@ -1,15 +1,18 @@
-//! Attestation tokens for loaded modules: the claims gathered from the device's identity
-//! ([`tzwasm_firmware::identity`]) and the module's LOAD, signed with `tzwasm-attest` into a
-//! buffer on the serving CPU's stack (no allocation: the normal world and modules reach this).
+//! Attestation tokens and run receipts for loaded modules: the claims gathered from the
+//! device's identity ([`tzwasm_firmware::identity`]), the module's LOAD and (for a receipt,
+//! [`RunReceipt`]) its run, signed with `tzwasm-attest` into a buffer on the serving CPU's
+//! stack (no allocation: the normal world and modules reach this).
 
 use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::wasi::Errno;
 use tzwasm_attest::claims::{
-    implementation_id, AotInfo, Claims, Component, Receipt, COMPONENT_FIRMWARE, COMPONENT_MODULE,
-    LIFECYCLE_DEBUG, LIFECYCLE_SECURED,
+    implementation_id, AotInfo, Claims, Component, Outcome, Receipt, Sha256Hash,
+    COMPONENT_FIRMWARE, COMPONENT_MODULE, LIFECYCLE_DEBUG, LIFECYCLE_SECURED,
 };
 use tzwasm_attest::cose::{sign_claims, MAX_TOKEN_LEN};
+use tzwasm_attest::receipt::{args_digest, StreamDigest};
 use tzwasm_firmware::identity;
+use tzwasm_smc::session::{RunBlock, RunReport};
 use tzwasm_smc::Status;
 
 /// The platform named by the implementation ID.
@@ -146,6 +149,99 @@ pub fn sign(
     })?;
     Ok(token)
 }
+
+/// What a run with a receipt keeps until RECEIPT signs it: the nonce and the args digest from
+/// its RUN block, and once it ended, the output digests and how it ended (no output, no
+/// allocation beyond this record, which RUN charges to the session).
+pub struct RunReceipt {
+    nonce: [u8; 64],
+    nonce_len: usize,
+    args_digest: Sha256Hash,
+    end: Option<RunEnd>,
+}
+
+/// The end of a run, for its receipt.
+struct RunEnd {
+    streams: [(Sha256Hash, u64); 2],
+    report: RunReport,
+}
+
+impl RunReceipt {
+    /// The record of a run started from `block`, if the block asked for a receipt.
+    pub fn of(block: &RunBlock<'_>) -> Option<Self> {
+        let wanted = block.receipt_nonce()?;
+        let mut nonce = [0u8; 64];
+        nonce.get_mut(..wanted.len())?.copy_from_slice(wanted);
+        Some(RunReceipt {
+            nonce,
+            nonce_len: wanted.len(),
+            args_digest: args_digest(
+                block.entry_bytes(),
+                ExactArgs(block.args()),
+                ExactArgs(block.env()),
+            ),
+            end: None,
+        })
+    }
+
+    /// The run ended with `report`, its streams hashed as `digests` (stdout, stderr).
+    pub fn end(&mut self, report: &RunReport, digests: Option<&[StreamDigest; 2]>) {
+        let d = |s: Option<&StreamDigest>| s.map_or(([0; 32], 0), |s| (s.digest(), s.len()));
+        let streams = match digests {
+            Some([out, err]) => [d(Some(out)), d(Some(err))],
+            None => [d(None), d(None)],
+        };
+        self.end = Some(RunEnd {
+            streams,
+            report: *report,
+        });
+    }
+
+    /// Signs the receipt (client ID -1: asked by the normal world); BAD_STATE before the run
+    /// ended.
+    pub fn sign(&self, ev: &ModuleEvidence) -> Result<Token, Status> {
+        let end = self.end.as_ref().ok_or(Status::BadState)?;
+        let r = &end.report;
+        let outcome = match Status::from_raw(r.status as i64 as u64) {
+            Some(Status::Success) => Outcome::Exited(r.exit_code),
+            Some(Status::Trapped) => Outcome::Trapped(r.message()),
+            Some(Status::Cancelled) => Outcome::Cancelled,
+            _ => Outcome::Failed(r.message()),
+        };
+        let [out, err] = &end.streams;
+        let receipt = Receipt {
+            args_digest: &self.args_digest,
+            stdout: (&out.0, out.1),
+            stderr: (&err.0, err.1),
+            outcome,
+        };
+        let nonce = self.nonce.get(..self.nonce_len).unwrap_or_default();
+        sign(
+            ev,
+            nonce,
+            tzwasm_attest::claims::CLIENT_NORMAL_WORLD,
+            None,
+            Some(receipt),
+        )
+    }
+}
+
+/// A RUN block's strings with their count, as [`args_digest`] takes them.
+struct ExactArgs<I>(I);
+
+impl<'a, I: Iterator<Item = &'a [u8]> + Clone> Iterator for ExactArgs<I> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.0.clone().count();
+        (n, Some(n))
+    }
+}
+
+impl<'a, I: Iterator<Item = &'a [u8]> + Clone> ExactSizeIterator for ExactArgs<I> {}
 
 /// The `tzwasm` import module's services for one instance ([`tzwasm_firmware::tee_imports`]):
 /// tokens with client ID 1 (asked by the module), sealing under the module's measurement with

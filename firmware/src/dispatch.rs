@@ -218,7 +218,8 @@ pub fn serve(svc: &mut impl Services, x: &Regs8) -> Answer {
         | Call::Run
         | Call::Resume
         | Call::Cancel
-        | Call::Attest => svc.session_call(SessionCall::from_regs(call, x)?),
+        | Call::Attest
+        | Call::Receipt => svc.session_call(SessionCall::from_regs(call, x)?),
         Call::TestFault => match FaultKind::from_raw(x[1]) {
             Some(kind) => {
                 svc.test_fault(kind);

@@ -15,6 +15,7 @@
 //! context lives in its module, so it resumes on any CPU. [`RUNS_NOW`] counts the CPUs
 //! executing module code at this moment.
 
+use crate::attestation::RunReceipt;
 use crate::heap::POOL;
 use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
 use crate::runner::{running, RUNS_NOW, RUNS_PEAK};
@@ -33,7 +34,7 @@ use tzwasm_firmware::handles::try_boxed;
 use tzwasm_firmware::quota::Account;
 use tzwasm_firmware::sessions::{
     copy_cost, instance_budget, min_quota as module_min_quota, ok, Answer, AttestPlace, Engine,
-    LoadPlace, LoadStep, Machine, Refusal, RunPlace, Step,
+    LoadPlace, LoadStep, Machine, ReceiptPlace, Refusal, RunPlace, Step,
 };
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
@@ -70,6 +71,8 @@ pub struct Loaded {
     load_longest_step: u64,
     /// Times the run returned INTERRUPTED.
     interruptions: u64,
+    /// The receipt of the run, when its RUN block asked for one.
+    receipt: Option<Box<RunReceipt>>,
 }
 
 // SAFETY: a Loaded is only ever touched by the CPU holding its session's lock, one at a time;
@@ -463,6 +466,7 @@ fn begin_instance(job: &mut Attempt) -> Result<Building, LoadError> {
                 load_interruptions: 0,
                 load_longest_step: 0,
                 interruptions: 0,
+                receipt: None,
             },
             min_quota,
             ticks: 0,
@@ -787,6 +791,9 @@ fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u6
         result[3] = wasi.written[1];
     }
     report.written = wasi.written;
+    if let Some(r) = loaded.receipt.as_mut() {
+        r.end(&report, wasi.digests());
+    }
     // SAFETY: RUN checked [at, at + RUN_REPORT_SIZE) lies in the run's registration, which
     // the state machine keeps pinned for the call and while the run is paused.
     unsafe { crate::shared_memory::write_shared(at, &report.to_bytes()) };
@@ -992,6 +999,11 @@ impl Engine for FwEngine {
         let Ok(block) = RunBlock::parse(block) else {
             return Step::Refused(Status::InvalidParameter.into());
         };
+        let receipt = match RunReceipt::of(&block).map(try_boxed) {
+            None => None,
+            Some(Ok(r)) => Some(r),
+            Some(Err(_)) => return Step::Refused(Status::OutOfMemory.into()),
+        };
         // SAFETY: [ring, ring + len) lies inside a registration mapped NS RW for EL1. It stays
         // mapped while the run can touch it: the state machine pins the registration for the
         // call and for as long as the run is paused; the producer is dropped when it ends.
@@ -1012,6 +1024,10 @@ impl Engine for FwEngine {
         {
             return Step::Refused(Status::OutOfMemory.into());
         }
+        if receipt.is_some() {
+            loaded.instance.platform.wasi.hash_output();
+        }
+        loaded.receipt = receipt;
         let mut args: Vec<&str> = Vec::new();
         if args.try_reserve_exact(block.args().count()).is_err() {
             return Step::Refused(Status::OutOfMemory.into());
@@ -1121,6 +1137,27 @@ impl Engine for FwEngine {
             return Err(Status::Internal.into());
         }
         // SAFETY: as above; the token fits the buffer (checked just before).
+        unsafe { crate::shared_memory::write_shared(at.token.0, bytes) };
+        ok(bytes.len() as u64, 0, 0)
+    }
+
+    fn receipt(&self, account: &Account, loaded: &Loaded, at: &ReceiptPlace) -> Answer {
+        let receipt = loaded
+            .receipt
+            .as_ref()
+            .filter(|_| matches!(loaded.run, RunState::Done))
+            .ok_or(Refusal::from(Status::BadState))?;
+        // SAFETY: `module` is live for as long as `loaded` (freed only in Loaded::drop).
+        let module = unsafe { &*loaded.module };
+        let evidence =
+            crate::attestation::ModuleEvidence::new(loaded.measurement, module, account.quota());
+        let token = receipt.sign(&evidence)?;
+        let bytes = token.as_bytes();
+        if bytes.len() as u64 > at.token.1 {
+            return Err(Status::Internal.into());
+        }
+        // SAFETY: the state machine checked the buffer lies in a registration it holds pinned
+        // for the call; the receipt fits it (checked just before).
         unsafe { crate::shared_memory::write_shared(at.token.0, bytes) };
         ok(bytes.len() as u64, 0, 0)
     }

@@ -33,7 +33,7 @@ use crate::quota::{Account, QuotaBook};
 use crate::shm::{accept_range, ShmRange};
 use spin::Mutex;
 use tzwasm_smc::args::{
-    AttestArgs, LoadArgs, OpenArgs, RunArgs, SessionCall, SessionHandle, ShmHandle,
+    AttestArgs, LoadArgs, OpenArgs, ReceiptArgs, RunArgs, SessionCall, SessionHandle, ShmHandle,
     ShmRegisterArgs, ShmSpan, StatsArgs,
 };
 use tzwasm_smc::{Regs4, Status};
@@ -84,6 +84,13 @@ pub struct AttestPlace {
     pub nonce: (u64, u64),
     /// The token buffer: address and length (at least ATTEST_TOKEN_MIN, not overlapping the
     /// nonce).
+    pub token: (u64, u64),
+}
+
+/// What RECEIPT hands the engine: a checked buffer inside a pinned registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReceiptPlace {
+    /// The buffer: address and length (at least RECEIPT_TOKEN_MIN).
     pub token: (u64, u64),
 }
 
@@ -147,6 +154,10 @@ pub trait Engine: Sync {
     /// ATTEST: sign a token for the loaded module and write it to the buffer; the answer
     /// (SUCCESS with the token's length in `x1`).
     fn attest(&self, account: &Account, module: &Self::Module, at: &AttestPlace) -> Answer;
+    /// RECEIPT: sign the receipt of the module's ended run (its RUN block asked for one) and
+    /// write it to the buffer; the answer (SUCCESS with its length in `x1`, BAD_STATE when
+    /// there is no ended run with a receipt).
+    fn receipt(&self, account: &Account, module: &Self::Module, at: &ReceiptPlace) -> Answer;
     /// STATS pages 1 and up (x1..x3), `None` for a page that does not exist.
     fn stats(&self, module: Option<&Self::Module>, page: u64) -> Option<[u64; 3]>;
     /// Called on the serving CPU at the end of every call inside a session, while the
@@ -311,6 +322,7 @@ impl<E: Engine> Machine<E> {
             SessionCall::Resume(s) => self.resume(s),
             SessionCall::Cancel(s) => self.cancel(s),
             SessionCall::Attest(a) => self.attest(&a),
+            SessionCall::Receipt(a) => self.receipt(&a),
         }
     }
 
@@ -468,6 +480,22 @@ impl<E: Engine> Machine<E> {
                 token: (locate(&reg, args.token())?, args.token().len()),
             };
             self.engine.attest(account, &loaded.module, &at)
+        })
+    }
+
+    /// RECEIPT: the signed receipt of the loaded module's ended run, buffer checked against
+    /// registration `shm` (pinned for the call).
+    pub fn receipt(&'static self, args: &ReceiptArgs) -> Answer {
+        self.enter(args.session(), |account, state| {
+            let loaded = state.loaded().ok_or(Refusal::from(Status::BadState))?;
+            let reg = self
+                .shm
+                .pin(Handle(args.shm().raw()))
+                .ok_or(Refusal::from(Status::NoSuchHandle))?;
+            let at = ReceiptPlace {
+                token: (locate(&reg, args.token())?, args.token().len()),
+            };
+            self.engine.receipt(account, &loaded.module, &at)
         })
     }
 

@@ -98,6 +98,7 @@ struct tzwasm_ioc_call {
 #define TZWASM_FN_UNLOAD 0x72000108u
 #define TZWASM_FN_STATS 0xF2000109u
 #define TZWASM_FN_ATTEST 0x7200010Au
+#define TZWASM_FN_RECEIPT 0x7200010Bu
 
 /* Statuses in x0 (signed). */
 #define TZWASM_SUCCESS 0

@@ -339,6 +339,7 @@ static bool tzwasm_call_allowed(u64 fn, bool *session, bool *shm)
 	case TZWASM_FN_LOAD:
 	case TZWASM_FN_RUN:
 	case TZWASM_FN_ATTEST:
+	case TZWASM_FN_RECEIPT:
 		*shm = true;
 		fallthrough;
 	case TZWASM_FN_RESUME:

@@ -13,7 +13,7 @@
 # two reproduced cases), many_symbols (parser memory, quota smaller than the file), quota_sum
 # (live quotas never add up to more than the pool), corpus (every manifest test against
 # iwasm's results), tee_imports (issue 12: the tzwasm imports with hostile arguments), seal_runs (sealed
-# data across runs and modules), clean
+# data across runs and modules), attest, receipt (signed run receipts), clean
 # (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
@@ -801,13 +801,78 @@ case_attest() {
     fi
 }
 
+# Issue 12: signed run receipts. A receipt over a 10 MiB stdout verifies against the bytes
+# the tool printed; one changed byte, a dropped 64 KiB chunk, or stdout and stderr swapped
+# (on a run that writes both) each fail; so do another argv, another nonce, and a receipt
+# asked of a run that did not ask for one.
+case_receipt() {
+    key=/usr/share/tzwasm/device-attestation.pub
+    nonce=$(printf '%s' "tzwasm-linux-test-receipt" | sha256sum | cut -c1-64)
+    other=$(printf '%s' "another receipt nonce" | sha256sum | cut -c1-64)
+    bad=""
+    tzwasm run --receipt $tmp/r10.cbor --nonce $nonce write10mib.aot >$tmp/r10.out 2>$tmp/r10.err
+    st=$?
+    [ $st = 0 ] && [ -s $tmp/r10.cbor ] || bad="$bad [run: exit $st, $(cat $tmp/r10.err)]"
+    [ "$(wc -c <$tmp/r10.out)" = 10485760 ] || bad="$bad [stdout $(wc -c <$tmp/r10.out) bytes]"
+    v() { n=$1; shift; tzwasm-verify receipt "$@" >$tmp/$n.out 2>$tmp/$n.err; echo $? >$tmp/$n.rc; }
+    common="--key $key --module write10mib.aot --arg write10mib.aot"
+    v rok $tmp/r10.cbor $common --nonce $nonce --stdout $tmp/r10.out --stderr $tmp/r10.err
+    { [ "$(rc rok)" = 0 ] && grep -q '^verified: .*stdout.*stderr.*args' $tmp/rok.out &&
+        grep -q '^receipt exit code: 0$' $tmp/rok.out; } ||
+        bad="$bad [verify: exit $(rc rok), $(cat $tmp/rok.err) $(grep verified $tmp/rok.out)]"
+    # One byte changed at 5 MiB + 3.
+    at=$((5 * 1048576 + 3))
+    byte=$(dd if=$tmp/r10.out bs=1 skip=$at count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+    { head -c $at $tmp/r10.out
+      printf "\\$(printf '%03o' $(((byte + 1) % 256)))"
+      tail -c +$((at + 2)) $tmp/r10.out; } >$tmp/r10-byte.out
+    v rbyte $tmp/r10.cbor $common --nonce $nonce --stdout $tmp/r10-byte.out
+    { [ "$(rc rbyte)" = 1 ] && grep -q 'stdout' $tmp/rbyte.err; } ||
+        bad="$bad [changed byte: exit $(rc rbyte), $(cat $tmp/rbyte.err)]"
+    # The 64 KiB chunk at 1 MiB dropped.
+    { head -c 1048576 $tmp/r10.out; tail -c +$((1048576 + 65536 + 1)) $tmp/r10.out; } >$tmp/r10-drop.out
+    v rdrop $tmp/r10.cbor $common --nonce $nonce --stdout $tmp/r10-drop.out
+    { [ "$(rc rdrop)" = 1 ] && grep -q 'stdout' $tmp/rdrop.err; } ||
+        bad="$bad [dropped chunk: exit $(rc rdrop), $(cat $tmp/rdrop.err)]"
+    v rnon $tmp/r10.cbor $common --nonce $other --stdout $tmp/r10.out
+    { [ "$(rc rnon)" = 1 ] && grep -q 'nonce mismatch' $tmp/rnon.err; } ||
+        bad="$bad [other nonce: exit $(rc rnon), $(cat $tmp/rnon.err)]"
+    v rarg $tmp/r10.cbor --key $key --nonce $nonce --arg write10mib.aot --arg extra
+    [ "$(rc rarg)" = 1 ] || bad="$bad [other argv: exit $(rc rarg), $(cat $tmp/rarg.err)]"
+    # Both streams: stdout and stderr swapped must fail, in order they verify.
+    tzwasm run --receipt $tmp/rl.cbor --nonce $nonce --env K=V c-large_output.aot x >$tmp/rl.out 2>$tmp/rl.err
+    st=$?
+    [ $st = 0 ] || bad="$bad [large_output: exit $st, $(tail -1 $tmp/rl.err)]"
+    lcommon="--key $key --nonce $nonce --module c-large_output.aot --arg c-large_output.aot --arg x --env K=V"
+    v rlok $tmp/rl.cbor $lcommon --stdout $tmp/rl.out --stderr $tmp/rl.err
+    [ "$(rc rlok)" = 0 ] || bad="$bad [large_output verify: exit $(rc rlok), $(cat $tmp/rlok.err)]"
+    v rlswap $tmp/rl.cbor $lcommon --stdout $tmp/rl.err --stderr $tmp/rl.out
+    { [ "$(rc rlswap)" = 1 ] && grep -q 'stdout' $tmp/rlswap.err; } ||
+        bad="$bad [swapped streams: exit $(rc rlswap), $(cat $tmp/rlswap.err)]"
+    v rlenv $tmp/rl.cbor --key $key --nonce $nonce --arg c-large_output.aot --arg x
+    [ "$(rc rlenv)" = 1 ] || bad="$bad [without the env: exit $(rc rlenv)]"
+    # A trap is in the receipt too.
+    tzwasm run --receipt $tmp/rt.cbor --nonce $nonce c-recursion.aot 100000000 >$tmp/rt.out 2>$tmp/rt.err
+    st=$?
+    v rtrap $tmp/rt.cbor --key $key --nonce $nonce --module c-recursion.aot --stdout $tmp/rt.out
+    { [ $st = 1 ] && [ "$(rc rtrap)" = 0 ] && grep -q '^receipt outcome: trapped$' $tmp/rtrap.out; } ||
+        bad="$bad [trap: exit $st, verify $(rc rtrap) $(cat $tmp/rtrap.err) $(grep outcome $tmp/rtrap.out)]"
+    run rbad run --receipt $tmp/rbad.cbor --nonce abcd c-hello.aot
+    [ "$(rc rbad)" = 2 ] || bad="$bad [short nonce: exit $(rc rbad)]"
+    if [ -z "$bad" ]; then
+        pass "receipts: a $(wc -c <$tmp/r10.cbor)-byte receipt over 10 MiB of stdout verifies; a changed byte: \"$(cat $tmp/rbyte.err)\"; a dropped chunk: \"$(cat $tmp/rdrop.err)\"; stdout and stderr swapped: \"$(cat $tmp/rlswap.err)\"; another nonce, argv or environment fail; a trap is recorded"
+    else
+        fail "receipts" "$bad"
+    fi
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest receipt corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 for c in $cases; do
     case_$c

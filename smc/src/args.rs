@@ -21,8 +21,8 @@ use core::fmt;
 use crate::call::{Call, SHM_MAX_SIZE};
 use crate::ring::ALIGN as RING_ALIGN;
 use crate::session::{
-    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, MAX_RUN_BLOCK, RUN_REPORT_SIZE,
-    SESSION_MIN_QUOTA,
+    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, MAX_RUN_BLOCK, RECEIPT_TOKEN_MIN,
+    RUN_REPORT_SIZE, SESSION_MIN_QUOTA,
 };
 use crate::status::Status;
 use crate::{Regs4, Regs8};
@@ -499,6 +499,54 @@ impl AttestArgs {
     }
 }
 
+/// RECEIPT: `x1` = session, `x2` = registration, `x3`/`x4` = the buffer the receipt is
+/// written to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReceiptArgs {
+    session: SessionHandle,
+    shm: ShmHandle,
+    token: ShmSpan,
+}
+
+impl ReceiptArgs {
+    /// The arguments, or INVALID_PARAMETER for a buffer below [`RECEIPT_TOKEN_MIN`] bytes.
+    pub fn new(session: SessionHandle, shm: ShmHandle, token: ShmSpan) -> Result<Self, Refusal> {
+        if token.len() < RECEIPT_TOKEN_MIN {
+            return Err(Status::InvalidParameter.into());
+        }
+        Ok(ReceiptArgs {
+            session,
+            shm,
+            token,
+        })
+    }
+
+    /// The session.
+    pub const fn session(&self) -> SessionHandle {
+        self.session
+    }
+
+    /// The registration holding the buffer.
+    pub const fn shm(&self) -> ShmHandle {
+        self.shm
+    }
+
+    /// The buffer (at least [`RECEIPT_TOKEN_MIN`] bytes).
+    pub const fn token(&self) -> ShmSpan {
+        self.token
+    }
+
+    /// The call's registers.
+    pub fn to_regs(&self) -> Regs8 {
+        SessionCall::Receipt(*self).to_regs()
+    }
+
+    /// Decodes `x1..x4`.
+    pub fn from_regs(x: &Regs8) -> Result<Self, Refusal> {
+        Self::new(SessionHandle(x[1]), ShmHandle(x[2]), span(x[3], x[4])?)
+    }
+}
+
 /// STATS: `x1` = session, `x2` = page (whether the page exists is the secure world's answer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatsArgs {
@@ -581,6 +629,8 @@ pub enum SessionCall {
     Cancel(SessionHandle),
     /// ATTEST.
     Attest(AttestArgs),
+    /// RECEIPT.
+    Receipt(ReceiptArgs),
 }
 
 impl SessionCall {
@@ -596,6 +646,7 @@ impl SessionCall {
             SessionCall::Resume(_) => Call::Resume,
             SessionCall::Cancel(_) => Call::Cancel,
             SessionCall::Attest(_) => Call::Attest,
+            SessionCall::Receipt(_) => Call::Receipt,
         }
     }
 
@@ -611,6 +662,7 @@ impl SessionCall {
             SessionCall::Stats(a) => Some(a.session),
             SessionCall::Run(a) => Some(a.session),
             SessionCall::Attest(a) => Some(a.session),
+            SessionCall::Receipt(a) => Some(a.session),
         }
     }
 
@@ -657,6 +709,9 @@ impl SessionCall {
                     a.token.len,
                 ],
             ),
+            SessionCall::Receipt(a) => {
+                regs(call, &[a.session.0, a.shm.0, a.token.offset.0, a.token.len])
+            }
         }
     }
 
@@ -674,6 +729,7 @@ impl SessionCall {
             Call::Resume => SessionCall::Resume(session),
             Call::Cancel => SessionCall::Cancel(session),
             Call::Attest => SessionCall::Attest(AttestArgs::from_regs(x)?),
+            Call::Receipt => SessionCall::Receipt(ReceiptArgs::from_regs(x)?),
             _ => return Err(Status::NotSupported.into()),
         })
     }

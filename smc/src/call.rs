@@ -69,6 +69,8 @@ pub mod ids {
     pub const STATS: FunctionId = fast64(0x0109);
     /// ATTEST (yielding SMC64): `0x7200010A`. See [`Call::Attest`].
     pub const ATTEST: FunctionId = yield64(0x010a);
+    /// RECEIPT (yielding SMC64): `0x7200010B`. See [`Call::Receipt`].
+    pub const RECEIPT: FunctionId = yield64(0x010b);
 
     /// TEST_FAULT (fast SMC64, test builds only): `0xF200FF00`. `x1` =
     /// [`FaultKind`](crate::FaultKind).
@@ -143,6 +145,10 @@ pub enum Call {
     /// ATTEST: yielding; `x1` = session, `x2` = shm handle, `x3`/`x4` = the nonce's offset
     /// and length, `x5`/`x6` = the token buffer's offset and length; `x1` = token length.
     Attest,
+    /// RECEIPT: yielding; `x1` = session, `x2` = shm handle, `x3`/`x4` = the buffer's offset
+    /// and length; the signed receipt of the session's ended run (its RUN block asked for one)
+    /// is written there, `x1` = its length.
+    Receipt,
     /// TEST_FAULT (test builds only): `x1` = [`FaultKind`]; on success the secure world fails
     /// stop and the call answers [`Status::Failed`].
     TestFault,
@@ -163,7 +169,7 @@ pub enum Call {
 }
 
 /// Every call, in function-id order within each OEN.
-pub const ALL_CALLS: [Call; 24] = [
+pub const ALL_CALLS: [Call; 25] = [
     Call::CallCount,
     Call::CallUid,
     Call::Revision,
@@ -181,6 +187,7 @@ pub const ALL_CALLS: [Call; 24] = [
     Call::Resume,
     Call::Cancel,
     Call::Attest,
+    Call::Receipt,
     Call::TestFault,
     Call::TestFp,
     Call::TestEl0,
@@ -211,6 +218,7 @@ impl Call {
             Call::Resume => ids::RESUME,
             Call::Cancel => ids::CANCEL,
             Call::Attest => ids::ATTEST,
+            Call::Receipt => ids::RECEIPT,
             Call::TestFault => ids::TEST_FAULT,
             Call::TestFp => ids::TEST_FP,
             Call::TestEl0 => ids::TEST_EL0,
@@ -241,6 +249,7 @@ impl Call {
             Call::Resume => "RESUME",
             Call::Cancel => "CANCEL",
             Call::Attest => "ATTEST",
+            Call::Receipt => "RECEIPT",
             Call::TestFault => "TEST_FAULT",
             Call::TestFp => "TEST_FP",
             Call::TestEl0 => "TEST_EL0",

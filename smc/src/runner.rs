@@ -21,15 +21,15 @@
 use core::fmt;
 
 use crate::args::{
-    AttestArgs, LoadArgs, OpenArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmHandle,
-    ShmOffset, ShmSpan, StatsArgs,
+    AttestArgs, LoadArgs, OpenArgs, ReceiptArgs, Refusal, RunArgs, SessionCall, SessionHandle,
+    ShmHandle, ShmOffset, ShmSpan, StatsArgs,
 };
 use crate::client::{Client, ClientError, Conduit};
 use crate::info::FailureMessage;
 use crate::ring::{self, Consumer, RingFault, SharedRegion, Stream};
 use crate::session::{
-    LoadReport, RunBlock, RunReport, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, NO_TRAP_ID,
-    RUN_REPORT_SIZE,
+    LoadReport, RunBlock, RunReport, RunSpec, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, NO_TRAP_ID,
+    RECEIPT_TOKEN_MIN, RUN_REPORT_SIZE,
 };
 use crate::status::Status;
 
@@ -68,6 +68,20 @@ pub struct RunRequest<'r> {
     pub env: &'r [&'r [u8]],
     /// Bytes of each stream's ring: a power of two.
     pub ring_capacity: u32,
+    /// Ask for a signed receipt of the run bound to this nonce (32, 48 or 64 bytes); fetch it
+    /// with [`Session::receipt`] once the run ended.
+    pub receipt_nonce: Option<&'r [u8]>,
+}
+
+impl RunRequest<'_> {
+    fn spec(&self) -> RunSpec<'_> {
+        RunSpec {
+            entry: self.entry,
+            args: self.args,
+            env: self.env,
+            receipt_nonce: self.receipt_nonce,
+        }
+    }
 }
 
 const fn align_up(n: usize, a: usize) -> Option<usize> {
@@ -112,7 +126,7 @@ impl RunPlacement {
     /// inside a string, no program name, too many or too long strings, a ring capacity that
     /// is not a power of two).
     pub fn new(at: usize, req: &RunRequest<'_>) -> Option<Self> {
-        let block_len = RunBlock::encoded_len(req.entry, req.args, req.env)?;
+        let block_len = RunBlock::encoded_len(&req.spec())?;
         let ring_len = ring::block_size(req.ring_capacity, req.ring_capacity)?;
         let report = align_up(at, ring::ALIGN)?;
         let block = report.checked_add(RUN_REPORT_SIZE)?;
@@ -538,6 +552,47 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         Ok(out.len())
     }
 
+    /// RECEIPT: lets the secure world write the signed receipt of the session's ended run
+    /// (its [`RunRequest::receipt_nonce`] asked for one) at offset `at` of `area`, and copies
+    /// it into `token` (at least [`RECEIPT_TOKEN_MIN`] bytes); returns its length. The area
+    /// needs [`RECEIPT_TOKEN_MIN`] bytes from `at`.
+    pub fn receipt(
+        &mut self,
+        area: &SharedArea<'_>,
+        at: usize,
+        token: &mut [u8],
+    ) -> Result<usize, Error> {
+        let needed = at.saturating_add(RECEIPT_TOKEN_MIN as usize);
+        if needed > area.mem.len() {
+            return Err(Error::Area {
+                what: "the run receipt",
+                needed,
+                have: area.mem.len(),
+            });
+        }
+        let args = match ShmSpan::new(at as u64, RECEIPT_TOKEN_MIN) {
+            Some(t) => ReceiptArgs::new(self.handle, area.handle, t),
+            None => Err(Refusal::from(Status::BadAddress)),
+        };
+        let regs = match args {
+            Ok(args) => self.call(SessionCall::Receipt(args)),
+            Err(r) => r.to_regs(),
+        };
+        let [_, len, ..] = status_of(self.conduit, "RECEIPT", regs)?;
+        let out = match token.get_mut(..len as usize) {
+            Some(out) if len != 0 && len <= RECEIPT_TOKEN_MIN => out,
+            _ => {
+                return Err(Error::Client(ClientError::BadReply(
+                    "RECEIPT length outside its buffer",
+                )))
+            }
+        };
+        if !area.mem.read_bytes(at, out) {
+            return Err(Error::Client(ClientError::BadReply("RECEIPT unreadable")));
+        }
+        Ok(out.len())
+    }
+
     /// UNLOAD: the module's memory is zeroed and back in the pool.
     pub fn unload(&mut self) -> Result<(), Error> {
         let regs = self.call(SessionCall::Unload(self.handle));
@@ -583,7 +638,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             return Err(too_small);
         }
         let mem = area.mem;
-        RunBlock::encode_with(req.entry, req.args, req.env, |off, bytes| {
+        RunBlock::encode_with(&req.spec(), |off, bytes| {
             let at = p.block.checked_add(off)?;
             mem.write_bytes(at, bytes).then_some(())
         })

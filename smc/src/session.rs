@@ -20,6 +20,10 @@ pub const MAX_MODULE_SIZE: u64 = 16 << 20;
 pub const ATTEST_NONCE_LENGTHS: [u64; 3] = [32, 48, 64];
 /// Smallest token buffer ATTEST accepts: every token it produces fits.
 pub const ATTEST_TOKEN_MIN: u64 = 2048;
+/// Receipt nonce lengths a RUN block accepts (those of [`ATTEST_NONCE_LENGTHS`]).
+pub const RECEIPT_NONCE_LENGTHS: [u64; 3] = ATTEST_NONCE_LENGTHS;
+/// Smallest buffer RECEIPT accepts: every receipt it produces fits.
+pub const RECEIPT_TOKEN_MIN: u64 = ATTEST_TOKEN_MIN;
 /// `LoadReport::magic`: "TZLR".
 pub const LOAD_REPORT_MAGIC: u32 = u32::from_le_bytes(*b"TZLR");
 /// Bytes of [`LoadReport::message`].
@@ -294,10 +298,29 @@ mod tests {
         let mut buf = [0u8; 256];
         let args: [&[u8]; 3] = [b"prog", b"1", b"two"];
         let n = RunBlock::encode(b"f", &args, &[b"A=B"], &mut buf).unwrap();
-        assert_eq!(RunBlock::encoded_len(b"f", &args, &[b"A=B"]), Some(n));
-        assert_eq!(RunBlock::encoded_len(b"", &[], &[]), None);
+        let spec = |entry, args, env, receipt_nonce| RunSpec {
+            entry,
+            args,
+            env,
+            receipt_nonce,
+        };
+        let env: [&[u8]; 1] = [b"A=B"];
+        assert_eq!(
+            RunBlock::encoded_len(&spec(b"f", &args, &env, None)),
+            Some(n)
+        );
+        let nonce = [7u8; 48];
+        assert_eq!(
+            RunBlock::encoded_len(&spec(b"f", &args, &env, Some(&nonce))),
+            Some(n + 48)
+        );
+        assert_eq!(
+            RunBlock::encoded_len(&spec(b"f", &args, &env, Some(&nonce[..40]))),
+            None
+        );
+        assert_eq!(RunBlock::encoded_len(&spec(b"", &[], &[], None)), None);
         let big = [b'x'; MAX_RUN_BLOCK];
-        assert_eq!(RunBlock::encoded_len(b"", &[&big], &[]), None);
+        assert_eq!(RunBlock::encoded_len(&spec(b"", &[&big], &[], None)), None);
     }
 }
 
@@ -306,15 +329,32 @@ pub const MAX_RUN_BLOCK: usize = 64 << 10;
 /// Most strings (arguments + environment entries) in a RUN block.
 pub const MAX_RUN_STRINGS: u32 = 1024;
 
-/// The RUN block: `u32 argc`, `u32 envc`, `u32 entry_len`, `u32 reserved` (0), all
-/// little-endian, then `entry_len` bytes naming the export to call (empty: the WASI command's
-/// `_start`), then `argc` argument strings (program name first; for an export call the rest
-/// are its parameters as text, parsed as WAMR's iwasm `-f` does) and `envc` `KEY=VALUE`
-/// entries, each NUL-terminated, back to back, nothing after the last NUL.
+/// What a RUN block asks for, as the normal world builds it ([`RunBlock::encode_with`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunSpec<'a> {
+    /// The export to call (empty: `_start`).
+    pub entry: &'a [u8],
+    /// argv, the program name first.
+    pub args: &'a [&'a [u8]],
+    /// `KEY=VALUE` entries.
+    pub env: &'a [&'a [u8]],
+    /// Ask for a signed receipt of the run, bound to this nonce (32, 48 or 64 bytes).
+    pub receipt_nonce: Option<&'a [u8]>,
+}
+
+/// The RUN block: `u32 argc`, `u32 envc`, `u32 entry_len`, `u32 nonce_len`, all
+/// little-endian, then `nonce_len` bytes of receipt nonce (0: no receipt; else 32, 48 or 64
+/// bytes, [`RECEIPT_NONCE_LENGTHS`]: the secure world signs a receipt of the run, bound to it,
+/// which RECEIPT copies out once the run ended), then `entry_len` bytes naming the export to
+/// call (empty: the WASI command's `_start`), then `argc` argument strings (program name
+/// first; for an export call the rest are its parameters as text, parsed as WAMR's iwasm `-f`
+/// does) and `envc` `KEY=VALUE` entries, each NUL-terminated, back to back, nothing after the
+/// last NUL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunBlock<'a> {
     argc: u32,
     envc: u32,
+    nonce: &'a [u8],
     entry: &'a [u8],
     strings: &'a [u8],
 }
@@ -324,8 +364,10 @@ pub struct RunBlock<'a> {
 pub enum RunBlockError {
     /// Shorter than its 16-byte header, or longer than [`MAX_RUN_BLOCK`].
     Size,
-    /// More than [`MAX_RUN_STRINGS`] strings, `argc` = 0, or a non-zero reserved word.
+    /// More than [`MAX_RUN_STRINGS`] strings, or `argc` = 0.
     Counts,
+    /// A receipt nonce that is not 0, 32, 48 or 64 bytes, or longer than the block.
+    Nonce,
     /// The strings do not match the counts (missing NUL, or bytes after the last one).
     Strings,
     /// An environment entry without `=`.
@@ -344,12 +386,18 @@ impl<'a> RunBlock<'a> {
             return Err(RunBlockError::Size);
         }
         let word = |i: usize| u32_at(b, i);
-        let (argc, envc, entry_len, reserved) = (word(0), word(4), word(8), word(12));
+        let (argc, envc, entry_len, nonce_len) = (word(0), word(4), word(8), word(12));
         let count = argc.checked_add(envc).filter(|&n| n <= MAX_RUN_STRINGS);
-        let (Some(count), true) = (count, argc != 0 && reserved == 0) else {
+        let (Some(count), true) = (count, argc != 0) else {
             return Err(RunBlockError::Counts);
         };
+        if nonce_len != 0 && !RECEIPT_NONCE_LENGTHS.contains(&u64::from(nonce_len)) {
+            return Err(RunBlockError::Nonce);
+        }
         let rest = b.get(HEADER..).unwrap_or(&[]);
+        let (nonce, rest) = rest
+            .split_at_checked(nonce_len as usize)
+            .ok_or(RunBlockError::Nonce)?;
         let (entry, strings) = rest
             .split_at_checked(entry_len as usize)
             .ok_or(RunBlockError::Entry)?;
@@ -363,6 +411,7 @@ impl<'a> RunBlock<'a> {
         let block = RunBlock {
             argc,
             envc,
+            nonce,
             entry,
             strings,
         };
@@ -370,6 +419,16 @@ impl<'a> RunBlock<'a> {
             return Err(RunBlockError::Environment);
         }
         Ok(block)
+    }
+
+    /// The receipt nonce (32, 48 or 64 bytes), or `None` when the run wants no receipt.
+    pub fn receipt_nonce(&self) -> Option<&'a [u8]> {
+        (!self.nonce.is_empty()).then_some(self.nonce)
+    }
+
+    /// The entry name as given (empty: `_start`), for the receipt's args digest.
+    pub fn entry_bytes(&self) -> &'a [u8] {
+        self.entry
     }
 
     /// The export to call, or `None` for the WASI command's `_start`.
@@ -399,10 +458,16 @@ impl<'a> RunBlock<'a> {
         self.all().skip(self.argc as usize).take(self.envc as usize)
     }
 
-    /// Writes a block calling `entry` (empty: `_start`) with `args` and `env` into `out`; its
-    /// length, or `None` if it does not fit or a string contains a NUL.
+    /// Writes a block calling `entry` (empty: `_start`) with `args` and `env`, asking for no
+    /// receipt, into `out`; its length, or `None` if it does not fit or a string contains a NUL.
     pub fn encode(entry: &[u8], args: &[&[u8]], env: &[&[u8]], out: &mut [u8]) -> Option<usize> {
-        Self::encode_with(entry, args, env, |at, bytes| {
+        let spec = RunSpec {
+            entry,
+            args,
+            env,
+            receipt_nonce: None,
+        };
+        Self::encode_with(&spec, |at, bytes| {
             let end = at.checked_add(bytes.len())?;
             out.get_mut(at..end)?.copy_from_slice(bytes);
             Some(())
@@ -411,25 +476,35 @@ impl<'a> RunBlock<'a> {
 
     /// The length of the block [`RunBlock::encode`] would write (`None` if a string contains
     /// a NUL, there are too many strings, or the block is larger than [`MAX_RUN_BLOCK`]).
-    pub fn encoded_len(entry: &[u8], args: &[&[u8]], env: &[&[u8]]) -> Option<usize> {
-        let n = Self::encode_with(entry, args, env, |_, _| Some(()))?;
-        let strings = args.len().checked_add(env.len())?;
-        (n <= MAX_RUN_BLOCK && !args.is_empty() && strings <= MAX_RUN_STRINGS as usize).then_some(n)
+    pub fn encoded_len(spec: &RunSpec<'_>) -> Option<usize> {
+        let n = Self::encode_with(spec, |_, _| Some(()))?;
+        let strings = spec.args.len().checked_add(spec.env.len())?;
+        (n <= MAX_RUN_BLOCK && !spec.args.is_empty() && strings <= MAX_RUN_STRINGS as usize)
+            .then_some(n)
     }
 
     /// [`RunBlock::encode`] through `put(offset, bytes)`, which stores `bytes` at `offset` of
     /// the block (e.g. straight into shared memory) and fails with `None`.
     pub fn encode_with(
-        entry: &[u8],
-        args: &[&[u8]],
-        env: &[&[u8]],
+        spec: &RunSpec<'_>,
         mut put: impl FnMut(usize, &[u8]) -> Option<()>,
     ) -> Option<usize> {
-        if entry.contains(&0) {
+        let RunSpec {
+            entry,
+            args,
+            env,
+            receipt_nonce,
+        } = *spec;
+        let nonce = receipt_nonce.unwrap_or_default();
+        if entry.contains(&0)
+            || receipt_nonce.is_some_and(|n| !RECEIPT_NONCE_LENGTHS.contains(&(n.len() as u64)))
+        {
             return None;
         }
-        put(HEADER, entry)?;
-        let mut at: usize = HEADER.checked_add(entry.len())?;
+        put(HEADER, nonce)?;
+        let entry_at = HEADER.checked_add(nonce.len())?;
+        put(entry_at, entry)?;
+        let mut at: usize = entry_at.checked_add(entry.len())?;
         for s in args.iter().chain(env) {
             if s.contains(&0) {
                 return None;
@@ -443,7 +518,7 @@ impl<'a> RunBlock<'a> {
             u32::try_from(args.len()).ok()?,
             u32::try_from(env.len()).ok()?,
             u32::try_from(entry.len()).ok()?,
-            0,
+            u32::try_from(nonce.len()).ok()?,
         ];
         for (i, w) in words.iter().enumerate() {
             put(4 * i, &w.to_le_bytes())?;
@@ -483,9 +558,12 @@ mod run_block_tests {
         let mut bad = buf;
         bad[8] = 200; // entry longer than the block
         assert_eq!(RunBlock::parse(&bad[..n]), Err(RunBlockError::Entry));
+        assert_eq!(b.receipt_nonce(), None);
         let mut bad = buf;
-        bad[12] = 1; // reserved
-        assert_eq!(RunBlock::parse(&bad[..n]), Err(RunBlockError::Counts));
+        bad[12] = 1; // a 1-byte nonce
+        assert_eq!(RunBlock::parse(&bad[..n]), Err(RunBlockError::Nonce));
+        bad[12] = 64; // a nonce longer than the block
+        assert_eq!(RunBlock::parse(&bad[..20]), Err(RunBlockError::Nonce));
         let n = RunBlock::encode(b"", &[b"p"], &[b"NOEQUALS"], &mut buf).unwrap();
         assert_eq!(RunBlock::parse(&buf[..n]), Err(RunBlockError::Environment));
         let n = RunBlock::encode(b"", &[], &[], &mut buf).unwrap();
@@ -497,5 +575,38 @@ mod run_block_tests {
         assert_eq!(RunBlock::encode(b"", &[b"a\0b"], &[], &mut buf), None);
         assert_eq!(RunBlock::encode(b"a\0", &[b"p"], &[], &mut buf), None);
         assert_eq!(RunBlock::encode(b"", &[&[b'x'; 200]], &[], &mut buf), None);
+    }
+
+    #[test]
+    fn receipt_nonce_round_trip() {
+        let mut buf = [0u8; 256];
+        let nonce = [0xa5u8; 32];
+        let args: [&[u8]; 2] = [b"prog", b"x"];
+        let spec = RunSpec {
+            entry: b"f",
+            args: &args,
+            env: &[b"K=V"],
+            receipt_nonce: Some(&nonce),
+        };
+        let n = RunBlock::encode_with(&spec, |at, bytes| {
+            buf.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
+            Some(())
+        })
+        .unwrap();
+        let b = RunBlock::parse(&buf[..n]).unwrap();
+        assert_eq!(b.receipt_nonce(), Some(&nonce[..]));
+        assert_eq!(b.entry(), Some("f"));
+        assert_eq!(b.entry_bytes(), b"f");
+        assert_eq!(b.args().collect::<Vec<_>>(), vec![&b"prog"[..], b"x"]);
+        assert_eq!(b.env().collect::<Vec<_>>(), vec![&b"K=V"[..]]);
+        // Every length PSA allows, nothing else.
+        for len in [0u32, 32, 48, 64] {
+            let mut h = [0u8; 200];
+            h[0] = 1;
+            h[12..16].copy_from_slice(&len.to_le_bytes());
+            let end = 16 + len as usize + 2;
+            h[end - 2] = b'p';
+            assert!(RunBlock::parse(&h[..end]).is_ok(), "{len}");
+        }
     }
 }

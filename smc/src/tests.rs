@@ -397,7 +397,7 @@ fn selectors_round_trip_and_out_of_range_is_rejected() {
 
 #[test]
 fn versions_pack_and_unpack() {
-    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0003);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0004);
     let p = ProtocolVersion {
         major: 0x1234,
         minor: 0xabcd,
@@ -678,7 +678,9 @@ impl Conduit for FakeSecure {
             Call::ShmRegister => Self::ok([1, 0, 0]),
             Call::SessionOpen => Self::ok([1, 0, 0]),
             Call::SessionClose | Call::Load | Call::Unload | Call::Stats => Self::ok([0; 3]),
-            Call::Run | Call::Resume | Call::Cancel | Call::Attest => Self::ok([0; 3]),
+            Call::Run | Call::Resume | Call::Cancel | Call::Attest | Call::Receipt => {
+                Self::ok([0; 3])
+            }
             Call::ShmUnregister => Self::ok([0; 3]),
             Call::TestShm => Self::ok([0; 3]),
             Call::TestRun | Call::TestMeasure | Call::TestAllocFail => Self::ok([0; 3]),
@@ -1017,7 +1019,7 @@ fn measurement_selector_and_chunks() {
     assert_eq!(InfoSelector::COUNT, 6);
     assert_eq!(InfoSelector::Measurement.name(), "MEASUREMENT");
     assert_eq!(Features::ATTESTATION.bits(), 1 << 5);
-    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0003);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0004);
     let d: [u8; 32] = core::array::from_fn(|i| 0xa0 + i as u8);
     let a = measurement_chunk(&d, 0).unwrap();
     assert_eq!(&a[..], &d[..24]);

@@ -1,13 +1,15 @@
 //! The module's WASI view of one run ([`RunWasi`]): its arguments and environment, copied into
 //! secure memory; stdout and stderr into the run's output ring (or, for TEST_RUN, the secure
-//! log line by line); the secure counter as its clocks; the DRBG as `random_get`; and sleeps
-//! that give the CPU back when a normal-world interrupt is pending.
+//! log line by line), with a running SHA-256 of each stream when the run wants a receipt; the
+//! secure counter as its clocks; the DRBG as `random_get`; and sleeps that give the CPU back
+//! when a normal-world interrupt is pending.
 
 use super::RUNS_PEAK;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use tzwasm_aot_loader::wasi::{Errno, WasiHost};
+use tzwasm_attest::receipt::StreamDigest;
 use tzwasm_smc::ring::{Producer, Stream};
 
 /// The module's WASI view of the world for one run: its arguments and environment (copied
@@ -27,6 +29,9 @@ pub struct RunWasi {
     line: [Vec<u8>; 2],
     /// Bytes written to stdout and stderr.
     pub written: [u64; 2],
+    /// For a run with a receipt: the SHA-256 of exactly the bytes each stream's ring
+    /// accepted, in order.
+    digests: Option<[StreamDigest; 2]>,
     /// Counter-ns deadline of a `poll_oneoff` sleep that a pending interrupt cut short: the
     /// re-issued call sleeps until it, not for its whole timeout again.
     sleep_until: Option<u64>,
@@ -45,6 +50,7 @@ impl RunWasi {
             tail: Vec::new(),
             line: [Vec::new(), Vec::new()],
             written: [0; 2],
+            digests: None,
             sleep_until: None,
             sleep_cut: false,
         }
@@ -97,7 +103,18 @@ impl RunWasi {
         self.producer = producer;
         self.closed = [false; 3];
         self.written = [0; 2];
+        self.digests = None;
         Ok(())
+    }
+
+    /// From now on, hash every byte the ring accepts (a run with a receipt).
+    pub fn hash_output(&mut self) {
+        self.digests = Some([StreamDigest::new(), StreamDigest::new()]);
+    }
+
+    /// The output digests so far (stdout, stderr), if the run hashes its output.
+    pub fn digests(&self) -> Option<&[StreamDigest; 2]> {
+        self.digests.as_ref()
     }
 
     /// Queues bytes for stdout after the module's own output; false if there is no memory
@@ -176,6 +193,9 @@ impl WasiHost for RunWasi {
         if let Some(p) = self.producer.as_mut() {
             let n = p.write(stream, bytes);
             *written += n as u64;
+            if let Some(d) = self.digests.as_mut() {
+                stream.of_mut(d).update(bytes.get(..n).unwrap_or_default());
+            }
             return if n == bytes.len() {
                 Ok(())
             } else {

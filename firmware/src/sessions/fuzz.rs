@@ -210,6 +210,10 @@ impl Engine for FuzzEngine {
         ok(0, 0, 0)
     }
 
+    fn receipt(&self, _: &Account, _: &Module, _: &ReceiptPlace) -> Answer {
+        ok(0, 0, 0)
+    }
+
     fn stats(&self, m: Option<&Module>, page: u64) -> Option<[u64; 3]> {
         (page == 1).then(|| [m.map_or(0, |m| m.pauses), 0, 0])
     }

@@ -229,6 +229,11 @@ impl Engine for Fake {
         ok(m.id, at.nonce.0, at.token.0)
     }
 
+    fn receipt(&self, _: &Account, m: &FakeModule, at: &ReceiptPlace) -> Answer {
+        // The fake's "receipt": which module, where the buffer was.
+        ok(m.id, at.token.0, at.token.1)
+    }
+
     fn stats(&self, m: Option<&FakeModule>, page: u64) -> Option<[u64; 3]> {
         (page == 1).then(|| [m.map_or(0, |m| m.pauses), 0, 0])
     }
@@ -284,6 +289,9 @@ impl Raw {
     fn attest(self, s: u64, shm: u64, [n, nl]: [u64; 2], [t, tl]: [u64; 2]) -> Answer {
         self.session_call(Call::Attest, &[s, shm, n, nl, t, tl])
     }
+    fn receipt(self, s: u64, shm: u64, [t, tl]: [u64; 2]) -> Answer {
+        self.session_call(Call::Receipt, &[s, shm, t, tl])
+    }
     fn shm_register(self, base: u64, size: u64, dram: &NsDram) -> Result<u64, Status> {
         let args = ShmRegisterArgs::new(base, size).map_err(|r| r.status())?;
         self.0.shm_register(args, dram).map(ShmHandle::raw)
@@ -319,6 +327,44 @@ fn setup(m: Raw, len: u64) -> (u64, u64) {
 
 fn run(m: Raw, s: u64, shm: u64) -> Answer {
     m.run(s, shm, [0, 16], [0x2000, 0x1000], 0x3000)
+}
+
+#[test]
+fn receipt_needs_a_loaded_module_and_a_buffer_inside_the_registration() {
+    let m = machine(1 << 20);
+    let shm = m.shm_register(SHM, 0x4000, &dram()).unwrap();
+    let s = fold(m.open(Q))[1];
+    let buf = [0x2000, 0x800];
+    assert_eq!(
+        st(m.receipt(s, shm, buf)),
+        Status::BadState,
+        "nothing loaded"
+    );
+    assert_eq!(
+        fold(m.load(s, shm, 0, 999, 0x1000))[0],
+        Status::Interrupted.to_raw()
+    );
+    assert_eq!(
+        st(m.receipt(s, shm, buf)),
+        Status::BadState,
+        "LOAD interrupted"
+    );
+    while fold(m.resume(s))[0] != SUCCESS {}
+    let r = fold(m.receipt(s, shm, buf));
+    assert_eq!(r[0], SUCCESS, "the engine decides about the run");
+    assert_eq!(
+        (r[2], r[3]),
+        (SHM + 0x2000, 0x800),
+        "secure address of the buffer"
+    );
+    assert_eq!(st(m.receipt(s, shm, [0x3900, 0x800])), Status::BadAddress);
+    assert_eq!(
+        st(m.receipt(s, shm, [0x2000, 0x7ff])),
+        Status::InvalidParameter
+    );
+    assert_eq!(st(m.receipt(s, shm + 1, buf)), Status::NoSuchHandle);
+    assert_eq!(st(m.receipt(s + 1, shm, buf)), Status::NoSuchHandle);
+    assert_eq!(m.pins(), (0, 0));
 }
 
 #[test]

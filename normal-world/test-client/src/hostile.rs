@@ -252,6 +252,7 @@ pub(crate) fn load_and_run(len: usize, watch: &mut Watch) -> Result<RunOutcome, 
             args: &[b"hostile"],
             env: &[],
             ring_capacity: 4096,
+            receipt_nonce: None,
         };
         crate::irq::arm(PREEMPT_MS);
         watch.armed_at = arch::counter();

@@ -198,6 +198,7 @@ fn attack(attacker: &Case, record: &[u64; 5]) -> Attack {
             args: &[b"attacker"],
             env: &[],
             ring_capacity: 4096,
+            receipt_nonce: None,
         };
         let r = session.run(&a, at, &req, &mut quiet)?;
         session.close()?;
@@ -280,6 +281,7 @@ fn run_victim(victim: &Case, observer: &mut Victim<'_>) -> Result<RunOutcome, Ru
             args: &[b"victim"],
             env: &[],
             ring_capacity: 4096,
+            receipt_nonce: None,
         };
         let r = session.run(&a, at, &req, observer)?;
         session.close()?;

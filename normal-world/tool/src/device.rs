@@ -503,6 +503,7 @@ mod tests {
             ("TZWASM_FN_UNLOAD", ids::UNLOAD),
             ("TZWASM_FN_STATS", ids::STATS),
             ("TZWASM_FN_ATTEST", ids::ATTEST),
+            ("TZWASM_FN_RECEIPT", ids::RECEIPT),
         ] {
             assert_eq!(number(name) as u64, id.to_x0(), "{name}");
         }

@@ -2,7 +2,8 @@
 //! through the `tzwasm.ko` driver (`/dev/tzwasm`).
 //!
 //! ```text
-//! tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME] FILE.aot [-- ARGS...]
+//! tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
+//!            [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 //! tzwasm info
 //! tzwasm measure [--heap SIZE] FILE.aot...
 //! tzwasm attest [--heap SIZE] --nonce HEX FILE.aot > token.cbor
@@ -26,7 +27,7 @@ use tzwasm_smc::runner::{
     RunObserver, RunRequest, Session, DEFAULT_RING_CAPACITY,
 };
 use tzwasm_smc::session::{
-    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, SESSION_MIN_QUOTA,
+    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, RECEIPT_TOKEN_MIN, SESSION_MIN_QUOTA,
 };
 use tzwasm_smc::{Client as _, ClientError, Status};
 
@@ -72,7 +73,8 @@ commands:
 `tzwasm COMMAND --help` describes each command.";
 
 const RUN_USAGE: &str = "\
-usage: tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME] FILE.aot [-- ARGS...]
+usage: tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
+                  [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 
 Loads FILE.aot into the secure world and runs it: its WASI main (_start), or the export NAME
 with --function. stdout and stderr stream to this program's while it runs; tzwasm exits with
@@ -88,6 +90,12 @@ options:
   --env KEY=VALUE   add a WASI environment variable (repeatable; none by default)
   --function NAME   call the export NAME instead of _start; ARGS are its parameters
                     (as WAMR's iwasm -f takes them) and its results are printed on stdout
+  --receipt FILE    when the run ends, write the secure world's signed receipt of it to
+                    FILE: the module's measurement, a digest of its entry, argv and
+                    environment, the SHA-256 and length of everything it wrote to stdout and
+                    to stderr, and how it ended, bound to --nonce (check it with
+                    `tzwasm-verify receipt`; docs/attestation.md)
+  --nonce HEX       the verifier's challenge for --receipt: 32, 48 or 64 bytes as hex
   -h, --help        this text
 
 exit status: the module's exit code (0..255); 1 after a trap, with
@@ -236,6 +244,8 @@ struct RunOptions {
     heap: Option<u64>,
     env: Vec<Vec<u8>>,
     function: Option<Vec<u8>>,
+    receipt: Option<OsString>,
+    nonce: Option<Vec<u8>>,
     file: OsString,
     args: Vec<Vec<u8>>,
     help: bool,
@@ -275,6 +285,11 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
                     .ok_or_else(|| Failure::usage("--function needs an export's NAME"))?;
                 o.function = Some(v.as_bytes().to_vec());
             }
+            b"--receipt" => {
+                let v = value(&mut i).ok_or_else(|| Failure::usage("--receipt needs a FILE"))?;
+                o.receipt = Some(v);
+            }
+            b"--nonce" => o.nonce = Some(nonce_value("run", value(&mut i).as_ref())?),
             b"--" => {
                 i += 1;
                 break;
@@ -288,6 +303,19 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
             _ => break,
         }
         i += 1;
+    }
+    match (&o.receipt, &o.nonce) {
+        (Some(_), None) => {
+            return Err(Failure::usage(
+                "run: --receipt needs the verifier's --nonce HEX",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Failure::usage(
+                "run: --nonce is for a receipt: give --receipt FILE too",
+            ))
+        }
+        _ => {}
     }
     o.file = args
         .get(i)
@@ -420,6 +448,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         args: &argv,
         env: &env,
         ring_capacity: DEFAULT_RING_CAPACITY,
+        receipt_nonce: o.nonce.as_deref(),
     };
     let need = area_size(file.len(), &req).ok_or_else(|| {
         Failure::usage(
@@ -448,10 +477,11 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         error: None,
         pending: [Vec::new(), Vec::new()],
     };
+    let mut receipt = vec![0u8; RECEIPT_TOKEN_MIN as usize];
     let outcome = {
         let mut session = Session::attach(&mut channel, handle);
         let loaded = session.load(&area, &file);
-        match loaded {
+        let ran = match loaded {
             Ok(_) => session.run(
                 &area,
                 run_offset(file.len()).unwrap_or(0),
@@ -459,9 +489,36 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
                 &mut observer,
             ),
             Err(e) => Err(e),
+        };
+        // The run is over: the whole area is free again, the receipt goes at its start.
+        match ran {
+            Ok(end) if o.receipt.is_some() => session
+                .receipt(&area, 0, &mut receipt)
+                .map(|len| (end, Some(len))),
+            Ok(end) => Ok((end, None)),
+            Err(e) => Err(e),
         }
     };
-    let outcome = outcome.map_err(|e| run_failure(e, channel.last_os_error.take()))?;
+    let (outcome, receipt_len) = match outcome {
+        Ok(v) => v,
+        Err(RunError::Refused {
+            status: Status::NotSupported,
+            ..
+        }) => {
+            return Err(Failure::new(
+                "receipts are not supported: this device has no device secret",
+            ))
+        }
+        Err(e) => return Err(run_failure(e, channel.last_os_error.take())),
+    };
+    if let (Some(path), Some(len)) = (&o.receipt, receipt_len) {
+        std::fs::write(path, receipt.get(..len).unwrap_or_default()).map_err(|e| {
+            Failure::new(format!(
+                "cannot write the receipt to {}: {e}",
+                path.to_string_lossy()
+            ))
+        })?;
+    }
     let sig = SIGNAL.load(Ordering::Relaxed);
     match outcome.end {
         RunEnd::Exited(_) => Ok(outcome.exit_status()),
@@ -649,6 +706,22 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// `--nonce HEX` of `command`: 32, 48 or 64 bytes.
+fn nonce_value(command: &str, v: Option<&OsString>) -> Result<Vec<u8>, Failure> {
+    let v = v.ok_or_else(|| Failure::usage(format!("{command}: --nonce needs HEX")))?;
+    let bytes = v
+        .to_str()
+        .and_then(unhex)
+        .ok_or_else(|| Failure::usage(format!("{command}: --nonce is not hex")))?;
+    if !ATTEST_NONCE_LENGTHS.contains(&(bytes.len() as u64)) {
+        return Err(Failure::usage(format!(
+            "{command}: the nonce is {} bytes; it must be 32, 48 or 64",
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
+}
+
 fn attest(args: &[OsString]) -> Result<u8, Failure> {
     let mut heap = None;
     let mut nonce = None;
@@ -667,20 +740,7 @@ fn attest(args: &[OsString]) -> Result<u8, Failure> {
         match name {
             _ if is_help(a) => return print(ATTEST_USAGE),
             b"--heap" => heap = Some(heap_value(value().as_ref())?),
-            b"--nonce" => {
-                let v = value().ok_or_else(|| Failure::usage("attest: --nonce needs HEX"))?;
-                let bytes = v
-                    .to_str()
-                    .and_then(unhex)
-                    .ok_or_else(|| Failure::usage("attest: --nonce is not hex"))?;
-                if !ATTEST_NONCE_LENGTHS.contains(&(bytes.len() as u64)) {
-                    return Err(Failure::usage(format!(
-                        "attest: the nonce is {} bytes; it must be 32, 48 or 64",
-                        bytes.len()
-                    )));
-                }
-                nonce = Some(bytes);
-            }
+            b"--nonce" => nonce = Some(nonce_value("attest", value().as_ref())?),
             n if n.starts_with(b"-") && n.len() > 1 => {
                 return Err(Failure::usage(format!(
                     "attest: unknown option `{}`",
@@ -763,8 +823,17 @@ mod tests {
         assert_eq!(o.file, "-x.aot");
         assert_eq!(o.args, vec![b"--".to_vec()]);
         assert!(parse_run(&os(&["--help"])).unwrap().help);
+        let nonce = "ab".repeat(32);
+        let o = parse_run(&os(&["--receipt", "r.cbor", "--nonce", &nonce, "x.aot"])).unwrap();
+        assert_eq!(o.receipt.as_deref(), Some(OsStr::new("r.cbor")));
+        assert_eq!(o.nonce, Some(vec![0xab; 32]));
+        let short = "ab".repeat(31);
         for bad in [
-            &["--heap", "lots", "x.aot"][..],
+            &["--receipt", "r.cbor", "x.aot"][..],
+            &["--nonce", &nonce, "x.aot"],
+            &["--receipt", "r.cbor", "--nonce", &short, "x.aot"],
+            &["--receipt", "r.cbor", "--nonce", "xyz", "x.aot"],
+            &["--heap", "lots", "x.aot"],
             &["--heap", "1K", "x.aot"],
             &["--env", "NOEQUALS", "x.aot"],
             &["--bogus", "x.aot"],

@@ -47,6 +47,7 @@ fn every_session_call_round_trips() {
         SessionCall::Resume(S),
         SessionCall::Cancel(S),
         SessionCall::Attest(AttestArgs::new(S, H, sp(0, 32), sp(0x1000, 0x1000)).unwrap()),
+        SessionCall::Receipt(ReceiptArgs::new(S, H, sp(0x2000, 0x800)).unwrap()),
     ];
     for c in calls {
         let x = c.to_regs();
@@ -271,6 +272,7 @@ fn non_session_calls_are_not_decoded() {
                 | Call::Resume
                 | Call::Cancel
                 | Call::Attest
+                | Call::Receipt
         );
         if !is_session {
             assert_eq!(session, Err(Status::NotSupported.into()), "{call}");
@@ -279,6 +281,19 @@ fn non_session_calls_are_not_decoded() {
             assert_eq!(shm, Err(Status::NotSupported.into()), "{call}");
         }
     }
+}
+
+#[test]
+fn receipt_refusals() {
+    let receipt = |at: u64, len: u64| {
+        let x = [ids::RECEIPT.to_x0(), S.raw(), H.raw(), at, len, 0, 0, 0];
+        ReceiptArgs::from_regs(&x)
+    };
+    assert!(receipt(0, 2048).is_ok());
+    assert!(receipt(0x1000, 4096).is_ok());
+    assert_eq!(receipt(0, 2047), Err(Status::InvalidParameter.into()));
+    assert_eq!(receipt(0, 0), Err(Status::InvalidParameter.into()));
+    assert_eq!(receipt(u64::MAX - 8, 4096), Err(BAD_ADDRESS));
 }
 
 #[test]
@@ -321,6 +336,7 @@ fn any_registers_decode_or_refuse() {
                     Call::Run => 8,
                     Call::Stats => 3,
                     Call::Attest => 7,
+                    Call::Receipt => 5,
                     _ => 2,
                 };
                 assert_eq!(&back[1..used], &x[1..used], "{call}");

@@ -324,6 +324,7 @@ fn request(cap: u32) -> RunRequest<'static> {
         args: &ARGS,
         env: &ENV,
         ring_capacity: cap,
+        receipt_nonce: None,
     }
 }
 
@@ -568,6 +569,7 @@ fn bad_requests_and_states_are_errors() {
     );
     let odd = RunRequest {
         ring_capacity: 1000,
+        receipt_nonce: None,
         ..req
     };
     assert_eq!(

@@ -100,6 +100,7 @@ fn baseline_figure() {
         args: &[b"spin"],
         env: &[],
         ring_capacity: 4096,
+        receipt_nonce: None,
     };
     let ran = (|| {
         let mut smc = Smc;
@@ -153,6 +154,7 @@ fn random_get_check(report: &mut Report) {
         args: &[b"random12"],
         env: &[],
         ring_capacity: 4096,
+        receipt_nonce: None,
     };
     let files = area(file_shm, RANDOM_AOT, file_area);
     let report_off = (file_area - 0x1000) as usize;
@@ -289,6 +291,7 @@ fn load_check(report: &mut Report) {
                 args: &[b"big4"],
                 env: &[],
                 ring_capacity: 4096,
+                receipt_nonce: None,
             };
             let mut observer = FirstInterrupt { at: 0 };
             let outcome = session.run(
@@ -363,6 +366,7 @@ fn load_check(report: &mut Report) {
                 args: &[b"big4"],
                 env: &[],
                 ring_capacity: 4096,
+                receipt_nonce: None,
             };
             let mut observer = FirstInterrupt { at: 0 };
             let ran = (each[0] == Status::Success.to_raw()).then(|| {

@@ -182,6 +182,7 @@ pub fn run_primary(report: &mut Report) {
     aot_checks(report, learned);
     session_checks(report);
     run_checks(report);
+    receipt_checks(report);
     preempt_checks(report);
     latency_checks(report);
     crate::hostile::hostile_checks(report);

@@ -122,6 +122,7 @@ pub(super) fn run_module(
         args,
         env: &[b"TZWASM=1"],
         ring_capacity: cap,
+        receipt_nonce: None,
     };
     let result = (|| {
         let mut smc = Smc;
@@ -339,6 +340,7 @@ pub(super) fn preempt_checks(report: &mut Report) {
         args: &[b"spin"],
         env: &[],
         ring_capacity: 4096,
+        receipt_nonce: None,
     };
     let (Ok(file_shm), Ok(work_shm)) = (
         Smc.shm_register(spin.0, spin.1.div_ceil(0x1000) * 0x1000 + 0x1000),
@@ -400,4 +402,131 @@ pub(super) fn preempt_checks(report: &mut Report) {
         baseline.is_ok() && after == baseline,
         format_args!("before {baseline:?}, after {after:?}"),
     );
+}
+
+/// Whether `needle` occurs in `hay`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What [`receipt_run`] saw: RECEIPT before the run, how the run ended, RECEIPT after it.
+type ReceiptRun = (
+    Result<usize, RunnerError>,
+    RunEnd,
+    Result<usize, RunnerError>,
+);
+
+/// Loads hello, asks RECEIPT before the run, RUNs it with `nonce` (or none), then asks
+/// RECEIPT again: (the status of the first RECEIPT, the run's end, the receipt's bytes or
+/// the second RECEIPT's error).
+fn receipt_run(
+    (aot, len): (u64, u64),
+    nonce: Option<&[u8]>,
+    cmp: &mut Compare,
+    receipt: &mut [u8],
+) -> Result<ReceiptRun, RunnerError> {
+    let report_off = len.div_ceil(0x1000) * 0x1000;
+    let file_shm = Smc
+        .shm_register(aot, report_off + 0x1000)
+        .map_err(RunnerError::Client)?;
+    let work_shm = Smc
+        .shm_register(WORK, WORK_SIZE)
+        .map_err(RunnerError::Client)?;
+    let work = area(work_shm, WORK, WORK_SIZE);
+    let req = RunRequest {
+        entry: b"",
+        args: &[b"hello"],
+        env: &[b"TZWASM=1"],
+        ring_capacity: 4096,
+        receipt_nonce: nonce,
+    };
+    let result = (|| {
+        let mut smc = Smc;
+        let mut session = Session::open(&mut smc, 8 << 20)?;
+        session.load_at(
+            &area(file_shm, aot, report_off + 0x1000),
+            0,
+            len as usize,
+            report_off as usize,
+        )?;
+        let before = session.receipt(&work, 0, receipt);
+        let outcome = session.run(&work, 0, &req, cmp)?;
+        let after = session.receipt(&work, 0, receipt);
+        session.close()?;
+        Ok((before, outcome.end, after))
+    })();
+    let unreg = Smc
+        .shm_unregister(work_shm)
+        .and(Smc.shm_unregister(file_shm));
+    let outcome = result?;
+    unreg.map_err(RunnerError::Client)?;
+    Ok(outcome)
+}
+
+/// RECEIPT (issue 12): a run that asked for a receipt gets one after it ended, bound to its
+/// nonce and carrying the SHA-256 of exactly its stdout; before the end, and for a run that
+/// did not ask, BAD_STATE. (The signature and every claim are checked by tzwasm-verify in
+/// `make linux-test`.)
+pub(super) fn receipt_checks(report: &mut Report) {
+    use sha2::{Digest, Sha256};
+    let hello = preload(0);
+    let (out, out_len) = preload(4);
+    if hello.1 < 64 || out_len == 0 {
+        report.skip("receipt: RECEIPT checks", "no modules preloaded");
+        return;
+    }
+    let bad_state = |r: &Result<usize, RunnerError>| {
+        matches!(
+            r,
+            Err(RunnerError::Refused {
+                status: Status::BadState,
+                ..
+            })
+        )
+    };
+    let mut h = Sha256::new();
+    for k in 0..out_len {
+        // SAFETY: normal-world RAM holding the preloaded expected stdout of hello.
+        h.update([unsafe { core::ptr::read_volatile((out + k) as *const u8) }]);
+    }
+    let stdout_digest: [u8; 32] = h.finalize().into();
+    let empty_digest: [u8; 32] = Sha256::digest(b"").into();
+    let nonce = [0x5au8; 48];
+    let new_cmp = || Compare {
+        expected: [preload(4), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    let mut cmp = new_cmp();
+    let mut buf = [0u8; 2048];
+    match receipt_run(hello, Some(&nonce), &mut cmp, &mut buf) {
+        Ok((before, end, after)) => {
+            report.check(
+                "receipt: RECEIPT before the run ended -> BAD_STATE",
+                bad_state(&before),
+                format_args!("{before:?}"),
+            );
+            let got = after.as_ref().ok().and_then(|&n| buf.get(..n));
+            report.check(
+                "receipt: after the run, a receipt holding its nonce and the SHA-256 of its stdout and stderr",
+                end == RunEnd::Exited(0)
+                    && cmp.exact()
+                    && got.is_some_and(|r| {
+                        contains(r, &nonce) && contains(r, &stdout_digest) && contains(r, &empty_digest)
+                    }),
+                format_args!("{end:?}, {after:?}"),
+            );
+        }
+        Err(e) => report.fail("receipt: a run with a receipt", format_args!("{e}")),
+    }
+    let mut cmp = new_cmp();
+    match receipt_run(hello, None, &mut cmp, &mut buf) {
+        Ok((_, end, after)) => report.check(
+            "receipt: a run that asked for no receipt: RECEIPT -> BAD_STATE",
+            end == RunEnd::Exited(0) && bad_state(&after),
+            format_args!("{end:?}, {after:?}"),
+        ),
+        Err(e) => report.fail("receipt: a run without a receipt", format_args!("{e}")),
+    }
 }
