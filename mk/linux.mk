@@ -126,5 +126,6 @@ qemu-run: linux-image
 # linux-test.sh); passes only if the guest reports "N passed, 0 failed" and powers off.
 EXTRA_TESTS += linux-test
 linux-test: linux-image
-	qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test \
+	TZWASM_BL32=$(BL32_BIN) TZWASM_DEVICE_SECRET=$(DEVICE_SECRET) CARGO="$(CARGO)" \
+		qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test \
 		$(CORPUS_A64) $(CORPUS_EXPECT) $(BUILD)/linux/guests

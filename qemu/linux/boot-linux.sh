@@ -10,8 +10,12 @@
 #
 # Environment: TZWASM_SMP (CPUs, default 2), TZWASM_KERNEL (default: the Debian kernel unpacked
 # by scripts/setup.sh linux), TZWASM_SECURE_LOG (run mode, default build/secure.log),
-# TZWASM_CMDLINE (extra kernel arguments). Addresses: LINUX_{DTB,INITRD,KERNEL}_ADDR as in
-# mk/linux.mk (TF-A is built for the kernel and DTB addresses).
+# TZWASM_CMDLINE (extra kernel arguments), TZWASM_QEMU_CONTROL (test mode: a directory; the
+# console goes through DIR/console.sock, still logged to OUTDIR/console.log, QEMU waits for a
+# client on it before it starts, the HMP monitor is DIR/monitor.sock, and the guest gets
+# tzwasm.hostscan=1: qemu/linux/secret-scan.py control). Addresses:
+# LINUX_{DTB,INITRD,KERNEL}_ADDR as in mk/linux.mk (TF-A is built for the kernel and DTB
+# addresses).
 set -euo pipefail
 mode=${1:?usage: boot-linux.sh run|test FLASH INITRD ...}
 flash=${2:?flash image}
@@ -53,6 +57,8 @@ machine=(-machine virt,secure=on -cpu cortex-a57 -smp "$SMP" -m 1024 -net none)
 cmdline="console=ttyAMA0 rdinit=/init nokaslr cryptomgr.notests tzwasm.mode=$guest_mode"
 if [ "$guest_mode" = shell ]; then cmdline="$cmdline quiet"; else cmdline="$cmdline quiet loglevel=1"; fi
 cmdline="$cmdline ${TZWASM_CMDLINE:-}"
+ctl=${TZWASM_QEMU_CONTROL:-}
+if [ "$mode" = test ] && [ -n "$ctl" ]; then cmdline="$cmdline tzwasm.hostscan=1"; fi
 fdtput -p -t s "$work/virt.dtb" /chosen bootargs "$cmdline"
 fdtput -t x "$work/virt.dtb" /chosen linux,initrd-start "$INITRD_ADDR"
 fdtput -t x "$work/virt.dtb" /chosen linux,initrd-end "$(printf '%#x' $((INITRD_ADDR + initrd_size)))"
@@ -73,9 +79,15 @@ test)
     timeout_s=${2:-300}
     mkdir -p "$out"
     rm -f "$out/console.log" "$out/secure.log"
+    io=(-monitor none -serial "file:$out/console.log")
+    if [ -n "$ctl" ]; then
+        io=(-monitor "unix:$ctl/monitor.sock,server=on,wait=off"
+            -chardev "socket,id=nsconsole,path=$ctl/console.sock,server=on,wait=on,logfile=$out/console.log"
+            -serial chardev:nsconsole)
+    fi
     set +e
-    timeout --foreground -k 5 "$timeout_s" "$QEMU" "${common[@]}" -display none -monitor none \
-        -serial "file:$out/console.log" -serial "file:$out/secure.log" </dev/null
+    timeout --foreground -k 5 "$timeout_s" "$QEMU" "${common[@]}" -display none "${io[@]}" \
+        -serial "file:$out/secure.log" </dev/null
     rc=$?
     set -e
     exit $rc

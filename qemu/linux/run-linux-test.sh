@@ -14,20 +14,28 @@
 # qemu/tzwasm-qemu, two more boots: an export taking an externref given "abcé", and table.copy
 # over a 1,000,000-slot table under --heap 13M, or what the pool has free if that is less
 # (each: the clear answer, no hang, no crash on the secure console; the guest's linux-test
-# checks that the next run works).
+# checks that the next run works). Last, issue 12's root-of-trust checks (qemu/linux/
+# root-of-trust-checks.sh): the device secret in no log, no file the guest's cases produced
+# and nowhere in the guest's RAM (dumped with the VM paused after the cases), and the
+# firmware measurement `tzwasm info` printed equal to the host's from the BL32 image.
 #
-# Environment: TZWASM_LINUX_TEST_TIMEOUT (seconds, default 600), TZWASM_SMP (default 2).
+# Environment: TZWASM_LINUX_TEST_TIMEOUT (seconds, default 600), TZWASM_SMP (default 2),
+# TZWASM_BL32 and TZWASM_DEVICE_SECRET (default: bl32.bin and device/secret.bin next to FLASH).
 set -uo pipefail
 flash=${1:?flash image}; initrd=${2:?initramfs}; out=${3:?output dir}
 corpus=${4:-}; expected=${5:-}; guests=${6:-}
 here=$(cd "$(dirname "$0")" && pwd)
 timeout_s=${TZWASM_LINUX_TEST_TIMEOUT:-600}
 mkdir -p "$out"
+# Issue 12's root-of-trust checks (secret scan, firmware measurement): qemu/linux/root-of-trust-checks.sh.
+. "$here/root-of-trust-checks.sh"
+rot_start
 start=$(date +%s.%N)
-"$here/boot-linux.sh" test "$flash" "$initrd" "$out" "$timeout_s" test
+TZWASM_QEMU_CONTROL=$rot_ctl "$here/boot-linux.sh" test "$flash" "$initrd" "$out" "$timeout_s" test
 rc=$?
 secs=$(echo "$(date +%s.%N) - $start" | bc)
 log=$out/console.log
+rot_collect
 sed -n '/^linux-test:/,$p' "$log" | tr -d '\r' | grep -v '^\[ *[0-9.]*\] reboot' | sed 's/^/  | /'
 summary=$(tr -d '\r' <"$log" | grep -aE '^[0-9]+ passed, [0-9]+ failed' | tail -1)
 problems=()
@@ -126,6 +134,7 @@ if [ -n "$guests" ]; then
     issue11_case host-table-copy "table.copy over 1,000,000 slots (issue 11)" "0|" \
         --heap "${heap:-13M}" "$guests/table-copy-1m.aot"
 fi
+rot_checks
 if [ ${#problems[@]} -gt 0 ]; then
     for p in "${problems[@]}"; do echo "linux-test: FAILED: $p"; done
     exit 1
