@@ -810,9 +810,7 @@ case_attest() {
 # measurement) and another program cannot open the sealed key or secret, and a changed byte of
 # the envelope is refused. Prints "@PROVISION SEALED_SECRET DIGEST" for the host, which boots
 # the same image again and runs `show` (qemu/linux/run-linux-test.sh).
-pv_unhex() { # HEX FILE: the bytes of HEX into FILE
-    printf '%s' "$1" | sed 's/../\\x&/g' | xargs -0 printf '%b' >"$2"
-}
+pv_unhex() { printf '%s' "$1" | xxd -r -p >"$2"; } # HEX FILE: the bytes of HEX into FILE
 pv_line() { sed -n "s/^$2: \([0-9a-f]*\)$/\1/p" $tmp/$1.out; } # NAME FIELD: a field of a run
 case_provision() {
     key=/usr/share/tzwasm/device-attestation.pub

@@ -66,7 +66,13 @@ pub fn open(key: &SecretKey, envelope: &[u8]) -> Result<Vec<u8>, OpenError> {
     let (k, nonce) = okm.split_at(32);
     let cipher = ChaCha20Poly1305::new_from_slice(k).map_err(|_| OpenError::Format)?;
     cipher
-        .decrypt(nonce.into(), Payload { msg: sealed, aad: header })
+        .decrypt(
+            nonce.into(),
+            Payload {
+                msg: sealed,
+                aad: header,
+            },
+        )
         .map_err(|_| OpenError::Auth)
 }
 
@@ -90,7 +96,10 @@ mod tests {
         assert_eq!(point(&key.public_key()), field("recipient public"));
         let secret = open(&key, &field("envelope")).unwrap();
         assert_eq!(secret, field("secret"));
-        assert_eq!(crate::hex(&crate::sha256(&secret)), crate::hex(&field("secret sha256")));
+        assert_eq!(
+            crate::hex(&crate::sha256(&secret)),
+            crate::hex(&field("secret sha256"))
+        );
     }
 
     #[test]
@@ -104,7 +113,10 @@ mod tests {
             // A changed header may be a format error; past it, only the tag can tell.
             assert!(i < HEADER_LEN || e == OpenError::Auth, "byte {i}: {e:?}");
         }
-        assert_eq!(open(&key, &envelope[..HEADER_LEN + TAG_LEN]), Err(OpenError::Format));
+        assert_eq!(
+            open(&key, &envelope[..HEADER_LEN + TAG_LEN]),
+            Err(OpenError::Format)
+        );
         let other = SecretKey::from_slice(&[0x11; 32]).unwrap();
         assert_eq!(open(&other, &envelope), Err(OpenError::Auth));
     }

@@ -32,7 +32,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -52,8 +52,7 @@ fn arg_hex(args: &[String], i: usize, what: &str) -> Result<Vec<u8>, String> {
 
 /// Opens a sealed blob of this module and checks what kind it holds.
 fn unseal(blob: &[u8], tag: &[u8; 4], what: &str) -> Result<Vec<u8>, String> {
-    let data =
-        tzwasm_guest::unseal(blob).map_err(|e| format!("cannot unseal the {what}: {e}"))?;
+    let data = tzwasm_guest::unseal(blob).map_err(|e| format!("cannot unseal the {what}: {e}"))?;
     match data.strip_prefix(tag) {
         Some(rest) => Ok(rest.to_vec()),
         None => Err(format!("the blob does not hold a {what}")),
