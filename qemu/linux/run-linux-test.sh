@@ -99,7 +99,7 @@ no_secure_world
 # firmware), in job mode, runs `tee-provision.aot show` on that blob and must print the same
 # SHA-256. The secure world keeps nothing between boots: the blob is all the state there is.
 provision_after_reboot() {
-    local dir=$out/provision-reboot blob digest st got
+    local dir=$out/provision-reboot blob digest st got err
     read -r _ blob digest < <(tr -d '\r' <"$log" | grep -a '^@PROVISION [0-9a-f]* [0-9a-f]\{64\}$' | tail -1)
     if [ -z "${blob:-}" ]; then
         if tr -d '\r' <"$log" | grep -aq '^\[\(PASS\|FAIL\)\] remote provisioning'; then
@@ -117,11 +117,13 @@ provision_after_reboot() {
     st=$?
     got=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDOUT@@$/,/^@@TZWASM-STDERR@@$/p' |
         sed '1d;$d' | base64 -d 2>/dev/null)
+    err=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDERR@@$/,/^@@TZWASM-EXIT/p' |
+        sed '1d;$d' | base64 -d 2>/dev/null)
     if [ $st = 0 ] && grep -q '^@@TZWASM-EXIT 0@@' <(tr -d '\r' <"$dir/console.log") &&
         [ "$got" = "secret-sha256: $digest" ] && "$here/../secure-log-check.sh" "$dir/secure.log" >/dev/null; then
         echo "  [PASS] host: provisioned secret after a reboot: the same image booted again, tee-provision.aot show -> \"$got\" (as in the first boot)"
     else
-        echo "  [FAIL] host: provisioned secret after a reboot: QEMU exit $st, stdout '$got', want 'secret-sha256: $digest' (see $dir/console.log, $dir/secure.log)"
+        echo "  [FAIL] host: provisioned secret after a reboot: QEMU exit $st, stdout '$got', stderr '$err', want 'secret-sha256: $digest' (see $dir/console.log, $dir/secure.log)"
         problems+=("provisioned secret after a reboot")
     fi
 }
