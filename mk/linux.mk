@@ -34,7 +34,8 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 # 1,000,000-slot table.copy), and the hand-made modules of tools/hostile-aot's linux.rs (the
 # isolation victim, one attacker per victim address with its .patch list, many symbols).
 LINUX_GUESTS := $(addprefix $(BUILD)/linux/guests/,spin.aot busy.aot externref-arg.aot \
-	table-copy-1m.aot tee-selftest.aot tee-demo.aot tee-demo-bc1.aot)
+	table-copy-1m.aot tee-selftest.aot tee-demo.aot tee-demo-bc1.aot tee-provision.aot \
+	tee-provision-bc1.aot)
 LINUX_HOSTILE_DIR := $(BUILD)/hostile-aot/linux
 LINUX_ATTACKS := code data stack memory page2 stubs
 LINUX_HOSTILE := $(LINUX_HOSTILE_DIR)/isolation-victim.aot $(LINUX_HOSTILE_DIR)/many-symbols.aot \
@@ -65,6 +66,14 @@ $(BUILD)/linux/guests/tee-demo.aot: $(TEE_GUEST_SRCS) $(WAMRC)
 $(BUILD)/linux/guests/tee-demo-bc1.aot: $(BUILD)/linux/guests/tee-demo.aot
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ \
 		$(BUILD)/tee-target/wasm32-wasip1/release/tee-demo.wasm >/dev/null
+# tee-provision (issue 12's remote-provisioning example), from the same cargo build (which the
+# tee-demo rule runs for the whole guests/tee workspace), and its other-measurement twin.
+$(BUILD)/linux/guests/tee-provision.aot: $(BUILD)/linux/guests/tee-demo.aot
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ \
+		$(BUILD)/tee-target/wasm32-wasip1/release/tee-provision.wasm >/dev/null
+$(BUILD)/linux/guests/tee-provision-bc1.aot: $(BUILD)/linux/guests/tee-demo.aot
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ \
+		$(BUILD)/tee-target/wasm32-wasip1/release/tee-provision.wasm >/dev/null
 
 .PHONY: setup-linux linux-module linux-tool linux-tfa linux-image linux-test
 
