@@ -449,6 +449,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         env: &env,
         ring_capacity: DEFAULT_RING_CAPACITY,
         receipt_nonce: o.nonce.as_deref(),
+        stdin_capacity: None,
     };
     let need = area_size(file.len(), &req).ok_or_else(|| {
         Failure::usage(
