@@ -359,11 +359,14 @@ pub trait RunObserver {
     /// ring is drained and [`RunObserver::cancel_requested`] is polled.
     fn interrupted(&mut self, _n: u32) {}
 
-    /// Called when the module waits for stdin (INPUT_PENDING), after the output was drained:
-    /// put what input there is into `ring` ([`Producer::write`] on [`Stream::Stdout`], the
-    /// input ring's one stream), or [`Producer::finish`] it at end of file; it may block
-    /// until input comes. `false` cancels the run. Default: end of file.
-    fn input(&mut self, ring: &mut Producer<'_>) -> bool {
+    /// For a run with a stdin: put what input there is into `ring` ([`Producer::write`] on
+    /// [`Stream::Stdout`], the input ring's one stream), or [`Producer::finish`] it at end of
+    /// file. With `wait` (the module waits for stdin: INPUT_PENDING, after the output was
+    /// drained) it may block until input comes; without (before RUN, and after every other
+    /// pause and interruption, so that `poll_oneoff` sees input that is there) it must not.
+    /// `false` cancels the run. Default: end of file.
+    fn input(&mut self, ring: &mut Producer<'_>, wait: bool) -> bool {
+        let _ = wait;
         ring.finish();
         true
     }
@@ -705,6 +708,11 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             }
             _ => return Err(too_small),
         };
+        if let Some(ring) = input.as_mut() {
+            if !observer.input(ring, false) {
+                return Err(Error::BadRequest);
+            }
+        }
         let mut regs = self.call(SessionCall::Run(args));
         let mut call = "RUN";
         let (mut pauses, mut interruptions) = (0u32, 0u32);
@@ -724,7 +732,10 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                     if drain_now && fault.is_none() {
                         fault = drain(&mut consumer, observer).err();
                     }
-                    if fault.is_some() || observer.cancel_requested() {
+                    let supplied = input
+                        .as_mut()
+                        .is_none_or(|ring| observer.input(ring, false));
+                    if fault.is_some() || !supplied || observer.cancel_requested() {
                         cancelled_here = true;
                         call = "CANCEL";
                         regs = self.call(SessionCall::Cancel(self.handle));
@@ -738,7 +749,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                         fault = drain(&mut consumer, observer).err();
                     }
                     let supplied = match input.as_mut() {
-                        Some(ring) => observer.input(ring),
+                        Some(ring) => observer.input(ring, true),
                         // No input ring was given: the secure world has no business waiting.
                         None => false,
                     };
