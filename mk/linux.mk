@@ -35,7 +35,7 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 # isolation victim, one attacker per victim address with its .patch list, many symbols).
 LINUX_GUESTS := $(addprefix $(BUILD)/linux/guests/,spin.aot busy.aot externref-arg.aot \
 	table-copy-1m.aot tee-selftest.aot tee-demo.aot tee-demo-bc1.aot tee-provision.aot \
-	tee-provision-bc1.aot)
+	tee-provision-bc1.aot stdin-cat.aot stdin-repl.aot stdin-head1.aot stdin-pollin.aot)
 LINUX_HOSTILE_DIR := $(BUILD)/hostile-aot/linux
 LINUX_ATTACKS := code data stack memory page2 stubs
 LINUX_HOSTILE := $(LINUX_HOSTILE_DIR)/isolation-victim.aot $(LINUX_HOSTILE_DIR)/many-symbols.aot \
@@ -45,6 +45,13 @@ $(LINUX_HOSTILE): $(QEMU_HOSTILE)
 $(BUILD)/linux/guests/%.aot: qemu/linux/guests/%.wat $(WAMRC)
 	@mkdir -p $(dir $@)
 	wat2wasm $< -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+# Modules that read stdin (guests/stdin, issue 13): cat, a line REPL, one that stops reading
+# after a line, poll_oneoff on stdin. Not in the corpus: the corpus runs with stdin at EOF.
+$(BUILD)/linux/guests/stdin-%.aot: guests/stdin/%.c $(WAMRC)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -o $(@:.aot=.wasm) $<
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 
 # The tzwasm imports' self-test (guests/tee, with guests/include/tzwasm.h): a C module that
