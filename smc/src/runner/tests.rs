@@ -71,6 +71,8 @@ struct Fake<'a> {
     load_interruptions: u32,
     /// The arguments of a LOAD that was interrupted.
     loading: Option<[u64; 8]>,
+    /// The program copies its stdin (the input ring the RUN block names) to stdout.
+    stdin: Option<crate::ring::Consumer<'a>>,
 }
 
 /// The message the fake records when it fails.
@@ -94,6 +96,7 @@ impl<'a> Fake<'a> {
             failed: false,
             load_interruptions: 0,
             loading: None,
+            stdin: None,
         }
     }
 
@@ -146,6 +149,10 @@ impl<'a> Fake<'a> {
             self.output[0].push(b' ');
         }
         self.output[0].push(b'\n');
+        if let Some((at, len)) = block.stdin_ring() {
+            let input = self.mem.sub(at as usize, len as usize).unwrap();
+            self.stdin = Some(crate::ring::Consumer::attach(input).unwrap());
+        }
         let ring = self.mem.sub(a[5] as usize, a[6] as usize).unwrap();
         self.run = Some(Running {
             producer: Producer::attach(ring).unwrap(),
@@ -202,6 +209,23 @@ impl<'a> Fake<'a> {
                     }
                     return Self::st(Status::OutputPending);
                 }
+            }
+        }
+        if let Some(input) = self.stdin.as_mut() {
+            let finished = input.flags() & ring::FLAG_FINISHED != 0;
+            let mut got = Vec::new();
+            input
+                .drain(|_, b| {
+                    got.extend_from_slice(b);
+                    b.len()
+                })
+                .unwrap();
+            if !got.is_empty() {
+                self.output[0].extend_from_slice(&got);
+                return self.step();
+            }
+            if !finished {
+                return Self::st(Status::InputPending);
             }
         }
         match self.end.clone() {
@@ -289,6 +313,10 @@ struct Sink {
     pauses_seen: u32,
     interrupts_seen: u32,
     drains: u32,
+    /// stdin, one chunk per blocking `input` call, then end of file.
+    input: Vec<&'static [u8]>,
+    /// `input` calls that may block, and those that may not.
+    input_calls: [u32; 2],
 }
 
 impl RunObserver for Sink {
@@ -306,6 +334,20 @@ impl RunObserver for Sink {
 
     fn drained(&mut self) {
         self.drains += 1;
+    }
+
+    fn input(&mut self, ring: &mut Producer<'_>, wait: bool) -> bool {
+        self.input_calls[usize::from(!wait)] += 1;
+        if wait {
+            match self.input.first() {
+                Some(chunk) => {
+                    assert_eq!(ring.write(Stream::Stdout, chunk), chunk.len());
+                    self.input.remove(0);
+                }
+                None => ring.finish(),
+            }
+        }
+        true
     }
 
     fn paused(&mut self, pause: u32, ring: SharedRegion<'_>) -> bool {
@@ -354,6 +396,36 @@ fn load_and_run(
     };
     assert!(!fake.open, "dropping the session closes it");
     (result, sink, fake.calls)
+}
+
+#[test]
+fn stdin_is_fed_at_input_pending_until_end_of_file() {
+    let mut req = request(4096);
+    req.stdin_capacity = Some(64);
+    let file = b"AOT\0module";
+    let size = area_size(file.len(), &req).unwrap();
+    let mut memory = Memory::new(size / PAGE_SIZE);
+    let area = memory.area(SHM);
+    let mut fake = Fake::new(area.mem, b"> ", End::Exit(0));
+    let mut sink = Sink {
+        input: vec![b"hello ", b"world\n"],
+        ..Sink::default()
+    };
+    let result = {
+        let mut session = Session::open(&mut fake, 1 << 20).unwrap();
+        session.load(&area, file).unwrap();
+        session.run(&area, run_offset(file.len()).unwrap(), &req, &mut sink)
+    };
+    assert_eq!(result.unwrap().end, RunEnd::Exited(0));
+    assert_eq!(sink.out[0], b"> prog a b -x K=V \nhello world\n");
+    // Two chunks and the end of file, each at an INPUT_PENDING; one look before RUN.
+    assert_eq!(sink.input_calls, [3, 1]);
+    assert_eq!(
+        fake.calls.iter().filter(|c| **c == "RESUME").count(),
+        3,
+        "{:?}",
+        fake.calls
+    );
 }
 
 #[test]
