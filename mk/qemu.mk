@@ -81,8 +81,12 @@ QEMU_HOSTILE := $(BUILD)/hostile-aot/hostile-bundle.bin
 hostile-aot $(QEMU_HOSTILE): FORCE | $(SETUP_STAMP)
 	$(CARGO) run --release -q -p tzwasm-hostile-aot -- $(BUILD)/hostile-aot
 
-qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG) $(QEMU_PAR) $(QEMU_BIGTABLE) $(QEMU_RAND) $(QEMU_BIG4)
+# The stdin checks' module (guests/stdin/cat.c, built by mk/linux.mk).
+QEMU_STDIN_CAT := $(BUILD)/linux/guests/stdin-cat.aot
+
+qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG) $(QEMU_PAR) $(QEMU_BIGTABLE) $(QEMU_RAND) $(QEMU_BIG4) $(QEMU_STDIN_CAT)
 	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD) $(QEMU_W10) $(QEMU_SPIN)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
+	TZWASM_TEST_STDIN=$(QEMU_STDIN_CAT) \
 	TZWASM_TEST_BIG=$(QEMU_BIG) TZWASM_TEST_PARALLEL=$(QEMU_PAR) TZWASM_TEST_BIGTABLE=$(QEMU_BIGTABLE) \
 	TZWASM_TEST_BIG4=$(QEMU_BIG4) TZWASM_TEST_RANDOM=$(QEMU_RAND) \
 	TZWASM_TEST_HOSTILE=$(QEMU_HOSTILE) \

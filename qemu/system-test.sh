@@ -83,6 +83,8 @@ preload "${TZWASM_TEST_BUNDLE:-}" 0x50000000 5
 preload "${TZWASM_TEST_BIG:-}" 0x68000000 10
 # The hostile-module bundle (tools/hostile-aot).
 preload "${TZWASM_TEST_HOSTILE:-}" 0x7e000000 11
+# The stdin checks' cat module (guests/stdin/cat.c).
+preload "${TZWASM_TEST_STDIN:-}" 0x6a000000 16
 # The parallel-run module (qemu/guests/parallel.wat).
 preload "${TZWASM_TEST_PARALLEL:-}" 0x6c000000 12
 # The 1,000,000-slot table module (qemu/guests/big-table.wat).

@@ -183,6 +183,7 @@ pub fn run_primary(report: &mut Report) {
     session_checks(report);
     run_checks(report);
     receipt_checks(report);
+    stdin_checks(report);
     preempt_checks(report);
     latency_checks(report);
     crate::hostile::hostile_checks(report);

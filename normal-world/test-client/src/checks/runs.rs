@@ -533,3 +533,152 @@ pub(super) fn receipt_checks(report: &mut Report) {
         Err(e) => report.fail("receipt: a run without a receipt", format_args!("{e}")),
     }
 }
+
+/// Address and length word of the preloaded stdin cat module (guests/stdin/cat.c).
+const STDIN_CAT: u64 = 0x6a00_0000;
+const STDIN_CAT_LEN_WORD: u64 = AOT_LEN_WORD + 8 * 16;
+
+/// Feeds the cat module's stdin: `input` at the first INPUT_PENDING, then end of file; or,
+/// with `hostile`, a garbage producer index in the input ring instead of data.
+struct Feed<'c> {
+    cmp: &'c mut Compare,
+    input: &'static [u8],
+    hostile: Option<usize>,
+    waits: u32,
+}
+
+impl RunObserver for Feed<'_> {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        self.cmp.take(stream.index(), bytes);
+    }
+
+    fn input(&mut self, ring: &mut tzwasm_smc::ring::Producer<'_>, wait: bool) -> bool {
+        if !wait {
+            return true;
+        }
+        self.waits += 1;
+        match (self.hostile, self.waits) {
+            (Some(at), 1) => {
+                // The producer index far beyond the capacity: the secure world must refuse
+                // it without reading or writing anything, and the module's read gets EIO.
+                // SAFETY: the input ring's producer word in the work area this client owns.
+                unsafe { core::ptr::write_volatile(at as *mut u32, 0x4000_0000) };
+            }
+            (None, 1) => {
+                ring.write(Stream::Stdout, self.input);
+            }
+            _ => ring.finish(),
+        }
+        true
+    }
+}
+
+/// stdin (issue 13): the cat module copies what the input ring brings to stdout; a hostile
+/// producer index gives its read EIO, leaves the ring's consumer index untouched, and the
+/// secure world serves the next run.
+pub(super) fn stdin_checks(report: &mut Report) {
+    // SAFETY: the length word the harness writes before boot.
+    let len = unsafe { core::ptr::read_volatile(STDIN_CAT_LEN_WORD as *const u64) };
+    let hello = preload(0);
+    if len < 64 || hello.1 < 64 {
+        report.skip("stdin: input ring checks", "no stdin module preloaded");
+        return;
+    }
+    let cat = (STDIN_CAT, len);
+    let req = RunRequest {
+        entry: b"",
+        args: &[b"cat"],
+        env: &[],
+        ring_capacity: 4096,
+        receipt_nonce: None,
+        stdin_capacity: Some(4096),
+    };
+    let Some(place) = tzwasm_smc::runner::RunPlacement::new(0, &req) else {
+        report.fail("stdin: placement", format_args!("the request does not fit"));
+        return;
+    };
+    let Some((input_at, _)) = place.input else {
+        report.fail("stdin: placement", format_args!("no input ring placed"));
+        return;
+    };
+    let produced_word = WORK as usize + input_at + tzwasm_smc::ring::OFF_PRODUCED;
+    let consumed_word = WORK as usize + input_at + tzwasm_smc::ring::OFF_CONSUMED;
+    let run =
+        |hostile: Option<usize>, cmp: &mut Compare| -> Result<(RunOutcome, u32), RunnerError> {
+            let report_off = len.div_ceil(0x1000) * 0x1000;
+            let file_shm = Smc
+                .shm_register(cat.0, report_off + 0x1000)
+                .map_err(RunnerError::Client)?;
+            let work_shm = Smc
+                .shm_register(WORK, WORK_SIZE)
+                .map_err(RunnerError::Client)?;
+            let work = area(work_shm, WORK, WORK_SIZE);
+            let mut feed = Feed {
+                cmp,
+                input: b"through the input ring\n",
+                hostile,
+                waits: 0,
+            };
+            let result = (|| {
+                let mut smc = Smc;
+                let mut session = Session::open(&mut smc, 8 << 20)?;
+                session.load_at(
+                    &area(file_shm, cat.0, report_off + 0x1000),
+                    0,
+                    len as usize,
+                    report_off as usize,
+                )?;
+                let outcome = session.run(&work, 0, &req, &mut feed)?;
+                session.close()?;
+                Ok(outcome)
+            })();
+            let unreg = Smc
+                .shm_unregister(work_shm)
+                .and(Smc.shm_unregister(file_shm));
+            let outcome = result?;
+            unreg.map_err(RunnerError::Client)?;
+            Ok((outcome, feed.waits))
+        };
+    const OUT: &[u8] = b"through the input ring\n";
+    const ERR: &[u8] = b"cat: 23 bytes\n";
+    let mut cmp = Compare {
+        expected: [
+            (OUT.as_ptr() as u64, OUT.len() as u64),
+            (ERR.as_ptr() as u64, ERR.len() as u64),
+        ],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    match run(None, &mut cmp) {
+        Ok((ran, waits)) => report.check(
+            "stdin: a module's read waits (INPUT_PENDING) and gets what the input ring brings, then end of file",
+            ran.end == RunEnd::Exited(0) && cmp.exact() && waits == 2,
+            format_args!("{:?}, seen {:?}, first {:?}, {waits} waits", ran.end, cmp.seen, cmp.first),
+        ),
+        Err(e) => report.fail("stdin: cat through the input ring", format_args!("{e}")),
+    }
+    let mut cmp = Compare {
+        expected: [(0, 0), (0, 0)],
+        seen: [0; 2],
+        mismatches: 0,
+        first: None,
+    };
+    match run(Some(produced_word), &mut cmp) {
+        Ok((ran, waits)) => {
+            // SAFETY: the consumer word of the input ring in the work area this client owns.
+            let consumed = unsafe { core::ptr::read_volatile(consumed_word as *const u32) };
+            report.check(
+                "stdin: a hostile producer index is refused: the read fails (EIO, exit 2), nothing consumed",
+                ran.end == RunEnd::Exited(2) && consumed == 0 && waits == 1 && cmp.seen[0] == 0,
+                format_args!("{:?}, consumer index {consumed}, {waits} waits, seen {:?}", ran.end, cmp.seen),
+            );
+        }
+        Err(e) => report.fail("stdin: hostile producer index", format_args!("{e}")),
+    }
+    report.check(
+        "stdin: the next good run succeeds",
+        good_run_ok(hello),
+        format_args!("it did not"),
+    );
+}
