@@ -63,7 +63,7 @@ host_case() { # NAME EXPECTED_TEST TZWASM-QEMU ARGS...
     local name=$1 test=$2 want_err
     shift 2
     TZWASM_QEMU_NO_BUILD=1 TZWASM_QEMU_TIMEOUT=600 "$here/../tzwasm-qemu" "$@" \
-        >"$out/$name.stdout" 2>"$out/$name.stderr"
+        >"$out/$name.stdout" 2>"$out/$name.stderr" </dev/null
     local st=$?
     want_err=$(cat "$expected/$test/stderr")
     [ -f "$expected/$test/trap" ] && want_err="$want_err${want_err:+
@@ -148,7 +148,7 @@ issue11_case() {
     local name=$1 what=$2 want=$3 got
     shift 3
     TZWASM_QEMU_NO_BUILD=1 TZWASM_QEMU_TIMEOUT=600 "$here/../tzwasm-qemu" "$@" \
-        >"$out/$name.stdout" 2>"$out/$name.stderr"
+        >"$out/$name.stdout" 2>"$out/$name.stderr" </dev/null
     got="$?|$(cat "$out/$name.stderr")"
     if [ ! -s "$out/$name.stdout" ] && [ "$(wc -l <"$out/$name.stderr")" -le 1 ] &&
         grep -qxF -- "$got" <<<"$want"; then
@@ -159,7 +159,21 @@ issue11_case() {
         problems+=("qemu/tzwasm-qemu $name")
     fi
 }
+# qemu/tzwasm-qemu forwards its stdin (issue 13): bytes piped in come out of a cat module.
+tzwasm_qemu_stdin() {
+    local want got
+    want=$(printf 'piped into the host script\n' | sha256sum)
+    got=$(printf 'piped into the host script\n' | TZWASM_QEMU_NO_BUILD=1 TZWASM_QEMU_TIMEOUT=600 \
+        "$here/../tzwasm-qemu" "$guests/stdin-cat.aot" 2>"$out/host-stdin.stderr" | sha256sum)
+    if [ "$got" = "$want" ] && [ "$(cat "$out/host-stdin.stderr")" = "cat: 27 bytes" ]; then
+        echo "  [PASS] host: qemu/tzwasm-qemu forwards its stdin: 27 bytes through stdin-cat.aot"
+    else
+        echo "  [FAIL] host: qemu/tzwasm-qemu stdin: stderr '$(cat "$out/host-stdin.stderr")'"
+        problems+=("qemu/tzwasm-qemu stdin")
+    fi
+}
 if [ -n "$guests" ]; then
+    tzwasm_qemu_stdin
     issue11_case host-externref "an externref argument (issue 11)" \
         "1|tzwasm: trap: invalid input argument 0: abcé" \
         --function f "$guests/externref-arg.aot" -- abcé 1 2
