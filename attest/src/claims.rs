@@ -87,6 +87,10 @@ pub mod receipt_key {
     pub const EXIT_CODE: i64 = 7;
     /// The trap's message as the run report gives it (text; empty unless "trapped").
     pub const TRAP: i64 = 8;
+    /// SHA-256 of every byte the module read from stdin, in order.
+    pub const STDIN_DIGEST: i64 = 9;
+    /// Bytes read from stdin.
+    pub const STDIN_LEN: i64 = 10;
 }
 
 /// EAT profile of a PSA token (RFC 9783 section 4.3.1).
@@ -163,6 +167,8 @@ pub struct Receipt<'a> {
     pub stdout: (&'a Sha256Hash, u64),
     /// SHA-256 of stderr and its length.
     pub stderr: (&'a Sha256Hash, u64),
+    /// SHA-256 of what the module read from stdin, and its length.
+    pub stdin: (&'a Sha256Hash, u64),
     /// How it ended.
     pub outcome: Outcome<'a>,
 }
@@ -278,7 +284,7 @@ fn encode_receipt(e: &mut Enc<'_>, r: &Receipt<'_>) -> EncResult {
         Outcome::Cancelled => ("cancelled", 0, ""),
         Outcome::Failed(message) => ("failed", 0, message),
     };
-    e.i64(key::TZWASM_RECEIPT)?.map(8)?;
+    e.i64(key::TZWASM_RECEIPT)?.map(10)?;
     e.i64(receipt_key::ARGS_DIGEST)?.bytes(r.args_digest)?;
     e.i64(receipt_key::STDOUT_DIGEST)?.bytes(r.stdout.0)?;
     e.i64(receipt_key::STDOUT_LEN)?.u64(r.stdout.1)?;
@@ -287,6 +293,8 @@ fn encode_receipt(e: &mut Enc<'_>, r: &Receipt<'_>) -> EncResult {
     e.i64(receipt_key::OUTCOME)?.str(outcome)?;
     e.i64(receipt_key::EXIT_CODE)?.u32(code)?;
     e.i64(receipt_key::TRAP)?.str(trap)?;
+    e.i64(receipt_key::STDIN_DIGEST)?.bytes(r.stdin.0)?;
+    e.i64(receipt_key::STDIN_LEN)?.u64(r.stdin.1)?;
     Ok(())
 }
 
@@ -381,6 +389,7 @@ pub(crate) mod tests {
             args_digest: &args,
             stdout: (&out, 10),
             stderr: (&err, 0),
+            stdin: (&err, 3),
             outcome: Outcome::Trapped("integer divide by zero"),
         };
         let mut claims = sample(&nonce, Some(r));

@@ -162,7 +162,8 @@ pub struct RunReceipt {
 
 /// The end of a run, for its receipt.
 struct RunEnd {
-    streams: [(Sha256Hash, u64); 2],
+    /// stdout, stderr, stdin.
+    streams: [(Sha256Hash, u64); 3],
     report: RunReport,
 }
 
@@ -185,11 +186,12 @@ impl RunReceipt {
     }
 
     /// The run ended with `report`, its streams hashed as `digests` (stdout, stderr).
-    pub fn end(&mut self, report: &RunReport, digests: Option<&[StreamDigest; 2]>) {
+    /// `digests` are stdout, stderr and stdin.
+    pub fn end(&mut self, report: &RunReport, digests: Option<&[StreamDigest; 3]>) {
         let d = |s: Option<&StreamDigest>| s.map_or(([0; 32], 0), |s| (s.digest(), s.len()));
         let streams = match digests {
-            Some([out, err]) => [d(Some(out)), d(Some(err))],
-            None => [d(None), d(None)],
+            Some([out, err, input]) => [d(Some(out)), d(Some(err)), d(Some(input))],
+            None => [d(None), d(None), d(None)],
         };
         self.end = Some(RunEnd {
             streams,
@@ -208,11 +210,12 @@ impl RunReceipt {
             Some(Status::Cancelled) => Outcome::Cancelled,
             _ => Outcome::Failed(r.message()),
         };
-        let [out, err] = &end.streams;
+        let [out, err, input] = &end.streams;
         let receipt = Receipt {
             args_digest: &self.args_digest,
             stdout: (&out.0, out.1),
             stderr: (&err.0, err.1),
+            stdin: (&input.0, input.1),
             outcome,
         };
         let nonce = self.nonce.get(..self.nonce_len).unwrap_or_default();

@@ -858,10 +858,19 @@ case_receipt() {
     v rtrap $tmp/rt.cbor --key $key --nonce $nonce --module c-recursion.aot --stdout $tmp/rt.out
     { [ $st = 1 ] && [ "$(rc rtrap)" = 0 ] && grep -q '^receipt outcome: trapped$' $tmp/rtrap.out; } ||
         bad="$bad [trap: exit $st, verify $(rc rtrap) $(cat $tmp/rtrap.err) $(grep outcome $tmp/rtrap.out)]"
+    # What the module read from stdin is in the receipt too.
+    printf 'input the receipt covers\n' >$tmp/rs.in
+    tzwasm run --receipt $tmp/rs.cbor --nonce $nonce stdin-cat.aot <$tmp/rs.in >$tmp/rs.out 2>$tmp/rs.err
+    v rsok $tmp/rs.cbor --key $key --nonce $nonce --module stdin-cat.aot --stdin $tmp/rs.in --stdout $tmp/rs.out --stderr $tmp/rs.err
+    printf 'other input\n' >$tmp/rs.other
+    v rsbad $tmp/rs.cbor --key $key --nonce $nonce --stdin $tmp/rs.other
+    { [ "$(rc rsok)" = 0 ] && grep -q '^receipt stdin length: 25$' $tmp/rsok.out &&
+        [ "$(rc rsbad)" = 1 ] && grep -q 'stdin hash mismatch' $tmp/rsbad.err; } ||
+        bad="$bad [stdin: verify $(rc rsok) $(cat $tmp/rsok.err), other input $(rc rsbad) $(cat $tmp/rsbad.err)]"
     run rbad run --receipt $tmp/rbad.cbor --nonce abcd c-hello.aot
     [ "$(rc rbad)" = 2 ] || bad="$bad [short nonce: exit $(rc rbad)]"
     if [ -z "$bad" ]; then
-        pass "receipts: a $(wc -c <$tmp/r10.cbor)-byte receipt over 10 MiB of stdout verifies; a changed byte: \"$(cat $tmp/rbyte.err)\"; a dropped chunk: \"$(cat $tmp/rdrop.err)\"; stdout and stderr swapped: \"$(cat $tmp/rlswap.err)\"; another nonce, argv or environment fail; a trap is recorded"
+        pass "receipts: a $(wc -c <$tmp/r10.cbor)-byte receipt over 10 MiB of stdout verifies; a changed byte: \"$(cat $tmp/rbyte.err)\"; a dropped chunk: \"$(cat $tmp/rdrop.err)\"; stdout and stderr swapped: \"$(cat $tmp/rlswap.err)\"; another nonce, argv or environment fail; a trap is recorded; what the module read from stdin is bound too (other input: \"$(cat $tmp/rsbad.err)\")"
     else
         fail "receipts" "$bad"
     fi

@@ -34,9 +34,10 @@ pub struct RunWasi {
     line: [Vec<u8>; 2],
     /// Bytes written to stdout and stderr.
     pub written: [u64; 2],
-    /// For a run with a receipt: the SHA-256 of exactly the bytes each stream's ring
-    /// accepted, in order.
-    digests: Option<[StreamDigest; 2]>,
+    /// For a run with a receipt: the SHA-256 of exactly the bytes each output stream's ring
+    /// accepted, in order, and of the bytes the module read from stdin (stdout, stderr,
+    /// stdin).
+    digests: Option<[StreamDigest; 3]>,
     /// Counter-ns deadline of a `poll_oneoff` sleep that a pending interrupt cut short: the
     /// re-issued call sleeps until it, not for its whole timeout again.
     sleep_until: Option<u64>,
@@ -133,11 +134,15 @@ impl RunWasi {
 
     /// From now on, hash every byte the ring accepts (a run with a receipt).
     pub fn hash_output(&mut self) {
-        self.digests = Some([StreamDigest::new(), StreamDigest::new()]);
+        self.digests = Some([
+            StreamDigest::new(),
+            StreamDigest::new(),
+            StreamDigest::new(),
+        ]);
     }
 
-    /// The output digests so far (stdout, stderr), if the run hashes its output.
-    pub fn digests(&self) -> Option<&[StreamDigest; 2]> {
+    /// The digests so far (stdout, stderr, stdin), if the run hashes its streams.
+    pub fn digests(&self) -> Option<&[StreamDigest; 3]> {
         self.digests.as_ref()
     }
 
@@ -218,8 +223,11 @@ impl WasiHost for RunWasi {
         if let Some(p) = self.producer.as_mut() {
             let n = p.write(stream, bytes);
             *written += n as u64;
-            if let Some(d) = self.digests.as_mut() {
-                stream.of_mut(d).update(bytes.get(..n).unwrap_or_default());
+            if let Some([out, err, _]) = self.digests.as_mut() {
+                let mut d = [out, err];
+                stream
+                    .of_mut(&mut d)
+                    .update(bytes.get(..n).unwrap_or_default());
             }
             return if n == bytes.len() {
                 Ok(())
@@ -280,6 +288,9 @@ impl WasiHost for RunWasi {
             got += n;
             n
         });
+        if let Some([_, _, input]) = self.digests.as_mut() {
+            input.update(buf.get(..got).unwrap_or_default());
+        }
         match drained {
             Ok(_) => Ok(got),
             Err(_) if got > 0 => Ok(got),

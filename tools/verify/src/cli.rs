@@ -20,6 +20,7 @@ usage:
                         [--module FILE.aot] [--user-data HEX]
   tzwasm-verify receipt RECEIPT.cbor --key KEY.pem [--nonce HEX] [--firmware HEX | --bl32 FILE]
                         [--module FILE.aot] [--user-data HEX] [--stdout FILE] [--stderr FILE]
+                        [--stdin FILE]
                         [--entry NAME] [--arg A]... [--env K=V]...
   tzwasm-verify encrypt TOKEN.cbor --key KEY.pem --nonce HEX (--firmware HEX | --bl32 FILE)
                         --module FILE.aot --secret FILE --out FILE
@@ -37,6 +38,7 @@ options:
   --user-data HEX   the data the module bound into the token
   --stdout FILE     receipt: the run's stdout must be exactly FILE's bytes (digest and length)
   --stderr FILE     receipt: the same for stderr
+  --stdin FILE      receipt: the module read exactly FILE's bytes from stdin
   --entry NAME      receipt: the exported function the run called (default: _start, \"\")
   --arg A           receipt: one argv element, the program name first; repeat in order
   --env K=V         receipt: one environment variable; repeat in order
@@ -99,6 +101,7 @@ struct Options {
     user_data: Option<Vec<u8>>,
     stdout: Option<PathBuf>,
     stderr: Option<PathBuf>,
+    stdin: Option<PathBuf>,
     entry: Option<Vec<u8>>,
     argv: Vec<Vec<u8>>,
     env: Vec<Vec<u8>>,
@@ -143,7 +146,9 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
             ),
             None => (arg.to_string_lossy().into_owned(), None),
         };
-        let receipt_only = ["--stdout", "--stderr", "--entry", "--arg", "--env"];
+        let receipt_only = [
+            "--stdout", "--stderr", "--stdin", "--entry", "--arg", "--env",
+        ];
         let encrypt_only = ["--secret", "--out"];
         let known = [
             "--key",
@@ -191,6 +196,7 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
             "--user-data" => o.user_data = Some(hex_value(&name, &value)?),
             "--stdout" => o.stdout = Some(path()),
             "--stderr" => o.stderr = Some(path()),
+            "--stdin" => o.stdin = Some(path()),
             "--secret" => o.secret = Some(path()),
             "--out" => o.out = Some(path()),
             "--entry" => {
@@ -335,6 +341,7 @@ pub fn run(args: &[OsString]) -> Result<String, Failure> {
             let run = ExpectReceipt {
                 stdout: o.stdout.as_deref().map(stream).transpose()?,
                 stderr: o.stderr.as_deref().map(stream).transpose()?,
+                stdin: o.stdin.as_deref().map(stream).transpose()?,
                 args_digest: o.args_given.then(|| {
                     crate::args_digest(o.entry.as_deref().unwrap_or_default(), &o.argv, &o.env)
                 }),

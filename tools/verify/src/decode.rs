@@ -81,6 +81,10 @@ pub struct Receipt {
     pub exit_code: u64,
     /// The trap message (empty unless trapped).
     pub trap: String,
+    /// SHA-256 of what the module read from stdin.
+    pub stdin_digest: Hash,
+    /// Bytes read from stdin.
+    pub stdin_len: u64,
     /// Entries this verifier does not know.
     pub unknown: Unknown,
 }
@@ -406,6 +410,14 @@ fn receipt(v: Value) -> Result<Receipt, Error> {
         outcome: text(m.need(receipt_key::OUTCOME, "outcome")?, "outcome")?,
         exit_code: uint(m.need(receipt_key::EXIT_CODE, "exit code")?, "exit code")?,
         trap: text(m.need(receipt_key::TRAP, "trap")?, "trap")?,
+        stdin_digest: hash(
+            m.need(receipt_key::STDIN_DIGEST, "stdin digest")?,
+            "stdin digest",
+        )?,
+        stdin_len: uint(
+            m.need(receipt_key::STDIN_LEN, "stdin length")?,
+            "stdin length",
+        )?,
         unknown: m.entries,
     })
 }

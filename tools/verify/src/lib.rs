@@ -52,6 +52,8 @@ pub enum Check {
     Stdout,
     /// The receipt's stderr digest and length.
     Stderr,
+    /// The receipt's stdin digest and length.
+    Stdin,
     /// The receipt's args digest.
     Args,
 }
@@ -66,6 +68,7 @@ impl Check {
             Check::UserData => "user data mismatch",
             Check::Stdout => "stdout hash mismatch",
             Check::Stderr => "stderr hash mismatch",
+            Check::Stdin => "stdin hash mismatch",
             Check::Args => "args digest mismatch",
         }
     }
@@ -79,6 +82,7 @@ impl Check {
             Check::UserData => "user data",
             Check::Stdout => "stdout",
             Check::Stderr => "stderr",
+            Check::Stdin => "stdin",
             Check::Args => "args",
         }
     }
@@ -206,6 +210,8 @@ impl StreamExpect {
 pub struct ExpectReceipt {
     /// The expected stdout.
     pub stdout: Option<StreamExpect>,
+    /// The expected stdin (what the module read).
+    pub stdin: Option<StreamExpect>,
     /// The expected stderr.
     pub stderr: Option<StreamExpect>,
     /// The expected args digest ([`args_digest`]).
@@ -342,6 +348,7 @@ pub fn verify_receipt(
     let streams = [
         (Check::Stdout, &run.stdout, &r.stdout_digest, r.stdout_len),
         (Check::Stderr, &run.stderr, &r.stderr_digest, r.stderr_len),
+        (Check::Stdin, &run.stdin, &r.stdin_digest, r.stdin_len),
     ];
     for (check, want, digest, len) in streams {
         let Some(want) = want else { continue };

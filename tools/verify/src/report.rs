@@ -202,6 +202,8 @@ pub fn format_claims(c: &Claims) -> String {
         line(o, "receipt stdout length", r.stdout_len);
         line(o, "receipt stderr sha256", hex(&r.stderr_digest));
         line(o, "receipt stderr length", r.stderr_len);
+        line(o, "receipt stdin sha256", hex(&r.stdin_digest));
+        line(o, "receipt stdin length", r.stdin_len);
         line(o, "receipt outcome", &r.outcome);
         line(o, "receipt exit code", r.exit_code);
         if !r.trap.is_empty() {

@@ -32,6 +32,7 @@ fn expect_run(run: &Run) -> ExpectReceipt {
     ExpectReceipt {
         stdout: Some(StreamExpect::of(&run.stdout())),
         stderr: Some(StreamExpect::of(&run.stderr)),
+        stdin: Some(StreamExpect::of(STDIN)),
         args_digest: Some(args_digest(ENTRY, &owned(&ARGV), &owned(&ENV))),
     }
 }
@@ -172,7 +173,7 @@ fn receipt_verifies() {
     let v = verify_receipt(&rc, &vk(), &expect(), &expect_run(&run)).unwrap();
     assert_eq!(
         v.summary(),
-        "verified: signature (ES256), nonce, firmware, module, receipt, stdout, stderr, args"
+        "verified: signature (ES256), nonce, firmware, module, receipt, stdout, stderr, stdin, args"
     );
     let r = v.report();
     for line in [
@@ -182,6 +183,7 @@ fn receipt_verifies() {
             tzwasm_verify::report::hex(&sha256(&run.stdout()))
         ),
         format!("receipt stderr length: {}", run.stderr.len()),
+        format!("receipt stdin length: {}", STDIN.len()),
         "receipt outcome: exited".into(),
         "receipt exit code: 3".into(),
     ] {
@@ -223,6 +225,13 @@ fn changed_stdout_byte_fails() {
     assert_eq!(
         mismatch(verify_receipt(&rc, &vk(), &expect(), &e)),
         Check::Stderr
+    );
+    // Another input than the module read.
+    let mut e = expect_run(&run);
+    e.stdin = Some(StreamExpect::of(b"typed in!"));
+    assert_eq!(
+        mismatch(verify_receipt(&rc, &vk(), &expect(), &e)),
+        Check::Stdin
     );
 }
 

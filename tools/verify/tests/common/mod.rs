@@ -132,6 +132,9 @@ pub fn token() -> Vec<u8> {
 }
 
 /// A receipt of `run`, as `tzwasm run --receipt` makes it.
+/// What the fake run read from stdin.
+pub const STDIN: &[u8] = b"typed in\n";
+
 pub fn receipt(run: &Run, outcome: Outcome<'_>) -> Vec<u8> {
     let mut out = StreamDigest::new();
     for c in &run.stdout_chunks {
@@ -141,11 +144,14 @@ pub fn receipt(run: &Run, outcome: Outcome<'_>) -> Vec<u8> {
     err.update(&run.stderr);
     let args =
         tzwasm_attest::receipt::args_digest(ENTRY, ARGV.iter().copied(), ENV.iter().copied());
-    let (od, ed) = (out.digest(), err.digest());
+    let mut input = StreamDigest::new();
+    input.update(STDIN);
+    let (od, ed, id) = (out.digest(), err.digest(), input.digest());
     let r = Receipt {
         args_digest: &args,
         stdout: (&od, out.len()),
         stderr: (&ed, err.len()),
+        stdin: (&id, input.len()),
         outcome,
     };
     let c = claims(&NONCE, Some(r));
