@@ -53,8 +53,10 @@ done
 
 rm -rf "$out" "$runs" && mkdir -p "$out" "$runs"
 declare -A seen=()
-while IFS='|' read -r test module args dirs; do
+want_exit=()
+while IFS='|' read -r test module args dirs want; do
     case "$test" in ''|'#'*) continue ;; esac
+    want_exit+=("$test=${want:-0}")
     [ -z "${seen[$test]:-}" ] || { echo "files-expected: duplicate test $test" >&2; exit 1; }
     seen[$test]=1
     for bc in 0 1; do
@@ -67,6 +69,23 @@ done < "$manifest" > "$out/jobs.txt"
 xargs -d '\n' -P "$jobs" -n 1 bash -c 'IFS=$'"'"'\x1f'"'"' read -r a b c d e f <<<"$0"; run_one "$a" "$b" "$c" "$d" "$e" "$f"' < "$out/jobs.txt"
 rm -f "$out/jobs.txt"
 
+# The driver's directory flags themselves: what iwasm refuses (exit 2, nothing run).
+flagcheck() { # <name> <expected stderr substring> <iwasm args...>
+    local name=$1 want=$2 rc=0 err; shift 2
+    err=$(cd "$runs" && "$wamr/iwasm-aarch64" "$@" 2>&1 >/dev/null < /dev/null) || rc=$?
+    if [ "$rc" = 2 ] && [[ "$err" == *"$want"* ]]; then echo "[PASS] iwasm flags: $name (exit 2)"
+    else echo "[FAIL] iwasm flags: $name: exit $rc, stderr: $err"; flagfail=1; fi
+}
+flagfail=0
+aot=$files/aarch64-bc1/files-c-counter.aot
+mkdir -p "$runs/d"
+flagcheck "--map-dir without ::" "invalid map" --map-dir=nocolon "$aot"
+flagcheck "--dir that does not exist" "error while pre-opening directory" --dir=no-such-dir "$aot"
+flagcheck "empty --dir=" "empty or too many --dir" --dir= "$aot"
+flagcheck "9 x --dir" "empty or too many --dir" $(for i in 1 2 3 4 5 6 7 8 9; do echo --dir=d; done) "$aot"
+flagcheck "9 x --map-dir" "empty or too many --map-dir" $(for i in 1 2 3 4 5 6 7 8 9; do echo --map-dir=/x$i::d; done) "$aot"
+rm -rf "$runs"
+
 # Compare bc0 with bc1 and the hardware-bounds with the software-only runtime. "cmd" names
 # the same module either way, so the whole directories must be equal.
 report=$out/DISAGREEMENTS.txt
@@ -77,10 +96,22 @@ for t in "$out"/aarch64-bc0/*/; do
     diff -rq "$out/aarch64-bc0/$t" "$out/aarch64-bc1/$t" > /dev/null 2>&1 || echo "bc0-vs-bc1 $t" >> "$report"
     diff -rq "$out/aarch64-bc1/$t" "$out/aarch64-bc1-swbc/$t" > /dev/null 2>&1 || echo "hw-vs-swbc $t" >> "$report"
 done
+# Each program's exit code is its verdict (number of failed EXPECTs, or a documented code).
+exitfail=0
+for w in "${want_exit[@]}"; do
+    t=${w%%=*}
+    for v in aarch64-bc0 aarch64-bc1 aarch64-bc1-swbc; do
+        got=$(cat "$out/$v/$t/exit")
+        [ "$got" = "${w#*=}" ] || { echo "[FAIL] $v/$t: exit $got, expected ${w#*=} (see its stdout)"; exitfail=1; }
+    done
+done
+[ "$exitfail" = 1 ] || echo "[PASS] files-expected: every test ended with its expected exit code under all 3 iwasm runs"
 nonzero=$(grep -L '^0$' "$out"/aarch64-bc0/*/exit | wc -l)
 echo "files-expected: $ntests tests x 3 runs recorded in $out ($nonzero with a non-zero exit)"
 if [ -s "$report" ]; then
-    echo "files-expected: $(wc -l < "$report") disagreements (see $report):"
+    echo "[FAIL] files-expected: $(wc -l < "$report") disagreements (see $report):"
     sed 's/^/  /' "$report"
     exit 1
 fi
+echo "[PASS] files-expected: aarch64-bc0, aarch64-bc1 and aarch64-bc1-swbc agree on all $ntests tests (stdout, stderr, exit, tree)"
+[ "$flagfail" = 0 ] && [ "$exitfail" = 0 ] || exit 1

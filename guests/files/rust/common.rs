@@ -26,7 +26,11 @@ pub fn show<T: Debug>(what: &str, r: io::Result<T>) -> Option<T> {
             Some(v)
         }
         Err(e) => {
-            println!("{what} -> Err({:?}, errno {:?})", e.kind(), e.raw_os_error());
+            println!(
+                "{what} -> Err({:?}, errno {:?})",
+                e.kind(),
+                e.raw_os_error()
+            );
             None
         }
     }
@@ -40,7 +44,11 @@ pub fn show_unit<T>(what: &str, r: io::Result<T>) -> Option<T> {
             Some(v)
         }
         Err(e) => {
-            println!("{what} -> Err({:?}, errno {:?})", e.kind(), e.raw_os_error());
+            println!(
+                "{what} -> Err({:?}, errno {:?})",
+                e.kind(),
+                e.raw_os_error()
+            );
             None
         }
     }
@@ -105,7 +113,17 @@ impl Checks {
 /// File contents, escaped, or the error.
 pub fn cat(path: &Path) {
     match fs::read(path) {
-        Ok(b) => println!("cat {}: {:?} ({} bytes)", path.display(), String::from_utf8_lossy(&b), b.len()),
-        Err(e) => println!("cat {}: Err({:?}, errno {:?})", path.display(), e.kind(), e.raw_os_error()),
+        Ok(b) => println!(
+            "cat {}: {:?} ({} bytes)",
+            path.display(),
+            String::from_utf8_lossy(&b),
+            b.len()
+        ),
+        Err(e) => println!(
+            "cat {}: Err({:?}, errno {:?})",
+            path.display(),
+            e.kind(),
+            e.raw_os_error()
+        ),
     }
 }

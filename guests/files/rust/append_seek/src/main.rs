@@ -9,12 +9,27 @@ use std::io::{Read, Seek, SeekFrom, Write};
 fn main() {
     let mut c = Checks::default();
     for i in 0..3 {
-        let mut f = OpenOptions::new().append(true).create(true).open(p("log.txt")).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(p("log.txt"))
+            .unwrap();
         writeln!(f, "line {i}").unwrap();
     }
     cat(&p("log.txt"));
-    show("create_new log.txt", OpenOptions::new().write(true).create_new(true).open(p("log.txt")).map(|_| ()));
-    let mut f = OpenOptions::new().read(true).write(true).open(p("data.bin")).unwrap();
+    show(
+        "create_new log.txt",
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(p("log.txt"))
+            .map(|_| ()),
+    );
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(p("data.bin"))
+        .unwrap();
     let mut b = [0u8; 4];
     show("seek Start(16)", f.seek(SeekFrom::Start(16)));
     f.read_exact(&mut b).unwrap();
@@ -35,7 +50,11 @@ fn main() {
     let d = fs::read(p("data.bin")).unwrap();
     println!("data.bin now {:?}", d);
     c.expect(d.len() == 20 && &d[18..20] == b"XY", "XY written at 18");
-    let mut f = OpenOptions::new().write(true).truncate(true).open(p("b.txt")).unwrap();
+    let mut f = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(p("b.txt"))
+        .unwrap();
     f.write_all(b"truncated").unwrap();
     drop(f);
     cat(&p("b.txt"));
@@ -44,6 +63,9 @@ fn main() {
     f.write_all(b"+tail").unwrap();
     drop(f);
     cat(&p("b.txt"));
-    show("open read-only then write", fs::File::open(p("a.txt")).and_then(|mut f| f.write(b"x")));
+    show(
+        "open read-only then write",
+        fs::File::open(p("a.txt")).and_then(|mut f| f.write(b"x")),
+    );
     c.exit()
 }

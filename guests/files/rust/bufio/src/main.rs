@@ -22,9 +22,12 @@ fn main() {
         totals = (totals.0 + l, totals.1 + w, totals.2 + b);
     }
     println!("total: {totals:?}");
-    let mut out = BufWriter::with_capacity(1000, File::create(p("out/report.txt")).or_else(|_| {
-        fs::create_dir(p("out")).and_then(|_| File::create(p("out/report.txt")))
-    }).unwrap());
+    let mut out = BufWriter::with_capacity(
+        1000,
+        File::create(p("out/report.txt"))
+            .or_else(|_| fs::create_dir(p("out")).and_then(|_| File::create(p("out/report.txt"))))
+            .unwrap(),
+    );
     let mut h: u64 = 0xcbf29ce484222325;
     for i in 0..50_000u32 {
         let line = format!("{i:08} {:08x}\n", i.wrapping_mul(2654435761));
@@ -35,9 +38,18 @@ fn main() {
     }
     drop(out);
     let mut v = Vec::new();
-    File::open(p("out/report.txt")).unwrap().read_to_end(&mut v).unwrap();
-    let h2 = v.iter().fold(0xcbf29ce484222325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3));
-    println!("report.txt {} bytes fnv {h:016x} {}", v.len(), if h == h2 { "equal" } else { "DIFFERENT" });
+    File::open(p("out/report.txt"))
+        .unwrap()
+        .read_to_end(&mut v)
+        .unwrap();
+    let h2 = v.iter().fold(0xcbf29ce484222325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
+    println!(
+        "report.txt {} bytes fnv {h:016x} {}",
+        v.len(),
+        if h == h2 { "equal" } else { "DIFFERENT" }
+    );
     c.expect(h == h2 && v.len() == 50_000 * 18, "report");
     c.exit()
 }
