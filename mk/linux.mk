@@ -34,7 +34,8 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 # 1,000,000-slot table.copy), and the hand-made modules of tools/hostile-aot's linux.rs (the
 # isolation victim, one attacker per victim address with its .patch list, many symbols).
 LINUX_GUESTS := $(addprefix $(BUILD)/linux/guests/,spin.aot busy.aot externref-arg.aot \
-	table-copy-1m.aot tee-selftest.aot tee-demo.aot tee-demo-bc1.aot)
+	table-copy-1m.aot tee-selftest.aot tee-demo.aot tee-demo-bc1.aot tee-provision.aot \
+	tee-provision-bc1.aot stdin-cat.aot stdin-repl.aot stdin-head1.aot stdin-pollin.aot)
 LINUX_HOSTILE_DIR := $(BUILD)/hostile-aot/linux
 LINUX_ATTACKS := code data stack memory page2 stubs
 LINUX_HOSTILE := $(LINUX_HOSTILE_DIR)/isolation-victim.aot $(LINUX_HOSTILE_DIR)/many-symbols.aot \
@@ -44,6 +45,13 @@ $(LINUX_HOSTILE): $(QEMU_HOSTILE)
 $(BUILD)/linux/guests/%.aot: qemu/linux/guests/%.wat $(WAMRC)
 	@mkdir -p $(dir $@)
 	wat2wasm $< -o $(@:.aot=.wasm)
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+# Modules that read stdin (guests/stdin, issue 13): cat, a line REPL, one that stops reading
+# after a line, poll_oneoff on stdin. Not in the corpus: the corpus runs with stdin at EOF.
+$(BUILD)/linux/guests/stdin-%.aot: guests/stdin/%.c $(WAMRC)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -o $(@:.aot=.wasm) $<
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 
 # The tzwasm imports' self-test (guests/tee, with guests/include/tzwasm.h): a C module that
@@ -65,6 +73,14 @@ $(BUILD)/linux/guests/tee-demo.aot: $(TEE_GUEST_SRCS) $(WAMRC)
 $(BUILD)/linux/guests/tee-demo-bc1.aot: $(BUILD)/linux/guests/tee-demo.aot
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ \
 		$(BUILD)/tee-target/wasm32-wasip1/release/tee-demo.wasm >/dev/null
+# tee-provision (issue 12's remote-provisioning example), from the same cargo build (which the
+# tee-demo rule runs for the whole guests/tee workspace), and its other-measurement twin.
+$(BUILD)/linux/guests/tee-provision.aot: $(BUILD)/linux/guests/tee-demo.aot
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ \
+		$(BUILD)/tee-target/wasm32-wasip1/release/tee-provision.wasm >/dev/null
+$(BUILD)/linux/guests/tee-provision-bc1.aot: $(BUILD)/linux/guests/tee-demo.aot
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ \
+		$(BUILD)/tee-target/wasm32-wasip1/release/tee-provision.wasm >/dev/null
 
 .PHONY: setup-linux linux-module linux-tool linux-tfa linux-image linux-test
 

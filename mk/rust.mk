@@ -43,6 +43,9 @@ clippy: | $(SETUP_STAMP)
 unit-test: | $(SETUP_STAMP)
 	$(CARGO) test --workspace --exclude tzwasm-firmware --exclude tzwasm-test-client
 	$(CARGO) test -p tzwasm-firmware --lib
+	# The remote-provisioning module's envelope code, on the host, against the shared vector.
+	$(CARGO) test --manifest-path $(GUESTS)/tee/Cargo.toml -p tee-provision \
+		--target-dir $(TOP)/target/tee-host
 
 size: $(BL32_BIN)
 	@scripts/size.sh $(FW_ELF) $(BL32_BIN)

@@ -38,7 +38,7 @@ use tzwasm_firmware::sessions::{
 };
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
-use tzwasm_smc::ring::{Producer, SharedRegion};
+use tzwasm_smc::ring::{Consumer, Producer, SharedRegion};
 use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE, MAX_RUN_BLOCK};
 use tzwasm_smc::session::{RunBlock, RunReport};
 use tzwasm_smc::{Regs4, Status};
@@ -804,17 +804,22 @@ fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u6
 
 fn step_result(loaded: &mut Loaded, step: RunnerStep, cur: Option<Box<Cursor>>, at: u64) -> Step {
     match (step, cur) {
-        (step @ (RunnerStep::Paused | RunnerStep::Interrupted), Some(cur)) => {
+        (
+            step @ (RunnerStep::Paused | RunnerStep::Interrupted | RunnerStep::InputPending),
+            Some(cur),
+        ) => {
             loaded.run = RunState::Paused { cur, report: at };
-            let status = if matches!(step, RunnerStep::Paused) {
-                Status::OutputPending
-            } else {
-                loaded.interruptions += 1;
-                Status::Interrupted
+            let status = match step {
+                RunnerStep::Paused => Status::OutputPending,
+                RunnerStep::InputPending => Status::InputPending,
+                _ => {
+                    loaded.interruptions += 1;
+                    Status::Interrupted
+                }
             };
             Step::Paused(st(status))
         }
-        (RunnerStep::Paused | RunnerStep::Interrupted, None) => {
+        (RunnerStep::Paused | RunnerStep::Interrupted | RunnerStep::InputPending, None) => {
             let result = st(Status::Internal);
             let mut report = RunReport::new(Status::Internal.to_raw() as i64 as i32);
             report.set_message("paused without a saved context");
@@ -1023,6 +1028,23 @@ impl Engine for FwEngine {
             .is_err()
         {
             return Step::Refused(Status::OutOfMemory.into());
+        }
+        if let Some((offset, len)) = block.stdin_ring() {
+            let input = match at.locate(offset, len) {
+                Ok(addr) => addr,
+                Err(r) => return Step::Refused(r),
+            };
+            // SAFETY: [input, input + len) lies inside the registration (checked by locate),
+            // mapped NS RW for EL1 and pinned like the output ring for as long as the run can
+            // read it; the consumer is dropped when the run ends.
+            let region = unsafe { SharedRegion::new(input as *mut u8, len as usize) };
+            match region.and_then(Consumer::attach) {
+                Ok(c) => loaded.instance.platform.wasi.set_input(c),
+                Err(e) => {
+                    log::info!("RUN: input ring refused: {e:?}");
+                    return Step::Refused(Status::InvalidParameter.into());
+                }
+            }
         }
         if receipt.is_some() {
             loaded.instance.platform.wasi.hash_output();

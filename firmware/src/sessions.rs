@@ -75,6 +75,26 @@ pub struct RunPlace {
     pub ring: (u64, u64),
     /// The run report (8-aligned, RUN_REPORT_SIZE bytes, not overlapping the ring).
     pub report: u64,
+    /// The registration, pinned for the call and while the run is paused: the engine checks
+    /// ranges the run block names (the input ring) with [`RunPlace::locate`].
+    pub registration: ShmRange,
+    /// The ranges above as offsets in the registration.
+    spans: [ShmSpan; 3],
+}
+
+impl RunPlace {
+    /// The address of a block the run block names (the input ring: `offset`, `len` as the
+    /// normal world wrote them): inside the registration, 64-aligned, not overlapping the
+    /// run block, the output ring or the report. BAD_ADDRESS outside the registration,
+    /// INVALID_PARAMETER otherwise.
+    pub fn locate(&self, offset: u64, len: u64) -> Result<u64, Refusal> {
+        let span = ShmSpan::new(offset, len).ok_or(Refusal::from(Status::BadAddress))?;
+        let at = locate(&self.registration, span)?;
+        if !offset.is_multiple_of(64) || self.spans.iter().any(|s| s.overlaps(span)) {
+            return Err(Status::InvalidParameter.into());
+        }
+        Ok(at)
+    }
 }
 
 /// What ATTEST hands the engine: checked addresses inside a pinned registration.
@@ -614,6 +634,8 @@ pub fn run_place(range: &ShmRange, args: &RunArgs) -> Result<RunPlace, Refusal> 
         block: (locate(range, args.block())?, args.block().len()),
         ring: (locate(range, args.ring())?, args.ring().len()),
         report: locate(range, args.report())?,
+        registration: *range,
+        spans: [args.block(), args.ring(), args.report()],
     })
 }
 

@@ -13,7 +13,8 @@
 # two reproduced cases), many_symbols (parser memory, quota smaller than the file), quota_sum
 # (live quotas never add up to more than the pool), corpus (every manifest test against
 # iwasm's results), tee_imports (issue 12: the tzwasm imports with hostile arguments), seal_runs (sealed
-# data across runs and modules), attest, receipt (signed run receipts), clean
+# data across runs and modules), attest, receipt (signed run receipts), provision (issue 12's
+# remote provisioning: a secret encrypted to a module's attested key, sealed, shown again), clean
 # (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
@@ -866,13 +867,145 @@ case_receipt() {
     fi
 }
 
+# Issue 12, remote provisioning (guests/tee/tee-provision, docs/attestation.md): the module
+# makes a P-256 key pair inside the secure world, seals the private key and attests with the
+# public key as user data; the verifier checks the token (device key, nonce, firmware, module)
+# and encrypts a secret to that key (tzwasm-verify encrypt); the module opens it and seals it;
+# a second run shows its SHA-256 again. The same program compiled otherwise (another
+# measurement) and another program cannot open the sealed key or secret, and a changed byte of
+# the envelope is refused. Prints "@PROVISION SEALED_SECRET DIGEST" for the host, which boots
+# the same image again and runs `show` (qemu/linux/run-linux-test.sh).
+pv_unhex() { printf '%s' "$1" | xxd -r -p >"$2"; } # HEX FILE: the bytes of HEX into FILE
+pv_line() { sed -n "s/^$2: \([0-9a-f]*\)$/\1/p" $tmp/$1.out; } # NAME FIELD: a field of a run
+case_provision() {
+    key=/usr/share/tzwasm/device-attestation.pub
+    fw=$(tzwasm info 2>/dev/null | sed -n 's/^firmware measurement: \([0-9a-f]\{64\}\)$/\1/p')
+    nonce=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+    echo "linux-test provisioned secret $(head -c 16 /dev/urandom | sha256sum | cut -c1-32)" >$tmp/pv-secret
+    want=$(sha256sum $tmp/pv-secret | cut -c1-64)
+    why="sealed blob is corrupt or belongs to another module or device"
+    bad=""
+    run pv-keygen run tee-provision.aot keygen $nonce
+    pub=$(pv_line pv-keygen public-key)
+    sealed_key=$(pv_line pv-keygen sealed-key)
+    pv_unhex "$(pv_line pv-keygen token)" $tmp/pv-token.cbor
+    { [ "$(rc pv-keygen)" = 0 ] && [ ${#pub} = 130 ] && [ ${#sealed_key} = $(((4 + 32 + 44) * 2)) ] &&
+        [ -s $tmp/pv-token.cbor ]; } || bad="$bad [keygen: exit $(rc pv-keygen), $(cat $tmp/pv-keygen.err)]"
+    # The verifier: the token must be the module's, fresh, on this firmware; then encrypt.
+    tzwasm-verify encrypt $tmp/pv-token.cbor --key $key --nonce $nonce --firmware "$fw" \
+        --module tee-provision.aot --secret $tmp/pv-secret --out $tmp/pv-secret.tzp \
+        >$tmp/pv-enc.out 2>$tmp/pv-enc.err
+    st=$?
+    { [ $st = 0 ] && grep -qx "user data: $pub" $tmp/pv-enc.out &&
+        grep -qx 'verified: signature (ES256), nonce, firmware, module, recipient key (P-256)' $tmp/pv-enc.out &&
+        grep -q '^encrypted: ' $tmp/pv-enc.out; } || bad="$bad [encrypt: exit $st, $(tail -2 $tmp/pv-enc.out) $(cat $tmp/pv-enc.err)]"
+    # The same token for another module's file: refused, nothing encrypted.
+    tzwasm-verify encrypt $tmp/pv-token.cbor --key $key --nonce $nonce --firmware "$fw" \
+        --module tee-demo.aot --secret $tmp/pv-secret --out $tmp/pv-other.tzp >$tmp/pv-enc2.out 2>$tmp/pv-enc2.err
+    st=$?
+    { [ $st = 1 ] && grep -q '^tzwasm-verify: module hash mismatch' $tmp/pv-enc2.err && [ ! -e $tmp/pv-other.tzp ]; } ||
+        bad="$bad [encrypt for another module: exit $st, $(cat $tmp/pv-enc2.err)]"
+    envelope=$(od -An -v -tx1 $tmp/pv-secret.tzp | tr -d ' \n')
+    run pv-prov run tee-provision.aot provision "$sealed_key" "$envelope"
+    sealed=$(pv_line pv-prov sealed-secret)
+    got=$(pv_line pv-prov secret-sha256)
+    { [ "$(rc pv-prov)" = 0 ] && [ -n "$sealed" ] && [ "$got" = "$want" ]; } ||
+        bad="$bad [provision: exit $(rc pv-prov), digest '$got' want $want, $(cat $tmp/pv-prov.err)]"
+    run pv-show run tee-provision.aot show "$sealed"
+    { [ "$(rc pv-show)" = 0 ] && [ "$(cat $tmp/pv-show.out)" = "secret-sha256: $want" ]; } ||
+        bad="$bad [show: exit $(rc pv-show), '$(cat $tmp/pv-show.out)' $(cat $tmp/pv-show.err)]"
+    # Another measurement of the same program, and another program (which would print it).
+    run pv-bc1 run tee-provision-bc1.aot show "$sealed"
+    { [ "$(rc pv-bc1)" = 1 ] && grep -qxF "tee-provision: show: cannot unseal the secret: $why" $tmp/pv-bc1.err &&
+        [ ! -s $tmp/pv-bc1.out ]; } || bad="$bad [bc1 show: exit $(rc pv-bc1), $(cat $tmp/pv-bc1.err)]"
+    run pv-bc1k run tee-provision-bc1.aot provision "$sealed_key" "$envelope"
+    { [ "$(rc pv-bc1k)" = 1 ] && grep -qxF "tee-provision: provision: cannot unseal the key: $why" $tmp/pv-bc1k.err; } ||
+        bad="$bad [bc1 provision: exit $(rc pv-bc1k), $(cat $tmp/pv-bc1k.err)]"
+    run pv-demo run tee-demo.aot unseal "$sealed"
+    { [ "$(rc pv-demo)" = 1 ] && grep -qF "$why" $tmp/pv-demo.err && [ ! -s $tmp/pv-demo.out ]; } ||
+        bad="$bad [tee-demo unseal: exit $(rc pv-demo), '$(cat $tmp/pv-demo.out)' $(cat $tmp/pv-demo.err)]"
+    # One flipped byte of the ciphertext (byte 69, just after the header).
+    b=$(printf '%s' "$envelope" | cut -c139-140)
+    [ "$b" = 00 ] && nb=01 || nb=00
+    flipped="$(printf '%s' "$envelope" | cut -c1-138)$nb$(printf '%s' "$envelope" | cut -c141-)"
+    run pv-flip run tee-provision.aot provision "$sealed_key" "$flipped"
+    { [ "$(rc pv-flip)" = 1 ] && [ ! -s $tmp/pv-flip.out ] &&
+        grep -qxF "tee-provision: provision: cannot decrypt the envelope: authentication failed (changed, or not for this key)" $tmp/pv-flip.err; } ||
+        bad="$bad [flipped envelope byte: exit $(rc pv-flip), '$(cat $tmp/pv-flip.out)' $(cat $tmp/pv-flip.err)]"
+    if [ -z "$bad" ]; then
+        pass "remote provisioning: the module's token verifies and a $(wc -c <$tmp/pv-secret)-byte secret is encrypted to its key ($(wc -c <$tmp/pv-secret.tzp)-byte envelope); the module opens and seals it, SHA-256 $want, and shows it again in the next run; another measurement: \"$(cat $tmp/pv-bc1.err)\"; a flipped envelope byte: \"$(cat $tmp/pv-flip.err)\""
+        echo "@PROVISION $sealed $want"
+    else
+        fail "remote provisioning" "$bad"
+    fi
+}
+
+# Issue 13: stdin streamed into the secure world. 10 MiB of random bytes through a cat
+# module, from a file and through a pipe, come out equal (sha256); a REPL answers each line
+# before the next one is written (through fifos, so input cannot be buffered to end of
+# file first); a module that stops reading early exits cleanly while the writer goes on;
+# poll_oneoff on stdin says ready (with the byte count), hangup at end of file, and lets its
+# clock fire while nothing comes.
+case_stdin() {
+    bad=""
+    head -c 10485760 /dev/urandom >$tmp/in.bin
+    want=$(sha256sum <$tmp/in.bin | cut -d' ' -f1)
+    got=$(tzwasm run stdin-cat.aot <$tmp/in.bin 2>$tmp/cat1.err | sha256sum | cut -d' ' -f1)
+    [ "$got" = "$want" ] && grep -q '^cat: 10485760 bytes$' $tmp/cat1.err ||
+        bad="$bad [file: sha256 $got, $(cat $tmp/cat1.err)]"
+    got=$(cat $tmp/in.bin | tzwasm run stdin-cat.aot 2>$tmp/cat2.err | sha256sum | cut -d' ' -f1)
+    [ "$got" = "$want" ] || bad="$bad [pipe: sha256 $got, $(cat $tmp/cat2.err)]"
+    got=$(tzwasm run stdin-cat.aot </dev/null 2>$tmp/cat3.err | wc -c)
+    [ "$got" = 0 ] && grep -q '^cat: 0 bytes$' $tmp/cat3.err || bad="$bad [empty: $got bytes]"
+    # The REPL, one line at a time.
+    rm -f $tmp/rin $tmp/rout && mkfifo $tmp/rin $tmp/rout
+    tzwasm run stdin-repl.aot <$tmp/rin >$tmp/rout 2>$tmp/repl.err &
+    pid=$!
+    exec 3>$tmp/rin 4<$tmp/rout
+    i=1
+    while [ $i -le 5 ]; do
+        echo "line $i" >&3
+        if ! read -t 30 -r ans <&4 || [ "$ans" != "$i: line $i" ]; then
+            bad="$bad [repl: line $i answered '$ans']"
+            break
+        fi
+        i=$((i + 1))
+    done
+    echo quit >&3
+    read -t 30 -r bye <&4
+    exec 3>&- 4<&-
+    wait $pid
+    st=$?
+    [ $st = 0 ] && [ "$bye" = "bye after 5 lines" ] || bad="$bad [repl: exit $st, '$bye', $(cat $tmp/repl.err)]"
+    # Stops reading after one line while `yes` writes forever.
+    out=$(yes | timeout 60 tzwasm run stdin-head1.aot 2>$tmp/head.err)
+    st=$?
+    [ $st = 7 ] && [ "$out" = y ] || bad="$bad [stops early: exit $st, '$out', $(cat $tmp/head.err)]"
+    # poll_oneoff: input there, end of file, nothing yet (the writer keeps the fifo open).
+    out=$(printf abc | tzwasm run stdin-pollin.aot 1 2>&1 | tr '\n' ' ')
+    [ "$out" = "ready 3 read 3 " ] || bad="$bad [poll, input: '$out']"
+    out=$(tzwasm run stdin-pollin.aot 1 </dev/null 2>&1)
+    [ "$out" = hangup ] || bad="$bad [poll, end of file: '$out']"
+    rm -f $tmp/pin && mkfifo $tmp/pin
+    (sleep 5 >$tmp/pin) &
+    out=$(tzwasm run stdin-pollin.aot 2 <$tmp/pin 2>&1 | tr '\n' ' ')
+    wait
+    [ "$out" = "timeout timeout " ] || bad="$bad [poll, nothing yet: '$out']"
+    if [ -z "$bad" ]; then
+        pass "stdin: 10 MiB of random bytes through a cat module from a file and a pipe, sha256 equal; a REPL answered 5 lines one at a time through fifos; a module that stops reading exits 7 cleanly while yes keeps writing; poll_oneoff on stdin: ready 3, hangup, timeout"
+    else
+        fail "stdin" "$bad"
+    fi
+    rm -f $tmp/in.bin
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest receipt corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest receipt provision stdin corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 tzwasm info 2>&1 | grep '^firmware measurement: ' | sed 's/^/linux-test: /' # the host recomputes it
 for c in $cases; do

@@ -8,7 +8,8 @@
 #   qemu/linux/run-linux-test.sh FLASH INITRAMFS OUTDIR [CORPUS_DIR EXPECTED_DIR [GUESTS_DIR]]
 #
 # Then, from the host: Linux without TF-A (QEMU's own PSCI, no SMC conduit), where insmod must
-# refuse with a clear line; and with the corpus directories, qemu/tzwasm-qemu (two more boots of
+# refuse with a clear line; a second boot of the same image that opens the secret the guest's
+# provision case sealed (one job boot, about 15 s); and with the corpus directories, qemu/tzwasm-qemu (two more boots of
 # about 3 s): a module's arguments, stdout and exit code, and a trap's stderr and exit code;
 # with GUESTS_DIR (build/linux/guests), issue 11's two reproduced cases through
 # qemu/tzwasm-qemu, two more boots: an export taking an externref given "abcé", and table.copy
@@ -100,6 +101,41 @@ open(sys.argv[3], "wb").write(a + bytes(-len(a) % 4) + b)' "$initrd" "$dir/job.c
     fi
 }
 no_secure_world
+
+# Issue 12's remote provisioning after a reboot: the guest's provision case printed
+# "@PROVISION SEALED_SECRET DIGEST"; a second boot of the same flash image (same device, same
+# firmware), in job mode, runs `tee-provision.aot show` on that blob and must print the same
+# SHA-256. The secure world keeps nothing between boots: the blob is all the state there is.
+provision_after_reboot() {
+    local dir=$out/provision-reboot blob digest st got err
+    read -r _ blob digest < <(tr -d '\r' <"$log" | grep -a '^@PROVISION [0-9a-f]* [0-9a-f]\{64\}$' | tail -1)
+    if [ -z "${blob:-}" ]; then
+        if tr -d '\r' <"$log" | grep -aq '^\[\(PASS\|FAIL\)\] remote provisioning'; then
+            echo "  [FAIL] host: provisioned secret after a reboot: the guest's provision case printed no @PROVISION line"
+            problems+=("provisioned secret after a reboot")
+        else
+            echo "  [SKIP] host: provisioned secret after a reboot: the guest did not run the provision case"
+        fi
+        return
+    fi
+    rm -rf "$dir" && mkdir -p "$dir/job/job"
+    printf 'cd /usr/share/tzwasm/examples && tzwasm run tee-provision.aot show %s\n' "$blob" >"$dir/job/job/run.sh"
+    (cd "$dir/job" && find . | cpio -o -H newc --owner=0:0 --quiet) >"$dir/job.cpio"
+    "$here/boot-linux.sh" test "$flash" "$initrd:$dir/job.cpio" "$dir" 180 job
+    st=$?
+    got=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDOUT@@$/,/^@@TZWASM-STDERR@@$/p' |
+        sed '1d;$d' | base64 -d 2>/dev/null)
+    err=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDERR@@$/,/^@@TZWASM-EXIT/p' |
+        sed '1d;$d' | base64 -d 2>/dev/null)
+    if [ $st = 0 ] && grep -q '^@@TZWASM-EXIT 0@@' <(tr -d '\r' <"$dir/console.log") &&
+        [ "$got" = "secret-sha256: $digest" ] && "$here/../secure-log-check.sh" "$dir/secure.log" >/dev/null; then
+        echo "  [PASS] host: provisioned secret after a reboot: the same image booted again, tee-provision.aot show -> \"$got\" (as in the first boot)"
+    else
+        echo "  [FAIL] host: provisioned secret after a reboot: QEMU exit $st, stdout '$got', stderr '$err', want 'secret-sha256: $digest' (see $dir/console.log, $dir/secure.log)"
+        problems+=("provisioned secret after a reboot")
+    fi
+}
+provision_after_reboot
 
 if [ -n "$corpus" ]; then
     host_case host-args c-hello-args "$corpus/c-hello.aot" -- one "two words" three

@@ -26,7 +26,7 @@ use crate::args::{
 };
 use crate::client::{Client, ClientError, Conduit};
 use crate::info::FailureMessage;
-use crate::ring::{self, Consumer, RingFault, SharedRegion, Stream};
+use crate::ring::{self, Consumer, Producer, RingFault, SharedRegion, Stream};
 use crate::session::{
     LoadReport, RunBlock, RunReport, RunSpec, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, NO_TRAP_ID,
     RECEIPT_TOKEN_MIN, RUN_REPORT_SIZE,
@@ -71,15 +71,20 @@ pub struct RunRequest<'r> {
     /// Ask for a signed receipt of the run bound to this nonce (32, 48 or 64 bytes); fetch it
     /// with [`Session::receipt`] once the run ended.
     pub receipt_nonce: Option<&'r [u8]>,
+    /// Give the module a stdin through an input ring of this many bytes (a power of two),
+    /// which [`RunObserver::input`] fills when the module waits for input; `None`: stdin is
+    /// at end of file.
+    pub stdin_capacity: Option<u32>,
 }
 
 impl RunRequest<'_> {
-    fn spec(&self) -> RunSpec<'_> {
+    fn spec(&self, stdin_ring: Option<(u64, u64)>) -> RunSpec<'_> {
         RunSpec {
             entry: self.entry,
             args: self.args,
             env: self.env,
             receipt_nonce: self.receipt_nonce,
+            stdin_ring,
         }
     }
 }
@@ -117,7 +122,9 @@ pub struct RunPlacement {
     pub ring: usize,
     /// Length of the ring block.
     pub ring_len: usize,
-    /// First byte after the ring block.
+    /// Offset (64-aligned) and length of the input ring block, if the run has a stdin.
+    pub input: Option<(usize, usize)>,
+    /// First byte after the ring blocks.
     pub end: usize,
 }
 
@@ -126,18 +133,28 @@ impl RunPlacement {
     /// inside a string, no program name, too many or too long strings, a ring capacity that
     /// is not a power of two).
     pub fn new(at: usize, req: &RunRequest<'_>) -> Option<Self> {
-        let block_len = RunBlock::encoded_len(&req.spec())?;
+        let placeholder = req.stdin_capacity.map(|_| (0, 0));
+        let block_len = RunBlock::encoded_len(&req.spec(placeholder))?;
         let ring_len = ring::block_size(req.ring_capacity, req.ring_capacity)?;
         let report = align_up(at, ring::ALIGN)?;
         let block = report.checked_add(RUN_REPORT_SIZE)?;
         let ring = align_up(block.checked_add(block_len)?, ring::ALIGN)?;
-        let end = ring.checked_add(ring_len)?;
+        let mut end = ring.checked_add(ring_len)?;
+        let mut input = None;
+        if let Some(cap) = req.stdin_capacity {
+            // Stream 0 carries stdin; stream 1 is unused (the smallest capacity).
+            let len = ring::block_size(cap, 1)?;
+            let at = align_up(end, ring::ALIGN)?;
+            input = Some((at, len));
+            end = at.checked_add(len)?;
+        }
         Some(RunPlacement {
             report,
             block,
             block_len,
             ring,
             ring_len,
+            input,
             end,
         })
     }
@@ -341,6 +358,18 @@ pub trait RunObserver {
     /// Called when the run returned INTERRUPTED for the `n`-th time (from 1), before the
     /// ring is drained and [`RunObserver::cancel_requested`] is polled.
     fn interrupted(&mut self, _n: u32) {}
+
+    /// For a run with a stdin: put what input there is into `ring` ([`Producer::write`] on
+    /// [`Stream::Stdout`], the input ring's one stream), or [`Producer::finish`] it at end of
+    /// file. With `wait` (the module waits for stdin: INPUT_PENDING, after the output was
+    /// drained) it may block until input comes; without (before RUN, and after every other
+    /// pause and interruption, so that `poll_oneoff` sees input that is there) it must not.
+    /// `false` cancels the run. Default: end of file.
+    fn input(&mut self, ring: &mut Producer<'_>, wait: bool) -> bool {
+        let _ = wait;
+        ring.finish();
+        true
+    }
 
     /// Called at OUTPUT_PENDING pause number `pause` (from 1) before the ring is drained,
     /// with the ring block; `false` skips this drain. Tests use it to corrupt the ring.
@@ -638,7 +667,8 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             return Err(too_small);
         }
         let mem = area.mem;
-        RunBlock::encode_with(&req.spec(), |off, bytes| {
+        let stdin_ring = p.input.map(|(at, len)| (at as u64, len as u64));
+        RunBlock::encode_with(&req.spec(stdin_ring), |off, bytes| {
             let at = p.block.checked_add(off)?;
             mem.write_bytes(at, bytes).then_some(())
         })
@@ -646,6 +676,15 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         let ring_mem = mem.sub(p.ring, p.ring_len).ok_or(too_small)?;
         let mut consumer = Consumer::format(ring_mem, req.ring_capacity, req.ring_capacity)
             .map_err(|_| Error::BadRequest)?;
+        // The input ring: formatted here, and this side is its producer.
+        let mut input = match (p.input, req.stdin_capacity) {
+            (Some((at, len)), Some(cap)) => {
+                let input_mem = mem.sub(at, len).ok_or(too_small)?;
+                Consumer::format(input_mem, cap, 1).map_err(|_| Error::BadRequest)?;
+                Some(Producer::attach(input_mem).map_err(|_| Error::BadRequest)?)
+            }
+            _ => None,
+        };
 
         let mut received = [0u64; 2];
         let mut drain = |c: &mut Consumer<'_>, obs: &mut dyn RunObserver| {
@@ -669,6 +708,11 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             }
             _ => return Err(too_small),
         };
+        if let Some(ring) = input.as_mut() {
+            if !observer.input(ring, false) {
+                return Err(Error::BadRequest);
+            }
+        }
         let mut regs = self.call(SessionCall::Run(args));
         let mut call = "RUN";
         let (mut pauses, mut interruptions) = (0u32, 0u32);
@@ -688,7 +732,28 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                     if drain_now && fault.is_none() {
                         fault = drain(&mut consumer, observer).err();
                     }
-                    if fault.is_some() || observer.cancel_requested() {
+                    let supplied = input
+                        .as_mut()
+                        .is_none_or(|ring| observer.input(ring, false));
+                    if fault.is_some() || !supplied || observer.cancel_requested() {
+                        cancelled_here = true;
+                        call = "CANCEL";
+                        regs = self.call(SessionCall::Cancel(self.handle));
+                    } else {
+                        call = "RESUME";
+                        regs = self.call(SessionCall::Resume(self.handle));
+                    }
+                }
+                Some(Status::InputPending) => {
+                    if fault.is_none() {
+                        fault = drain(&mut consumer, observer).err();
+                    }
+                    let supplied = match input.as_mut() {
+                        Some(ring) => observer.input(ring, true),
+                        // No input ring was given: the secure world has no business waiting.
+                        None => false,
+                    };
+                    if fault.is_some() || !supplied || observer.cancel_requested() {
                         cancelled_here = true;
                         call = "CANCEL";
                         regs = self.call(SessionCall::Cancel(self.handle));

@@ -22,6 +22,11 @@ pub const ATTEST_NONCE_LENGTHS: [u64; 3] = [32, 48, 64];
 pub const ATTEST_TOKEN_MIN: u64 = 2048;
 /// Receipt nonce lengths a RUN block accepts (those of [`ATTEST_NONCE_LENGTHS`]).
 pub const RECEIPT_NONCE_LENGTHS: [u64; 3] = ATTEST_NONCE_LENGTHS;
+/// RUN block option bits 0-7: the receipt nonce's length.
+pub const RUN_OPTION_NONCE_LEN: u32 = 0xff;
+/// RUN block option bit 8: an input ring descriptor (u64 offset, u64 length) follows the
+/// header.
+pub const RUN_OPTION_STDIN: u32 = 1 << 8;
 /// Smallest buffer RECEIPT accepts: every receipt it produces fits.
 pub const RECEIPT_TOKEN_MIN: u64 = ATTEST_TOKEN_MIN;
 /// `LoadReport::magic`: "TZLR".
@@ -303,6 +308,7 @@ mod tests {
             args,
             env,
             receipt_nonce,
+            stdin_ring: None,
         };
         let env: [&[u8]; 1] = [b"A=B"];
         assert_eq!(
@@ -340,12 +346,18 @@ pub struct RunSpec<'a> {
     pub env: &'a [&'a [u8]],
     /// Ask for a signed receipt of the run, bound to this nonce (32, 48 or 64 bytes).
     pub receipt_nonce: Option<&'a [u8]>,
+    /// The run's stdin: an input ring block (offset and length in the RUN's registration)
+    /// the normal world produces into; `None`: stdin is at end of file.
+    pub stdin_ring: Option<(u64, u64)>,
 }
 
-/// The RUN block: `u32 argc`, `u32 envc`, `u32 entry_len`, `u32 nonce_len`, all
-/// little-endian, then `nonce_len` bytes of receipt nonce (0: no receipt; else 32, 48 or 64
-/// bytes, [`RECEIPT_NONCE_LENGTHS`]: the secure world signs a receipt of the run, bound to it,
-/// which RECEIPT copies out once the run ended), then `entry_len` bytes naming the export to
+/// The RUN block: `u32 argc`, `u32 envc`, `u32 entry_len`, `u32 options`, all little-endian.
+/// `options` bits 0-7 are the receipt nonce's length, bit 8 ([`RUN_OPTION_STDIN`]) says an
+/// input ring follows, every other bit is 0. Then, with [`RUN_OPTION_STDIN`], `u64 offset`
+/// and `u64 length` of the input ring block in the RUN's registration; then the receipt nonce
+/// (0: no receipt; else 32, 48 or 64 bytes, [`RECEIPT_NONCE_LENGTHS`]: the secure world signs
+/// a receipt of the run, bound to it, which RECEIPT copies out once the run ended); then
+/// `entry_len` bytes naming the export to
 /// call (empty: the WASI command's `_start`), then `argc` argument strings (program name
 /// first; for an export call the rest are its parameters as text, parsed as WAMR's iwasm `-f`
 /// does) and `envc` `KEY=VALUE` entries, each NUL-terminated, back to back, nothing after the
@@ -355,6 +367,7 @@ pub struct RunBlock<'a> {
     argc: u32,
     envc: u32,
     nonce: &'a [u8],
+    stdin_ring: Option<(u64, u64)>,
     entry: &'a [u8],
     strings: &'a [u8],
 }
@@ -366,7 +379,8 @@ pub enum RunBlockError {
     Size,
     /// More than [`MAX_RUN_STRINGS`] strings, or `argc` = 0.
     Counts,
-    /// A receipt nonce that is not 0, 32, 48 or 64 bytes, or longer than the block.
+    /// A receipt nonce that is not 0, 32, 48 or 64 bytes, or longer than the block; an
+    /// unknown option bit; an input ring descriptor longer than the block.
     Nonce,
     /// The strings do not match the counts (missing NUL, or bytes after the last one).
     Strings,
@@ -386,15 +400,24 @@ impl<'a> RunBlock<'a> {
             return Err(RunBlockError::Size);
         }
         let word = |i: usize| u32_at(b, i);
-        let (argc, envc, entry_len, nonce_len) = (word(0), word(4), word(8), word(12));
+        let (argc, envc, entry_len, options) = (word(0), word(4), word(8), word(12));
         let count = argc.checked_add(envc).filter(|&n| n <= MAX_RUN_STRINGS);
         let (Some(count), true) = (count, argc != 0) else {
             return Err(RunBlockError::Counts);
         };
-        if nonce_len != 0 && !RECEIPT_NONCE_LENGTHS.contains(&u64::from(nonce_len)) {
+        let nonce_len = options & RUN_OPTION_NONCE_LEN;
+        if options & !(RUN_OPTION_NONCE_LEN | RUN_OPTION_STDIN) != 0
+            || (nonce_len != 0 && !RECEIPT_NONCE_LENGTHS.contains(&u64::from(nonce_len)))
+        {
             return Err(RunBlockError::Nonce);
         }
-        let rest = b.get(HEADER..).unwrap_or(&[]);
+        let mut rest = b.get(HEADER..).unwrap_or(&[]);
+        let mut stdin_ring = None;
+        if options & RUN_OPTION_STDIN != 0 {
+            let (d, after) = rest.split_at_checked(16).ok_or(RunBlockError::Nonce)?;
+            stdin_ring = Some((u64_at(d, 0), u64_at(d, 8)));
+            rest = after;
+        }
         let (nonce, rest) = rest
             .split_at_checked(nonce_len as usize)
             .ok_or(RunBlockError::Nonce)?;
@@ -412,6 +435,7 @@ impl<'a> RunBlock<'a> {
             argc,
             envc,
             nonce,
+            stdin_ring,
             entry,
             strings,
         };
@@ -424,6 +448,12 @@ impl<'a> RunBlock<'a> {
     /// The receipt nonce (32, 48 or 64 bytes), or `None` when the run wants no receipt.
     pub fn receipt_nonce(&self) -> Option<&'a [u8]> {
         (!self.nonce.is_empty()).then_some(self.nonce)
+    }
+
+    /// The input ring block (offset and length, unchecked: the secure world checks them
+    /// against the registration), or `None`: stdin is at end of file.
+    pub fn stdin_ring(&self) -> Option<(u64, u64)> {
+        self.stdin_ring
     }
 
     /// The entry name as given (empty: `_start`), for the receipt's args digest.
@@ -466,6 +496,7 @@ impl<'a> RunBlock<'a> {
             args,
             env,
             receipt_nonce: None,
+            stdin_ring: None,
         };
         Self::encode_with(&spec, |at, bytes| {
             let end = at.checked_add(bytes.len())?;
@@ -494,6 +525,7 @@ impl<'a> RunBlock<'a> {
             args,
             env,
             receipt_nonce,
+            stdin_ring,
         } = *spec;
         let nonce = receipt_nonce.unwrap_or_default();
         if entry.contains(&0)
@@ -501,8 +533,16 @@ impl<'a> RunBlock<'a> {
         {
             return None;
         }
-        put(HEADER, nonce)?;
-        let entry_at = HEADER.checked_add(nonce.len())?;
+        let mut options = u32::try_from(nonce.len()).ok()?;
+        let mut nonce_at = HEADER;
+        if let Some((offset, len)) = stdin_ring {
+            options |= RUN_OPTION_STDIN;
+            put(HEADER, &offset.to_le_bytes())?;
+            put(HEADER + 8, &len.to_le_bytes())?;
+            nonce_at += 16;
+        }
+        put(nonce_at, nonce)?;
+        let entry_at = nonce_at.checked_add(nonce.len())?;
         put(entry_at, entry)?;
         let mut at: usize = entry_at.checked_add(entry.len())?;
         for s in args.iter().chain(env) {
@@ -518,7 +558,7 @@ impl<'a> RunBlock<'a> {
             u32::try_from(args.len()).ok()?,
             u32::try_from(env.len()).ok()?,
             u32::try_from(entry.len()).ok()?,
-            u32::try_from(nonce.len()).ok()?,
+            options,
         ];
         for (i, w) in words.iter().enumerate() {
             put(4 * i, &w.to_le_bytes())?;
@@ -587,6 +627,7 @@ mod run_block_tests {
             args: &args,
             env: &[b"K=V"],
             receipt_nonce: Some(&nonce),
+            stdin_ring: Some((0x1_0000_0040, 0x1_00c0)),
         };
         let n = RunBlock::encode_with(&spec, |at, bytes| {
             buf.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
@@ -595,10 +636,18 @@ mod run_block_tests {
         .unwrap();
         let b = RunBlock::parse(&buf[..n]).unwrap();
         assert_eq!(b.receipt_nonce(), Some(&nonce[..]));
+        assert_eq!(b.stdin_ring(), Some((0x1_0000_0040, 0x1_00c0)));
         assert_eq!(b.entry(), Some("f"));
         assert_eq!(b.entry_bytes(), b"f");
         assert_eq!(b.args().collect::<Vec<_>>(), vec![&b"prog"[..], b"x"]);
         assert_eq!(b.env().collect::<Vec<_>>(), vec![&b"K=V"[..]]);
+        // The descriptor cut short; an unknown option bit.
+        let mut short = buf;
+        short[12..16].copy_from_slice(&RUN_OPTION_STDIN.to_le_bytes());
+        assert_eq!(RunBlock::parse(&short[..24]), Err(RunBlockError::Nonce));
+        let mut odd = buf;
+        odd[13] |= 2;
+        assert_eq!(RunBlock::parse(&odd[..n]), Err(RunBlockError::Nonce));
         // Every length PSA allows, nothing else.
         for len in [0u32, 32, 48, 64] {
             let mut h = [0u8; 200];

@@ -19,6 +19,9 @@ pub enum Status {
     /// A run, a long helper call of its module or a LOAD stopped for a pending normal-world
     /// interrupt; RESUME continues it where it stopped (CANCEL abandons it).
     Interrupted = 2,
+    /// The run's module waits for stdin and the input ring is empty: fill it (or mark it
+    /// finished at end of file) and RESUME.
+    InputPending = 3,
     /// SMCCC NOT_SUPPORTED: unknown or unserved function id.
     NotSupported = -1,
     /// SMCCC NOT_REQUIRED: the call is valid but has nothing to do on this implementation.
@@ -57,10 +60,11 @@ pub enum Status {
 }
 
 /// Every status, in numeric order of groups (success, outcomes, SMCCC, tzwasm).
-pub const ALL_STATUSES: [Status; 20] = [
+pub const ALL_STATUSES: [Status; 21] = [
     Status::Success,
     Status::OutputPending,
     Status::Interrupted,
+    Status::InputPending,
     Status::NotSupported,
     Status::NotRequired,
     Status::InvalidParameter,
@@ -97,6 +101,7 @@ impl Status {
             0 => Status::Success,
             1 => Status::OutputPending,
             2 => Status::Interrupted,
+            3 => Status::InputPending,
             -1 => Status::NotSupported,
             -2 => Status::NotRequired,
             -3 => Status::InvalidParameter,
@@ -140,6 +145,7 @@ impl Status {
             Status::Success => "SUCCESS",
             Status::OutputPending => "OUTPUT_PENDING",
             Status::Interrupted => "INTERRUPTED",
+            Status::InputPending => "INPUT_PENDING",
             Status::NotSupported => "NOT_SUPPORTED",
             Status::NotRequired => "NOT_REQUIRED",
             Status::InvalidParameter => "INVALID_PARAMETER",
@@ -166,6 +172,7 @@ impl Status {
             Status::Success => "success",
             Status::OutputPending => "output ring full: drain it and resume the run",
             Status::Interrupted => "run or LOAD interrupted by a normal-world interrupt: resume it",
+            Status::InputPending => "the module waits for stdin: fill the input ring and resume",
             Status::NotSupported => "function id not supported by this secure world",
             Status::NotRequired => "call not required on this implementation",
             Status::InvalidParameter => "invalid parameter in the argument registers",

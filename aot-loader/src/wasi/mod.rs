@@ -33,7 +33,12 @@
 //!   buffer the call returns that errno; if it fails later the call succeeds with the bytes
 //!   written so far in `nwritten` (a short write, as POSIX `writev`). The total is capped at
 //!   `u32::MAX` (a short write too). `fd_write` to stdin is `ENOTCAPABLE`.
-//! - `fd_read` of stdin always reads 0 bytes (end of file); of stdout or stderr `ENOTCAPABLE`.
+//! - `fd_read` of stdin reads what [`WasiHost::stdin`] says is there, scattered over the
+//!   iovecs in order ([`WasiHost::read_stdin`]); 0 bytes at end of file (the default host is
+//!   always at end of file). When stdin is empty but not at its end and the module asks for
+//!   at least one byte, [`call`] returns [`WasiOutcome::Pending`] without any effect, so the
+//!   embedder pauses the run until more input comes (the secure world: INPUT_PENDING). Of
+//!   stdout or stderr: `ENOTCAPABLE`.
 //! - `fd_seek`, `fd_tell`, `fd_pread`, `fd_pwrite`, `fd_advise`, `fd_allocate` on 0-2:
 //!   `ESPIPE`. `fd_close` on 0-2 succeeds and tells the host (`WasiHost::fd_closed`); a host that
 //!   tracks it (`fd_is_open`) makes every later `fd_*` call on that fd `EBADF`, as iwasm does.
@@ -45,14 +50,16 @@
 //!   [`WasiHost::clock_res_ns`] return for the clock id (realtime 0, monotonic 1, process
 //!   cputime 2, thread cputime 3); `None` is `EINVAL`. The precision argument is ignored.
 //! - `poll_oneoff`: `nsubscriptions` 0 is `EINVAL`; an unknown subscription type is `EINVAL`
-//!   for the whole call. fd subscriptions complete at once: `fd_read` on stdin is ready with
-//!   `nbytes` 0 and `fd_readwrite_hangup` (end of file), `fd_write` on stdout/stderr is ready
-//!   with `nbytes` 0, any other fd/direction gets an event with `EBADF` (fd not 0-2) or
-//!   `ENOTCAPABLE`. A clock subscription on a clock the host lacks gets an event with
-//!   `EINVAL`. If any event is ready the call returns those plus every clock already due,
-//!   without sleeping; otherwise it sleeps ([`WasiHost::sleep_ns`]) for the earliest clock
-//!   timeout (absolute timeouts converted with the clock's current time) and returns the
-//!   clock events due by then.
+//!   for the whole call. `fd_read` on stdin is ready with the bytes available as `nbytes`, or
+//!   with `nbytes` 0 and `fd_readwrite_hangup` at end of file, and not ready while stdin is
+//!   empty; `fd_write` on stdout/stderr is ready at once with `nbytes` 0; any other
+//!   fd/direction gets an event with `EBADF` (fd not 0-2) or `ENOTCAPABLE`. A clock
+//!   subscription on a clock the host lacks gets an event with `EINVAL`. If any event is
+//!   ready the call returns those plus every clock already due, without sleeping; otherwise,
+//!   with a clock, it sleeps ([`WasiHost::sleep_ns_or_input`]) for the earliest clock timeout
+//!   (absolute timeouts converted with the clock's current time), or until input arrives if
+//!   it waits for stdin, and returns what is due by then; with only stdin to wait for it is
+//!   [`WasiOutcome::Pending`] like `fd_read`.
 //! - `random_get` fills the buffer from [`WasiHost::random`] in chunks of [`RANDOM_CHUNK`]
 //!   bytes; between chunks it asks [`WasiHost::interrupt_pending`], and if the embedder wants
 //!   the CPU back, [`call_resumable`] answers [`WasiOutcome::Interrupted`] with how far it got,
@@ -387,6 +394,24 @@ pub trait WasiHost {
         let _ = fd;
         usize::MAX
     }
+    /// What `fd_read` of stdin would find now. Default: end of file (a host without input).
+    /// An error (e.g. the normal world corrupted the input ring) is what `fd_read` returns.
+    fn stdin(&mut self) -> Result<Input, Errno> {
+        Ok(Input::Eof)
+    }
+    /// Copies up to `buf.len()` bytes of stdin into `buf` (never more than [`WasiHost::stdin`]
+    /// said were there) and returns how many.
+    fn read_stdin(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let _ = buf;
+        Ok(0)
+    }
+    /// [`WasiHost::sleep_ns`] for a `poll_oneoff` that also waits for stdin (`stdin`): the
+    /// host may end the sleep early, returning `false` like a cut-short sleep, once input
+    /// arrives; the call is then issued again and finds stdin ready. Default: sleeps.
+    fn sleep_ns_or_input(&mut self, ns: u64, stdin: bool) -> bool {
+        let _ = stdin;
+        self.sleep_ns(ns)
+    }
     /// Whether the embedder wants the CPU back now (the secure world: a normal-world
     /// interrupt is pending). Long calls (`random_get`) ask between chunks and stop early,
     /// resumably (see [`call_resumable`]). Default: never.
@@ -420,6 +445,17 @@ impl WasiHost for NullHost {
     fn environ(&self) -> &[&[u8]] {
         &[]
     }
+}
+
+/// What stdin holds for the module now ([`WasiHost::stdin`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// This many bytes (at least 1) can be read now.
+    Bytes(usize),
+    /// Nothing now, more may come: a read would block.
+    Empty,
+    /// End of file: nothing now and nothing later.
+    Eof,
 }
 
 /// What [`call`] asks the runtime to do.
@@ -663,6 +699,9 @@ pub fn call_resumable(
     if f == WasiFunc::FdWrite && write_would_block(mem, host, &args) {
         return WasiOutcome::Pending;
     }
+    if f == WasiFunc::FdRead && read_would_block(mem, host, &args) {
+        return WasiOutcome::Pending;
+    }
     match dispatch(f, mem, host, &args, from, resume) {
         Ok(()) => WasiOutcome::Return(Errno::SUCCESS.to_u32()),
         Err(SLEEP_CUT_SHORT) => WasiOutcome::Pending,
@@ -731,7 +770,7 @@ fn dispatch(
             mem.write_u64(a.u32(2)?, ns)
         }
         F::FdWrite => fd_write(mem, host, a.u32(0)?, a.u32(1)?, a.u32(2)?, a.u32(3)?),
-        F::FdRead => fd_read(mem, a.u32(0)?, a.u32(1)?, a.u32(2)?, a.u32(3)?),
+        F::FdRead => fd_read(mem, host, a.u32(0)?, a.u32(1)?, a.u32(2)?, a.u32(3)?),
         F::FdFdstatGet => fd_fdstat_get(mem, host, a.u32(0)?, a.u32(1)?),
         F::FdFilestatGet => fd_filestat_get(mem, host, a.u32(0)?, a.u32(1)?, false),
         F::Snapshot0FdFilestatGet => fd_filestat_get(mem, host, a.u32(0)?, a.u32(1)?, true),
@@ -958,8 +997,25 @@ fn fd_write(
     mem.write_u32(nwritten_out, total)
 }
 
+/// `fd_read(0, ..)` that asks for at least one byte, on valid iovecs, while stdin is empty:
+/// the call would block (and has done nothing).
+fn read_would_block(mem: &GuestMemory<'_>, host: &mut dyn WasiHost, a: &Args<'_>) -> bool {
+    let (Ok(fd), Ok(iovs), Ok(n), Ok(out)) = (a.u32(0), a.u32(1), a.u32(2), a.u32(3)) else {
+        return false;
+    };
+    if !host.fd_is_open(fd) || Stream::from_fd(fd) != Ok(Stream::Stdin) {
+        return false;
+    }
+    if check_iovecs(mem, iovs, n, out).is_err() {
+        return false;
+    }
+    (0..n).any(|i| mem.iovec(iovs, i).is_ok_and(|(_, len)| len > 0))
+        && host.stdin() == Ok(Input::Empty)
+}
+
 fn fd_read(
     mem: &mut GuestMemory<'_>,
+    host: &mut dyn WasiHost,
     fd: u32,
     iovs: u32,
     iovs_len: u32,
@@ -969,8 +1025,33 @@ fn fd_read(
         return Err(Errno::NOTCAPABLE);
     }
     check_iovecs(mem, iovs, iovs_len, nread_out)?;
-    // stdin is always at end of file.
-    mem.write_u32(nread_out, 0)
+    let mut left = match host.stdin()? {
+        Input::Bytes(n) => u32::try_from(n).unwrap_or(u32::MAX),
+        // Empty here: the module asked for 0 bytes (a read that would block is Pending).
+        Input::Empty | Input::Eof => 0,
+    };
+    let mut total = 0u32;
+    for i in 0..iovs_len {
+        if left == 0 {
+            break;
+        }
+        let (buf, len) = mem.iovec(iovs, i)?;
+        let want = len.min(left);
+        if want == 0 {
+            continue;
+        }
+        let got = match host.read_stdin(mem.slice_mut(buf, want)?) {
+            Ok(got) => u32::try_from(got).unwrap_or(u32::MAX).min(want),
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += got;
+        left -= got;
+        if got < want {
+            break;
+        }
+    }
+    mem.write_u32(nread_out, total)
 }
 
 fn fd_fdstat_get(
@@ -1051,6 +1132,8 @@ enum SubState {
         nbytes: u64,
         flags: u16,
     },
+    /// stdin, empty for now.
+    WaitInput,
 }
 
 fn read_subscription(
@@ -1084,10 +1167,19 @@ fn read_subscription(
             let fd = mem.read_u32(field(SUBSCRIPTION_FD)?)?;
             match (Stream::from_fd(fd), kind) {
                 (Err(e), _) => ready(e),
-                (Ok(Stream::Stdin), EVENTTYPE_FD_READ) => SubState::Ready {
-                    error: Errno::SUCCESS,
-                    nbytes: 0,
-                    flags: EVENT_FD_READWRITE_HANGUP,
+                (Ok(Stream::Stdin), EVENTTYPE_FD_READ) => match host.stdin() {
+                    Ok(Input::Bytes(n)) => SubState::Ready {
+                        error: Errno::SUCCESS,
+                        nbytes: n as u64,
+                        flags: 0,
+                    },
+                    Ok(Input::Eof) => SubState::Ready {
+                        error: Errno::SUCCESS,
+                        nbytes: 0,
+                        flags: EVENT_FD_READWRITE_HANGUP,
+                    },
+                    Ok(Input::Empty) => SubState::WaitInput,
+                    Err(e) => ready(e),
                 },
                 (Ok(Stream::Stdout | Stream::Stderr), EVENTTYPE_FD_WRITE) => ready(Errno::SUCCESS),
                 (Ok(_), _) => ready(Errno::NOTCAPABLE),
@@ -1121,18 +1213,27 @@ fn poll_oneoff(
 
     // Pass 1: is anything due now, else when is the first clock due?
     let mut any_ready = false;
+    let mut any_clock = false;
+    let mut wait_input = false;
     let mut first_clock = u64::MAX;
     for i in 0..nsubscriptions {
         let at = sub_at(i).ok_or(Errno::FAULT)?;
         match read_subscription(mem, host, layout, at)?.state {
             SubState::Ready { .. } => any_ready = true,
-            SubState::Clock { ns } => first_clock = first_clock.min(ns),
+            SubState::Clock { ns } => {
+                any_clock = true;
+                first_clock = first_clock.min(ns);
+            }
+            SubState::WaitInput => wait_input = true,
         }
     }
     let due = if any_ready {
         0
+    } else if !any_clock {
+        // Only stdin to wait for: the run pauses until input comes (nothing written yet).
+        return Err(SLEEP_CUT_SHORT);
     } else {
-        if !host.sleep_ns(first_clock) {
+        if !host.sleep_ns_or_input(first_clock, wait_input) {
             // Nothing written yet: the call is issued again later.
             return Err(SLEEP_CUT_SHORT);
         }
@@ -1151,7 +1252,7 @@ fn poll_oneoff(
                 flags,
             } => (error, nbytes, flags),
             SubState::Clock { ns } if ns <= due => (Errno::SUCCESS, 0, 0),
-            SubState::Clock { .. } => continue,
+            SubState::Clock { .. } | SubState::WaitInput => continue,
         };
         let mut rec = [0u8; EVENT_SIZE as usize];
         rec[0..8].copy_from_slice(&sub.userdata.to_le_bytes());

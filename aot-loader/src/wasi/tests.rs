@@ -32,6 +32,11 @@ struct FakeHost {
     closed: Vec<u32>,
     /// How many sleeps to cut short before the next one completes.
     cut_sleeps: u32,
+    /// stdin: `None` is a host without input (end of file); else the bytes not yet read,
+    /// whether the writer closed it, and an error to report instead.
+    input: Option<(Vec<u8>, bool, Option<Errno>)>,
+    /// `stdin` argument of every `sleep_ns_or_input`.
+    slept_watching: Vec<bool>,
 }
 
 impl FakeHost {
@@ -52,6 +57,8 @@ impl FakeHost {
             room: None,
             closed: Vec::new(),
             cut_sleeps: 0,
+            input: None,
+            slept_watching: Vec::new(),
         }
     }
 
@@ -113,6 +120,31 @@ impl WasiHost for FakeHost {
 
     fn environ(&self) -> &[&[u8]] {
         &self.environ
+    }
+
+    fn stdin(&mut self) -> Result<Input, Errno> {
+        match &self.input {
+            None => Ok(Input::Eof),
+            Some((_, _, Some(e))) => Err(*e),
+            Some((b, _, None)) if !b.is_empty() => Ok(Input::Bytes(b.len())),
+            Some((_, true, None)) => Ok(Input::Eof),
+            Some((_, false, None)) => Ok(Input::Empty),
+        }
+    }
+
+    fn read_stdin(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let Some((bytes, _, _)) = self.input.as_mut() else {
+            return Ok(0);
+        };
+        let n = buf.len().min(bytes.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        bytes.drain(..n);
+        Ok(n)
+    }
+
+    fn sleep_ns_or_input(&mut self, ns: u64, stdin: bool) -> bool {
+        self.slept_watching.push(stdin);
+        self.sleep_ns(ns)
     }
 
     fn sleep_ns(&mut self, ns: u64) -> bool {
@@ -549,6 +581,48 @@ fn fd_read_of_stdin_is_end_of_file() {
     assert_eq!(
         run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 1, 40]),
         ret(Errno::FAULT)
+    );
+}
+
+#[test]
+fn fd_read_scatters_stdin_and_blocks_when_empty() {
+    let (mut m, mut h) = (mem(), FakeHost::new());
+    h.input = Some((b"hello world".to_vec(), false, None));
+    iovecs(&mut m, 0, &[(100, 4), (150, 0), (200, 16)]);
+    assert_eq!(run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 3, 40]), OK);
+    assert_eq!(get32(&m, 40), 11);
+    assert_eq!(&m[100..104], b"hell");
+    assert_eq!(&m[200..207], b"o world");
+    assert_eq!(m[207], FILL);
+    // Empty, not closed: Pending, and nothing written.
+    put32(&mut m, 40, 99);
+    let before = m.clone();
+    assert_eq!(
+        run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 3, 40]),
+        WasiOutcome::Pending
+    );
+    assert_eq!(m, before);
+    // Asking for nothing does not block; bad iovecs fail rather than block.
+    iovecs(&mut m, 0, &[(100, 0)]);
+    assert_eq!(run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 1, 40]), OK);
+    assert_eq!(get32(&m, 40), 0);
+    iovecs(&mut m, 0, &[((MEM - 15) as u32, 16)]);
+    assert_eq!(
+        run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 1, 40]),
+        ret(Errno::FAULT)
+    );
+    // More input, shorter than the buffer; then end of file.
+    h.input = Some((b"xy".to_vec(), true, None));
+    iovecs(&mut m, 0, &[(100, 16)]);
+    assert_eq!(run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 1, 40]), OK);
+    assert_eq!((get32(&m, 40), &m[100..102]), (2, &b"xy"[..]));
+    assert_eq!(run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 1, 40]), OK);
+    assert_eq!(get32(&m, 40), 0, "end of file");
+    // A broken input (a corrupted ring) is the host's errno.
+    h.input = Some((Vec::new(), false, Some(Errno::IO)));
+    assert_eq!(
+        run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 1, 40]),
+        ret(Errno::IO)
     );
 }
 
@@ -1023,6 +1097,53 @@ fn poll_oneoff_cut_short_has_no_effect_and_is_pending() {
     assert_eq!(poll(&mut m, &mut h, 1), OK);
     assert_eq!(h.slept, [5_000]);
     assert_eq!(get32(&m, NEVENTS), 1);
+}
+
+#[test]
+fn poll_oneoff_reports_stdin_honestly() {
+    let mut h = FakeHost::new();
+    h.input = Some((b"abc".to_vec(), false, None));
+    let mut m = poll_mem(&[fd_sub(7, EVENTTYPE_FD_READ, 0)]);
+    assert_eq!(poll(&mut m, &mut h, 1), OK);
+    assert_eq!(get32(&m, NEVENTS), 1);
+    assert_eq!(
+        m[EVENTS..EVENTS + 32],
+        event(7, Errno::SUCCESS, EVENTTYPE_FD_READ, 3, 0)
+    );
+    // Empty and alone: the call waits for input (Pending, nothing written).
+    h.input = Some((Vec::new(), false, None));
+    let before = m.clone();
+    assert_eq!(poll(&mut m, &mut h, 1), WasiOutcome::Pending);
+    assert_eq!(m, before);
+    // Empty beside a clock: sleeps for the clock, watching stdin; stdin gets no event.
+    let mut m = poll_mem(&[
+        fd_sub(7, EVENTTYPE_FD_READ, 0),
+        clock_sub(8, CLOCK_MONOTONIC, 2_000, 0),
+    ]);
+    assert_eq!(poll(&mut m, &mut h, 2), OK);
+    assert_eq!(
+        (h.slept.as_slice(), h.slept_watching.as_slice()),
+        (&[2_000][..], &[true][..])
+    );
+    assert_eq!(get32(&m, NEVENTS), 1);
+    assert_eq!(
+        m[EVENTS..EVENTS + 32],
+        event(8, Errno::SUCCESS, EVENTTYPE_CLOCK, 0, 0)
+    );
+    // End of file: ready with hangup.
+    h.input = Some((Vec::new(), true, None));
+    let mut m = poll_mem(&[fd_sub(7, EVENTTYPE_FD_READ, 0)]);
+    assert_eq!(poll(&mut m, &mut h, 1), OK);
+    assert_eq!(
+        m[EVENTS..EVENTS + 32],
+        event(
+            7,
+            Errno::SUCCESS,
+            EVENTTYPE_FD_READ,
+            0,
+            EVENT_FD_READWRITE_HANGUP
+        )
+    );
 }
 
 #[test]

@@ -75,6 +75,9 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
             Step::Finished(r) => r,
             Step::Paused => Err(Trap::Message(text(format_args!("paused without a ring"))).into()),
             Step::Interrupted => Err(Trap::Message(text(format_args!("interrupted"))).into()),
+            Step::InputPending => {
+                Err(Trap::Message(text(format_args!("waiting for input without a ring"))).into())
+            }
         }
     }) {
         Ok(()) => Outcome::Exit(0),
@@ -99,6 +102,9 @@ pub enum Step {
     /// A normal-world interrupt arrived while module code ran: `ctx` is saved where it was
     /// interrupted.
     Interrupted,
+    /// The module waits for stdin and the input ring is empty: `ctx` is saved with the
+    /// pending call to be issued again.
+    InputPending,
 }
 
 /// What a RUN calls after the start function.
@@ -256,6 +262,7 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                     return Step::Finished(Ok(()));
                 }
                 let args: [u64; 8] = ctx.x[..8].try_into().unwrap_or([0; 8]);
+                inst.platform.wasi.begin_call();
                 match inst.dispatch(id, &args) {
                     Ok(v) => ctx.x[0] = v,
                     Err(Stop::Interrupted) => {
@@ -272,6 +279,9 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                         ctx.pc -= 4;
                         if inst.platform.wasi.take_sleep_cut() {
                             return Step::Interrupted;
+                        }
+                        if inst.platform.wasi.take_input_wait() {
+                            return Step::InputPending;
                         }
                         return Step::Paused;
                     }

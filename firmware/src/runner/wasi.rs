@@ -1,6 +1,7 @@
 //! The module's WASI view of one run ([`RunWasi`]): its arguments and environment, copied into
 //! secure memory; stdout and stderr into the run's output ring (or, for TEST_RUN, the secure
-//! log line by line), with a running SHA-256 of each stream when the run wants a receipt; the
+//! log line by line), with a running SHA-256 of each stream when the run wants a receipt;
+//! stdin from the run's input ring (the normal world produces, this side consumes); the
 //! secure counter as its clocks; the DRBG as `random_get`; and sleeps that give the CPU back
 //! when a normal-world interrupt is pending.
 
@@ -8,9 +9,9 @@ use super::RUNS_PEAK;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
-use tzwasm_aot_loader::wasi::{Errno, WasiHost};
+use tzwasm_aot_loader::wasi::{Errno, Input, WasiHost};
 use tzwasm_attest::receipt::StreamDigest;
-use tzwasm_smc::ring::{Producer, Stream};
+use tzwasm_smc::ring::{Consumer, Producer, Stream, FLAG_FINISHED};
 
 /// The module's WASI view of the world for one run: its arguments and environment (copied
 /// into secure memory), and where its stdout/stderr go: the run's output ring in shared
@@ -21,6 +22,10 @@ pub struct RunWasi {
     args: Vec<&'static [u8]>,
     env: Vec<&'static [u8]>,
     producer: Option<Producer<'static>>,
+    /// The run's stdin (stream 0 of the input ring), if it has one; else end of file.
+    input: Option<Consumer<'static>>,
+    /// The last WASI call found stdin empty (a Pending answer then means INPUT_PENDING).
+    input_wait: bool,
     /// fds 0..2 the module closed.
     closed: [bool; 3],
     /// Output the payload itself adds after the module returned (an export's results), still
@@ -46,6 +51,8 @@ impl RunWasi {
             args: Vec::new(),
             env: Vec::new(),
             producer: None,
+            input: None,
+            input_wait: false,
             closed: [false; 3],
             tail: Vec::new(),
             line: [Vec::new(), Vec::new()],
@@ -101,10 +108,27 @@ impl RunWasi {
             }
         }
         self.producer = producer;
+        self.input = None;
         self.closed = [false; 3];
         self.written = [0; 2];
         self.digests = None;
         Ok(())
+    }
+
+    /// Gives the run a stdin: the consumer end of its input ring.
+    pub fn set_input(&mut self, input: Consumer<'static>) {
+        self.input = Some(input);
+    }
+
+    /// Called before each WASI call of the module: forgets what the previous call saw.
+    pub(super) fn begin_call(&mut self) {
+        self.input_wait = false;
+    }
+
+    /// Whether the last call found stdin empty (then its Pending is INPUT_PENDING); clears
+    /// the mark.
+    pub(super) fn take_input_wait(&mut self) -> bool {
+        core::mem::take(&mut self.input_wait)
     }
 
     /// From now on, hash every byte the ring accepts (a run with a receipt).
@@ -150,6 +174,7 @@ impl RunWasi {
             p.finish();
         }
         self.producer = None;
+        self.input = None;
         self.flush(Stream::Stdout);
         self.flush(Stream::Stderr);
     }
@@ -217,6 +242,76 @@ impl WasiHost for RunWasi {
             }
         }
         Ok(())
+    }
+
+    fn stdin(&mut self) -> Result<Input, Errno> {
+        let Some(c) = self.input.as_mut() else {
+            return Ok(Input::Eof);
+        };
+        // The flags first (Acquire): if the producer had finished and the ring is empty
+        // after that, nothing more will come.
+        let finished = c.flags() & FLAG_FINISHED != 0;
+        match c.available(Stream::Stdout) {
+            Ok(0) if finished => Ok(Input::Eof),
+            Ok(0) => {
+                self.input_wait = true;
+                Ok(Input::Empty)
+            }
+            Ok(n) => Ok(Input::Bytes(n)),
+            // A producer index the normal world corrupted: stdin is broken for good.
+            Err(_) => Err(Errno::IO),
+        }
+    }
+
+    fn read_stdin(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let Some(c) = self.input.as_mut() else {
+            return Ok(0);
+        };
+        let mut got = 0usize;
+        let drained = c.drain(|stream, bytes| {
+            if stream != Stream::Stdout {
+                return 0;
+            }
+            let room = buf.get_mut(got..).unwrap_or_default();
+            let n = room.len().min(bytes.len());
+            if let (Some(dst), Some(src)) = (room.get_mut(..n), bytes.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            got += n;
+            n
+        });
+        match drained {
+            Ok(_) => Ok(got),
+            Err(_) if got > 0 => Ok(got),
+            Err(_) => Err(Errno::IO),
+        }
+    }
+
+    fn sleep_ns_or_input(&mut self, ns: u64, stdin: bool) -> bool {
+        if !stdin {
+            return self.sleep_ns(ns);
+        }
+        // As sleep_ns, but input arriving ends the sleep too: the re-issued poll_oneoff then
+        // finds stdin ready (and does not sleep again, so no deadline is kept).
+        let end = *self
+            .sleep_until
+            .get_or_insert_with(|| counter_ns().saturating_add(ns));
+        while counter_ns() < end {
+            if crate::arch::irq_pending() {
+                self.sleep_cut = true;
+                return false;
+            }
+            if !matches!(self.stdin(), Ok(Input::Empty)) {
+                self.sleep_until = None;
+                self.input_wait = false;
+                self.sleep_cut = true;
+                return false;
+            }
+            core::hint::spin_loop();
+        }
+        self.sleep_until = None;
+        self.input_wait = false;
+        true
     }
 
     fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {

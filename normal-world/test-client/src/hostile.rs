@@ -253,6 +253,7 @@ pub(crate) fn load_and_run(len: usize, watch: &mut Watch) -> Result<RunOutcome, 
             env: &[],
             ring_capacity: 4096,
             receipt_nonce: None,
+            stdin_capacity: None,
         };
         crate::irq::arm(PREEMPT_MS);
         watch.armed_at = arch::counter();

@@ -199,6 +199,7 @@ fn attack(attacker: &Case, record: &[u64; 5]) -> Attack {
             env: &[],
             ring_capacity: 4096,
             receipt_nonce: None,
+            stdin_capacity: None,
         };
         let r = session.run(&a, at, &req, &mut quiet)?;
         session.close()?;
@@ -282,6 +283,7 @@ fn run_victim(victim: &Case, observer: &mut Victim<'_>) -> Result<RunOutcome, Ru
             env: &[],
             ring_capacity: 4096,
             receipt_nonce: None,
+            stdin_capacity: None,
         };
         let r = session.run(&a, at, &req, observer)?;
         session.close()?;

@@ -21,7 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use tzwasm_smc::ring::Stream;
+use tzwasm_smc::ring::{Producer, Stream};
 use tzwasm_smc::runner::{
     area_size, attest_area_size, failed, load_report_offset, run_offset, Error as RunError, RunEnd,
     RunObserver, RunRequest, Session, DEFAULT_RING_CAPACITY,
@@ -77,8 +77,9 @@ usage: tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
                   [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 
 Loads FILE.aot into the secure world and runs it: its WASI main (_start), or the export NAME
-with --function. stdout and stderr stream to this program's while it runs; tzwasm exits with
-the module's exit code. The module's argv is FILE.aot as given, then ARGS (everything after
+with --function. stdout and stderr stream to this program's while it runs, and this program's
+stdin streams to the module's when it reads (a pipe, a file or the terminal, as with iwasm);
+tzwasm exits with the module's exit code. The module's argv is FILE.aot as given, then ARGS (everything after
 FILE.aot; `--` is optional unless the first argument starts with `-`).
 
 options:
@@ -395,6 +396,8 @@ fn heap_hint(n: u64) -> String {
 /// call per chunk.
 struct Output {
     error: Option<io::Error>,
+    /// Reading our stdin failed (the module then saw end of file).
+    stdin_error: Option<io::Error>,
     /// stdout and stderr bytes of the current drain.
     pending: [Vec<u8>; 2],
 }
@@ -432,7 +435,63 @@ impl RunObserver for Output {
     fn cancel_requested(&mut self) -> bool {
         stopping() || self.error.is_some()
     }
+
+    /// Moves our stdin into the module's: one read of ours, as much as the ring has room
+    /// for. With `wait` (the module waits for input) the read blocks until something comes,
+    /// as the module's own read would; without, it happens only if input is there now
+    /// (`poll`). End of file (or a read error) finishes the input ring. A signal during the
+    /// read cancels the run.
+    fn input(&mut self, ring: &mut Producer<'_>, wait: bool) -> bool {
+        let room = ring.space(Stream::Stdout).min(STDIN_CHUNK);
+        if room == 0 {
+            return true;
+        }
+        if !wait {
+            let mut fd = libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, no timeout.
+            if unsafe { libc::poll(&mut fd, 1, 0) } <= 0 || fd.revents == 0 {
+                return true;
+            }
+        }
+        let mut buf = vec![0u8; room];
+        loop {
+            // SAFETY: reads at most `room` bytes into `buf`, which has exactly that many.
+            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), room) };
+            match n {
+                n if n > 0 => {
+                    let bytes = buf.get(..n as usize).unwrap_or_default();
+                    return ring.write(Stream::Stdout, bytes) == bytes.len();
+                }
+                0 => {
+                    ring.finish();
+                    return true;
+                }
+                _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {
+                    if stopping() {
+                        return false;
+                    }
+                }
+                _ => {
+                    let e = io::Error::last_os_error();
+                    // No stdin at all (closed): end of file, as for /dev/null.
+                    if e.raw_os_error() != Some(libc::EBADF) {
+                        self.stdin_error = Some(e);
+                    }
+                    ring.finish();
+                    return true;
+                }
+            }
+        }
+    }
 }
+
+/// Bytes of the module's stdin ring, and the most one read of ours moves into it.
+const STDIN_CAPACITY: u32 = 64 << 10;
+const STDIN_CHUNK: usize = STDIN_CAPACITY as usize;
 
 fn run(args: &[OsString]) -> Result<u8, Failure> {
     let o = parse_run(args)?;
@@ -449,6 +508,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         env: &env,
         ring_capacity: DEFAULT_RING_CAPACITY,
         receipt_nonce: o.nonce.as_deref(),
+        stdin_capacity: Some(STDIN_CAPACITY),
     };
     let need = area_size(file.len(), &req).ok_or_else(|| {
         Failure::usage(
@@ -475,6 +535,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     let handle = channel.session();
     let mut observer = Output {
         error: None,
+        stdin_error: None,
         pending: [Vec::new(), Vec::new()],
     };
     let mut receipt = vec![0u8; RECEIPT_TOKEN_MIN as usize];
@@ -518,6 +579,9 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
                 path.to_string_lossy()
             ))
         })?;
+    }
+    if let Some(e) = observer.stdin_error.take() {
+        eprintln!("tzwasm: cannot read stdin: {e}; the module saw end of file");
     }
     let sig = SIGNAL.load(Ordering::Relaxed);
     match outcome.end {

@@ -325,6 +325,7 @@ fn request(cap: u32) -> RunRequest<'static> {
         env: &ENV,
         ring_capacity: cap,
         receipt_nonce: None,
+        stdin_capacity: None,
     }
 }
 
@@ -570,6 +571,7 @@ fn bad_requests_and_states_are_errors() {
     let odd = RunRequest {
         ring_capacity: 1000,
         receipt_nonce: None,
+        stdin_capacity: None,
         ..req
     };
     assert_eq!(

@@ -21,6 +21,8 @@ usage:
   tzwasm-verify receipt RECEIPT.cbor --key KEY.pem [--nonce HEX] [--firmware HEX | --bl32 FILE]
                         [--module FILE.aot] [--user-data HEX] [--stdout FILE] [--stderr FILE]
                         [--entry NAME] [--arg A]... [--env K=V]...
+  tzwasm-verify encrypt TOKEN.cbor --key KEY.pem --nonce HEX (--firmware HEX | --bl32 FILE)
+                        --module FILE.aot --secret FILE --out FILE
   tzwasm-verify show    TOKEN.cbor
   tzwasm-verify --help
 
@@ -39,11 +41,17 @@ options:
   --arg A           receipt: one argv element, the program name first; repeat in order
   --env K=V         receipt: one environment variable; repeat in order
                     (--entry, --arg or --env makes the args digest checked)
+  --secret FILE     encrypt: the secret to provision (1 to 16384 bytes)
+  --out FILE        encrypt: where the envelope goes (TZP1, binary), readable only by the module
+                    that generated the public key in the token's user data
   Values may also be given as --option=VALUE.
 
 On success the claims are printed, one `name: value` a line, and last
 `verified: <the checks made>`; exit code 0. A rejected token prints one line
 `tzwasm-verify: <reason>` on stderr and exits with 1; a usage error exits with 2.
+`encrypt` checks the token as `token` does (--nonce, --module and the firmware are required),
+then that the module asked for it itself (client id 1) with a P-256 public key as user data,
+and encrypts the secret to that key; last line `encrypted: ...`.
 `show` decodes and prints without checking anything: its output says \"signature NOT checked\".
 ";
 
@@ -76,6 +84,7 @@ impl Failure {
 enum Command {
     Token,
     Receipt,
+    Encrypt,
     Show,
 }
 
@@ -94,6 +103,8 @@ struct Options {
     argv: Vec<Vec<u8>>,
     env: Vec<Vec<u8>>,
     args_given: bool,
+    secret: Option<PathBuf>,
+    out: Option<PathBuf>,
     help: bool,
 }
 
@@ -133,6 +144,7 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
             None => (arg.to_string_lossy().into_owned(), None),
         };
         let receipt_only = ["--stdout", "--stderr", "--entry", "--arg", "--env"];
+        let encrypt_only = ["--secret", "--out"];
         let known = [
             "--key",
             "--nonce",
@@ -146,6 +158,11 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
             Command::Token => known.contains(&name.as_str()),
             Command::Receipt => {
                 known.contains(&name.as_str()) || receipt_only.contains(&name.as_str())
+            }
+            // The user data is the recipient key: there is nothing to compare it with.
+            Command::Encrypt => {
+                (known.contains(&name.as_str()) && name != "--user-data")
+                    || encrypt_only.contains(&name.as_str())
             }
         };
         if !allowed {
@@ -174,6 +191,8 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
             "--user-data" => o.user_data = Some(hex_value(&name, &value)?),
             "--stdout" => o.stdout = Some(path()),
             "--stderr" => o.stderr = Some(path()),
+            "--secret" => o.secret = Some(path()),
+            "--out" => o.out = Some(path()),
             "--entry" => {
                 o.entry = Some(value.as_bytes().to_vec());
                 o.args_given = true;
@@ -204,6 +223,26 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
     if cmd != Command::Show && o.key.is_none() {
         return Err(usage("--key KEY.pem is required"));
     }
+    if cmd == Command::Encrypt {
+        // A secret goes only to a module whose token is fresh, on firmware and as code the
+        // verifier named.
+        let missing: Vec<&str> = [
+            (o.nonce.is_none(), "--nonce"),
+            (
+                o.firmware.is_none() && o.bl32.is_none(),
+                "--firmware or --bl32",
+            ),
+            (o.module.is_none(), "--module"),
+            (o.secret.is_none(), "--secret"),
+            (o.out.is_none(), "--out"),
+        ]
+        .into_iter()
+        .filter_map(|(m, name)| m.then_some(name))
+        .collect();
+        if !missing.is_empty() {
+            return Err(usage(format!("encrypt needs {}", missing.join(", "))));
+        }
+    }
     Ok(o)
 }
 
@@ -221,6 +260,17 @@ fn read_token(path: &Path) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// Reads at most [`crate::provision::MAX_SECRET`] + 1 bytes (enough to tell it is too large).
+fn read_secret(path: &Path) -> Result<Vec<u8>, Error> {
+    let file =
+        std::fs::File::open(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let mut bytes = Vec::new();
+    file.take(crate::provision::MAX_SECRET as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
 fn stream(path: &Path) -> Result<StreamExpect, Error> {
     let file =
         std::fs::File::open(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
@@ -231,7 +281,9 @@ fn stream(path: &Path) -> Result<StreamExpect, Error> {
 /// Runs the tool on its arguments (without the program name); returns what to print.
 pub fn run(args: &[OsString]) -> Result<String, Failure> {
     let Some((first, rest)) = args.split_first() else {
-        return Err(usage("no command (token, receipt or show; --help)"));
+        return Err(usage(
+            "no command (token, receipt, encrypt or show; --help)",
+        ));
     };
     if first == "--help" || first == "-h" || first == "help" {
         return Ok(USAGE.to_string());
@@ -239,10 +291,11 @@ pub fn run(args: &[OsString]) -> Result<String, Failure> {
     let cmd = match first.to_str() {
         Some("token") => Command::Token,
         Some("receipt") => Command::Receipt,
+        Some("encrypt") => Command::Encrypt,
         Some("show") => Command::Show,
         _ => {
             return Err(usage(format!(
-                "unknown command {} (token, receipt or show; --help)",
+                "unknown command {} (token, receipt, encrypt or show; --help)",
                 first.to_string_lossy()
             )))
         }
@@ -288,7 +341,31 @@ pub fn run(args: &[OsString]) -> Result<String, Failure> {
             };
             crate::verify_receipt(&token, &key, &expect, &run)?
         }
+        Command::Encrypt => return encrypt(&token, &key, &expect, &o),
         _ => crate::verify_token(&token, &key, &expect)?,
     };
     Ok(verified.report())
+}
+
+/// `encrypt`: the token's checks, the recipient key, then the envelope written to `--out`.
+fn encrypt(
+    token: &[u8],
+    key: &p256::ecdsa::VerifyingKey,
+    expect: &Expect,
+    o: &Options,
+) -> Result<String, Failure> {
+    let mut verified = crate::verify_token(token, key, expect)?;
+    let recipient = crate::provision::recipient(&verified.claims)?;
+    verified.checked.push("recipient key (P-256)");
+    let secret = read_secret(o.secret.as_deref().unwrap_or(Path::new("")))?;
+    let envelope = crate::provision::encrypt(&recipient, &secret)?;
+    let out = o.out.as_deref().unwrap_or(Path::new(""));
+    std::fs::write(out, &envelope).map_err(|e| Error::Write(format!("{}: {e}", out.display())))?;
+    Ok(format!(
+        "{}encrypted: {} bytes of secret to the module's key -> {} ({} bytes, TZP1)\n",
+        verified.report(),
+        secret.len(),
+        out.display(),
+        envelope.len()
+    ))
 }

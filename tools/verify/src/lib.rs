@@ -10,6 +10,8 @@
 //! - [`verify_token`], [`verify_receipt`]: the checks, in order: envelope, algorithm,
 //!   signature, claims, nonce, firmware, module, user data; then for a receipt: receipt
 //!   present, stdout, stderr, args;
+//! - [`provision`]: the secret envelope of remote provisioning (`encrypt`), to the public key a
+//!   module bound into its token;
 //! - [`cli`]: the command line (`src/main.rs` only maps its result to an exit code).
 //!
 //! `docs/verify.md` documents the tool.
@@ -25,6 +27,7 @@
 
 pub mod cli;
 pub mod decode;
+pub mod provision;
 pub mod report;
 
 use decode::{Claims, Envelope, Hash};
@@ -98,6 +101,15 @@ pub enum Error {
     Key(String),
     /// A file could not be read.
     Io(String),
+    /// A file could not be written (`encrypt --out`).
+    Write(String),
+    /// `encrypt`: the token names no usable recipient key (not the module's token, no user
+    /// data, or user data that is not a P-256 public key).
+    Recipient(String),
+    /// `encrypt`: the secret is empty or too large.
+    Secret(String),
+    /// A provisioning envelope does not open (or could not be made).
+    Envelope(String),
 }
 
 impl Error {
@@ -111,6 +123,10 @@ impl Error {
             Error::NotAReceipt => "not a receipt",
             Error::Key(_) => "bad key",
             Error::Io(_) => "cannot read",
+            Error::Write(_) => "cannot write",
+            Error::Recipient(_) => "no recipient key",
+            Error::Secret(_) => "bad secret",
+            Error::Envelope(_) => "cannot decrypt",
         }
     }
 }
@@ -123,7 +139,11 @@ impl fmt::Display for Error {
             | Error::Algorithm(d)
             | Error::Mismatch(_, d)
             | Error::Key(d)
-            | Error::Io(d) => write!(f, "{}: {d}", self.reason()),
+            | Error::Io(d)
+            | Error::Write(d)
+            | Error::Recipient(d)
+            | Error::Secret(d)
+            | Error::Envelope(d) => write!(f, "{}: {d}", self.reason()),
         }
     }
 }

@@ -22,7 +22,12 @@ fn main() -> ExitCode {
         Err(f) => {
             match &f {
                 Failure::Usage(msg) => {
-                    let short = USAGE.lines().skip(2).take(9).collect::<Vec<_>>().join("\n");
+                    let short = USAGE
+                        .lines()
+                        .skip(2)
+                        .take_while(|l| !l.is_empty())
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     eprintln!("tzwasm-verify: {msg}\n{short}");
                 }
                 Failure::Rejected(e) => eprintln!("tzwasm-verify: {e}"),

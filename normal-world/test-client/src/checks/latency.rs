@@ -101,6 +101,7 @@ fn baseline_figure() {
         env: &[],
         ring_capacity: 4096,
         receipt_nonce: None,
+        stdin_capacity: None,
     };
     let ran = (|| {
         let mut smc = Smc;
@@ -155,6 +156,7 @@ fn random_get_check(report: &mut Report) {
         env: &[],
         ring_capacity: 4096,
         receipt_nonce: None,
+        stdin_capacity: None,
     };
     let files = area(file_shm, RANDOM_AOT, file_area);
     let report_off = (file_area - 0x1000) as usize;
@@ -292,6 +294,7 @@ fn load_check(report: &mut Report) {
                 env: &[],
                 ring_capacity: 4096,
                 receipt_nonce: None,
+                stdin_capacity: None,
             };
             let mut observer = FirstInterrupt { at: 0 };
             let outcome = session.run(
@@ -367,6 +370,7 @@ fn load_check(report: &mut Report) {
                 env: &[],
                 ring_capacity: 4096,
                 receipt_nonce: None,
+                stdin_capacity: None,
             };
             let mut observer = FirstInterrupt { at: 0 };
             let ran = (each[0] == Status::Success.to_raw()).then(|| {

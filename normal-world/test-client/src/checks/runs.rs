@@ -123,6 +123,7 @@ pub(super) fn run_module(
         env: &[b"TZWASM=1"],
         ring_capacity: cap,
         receipt_nonce: None,
+        stdin_capacity: None,
     };
     let result = (|| {
         let mut smc = Smc;
@@ -341,6 +342,7 @@ pub(super) fn preempt_checks(report: &mut Report) {
         env: &[],
         ring_capacity: 4096,
         receipt_nonce: None,
+        stdin_capacity: None,
     };
     let (Ok(file_shm), Ok(work_shm)) = (
         Smc.shm_register(spin.0, spin.1.div_ceil(0x1000) * 0x1000 + 0x1000),
@@ -439,6 +441,7 @@ fn receipt_run(
         env: &[b"TZWASM=1"],
         ring_capacity: 4096,
         receipt_nonce: nonce,
+        stdin_capacity: None,
     };
     let result = (|| {
         let mut smc = Smc;

@@ -4,8 +4,8 @@
 
 use ciborium::value::Value;
 use tzwasm_attest::claims::{
-    AotInfo, Claims, Component, Outcome, Receipt, CLIENT_NORMAL_WORLD, COMPONENT_FIRMWARE,
-    COMPONENT_MODULE, LIFECYCLE_SECURED,
+    AotInfo, Claims, Component, Outcome, Receipt, CLIENT_MODULE, CLIENT_NORMAL_WORLD,
+    COMPONENT_FIRMWARE, COMPONENT_MODULE, LIFECYCLE_SECURED,
 };
 use tzwasm_attest::cose::{sign_claims, sign_payload, MAX_TOKEN_LEN};
 use tzwasm_attest::receipt::StreamDigest;
@@ -112,6 +112,17 @@ pub fn token_with(keys: &DeviceKeys, user_data: Option<&[u8]>) -> Vec<u8> {
     c.user_data = user_data;
     let mut out = vec![0u8; MAX_TOKEN_LEN];
     let n = sign_claims(keys, &c, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+/// A token as the module's own `tzwasm.attest` makes it (client ID 1), binding `user_data`.
+pub fn module_token(user_data: Option<&[u8]>) -> Vec<u8> {
+    let mut c = claims(&NONCE, None);
+    c.client_id = CLIENT_MODULE;
+    c.user_data = user_data;
+    let mut out = vec![0u8; MAX_TOKEN_LEN];
+    let n = sign_claims(&keys(), &c, &mut out).unwrap();
     out.truncate(n);
     out
 }
