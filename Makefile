@@ -20,6 +20,7 @@ include mk/device.mk
 include mk/tfa.mk
 include mk/qemu.mk
 -include mk/wamr.mk
+-include mk/files.mk
 -include mk/aot.mk
 -include mk/spec.mk
 -include mk/fuzz.mk

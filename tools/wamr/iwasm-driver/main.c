@@ -14,6 +14,15 @@
  *   - otherwise the exit code is the WASI exit code (proc_exit's value, 0 if _start returns);
  *     the process status keeps only its low 8 bits, --exit-out=<file> gets all 32.
  *   - load/instantiate errors: "iwasm: ..." on stderr, exit code 2.
+ *
+ * Preopened directories, with upstream iwasm's meaning (WAMR's own WASI layer does the work,
+ * through the dir_list / map_dir_list parameters of wasm_runtime_set_wasi_args):
+ *   --dir=DIR            host directory DIR, preopened under the name DIR exactly as written
+ *                        (--dir=. gives the guest ".", --dir=/tmp/x gives "/tmp/x");
+ *   --map-dir=GUEST::HOST host directory HOST, preopened under the name GUEST.
+ * At most 8 of each, like upstream iwasm. Preopen descriptors are numbered from 3 in that
+ * order: all --dir entries first, then all --map-dir entries. A directory that cannot be
+ * opened fails the instantiation (exit code 2).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,6 +35,7 @@
 #include "wasm_export.h"
 
 #define MAX_ENV 64
+#define MAX_DIRS 8 /* per kind, as upstream iwasm */
 
 /*
  * qemu-user (Debian bookworm's 7.2) fails mprotect(addr, 0, ...) with ENOMEM where Linux
@@ -54,6 +64,8 @@ usage(FILE *out)
     fputs("usage: iwasm [options] [-f export] file.aot [args...]\n"
           "  -f <name>            call export <name> with the args instead of running _start\n"
           "  --env=KEY=VALUE      add a WASI environment variable (repeatable)\n"
+          "  --dir=DIR            preopen host directory DIR; the guest sees it as DIR (max 8)\n"
+          "  --map-dir=GUEST::HOST  preopen host directory HOST as GUEST (max 8)\n"
           "  --stack-size=<n>     WAMR exec_env stack in bytes (default 65536)\n"
           "  --heap-size=<n>      WAMR app heap inserted into linear memory (default 0)\n"
           "  --trap-out=<file>    write the trap message (without 'Exception: ') to <file>\n"
@@ -143,8 +155,8 @@ int
 main(int argc, char **argv)
 {
     const char *func_name = NULL, *trap_out = NULL, *exit_out = NULL, *path;
-    const char *env[MAX_ENV];
-    uint32_t env_count = 0, stack_size = 64 * 1024, heap_size = 0, log_level = 0, size = 0;
+    const char *env[MAX_ENV], *dirs[MAX_DIRS], *map_dirs[MAX_DIRS];
+    uint32_t env_count = 0, dir_count = 0, map_dir_count = 0, stack_size = 64 * 1024, heap_size = 0, log_level = 0, size = 0;
     bool quiet_trap = false, ok;
     RuntimeInitArgs init_args;
     uint8_t *buf = NULL;
@@ -169,6 +181,21 @@ main(int argc, char **argv)
                 return 2;
             }
             env[env_count++] = a + 6;
+        }
+        else if (!strncmp(a, "--dir=", 6)) {
+            if (!a[6] || dir_count == MAX_DIRS) {
+                fprintf(stderr, "iwasm: empty or too many --dir (max %d)\n", MAX_DIRS);
+                return 2;
+            }
+            dirs[dir_count++] = a + 6;
+        }
+        else if (!strncmp(a, "--map-dir=", 10)) {
+            /* WAMR splits at the first "::" and fails the instantiation without one. */
+            if (!a[10] || map_dir_count == MAX_DIRS) {
+                fprintf(stderr, "iwasm: empty or too many --map-dir (max %d)\n", MAX_DIRS);
+                return 2;
+            }
+            map_dirs[map_dir_count++] = a + 10;
         }
         else if (!strncmp(a, "--stack-size=", 13)) {
             if (!parse_u32(a + 13, &stack_size))
@@ -218,7 +245,8 @@ main(int argc, char **argv)
         fprintf(stderr, "iwasm: load %s: %s\n", path, error_buf);
         goto out;
     }
-    wasm_runtime_set_wasi_args(module, NULL, 0, NULL, 0, env, env_count, argv + i, argc - i);
+    wasm_runtime_set_wasi_args(module, dirs, dir_count, map_dirs, map_dir_count, env, env_count,
+                               argv + i, argc - i);
     if (!(inst = wasm_runtime_instantiate(module, stack_size, heap_size, error_buf,
                                           sizeof(error_buf)))) {
         fprintf(stderr, "iwasm: instantiate %s: %s\n", path, error_buf);
