@@ -58,6 +58,7 @@
 pub mod args;
 pub mod call;
 pub mod client;
+pub mod files;
 pub mod function_id;
 pub mod info;
 pub mod ring;
