@@ -93,6 +93,7 @@
 //! reports the real host file types and rights of its stdio (a pipe is a `socket_stream`:
 //! see [`WasiHost::fd_filetype`]) and really closes fds.
 
+pub mod files;
 mod memory;
 #[cfg(test)]
 mod tests;
