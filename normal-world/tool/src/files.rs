@@ -723,7 +723,7 @@ fn times(atim: u64, mtim: u64, fst: u64) -> Res<[libc::timespec; 2]> {
             }
         } else if fst & set != 0 {
             libc::timespec {
-                tv_sec: (t / 1_000_000_000) as libc::time_t,
+                tv_sec: (t / 1_000_000_000) as _,
                 tv_nsec: (t % 1_000_000_000) as _,
             }
         } else {
@@ -915,6 +915,9 @@ fn ns(sec: i64, nsec: i64) -> u64 {
 }
 
 /// Writes the 64-byte WASI filestat of `st` into `out`.
+// The `stat` field types differ between targets (glibc x86_64, musl aarch64), so some casts
+// are no-ops on one of them.
+#[allow(clippy::unnecessary_cast)]
 fn stat_into(st: libc::stat, out: &mut [u8]) -> Res<Answer> {
     let rec = out.get_mut(..FILESTAT_SIZE).ok_or(errno::NOBUFS)?;
     rec.fill(0);

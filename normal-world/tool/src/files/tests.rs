@@ -543,6 +543,8 @@ fn hostile_paths_stay_inside() {
     symlink("/etc/passwd", f.root.join("abs")).unwrap();
     symlink("..", f.root.join("up")).unwrap();
     symlink(&f.base, f.root.join("absdir")).unwrap();
+    symlink("../created", f.root.join("dangling")).unwrap();
+    symlink(f.base.join("created2"), f.root.join("dangling_abs")).unwrap();
     let before = f.base_listing();
     let nc = errno::NOTCAPABLE;
     for p in [
@@ -634,6 +636,19 @@ fn hostile_paths_stay_inside() {
                 .errno,
             nc
         );
+    }
+    // creating through a dangling link whose target is outside
+    for p in ["dangling", "dangling_abs"] {
+        assert_eq!(f.open(p, 1, O_CREAT, 0, 3).0, nc);
+        assert_eq!(f.open(p, 1, O_CREAT | O_EXCL, 0, 3).0, 20); // the name exists (the link)
+        let a = f.call(
+            FileOp::PathSetTimes,
+            &[1, 1, 0, 0, MTIM],
+            p.as_bytes(),
+            b"",
+            b"",
+        );
+        assert_eq!(a.errno, nc);
     }
     let a = f.call(FileOp::Readlink, &[1, 64], b"esc", b"", b"");
     assert_eq!(&f.out[..a.len], b"../outside.txt");
@@ -842,4 +857,53 @@ fn readdir_across_calls() {
     assert_eq!(n, [".", ".."]);
     let (names, _) = list(&mut f, 1, 4096);
     assert_eq!(names.len(), 4); // . .. dir empty
+}
+
+#[repr(C, align(64))]
+struct Block([u8; tzwasm_smc::files::block_size(8192)]);
+
+#[test]
+fn through_the_channel() {
+    use tzwasm_smc::files::Channel;
+    use tzwasm_smc::shared::SharedRegion;
+    let f = Fixture::new();
+    fs::write(f.root.join("a.txt"), b"over the channel").unwrap();
+    let dirs = [("data", f.root.clone())];
+    let (mut srv, pre) = FileServer::new(&dirs).unwrap();
+    let mut block = Box::new(Block([0; tzwasm_smc::files::block_size(8192)]));
+    // SAFETY: the block is 64-aligned, lives for the test and is only used through the region.
+    let mem = unsafe { SharedRegion::new(block.0.as_mut_ptr(), block.0.len()) }.unwrap();
+    let tool = Channel::format(mem, &pre).unwrap();
+    let secure = Channel::attach(mem).unwrap();
+    let mut names = Vec::new();
+    let mut buf = vec![0u8; secure.capacity()];
+    secure
+        .read_preopens(&mut buf, |p| names.push((p.handle, p.name.to_vec())))
+        .unwrap();
+    assert_eq!(names, [(1, b"data".to_vec())]);
+    let mut rbuf = vec![0u8; tool.capacity()];
+    let mut out = vec![0u8; tool.capacity()];
+    let mut step = |seq: u64, op, args: [u64; 6], path: &[u8]| {
+        let req = Request {
+            seq,
+            op,
+            args,
+            path,
+            path2: b"",
+            data: b"",
+        };
+        assert!(secure.write_request(&req));
+        let got = tool.read_request(&mut rbuf).unwrap();
+        let ans = srv.serve(&got, &mut out);
+        assert!(tool.write_reply(&ans.reply(got.seq, &out)));
+        let mut back = vec![0u8; secure.capacity()];
+        let r = secure.read_reply(seq, 1024, &mut back).unwrap();
+        (r.errno, r.values, r.data.to_vec())
+    };
+    let (e, v, _) = step(1, FileOp::Open, [1, 1, 0, 0, 1, 0], b"a.txt");
+    assert_eq!((e, v[1]), (0, u64::from(filetype::REGULAR_FILE)));
+    let (e, _, d) = step(2, FileOp::Read, [v[0], 1024, 0, 0, 0, 0], b"");
+    assert_eq!((e, &d[..]), (0, &b"over the channel"[..]));
+    let (e, _, _) = step(3, FileOp::Open, [1, 1, 0, 0, 1, 0], b"../outside.txt");
+    assert_eq!(e, errno::NOTCAPABLE);
 }
