@@ -21,6 +21,8 @@
 //!   names an existing file outside every granted directory (by string prefix, as WAMR
 //!   compares). `path_link` checks its two last components the same way.
 //! - **Errnos** are WASI's ([`wasi_errno`] maps Linux's).
+//! - **Kernel.** `openat2` needs Linux 5.6 or later; without it [`FileServer::new`] fails
+//!   (there is no fallback resolver).
 //! - **Directory listings** use the host's directory offsets (`getdents64` `d_off`) as
 //!   cookies, as iwasm passes `telldir` values; `.` and `..` are listed as the host lists
 //!   them.
@@ -319,6 +321,14 @@ impl FileServer {
             }
             // SAFETY: `fd` was just opened and is owned by nobody else.
             let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            // Without openat2 (Linux before 5.6, some sandboxes, qemu-user 7) every path
+            // would fail with ENOSYS: refuse to start instead, so the user sees why.
+            let probe = beneath_c(fd.as_raw_fd(), c".", libc::O_PATH | libc::O_DIRECTORY, 0);
+            if probe.err() == Some(wasi_errno(libc::ENOSYS)) {
+                return Err(io::Error::other(
+                    "the kernel has no openat2 (Linux 5.6 or later is needed to confine --dir)",
+                ));
+            }
             server.roots.push(std::fs::canonicalize(path)?);
             let handle = server
                 .insert(Entry { fd, dir: true })
