@@ -1,9 +1,11 @@
-//! The `tzwasm` tool's library: the `/dev/tzwasm` device ([`device`]), sizes on the command
+//! The `tzwasm` tool's library: the `/dev/tzwasm` device ([`device`]), the file server for
+//! the file channel ([`files`], not yet used by `tzwasm run`), sizes on the command
 //! line ([`size`]) and signal handling, shared by the `tzwasm` binary and the driver's
 //! interface test `tzwasm-driver-test`.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod device;
+pub mod files;
 pub mod size;
 
 use std::sync::atomic::{AtomicI32, Ordering};
