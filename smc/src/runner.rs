@@ -96,6 +96,29 @@ const fn align_up(n: usize, a: usize) -> Option<usize> {
     }
 }
 
+/// Copies the `len`-byte token (ATTEST's or RECEIPT's answer, `x1`) at offset `at` of `area`
+/// into `token`: the length must be non-zero and inside the `max`-byte buffer it was given.
+fn copy_token(
+    area: &SharedArea<'_>,
+    at: usize,
+    len: u64,
+    max: u64,
+    token: &mut [u8],
+) -> Result<usize, Error> {
+    let out = match token.get_mut(..len as usize) {
+        Some(out) if len != 0 && len <= max => out,
+        _ => {
+            return Err(Error::Client(ClientError::BadReply(
+                "token length outside its buffer",
+            )))
+        }
+    };
+    if !area.mem.read_bytes(at, out) {
+        return Err(Error::Client(ClientError::BadReply("token unreadable")));
+    }
+    Ok(out.len())
+}
+
 /// Offset of the LOAD report after a file of `file_len` bytes at offset 0.
 pub const fn load_report_offset(file_len: usize) -> Option<usize> {
     align_up(file_len, ring::ALIGN)
@@ -565,20 +588,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             Err(r) => r.to_regs(),
         };
         let [_, len, ..] = status_of(self.conduit, "ATTEST", regs)?;
-        let out = match token.get_mut(..len as usize) {
-            Some(out) if len != 0 && len <= ATTEST_TOKEN_MIN => out,
-            _ => {
-                return Err(Error::Client(ClientError::BadReply(
-                    "ATTEST token length outside its buffer",
-                )))
-            }
-        };
-        if !area.mem.read_bytes(token_at, out) {
-            return Err(Error::Client(ClientError::BadReply(
-                "ATTEST token unreadable",
-            )));
-        }
-        Ok(out.len())
+        copy_token(area, token_at, len, ATTEST_TOKEN_MIN, token)
     }
 
     /// RECEIPT: lets the secure world write the signed receipt of the session's ended run
@@ -608,18 +618,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             Err(r) => r.to_regs(),
         };
         let [_, len, ..] = status_of(self.conduit, "RECEIPT", regs)?;
-        let out = match token.get_mut(..len as usize) {
-            Some(out) if len != 0 && len <= RECEIPT_TOKEN_MIN => out,
-            _ => {
-                return Err(Error::Client(ClientError::BadReply(
-                    "RECEIPT length outside its buffer",
-                )))
-            }
-        };
-        if !area.mem.read_bytes(at, out) {
-            return Err(Error::Client(ClientError::BadReply("RECEIPT unreadable")));
-        }
-        Ok(out.len())
+        copy_token(area, at, len, RECEIPT_TOKEN_MIN, token)
     }
 
     /// UNLOAD: the module's memory is zeroed and back in the pool.

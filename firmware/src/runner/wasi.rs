@@ -299,30 +299,7 @@ impl WasiHost for RunWasi {
     }
 
     fn sleep_ns_or_input(&mut self, ns: u64, stdin: bool) -> bool {
-        if !stdin {
-            return self.sleep_ns(ns);
-        }
-        // As sleep_ns, but input arriving ends the sleep too: the re-issued poll_oneoff then
-        // finds stdin ready (and does not sleep again, so no deadline is kept).
-        let end = *self
-            .sleep_until
-            .get_or_insert_with(|| counter_ns().saturating_add(ns));
-        while counter_ns() < end {
-            if crate::arch::irq_pending() {
-                self.sleep_cut = true;
-                return false;
-            }
-            if !matches!(self.stdin(), Ok(Input::Empty)) {
-                self.sleep_until = None;
-                self.input_wait = false;
-                self.sleep_cut = true;
-                return false;
-            }
-            core::hint::spin_loop();
-        }
-        self.sleep_until = None;
-        self.input_wait = false;
-        true
+        self.sleep(ns, stdin)
     }
 
     fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {
@@ -349,21 +326,7 @@ impl WasiHost for RunWasi {
     }
 
     fn sleep_ns(&mut self, ns: u64) -> bool {
-        // Spins on the secure counter with interrupts masked, so it watches for a pending
-        // normal-world interrupt itself: then it gives up the CPU (the run returns
-        // INTERRUPTED) and keeps its deadline for the re-issued call.
-        let end = *self
-            .sleep_until
-            .get_or_insert_with(|| counter_ns().saturating_add(ns));
-        while counter_ns() < end {
-            if crate::arch::irq_pending() {
-                self.sleep_cut = true;
-                return false;
-            }
-            core::hint::spin_loop();
-        }
-        self.sleep_until = None;
-        true
+        self.sleep(ns, false)
     }
 
     fn interrupt_pending(&mut self) -> bool {
@@ -378,6 +341,35 @@ impl WasiHost for RunWasi {
 
     fn environ(&self) -> &[&[u8]] {
         &self.env
+    }
+}
+
+impl RunWasi {
+    /// Sleeps `ns` for `poll_oneoff`, spinning on the secure counter with interrupts masked,
+    /// so it watches for a pending normal-world interrupt itself: then it gives up the CPU
+    /// (the run returns INTERRUPTED) and keeps its deadline for the re-issued call. With
+    /// `watch_input`, input arriving ends the sleep too: the re-issued call then finds stdin
+    /// ready and does not sleep again, so no deadline is kept.
+    fn sleep(&mut self, ns: u64, watch_input: bool) -> bool {
+        let end = *self
+            .sleep_until
+            .get_or_insert_with(|| counter_ns().saturating_add(ns));
+        while counter_ns() < end {
+            if crate::arch::irq_pending() {
+                self.sleep_cut = true;
+                return false;
+            }
+            if watch_input && !matches!(self.stdin(), Ok(Input::Empty)) {
+                self.sleep_until = None;
+                self.input_wait = false;
+                self.sleep_cut = true;
+                return false;
+            }
+            core::hint::spin_loop();
+        }
+        self.input_wait = false;
+        self.sleep_until = None;
+        true
     }
 }
 
