@@ -817,8 +817,8 @@ case_receipt() {
     [ "$(wc -c <$tmp/r10.out)" = 10485760 ] || bad="$bad [stdout $(wc -c <$tmp/r10.out) bytes]"
     v() { n=$1; shift; tzwasm-verify receipt "$@" >$tmp/$n.out 2>$tmp/$n.err; echo $? >$tmp/$n.rc; }
     common="--key $key --module write10mib.aot --arg write10mib.aot"
-    v rok $tmp/r10.cbor $common --nonce $nonce --stdout $tmp/r10.out --stderr $tmp/r10.err
-    { [ "$(rc rok)" = 0 ] && grep -q '^verified: .*stdout.*stderr.*args' $tmp/rok.out &&
+    v rok $tmp/r10.cbor $common --nonce $nonce --stdout $tmp/r10.out --stderr $tmp/r10.err --exit 0
+    { [ "$(rc rok)" = 0 ] && grep -q '^verified: .*stdout.*stderr.*args.*exit' $tmp/rok.out &&
         grep -q '^receipt exit code: 0$' $tmp/rok.out; } ||
         bad="$bad [verify: exit $(rc rok), $(cat $tmp/rok.err) $(grep verified $tmp/rok.out)]"
     # One byte changed at 5 MiB + 3.
@@ -856,7 +856,9 @@ case_receipt() {
     tzwasm run --receipt $tmp/rt.cbor --nonce $nonce c-recursion.aot 100000000 >$tmp/rt.out 2>$tmp/rt.err
     st=$?
     v rtrap $tmp/rt.cbor --key $key --nonce $nonce --module c-recursion.aot --stdout $tmp/rt.out
-    { [ $st = 1 ] && [ "$(rc rtrap)" = 0 ] && grep -q '^receipt outcome: trapped$' $tmp/rtrap.out; } ||
+    v rtrapx $tmp/rt.cbor --key $key --nonce $nonce --exit 0
+    { [ $st = 1 ] && [ "$(rc rtrap)" = 0 ] && grep -q '^receipt outcome: trapped$' $tmp/rtrap.out &&
+        [ "$(rc rtrapx)" = 1 ] && grep -q 'exit mismatch' $tmp/rtrapx.err; } ||
         bad="$bad [trap: exit $st, verify $(rc rtrap) $(cat $tmp/rtrap.err) $(grep outcome $tmp/rtrap.out)]"
     # What the module read from stdin is in the receipt too.
     printf 'input the receipt covers\n' >$tmp/rs.in

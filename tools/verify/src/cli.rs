@@ -20,7 +20,7 @@ usage:
                         [--module FILE.aot] [--user-data HEX]
   tzwasm-verify receipt RECEIPT.cbor --key KEY.pem [--nonce HEX] [--firmware HEX | --bl32 FILE]
                         [--module FILE.aot] [--user-data HEX] [--stdout FILE] [--stderr FILE]
-                        [--stdin FILE]
+                        [--stdin FILE] [--exit CODE]
                         [--entry NAME] [--arg A]... [--env K=V]...
   tzwasm-verify encrypt TOKEN.cbor --key KEY.pem --nonce HEX (--firmware HEX | --bl32 FILE)
                         --module FILE.aot --secret FILE --out FILE
@@ -39,6 +39,7 @@ options:
   --stdout FILE     receipt: the run's stdout must be exactly FILE's bytes (digest and length)
   --stderr FILE     receipt: the same for stderr
   --stdin FILE      receipt: the module read exactly FILE's bytes from stdin
+  --exit CODE       receipt: the run exited (not trapped or cancelled) with exit code CODE
   --entry NAME      receipt: the exported function the run called (default: _start, \"\")
   --arg A           receipt: one argv element, the program name first; repeat in order
   --env K=V         receipt: one environment variable; repeat in order
@@ -102,6 +103,7 @@ struct Options {
     stdout: Option<PathBuf>,
     stderr: Option<PathBuf>,
     stdin: Option<PathBuf>,
+    exit: Option<u64>,
     entry: Option<Vec<u8>>,
     argv: Vec<Vec<u8>>,
     env: Vec<Vec<u8>>,
@@ -147,7 +149,7 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
             None => (arg.to_string_lossy().into_owned(), None),
         };
         let receipt_only = [
-            "--stdout", "--stderr", "--stdin", "--entry", "--arg", "--env",
+            "--stdout", "--stderr", "--stdin", "--exit", "--entry", "--arg", "--env",
         ];
         let encrypt_only = ["--secret", "--out"];
         let known = [
@@ -197,6 +199,13 @@ fn parse(cmd: Command, args: &[OsString]) -> Result<Options, Failure> {
             "--stdout" => o.stdout = Some(path()),
             "--stderr" => o.stderr = Some(path()),
             "--stdin" => o.stdin = Some(path()),
+            "--exit" => {
+                let text = value.to_string_lossy();
+                o.exit = Some(
+                    text.parse()
+                        .map_err(|_| usage(format!("--exit: {text} is not an exit code")))?,
+                );
+            }
             "--secret" => o.secret = Some(path()),
             "--out" => o.out = Some(path()),
             "--entry" => {
@@ -342,6 +351,7 @@ pub fn run(args: &[OsString]) -> Result<String, Failure> {
                 stdout: o.stdout.as_deref().map(stream).transpose()?,
                 stderr: o.stderr.as_deref().map(stream).transpose()?,
                 stdin: o.stdin.as_deref().map(stream).transpose()?,
+                exit_code: o.exit,
                 args_digest: o.args_given.then(|| {
                     crate::args_digest(o.entry.as_deref().unwrap_or_default(), &o.argv, &o.env)
                 }),

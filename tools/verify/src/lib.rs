@@ -56,6 +56,8 @@ pub enum Check {
     Stdin,
     /// The receipt's args digest.
     Args,
+    /// How the run ended (exit code).
+    Exit,
 }
 
 impl Check {
@@ -70,6 +72,7 @@ impl Check {
             Check::Stderr => "stderr hash mismatch",
             Check::Stdin => "stdin hash mismatch",
             Check::Args => "args digest mismatch",
+            Check::Exit => "exit mismatch",
         }
     }
 
@@ -84,6 +87,7 @@ impl Check {
             Check::Stderr => "stderr",
             Check::Stdin => "stdin",
             Check::Args => "args",
+            Check::Exit => "exit",
         }
     }
 }
@@ -216,6 +220,8 @@ pub struct ExpectReceipt {
     pub stderr: Option<StreamExpect>,
     /// The expected args digest ([`args_digest`]).
     pub args_digest: Option<Hash>,
+    /// The run must have exited with this code (outcome `"exited"`).
+    pub exit_code: Option<u64>,
 }
 
 /// The args digest of a run: `entry` ("" for `_start`), the full argv (program name first) and
@@ -368,6 +374,18 @@ pub fn verify_receipt(
             return Err(differs(Check::Args, &r.args_digest, want));
         }
         verified.checked.push(Check::Args.name());
+    }
+    if let Some(code) = run.exit_code {
+        if r.outcome != "exited" || r.exit_code != code {
+            return Err(Error::Mismatch(
+                Check::Exit,
+                format!(
+                    "the receipt says {} with exit code {}, expected exited with {code}",
+                    r.outcome, r.exit_code
+                ),
+            ));
+        }
+        verified.checked.push(Check::Exit.name());
     }
     Ok(verified)
 }

@@ -34,6 +34,7 @@ fn expect_run(run: &Run) -> ExpectReceipt {
         stderr: Some(StreamExpect::of(&run.stderr)),
         stdin: Some(StreamExpect::of(STDIN)),
         args_digest: Some(args_digest(ENTRY, &owned(&ARGV), &owned(&ENV))),
+        exit_code: None,
     }
 }
 
@@ -232,6 +233,27 @@ fn changed_stdout_byte_fails() {
     assert_eq!(
         mismatch(verify_receipt(&rc, &vk(), &expect(), &e)),
         Check::Stdin
+    );
+}
+
+#[test]
+fn the_exit_code_is_checked_when_asked() {
+    let run = Run::sample();
+    let rc = receipt(&run, Outcome::Exited(3));
+    let mut e = expect_run(&run);
+    e.exit_code = Some(3);
+    let v = verify_receipt(&rc, &vk(), &expect(), &e).unwrap();
+    assert!(v.summary().ends_with(", exit"), "{}", v.summary());
+    e.exit_code = Some(0);
+    assert_eq!(
+        mismatch(verify_receipt(&rc, &vk(), &expect(), &e)),
+        Check::Exit
+    );
+    let trapped = receipt(&run, Outcome::Trapped("unreachable executed"));
+    e.exit_code = Some(0);
+    assert_eq!(
+        mismatch(verify_receipt(&trapped, &vk(), &expect(), &e)),
+        Check::Exit
     );
 }
 
