@@ -993,14 +993,20 @@ case_stdin() {
     st=$?
     [ $st = 7 ] && [ "$out" = y ] || bad="$bad [stops early: exit $st, '$out', $(cat $tmp/head.err)]"
     # poll_oneoff: input there, end of file, nothing yet (the writer keeps the fifo open).
-    out=$(printf abc | tzwasm run stdin-pollin.aot 1 2>&1 | tr '\n' ' ')
+    # From a file, so the input is there before the module polls (from a pipe it would
+    # depend on when the writer runs).
+    printf abc >$tmp/abc
+    out=$(tzwasm run stdin-pollin.aot 1 <$tmp/abc 2>&1 | tr '\n' ' ')
     [ "$out" = "ready 3 read 3 " ] || bad="$bad [poll, input: '$out']"
     out=$(tzwasm run stdin-pollin.aot 1 </dev/null 2>&1)
     [ "$out" = hangup ] || bad="$bad [poll, end of file: '$out']"
+    # A writer that holds the fifo open and writes nothing until it is killed after the run.
     rm -f $tmp/pin && mkfifo $tmp/pin
-    (sleep 5 >$tmp/pin) &
+    sleep 600 >$tmp/pin &
+    wpid=$!
     out=$(tzwasm run stdin-pollin.aot 2 <$tmp/pin 2>&1 | tr '\n' ' ')
-    wait
+    kill $wpid 2>/dev/null
+    wait $wpid 2>/dev/null
     [ "$out" = "timeout timeout " ] || bad="$bad [poll, nothing yet: '$out']"
     if [ -z "$bad" ]; then
         pass "stdin: 10 MiB of random bytes through a cat module from a file and a pipe, sha256 equal; a REPL answered 5 lines one at a time through fifos; a module that stops reading exits 7 cleanly while yes keeps writing; poll_oneoff on stdin: ready 3, hangup, timeout"
