@@ -19,10 +19,14 @@
 //!
 //! # What the module sees
 //!
-//! - **File descriptors**: only 0 (stdin), 1 (stdout) and 2 (stderr). No preopened
-//!   directories: `fd_prestat_get` is `EBADF` for every fd, which tells wasi-libc and Rust std
-//!   there are none, so path-based calls never happen in practice (each still returns an
-//!   errno: `ENOTDIR` on fds 0-2, `EBADF` on any other fd). Any other fd is `EBADF`.
+//! - **File descriptors**: 0 (stdin), 1 (stdout) and 2 (stderr), and, for a host that gives
+//!   files ([`WasiHost::files`], [`files::FdTable`]), its preopened directories from fd 3:
+//!   `fd_prestat_get` and `fd_prestat_dir_name` answer from that table (a directory and its
+//!   name; `EINVAL` for a name buffer too short, as WAMR). The file and path functions do not
+//!   use it yet (docs/files.md). Without files, `fd_prestat_get` is `EBADF` for every fd,
+//!   which tells wasi-libc and Rust std there are none, so path-based calls never happen in
+//!   practice (each still returns an errno: `ENOTDIR` on fds 0-2, `EBADF` on any other fd).
+//!   Any other fd is `EBADF`.
 //! - `fd_fdstat_get`: filetype from [`WasiHost::fd_filetype`] (character device by default, so
 //!   wasi-libc's `isatty` is true and C stdout is line buffered), flags 0, base rights
 //!   `fd_read | poll_fd_readwrite | fd_filestat_get` for stdin and
@@ -335,6 +339,8 @@ pub const FILESTAT_SIZE: u32 = 64;
 pub const FILESTAT_SIZE_SNAPSHOT0: u32 = 56;
 /// Size of a preview1 `subscription` (snapshot 0: [`SUBSCRIPTION_SIZE_SNAPSHOT0`]).
 pub const SUBSCRIPTION_SIZE: u32 = 48;
+/// Size of a `prestat`.
+pub const PRESTAT_SIZE: u32 = 8;
 /// Size of a snapshot 0 (`wasi_unstable`) `subscription`.
 pub const SUBSCRIPTION_SIZE_SNAPSHOT0: u32 = 56;
 /// Size of an `event` (both snapshots).
@@ -412,6 +418,12 @@ pub trait WasiHost {
     fn sleep_ns_or_input(&mut self, ns: u64, stdin: bool) -> bool {
         let _ = stdin;
         self.sleep_ns(ns)
+    }
+    /// The module's descriptors of fds 3 and up, for a host that gives it files (preopened
+    /// directories): `fd_prestat_get` and `fd_prestat_dir_name` answer from it. Default: no
+    /// files (every fd above 2 is `EBADF`).
+    fn files(&mut self) -> Option<&mut files::FdTable> {
+        None
     }
     /// Whether the embedder wants the CPU back now (the secure world: a normal-world
     /// interrupt is pending). Long calls (`random_get`) ask between chunks and stop early,
@@ -781,7 +793,8 @@ fn dispatch(
             host.fd_closed(fd);
             Ok(())
         }
-        F::FdPrestatGet | F::FdPrestatDirName => Err(Errno::BADF),
+        F::FdPrestatGet => fd_prestat_get(mem, host, a.u32(0)?, a.u32(1)?),
+        F::FdPrestatDirName => fd_prestat_dir_name(mem, host, a.u32(0)?, a.u32(1)?, a.u32(2)?),
         F::FdSeek | F::FdTell | F::FdPread | F::FdPwrite | F::FdAdvise | F::FdAllocate => {
             Stream::from_fd(a.u32(0)?).and(Err(Errno::SPIPE))
         }
@@ -1053,6 +1066,48 @@ fn fd_read(
         }
     }
     mem.write_u32(nread_out, total)
+}
+
+/// The preopen `fd` names: its name, or `EBADF` (stdio, no such fd, not a preopen).
+fn preopen_name(host: &mut dyn WasiHost, fd: u32) -> Result<&[u8], Errno> {
+    let table = host.files().ok_or(Errno::BADF)?;
+    match table.get(fd)?.kind {
+        files::FdKind::Directory {
+            preopen: Some(index),
+        } => table.preopen_name(index).ok_or(Errno::BADF),
+        _ => Err(Errno::BADF),
+    }
+}
+
+/// `fd_prestat_get(fd, prestat_out)`: a directory (tag 0) and its name's length.
+fn fd_prestat_get(
+    mem: &mut GuestMemory<'_>,
+    host: &mut dyn WasiHost,
+    fd: u32,
+    out: u32,
+) -> Result<(), Errno> {
+    let len = u32::try_from(preopen_name(host, fd)?.len()).map_err(|_| Errno::OVERFLOW)?;
+    mem.check(out, PRESTAT_SIZE)?;
+    let mut rec = [0u8; PRESTAT_SIZE as usize];
+    rec[4..8].copy_from_slice(&len.to_le_bytes());
+    mem.write_bytes(out, &rec)
+}
+
+/// `fd_prestat_dir_name(fd, path, path_len)`: the name, not NUL-terminated; `EINVAL` if it
+/// does not fit (as WAMR).
+fn fd_prestat_dir_name(
+    mem: &mut GuestMemory<'_>,
+    host: &mut dyn WasiHost,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<(), Errno> {
+    let name = preopen_name(host, fd)?;
+    mem.check(path, path_len)?;
+    if (path_len as usize) < name.len() {
+        return Err(Errno::INVAL);
+    }
+    mem.write_bytes(path, name)
 }
 
 fn fd_fdstat_get(

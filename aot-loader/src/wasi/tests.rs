@@ -37,6 +37,8 @@ struct FakeHost {
     input: Option<(Vec<u8>, bool, Option<Errno>)>,
     /// `stdin` argument of every `sleep_ns_or_input`.
     slept_watching: Vec<bool>,
+    /// The descriptor table of a host with files.
+    files: Option<files::FdTable>,
 }
 
 impl FakeHost {
@@ -59,6 +61,7 @@ impl FakeHost {
             cut_sleeps: 0,
             input: None,
             slept_watching: Vec::new(),
+            files: None,
         }
     }
 
@@ -140,6 +143,10 @@ impl WasiHost for FakeHost {
         buf[..n].copy_from_slice(&bytes[..n]);
         bytes.drain(..n);
         Ok(n)
+    }
+
+    fn files(&mut self) -> Option<&mut files::FdTable> {
+        self.files.as_mut()
     }
 
     fn sleep_ns_or_input(&mut self, ns: u64, stdin: bool) -> bool {
@@ -623,6 +630,70 @@ fn fd_read_scatters_stdin_and_blocks_when_empty() {
     assert_eq!(
         run(WasiFunc::FdRead, &mut m, &mut h, &[0, 0, 1, 40]),
         ret(Errno::IO)
+    );
+}
+
+// ---- preopens ----
+
+#[test]
+fn preopens_come_from_the_hosts_table() {
+    let (mut m, mut h) = (mem(), FakeHost::new());
+    // No files: EBADF for every fd.
+    for fd in [0, 3, 4] {
+        assert_eq!(
+            run(WasiFunc::FdPrestatGet, &mut m, &mut h, &[fd, 0]),
+            ret(Errno::BADF)
+        );
+    }
+    let mut t = files::FdTable::new();
+    assert_eq!(t.add_preopen(7, b"data", 0, 0), Ok(3));
+    assert_eq!(t.add_preopen(8, b"/tmp/x", 0, 0), Ok(4));
+    h.files = Some(t);
+    assert_eq!(run(WasiFunc::FdPrestatGet, &mut m, &mut h, &[4, 16]), OK);
+    assert_eq!(
+        (m[16], get32(&m, 20)),
+        (0, 6),
+        "a directory, 6 bytes of name"
+    );
+    assert_eq!(
+        run(WasiFunc::FdPrestatDirName, &mut m, &mut h, &[4, 32, 6]),
+        OK
+    );
+    assert_eq!(&m[32..38], b"/tmp/x");
+    assert_eq!(m[38], FILL, "not NUL-terminated");
+    assert_eq!(
+        run(WasiFunc::FdPrestatDirName, &mut m, &mut h, &[3, 32, 3]),
+        ret(Errno::INVAL),
+        "too short for the name"
+    );
+    for fd in [0, 1, 2, 5, u32::MAX as u64] {
+        assert_eq!(
+            run(WasiFunc::FdPrestatGet, &mut m, &mut h, &[fd, 16]),
+            ret(Errno::BADF),
+            "{fd}"
+        );
+    }
+    assert_eq!(
+        run(
+            WasiFunc::FdPrestatGet,
+            &mut m,
+            &mut h,
+            &[3, (MEM - 4) as u64]
+        ),
+        ret(Errno::FAULT)
+    );
+    // A file in the table is not a preopen.
+    let f = files::FdEntry {
+        handle: 9,
+        kind: files::FdKind::File { filetype: 4 },
+        rights_base: 0,
+        rights_inheriting: 0,
+        fdflags: 0,
+    };
+    assert_eq!(h.files.as_mut().unwrap().insert(f), Ok(5));
+    assert_eq!(
+        run(WasiFunc::FdPrestatGet, &mut m, &mut h, &[5, 16]),
+        ret(Errno::BADF)
     );
 }
 
