@@ -31,14 +31,20 @@ $(BL33_BIN): FORCE | $(SETUP_STAMP)
 	$(OBJCOPY) -O binary $(TC_ELF) $@
 
 lint: fmt-check clippy
+# The guests' own workspaces (built for wasm32-wasip1) are formatted like the rest; the tee
+# guests (which the Linux tests run) are also linted for their target.
+GUEST_WORKSPACES := guests/rust guests/files/rust guests/tee bench/rust
 fmt-check: | $(SETUP_STAMP)
 	$(CARGO) fmt --all -- --check
+	for w in $(GUEST_WORKSPACES); do $(CARGO) fmt --all --manifest-path $$w/Cargo.toml -- --check || exit 1; done
 clippy: | $(SETUP_STAMP)
 	$(CARGO) clippy --workspace --exclude tzwasm-firmware --exclude tzwasm-test-client --all-targets -- -D warnings
 	$(CARGO) clippy -p tzwasm-firmware --lib --tests -- -D warnings
 	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware -p tzwasm-test-client -p tzwasm-smc -p tzwasm-mmu -p tzwasm-attest -- -D warnings
 	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware --features test-hooks \
 		--target-dir $(TOP)/target/test-hooks -- -D warnings
+	$(CARGO) clippy --manifest-path guests/tee/Cargo.toml --target wasm32-wasip1 \
+		--target-dir $(BUILD)/tee-target -- -D warnings
 
 unit-test: | $(SETUP_STAMP)
 	$(CARGO) test --workspace --exclude tzwasm-firmware --exclude tzwasm-test-client

@@ -13,7 +13,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -28,8 +28,9 @@ fn main() -> ExitCode {
     let result = match arg(1) {
         "seal" => tzwasm_guest::seal(arg(2).as_bytes()).map(|b| hex(&b)),
         "unseal" => match unhex(arg(2)) {
-            Some(blob) => tzwasm_guest::unseal(&blob)
-                .map(|d| String::from_utf8_lossy(&d).into_owned()),
+            Some(blob) => {
+                tzwasm_guest::unseal(&blob).map(|d| String::from_utf8_lossy(&d).into_owned())
+            }
             None => Err(tzwasm_guest::Error::Invalid),
         },
         "attest" => match (unhex(arg(2)), unhex(arg(3))) {

@@ -79,10 +79,14 @@ mod raw {
             token_cap: u32,
             token_len: *mut u32,
         ) -> i32;
-        pub fn seal(data: *const u8, data_len: u32, blob: *mut u8, cap: u32, len: *mut u32)
-            -> i32;
-        pub fn unseal(blob: *const u8, blob_len: u32, data: *mut u8, cap: u32, len: *mut u32)
-            -> i32;
+        pub fn seal(data: *const u8, data_len: u32, blob: *mut u8, cap: u32, len: *mut u32) -> i32;
+        pub fn unseal(
+            blob: *const u8,
+            blob_len: u32,
+            data: *mut u8,
+            cap: u32,
+            len: *mut u32,
+        ) -> i32;
     }
 }
 
@@ -95,12 +99,24 @@ fn len32(n: usize) -> Result<u32, Error> {
 pub fn attest(nonce: &[u8], user_data: &[u8]) -> Result<Vec<u8>, Error> {
     let mut token = vec![0u8; MAX_TOKEN];
     let mut len = 0u32;
-    let (nl, ul, cap) = (len32(nonce.len())?, len32(user_data.len())?, len32(token.len())?);
+    let (nl, ul, cap) = (
+        len32(nonce.len())?,
+        len32(user_data.len())?,
+        len32(token.len())?,
+    );
     #[cfg(target_family = "wasm")]
     // SAFETY: every pointer is valid for its length, the output buffer and the length are
     // distinct live allocations, and the secure world writes only inside them.
     let e = unsafe {
-        raw::attest(nonce.as_ptr(), nl, user_data.as_ptr(), ul, token.as_mut_ptr(), cap, &mut len)
+        raw::attest(
+            nonce.as_ptr(),
+            nl,
+            user_data.as_ptr(),
+            ul,
+            token.as_mut_ptr(),
+            cap,
+            &mut len,
+        )
     };
     #[cfg(not(target_family = "wasm"))]
     let e = {
