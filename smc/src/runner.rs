@@ -719,38 +719,30 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         let mut fault = None;
         let end = loop {
             match Status::from_raw(regs[0]) {
-                Some(status @ (Status::OutputPending | Status::Interrupted)) => {
-                    let drain_now = if status == Status::OutputPending {
-                        pauses = pauses.saturating_add(1);
-                        observer.paused(pauses, ring_mem)
-                    } else {
-                        interruptions = interruptions.saturating_add(1);
-                        observer.interrupted(interruptions);
-                        true
+                Some(
+                    status @ (Status::OutputPending | Status::Interrupted | Status::InputPending),
+                ) => {
+                    let drain_now = match status {
+                        Status::OutputPending => {
+                            pauses = pauses.saturating_add(1);
+                            observer.paused(pauses, ring_mem)
+                        }
+                        Status::Interrupted => {
+                            interruptions = interruptions.saturating_add(1);
+                            observer.interrupted(interruptions);
+                            true
+                        }
+                        _ => true,
                     };
                     if drain_now && fault.is_none() {
                         fault = drain(&mut consumer, observer).err();
                     }
-                    let supplied = input
-                        .as_mut()
-                        .is_none_or(|ring| observer.input(ring, false));
-                    if fault.is_some() || !supplied || observer.cancel_requested() {
-                        cancelled_here = true;
-                        call = "CANCEL";
-                        regs = self.call(SessionCall::Cancel(self.handle));
-                    } else {
-                        call = "RESUME";
-                        regs = self.call(SessionCall::Resume(self.handle));
-                    }
-                }
-                Some(Status::InputPending) => {
-                    if fault.is_none() {
-                        fault = drain(&mut consumer, observer).err();
-                    }
+                    // At INPUT_PENDING the observer may block for input; without an input
+                    // ring the secure world has no business waiting, and the run is cancelled.
+                    let waiting = status == Status::InputPending;
                     let supplied = match input.as_mut() {
-                        Some(ring) => observer.input(ring, true),
-                        // No input ring was given: the secure world has no business waiting.
-                        None => false,
+                        Some(ring) => observer.input(ring, waiting),
+                        None => !waiting,
                     };
                     if fault.is_some() || !supplied || observer.cancel_requested() {
                         cancelled_here = true;
