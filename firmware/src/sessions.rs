@@ -486,36 +486,44 @@ impl<E: Engine> Machine<E> {
         })
     }
 
-    /// ATTEST: a token for the loaded module (in any run state), nonce and buffer checked
-    /// against registration `shm` (pinned for the call).
-    pub fn attest(&'static self, args: &AttestArgs) -> Answer {
-        self.enter(args.session(), |account, state| {
+    /// Runs `f` on the session's loaded module (in any run state) with registration `shm`
+    /// pinned for the call: ATTEST's and RECEIPT's common part.
+    fn with_module_and_shm(
+        &'static self,
+        session: SessionHandle,
+        shm: ShmHandle,
+        f: impl FnOnce(&Account, &E::Module, &ShmRange) -> Answer,
+    ) -> Answer {
+        self.enter(session, |account, state| {
             let loaded = state.loaded().ok_or(Refusal::from(Status::BadState))?;
             let reg = self
                 .shm
-                .pin(Handle(args.shm().raw()))
+                .pin(Handle(shm.raw()))
                 .ok_or(Refusal::from(Status::NoSuchHandle))?;
+            f(account, &loaded.module, &reg)
+        })
+    }
+
+    /// ATTEST: a token for the loaded module (in any run state), nonce and buffer checked
+    /// against registration `shm` (pinned for the call).
+    pub fn attest(&'static self, args: &AttestArgs) -> Answer {
+        self.with_module_and_shm(args.session(), args.shm(), |account, module, reg| {
             let at = AttestPlace {
-                nonce: (locate(&reg, args.nonce())?, args.nonce().len()),
-                token: (locate(&reg, args.token())?, args.token().len()),
+                nonce: (locate(reg, args.nonce())?, args.nonce().len()),
+                token: (locate(reg, args.token())?, args.token().len()),
             };
-            self.engine.attest(account, &loaded.module, &at)
+            self.engine.attest(account, module, &at)
         })
     }
 
     /// RECEIPT: the signed receipt of the loaded module's ended run, buffer checked against
     /// registration `shm` (pinned for the call).
     pub fn receipt(&'static self, args: &ReceiptArgs) -> Answer {
-        self.enter(args.session(), |account, state| {
-            let loaded = state.loaded().ok_or(Refusal::from(Status::BadState))?;
-            let reg = self
-                .shm
-                .pin(Handle(args.shm().raw()))
-                .ok_or(Refusal::from(Status::NoSuchHandle))?;
+        self.with_module_and_shm(args.session(), args.shm(), |account, module, reg| {
             let at = ReceiptPlace {
-                token: (locate(&reg, args.token())?, args.token().len()),
+                token: (locate(reg, args.token())?, args.token().len()),
             };
-            self.engine.receipt(account, &loaded.module, &at)
+            self.engine.receipt(account, module, &at)
         })
     }
 

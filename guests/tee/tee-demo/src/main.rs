@@ -7,20 +7,7 @@
 //! ```
 
 use std::process::ExitCode;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
+use tzwasm_guest::{hex, unhex};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();

@@ -22,24 +22,11 @@ mod envelope;
 use p256::SecretKey;
 use sha2::{Digest as _, Sha256};
 use std::process::ExitCode;
+pub(crate) use tzwasm_guest::{hex, unhex};
 
 /// What the sealed blobs hold: a tag, so that one kind cannot be passed off as the other.
 const KEY_TAG: &[u8; 4] = b"TZPK";
 const SECRET_TAG: &[u8; 4] = b"TZPS";
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
 
 pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()

@@ -14,6 +14,22 @@
 
 use core::fmt;
 
+/// Lower-case hex of `bytes`: the examples pass blobs, keys and tokens on the command line.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of an even-length hex string (either case), `None` if it is not one.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Most user data a token can bind.
 pub const MAX_USER_DATA: usize = 256;
 /// A buffer of this size holds any token.
