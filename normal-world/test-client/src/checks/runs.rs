@@ -103,20 +103,12 @@ impl<F: FnMut(SharedRegion<'_>, ShmHandle) -> bool> RunObserver for Messing<'_, 
 /// shared runner (draining and RESUMing until it ends); `mess` may corrupt the ring during
 /// the first pause. Checks afterwards that a second RUN is refused and everything closes.
 pub(super) fn run_module(
-    (aot, len): (u64, u64),
+    file: (u64, u64),
     args: &[&[u8]],
     cap: u32,
     cmp: &mut Compare,
     mess: impl FnMut(SharedRegion<'_>, ShmHandle) -> bool,
 ) -> Result<RunOutcome, RunnerError> {
-    let report_off = len.div_ceil(0x1000) * 0x1000;
-    let file_shm = Smc
-        .shm_register(aot, report_off + 0x1000)
-        .map_err(RunnerError::Client)?;
-    let work_shm = Smc
-        .shm_register(WORK, WORK_SIZE)
-        .map_err(RunnerError::Client)?;
-    let work = area(work_shm, WORK, WORK_SIZE);
     let req = RunRequest {
         entry: b"",
         args,
@@ -125,6 +117,38 @@ pub(super) fn run_module(
         receipt_nonce: None,
         stdin_capacity: None,
     };
+    with_loaded(file, |session, work, work_shm| {
+        let mut observer = Messing {
+            cmp,
+            mess,
+            shm: work_shm,
+        };
+        let outcome = session.run(work, 0, &req, &mut observer)?;
+        match session.run(work, 0, &req, &mut observer) {
+            Err(RunnerError::Refused {
+                status: Status::BadState,
+                ..
+            }) => Ok(outcome),
+            _ => Err(RunnerError::BadRequest),
+        }
+    })
+}
+
+/// Registers the preloaded file and the work area, opens an 8 MiB session, LOADs the file
+/// and hands `f` the session, the work area and its handle; then closes the session and
+/// unregisters both areas (also when `f` fails).
+fn with_loaded<T>(
+    (aot, len): (u64, u64),
+    f: impl FnOnce(&mut Session<'_, Smc>, &SharedArea<'_>, ShmHandle) -> Result<T, RunnerError>,
+) -> Result<T, RunnerError> {
+    let report_off = len.div_ceil(0x1000) * 0x1000;
+    let file_shm = Smc
+        .shm_register(aot, report_off + 0x1000)
+        .map_err(RunnerError::Client)?;
+    let work_shm = Smc
+        .shm_register(WORK, WORK_SIZE)
+        .map_err(RunnerError::Client)?;
+    let work = area(work_shm, WORK, WORK_SIZE);
     let result = (|| {
         let mut smc = Smc;
         let mut session = Session::open(&mut smc, 8 << 20)?;
@@ -134,28 +158,16 @@ pub(super) fn run_module(
             len as usize,
             report_off as usize,
         )?;
-        let mut observer = Messing {
-            cmp,
-            mess,
-            shm: work_shm,
-        };
-        let outcome = session.run(&work, 0, &req, &mut observer)?;
-        match session.run(&work, 0, &req, &mut observer) {
-            Err(RunnerError::Refused {
-                status: Status::BadState,
-                ..
-            }) => {}
-            _ => return Err(RunnerError::BadRequest),
-        }
+        let out = f(&mut session, &work, work_shm)?;
         session.close()?;
-        Ok(outcome)
+        Ok(out)
     })();
     let unreg = Smc
         .shm_unregister(work_shm)
         .and(Smc.shm_unregister(file_shm));
-    let outcome = result?;
+    let out = result?;
     unreg.map_err(RunnerError::Client)?;
-    Ok(outcome)
+    Ok(out)
 }
 
 /// RUN / RESUME / CANCEL with the output ring: real modules' stdout and stderr arrive byte for
@@ -422,19 +434,11 @@ type ReceiptRun = (
 /// RECEIPT again: (the status of the first RECEIPT, the run's end, the receipt's bytes or
 /// the second RECEIPT's error).
 fn receipt_run(
-    (aot, len): (u64, u64),
+    file: (u64, u64),
     nonce: Option<&[u8]>,
     cmp: &mut Compare,
     receipt: &mut [u8],
 ) -> Result<ReceiptRun, RunnerError> {
-    let report_off = len.div_ceil(0x1000) * 0x1000;
-    let file_shm = Smc
-        .shm_register(aot, report_off + 0x1000)
-        .map_err(RunnerError::Client)?;
-    let work_shm = Smc
-        .shm_register(WORK, WORK_SIZE)
-        .map_err(RunnerError::Client)?;
-    let work = area(work_shm, WORK, WORK_SIZE);
     let req = RunRequest {
         entry: b"",
         args: &[b"hello"],
@@ -443,27 +447,12 @@ fn receipt_run(
         receipt_nonce: nonce,
         stdin_capacity: None,
     };
-    let result = (|| {
-        let mut smc = Smc;
-        let mut session = Session::open(&mut smc, 8 << 20)?;
-        session.load_at(
-            &area(file_shm, aot, report_off + 0x1000),
-            0,
-            len as usize,
-            report_off as usize,
-        )?;
-        let before = session.receipt(&work, 0, receipt);
-        let outcome = session.run(&work, 0, &req, cmp)?;
-        let after = session.receipt(&work, 0, receipt);
-        session.close()?;
+    with_loaded(file, |session, work, _| {
+        let before = session.receipt(work, 0, receipt);
+        let outcome = session.run(work, 0, &req, cmp)?;
+        let after = session.receipt(work, 0, receipt);
         Ok((before, outcome.end, after))
-    })();
-    let unreg = Smc
-        .shm_unregister(work_shm)
-        .and(Smc.shm_unregister(file_shm));
-    let outcome = result?;
-    unreg.map_err(RunnerError::Client)?;
-    Ok(outcome)
+    })
 }
 
 /// RECEIPT (issue 12): a run that asked for a receipt gets one after it ended, bound to its
@@ -603,42 +592,18 @@ pub(super) fn stdin_checks(report: &mut Report) {
     };
     let produced_word = WORK as usize + input_at + tzwasm_smc::ring::OFF_PRODUCED;
     let consumed_word = WORK as usize + input_at + tzwasm_smc::ring::OFF_CONSUMED;
-    let run =
-        |hostile: Option<usize>, cmp: &mut Compare| -> Result<(RunOutcome, u32), RunnerError> {
-            let report_off = len.div_ceil(0x1000) * 0x1000;
-            let file_shm = Smc
-                .shm_register(cat.0, report_off + 0x1000)
-                .map_err(RunnerError::Client)?;
-            let work_shm = Smc
-                .shm_register(WORK, WORK_SIZE)
-                .map_err(RunnerError::Client)?;
-            let work = area(work_shm, WORK, WORK_SIZE);
-            let mut feed = Feed {
-                cmp,
-                input: b"through the input ring\n",
-                hostile,
-                waits: 0,
-            };
-            let result = (|| {
-                let mut smc = Smc;
-                let mut session = Session::open(&mut smc, 8 << 20)?;
-                session.load_at(
-                    &area(file_shm, cat.0, report_off + 0x1000),
-                    0,
-                    len as usize,
-                    report_off as usize,
-                )?;
-                let outcome = session.run(&work, 0, &req, &mut feed)?;
-                session.close()?;
-                Ok(outcome)
-            })();
-            let unreg = Smc
-                .shm_unregister(work_shm)
-                .and(Smc.shm_unregister(file_shm));
-            let outcome = result?;
-            unreg.map_err(RunnerError::Client)?;
-            Ok((outcome, feed.waits))
+    let run = |hostile: Option<usize>, cmp: &mut Compare| {
+        let mut feed = Feed {
+            cmp,
+            input: b"through the input ring\n",
+            hostile,
+            waits: 0,
         };
+        let outcome = with_loaded(cat, |session, work, _| {
+            session.run(work, 0, &req, &mut feed)
+        })?;
+        Ok::<_, RunnerError>((outcome, feed.waits))
+    };
     const OUT: &[u8] = b"through the input ring\n";
     const ERR: &[u8] = b"cat: 23 bytes\n";
     let mut cmp = Compare {
