@@ -37,7 +37,8 @@ GUEST_WORKSPACES := guests/rust guests/files/rust guests/tee bench/rust
 fmt-check: | $(SETUP_STAMP)
 	$(CARGO) fmt --all -- --check
 	for w in $(GUEST_WORKSPACES); do $(CARGO) fmt --all --manifest-path $$w/Cargo.toml -- --check || exit 1; done
-clippy: | $(SETUP_STAMP)
+# The tee guests' lint needs the wasm32-wasip1 target, which the WAMR set-up installs.
+clippy: | $(SETUP_STAMP) $(CACHE)/setup-wamr.stamp
 	$(CARGO) clippy --workspace --exclude tzwasm-firmware --exclude tzwasm-test-client --all-targets -- -D warnings
 	$(CARGO) clippy -p tzwasm-firmware --lib --tests -- -D warnings
 	$(CARGO) clippy --target $(AARCH64_NONE) -p tzwasm-firmware -p tzwasm-test-client -p tzwasm-smc -p tzwasm-mmu -p tzwasm-attest -- -D warnings
