@@ -4,7 +4,7 @@
 //!
 //! - [`resolve`] turns a WASI path, relative to a directory fd, into the normalized relative
 //!   path the tool receives. Absolute paths and `..` that climb above the directory are
-//!   `ENOTCAPABLE`, as iwasm refuses them; a NUL is `EINVAL`; an empty path `ENOENT`. `.` and
+//!   `ENOTCAPABLE`, as iwasm refuses them; a NUL is `EILSEQ` (as WAMR); an empty path `ENOENT`. `.` and
 //!   empty components are dropped, a trailing `/` is kept (it means "a directory"). The tool
 //!   checks again and confines symlinks (openat2 `RESOLVE_BENEATH`).
 //! - [`FdTable`] holds what the secure world knows of each descriptor: the tool's handle, the
@@ -15,6 +15,35 @@
 
 use super::Errno;
 use alloc::vec::Vec;
+pub use tzwasm_smc::files::FileOp;
+
+/// One request of a module's file call, for [`super::WasiHost::file`] (the arguments of each
+/// [`FileOp`] are documented there; `h` is the tool's handle from the [`FdTable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileRequest<'a> {
+    /// What to do.
+    pub op: FileOp,
+    /// The op's arguments.
+    pub args: [u64; 6],
+    /// The path, resolved ([`resolve`]); for `Symlink` the target as the module gave it.
+    pub path: &'a [u8],
+    /// The second path (rename, link: the new name; symlink: the link's name), resolved.
+    pub path2: &'a [u8],
+    /// Bytes to write.
+    pub data: &'a [u8],
+}
+
+/// The answer to a [`FileRequest`], as the host checked it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileAnswer {
+    /// The errno (success or the call's error).
+    pub errno: Errno,
+    /// The op's results.
+    pub values: [u64; 4],
+    /// Bytes of data the host put at the start of the call's buffer (never more than its
+    /// length: more is refused as `EIO`).
+    pub len: usize,
+}
 
 /// The most descriptors a module has open at once (stdio included).
 pub const MAX_FDS: usize = 1024;
@@ -28,7 +57,7 @@ pub fn resolve(path: &[u8], out: &mut [u8]) -> Result<usize, Errno> {
         return Err(Errno::NOENT);
     }
     if path.contains(&0) {
-        return Err(Errno::INVAL);
+        return Err(Errno::ILSEQ);
     }
     if path.first() == Some(&b'/') {
         return Err(Errno::NOTCAPABLE);
@@ -214,6 +243,12 @@ impl FdTable {
             .ok_or(Errno::BADF)
     }
 
+    /// Whether one more descriptor fits ([`FdTable::insert`] would not be `EMFILE`).
+    pub fn has_room(&self) -> bool {
+        self.entries.iter().any(Option::is_none)
+            || self.entries.len() + (FIRST_FD as usize) < MAX_FDS
+    }
+
     /// Descriptors open now.
     pub fn open_count(&self) -> usize {
         self.entries.iter().filter(|e| e.is_some()).count()
@@ -247,7 +282,7 @@ mod tests {
         assert_eq!(r("a/../../x").as_deref(), Err(&Errno::NOTCAPABLE));
         assert_eq!(r("/etc/passwd").as_deref(), Err(&Errno::NOTCAPABLE));
         assert_eq!(r("").as_deref(), Err(&Errno::NOENT));
-        assert_eq!(r("a\0b").as_deref(), Err(&Errno::INVAL));
+        assert_eq!(r("a\0b").as_deref(), Err(&Errno::ILSEQ));
         // Output room: the path's length plus one is enough, less is NAMETOOLONG.
         let mut small = [0u8; 3];
         assert_eq!(resolve(b"abcd", &mut small), Err(Errno::NAMETOOLONG));

@@ -98,7 +98,9 @@
 //! see [`WasiHost::fd_filetype`]) and really closes fds.
 
 pub mod files;
+mod fs;
 mod memory;
+pub use fs::rights;
 #[cfg(test)]
 mod tests;
 
@@ -425,6 +427,23 @@ pub trait WasiHost {
     fn files(&mut self) -> Option<&mut files::FdTable> {
         None
     }
+    /// Performs one file request of a module's call on a descriptor of [`WasiHost::files`]:
+    /// data the answer carries goes to the start of `out`. `None`: the request went out and
+    /// its answer is not there yet; [`call`] then returns [`WasiOutcome::Pending`] without
+    /// any effect, and the embedder issues the same call again once the answer came (the
+    /// same request is asked for again, and answered). Default: `ENOSYS`.
+    fn file(&mut self, req: &files::FileRequest<'_>, out: &mut [u8]) -> Option<files::FileAnswer> {
+        let _ = (req, out);
+        Some(files::FileAnswer {
+            errno: Errno::NOSYS,
+            values: [0; 4],
+            len: 0,
+        })
+    }
+    /// The most bytes one file request moves (read, write, directory listing, link).
+    fn file_capacity(&self) -> usize {
+        tzwasm_smc::files::MAX_DATA
+    }
     /// Whether the embedder wants the CPU back now (the secure world: a normal-world
     /// interrupt is pending). Long calls (`random_get`) ask between chunks and stop early,
     /// resumably (see [`call_resumable`]). Default: never.
@@ -717,7 +736,7 @@ pub fn call_resumable(
     }
     match dispatch(f, mem, host, &args, from, resume) {
         Ok(()) => WasiOutcome::Return(Errno::SUCCESS.to_u32()),
-        Err(SLEEP_CUT_SHORT) => WasiOutcome::Pending,
+        Err(SLEEP_CUT_SHORT | fs::FILE_PENDING) => WasiOutcome::Pending,
         Err(INTERRUPTED) => WasiOutcome::Interrupted,
         Err(e) => WasiOutcome::Return(e.to_u32()),
     }
@@ -768,6 +787,10 @@ fn dispatch(
     // Every `fd_*` call names its descriptor first; a closed one is gone for all of them.
     if f.name().starts_with("fd_") && !host.fd_is_open(a.u32(0)?) {
         return Err(Errno::BADF);
+    }
+    // Descriptors 3 and up: the files the host gives.
+    if let Some(r) = fs::dispatch(f, mem, host, a) {
+        return r;
     }
     match f {
         F::ArgsGet => list_get(mem, host.args(), a.u32(0)?, a.u32(1)?),
@@ -1221,7 +1244,10 @@ fn read_subscription(
         }
         EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE => {
             let fd = mem.read_u32(field(SUBSCRIPTION_FD)?)?;
+            let file = fd >= files::FIRST_FD && host.files().is_some_and(|t| t.get(fd).is_ok());
             match (Stream::from_fd(fd), kind) {
+                // A file or directory is always ready, as poll(2) says of regular files.
+                (Err(_), _) if file => ready(Errno::SUCCESS),
                 (Err(e), _) => ready(e),
                 (Ok(Stream::Stdin), EVENTTYPE_FD_READ) => match host.stdin() {
                     Ok(Input::Bytes(n)) => SubState::Ready {
