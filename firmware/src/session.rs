@@ -20,6 +20,7 @@ use crate::heap::POOL;
 use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
 use crate::runner::{running, RUNS_NOW, RUNS_PEAK};
 use crate::runner::{text, SecurePlatform};
+use crate::runner::{FilesError, RunFiles};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -38,6 +39,7 @@ use tzwasm_firmware::sessions::{
 };
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
+use tzwasm_smc::files::{Channel, ChannelError};
 use tzwasm_smc::ring::{Consumer, Producer, SharedRegion};
 use tzwasm_smc::session::{LoadReport, MAX_MODULE_SIZE, MAX_RUN_BLOCK};
 use tzwasm_smc::session::{RunBlock, RunReport};
@@ -805,13 +807,17 @@ fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u6
 fn step_result(loaded: &mut Loaded, step: RunnerStep, cur: Option<Box<Cursor>>, at: u64) -> Step {
     match (step, cur) {
         (
-            step @ (RunnerStep::Paused | RunnerStep::Interrupted | RunnerStep::InputPending),
+            step @ (RunnerStep::Paused
+            | RunnerStep::Interrupted
+            | RunnerStep::InputPending
+            | RunnerStep::FileRequest),
             Some(cur),
         ) => {
             loaded.run = RunState::Paused { cur, report: at };
             let status = match step {
                 RunnerStep::Paused => Status::OutputPending,
                 RunnerStep::InputPending => Status::InputPending,
+                RunnerStep::FileRequest => Status::FileRequest,
                 _ => {
                     loaded.interruptions += 1;
                     Status::Interrupted
@@ -819,7 +825,13 @@ fn step_result(loaded: &mut Loaded, step: RunnerStep, cur: Option<Box<Cursor>>, 
             };
             Step::Paused(st(status))
         }
-        (RunnerStep::Paused | RunnerStep::Interrupted | RunnerStep::InputPending, None) => {
+        (
+            RunnerStep::Paused
+            | RunnerStep::Interrupted
+            | RunnerStep::InputPending
+            | RunnerStep::FileRequest,
+            None,
+        ) => {
             let result = st(Status::Internal);
             let mut report = RunReport::new(Status::Internal.to_raw() as i64 as i32);
             report.set_message("paused without a saved context");
@@ -1042,6 +1054,28 @@ impl Engine for FwEngine {
                 Ok(c) => loaded.instance.platform.wasi.set_input(c),
                 Err(e) => {
                     log::info!("RUN: input ring refused: {e:?}");
+                    return Step::Refused(Status::InvalidParameter.into());
+                }
+            }
+        }
+        if let Some((offset, len)) = block.file_channel() {
+            let channel = match at.locate(offset, len) {
+                Ok(addr) => addr,
+                Err(r) => return Step::Refused(r),
+            };
+            // SAFETY: [channel, channel + len) lies inside the registration (checked by
+            // locate), mapped NS RW for EL1 and pinned like the rings for as long as the run
+            // can use it; the channel is dropped when the run ends.
+            let region = unsafe { SharedRegion::new(channel as *mut u8, len as usize) };
+            let attached = region
+                .map_err(|_| FilesError::Channel(ChannelError::Layout))
+                .and_then(|r| Channel::attach(r).map_err(FilesError::Channel))
+                .and_then(RunFiles::attach);
+            match attached {
+                Ok(files) => loaded.instance.platform.wasi.set_files(files),
+                Err(FilesError::OutOfMemory) => return Step::Refused(Status::OutOfMemory.into()),
+                Err(FilesError::Channel(e)) => {
+                    log::info!("RUN: file channel refused: {e:?}");
                     return Step::Refused(Status::InvalidParameter.into());
                 }
             }

@@ -25,6 +25,7 @@ use crate::args::{
     ShmHandle, ShmOffset, ShmSpan, StatsArgs,
 };
 use crate::client::{Client, ClientError, Conduit};
+use crate::files::{self, Channel, Preopen};
 use crate::info::FailureMessage;
 use crate::ring::{self, Consumer, Producer, RingFault, SharedRegion, Stream};
 use crate::session::{
@@ -75,16 +76,25 @@ pub struct RunRequest<'r> {
     /// which [`RunObserver::input`] fills when the module waits for input; `None`: stdin is
     /// at end of file.
     pub stdin_capacity: Option<u32>,
+    /// Give the module these preopened directories (handles of the caller's file server)
+    /// through a file channel of [`files::MAX_DATA`] bytes of data, whose requests
+    /// [`RunObserver::file_request`] answers; `None`: no files.
+    pub files: Option<&'r [Preopen<'r>]>,
 }
 
 impl RunRequest<'_> {
-    fn spec(&self, stdin_ring: Option<(u64, u64)>) -> RunSpec<'_> {
+    fn spec(
+        &self,
+        stdin_ring: Option<(u64, u64)>,
+        file_channel: Option<(u64, u64)>,
+    ) -> RunSpec<'_> {
         RunSpec {
             entry: self.entry,
             args: self.args,
             env: self.env,
             receipt_nonce: self.receipt_nonce,
             stdin_ring,
+            file_channel,
         }
     }
 }
@@ -147,6 +157,8 @@ pub struct RunPlacement {
     pub ring_len: usize,
     /// Offset (64-aligned) and length of the input ring block, if the run has a stdin.
     pub input: Option<(usize, usize)>,
+    /// Offset (64-aligned) and length of the file channel block, if the run has files.
+    pub files: Option<(usize, usize)>,
     /// First byte after the ring blocks.
     pub end: usize,
 }
@@ -157,7 +169,8 @@ impl RunPlacement {
     /// is not a power of two).
     pub fn new(at: usize, req: &RunRequest<'_>) -> Option<Self> {
         let placeholder = req.stdin_capacity.map(|_| (0, 0));
-        let block_len = RunBlock::encoded_len(&req.spec(placeholder))?;
+        let files_placeholder = req.files.map(|_| (0, 0));
+        let block_len = RunBlock::encoded_len(&req.spec(placeholder, files_placeholder))?;
         let ring_len = ring::block_size(req.ring_capacity, req.ring_capacity)?;
         let report = align_up(at, ring::ALIGN)?;
         let block = report.checked_add(RUN_REPORT_SIZE)?;
@@ -171,6 +184,13 @@ impl RunPlacement {
             input = Some((at, len));
             end = at.checked_add(len)?;
         }
+        let mut files = None;
+        if req.files.is_some() {
+            let len = files::block_size(files::MAX_DATA);
+            let at = align_up(end, ring::ALIGN)?;
+            files = Some((at, len));
+            end = at.checked_add(len)?;
+        }
         Some(RunPlacement {
             report,
             block,
@@ -178,6 +198,7 @@ impl RunPlacement {
             ring,
             ring_len,
             input,
+            files,
             end,
         })
     }
@@ -392,6 +413,15 @@ pub trait RunObserver {
         let _ = wait;
         ring.finish();
         true
+    }
+
+    /// At FILE_REQUEST (the output drained first): read the request from `channel`
+    /// ([`Channel::read_request`]), perform it, and write the reply
+    /// ([`Channel::write_reply`]). `false` cancels the run. Default: cancel (a run given no
+    /// files never asks).
+    fn file_request(&mut self, channel: &Channel<'_>) -> bool {
+        let _ = channel;
+        false
     }
 
     /// Called at OUTPUT_PENDING pause number `pause` (from 1) before the ring is drained,
@@ -667,7 +697,8 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         }
         let mem = area.mem;
         let stdin_ring = p.input.map(|(at, len)| (at as u64, len as u64));
-        RunBlock::encode_with(&req.spec(stdin_ring), |off, bytes| {
+        let file_channel = p.files.map(|(at, len)| (at as u64, len as u64));
+        RunBlock::encode_with(&req.spec(stdin_ring, file_channel), |off, bytes| {
             let at = p.block.checked_add(off)?;
             mem.write_bytes(at, bytes).then_some(())
         })
@@ -681,6 +712,14 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                 let input_mem = mem.sub(at, len).ok_or(too_small)?;
                 Consumer::format(input_mem, cap, 1).map_err(|_| Error::BadRequest)?;
                 Some(Producer::attach(input_mem).map_err(|_| Error::BadRequest)?)
+            }
+            _ => None,
+        };
+        // The file channel: formatted here with the preopen table; this side answers it.
+        let channel = match (p.files, req.files) {
+            (Some((at, len)), Some(preopens)) => {
+                let channel_mem = mem.sub(at, len).ok_or(too_small)?;
+                Some(Channel::format(channel_mem, preopens).map_err(|_| Error::BadRequest)?)
             }
             _ => None,
         };
@@ -720,7 +759,10 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         let end = loop {
             match Status::from_raw(regs[0]) {
                 Some(
-                    status @ (Status::OutputPending | Status::Interrupted | Status::InputPending),
+                    status @ (Status::OutputPending
+                    | Status::Interrupted
+                    | Status::InputPending
+                    | Status::FileRequest),
                 ) => {
                     let drain_now = match status {
                         Status::OutputPending => {
@@ -740,10 +782,18 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                     // At INPUT_PENDING the observer may block for input; without an input
                     // ring the secure world has no business waiting, and the run is cancelled.
                     let waiting = status == Status::InputPending;
-                    let supplied = match input.as_mut() {
+                    let mut supplied = match input.as_mut() {
                         Some(ring) => observer.input(ring, waiting),
                         None => !waiting,
                     };
+                    // Likewise a file request without a channel; with one the observer
+                    // answers it.
+                    if status == Status::FileRequest {
+                        supplied &= match channel.as_ref() {
+                            Some(ch) => observer.file_request(ch),
+                            None => false,
+                        };
+                    }
                     if fault.is_some() || !supplied || observer.cancel_requested() {
                         cancelled_here = true;
                         call = "CANCEL";

@@ -27,6 +27,9 @@ pub const RUN_OPTION_NONCE_LEN: u32 = 0xff;
 /// RUN block option bit 8: an input ring descriptor (u64 offset, u64 length) follows the
 /// header.
 pub const RUN_OPTION_STDIN: u32 = 1 << 8;
+/// RUN block option bit 9: a file channel descriptor (u64 offset, u64 length) follows the
+/// input ring's (or the header); the run's module gets the preopened directories it lists.
+pub const RUN_OPTION_FILES: u32 = 1 << 9;
 /// Smallest buffer RECEIPT accepts: every receipt it produces fits.
 pub const RECEIPT_TOKEN_MIN: u64 = ATTEST_TOKEN_MIN;
 /// `LoadReport::magic`: "TZLR".
@@ -309,6 +312,7 @@ mod tests {
             env,
             receipt_nonce,
             stdin_ring: None,
+            file_channel: None,
         };
         let env: [&[u8]; 1] = [b"A=B"];
         assert_eq!(
@@ -349,12 +353,17 @@ pub struct RunSpec<'a> {
     /// The run's stdin: an input ring block (offset and length in the RUN's registration)
     /// the normal world produces into; `None`: stdin is at end of file.
     pub stdin_ring: Option<(u64, u64)>,
+    /// The run's files: a file channel block (offset and length in the RUN's registration,
+    /// `crate::files`) listing its preopened directories; `None`: no files.
+    pub file_channel: Option<(u64, u64)>,
 }
 
 /// The RUN block: `u32 argc`, `u32 envc`, `u32 entry_len`, `u32 options`, all little-endian.
 /// `options` bits 0-7 are the receipt nonce's length, bit 8 ([`RUN_OPTION_STDIN`]) says an
-/// input ring follows, every other bit is 0. Then, with [`RUN_OPTION_STDIN`], `u64 offset`
-/// and `u64 length` of the input ring block in the RUN's registration; then the receipt nonce
+/// input ring follows, bit 9 ([`RUN_OPTION_FILES`]) a file channel, every other bit is 0.
+/// Then, with [`RUN_OPTION_STDIN`], `u64 offset` and `u64 length` of the input ring block in
+/// the RUN's registration; then, with [`RUN_OPTION_FILES`], those of the file channel
+/// block; then the receipt nonce
 /// (0: no receipt; else 32, 48 or 64 bytes, [`RECEIPT_NONCE_LENGTHS`]: the secure world signs
 /// a receipt of the run, bound to it, which RECEIPT copies out once the run ended); then
 /// `entry_len` bytes naming the export to
@@ -368,6 +377,7 @@ pub struct RunBlock<'a> {
     envc: u32,
     nonce: &'a [u8],
     stdin_ring: Option<(u64, u64)>,
+    file_channel: Option<(u64, u64)>,
     entry: &'a [u8],
     strings: &'a [u8],
 }
@@ -380,7 +390,7 @@ pub enum RunBlockError {
     /// More than [`MAX_RUN_STRINGS`] strings, or `argc` = 0.
     Counts,
     /// A receipt nonce that is not 0, 32, 48 or 64 bytes, or longer than the block; an
-    /// unknown option bit; an input ring descriptor longer than the block.
+    /// unknown option bit; an input ring or file channel descriptor longer than the block.
     Nonce,
     /// The strings do not match the counts (missing NUL, or bytes after the last one).
     Strings,
@@ -406,7 +416,7 @@ impl<'a> RunBlock<'a> {
             return Err(RunBlockError::Counts);
         };
         let nonce_len = options & RUN_OPTION_NONCE_LEN;
-        if options & !(RUN_OPTION_NONCE_LEN | RUN_OPTION_STDIN) != 0
+        if options & !(RUN_OPTION_NONCE_LEN | RUN_OPTION_STDIN | RUN_OPTION_FILES) != 0
             || (nonce_len != 0 && !RECEIPT_NONCE_LENGTHS.contains(&u64::from(nonce_len)))
         {
             return Err(RunBlockError::Nonce);
@@ -416,6 +426,12 @@ impl<'a> RunBlock<'a> {
         if options & RUN_OPTION_STDIN != 0 {
             let (d, after) = rest.split_at_checked(16).ok_or(RunBlockError::Nonce)?;
             stdin_ring = Some((u64_at(d, 0), u64_at(d, 8)));
+            rest = after;
+        }
+        let mut file_channel = None;
+        if options & RUN_OPTION_FILES != 0 {
+            let (d, after) = rest.split_at_checked(16).ok_or(RunBlockError::Nonce)?;
+            file_channel = Some((u64_at(d, 0), u64_at(d, 8)));
             rest = after;
         }
         let (nonce, rest) = rest
@@ -436,6 +452,7 @@ impl<'a> RunBlock<'a> {
             envc,
             nonce,
             stdin_ring,
+            file_channel,
             entry,
             strings,
         };
@@ -454,6 +471,11 @@ impl<'a> RunBlock<'a> {
     /// against the registration), or `None`: stdin is at end of file.
     pub fn stdin_ring(&self) -> Option<(u64, u64)> {
         self.stdin_ring
+    }
+
+    /// The file channel block (offset and length, unchecked), or `None`: no files.
+    pub fn file_channel(&self) -> Option<(u64, u64)> {
+        self.file_channel
     }
 
     /// The entry name as given (empty: `_start`), for the receipt's args digest.
@@ -497,6 +519,7 @@ impl<'a> RunBlock<'a> {
             env,
             receipt_nonce: None,
             stdin_ring: None,
+            file_channel: None,
         };
         Self::encode_with(&spec, |at, bytes| {
             let end = at.checked_add(bytes.len())?;
@@ -526,6 +549,7 @@ impl<'a> RunBlock<'a> {
             env,
             receipt_nonce,
             stdin_ring,
+            file_channel,
         } = *spec;
         let nonce = receipt_nonce.unwrap_or_default();
         if entry.contains(&0)
@@ -539,6 +563,12 @@ impl<'a> RunBlock<'a> {
             options |= RUN_OPTION_STDIN;
             put(HEADER, &offset.to_le_bytes())?;
             put(HEADER + 8, &len.to_le_bytes())?;
+            nonce_at += 16;
+        }
+        if let Some((offset, len)) = file_channel {
+            options |= RUN_OPTION_FILES;
+            put(nonce_at, &offset.to_le_bytes())?;
+            put(nonce_at + 8, &len.to_le_bytes())?;
             nonce_at += 16;
         }
         put(nonce_at, nonce)?;
@@ -628,6 +658,7 @@ mod run_block_tests {
             env: &[b"K=V"],
             receipt_nonce: Some(&nonce),
             stdin_ring: Some((0x1_0000_0040, 0x1_00c0)),
+            file_channel: Some((0x2_0000, 0x1_0100)),
         };
         let n = RunBlock::encode_with(&spec, |at, bytes| {
             buf.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
@@ -637,6 +668,7 @@ mod run_block_tests {
         let b = RunBlock::parse(&buf[..n]).unwrap();
         assert_eq!(b.receipt_nonce(), Some(&nonce[..]));
         assert_eq!(b.stdin_ring(), Some((0x1_0000_0040, 0x1_00c0)));
+        assert_eq!(b.file_channel(), Some((0x2_0000, 0x1_0100)));
         assert_eq!(b.entry(), Some("f"));
         assert_eq!(b.entry_bytes(), b"f");
         assert_eq!(b.args().collect::<Vec<_>>(), vec![&b"prog"[..], b"x"]);
@@ -646,7 +678,7 @@ mod run_block_tests {
         short[12..16].copy_from_slice(&RUN_OPTION_STDIN.to_le_bytes());
         assert_eq!(RunBlock::parse(&short[..24]), Err(RunBlockError::Nonce));
         let mut odd = buf;
-        odd[13] |= 2;
+        odd[13] |= 4;
         assert_eq!(RunBlock::parse(&odd[..n]), Err(RunBlockError::Nonce));
         // Every length PSA allows, nothing else.
         for len in [0u32, 32, 48, 64] {

@@ -22,6 +22,9 @@ pub enum Status {
     /// The run's module waits for stdin and the input ring is empty: fill it (or mark it
     /// finished at end of file) and RESUME.
     InputPending = 3,
+    /// The run's module made a file call: the request is in the file channel; perform it,
+    /// write the reply and RESUME.
+    FileRequest = 4,
     /// SMCCC NOT_SUPPORTED: unknown or unserved function id.
     NotSupported = -1,
     /// SMCCC NOT_REQUIRED: the call is valid but has nothing to do on this implementation.
@@ -60,11 +63,12 @@ pub enum Status {
 }
 
 /// Every status, in numeric order of groups (success, outcomes, SMCCC, tzwasm).
-pub const ALL_STATUSES: [Status; 21] = [
+pub const ALL_STATUSES: [Status; 22] = [
     Status::Success,
     Status::OutputPending,
     Status::Interrupted,
     Status::InputPending,
+    Status::FileRequest,
     Status::NotSupported,
     Status::NotRequired,
     Status::InvalidParameter,
@@ -102,6 +106,7 @@ impl Status {
             1 => Status::OutputPending,
             2 => Status::Interrupted,
             3 => Status::InputPending,
+            4 => Status::FileRequest,
             -1 => Status::NotSupported,
             -2 => Status::NotRequired,
             -3 => Status::InvalidParameter,
@@ -146,6 +151,7 @@ impl Status {
             Status::OutputPending => "OUTPUT_PENDING",
             Status::Interrupted => "INTERRUPTED",
             Status::InputPending => "INPUT_PENDING",
+            Status::FileRequest => "FILE_REQUEST",
             Status::NotSupported => "NOT_SUPPORTED",
             Status::NotRequired => "NOT_REQUIRED",
             Status::InvalidParameter => "INVALID_PARAMETER",
@@ -173,6 +179,9 @@ impl Status {
             Status::OutputPending => "output ring full: drain it and resume the run",
             Status::Interrupted => "run or LOAD interrupted by a normal-world interrupt: resume it",
             Status::InputPending => "the module waits for stdin: fill the input ring and resume",
+            Status::FileRequest => {
+                "the module made a file call: answer it in the file channel and resume"
+            }
             Status::NotSupported => "function id not supported by this secure world",
             Status::NotRequired => "call not required on this implementation",
             Status::InvalidParameter => "invalid parameter in the argument registers",

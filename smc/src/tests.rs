@@ -312,6 +312,7 @@ fn status_index(status: Status) -> usize {
         | Status::OutputPending
         | Status::Interrupted
         | Status::InputPending
+        | Status::FileRequest
         | Status::NotSupported
         | Status::NotRequired
         | Status::InvalidParameter
@@ -334,7 +335,7 @@ fn status_index(status: Status) -> usize {
 
 #[test]
 fn every_status_round_trips() {
-    assert_eq!(ALL_STATUSES.len(), 21);
+    assert_eq!(ALL_STATUSES.len(), 22);
     for (i, status) in ALL_STATUSES.into_iter().enumerate() {
         assert_eq!(status_index(status), i);
         assert_eq!(Status::from_raw(status.to_raw()), Some(status));
@@ -356,7 +357,7 @@ fn status_codes_and_names_are_unique_and_tzwasm_codes_avoid_smccc_space() {
             assert_ne!(a.description(), b.description());
         }
         assert!(
-            (-3..=3).contains(&a.code()) || a.code() <= -256,
+            (-3..=4).contains(&a.code()) || a.code() <= -256,
             "{a:?} collides with SMCCC's error space"
         );
     }
@@ -365,7 +366,7 @@ fn status_codes_and_names_are_unique_and_tzwasm_codes_avoid_smccc_space() {
 #[test]
 fn unknown_status_values_are_rejected() {
     for raw in [
-        4u64,
+        5u64,
         255,
         (-4i64) as u64,
         (-255i64) as u64,

@@ -324,6 +324,7 @@ fn run(args: &[OsString]) -> Result<(), String> {
         ring_capacity: DEFAULT_RING_CAPACITY,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     };
     let need = area_size(file.len(), &req).ok_or("run: file too large")?;
     let at = run_offset(file.len()).ok_or("run: file too large")?;

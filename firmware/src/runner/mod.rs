@@ -1,7 +1,7 @@
 //! Running a WAMR AOT module in the secure world: the `tzwasm-aot-loader` runtime's
 //! [`Instance`] on the secure [`SecurePlatform`] (windows.rs: the instance's own address space,
 //! its windows and entry stubs) with a [`wasi::RunWasi`] host (wasi.rs: args, environment, output
-//! ring, clocks), and the run loop around [`crate::el0::run`]: enter an export at S-EL0, serve
+//! ring, clocks; files.rs: the file channel and the module's descriptors), and the run loop around [`crate::el0::run`]: enter an export at S-EL0, serve
 //! its helper and import SVCs, and stop on return, trap, a full output ring or a pending
 //! normal-world interrupt, with the module's registers saved in a [`Cursor`] for RESUME. Faults
 //! are reported as (window, offset), never as secure virtual addresses.
@@ -9,9 +9,11 @@
 //! LOAD instantiates with it (session.rs). TEST_RUN (test builds) also runs `_start`, with
 //! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
 
+mod files;
 mod wasi;
 mod windows;
 
+pub use files::{FilesError, RunFiles};
 pub use windows::SecurePlatform;
 
 use alloc::string::String;
@@ -78,6 +80,9 @@ pub fn run_command(file: &[u8]) -> (Outcome, [u64; 2]) {
             Step::InputPending => {
                 Err(Trap::Message(text(format_args!("waiting for input without a ring"))).into())
             }
+            Step::FileRequest => {
+                Err(Trap::Message(text(format_args!("a file call without a channel"))).into())
+            }
         }
     }) {
         Ok(()) => Outcome::Exit(0),
@@ -105,6 +110,9 @@ pub enum Step {
     /// The module waits for stdin and the input ring is empty: `ctx` is saved with the
     /// pending call to be issued again.
     InputPending,
+    /// The module made a file call: its request is in the file channel, `ctx` is saved with
+    /// the call to be issued again once the tool answered.
+    FileRequest,
 }
 
 /// What a RUN calls after the start function.
@@ -282,6 +290,9 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                         }
                         if inst.platform.wasi.take_input_wait() {
                             return Step::InputPending;
+                        }
+                        if inst.platform.wasi.take_file_posted() {
+                            return Step::FileRequest;
                         }
                         return Step::Paused;
                     }

@@ -5,10 +5,12 @@
 //! secure counter as its clocks; the DRBG as `random_get`; and sleeps that give the CPU back
 //! when a normal-world interrupt is pending.
 
+use super::files::RunFiles;
 use super::RUNS_PEAK;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use tzwasm_aot_loader::wasi::files::{FdTable, FileAnswer, FileRequest};
 use tzwasm_aot_loader::wasi::{Errno, Input, WasiHost};
 use tzwasm_attest::receipt::StreamDigest;
 use tzwasm_smc::ring::{Consumer, Producer, Stream, FLAG_FINISHED};
@@ -26,6 +28,8 @@ pub struct RunWasi {
     input: Option<Consumer<'static>>,
     /// The last WASI call found stdin empty (a Pending answer then means INPUT_PENDING).
     input_wait: bool,
+    /// The run's preopened directories and open files, if its RUN block gave a channel.
+    files: Option<RunFiles>,
     /// fds 0..2 the module closed.
     closed: [bool; 3],
     /// Output the payload itself adds after the module returned (an export's results), still
@@ -54,6 +58,7 @@ impl RunWasi {
             producer: None,
             input: None,
             input_wait: false,
+            files: None,
             closed: [false; 3],
             tail: Vec::new(),
             line: [Vec::new(), Vec::new()],
@@ -110,6 +115,7 @@ impl RunWasi {
         }
         self.producer = producer;
         self.input = None;
+        self.files = None;
         self.closed = [false; 3];
         self.written = [0; 2];
         self.digests = None;
@@ -119,6 +125,17 @@ impl RunWasi {
     /// Gives the run a stdin: the consumer end of its input ring.
     pub fn set_input(&mut self, input: Consumer<'static>) {
         self.input = Some(input);
+    }
+
+    /// Gives the run its files: the channel and the descriptor table made from its preopens.
+    pub fn set_files(&mut self, files: RunFiles) {
+        self.files = Some(files);
+    }
+
+    /// Whether the last call posted a file request (then its Pending is FILE_REQUEST);
+    /// clears the mark.
+    pub(super) fn take_file_posted(&mut self) -> bool {
+        self.files.as_mut().is_some_and(RunFiles::take_posted)
     }
 
     /// Called before each WASI call of the module: forgets what the previous call saw.
@@ -180,6 +197,7 @@ impl RunWasi {
         }
         self.producer = None;
         self.input = None;
+        self.files = None;
         self.flush(Stream::Stdout);
         self.flush(Stream::Stderr);
     }
@@ -300,6 +318,25 @@ impl WasiHost for RunWasi {
 
     fn sleep_ns_or_input(&mut self, ns: u64, stdin: bool) -> bool {
         self.sleep(ns, stdin)
+    }
+
+    fn files(&mut self) -> Option<&mut FdTable> {
+        self.files.as_mut().map(RunFiles::table)
+    }
+
+    fn file(&mut self, req: &FileRequest<'_>, out: &mut [u8]) -> Option<FileAnswer> {
+        match self.files.as_mut() {
+            Some(f) => f.file(req, out),
+            None => Some(FileAnswer {
+                errno: Errno::BADF,
+                values: [0; 4],
+                len: 0,
+            }),
+        }
+    }
+
+    fn file_capacity(&self) -> usize {
+        self.files.as_ref().map_or(0, RunFiles::capacity)
     }
 
     fn clock_time_ns(&mut self, clock_id: u32) -> Option<u64> {

@@ -254,6 +254,7 @@ pub(crate) fn load_and_run(len: usize, watch: &mut Watch) -> Result<RunOutcome, 
             ring_capacity: 4096,
             receipt_nonce: None,
             stdin_capacity: None,
+            files: None,
         };
         crate::irq::arm(PREEMPT_MS);
         watch.armed_at = arch::counter();

@@ -200,6 +200,7 @@ fn attack(attacker: &Case, record: &[u64; 5]) -> Attack {
             ring_capacity: 4096,
             receipt_nonce: None,
             stdin_capacity: None,
+            files: None,
         };
         let r = session.run(&a, at, &req, &mut quiet)?;
         session.close()?;
@@ -284,6 +285,7 @@ fn run_victim(victim: &Case, observer: &mut Victim<'_>) -> Result<RunOutcome, Ru
             ring_capacity: 4096,
             receipt_nonce: None,
             stdin_capacity: None,
+            files: None,
         };
         let r = session.run(&a, at, &req, observer)?;
         session.close()?;

@@ -342,6 +342,7 @@ fn parallel_run(cpu: usize, want: u64) -> (u64, u64) {
         ring_capacity: 4096,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     };
     let mut out = Hasher {
         hash: 0xcbf2_9ce4_8422_2325,

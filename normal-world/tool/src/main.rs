@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
+//!            [--dir DIR]... [--map-dir GUEST::HOST]...
 //!            [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 //! tzwasm info
 //! tzwasm measure [--heap SIZE] FILE.aot...
@@ -21,6 +22,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
+use tzwasm_smc::files::{Channel as FileChannel, MAX_PREOPENS};
 use tzwasm_smc::ring::{Producer, Stream};
 use tzwasm_smc::runner::{
     area_size, attest_area_size, failed, load_report_offset, run_offset, Error as RunError, RunEnd,
@@ -32,6 +34,7 @@ use tzwasm_smc::session::{
 use tzwasm_smc::{Client as _, ClientError, Status};
 
 use tzwasm_tool::device::{Channel, Device, SetupError, SHM_MAX_SIZE};
+use tzwasm_tool::files::FileServer;
 use tzwasm_tool::{catch_signals, size, stopping, SIGNAL};
 
 /// Heap quota when `--heap` is not given: enough for the corpus programs (the largest needs
@@ -74,6 +77,7 @@ commands:
 
 const RUN_USAGE: &str = "\
 usage: tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
+                  [--dir DIR]... [--map-dir GUEST::HOST]...
                   [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 
 Loads FILE.aot into the secure world and runs it: its WASI main (_start), or the export NAME
@@ -89,6 +93,14 @@ options:
                     secure pool still has free while other programs hold the rest). If it
                     is too small, the message says the module's minimum.
   --env KEY=VALUE   add a WASI environment variable (repeatable; none by default)
+  --dir DIR         grant the module the directory DIR (as iwasm --dir): it sees it
+                    preopened under the name DIR as written; every path it opens is
+                    resolved inside DIR (no `..` above it, no absolute paths, no symlink
+                    out of it). Repeatable; needs Linux 5.6 or later (openat2)
+  --map-dir GUEST::HOST
+                    grant the directory HOST under the name GUEST (as iwasm --map-dir).
+                    Preopens are numbered from fd 3: every --dir, then every --map-dir;
+                    16 in all at most
   --function NAME   call the export NAME instead of _start; ARGS are its parameters
                     (as WAMR's iwasm -f takes them) and its results are printed on stdout
   --receipt FILE    when the run ends, write the secure world's signed receipt of it to
@@ -247,6 +259,10 @@ struct RunOptions {
     function: Option<Vec<u8>>,
     receipt: Option<OsString>,
     nonce: Option<Vec<u8>>,
+    /// `--dir` directories, in order.
+    dirs: Vec<OsString>,
+    /// `--map-dir` (guest name, host directory), in order.
+    map_dirs: Vec<(Vec<u8>, OsString)>,
     file: OsString,
     args: Vec<Vec<u8>>,
     help: bool,
@@ -291,6 +307,28 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
                 o.receipt = Some(v);
             }
             b"--nonce" => o.nonce = Some(nonce_value("run", value(&mut i).as_ref())?),
+            b"--dir" => match value(&mut i) {
+                Some(v) if !v.is_empty() => o.dirs.push(v),
+                _ => return Err(Failure::usage("--dir needs a directory")),
+            },
+            b"--map-dir" => {
+                let v =
+                    value(&mut i).ok_or_else(|| Failure::usage("--map-dir needs GUEST::HOST"))?;
+                let b = v.as_bytes();
+                let at = b.windows(2).position(|w| w == b"::");
+                match at {
+                    Some(at) if at > 0 && at + 2 < b.len() => o.map_dirs.push((
+                        b[..at].to_vec(),
+                        OsStr::from_bytes(&b[at + 2..]).to_os_string(),
+                    )),
+                    _ => {
+                        return Err(Failure::usage(format!(
+                            "--map-dir {}: give GUEST::HOST",
+                            v.to_string_lossy()
+                        )))
+                    }
+                }
+            }
             b"--" => {
                 i += 1;
                 break;
@@ -317,6 +355,11 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
             ))
         }
         _ => {}
+    }
+    if o.dirs.len() + o.map_dirs.len() > MAX_PREOPENS {
+        return Err(Failure::usage(format!(
+            "run: at most {MAX_PREOPENS} directories (--dir and --map-dir together)"
+        )));
     }
     o.file = args
         .get(i)
@@ -400,6 +443,15 @@ struct Output {
     stdin_error: Option<io::Error>,
     /// stdout and stderr bytes of the current drain.
     pending: [Vec<u8>; 2],
+    /// The directories granted with --dir/--map-dir, and the buffers of one request.
+    files: Option<Files>,
+}
+
+/// The file server of a run and the two buffers it works in (a request, a reply's data).
+struct Files {
+    server: FileServer,
+    request: Vec<u8>,
+    reply: Vec<u8>,
 }
 
 impl RunObserver for Output {
@@ -434,6 +486,22 @@ impl RunObserver for Output {
 
     fn cancel_requested(&mut self) -> bool {
         stopping() || self.error.is_some()
+    }
+
+    /// Performs the module's file request inside the granted directories and replies. A
+    /// request this side cannot read (the secure world never sends one) cancels the run.
+    fn file_request(&mut self, channel: &FileChannel<'_>) -> bool {
+        let Some(f) = self.files.as_mut() else {
+            return false;
+        };
+        let cap = channel.capacity();
+        f.request.resize(cap, 0);
+        f.reply.resize(cap, 0);
+        let Ok(req) = channel.read_request(&mut f.request) else {
+            return false;
+        };
+        let answer = f.server.serve(&req, &mut f.reply);
+        channel.write_reply(&answer.reply(req.seq, &f.reply))
     }
 
     /// Moves our stdin into the module's: one read of ours, as much as the ring has room
@@ -502,6 +570,25 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     let mut argv: Vec<&[u8]> = vec![o.file.as_bytes()];
     argv.extend(o.args.iter().map(Vec::as_slice));
     let env: Vec<&[u8]> = o.env.iter().map(Vec::as_slice).collect();
+    // Preopens: every --dir (named as written), then every --map-dir, as iwasm numbers them.
+    let mut grants: Vec<(Vec<u8>, OsString)> = o
+        .dirs
+        .iter()
+        .map(|d| (d.as_bytes().to_vec(), d.clone()))
+        .collect();
+    grants.extend(o.map_dirs.iter().cloned());
+    let (files, preopens) = if grants.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (server, preopens) = FileServer::new(&grants)
+            .map_err(|e| Failure::new(format!("cannot grant the directory {e}")))?;
+        let files = Files {
+            server,
+            request: Vec::new(),
+            reply: Vec::new(),
+        };
+        (Some(files), preopens)
+    };
     let req = RunRequest {
         entry: o.function.as_deref().unwrap_or(b""),
         args: &argv,
@@ -509,6 +596,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         ring_capacity: DEFAULT_RING_CAPACITY,
         receipt_nonce: o.nonce.as_deref(),
         stdin_capacity: Some(STDIN_CAPACITY),
+        files: files.as_ref().map(|_| preopens.as_slice()),
     };
     let need = area_size(file.len(), &req).ok_or_else(|| {
         Failure::usage(
@@ -537,6 +625,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         error: None,
         stdin_error: None,
         pending: [Vec::new(), Vec::new()],
+        files,
     };
     let mut receipt = vec![0u8; RECEIPT_TOKEN_MIN as usize];
     let outcome = {

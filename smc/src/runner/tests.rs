@@ -368,6 +368,7 @@ fn request(cap: u32) -> RunRequest<'static> {
         ring_capacity: cap,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     }
 }
 
@@ -644,6 +645,7 @@ fn bad_requests_and_states_are_errors() {
         ring_capacity: 1000,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
         ..req
     };
     assert_eq!(

@@ -168,6 +168,7 @@ pub(super) fn corpus_run(
         ring_capacity: 4096,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     };
     // RUN and RESUME go through the FP/SIMD probe: module code uses FP/SIMD at S-EL0, and the
     // normal world's V0-V31, FPCR and FPSR must come back intact every time.

@@ -102,6 +102,7 @@ fn baseline_figure() {
         ring_capacity: 4096,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     };
     let ran = (|| {
         let mut smc = Smc;
@@ -157,6 +158,7 @@ fn random_get_check(report: &mut Report) {
         ring_capacity: 4096,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     };
     let files = area(file_shm, RANDOM_AOT, file_area);
     let report_off = (file_area - 0x1000) as usize;
@@ -295,6 +297,7 @@ fn load_check(report: &mut Report) {
                 ring_capacity: 4096,
                 receipt_nonce: None,
                 stdin_capacity: None,
+                files: None,
             };
             let mut observer = FirstInterrupt { at: 0 };
             let outcome = session.run(
@@ -371,6 +374,7 @@ fn load_check(report: &mut Report) {
                 ring_capacity: 4096,
                 receipt_nonce: None,
                 stdin_capacity: None,
+                files: None,
             };
             let mut observer = FirstInterrupt { at: 0 };
             let ran = (each[0] == Status::Success.to_raw()).then(|| {

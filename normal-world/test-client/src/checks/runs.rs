@@ -116,6 +116,7 @@ pub(super) fn run_module(
         ring_capacity: cap,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     };
     with_loaded(file, |session, work, work_shm| {
         let mut observer = Messing {
@@ -355,6 +356,7 @@ pub(super) fn preempt_checks(report: &mut Report) {
         ring_capacity: 4096,
         receipt_nonce: None,
         stdin_capacity: None,
+        files: None,
     };
     let (Ok(file_shm), Ok(work_shm)) = (
         Smc.shm_register(spin.0, spin.1.div_ceil(0x1000) * 0x1000 + 0x1000),
@@ -446,6 +448,7 @@ fn receipt_run(
         ring_capacity: 4096,
         receipt_nonce: nonce,
         stdin_capacity: None,
+        files: None,
     };
     with_loaded(file, |session, work, _| {
         let before = session.receipt(work, 0, receipt);
@@ -581,6 +584,7 @@ pub(super) fn stdin_checks(report: &mut Report) {
         ring_capacity: 4096,
         receipt_nonce: None,
         stdin_capacity: Some(4096),
+        files: None,
     };
     let Some(place) = tzwasm_smc::runner::RunPlacement::new(0, &req) else {
         report.fail("stdin: placement", format_args!("the request does not fit"));

@@ -1,0 +1,135 @@
+//! A run's files ([`RunFiles`]): the file channel its RUN block named (docs/files.md), the
+//! module's descriptor table, and the one request in flight. A module's file call posts its
+//! request here and the run pauses with FILE_REQUEST; the tool answers in the channel and
+//! RESUMEs; the re-issued call finds its answer, which is copied out of shared memory once
+//! and checked ([`Channel::read_reply`]: sequence number, errno, data length) before the
+//! WASI layer uses it. Anything wrong in it is `EIO` for the module; the run goes on.
+
+use alloc::vec::Vec;
+use tzwasm_aot_loader::wasi::files::{FdTable, FileAnswer, FileOp, FileRequest};
+use tzwasm_aot_loader::wasi::{rights, Errno};
+use tzwasm_smc::files::{Channel, ChannelError, Request};
+
+/// The request waiting for its reply.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    seq: u64,
+    op: FileOp,
+    args: [u64; 6],
+}
+
+/// One run's file channel and descriptors.
+pub struct RunFiles {
+    channel: Channel<'static>,
+    table: FdTable,
+    in_flight: Option<InFlight>,
+    next_seq: u64,
+    /// The last call posted a request (its Pending is FILE_REQUEST).
+    posted: bool,
+}
+
+/// Why a channel was refused at RUN.
+#[derive(Debug)]
+pub enum FilesError {
+    /// The block or its preopen table is malformed.
+    Channel(ChannelError),
+    /// No memory for the table.
+    OutOfMemory,
+}
+
+impl RunFiles {
+    /// Attaches to the channel the tool formatted and copies its preopen table (once) into
+    /// a new descriptor table: each preopen a directory with WAMR's directory rights.
+    pub fn attach(channel: Channel<'static>) -> Result<Self, FilesError> {
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(channel.capacity())
+            .map_err(|_| FilesError::OutOfMemory)?;
+        buf.resize(channel.capacity(), 0);
+        let mut table = FdTable::new();
+        let mut failed = false;
+        channel
+            .read_preopens(&mut buf, |p| {
+                failed |= table
+                    .add_preopen(
+                        p.handle,
+                        p.name,
+                        rights::DIRECTORY_BASE,
+                        rights::DIRECTORY_INHERITING,
+                    )
+                    .is_err();
+            })
+            .map_err(FilesError::Channel)?;
+        if failed {
+            return Err(FilesError::OutOfMemory);
+        }
+        Ok(RunFiles {
+            channel,
+            table,
+            in_flight: None,
+            next_seq: 1,
+            posted: false,
+        })
+    }
+
+    /// The module's descriptors.
+    pub fn table(&mut self) -> &mut FdTable {
+        &mut self.table
+    }
+
+    /// Bytes of the channel's data area.
+    pub fn capacity(&self) -> usize {
+        self.channel.capacity()
+    }
+
+    /// Whether the last call posted a request; clears the mark.
+    pub fn take_posted(&mut self) -> bool {
+        core::mem::take(&mut self.posted)
+    }
+
+    /// The answer to `req` if it is the request in flight, else posts `req` (`None`).
+    pub fn file(&mut self, req: &FileRequest<'_>, out: &mut [u8]) -> Option<FileAnswer> {
+        let io = |_| FileAnswer {
+            errno: Errno::IO,
+            values: [0; 4],
+            len: 0,
+        };
+        if let Some(f) = self.in_flight.take() {
+            if f.op == req.op && f.args == req.args {
+                let answer = match self.channel.read_reply(f.seq, out.len(), out) {
+                    Ok(reply) => FileAnswer {
+                        errno: Errno(reply.errno),
+                        values: reply.values,
+                        len: reply.data.len(),
+                    },
+                    Err(e) => {
+                        log::info!("file reply to {:?} refused: {e:?}", f.op);
+                        io(())
+                    }
+                };
+                return Some(answer);
+            }
+            // Not the call that posted it (the run was cancelled and started again cannot
+            // happen: a new run has new RunFiles); post this one instead.
+        }
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        let request = Request {
+            seq,
+            op: req.op,
+            args: req.args,
+            path: req.path,
+            path2: req.path2,
+            data: req.data,
+        };
+        if !self.channel.write_request(&request) {
+            return Some(io(()));
+        }
+        self.in_flight = Some(InFlight {
+            seq,
+            op: req.op,
+            args: req.args,
+        });
+        self.posted = true;
+        None
+    }
+}
