@@ -126,8 +126,8 @@ $(FLASH_LINUX): $(TFA_LINUX_STAMP) $(BL32_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
 
 # The initramfs: busybox, /init, tzwasm.ko, the tool, examples and the in-guest tests.
 $(INITRAMFS): $(DEVICE_PUB) linux-tool $(LINUX_KO) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10) corpus-expected \
-		$(wildcard qemu/linux/*) | $(LINUX_SETUP_STAMP)
-	qemu/linux/mkinitramfs.sh $@ $(LINUX_ROOT) $(LINUX_KO) $(TOOL_BIN) \
+		files-expected $(wildcard qemu/linux/*) | $(LINUX_SETUP_STAMP)
+	FILES_DIR=$(FILES_DIR) qemu/linux/mkinitramfs.sh $@ $(LINUX_ROOT) $(LINUX_KO) $(TOOL_BIN) \
 		$(CORPUS_A64) $(CORPUS_EXPECT) $(LINUX_GUESTS) $(LINUX_HOSTILE) $(QEMU_W10)
 
 linux-image: $(FLASH_LINUX) $(INITRAMFS)
@@ -143,5 +143,5 @@ qemu-run: linux-image
 EXTRA_TESTS += linux-test
 linux-test: linux-image
 	TZWASM_BL32=$(BL32_BIN) TZWASM_DEVICE_SECRET=$(DEVICE_SECRET) CARGO="$(CARGO)" \
-		qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test \
+		TZWASM_FILES_DIR=$(FILES_DIR) qemu/linux/run-linux-test.sh $(FLASH_LINUX) $(INITRAMFS) $(LINUX_OUT)/test \
 		$(CORPUS_A64) $(CORPUS_EXPECT) $(BUILD)/linux/guests

@@ -1059,6 +1059,14 @@ impl Engine for FwEngine {
             }
         }
         if let Some((offset, len)) = block.file_channel() {
+            // Not over the input ring either (locate checked the RUN call's own ranges).
+            let overlaps = block.stdin_ring().is_some_and(|(o, l)| {
+                o < offset.saturating_add(len) && offset < o.saturating_add(l)
+            });
+            if overlaps {
+                log::info!("RUN: the file channel overlaps the input ring");
+                return Step::Refused(Status::InvalidParameter.into());
+            }
             let channel = match at.locate(offset, len) {
                 Ok(addr) => addr,
                 Err(r) => return Step::Refused(r),

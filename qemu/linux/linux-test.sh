@@ -14,7 +14,8 @@
 # (live quotas never add up to more than the pool), corpus (every manifest test against
 # iwasm's results), tee_imports (issue 12: the tzwasm imports with hostile arguments), seal_runs (sealed
 # data across runs and modules), attest, receipt (signed run receipts), provision (issue 12's
-# remote provisioning: a secret encrypted to a module's attested key, sealed, shown again), clean
+# remote provisioning: a secret encrypted to a module's attested key, sealed, shown again),
+# stdin (issue 13's streamed stdin), files (issue 13's file corpus against iwasm), clean
 # (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
@@ -1016,13 +1017,63 @@ case_stdin() {
     rm -f $tmp/in.bin
 }
 
+# Issue 13: the file corpus (guests/files/manifest.txt) under tzwasm --dir/--map-dir, against
+# WAMR iwasm's results recorded by `make files-expected`, with the AOT files of both
+# bounds-check modes (bc0: hardware bounds, bc1: software bounds checks). Each run gets a fresh
+# run directory (tools/wamr/files-lib.sh, as for iwasm) and must give iwasm's stdout, stderr,
+# exit code and the same directory contents afterwards.
+fdir=/usr/share/tzwasm/files
+case_files() {
+    if [ ! -f $fdir/manifest.txt ]; then fail files "no file corpus in the image"; return; fi
+    files_seed=$fdir/seed
+    . $fdir/files-lib.sh
+    total=0; bad=0; list=""
+    r=$tmp/files-run
+    while IFS='|' read -r test module args dirs want; do
+        case "$test" in ''|'#'*) continue ;; esac
+        for v in aarch64-bc0 aarch64-bc1; do
+            e=$fdir/expected/$v/$test
+            total=$((total + 1))
+            if ! flags=$(files_setup $r $fdir/$v/$module.aot "$dirs"); then
+                bad=$((bad + 1)); list="$list [$v/$test: setup failed]"; continue
+            fi
+            set -- run
+            for f in $flags; do set -- "$@" "$f"; done
+            set -- "$@" $module.aot --
+            for a in $args; do set -- "$@" "$(decode "$a")"; done
+            (cd $r && exec tzwasm "$@" >$tmp/f.out 2>$tmp/f.err </dev/null)
+            got=$?
+            files_tree $r $module.aot >$tmp/f.tree
+            want=$(($(cat $e/exit) % 256))
+            why=""
+            [ $got = $want ] || why="$why exit $got want $want;"
+            cmp -s $tmp/f.out $e/stdout || why="$why stdout differs;"
+            cmp -s $tmp/f.err $e/stderr || why="$why stderr differs ($(head -c 120 $tmp/f.err | tr '\n' ' '));"
+            cmp -s $tmp/f.tree $e/tree || why="$why tree differs ($(diff $e/tree $tmp/f.tree | grep '^[-+][^-+]' | head -3 | tr '\n' ' '));"
+            if [ -n "$why" ]; then
+                bad=$((bad + 1)); list="$list [$v/$test:$why]"
+                if [ -n "${FILES_KEEP:-}" ]; then
+                    mkdir -p $tmp/files-fail/$v/$test
+                    cp $tmp/f.out $tmp/f.err $tmp/f.tree $tmp/files-fail/$v/$test/
+                fi
+            fi
+        done
+    done <$fdir/manifest.txt
+    rm -rf $r
+    if [ $bad = 0 ] && [ $total -gt 0 ]; then
+        pass "files: $total runs of guests/files/manifest.txt (bc0 and bc1) equal WAMR iwasm --dir/--map-dir (stdout, stderr, exit, directory contents)"
+    else
+        fail files "$bad of $total differ:$list"
+    fi
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest receipt provision stdin corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest receipt provision stdin files corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 tzwasm info 2>&1 | grep '^firmware measurement: ' | sed 's/^/linux-test: /' # the host recomputes it
 for c in $cases; do

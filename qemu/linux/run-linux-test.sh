@@ -141,6 +141,36 @@ if [ -n "$corpus" ]; then
     host_case host-args c-hello-args "$corpus/c-hello.aot" -- one "two words" three
     host_case host-trap c-recursion-shadow-stack-overflow "$corpus/c-recursion.aot" -- 100000000
 fi
+# Issue 13: qemu/tzwasm-qemu --dir copies a host directory in and the module's changes back.
+# The counter module (guests/files/c/counter.c) in a copy of the seed "basic", twice: the
+# file on the host must count up, and nothing else in the directory change.
+files_dir_case() {
+    local aot=${TZWASM_FILES_DIR:-}/aarch64-bc0/files-c-counter.aot dir=$out/files-dir st1 st2 o1 o2
+    if [ ! -f "$aot" ]; then
+        echo "  [SKIP] host: qemu/tzwasm-qemu --dir: no $aot (TZWASM_FILES_DIR)"
+        return
+    fi
+    rm -rf "$dir" && mkdir -p "$dir/data"
+    cp -a "$here/../../guests/files/seed/basic/." "$dir/data/"
+    local before after
+    before=$(cd "$dir/data" && find . ! -name counter.txt | LC_ALL=C sort)
+    local c0
+    c0=$(cat "$dir/data/counter.txt")
+    o1=$(cd "$dir" && TZWASM_QEMU_NO_BUILD=1 "$here/../tzwasm-qemu" --dir data "$aot" -- data 2>"$dir/err1" </dev/null)
+    st1=$?
+    o2=$(cd "$dir" && TZWASM_QEMU_NO_BUILD=1 "$here/../tzwasm-qemu" --dir=data "$aot" -- data 2>"$dir/err2" </dev/null)
+    st2=$?
+    after=$(cd "$dir/data" && find . ! -name counter.txt | LC_ALL=C sort)
+    local want1="counter $c0 -> $((c0 + 1))" want2="counter $((c0 + 1)) -> $((c0 + 2))"
+    if [ "$st1$st2" = 00 ] && [ "$o1" = "$want1" ] && [ "$o2" = "$want2" ] &&
+        [ "$(cat "$dir/data/counter.txt")" = $((c0 + 2)) ] && [ "$before" = "$after" ]; then
+        echo "  [PASS] host: qemu/tzwasm-qemu --dir data counter: \"$o1\", then \"$o2\"; the host's data/counter.txt holds $((c0 + 2)), nothing else changed"
+    else
+        echo "  [FAIL] host: qemu/tzwasm-qemu --dir: exits $st1 $st2, stdout '$o1' / '$o2' (want '$want1' / '$want2'), counter.txt '$(cat "$dir/data/counter.txt")', stderr in $dir/err1, err2"
+        problems+=("qemu/tzwasm-qemu --dir")
+    fi
+}
+files_dir_case
 # issue11_case NAME DESCRIPTION WANT TZWASM-QEMU ARGS...: WANT is "EXIT|STDERR" alternatives
 # separated by newlines; the run must match one of them exactly (tzwasm-qemu's own lines, e.g.
 # a timeout or a crash on the secure console, never match).

@@ -1,4 +1,6 @@
-# Shared by the file corpus runners (issue 13): sourced, not run. Sets up a test's run
+# Shared by the file corpus runners (issue 13): sourced, not run, by bash on the host
+# (tools/wamr/files-expected.sh) and by busybox sh in the Linux guest (qemu/linux/linux-test.sh,
+# case files), so it is POSIX sh with busybox's find/stat/sha256sum. Sets up a test's run
 # directory from guests/files/manifest.txt's "dirs" field and writes the canonical listing
 # of what is in it afterwards. tools/wamr/files-expected.sh uses it for iwasm; a runner for
 # tzwasm uses the same two functions so that both see the same layout:
@@ -14,8 +16,8 @@
 # iwasm (WAMR) numbers the preopens from fd 3: every --dir first, then every --map-dir, in
 # the order given, whatever the order of the items.
 
-files_top=${files_top:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-files_seed=$files_top/guests/files/seed
+# The caller sets files_top (the checkout) or files_seed (the seed directories).
+files_seed=${files_seed:-${files_top:?files-lib.sh: set files_top or files_seed}/guests/files/seed}
 
 # files_setup <run> <module.aot> <dirs>: creates <run> afresh; prints the runner's directory
 # flags (iwasm syntax), one per line.
@@ -58,7 +60,7 @@ files_tree() {
     local run=$1 module=$2 p
     (
         cd "$run" || exit 1
-        find . -mindepth 1 ! -path "./$module" -printf '%P\n' | LC_ALL=C sort | while IFS= read -r p; do
+        find . -mindepth 1 ! -path "./$module" | sed 's|^\./||' | LC_ALL=C sort | while IFS= read -r p; do
             if [ -L "$p" ]; then printf 'l %s -> %s\n' "$p" "$(readlink "$p")"
             elif [ -d "$p" ]; then printf 'd %s\n' "$p"
             elif [ -f "$p" ]; then

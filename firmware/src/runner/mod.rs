@@ -269,7 +269,7 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
                 if id == RETURN_ID {
                     return Step::Finished(Ok(()));
                 }
-                let args: [u64; 8] = ctx.x[..8].try_into().unwrap_or([0; 8]);
+                let args = call_args(inst, ctx);
                 inst.platform.wasi.begin_call();
                 match inst.dispatch(id, &args) {
                     Ok(v) => ctx.x[0] = v,
@@ -329,6 +329,28 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
             }
         }
     }
+}
+
+/// The integer arguments of the module's call at an `svc`: x0..x7, then the words the
+/// AAPCS64 passes on the stack (from SP_EL0 up; WASI's `path_open` has 10 native arguments),
+/// each read only if it lies inside the instance's own stack window (else 0).
+fn call_args(inst: &Instance<'_, SecurePlatform>, ctx: &UserContext) -> [u64; 16] {
+    let mut args = [0u64; 16];
+    let (regs, stacked) = args.split_at_mut(8);
+    regs.copy_from_slice(ctx.x.get(..8).unwrap_or(&[0; 8]));
+    let (low, high) = inst.stack();
+    for (k, slot) in stacked.iter_mut().enumerate() {
+        let Some(at) = ctx.sp.checked_add(8 * k as u64) else {
+            break;
+        };
+        if at < low || at.checked_add(8).is_none_or(|end| end > high) || at % 8 != 0 {
+            break;
+        }
+        // SAFETY: an aligned word inside this instance's stack window, which is mapped RW
+        // (pool pages) in its address space, installed while the payload serves its SVCs.
+        *slot = unsafe { core::ptr::read_volatile(at as *const u64) };
+    }
+    args
 }
 
 /// CPUs executing module code right now.

@@ -452,6 +452,8 @@ struct Files {
     server: FileServer,
     request: Vec<u8>,
     reply: Vec<u8>,
+    /// TZWASM_TRACE_FILES set: every request and its answer on stderr.
+    trace: bool,
 }
 
 impl RunObserver for Output {
@@ -501,6 +503,20 @@ impl RunObserver for Output {
             return false;
         };
         let answer = f.server.serve(&req, &mut f.reply);
+        if f.trace {
+            eprintln!(
+                "tzwasm: file request {} {:?} {:x?} path {:?} path2 {:?} data {} bytes -> errno {} values {:x?} data {} bytes",
+                req.seq,
+                req.op,
+                req.args,
+                String::from_utf8_lossy(req.path),
+                String::from_utf8_lossy(req.path2),
+                req.data.len(),
+                answer.errno,
+                answer.values,
+                answer.len
+            );
+        }
         channel.write_reply(&answer.reply(req.seq, &f.reply))
     }
 
@@ -586,6 +602,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
             server,
             request: Vec::new(),
             reply: Vec::new(),
+            trace: std::env::var_os("TZWASM_TRACE_FILES").is_some(),
         };
         (Some(files), preopens)
     };
