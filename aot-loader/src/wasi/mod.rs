@@ -20,13 +20,14 @@
 //! # What the module sees
 //!
 //! - **File descriptors**: 0 (stdin), 1 (stdout) and 2 (stderr), and, for a host that gives
-//!   files ([`WasiHost::files`], [`files::FdTable`]), its preopened directories from fd 3:
-//!   `fd_prestat_get` and `fd_prestat_dir_name` answer from that table (a directory and its
-//!   name; `EINVAL` for a name buffer too short, as WAMR). The file and path functions do not
-//!   use it yet (docs/files.md). Without files, `fd_prestat_get` is `EBADF` for every fd,
-//!   which tells wasi-libc and Rust std there are none, so path-based calls never happen in
-//!   practice (each still returns an errno: `ENOTDIR` on fds 0-2, `EBADF` on any other fd).
-//!   Any other fd is `EBADF`.
+//!   files ([`WasiHost::files`], [`files::FdTable`]), its preopened directories from fd 3 and
+//!   what the module opens through them: `fd_prestat_get` and `fd_prestat_dir_name` answer
+//!   from that table (a directory and its name; `EINVAL` for a name buffer too short, as
+//!   WAMR), and every file and path call on fds 3 and up goes to `fs.rs` (rights, paths, one
+//!   [`WasiHost::file`] request per call; see there and docs/files.md). Without files,
+//!   `fd_prestat_get` is `EBADF` for every fd, which tells wasi-libc and Rust std there are
+//!   none, so path-based calls never happen in practice (each still returns an errno:
+//!   `ENOTDIR` on fds 0-2, `EBADF` on any other fd). The rest of this list is about stdio.
 //! - `fd_fdstat_get`: filetype from [`WasiHost::fd_filetype`] (character device by default, so
 //!   wasi-libc's `isatty` is true and C stdout is line buffered), flags 0, base rights
 //!   `fd_read | poll_fd_readwrite | fd_filestat_get` for stdin and
