@@ -35,7 +35,8 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 # isolation victim, one attacker per victim address with its .patch list, many symbols).
 LINUX_GUESTS := $(addprefix $(BUILD)/linux/guests/,spin.aot busy.aot externref-arg.aot \
 	table-copy-1m.aot tee-selftest.aot tee-demo.aot tee-demo-bc1.aot tee-provision.aot \
-	tee-provision-bc1.aot stdin-cat.aot stdin-repl.aot stdin-head1.aot stdin-pollin.aot)
+	tee-provision-bc1.aot stdin-cat.aot stdin-repl.aot stdin-head1.aot stdin-pollin.aot \
+	sealed-counter.aot sealed-counter-bc1.aot)
 LINUX_HOSTILE_DIR := $(BUILD)/hostile-aot/linux
 LINUX_ATTACKS := code data stack memory page2 stubs
 LINUX_HOSTILE := $(LINUX_HOSTILE_DIR)/isolation-victim.aot $(LINUX_HOSTILE_DIR)/many-symbols.aot \
@@ -53,6 +54,15 @@ $(BUILD)/linux/guests/stdin-%.aot: guests/stdin/%.c $(WAMRC)
 	@mkdir -p $(dir $@)
 	$(WASI_CC) $(WASI_CFLAGS) -o $(@:.aot=.wasm) $<
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+# The sealed directory's counter (guests/sealed, issue 13), and its twin with software bounds
+# checks: another file, so another measurement, so another module to the sealed directory.
+$(BUILD)/linux/guests/sealed-%.aot: guests/sealed/%.c $(WAMRC)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -o $(@:.aot=.wasm) $<
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+$(BUILD)/linux/guests/sealed-counter-bc1.aot: $(BUILD)/linux/guests/sealed-counter.aot
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ $(<:.aot=.wasm) >/dev/null
 
 # The tzwasm imports' self-test (guests/tee, with guests/include/tzwasm.h): a C module that
 # only runs under tzwasm (iwasm has no `tzwasm` imports), so it is not in the corpus.

@@ -37,6 +37,7 @@ pub mod cose;
 pub mod keys;
 pub mod receipt;
 pub mod seal;
+pub mod sealed_dir;
 
 pub use keys::{DeviceKeys, DeviceSecret, DEVICE_SECRET_LEN};
 

@@ -1075,13 +1075,28 @@ impl Engine for FwEngine {
             // locate), mapped NS RW for EL1 and pinned like the rings for as long as the run
             // can use it; the channel is dropped when the run ends.
             let region = unsafe { SharedRegion::new(channel as *mut u8, len as usize) };
+            let measurement = loaded
+                .instance
+                .platform
+                .evidence
+                .as_ref()
+                .map(|e| e.measurement);
+            // The sealed directory's key: the module's, on this device.
+            let key = || {
+                let id = tzwasm_firmware::identity::get()?;
+                tzwasm_attest::sealed_dir::DirKey::derive(&id.keys, &measurement?).ok()
+            };
             let attached = region
                 .map_err(|_| FilesError::Channel(ChannelError::Layout))
                 .and_then(|r| Channel::attach(r).map_err(FilesError::Channel))
-                .and_then(RunFiles::attach);
+                .and_then(|c| RunFiles::attach(c, key));
             match attached {
                 Ok(files) => loaded.instance.platform.wasi.set_files(files),
                 Err(FilesError::OutOfMemory) => return Step::Refused(Status::OutOfMemory.into()),
+                Err(FilesError::NoSealing) => {
+                    log::info!("RUN: a sealed directory needs the device secret");
+                    return Step::Refused(Status::NotSupported.into());
+                }
                 Err(FilesError::Channel(e)) => {
                     log::info!("RUN: file channel refused: {e:?}");
                     return Step::Refused(Status::InvalidParameter.into());

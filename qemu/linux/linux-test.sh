@@ -15,7 +15,8 @@
 # iwasm's results), tee_imports (issue 12: the tzwasm imports with hostile arguments), seal_runs (sealed
 # data across runs and modules), attest, receipt (signed run receipts), provision (issue 12's
 # remote provisioning: a secret encrypted to a module's attested key, sealed, shown again),
-# stdin (issue 13's streamed stdin), files (issue 13's file corpus against iwasm), clean
+# stdin (issue 13's streamed stdin), files (issue 13's file corpus against iwasm),
+# sealed_dir (issue 13's sealed directory), clean
 # (the secure pool is back to its baseline).
 ex=/usr/share/tzwasm/examples
 expected=/usr/share/tzwasm/expected
@@ -1067,13 +1068,74 @@ case_files() {
     fi
 }
 
+# Issue 13: the sealed directory (tzwasm run --sealed-dir). A counter kept across three runs;
+# the host directory holds only ciphertext under a hex name; another module (the same program
+# built with software bounds checks: another measurement) sees nothing of it; a flipped byte
+# and two swapped files read as EIO, the restored file reads again. Last it prints
+# "@SEALED NAME HEX VALUE" for the host's check after a reboot (run-linux-test.sh).
+case_sealed_dir() {
+    d=$tmp/sealed
+    rm -rf $d && mkdir -p $d
+    sc() { tzwasm run --sealed-dir $d "$@" 2>>$tmp/sd.err; }
+    : >$tmp/sd.err
+    o=$(sc sealed-counter.aot)/$(sc sealed-counter.aot)/$(sc sealed-counter.aot)
+    fa=$(ls $d)
+    why=""
+    [ "$o" = "counter.txt 1/counter.txt 2/counter.txt 3" ] || why="$why three runs gave '$o';"
+    [ "$(ls $d | wc -l)" = 1 ] || why="$why $(ls $d | wc -l) files in the host directory;"
+    case "$fa" in *counter*|'') why="$why host name '$fa' shows the name;" ;; esac
+    grep -q 3 $d/$fa 2>/dev/null && [ "$(wc -c <$d/$fa)" -lt 40 ] && why="$why the host file looks like plaintext;"
+    [ "$(wc -c <$d/$fa)" = 46 ] || why="$why host file of $(wc -c <$d/$fa) bytes (2 + 44 expected);"
+    [ "$(sc sealed-counter.aot list)" = counter.txt ] || why="$why list gave '$(sc sealed-counter.aot list)';"
+    # Another module: its own counter, and none of the first one's files.
+    ob=$(sc sealed-counter-bc1.aot)
+    [ "$ob" = "counter.txt 1" ] || why="$why the other module gave '$ob';"
+    [ "$(ls $d | wc -l)" = 2 ] || why="$why $(ls $d | wc -l) files after the other module;"
+    [ "$(sc sealed-counter-bc1.aot list)" = counter.txt ] || why="$why the other module lists '$(sc sealed-counter-bc1.aot list)';"
+    o=$(sc sealed-counter.aot)
+    [ "$o" = "counter.txt 4" ] || why="$why the first module after the other gave '$o';"
+    # A flipped byte: EIO (exit 5), never a wrong number; restored: reads again.
+    cp $d/$fa $tmp/sd.save
+    b=$(od -An -tu1 -j30 -N1 $d/$fa | tr -d ' ')
+    printf "$(printf '\\%03o' $((b ^ 1)))" | dd of=$d/$fa bs=1 seek=30 conv=notrunc 2>/dev/null
+    o=$(sc sealed-counter.aot); rc=$?
+    [ "$rc:$o" = "5:counter.txt: I/O error" ] || why="$why a flipped byte gave exit $rc '$o';"
+    cmp -s $d/$fa $tmp/sd.save && why="$why the byte was not flipped;"
+    cp $tmp/sd.save $d/$fa
+    o=$(sc sealed-counter.aot)
+    [ "$o" = "counter.txt 5" ] || why="$why the restored file gave '$o';"
+    # Two files swapped on the host: both EIO.
+    before=$(ls $d)
+    sc sealed-counter.aot a.txt >/dev/null
+    fx=$(ls $d | grep -vxF "$before")
+    before=$(ls $d)
+    sc sealed-counter.aot b.txt >/dev/null
+    fy=$(ls $d | grep -vxF "$before")
+    if [ -n "$fx" ] && [ -n "$fy" ]; then
+        mv $d/$fx $tmp/sd.x && mv $d/$fy $d/$fx && mv $tmp/sd.x $d/$fy
+        oa=$(sc sealed-counter.aot a.txt); ra=$?
+        ob=$(sc sealed-counter.aot b.txt); rb=$?
+        [ "$ra:$oa|$rb:$ob" = "5:a.txt: I/O error|5:b.txt: I/O error" ] || why="$why swapped files gave '$ra:$oa|$rb:$ob';"
+    else
+        why="$why a.txt/b.txt made no new host files ('$fx' '$fy');"
+    fi
+    [ -s $tmp/sd.err ] && why="$why stderr: $(head -c 200 $tmp/sd.err | tr '\n' ' ');"
+    if [ -z "$why" ]; then
+        pass "sealed_dir: a counter over 3 runs (1, 2, 3) kept as one 46-byte file under a hex name; another module sees only its own; a flipped byte and two swapped files read as EIO, the restored file reads again"
+        echo "@SEALED $fa $(od -An -tx1 -v $d/$fa | tr -d ' \n') 5"
+    else
+        fail sealed_dir "$why"
+    fi
+    rm -rf $d
+}
+
 case_clean() {
     used=$(pool_used)
     if [ -n "$used" ] && [ "$used" = "$pool_base" ]; then pass "clean: the secure pool is back at its baseline ($pool_base bytes: the info call's own session) after every case"
     else fail clean "pool in use: '${used}' bytes ($(tzwasm info 2>&1 | grep pool))"; fi
 }
 
-cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest receipt provision stdin files corpus clean}
+cases=${*:-hello args exit_codes trap large_output stream_10mib measure heap_too_small signals cancel_loop driver two_at_once unload_reload fair_use isolation externref_arg table_copy many_symbols quota_sum tee_imports seal_runs verify_rfc attest receipt provision stdin files sealed_dir corpus clean}
 echo "linux-test: $(uname -r), $(nproc) CPUs; $(tzwasm info 2>&1 | grep -E '^secure world')"
 tzwasm info 2>&1 | grep '^firmware measurement: ' | sed 's/^/linux-test: /' # the host recomputes it
 for c in $cases; do

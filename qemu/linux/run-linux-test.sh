@@ -136,6 +136,38 @@ provision_after_reboot() {
     fi
 }
 provision_after_reboot
+# Issue 13's sealed directory after a reboot: the guest's sealed_dir case printed "@SEALED NAME
+# HEX VALUE", its counter's host file; a second boot of the same image with that one file in a
+# directory runs the counter once more and must print VALUE + 1. Only the files persist.
+sealed_after_reboot() {
+    local dir=$out/sealed-reboot name hex value st got
+    read -r _ name hex value < <(tr -d '\r' <"$log" | grep -a '^@SEALED [0-9a-f]* [0-9a-f]* [0-9]*$' | tail -1)
+    if [ -z "${name:-}" ]; then
+        if tr -d '\r' <"$log" | grep -aq '^\[\(PASS\|FAIL\)\] sealed_dir'; then
+            echo "  [FAIL] host: sealed directory after a reboot: the guest's sealed_dir case printed no @SEALED line"
+            problems+=("sealed directory after a reboot")
+        else
+            echo "  [SKIP] host: sealed directory after a reboot: the guest did not run the sealed_dir case"
+        fi
+        return
+    fi
+    rm -rf "$dir" && mkdir -p "$dir/job/job/sealed"
+    python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$hex" >"$dir/job/job/sealed/$name"
+    printf 'cd /usr/share/tzwasm/examples && tzwasm run --sealed-dir /job/sealed sealed-counter.aot\n' >"$dir/job/job/run.sh"
+    (cd "$dir/job" && find . | cpio -o -H newc --owner=0:0 --quiet) >"$dir/job.cpio"
+    "$here/boot-linux.sh" test "$flash" "$initrd:$dir/job.cpio" "$dir" 180 job
+    st=$?
+    got=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDOUT@@$/,/^@@TZWASM-STDERR@@$/p' |
+        sed '1d;$d' | base64 -d 2>/dev/null)
+    if [ $st = 0 ] && [ "$got" = "counter.txt $((value + 1))" ] &&
+        "$here/../secure-log-check.sh" "$dir/secure.log" >/dev/null; then
+        echo "  [PASS] host: sealed directory after a reboot: the same image booted again counts on: \"$got\""
+    else
+        echo "  [FAIL] host: sealed directory after a reboot: QEMU exit $st, stdout '$got', want 'counter.txt $((value + 1))' (see $dir/console.log)"
+        problems+=("sealed directory after a reboot")
+    fi
+}
+sealed_after_reboot
 
 if [ -n "$corpus" ]; then
     host_case host-args c-hello-args "$corpus/c-hello.aot" -- one "two words" three

@@ -21,7 +21,7 @@ use crate::shared::SharedRegion;
 /// "TZWF".
 pub const MAGIC: u32 = u32::from_le_bytes(*b"TZWF");
 /// Layout version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes of the header before the data area.
 pub const HEADER_SIZE: usize = 256;
 /// The most a data area holds (and so the most one request moves).
@@ -162,14 +162,24 @@ pub struct Reply<'a> {
     pub data: &'a [u8],
 }
 
-/// A preopened directory as the tool lists it before RUN.
+/// A preopened directory as the tool lists it before RUN: per entry `u32 handle`, `u32
+/// flags` ([`PREOPEN_SEALED`]), `u32 name length`, the name, padded to 4 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Preopen<'a> {
     /// The tool's handle of the directory.
     pub handle: u32,
     /// The name the module sees (`fd_prestat_dir_name`).
     pub name: &'a [u8],
+    /// The sealed directory (`tzwasm run --sealed-dir`): the secure world keeps the module's
+    /// files in it encrypted, names included, and serves them itself (docs/files.md). Its
+    /// name must be [`SEALED_NAME`], and no other preopen may have that name.
+    pub sealed: bool,
 }
+
+/// Preopen flag: the sealed directory.
+pub const PREOPEN_SEALED: u32 = 1;
+/// The name the module sees the sealed directory under.
+pub const SEALED_NAME: &[u8] = b"/sealed";
 
 /// Why a channel's contents were refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,16 +229,18 @@ impl<'a> Channel<'a> {
         }
         let mut at = HEADER_SIZE;
         for p in preopens {
-            if p.name.is_empty() || p.name.len() > MAX_PATH {
+            if p.name.is_empty() || p.name.len() > MAX_PATH || p.sealed != (p.name == SEALED_NAME) {
                 return Err(ChannelError::Preopens);
             }
-            let end = at + 8 + p.name.len().next_multiple_of(4);
+            let end = at + 12 + p.name.len().next_multiple_of(4);
             if end > HEADER_SIZE + capacity {
                 return Err(ChannelError::Length);
             }
+            let flags = if p.sealed { PREOPEN_SEALED } else { 0 };
             ok &= mem.write_u32(at, p.handle)
-                && mem.write_u32(at + 4, p.name.len() as u32)
-                && mem.write_bytes(at + 8, p.name);
+                && mem.write_u32(at + 4, flags)
+                && mem.write_u32(at + 8, p.name.len() as u32)
+                && mem.write_bytes(at + 12, p.name);
             at = end;
         }
         ok &= mem.write_u32(4, VERSION)
@@ -288,15 +300,25 @@ impl<'a> Channel<'a> {
                     .ok_or(ChannelError::Length)
             };
             let handle = word(at)?;
-            let len = word(at + 4)? as usize;
-            if len == 0 || len > MAX_PATH {
+            let flags = word(at + 4)?;
+            let len = word(at + 8)? as usize;
+            if len == 0 || len > MAX_PATH || flags & !PREOPEN_SEALED != 0 {
                 return Err(ChannelError::Preopens);
             }
             let name = table
-                .get(at + 8..at + 8 + len)
+                .get(at + 12..at + 12 + len)
                 .ok_or(ChannelError::Length)?;
-            each(Preopen { handle, name });
-            at += 8 + len.next_multiple_of(4);
+            let sealed = flags & PREOPEN_SEALED != 0;
+            // The name "/sealed" means the sealed directory, and only that.
+            if sealed != (name == SEALED_NAME) {
+                return Err(ChannelError::Preopens);
+            }
+            each(Preopen {
+                handle,
+                name,
+                sealed,
+            });
+            at += 12 + len.next_multiple_of(4);
         }
         Ok(count)
     }

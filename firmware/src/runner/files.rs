@@ -5,9 +5,11 @@
 //! and checked ([`Channel::read_reply`]: sequence number, errno, data length) before the
 //! WASI layer uses it. Anything wrong in it is `EIO` for the module; the run goes on.
 
+use super::sealed::{SealedDir, SEALED_BIT, SEALED_DIR};
 use alloc::vec::Vec;
 use tzwasm_aot_loader::wasi::files::{FdTable, FileAnswer, FileOp, FileRequest};
 use tzwasm_aot_loader::wasi::{rights, Errno};
+use tzwasm_attest::sealed_dir::DirKey;
 use tzwasm_smc::files::{Channel, ChannelError, Request};
 
 /// The request waiting for its reply.
@@ -26,6 +28,8 @@ pub struct RunFiles {
     next_seq: u64,
     /// The last call posted a request (its Pending is FILE_REQUEST).
     posted: bool,
+    /// The sealed directory, if the tool granted one.
+    sealed: Option<SealedDir>,
 }
 
 /// Why a channel was refused at RUN.
@@ -35,23 +39,39 @@ pub enum FilesError {
     Channel(ChannelError),
     /// No memory for the table.
     OutOfMemory,
+    /// A sealed directory on a device without a device secret.
+    NoSealing,
 }
 
 impl RunFiles {
     /// Attaches to the channel the tool formatted and copies its preopen table (once) into
-    /// a new descriptor table: each preopen a directory with WAMR's directory rights.
-    pub fn attach(channel: Channel<'static>) -> Result<Self, FilesError> {
+    /// a new descriptor table: each preopen a directory with WAMR's directory rights. A
+    /// sealed preopen (at most one) gets the module's directory key from `sealing_key`.
+    pub fn attach(
+        channel: Channel<'static>,
+        sealing_key: impl FnOnce() -> Option<DirKey>,
+    ) -> Result<Self, FilesError> {
         let mut buf = Vec::new();
         buf.try_reserve_exact(channel.capacity())
             .map_err(|_| FilesError::OutOfMemory)?;
         buf.resize(channel.capacity(), 0);
         let mut table = FdTable::new();
         let mut failed = false;
+        let mut bad = false;
+        let mut sealed_host = None;
         channel
             .read_preopens(&mut buf, |p| {
+                // The tool's handles never reach into the secure world's own range.
+                bad |= p.handle >= SEALED_BIT || (p.sealed && sealed_host.is_some());
+                let handle = if p.sealed {
+                    sealed_host = Some(p.handle);
+                    SEALED_DIR
+                } else {
+                    p.handle
+                };
                 failed |= table
                     .add_preopen(
-                        p.handle,
+                        handle,
                         p.name,
                         rights::DIRECTORY_BASE,
                         rights::DIRECTORY_INHERITING,
@@ -59,15 +79,26 @@ impl RunFiles {
                     .is_err();
             })
             .map_err(FilesError::Channel)?;
+        if bad {
+            return Err(FilesError::Channel(ChannelError::Preopens));
+        }
         if failed {
             return Err(FilesError::OutOfMemory);
         }
+        let sealed = match sealed_host {
+            Some(host) => Some(SealedDir::new(
+                host,
+                sealing_key().ok_or(FilesError::NoSealing)?,
+            )),
+            None => None,
+        };
         Ok(RunFiles {
             channel,
             table,
             in_flight: None,
             next_seq: 1,
             posted: false,
+            sealed,
         })
     }
 
@@ -87,15 +118,55 @@ impl RunFiles {
     }
 
     /// The answer to `req` if it is the request in flight, else posts `req` (`None`).
+    /// Requests on the sealed directory and its files are the sealed directory's.
     pub fn file(&mut self, req: &FileRequest<'_>, out: &mut [u8]) -> Option<FileAnswer> {
         let io = |_| FileAnswer {
             errno: Errno::IO,
             values: [0; 4],
             len: 0,
         };
+        let err = |errno| FileAnswer {
+            errno,
+            values: [0; 4],
+            len: 0,
+        };
+        // Which handles the request names: its first argument, and the second directory of
+        // a rename or a link.
+        let mine = |h: u64| h >= u64::from(SEALED_BIT);
+        let second = match req.op {
+            FileOp::Rename => Some(req.args[1]),
+            FileOp::Link => Some(req.args[2]),
+            _ => None,
+        };
+        let sealed_first = mine(req.args[0]);
+        if sealed_first || second.is_some_and(mine) {
+            if req.op == FileOp::Link {
+                return Some(err(Errno::NOTSUP));
+            }
+            if second.is_some_and(|h| mine(h) != sealed_first) {
+                return Some(err(Errno::XDEV));
+            }
+            let Some(dir) = self.sealed.as_mut() else {
+                return Some(err(Errno::BADF));
+            };
+            return dir.file(
+                &self.channel,
+                &mut self.next_seq,
+                &mut self.posted,
+                req,
+                out,
+            );
+        }
         if let Some(f) = self.in_flight.take() {
             if f.op == req.op && f.args == req.args {
                 let answer = match self.channel.read_reply(f.seq, out.len(), out) {
+                    // An open's handle in the secure world's own range is a lie.
+                    Ok(reply)
+                        if f.op == FileOp::Open && reply.values[0] >= u64::from(SEALED_BIT) =>
+                    {
+                        log::info!("file reply to Open refused: handle {:#x}", reply.values[0]);
+                        io(())
+                    }
                     Ok(reply) => FileAnswer {
                         errno: Errno(reply.errno),
                         values: reply.values,

@@ -10,6 +10,7 @@
 //! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
 
 mod files;
+mod sealed;
 mod wasi;
 mod windows;
 

@@ -336,6 +336,7 @@ impl FileServer {
             preopens.push(Preopen {
                 handle,
                 name: name.as_ref(),
+                sealed: false,
             });
         }
         Ok((server, preopens))

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
-//!            [--dir DIR]... [--map-dir GUEST::HOST]...
+//!            [--dir DIR]... [--map-dir GUEST::HOST]... [--sealed-dir HOST]
 //!            [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 //! tzwasm info
 //! tzwasm measure [--heap SIZE] FILE.aot...
@@ -22,7 +22,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use tzwasm_smc::files::{Channel as FileChannel, MAX_PREOPENS};
+use tzwasm_smc::files::{Channel as FileChannel, MAX_PREOPENS, SEALED_NAME};
 use tzwasm_smc::ring::{Producer, Stream};
 use tzwasm_smc::runner::{
     area_size, attest_area_size, failed, load_report_offset, run_offset, Error as RunError, RunEnd,
@@ -77,7 +77,7 @@ commands:
 
 const RUN_USAGE: &str = "\
 usage: tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
-                  [--dir DIR]... [--map-dir GUEST::HOST]...
+                  [--dir DIR]... [--map-dir GUEST::HOST]... [--sealed-dir HOST]
                   [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 
 Loads FILE.aot into the secure world and runs it: its WASI main (_start), or the export NAME
@@ -99,8 +99,12 @@ options:
                     out of it). Repeatable; needs Linux 5.6 or later (openat2)
   --map-dir GUEST::HOST
                     grant the directory HOST under the name GUEST (as iwasm --map-dir).
-                    Preopens are numbered from fd 3: every --dir, then every --map-dir;
-                    16 in all at most
+                    Preopens are numbered from fd 3: every --dir, then every --map-dir,
+                    then --sealed-dir; 16 in all at most
+  --sealed-dir HOST the module sees a directory /sealed whose files only it can read, on
+                    this device: the secure world keeps them in HOST encrypted, names
+                    included (a changed, cut or swapped file reads as EIO; an older copy
+                    put back is not detected). Flat (no subdirectories), files up to 1 MiB
   --function NAME   call the export NAME instead of _start; ARGS are its parameters
                     (as WAMR's iwasm -f takes them) and its results are printed on stdout
   --receipt FILE    when the run ends, write the secure world's signed receipt of it to
@@ -263,6 +267,8 @@ struct RunOptions {
     dirs: Vec<OsString>,
     /// `--map-dir` (guest name, host directory), in order.
     map_dirs: Vec<(Vec<u8>, OsString)>,
+    /// `--sealed-dir`.
+    sealed_dir: Option<OsString>,
     file: OsString,
     args: Vec<Vec<u8>>,
     help: bool,
@@ -311,12 +317,24 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
                 Some(v) if !v.is_empty() => o.dirs.push(v),
                 _ => return Err(Failure::usage("--dir needs a directory")),
             },
+            b"--sealed-dir" => match value(&mut i) {
+                Some(v) if !v.is_empty() && o.sealed_dir.is_none() => o.sealed_dir = Some(v),
+                Some(v) if !v.is_empty() => {
+                    return Err(Failure::usage("--sealed-dir: give it once"))
+                }
+                _ => return Err(Failure::usage("--sealed-dir needs a directory")),
+            },
             b"--map-dir" => {
                 let v =
                     value(&mut i).ok_or_else(|| Failure::usage("--map-dir needs GUEST::HOST"))?;
                 let b = v.as_bytes();
                 let at = b.windows(2).position(|w| w == b"::");
                 match at {
+                    Some(at) if &b[..at] == SEALED_NAME => {
+                        return Err(Failure::usage(
+                            "--map-dir: the name /sealed is --sealed-dir's",
+                        ))
+                    }
                     Some(at) if at > 0 && at + 2 < b.len() => o.map_dirs.push((
                         b[..at].to_vec(),
                         OsStr::from_bytes(&b[at + 2..]).to_os_string(),
@@ -356,7 +374,10 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
         }
         _ => {}
     }
-    if o.dirs.len() + o.map_dirs.len() > MAX_PREOPENS {
+    if o.dirs.iter().any(|d| d.as_bytes() == SEALED_NAME) {
+        return Err(Failure::usage("--dir: the name /sealed is --sealed-dir's"));
+    }
+    if o.dirs.len() + o.map_dirs.len() + usize::from(o.sealed_dir.is_some()) > MAX_PREOPENS {
         return Err(Failure::usage(format!(
             "run: at most {MAX_PREOPENS} directories (--dir and --map-dir together)"
         )));
@@ -593,11 +614,20 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         .map(|d| (d.as_bytes().to_vec(), d.clone()))
         .collect();
     grants.extend(o.map_dirs.iter().cloned());
+    if let Some(d) = &o.sealed_dir {
+        grants.push((SEALED_NAME.to_vec(), d.clone()));
+    }
     let (files, preopens) = if grants.is_empty() {
         (None, Vec::new())
     } else {
-        let (server, preopens) = FileServer::new(&grants)
+        let (server, mut preopens) = FileServer::new(&grants)
             .map_err(|e| Failure::new(format!("cannot grant the directory {e}")))?;
+        // The last grant is the sealed directory: the secure world keeps its files.
+        if o.sealed_dir.is_some() {
+            if let Some(p) = preopens.last_mut() {
+                p.sealed = true;
+            }
+        }
         let files = Files {
             server,
             request: Vec::new(),

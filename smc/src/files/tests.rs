@@ -19,10 +19,12 @@ fn request_and_reply_round_trip() {
         Preopen {
             handle: 7,
             name: b"data",
+            sealed: false,
         },
         Preopen {
             handle: 9,
             name: b"/tmp/x",
+            sealed: false,
         },
     ];
     let tool = Channel::format(mem, &pre).unwrap();
@@ -133,6 +135,7 @@ fn hostile_requests_and_layouts_are_refused() {
     let many = [Preopen {
         handle: 1,
         name: b"d",
+        sealed: false,
     }; MAX_PREOPENS + 1];
     assert_eq!(
         Channel::format(mem, &many).err(),
@@ -141,9 +144,41 @@ fn hostile_requests_and_layouts_are_refused() {
     let empty = [Preopen {
         handle: 1,
         name: b"",
+        sealed: false,
     }];
     assert_eq!(
         Channel::format(mem, &empty).err(),
+        Some(ChannelError::Preopens)
+    );
+    // "/sealed" is the sealed directory's name, and the sealed directory has no other.
+    for (name, sealed) in [(&b"/sealed"[..], false), (b"data", true)] {
+        let p = [Preopen {
+            handle: 1,
+            name,
+            sealed,
+        }];
+        assert_eq!(Channel::format(mem, &p).err(), Some(ChannelError::Preopens));
+    }
+    let sealed = [Preopen {
+        handle: 4,
+        name: b"/sealed",
+        sealed: true,
+    }];
+    let ch = Channel::format(mem, &sealed).unwrap();
+    let mut buf = [0u8; 8192];
+    let mut seen = Vec::new();
+    ch.read_preopens(&mut buf, |p| seen.push((p.handle, p.sealed)))
+        .unwrap();
+    assert_eq!(seen, [(4, true)]);
+    // The flag cleared behind the secure world's back (or set on another name): refused.
+    assert!(mem.write_u32(HEADER_SIZE + 4, 0));
+    assert_eq!(
+        ch.read_preopens(&mut buf, |_| {}).err(),
+        Some(ChannelError::Preopens)
+    );
+    assert!(mem.write_u32(HEADER_SIZE + 4, 2));
+    assert_eq!(
+        ch.read_preopens(&mut buf, |_| {}).err(),
         Some(ChannelError::Preopens)
     );
     let ok = Channel::format(mem, &[]).unwrap();

@@ -718,3 +718,34 @@ fn a_failed_secure_world_is_an_error_with_its_message() {
     let e = Session::open(&mut fake, 1 << 20).unwrap_err();
     assert!(matches!(e, Error::Failed(m) if m.as_bytes() == FAIL_MESSAGE));
 }
+
+#[test]
+fn a_run_with_files_formats_the_channel_with_its_preopens() {
+    use crate::files::Preopen;
+    let file = *b"AOT\0module";
+    let pre = [
+        Preopen {
+            handle: 1,
+            name: b"data",
+            sealed: false,
+        },
+        Preopen {
+            handle: 2,
+            name: b"/sealed",
+            sealed: true,
+        },
+    ];
+    let mut req = request(4096);
+    req.files = Some(&pre);
+    let size = area_size(file.len(), &req).unwrap();
+    let mut memory = Memory::new(size / PAGE_SIZE);
+    let area = memory.area(SHM);
+    let mut fake = Fake::new(area.mem, b"out", End::Exit(0));
+    let mut sink = Sink::default();
+    let result = {
+        let mut session = Session::open(&mut fake, 1 << 20).unwrap();
+        session.load(&area, &file).unwrap();
+        session.run(&area, run_offset(file.len()).unwrap(), &req, &mut sink)
+    };
+    assert!(result.is_ok(), "{result:?}");
+}
