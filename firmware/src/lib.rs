@@ -23,6 +23,7 @@ pub mod drbg;
 pub mod esr;
 pub mod exception;
 pub mod failstop;
+pub mod files;
 pub mod handles;
 pub mod identity;
 pub mod layout;

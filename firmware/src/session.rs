@@ -20,7 +20,6 @@ use crate::heap::POOL;
 use crate::runner::{resume as resume_run, start, Cursor, Step as RunnerStep};
 use crate::runner::{running, RUNS_NOW, RUNS_PEAK};
 use crate::runner::{text, SecurePlatform};
-use crate::runner::{FilesError, RunFiles};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -31,6 +30,7 @@ use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::runtime::Stop;
 use tzwasm_aot_loader::runtime::{footprint, Instance, InstanceConfig, InstantiateError};
 use tzwasm_aot_loader::{parse, Arch};
+use tzwasm_firmware::files::{FilesError, RunFiles};
 use tzwasm_firmware::handles::try_boxed;
 use tzwasm_firmware::quota::Account;
 use tzwasm_firmware::sessions::{
@@ -1089,7 +1089,7 @@ impl Engine for FwEngine {
             let attached = region
                 .map_err(|_| FilesError::Channel(ChannelError::Layout))
                 .and_then(|r| Channel::attach(r).map_err(FilesError::Channel))
-                .and_then(|c| RunFiles::attach(c, key));
+                .and_then(|c| RunFiles::attach(c, key, crate::platform::random));
             match attached {
                 Ok(files) => loaded.instance.platform.wasi.set_files(files),
                 Err(FilesError::OutOfMemory) => return Step::Refused(Status::OutOfMemory.into()),

@@ -1,20 +1,18 @@
 //! Running a WAMR AOT module in the secure world: the `tzwasm-aot-loader` runtime's
 //! [`Instance`] on the secure [`SecurePlatform`] (windows.rs: the instance's own address space,
 //! its windows and entry stubs) with a [`wasi::RunWasi`] host (wasi.rs: args, environment, output
-//! ring, clocks; files.rs: the file channel and the module's descriptors), and the run loop around [`crate::el0::run`]: enter an export at S-EL0, serve
-//! its helper and import SVCs, and stop on return, trap, a full output ring or a pending
-//! normal-world interrupt, with the module's registers saved in a [`Cursor`] for RESUME. Faults
-//! are reported as (window, offset), never as secure virtual addresses.
+//! ring, clocks; the file channel and the module's descriptors are the library's
+//! [`tzwasm_firmware::files::RunFiles`]), and the run loop around [`crate::el0::run`]: enter an
+//! export at S-EL0, serve its helper and import SVCs, and stop on return, trap, a full output
+//! ring or a pending normal-world interrupt, with the module's registers saved in a [`Cursor`]
+//! for RESUME. Faults are reported as (window, offset), never as secure virtual addresses.
 //!
 //! LOAD instantiates with it (session.rs). TEST_RUN (test builds) also runs `_start`, with
 //! the module's stdout/stderr going to the secure log until RUN and the output ring exist.
 
-mod files;
-mod sealed;
 mod wasi;
 mod windows;
 
-pub use files::{FilesError, RunFiles};
 pub use windows::SecurePlatform;
 
 use alloc::string::String;

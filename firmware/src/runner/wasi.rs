@@ -5,7 +5,6 @@
 //! secure counter as its clocks; the DRBG as `random_get`; and sleeps that give the CPU back
 //! when a normal-world interrupt is pending.
 
-use super::files::RunFiles;
 use super::RUNS_PEAK;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -13,6 +12,7 @@ use core::sync::atomic::Ordering;
 use tzwasm_aot_loader::wasi::files::{FdTable, FileAnswer, FileRequest};
 use tzwasm_aot_loader::wasi::{Errno, Input, WasiHost};
 use tzwasm_attest::receipt::StreamDigest;
+use tzwasm_firmware::files::RunFiles;
 use tzwasm_smc::ring::{Consumer, Producer, Stream, FLAG_FINISHED};
 
 /// The module's WASI view of the world for one run: its arguments and environment (copied

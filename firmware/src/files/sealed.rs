@@ -8,6 +8,10 @@
 //!   to a temporary name then renamed over the old one, at every change (write-through), so
 //!   what is in HOST is always a complete sealed file. A blob that does not open (changed,
 //!   cut, swapped with another file, another module's or device's) is `EIO`.
+//! - Each open descriptor holds its own plaintext: two descriptors of one file do not see
+//!   each other's writes, and each change stores its own whole copy. A descriptor whose file
+//!   is renamed stores under the new name; one whose name is unlinked or renamed over keeps
+//!   its contents in secure memory only, as an unlinked file, and never brings the name back.
 //! - The directory is flat: files only (`mkdir`, links and symlinks are `ENOTSUP`), names of
 //!   at most 100 bytes; times are not kept (0).
 //! - One module call may need many host requests (open, reads, close; a temporary file,
@@ -47,6 +51,9 @@ struct SealedFile {
     data: Vec<u8>,
     pos: u64,
     append: bool,
+    /// Its name was unlinked or renamed over: changes stay in secure memory, as for an
+    /// unlinked inode, and never bring the name back in HOST.
+    detached: bool,
 }
 
 /// One answer of the tool, or a nonce drawn, as a job recorded it.
@@ -92,6 +99,8 @@ struct Io<'j> {
     cursor: usize,
     next_seq: &'j mut u64,
     posted: &'j mut bool,
+    /// Where nonces come from (the platform's random source).
+    random: fn(&mut [u8]),
 }
 
 impl Io<'_> {
@@ -155,7 +164,7 @@ impl Io<'_> {
             return Ok(*n);
         }
         let mut n = [0u8; NONCE_LEN];
-        crate::platform::random(&mut n);
+        (self.random)(&mut n);
         self.job.log.try_reserve(1).map_err(nomem)?;
         self.job.log.push(Entry::Nonce(n));
         self.cursor += 1;
@@ -239,16 +248,20 @@ pub struct SealedDir {
     key: DirKey,
     files: Vec<Option<SealedFile>>,
     job: Option<Job>,
+    /// Fills a buffer with random bytes (the sealing nonces).
+    random: fn(&mut [u8]),
 }
 
 impl SealedDir {
-    /// The sealed directory kept in the tool's directory `host` with `key`.
-    pub fn new(host: u32, key: DirKey) -> Self {
+    /// The sealed directory kept in the tool's directory `host` with `key`, drawing its
+    /// nonces from `random`.
+    pub fn new(host: u32, key: DirKey, random: fn(&mut [u8])) -> Self {
         SealedDir {
             host,
             key,
             files: Vec::new(),
             job: None,
+            random,
         }
     }
 
@@ -282,6 +295,7 @@ impl SealedDir {
                 cursor: 0,
                 next_seq,
                 posted,
+                random: self.random,
             };
             self.serve(&mut io, req, out)
         };
@@ -307,6 +321,15 @@ impl SealedDir {
             .get_mut(i as usize)
             .and_then(Option::as_mut)
             .ok_or(Halt::Fail(Errno::BADF))
+    }
+
+    /// After `name` left HOST (unlinked, or renamed over), its open files no longer store.
+    fn detach(&mut self, name: &[u8]) {
+        for f in self.files.iter_mut().flatten() {
+            if f.name == name {
+                f.detached = true;
+            }
+        }
     }
 
     fn host_name(&self, name: &[u8]) -> Result<([u8; MAX_HOST_NAME], usize), Halt> {
@@ -534,6 +557,7 @@ impl SealedDir {
                     data,
                     pos: 0,
                     append: fdflags & FDFLAG_APPEND != 0,
+                    detached: false,
                 };
                 let slot = match self.files.iter().position(Option::is_none) {
                     Some(i) => i,
@@ -582,7 +606,10 @@ impl SealedDir {
                     &[],
                 )?;
                 match Errno(errno) {
-                    Errno::SUCCESS => Ok(ok([0; 4], 0)),
+                    Errno::SUCCESS => {
+                        self.detach(name);
+                        Ok(ok([0; 4], 0))
+                    }
                     Errno::NOENT => Err(Halt::Fail(Errno::NOENT)),
                     _ => Err(Halt::Fail(Errno::IO)),
                 }
@@ -604,6 +631,18 @@ impl SealedDir {
                     hn.get(..n).unwrap_or_default(),
                     &[],
                 )?;
+                // Open files follow: those of `new` are replaced, those of `old` renamed.
+                self.detach(new);
+                for f in self.files.iter_mut().flatten() {
+                    if f.name == old {
+                        f.name.clear();
+                        if f.name.try_reserve_exact(new.len()).is_ok() {
+                            f.name.extend_from_slice(new);
+                        } else {
+                            f.detached = true;
+                        }
+                    }
+                }
                 Ok(ok([0; 4], 0))
             }
             FileOp::Readdir if on_dir => {
@@ -657,14 +696,15 @@ impl SealedDir {
                     dst.copy_from_slice(src);
                 }
                 if req.op == FileOp::Read {
-                    f.pos = from as u64 + n as u64;
+                    // A read at or past the end leaves the position where it was.
+                    f.pos = at.saturating_add(n as u64);
                 }
                 Ok(ok([0; 4], n))
             }
             FileOp::Write | FileOp::Pwrite => {
-                let (name, mut data, pos, append) = {
+                let (name, mut data, pos, append, detached) = {
                     let f = self.file_mut(a[0])?;
-                    (f.name.clone(), f.data.clone(), f.pos, f.append)
+                    (f.name.clone(), f.data.clone(), f.pos, f.append, f.detached)
                 };
                 let at = match (req.op, append) {
                     (FileOp::Pwrite, _) => a[1],
@@ -683,7 +723,9 @@ impl SealedDir {
                 if let Some(dst) = data.get_mut(at..end) {
                     dst.copy_from_slice(req.data);
                 }
-                self.store(io, &name, &data)?;
+                if !detached {
+                    self.store(io, &name, &data)?;
+                }
                 let f = self.file_mut(a[0])?;
                 f.data = data;
                 if req.op == FileOp::Write {
@@ -711,9 +753,9 @@ impl SealedDir {
                 Ok(ok([0; 4], n))
             }
             FileOp::SetSize | FileOp::Allocate => {
-                let (name, mut data) = {
+                let (name, mut data, detached) = {
                     let f = self.file_mut(a[0])?;
-                    (f.name.clone(), f.data.clone())
+                    (f.name.clone(), f.data.clone(), f.detached)
                 };
                 let size = if req.op == FileOp::SetSize {
                     a[1]
@@ -730,7 +772,9 @@ impl SealedDir {
                     data.try_reserve(size - data.len()).map_err(nomem)?;
                 }
                 data.resize(size, 0);
-                self.store(io, &name, &data)?;
+                if !detached {
+                    self.store(io, &name, &data)?;
+                }
                 self.file_mut(a[0])?.data = data;
                 Ok(ok([0; 4], 0))
             }

@@ -4,9 +4,22 @@
 //! RESUMEs; the re-issued call finds its answer, which is copied out of shared memory once
 //! and checked ([`Channel::read_reply`]: sequence number, errno, data length) before the
 //! WASI layer uses it. Anything wrong in it is `EIO` for the module; the run goes on.
+//!
+//! Calls on the sealed directory and its files are served by the `sealed` submodule
+//! (files/sealed.rs: `SealedDir`). The firmware binary's WASI host (runner/wasi.rs) calls
+//! [`RunFiles::file`] per module file call, and its RUN engine (session.rs) attaches the
+//! channel with the module's directory key and the platform's random source. Nothing here
+//! needs the binary, so it is tested on the host (files/tests.rs: against the tool's real
+//! file server, through a real channel).
 
-use super::sealed::{SealedDir, SEALED_BIT, SEALED_DIR};
+mod sealed;
+#[cfg(test)]
+mod tests;
+
+pub use sealed::{MAX_FILE, SEALED_BIT, SEALED_DIR};
+
 use alloc::vec::Vec;
+use sealed::SealedDir;
 use tzwasm_aot_loader::wasi::files::{FdTable, FileAnswer, FileOp, FileRequest};
 use tzwasm_aot_loader::wasi::{rights, Errno};
 use tzwasm_attest::sealed_dir::DirKey;
@@ -46,10 +59,12 @@ pub enum FilesError {
 impl RunFiles {
     /// Attaches to the channel the tool formatted and copies its preopen table (once) into
     /// a new descriptor table: each preopen a directory with WAMR's directory rights. A
-    /// sealed preopen (at most one) gets the module's directory key from `sealing_key`.
+    /// sealed preopen (at most one) gets the module's directory key from `sealing_key`, and
+    /// draws the nonces it seals with from `random` (the platform's random source).
     pub fn attach(
         channel: Channel<'static>,
         sealing_key: impl FnOnce() -> Option<DirKey>,
+        random: fn(&mut [u8]),
     ) -> Result<Self, FilesError> {
         let mut buf = Vec::new();
         buf.try_reserve_exact(channel.capacity())
@@ -89,6 +104,7 @@ impl RunFiles {
             Some(host) => Some(SealedDir::new(
                 host,
                 sealing_key().ok_or(FilesError::NoSealing)?,
+                random,
             )),
             None => None,
         };
