@@ -266,6 +266,26 @@ mod tests {
     }
 
     #[test]
+    fn another_device_reads_nothing() {
+        let other = DeviceKeys::derive(&crate::DeviceSecret::new([8u8; 32])).unwrap();
+        let theirs = DirKey::derive(&other, &[1; 32]).unwrap();
+        let k = key(1);
+        let mut host = [0u8; MAX_HOST_NAME];
+        let n = k.encode_name(b"counter.txt", &mut host).unwrap();
+        let mut name = [0u8; MAX_NAME];
+        assert_eq!(theirs.decode_name(&host[..n], &mut name), None);
+        let mut blob = [0u8; 64];
+        let len = k
+            .seal_file(b"counter.txt", &[1; NONCE_LEN], b"7\n", &mut blob)
+            .unwrap();
+        let mut out = [0u8; 16];
+        assert_eq!(
+            theirs.open_file(b"counter.txt", &blob[..len], &mut out),
+            Err(Error::Unseal)
+        );
+    }
+
+    #[test]
     fn contents_open_only_under_their_name_key_and_bytes() {
         let k = key(1);
         let nonce = [9u8; NONCE_LEN];
