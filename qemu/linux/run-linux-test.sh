@@ -102,12 +102,31 @@ open(sys.argv[3], "wb").write(a + bytes(-len(a) % 4) + b)' "$initrd" "$dir/job.c
 }
 no_secure_world
 
+# job_boot DIR: boots the image once more in job mode with DIR/job (holding job/run.sh and
+# anything it needs) as an extra cpio; sets job_st (QEMU's exit status), job_out and job_err
+# (the job's stdout and stderr, from the console's base64 sections).
+job_boot() {
+    local dir=$1
+    (cd "$dir/job" && find . | cpio -o -H newc --owner=0:0 --quiet) >"$dir/job.cpio"
+    "$here/boot-linux.sh" test "$flash" "$initrd:$dir/job.cpio" "$dir" 180 job
+    job_st=$?
+    section() {
+        tr -d '\r' <"$dir/console.log" | sed -n "/^@@TZWASM-$1@@\$/,/^@@TZWASM-\(STDERR\|DIR [0-9]*\|EXIT [0-9]*\)@@\$/p" |
+            sed '1d;$d' | base64 -d 2>/dev/null
+    }
+    job_out=$(section STDOUT)
+    job_err=$(section STDERR)
+    # A job whose command failed counts as a failed boot.
+    if [ "$job_st" = 0 ] && ! grep -q '^@@TZWASM-EXIT 0@@' <(tr -d '\r' <"$dir/console.log"); then
+        job_st="0, the job exited non-zero"
+    fi
+}
 # Issue 12's remote provisioning after a reboot: the guest's provision case printed
 # "@PROVISION SEALED_SECRET DIGEST"; a second boot of the same flash image (same device, same
 # firmware), in job mode, runs `tee-provision.aot show` on that blob and must print the same
 # SHA-256. The secure world keeps nothing between boots: the blob is all the state there is.
 provision_after_reboot() {
-    local dir=$out/provision-reboot blob digest st got err
+    local dir=$out/provision-reboot blob digest
     read -r _ blob digest < <(tr -d '\r' <"$log" | grep -a '^@PROVISION [0-9a-f]* [0-9a-f]\{64\}$' | tail -1)
     if [ -z "${blob:-}" ]; then
         if tr -d '\r' <"$log" | grep -aq '^\[\(PASS\|FAIL\)\] remote provisioning'; then
@@ -120,18 +139,12 @@ provision_after_reboot() {
     fi
     rm -rf "$dir" && mkdir -p "$dir/job/job"
     printf 'cd /usr/share/tzwasm/examples && tzwasm run tee-provision.aot show %s\n' "$blob" >"$dir/job/job/run.sh"
-    (cd "$dir/job" && find . | cpio -o -H newc --owner=0:0 --quiet) >"$dir/job.cpio"
-    "$here/boot-linux.sh" test "$flash" "$initrd:$dir/job.cpio" "$dir" 180 job
-    st=$?
-    got=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDOUT@@$/,/^@@TZWASM-STDERR@@$/p' |
-        sed '1d;$d' | base64 -d 2>/dev/null)
-    err=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDERR@@$/,/^@@TZWASM-EXIT/p' |
-        sed '1d;$d' | base64 -d 2>/dev/null)
-    if [ $st = 0 ] && grep -q '^@@TZWASM-EXIT 0@@' <(tr -d '\r' <"$dir/console.log") &&
-        [ "$got" = "secret-sha256: $digest" ] && "$here/../secure-log-check.sh" "$dir/secure.log" >/dev/null; then
-        echo "  [PASS] host: provisioned secret after a reboot: the same image booted again, tee-provision.aot show -> \"$got\" (as in the first boot)"
+    job_boot "$dir"
+    if [ "$job_st" = 0 ] && [ "$job_out" = "secret-sha256: $digest" ] &&
+        "$here/../secure-log-check.sh" "$dir/secure.log" >/dev/null; then
+        echo "  [PASS] host: provisioned secret after a reboot: the same image booted again, tee-provision.aot show -> \"$job_out\" (as in the first boot)"
     else
-        echo "  [FAIL] host: provisioned secret after a reboot: QEMU exit $st, stdout '$got', stderr '$err', want 'secret-sha256: $digest' (see $dir/console.log, $dir/secure.log)"
+        echo "  [FAIL] host: provisioned secret after a reboot: QEMU exit $job_st, stdout '$job_out', stderr '$job_err', want 'secret-sha256: $digest' (see $dir/console.log, $dir/secure.log)"
         problems+=("provisioned secret after a reboot")
     fi
 }
@@ -140,7 +153,7 @@ provision_after_reboot
 # HEX VALUE", its counter's host file; a second boot of the same image with that one file in a
 # directory runs the counter once more and must print VALUE + 1. Only the files persist.
 sealed_after_reboot() {
-    local dir=$out/sealed-reboot name hex value st got
+    local dir=$out/sealed-reboot name hex value
     read -r _ name hex value < <(tr -d '\r' <"$log" | grep -a '^@SEALED [0-9a-f]* [0-9a-f]* [0-9]*$' | tail -1)
     if [ -z "${name:-}" ]; then
         if tr -d '\r' <"$log" | grep -aq '^\[\(PASS\|FAIL\)\] sealed_dir'; then
@@ -154,16 +167,12 @@ sealed_after_reboot() {
     rm -rf "$dir" && mkdir -p "$dir/job/job/sealed"
     python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$hex" >"$dir/job/job/sealed/$name"
     printf 'cd /usr/share/tzwasm/examples && tzwasm run --sealed-dir /job/sealed sealed-counter.aot\n' >"$dir/job/job/run.sh"
-    (cd "$dir/job" && find . | cpio -o -H newc --owner=0:0 --quiet) >"$dir/job.cpio"
-    "$here/boot-linux.sh" test "$flash" "$initrd:$dir/job.cpio" "$dir" 180 job
-    st=$?
-    got=$(tr -d '\r' <"$dir/console.log" | sed -n '/^@@TZWASM-STDOUT@@$/,/^@@TZWASM-STDERR@@$/p' |
-        sed '1d;$d' | base64 -d 2>/dev/null)
-    if [ $st = 0 ] && [ "$got" = "counter.txt $((value + 1))" ] &&
+    job_boot "$dir"
+    if [ "$job_st" = 0 ] && [ "$job_out" = "counter.txt $((value + 1))" ] &&
         "$here/../secure-log-check.sh" "$dir/secure.log" >/dev/null; then
-        echo "  [PASS] host: sealed directory after a reboot: the same image booted again counts on: \"$got\""
+        echo "  [PASS] host: sealed directory after a reboot: the same image booted again counts on: \"$job_out\""
     else
-        echo "  [FAIL] host: sealed directory after a reboot: QEMU exit $st, stdout '$got', want 'counter.txt $((value + 1))' (see $dir/console.log)"
+        echo "  [FAIL] host: sealed directory after a reboot: QEMU exit $job_st, stdout '$job_out', stderr '$job_err', want 'counter.txt $((value + 1))' (see $dir/console.log)"
         problems+=("sealed directory after a reboot")
     fi
 }

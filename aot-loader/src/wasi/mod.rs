@@ -311,17 +311,17 @@ pub const FILETYPE_REGULAR_FILE: u8 = 4;
 pub const FILETYPE_SOCKET_STREAM: u8 = 6;
 
 /// `rights::fd_read`.
-pub const RIGHT_FD_READ: u64 = 1 << 1;
+pub const RIGHT_FD_READ: u64 = rights::FD_READ;
 /// `rights::fd_seek`.
-pub const RIGHT_FD_SEEK: u64 = 1 << 2;
+pub const RIGHT_FD_SEEK: u64 = rights::FD_SEEK;
 /// `rights::fd_tell`.
-pub const RIGHT_FD_TELL: u64 = 1 << 5;
+pub const RIGHT_FD_TELL: u64 = rights::FD_TELL;
 /// `rights::fd_write`.
-pub const RIGHT_FD_WRITE: u64 = 1 << 6;
+pub const RIGHT_FD_WRITE: u64 = rights::FD_WRITE;
 /// `rights::fd_filestat_get`.
-pub const RIGHT_FD_FILESTAT_GET: u64 = 1 << 21;
+pub const RIGHT_FD_FILESTAT_GET: u64 = rights::FD_FILESTAT_GET;
 /// `rights::poll_fd_readwrite`.
-pub const RIGHT_POLL_FD_READWRITE: u64 = 1 << 27;
+pub const RIGHT_POLL_FD_READWRITE: u64 = rights::POLL_FD_READWRITE;
 
 /// `eventtype::clock`.
 pub const EVENTTYPE_CLOCK: u8 = 0;

@@ -223,6 +223,14 @@ fn filestat(out: &mut [u8], ino: u64, filetype: u8, nlink: u64, size: u64) -> Re
     Ok(64)
 }
 
+/// The handle in an open's answer: a `u32` of the tool's, never in the secure world's range.
+fn tool_handle(values: [u64; 4]) -> Result<u32, Halt> {
+    u32::try_from(values[0])
+        .ok()
+        .filter(|&h| h < SEALED_BIT)
+        .ok_or(Halt::Fail(Errno::IO))
+}
+
 /// An inode number for a name (FNV-1a), stable across runs.
 fn ino(name: &[u8]) -> u64 {
     name.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
@@ -354,10 +362,7 @@ impl SealedDir {
             Errno::NOENT => return Ok(None),
             _ => return Err(Halt::Fail(Errno::IO)),
         }
-        let h = u32::try_from(values[0])
-            .ok()
-            .filter(|&h| h < SEALED_BIT)
-            .ok_or(Halt::Fail(Errno::IO))?;
+        let h = tool_handle(values)?;
         let mut blob: Vec<u8> = Vec::new();
         loop {
             let args = [u64::from(h), cap as u64, 0, 0, 0, 0];
@@ -418,10 +423,7 @@ impl SealedDir {
         if errno != 0 {
             return Err(Halt::Fail(Errno::IO));
         }
-        let h = u32::try_from(values[0])
-            .ok()
-            .filter(|&h| h < SEALED_BIT)
-            .ok_or(Halt::Fail(Errno::IO))?;
+        let h = tool_handle(values)?;
         let cap = io.channel.capacity().max(1);
         let mut done = 0usize;
         while done < blob.len() {
@@ -463,10 +465,7 @@ impl SealedDir {
         if errno != 0 {
             return Err(Halt::Fail(Errno::IO));
         }
-        let h = u32::try_from(values[0])
-            .ok()
-            .filter(|&h| h < SEALED_BIT)
-            .ok_or(Halt::Fail(Errno::IO))?;
+        let h = tool_handle(values)?;
         let cap = io.channel.capacity();
         let mut names: Vec<Vec<u8>> = Vec::new();
         let mut cookie = 0u64;
