@@ -36,7 +36,7 @@ define files_variant
 $(FILES_DIR)/aarch64-bc$(1)/%.aot: $(FILES_DIR)/wasm/%.wasm $(WAMRC)
 	@mkdir -p $$(@D)
 	@echo "wamrc aarch64 bc$(1) $$*"
-	@$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=$(1) -o $$@ $$< > /dev/null
+	@$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=$(1) --opt-level=0 -o $$@ $$< > /dev/null
 endef
 $(foreach b,0 1,$(eval $(call files_variant,$(b))))
 .SECONDARY: $(FILES_WASM)
