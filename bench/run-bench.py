@@ -102,7 +102,7 @@ def stage(args, work, part):
         put(os.path.join(bd, f"iwasm-{v}"), os.path.join(b, f"iwasm-{v}"), 0o755)
     full = args.mode == "full"
     sizes = FULL_SIZES if full else SMOKE_SIZES
-    names = WORKLOADS + ["hello"] if part == "main" else [SCALE_WORKLOAD]
+    names = {"main": WORKLOADS + ["hello"], "icount": WORKLOADS}.get(part, [SCALE_WORKLOAD])
     for w in names:
         put(os.path.join(bd, "native", w), os.path.join(b, "native", w), 0o755)
         for v in ("hw", "sw"):
@@ -207,6 +207,59 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
+# The counted boots: QEMU -icount shift=0 advances the guest's clock 1 ns per instruction (all
+# CPUs, one at a time), so a guest-timed interval is the instructions executed meanwhile, and a
+# counter tick (62.5 MHz) is 16 of them.
+ICOUNT_ARGS = "-icount shift=0"
+INSNS_PER_TICK = 16
+ICOUNT_CONFIGS = ["native", "tzwasm-hw", "iwasm-hw", "tzwasm-sw", "iwasm-sw"]
+
+
+def icount_figures(crecs, results, problems):
+    """Instruction counts per workload and configuration from the -icount boot, with the
+    secure world's split of tzwasm's runs (STATS page 6)."""
+    out = {}
+    times = [r for r in crecs if r.get("kind") == "time"]
+    runs = {(r["file"].split("/")[-2], os.path.basename(r["file"]).removesuffix(".aot")): r
+            for r in crecs if r.get("kind") == "run"}
+    for w in WORKLOADS:
+        fig = {}
+        want = results.get(w, {}).get("checksum")
+        for c in ICOUNT_CONFIGS:
+            rr = [r for r in times if r["name"] == w and r["config"] == c]
+            if len(rr) != 1:
+                problems.append(f"icount {w} {c}: {len(rr)} runs, expected 1")
+                continue
+            r = rr[0]
+            if r.get("exit") != "0":
+                problems.append(f"icount {w} {c}: exit {r.get('exit')}")
+            if want and r.get("out", "").replace("_", " ") != want:
+                problems.append(f"icount {w} {c}: output {r.get('out')!r} differs from {want!r}")
+            fig[c] = int(r["ns"])
+        for v in ("hw", "sw"):
+            r = runs.get((v, w))
+            if not r:
+                problems.append(f"icount {w}: no tzbench run of {v}/{w}.aot")
+                continue
+            if r["end"] != "Exited(0)":
+                problems.append(f"icount {w} {v}: tzbench run ended {r['end']}")
+            secure = int(r["secure_ticks"]) * INSNS_PER_TICK
+            el0 = int(r["el0_ticks"]) * INSNS_PER_TICK
+            fig[f"secure-{v}"] = {"total": int(r["ns"]), "load": int(r["load_ns"]),
+                                  "secure": secure, "el0": el0, "el1": secure - el0,
+                                  "svcs": int(r["svcs"]),
+                                  "interrupted": int(r["interrupted_secure"])}
+        for a, b in (("tzwasm-hw", "iwasm-hw"), ("tzwasm-sw", "iwasm-sw"), ("tzwasm-hw", "native")):
+            if fig.get(a) and fig.get(b):
+                fig[f"{a}/{b}"] = fig[a] / fig[b]
+        out[w] = fig
+    geo = {}
+    for k in ("tzwasm-hw/iwasm-hw", "tzwasm-sw/iwasm-sw", "tzwasm-hw/native"):
+        xs = [f[k] for f in out.values() if f.get(k)]
+        geo[k] = geomean(xs) if len(xs) == len(WORKLOADS) else None
+    return {"workloads": out, "geomean": geo}
+
+
 def scaling(args, srecs, results, problems):
     """The scaling figures from the -smp 4 boot's "par" and "peak" lines: per configuration
     the median wall time of one run and of SCALE_N at once, and the throughput ratio
@@ -287,6 +340,7 @@ def main():
 
     cpio, sizes = stage(args, work, "main")
     scale_cpio, _ = stage(args, work, "scale")
+    icount_cpio, _ = stage(args, work, "icount")
     load_avg = {"start": os.getloadavg()}
     # 1. Linux: every workload, hello, streaming, LOAD, NULL.
     linux_dir = os.path.join(work, "linux")
@@ -356,9 +410,50 @@ def main():
     else:
         null_ns, psci_ns = int(m.group(1)), int(m.group(2))
 
+    # 4. The same bare-metal client counted (-icount): its ns per call are instructions per
+    #    call, the world switch's deterministic figure.
+    bmc_dir = os.path.join(work, "baremetal-icount")
+    print(f"run-bench: booting the bare-metal client under {ICOUNT_ARGS} (logs in {bmc_dir})",
+          flush=True)
+    rc = subprocess.run([os.path.join(TOP, "qemu", "boot.sh"), "test", args.flash_baremetal, bmc_dir,
+                         "600"] + ICOUNT_ARGS.split()).returncode
+    null_insns = psci_insns = None
+    m = re.search(r"timing: NULL fast call (\d+) ns/call, PSCI_VERSION (\d+) ns/call",
+                  open(os.path.join(bmc_dir, "normal.log"), "rb").read().decode("utf-8", "replace"))
+    if rc != 0:
+        problems.append(f"bare-metal -icount boot: QEMU exit status {rc}")
+    secure_log_problem(os.path.join(bmc_dir, "secure.log"), "bare-metal -icount boot", problems)
+    if not m:
+        problems.append("bare-metal -icount client printed no 'timing:' line")
+    else:
+        null_insns, psci_insns = int(m.group(1)), int(m.group(2))
+
+    # 5. Linux counted (-icount): every workload once per configuration; times are
+    #    instructions.
+    icount_dir = os.path.join(work, "linux-icount")
+    print(f"run-bench: booting Linux under {ICOUNT_ARGS} for the counted figures (logs in {icount_dir})",
+          flush=True)
+    t0 = time.time()
+    rc = subprocess.run([os.path.join(TOP, "qemu", "linux", "boot-linux.sh"), "test",
+                         args.flash_linux, f"{args.initramfs}:{icount_cpio}", icount_dir,
+                         str(timeout), "job"],
+                        env=dict(os.environ, TZWASM_QEMU_EXTRA=ICOUNT_ARGS)).returncode
+    icount_secs = time.time() - t0
+    crecs, _ = parse_lines(os.path.join(icount_dir, "console.log"))
+    if rc != 0:
+        problems.append(f"Linux -icount boot: QEMU exit status {rc}" + (" (timeout)" if rc == 124 else ""))
+    cdone = [r for r in crecs if r.get("kind") == "done"]
+    if not cdone or cdone[-1].get("fail") != "0":
+        problems.append("the -icount guest never finished or reported failures")
+    for r in crecs:
+        if r.get("kind") == "error":
+            problems.append("-icount guest error: " + " ".join(f"{k}={v}" for k, v in r.items()))
+    secure_log_problem(os.path.join(icount_dir, "secure.log"), "Linux -icount boot", problems)
+    print(f"run-bench: -icount part took {icount_secs:.0f} s", flush=True)
+
     load_avg["end"] = os.getloadavg()
 
-    # 4. Check and summarise.
+    # 6. Check and summarise.
     times = [r for r in recs if r.get("kind") == "time"]
     for r in times:
         if r.get("exit") != "0":
@@ -460,6 +555,37 @@ def main():
                    "file": os.path.getsize(os.path.join(args.bench_dir, "hw", f"{w}.aot")),
                    "beyond_linear": charged - lin}
 
+    starts = [r for r in recs if r.get("kind") == "startup"]
+    startup = None
+    if len(starts) != args.reps:
+        problems.append(f"startup: {len(starts)} records, expected {args.reps}")
+    if starts:
+        sfreq = int(starts[0]["freq"])
+
+        def sms(field):
+            return median([int(r[field]) / 1e6 for r in starts])
+
+        def tms(field):
+            return median([int(r[field]) * 1e3 / sfreq for r in starts])
+        startup = {"read_ms": sms("read_ns"), "open_ms": sms("open_ns"), "load_ms": sms("load_ns"),
+                   "first_ms": sms("first_ns"), "end_ms": sms("end_ns"),
+                   "copy_ms": tms("copy"), "sha_ms": tms("sha"), "parse_ms": tms("parse"),
+                   "inst_ms": tms("inst"), "reloc_ms": tms("reloc"), "mem_ms": tms("mem"),
+                   "setup_ms": tms("setup")}
+        for r in starts:
+            if r["end"] != "Exited(0)" or int(r["first_ns"]) < 0:
+                problems.append(f"startup rep {r['rep']}: {r['end']}, first byte {r['first_ns']}")
+
+    fits = [r for r in recs if r.get("kind") == "fit"]
+    fit = None
+    if fits:
+        f = fits[-1]
+        fit = {k: int(f[k]) for k in ("bytes", "min_quota", "sessions", "ran", "free")}
+        if fit["ran"] != fit["sessions"]:
+            problems.append(f"fit: {fit['ran']} of {fit['sessions']} loaded hello sessions ran")
+    else:
+        problems.append("no fit figure for hello")
+
     diag = {}
     for r in recs:
         if r.get("kind") != "run":
@@ -478,6 +604,7 @@ def main():
             problems.append(f"no diagnostic run of {w}")
     null_linux = [r for r in recs if r.get("kind") == "null"]
     scale = scaling(args, srecs, results, problems)
+    counted = icount_figures(crecs, results, problems)
     sections = {}
     out = subprocess.run([os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-") + "size", "-A",
                           args.bl32_elf], capture_output=True, text=True)
@@ -502,6 +629,8 @@ def main():
         "linux_boot_s": round(linux_secs, 1),
         "heap": HEAP,
         "scale_boot_s": round(scale_secs, 1),
+        "icount_boot_s": round(icount_secs, 1),
+        "icount_args": ICOUNT_ARGS,
         "scale_guest": next((r for r in srecs if r.get("kind") == "info"), {}),
         "host_cores": os.cpu_count(),
         "host_load_avg": {k: [round(x, 2) for x in v] for k, v in load_avg.items()},
@@ -509,10 +638,13 @@ def main():
     report = {
         "meta": meta, "configs": CONFIG_TEXT, "workloads": results, "ratios": ratios,
         "geomean": geo, "hello": hello, "stream": stream, "load": load_fig, "pool": pool,
-        "diagnostics": diag,
+        "fit": fit, "startup": startup, "diagnostics": diag,
         "world_switch": {"null_ns": null_ns, "psci_version_ns": psci_ns,
                          "ratio": null_ns / psci_ns if null_ns and psci_ns else None,
-                         "linux_null_ioctl_ns": int(null_linux[-1]["ns_per_call"]) if null_linux else None},
+                         "linux_null_ioctl_ns": int(null_linux[-1]["ns_per_call"]) if null_linux else None,
+                         "null_insns": null_insns, "psci_version_insns": psci_insns,
+                         "insn_ratio": null_insns / psci_insns if null_insns and psci_insns else None},
+        "icount": counted,
         "image": image, "scaling": scale, "secure_info": info, "scale_secure_info": sinfo,
         "problems": problems,
     }
@@ -539,6 +671,10 @@ def f2(x):
     return "n/a" if x is None else f"{x:.2f}"
 
 
+def f3(x):
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def goal_rows(r):
     ws = r["world_switch"]
     g = r["geomean"]
@@ -559,12 +695,25 @@ def goal_rows(r):
                          "<= 1.5", f"{f2(lf['ratio_inside'])}; {f2(lf['ratio_client'])}", lf["ratio_inside"] <= 1.5))
     rows.append(("world switch: NULL fast call / PSCI_VERSION (bare-metal client)", "<= 1.5",
                  f2(ws["ratio"]), ws["ratio"] is not None and ws["ratio"] <= 1.5))
+    if "insn_ratio" in ws:
+        rows.append(("world switch counted (-icount): NULL round-trip instructions / PSCI_VERSION's", "<= 1.5",
+                     f"{f2(ws['insn_ratio'])} ({ws['null_insns']} / {ws['psci_version_insns']})",
+                     ws["insn_ratio"] is not None and ws["insn_ratio"] <= 1.5))
+    ic = (r.get("icount") or {}).get("geomean", {})
+    if ic:
+        rows.append(("tzwasm/iwasm counted (-icount) instructions, hardware; software bounds (geomean)", "<= 1.00",
+                     f"{f3(ic.get('tzwasm-hw/iwasm-hw'))}; {f3(ic.get('tzwasm-sw/iwasm-sw'))}",
+                     all(ic.get(k) is not None and ic[k] <= 1.0 for k in ("tzwasm-hw/iwasm-hw", "tzwasm-sw/iwasm-sw"))))
     h = headline(r)
     rows.append(("hello world, first byte: tzwasm / native", "<= 2.00", f2(h["ttfb_ratio"]),
                  h["ttfb_ratio"] is not None and h["ttfb_ratio"] <= 2.0))
     rows.append(("pool bytes per module beyond its linear memory (median over the modules)",
                  "<= 262144", f"{h['pool_beyond']:,}" if h["pool_beyond"] else "n/a",
                  h["pool_beyond"] is not None and h["pool_beyond"] <= 262144))
+    fit = r.get("fit")
+    rows.append(("hello-world sessions loaded at once in the pool (each with its minimum quota; all then run)",
+                 "reported", f"{fit['sessions']} (minimum quota {fit['min_quota']:,})" if fit else "n/a",
+                 bool(fit) and fit["ran"] == fit["sessions"]))
     rows.append(("BL32 image bytes (with the attestation crypto; the goal is without it)", "<= 262144",
                  f"{h['bl32']:,}", h["bl32"] <= 262144))
     sc = r.get("scaling")
@@ -746,6 +895,30 @@ def render(r):
     for c, v in r["hello"].items():
         L.append(f"| {c} | {f2(v['ttfb_ms'])} | {f2(v['total_ms'])} |")
     L.append("")
+    st = r.get("startup")
+    tz = r["hello"].get("tzwasm-hw", {}).get("ttfb_ms")
+    if st and tz:
+        L.append("Where tzwasm-hw's first byte goes: the same steps inside one process (`tzbench startup "
+                 "hw/hello.aot`, medians; the LOAD split is the secure world's own, STATS pages 1-3). "
+                 "The rest of `tzwasm run`'s first byte is starting the tool's process (fork, exec, the "
+                 "static binary's page faults), which the native hello pays too.")
+        L.append("")
+        L.append("| step | ms (cumulative) | ms (this step) |")
+        L.append("|---|---:|---:|")
+        prev = 0.0
+        for key, what in (("read_ms", "read the .aot file"),
+                          ("open_ms", "open /dev/tzwasm: shared pages, SHM_REGISTER, SESSION_OPEN"),
+                          ("load_ms", "LOAD (client-timed)"),
+                          ("first_ms", "RUN until the first stdout byte is here"),
+                          ("end_ms", "the rest of the run")):
+            L.append(f"| {what} | {f2(st[key])} | {f2(st[key] - prev)} |")
+            prev = st[key]
+        L.append(f"| inside LOAD: copy; SHA-256; parse; instantiate (relocate, memory, set-up) | | "
+                 f"{f2(st['copy_ms'])}; {f2(st['sha_ms'])}; {f2(st['parse_ms'])}; {f2(st['inst_ms'])} "
+                 f"({f2(st['reloc_ms'])}, {f2(st['mem_ms'])}, {f2(st['setup_ms'])}) |")
+        L.append(f"| process start-up and the tool's own work (tzwasm-hw's first byte minus the in-process first byte) | "
+                 f"{f2(tz)} | {f2(tz - st['first_ms'])} |")
+        L.append("")
     L.append("## Output streaming: 10 MiB of stdout")
     L.append("")
     L.append("`write10mib.aot` (qemu/guests/write10mib.wat) writing 10 MiB to stdout into a pipe, "
@@ -830,7 +1003,40 @@ def render(r):
              f"{ws['null_ns']} ns, PSCI_VERSION (EL3 only) {ws['psci_version_ns']} ns: ratio **{f2(ws['ratio'])}**.")
     L.append(f"- From Linux userspace through the driver (ioctl + SMC, for reference): "
              f"{ws['linux_null_ioctl_ns']} ns per NULL call.")
+    if ws.get("null_insns"):
+        L.append(f"- Counted (the same client under `{m.get('icount_args')}`, where its ns are instructions): "
+                 f"NULL fast call **{ws['null_insns']}** instructions per round trip (EL3 + S-EL1 + the "
+                 f"client's loop), PSCI_VERSION **{ws['psci_version_insns']}** (EL3 + the loop): ratio "
+                 f"**{f2(ws['insn_ratio'])}**. Time ratio over instruction ratio: "
+                 f"{f2(ws['ratio'] / ws['insn_ratio']) if ws.get('ratio') and ws.get('insn_ratio') else 'n/a'} "
+                 f"(what TCG adds per instruction of a world switch: see docs/benchmarks-analysis.md).")
     L.append("")
+    ic = r.get("icount")
+    if ic:
+        L.append(f"## Instruction counts (-icount)")
+        L.append("")
+        L.append(f"A third Linux boot under `{m.get('icount_args')}` ({m.get('icount_boot_s')} s): the guest clock "
+                 f"advances 1 ns per instruction executed, so each run's guest-timed length is the instructions "
+                 f"all CPUs executed meanwhile (Linux, the runtime, the secure world, the module), independent "
+                 f"of the host's load. One run per configuration. The secure world's split comes from STATS page 6 "
+                 f"of a `tzbench run` of the same file (counter ticks x {INSNS_PER_TICK}): everything the runner "
+                 f"did for the run in the secure world, of it module code at S-EL0; the rest (S-EL1) is the "
+                 f"secure kernel: SVCs, interrupts, WASI.")
+        L.append("")
+        L.append("| workload | native (M insns) | tzwasm-hw | iwasm-hw | tzwasm-hw/iwasm-hw | tzwasm-sw | iwasm-sw | tzwasm-sw/iwasm-sw | secure world, hw (M) | of it S-EL1 | SVCs | INTERRUPTED |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+        def mi(x):
+            return f"{x / 1e6:,.1f}" if x else "n/a"
+        for w, f in ic["workloads"].items():
+            sec = f.get("secure-hw", {})
+            L.append(f"| {w} | {mi(f.get('native'))} | {mi(f.get('tzwasm-hw'))} | {mi(f.get('iwasm-hw'))} | "
+                     f"{f3(f.get('tzwasm-hw/iwasm-hw'))} | {mi(f.get('tzwasm-sw'))} | {mi(f.get('iwasm-sw'))} | "
+                     f"{f3(f.get('tzwasm-sw/iwasm-sw'))} | {mi(sec.get('secure'))} | "
+                     f"{sec.get('el1', 0) / 1e3:,.0f} k | {sec.get('svcs', 'n/a')} | {sec.get('interrupted', 'n/a')} |")
+        g = ic["geomean"]
+        L.append(f"| **geomean** | | | | **{f3(g.get('tzwasm-hw/iwasm-hw'))}** | | | **{f3(g.get('tzwasm-sw/iwasm-sw'))}** | | | | |")
+        L.append("")
     L.append("## Size")
     L.append("")
     img = r["image"]
@@ -840,13 +1046,22 @@ def render(r):
     L.append("")
     L.append("Secure pool bytes per module at LOAD (the quota charge from LOAD's report) beyond the "
              "module's initial linear memory; the rest is the copy of the file, code, instance data "
-             "and the 1 MiB native stack.")
+             "and the native stack (64 KiB by default, `tzwasm run --stack`).")
     L.append("")
     L.append("| module | .aot bytes | charged | initial linear memory | beyond linear memory |")
     L.append("|---|---:|---:|---:|---:|")
     for w, p in r["pool"].items():
         L.append(f"| {w} | {p['file']} | {p['charged']} | {p['linear']} | {p['beyond_linear']} |")
     L.append("")
+    fit = r.get("fit")
+    if fit:
+        L.append(f"Hello-world sessions the pool holds at once (`tzbench fit hw/hello.aot`): sessions of "
+                 f"the module's minimum quota ({fit['min_quota']:,} bytes: the LOAD's peak, or what "
+                 f"the loaded module holds plus RUN's 256 KiB allowance) each LOAD hello until the next "
+                 f"SESSION_OPEN is refused: **{fit['sessions']}** loaded at once "
+                 f"({fit['free']:,} bytes left free for sessions), and {fit['ran']} of them then ran "
+                 f"to exit 0 with the same output.")
+        L.append("")
     return "\n".join(L) + "\n"
 
 

@@ -12,10 +12,7 @@ BENCH_NATIVE_CFLAGS := -O2 -static -ffp-contract=off -Wall -Wextra
 BENCH_HELPER := $(BENCH_OUT)/cargo/$(TOOL_TARGET)/release/tzbench
 BENCH_RUST   := $(BENCH_OUT)/cargo/rsmix
 BENCH_BIG    := $(BENCH_OUT)/big1m.aot $(BENCH_OUT)/big4m.aot
-# gen-big.py functions per module: ~970 bytes of .aot each, so about 1 MiB, and the largest
-# module that fits the driver's 4 MiB of shared memory with its LOAD report.
-BENCH_BIG_N_big1m := 1081
-BENCH_BIG_N_big4m := 4235
+# The LOAD figures' modules are qemu-test's (mk/qemu.mk: about 1 MiB and 4 MiB).
 # WAMR's iwasm for Linux userspace in the guest: the same driver and sources as mk/wamr.mk,
 # linked statically (the initramfs has no libc); hardware and software bounds checks.
 BENCH_IWASM  := $(BENCH_OUT)/iwasm-hw $(BENCH_OUT)/iwasm-sw
@@ -73,12 +70,12 @@ $(BENCH_OUT)/sw/%.aot: $(BENCH_OUT)/wasm/%.wasm $(WAMRC)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ $< >/dev/null
 .SECONDARY: $(addprefix $(BENCH_OUT)/wasm/,$(addsuffix .wasm,$(BENCH_ALL)))
 
-$(BENCH_OUT)/big%.aot: qemu/guests/gen-big.py $(WAMRC)
+$(BENCH_OUT)/big1m.aot: $(QEMU_BIG)
 	@mkdir -p $(@D)
-	python3 $< $(BENCH_BIG_N_big$*) 50 > $(@:.aot=.wat)
-	wat2wasm $(@:.aot=.wat) -o $(@:.aot=.wasm)
-	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
-	rm -f $(@:.aot=.wat)
+	cp $< $@
+$(BENCH_OUT)/big4m.aot: $(QEMU_BIG4)
+	@mkdir -p $(@D)
+	cp $< $@
 
 $(BENCH_OUT)/iwasm-%: $(IWASM_SRCS) $(WAMR_ROOT_STAMP)
 	$(CMAKE_LOCKED) -S $(WAMR_TOOLS)/iwasm-driver -B $(BENCH_OUT)/iwasm-$*-build -G Ninja \

@@ -36,7 +36,7 @@ TFA_LINUX_FLAGS := $(filter-out BUILD_BASE=%,$(TFA_FLAGS)) BUILD_BASE=$(TFA_LINU
 LINUX_GUESTS := $(addprefix $(BUILD)/linux/guests/,spin.aot busy.aot externref-arg.aot \
 	table-copy-1m.aot tee-selftest.aot tee-demo.aot tee-demo-bc1.aot tee-provision.aot \
 	tee-provision-bc1.aot stdin-cat.aot stdin-repl.aot stdin-head1.aot stdin-pollin.aot \
-	sealed-counter.aot sealed-counter-bc1.aot)
+	sealed-counter.aot sealed-counter-bc1.aot deep.aot deep-bc1.aot)
 LINUX_HOSTILE_DIR := $(BUILD)/hostile-aot/linux
 LINUX_ATTACKS := code data stack memory page2 stubs
 LINUX_HOSTILE := $(LINUX_HOSTILE_DIR)/isolation-victim.aot $(LINUX_HOSTILE_DIR)/many-symbols.aot \
@@ -47,6 +47,10 @@ $(BUILD)/linux/guests/%.aot: qemu/linux/guests/%.wat $(WAMRC)
 	@mkdir -p $(dir $@)
 	wat2wasm $< -o $(@:.aot=.wasm)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
+
+# The native-stack case's module with software checks (its stack check, not the guard page).
+$(BUILD)/linux/guests/deep-bc1.aot: $(BUILD)/linux/guests/deep.aot
+	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ $(<:.aot=.wasm) >/dev/null
 
 # Modules that read stdin (guests/stdin, issue 13): cat, a line REPL, one that stops reading
 # after a line, poll_oneoff on stdin. Not in the corpus: the corpus runs with stdin at EOF.

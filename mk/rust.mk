@@ -1,6 +1,6 @@
 # Rust builds: host crates, the BL32 firmware and the BL33 test client.
-FW_ELF      := $(TOP)/target/$(AARCH64_NONE)/release/tzwasm-firmware
-FW_TEST_ELF := $(TOP)/target/test-hooks/$(AARCH64_NONE)/release/tzwasm-firmware
+FW_ELF      := $(TOP)/target/$(AARCH64_NONE)/firmware/tzwasm-firmware
+FW_TEST_ELF := $(TOP)/target/test-hooks/$(AARCH64_NONE)/firmware/tzwasm-firmware
 TC_ELF      := $(TOP)/target/$(AARCH64_NONE)/release/tzwasm-test-client
 BL32_BIN      := $(BUILD)/bl32.bin
 BL32_TEST_BIN := $(BUILD)/bl32-test.bin
@@ -14,13 +14,13 @@ firmware: $(BL32_BIN) $(BL32_TEST_BIN)
 test-client: $(BL33_BIN)
 
 $(BL32_BIN): FORCE | $(SETUP_STAMP)
-	$(CARGO) build --release --target $(AARCH64_NONE) -p tzwasm-firmware
+	$(CARGO) build --profile firmware --target $(AARCH64_NONE) -p tzwasm-firmware
 	@mkdir -p $(BUILD)
 	$(OBJCOPY) -O binary $(FW_ELF) $@
 
 # The test image adds test-only SMCs (fault injection); separate target dir so both stay cached.
 $(BL32_TEST_BIN): FORCE | $(SETUP_STAMP)
-	$(CARGO) build --release --target $(AARCH64_NONE) -p tzwasm-firmware --features test-hooks \
+	$(CARGO) build --profile firmware --target $(AARCH64_NONE) -p tzwasm-firmware --features test-hooks \
 		--target-dir $(TOP)/target/test-hooks
 	@mkdir -p $(BUILD)
 	$(OBJCOPY) -O binary $(FW_TEST_ELF) $@

@@ -3,7 +3,8 @@
 # /job/run.sh of the Linux image's job mode (qemu/linux/init) from the bench cpio that
 # bench/run-bench.py appends; everything it needs is under /job/bench, with the settings in
 # /job/bench/config (PART, MODE, REPS, HEAP, WORKLOADS, SIZE_<name>, LOAD_ROUNDS, NULL_CALLS;
-# for PART=scale: SCALE_WORKLOAD, SCALE_SIZE, SCALE_N, SCALE_HEAP).
+# for PART=scale: SCALE_WORKLOAD, SCALE_SIZE, SCALE_N, SCALE_HEAP). PART=icount (a boot under
+# QEMU -icount): each workload once per configuration, times being instruction counts.
 # PART=main (the -smp 2 boot): every workload in five configurations, hello, streaming, LOAD,
 # NULL. PART=scale (the -smp 4 boot): SCALE_N runs of one CPU-bound workload at once against
 # one run, natively, through `tzwasm run` and through iwasm, with STATS page 4 (the most CPUs
@@ -22,7 +23,7 @@ err() { echo "@B kind=error $*"; fail=1; }
 for f in $T $B/iwasm-hw $B/iwasm-sw /usr/bin/tzwasm; do
     [ -x "$f" ] || { err what=missing file=$f; echo "@B kind=done fail=1"; exit 1; }
 done
-if [ "$PART" = scale ]; then CHECK="$SCALE_WORKLOAD"; else CHECK="$WORKLOADS hello"; fi
+case $PART in scale) CHECK="$SCALE_WORKLOAD" ;; icount) CHECK="$WORKLOADS" ;; *) CHECK="$WORKLOADS hello" ;; esac
 for w in $CHECK; do
     for f in $B/native/$w $B/hw/$w.aot $B/sw/$w.aot; do
         [ -f "$f" ] || { err what=missing file=$f; echo "@B kind=done fail=1"; exit 1; }
@@ -105,6 +106,22 @@ if [ "$PART" = scale ]; then
     pool_check
 fi
 
+# The counted part (QEMU -icount shift=0: the guest's clock advances 1 ns per instruction, so
+# every time below is an instruction count): each workload once in the four runtime
+# configurations, then once through tzbench's runner for the secure world's own split (STATS
+# page 6: ticks in the runner and at S-EL0, SVCs; 16 instructions per tick).
+if [ "$PART" = icount ]; then
+    for w in $WORKLOADS; do
+        eval size=\$SIZE_$w
+        for c in native tzwasm-hw iwasm-hw tzwasm-sw iwasm-sw; do
+            run_config icount "$w" "$c" 1 "$size"
+        done
+        $T run $B/hw/$w.aot "$size" || err what=run file=$w
+        $T run $B/sw/$w.aot "$size" || err what=run file=sw/$w
+    done
+    pool_check
+fi
+
 # Workloads and hello world (time to the first byte), interleaved.
 rep=1
 while [ $rep -le "$REPS" ]; do
@@ -117,6 +134,8 @@ while [ $rep -le "$REPS" ]; do
     for c in $(rotate $rep $CONFIGS); do
         run_config hello hello "$c" "$rep"
     done
+    # The same start-up step by step inside one process (where tzwasm's first byte goes).
+    $T startup $B/hw/hello.aot "$rep" || err what=startup rep=$rep
     rep=$((rep + 1))
 done
 
@@ -154,6 +173,10 @@ done
 for w in $WORKLOADS hello; do
     $T load $B/hw/$w.aot 1 || err what=load file=$w
 done
+
+# How many hello-world sessions, each with the module's minimum quota, the pool holds at once
+# (and that every one of them then runs).
+$T fit $B/hw/hello.aot || err what=fit file=hello
 
 # NULL fast calls from userspace (ioctl + world switch), for reference.
 $T null "$NULL_CALLS" || err what=null

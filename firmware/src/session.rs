@@ -51,9 +51,6 @@ pub static MACHINE: Machine<FwEngine> = Machine::new(FwEngine, SHM_MAX_REGISTRAT
 /// The payload's engine (stateless: everything lives in the modules).
 pub struct FwEngine;
 
-/// The stack every module gets (part of its footprint).
-const MODULE_STACK: usize = 1 << 20;
-
 /// A module loaded in a session. Field order matters for Drop: the instance (which borrows
 /// the module and the file) goes first.
 pub struct Loaded {
@@ -338,7 +335,8 @@ fn parse_step(job: &mut Attempt) -> Result<Parsed, LoadError> {
     let config = InstanceConfig {
         // A file larger than the quota leaves nothing: refused below with the minimum.
         heap_quota: instance_budget(quota, at.len).unwrap_or(0),
-        stack_size: MODULE_STACK,
+        // LOAD's x6 (NativeStack): whole pages, at most MAX_NATIVE_STACK.
+        stack_size: usize::try_from(at.stack).unwrap_or(usize::MAX),
         ..Default::default()
     };
     // Planning the image allocates too: out of memory is not a bad module.
@@ -785,6 +783,18 @@ fn run_report(result: &Regs4, stop: Option<&Stop>) -> RunReport {
     r
 }
 
+/// Runs the module from `cur` until it stops or pauses, counted as a run (STATS page 4) and
+/// timed (page 6).
+fn timed_run(inst: &mut Instance<'static, SecurePlatform>, cur: &mut Cursor) -> RunnerStep {
+    let started = crate::arch::counter();
+    let step = running(|| resume_run(inst, cur));
+    let t = &mut inst.platform.run_ticks;
+    t.secure = t
+        .secure
+        .saturating_add(crate::arch::counter().wrapping_sub(started));
+    step
+}
+
 /// Ends a run with `result`: the report written at `at`, the ring marked finished.
 fn end_run(loaded: &mut Loaded, mut result: Regs4, mut report: RunReport, at: u64) -> Step {
     let wasi = &mut loaded.instance.platform.wasi;
@@ -1129,7 +1139,7 @@ impl Engine for FwEngine {
             report.set_message("secure pool exhausted starting the run");
             return end_run(loaded, st(Status::OutOfMemory), report, at.report);
         };
-        let step = running(|| resume_run(&mut loaded.instance, &mut cur));
+        let step = timed_run(&mut loaded.instance, &mut cur);
         step_result(loaded, step, Some(cur), at.report)
     }
 
@@ -1149,7 +1159,7 @@ impl Engine for FwEngine {
                 return Step::Refused(Status::BadState.into());
             }
         };
-        let step = running(|| resume_run(&mut loaded.instance, &mut cur));
+        let step = timed_run(&mut loaded.instance, &mut cur);
         step_result(loaded, step, Some(cur), at)
     }
 
@@ -1257,6 +1267,10 @@ impl Engine for FwEngine {
                 loaded.map_or(0, |l| l.load_longest_step),
                 0,
             ]),
+            6 => {
+                let r = loaded.map_or_else(Default::default, |l| l.instance.platform.run_ticks);
+                Some([r.secure, r.el0, r.svcs])
+            }
             _ => None,
         }
     }

@@ -64,6 +64,8 @@ pub struct LoadPlace {
     pub len: u64,
     /// Where the LOAD report goes (8-aligned, LOAD_REPORT_SIZE bytes).
     pub report: u64,
+    /// The module's native stack in bytes (whole pages, within the protocol's limits).
+    pub stack: u64,
 }
 
 /// What RUN hands the engine: checked addresses inside a pinned registration.
@@ -632,6 +634,7 @@ pub fn load_place(range: &ShmRange, args: &LoadArgs) -> Result<LoadPlace, Refusa
         file: locate(range, args.file())?,
         len: args.file().len(),
         report: locate(range, args.report())?,
+        stack: args.stack().bytes(),
     })
 }
 

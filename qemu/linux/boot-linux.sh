@@ -13,7 +13,8 @@
 # TZWASM_CMDLINE (extra kernel arguments), TZWASM_QEMU_CONTROL (test mode: a directory; the
 # console goes through DIR/console.sock, still logged to OUTDIR/console.log, QEMU waits for a
 # client on it before it starts, the HMP monitor is DIR/monitor.sock, and the guest gets
-# tzwasm.hostscan=1: qemu/linux/secret-scan.py control). Addresses:
+# tzwasm.hostscan=1: qemu/linux/secret-scan.py control), TZWASM_QEMU_EXTRA (more QEMU
+# arguments, split at spaces, e.g. "-icount shift=0" for make bench's counted boot). Addresses:
 # LINUX_{DTB,INITRD,KERNEL}_ADDR as in mk/linux.mk (TF-A is built for the kernel and DTB
 # addresses).
 set -euo pipefail
@@ -67,6 +68,8 @@ common=("${machine[@]}" -bios "$flash"
     -device loader,file="$kernel",addr="$KERNEL_ADDR",force-raw=on
     -device loader,file="$work/virt.dtb",addr="$DTB_ADDR",force-raw=on
     -device loader,file="$work/initrd",addr="$INITRD_ADDR",force-raw=on)
+read -r -a extra <<<"${TZWASM_QEMU_EXTRA:-}"
+common+=("${extra[@]}")
 
 case "$mode" in
 run)

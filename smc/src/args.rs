@@ -21,8 +21,9 @@ use core::fmt;
 use crate::call::{Call, SHM_MAX_SIZE};
 use crate::ring::ALIGN as RING_ALIGN;
 use crate::session::{
-    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, MAX_RUN_BLOCK, RECEIPT_TOKEN_MIN,
-    RUN_REPORT_SIZE, SESSION_MIN_QUOTA,
+    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, DEFAULT_NATIVE_STACK, LOAD_REPORT_SIZE,
+    MAX_NATIVE_STACK, MAX_RUN_BLOCK, MIN_NATIVE_STACK, RECEIPT_TOKEN_MIN, RUN_REPORT_SIZE,
+    SESSION_MIN_QUOTA,
 };
 use crate::status::Status;
 use crate::{Regs4, Regs8};
@@ -280,14 +281,53 @@ impl OpenArgs {
     }
 }
 
+/// The native stack LOAD gives a module: a whole number of pages from [`MIN_NATIVE_STACK`]
+/// to [`MAX_NATIVE_STACK`]. `x6` = 0 means [`DEFAULT_NATIVE_STACK`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NativeStack(u64);
+
+impl NativeStack {
+    /// The stack a LOAD with `x6` = 0 gets.
+    pub const DEFAULT: NativeStack = NativeStack(DEFAULT_NATIVE_STACK);
+
+    /// `bytes` rounded up to whole pages, or INVALID_PARAMETER (with the limit passed in
+    /// `x1`) below [`MIN_NATIVE_STACK`] or above [`MAX_NATIVE_STACK`].
+    pub const fn new(bytes: u64) -> Result<Self, Refusal> {
+        if bytes < MIN_NATIVE_STACK {
+            return Err(Refusal(Status::InvalidParameter, MIN_NATIVE_STACK));
+        }
+        if bytes > MAX_NATIVE_STACK {
+            return Err(Refusal(Status::InvalidParameter, MAX_NATIVE_STACK));
+        }
+        // Cannot overflow: bytes <= MAX_NATIVE_STACK, a multiple of the page.
+        Ok(NativeStack(bytes.div_ceil(SHM_PAGE) * SHM_PAGE))
+    }
+
+    /// Decodes LOAD's `x6`: 0 is the default.
+    pub const fn from_reg(x6: u64) -> Result<Self, Refusal> {
+        if x6 == 0 {
+            Ok(Self::DEFAULT)
+        } else {
+            Self::new(x6)
+        }
+    }
+
+    /// Bytes.
+    pub const fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
 /// LOAD: `x1` = session, `x2` = registration, `x3`/`x4` = the file's offset and length in it,
-/// `x5` = offset of the 256-byte [`LoadReport`](crate::session::LoadReport) area.
+/// `x5` = offset of the 256-byte [`LoadReport`](crate::session::LoadReport) area, `x6` = the
+/// module's native stack in bytes ([`NativeStack`]; 0: the default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoadArgs {
     session: SessionHandle,
     shm: ShmHandle,
     file: ShmSpan,
     report: ShmSpan,
+    stack: NativeStack,
 }
 
 impl LoadArgs {
@@ -308,7 +348,18 @@ impl LoadArgs {
             shm,
             file,
             report,
+            stack: NativeStack::DEFAULT,
         })
+    }
+
+    /// The same LOAD with native stack `stack`.
+    pub const fn with_stack(self, stack: NativeStack) -> Self {
+        LoadArgs { stack, ..self }
+    }
+
+    /// The module's native stack.
+    pub const fn stack(&self) -> NativeStack {
+        self.stack
     }
 
     /// The session.
@@ -336,14 +387,15 @@ impl LoadArgs {
         SessionCall::Load(*self).to_regs()
     }
 
-    /// Decodes `x1..x5`.
+    /// Decodes `x1..x6`.
     pub fn from_regs(x: &Regs8) -> Result<Self, Refusal> {
-        Self::new(
+        let args = Self::new(
             SessionHandle(x[1]),
             ShmHandle(x[2]),
             span(x[3], x[4])?,
             ShmOffset(x[5]),
-        )
+        )?;
+        Ok(args.with_stack(NativeStack::from_reg(x[6])?))
     }
 }
 
@@ -683,6 +735,11 @@ impl SessionCall {
                     a.file.offset.0,
                     a.file.len,
                     a.report.offset.0,
+                    if a.stack.0 == DEFAULT_NATIVE_STACK {
+                        0
+                    } else {
+                        a.stack.0
+                    },
                 ],
             ),
             SessionCall::Stats(a) => regs(call, &[a.session.0, a.page]),

@@ -26,7 +26,7 @@
 use core::fmt;
 
 /// The protocol version this crate implements (returned by REVISION and GET_INFO VERSIONS).
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 5 };
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 1, minor: 6 };
 
 /// The GET_INFO selector (`x1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -69,8 +69,8 @@ pub mod status;
 pub mod uid;
 
 pub use args::{
-    LoadArgs, OpenArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmCall, ShmHandle,
-    ShmOffset, ShmRegisterArgs, ShmSpan, StatsArgs,
+    LoadArgs, NativeStack, OpenArgs, Refusal, RunArgs, SessionCall, SessionHandle, ShmCall,
+    ShmHandle, ShmOffset, ShmRegisterArgs, ShmSpan, StatsArgs,
 };
 pub use call::{Call, DecodeError, El0Program, FaultKind, MeasureSelector, ReservedCall};
 pub use client::{Client, ClientError, Conduit};

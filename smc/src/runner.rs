@@ -21,8 +21,8 @@
 use core::fmt;
 
 use crate::args::{
-    AttestArgs, LoadArgs, OpenArgs, ReceiptArgs, Refusal, RunArgs, SessionCall, SessionHandle,
-    ShmHandle, ShmOffset, ShmSpan, StatsArgs,
+    AttestArgs, LoadArgs, NativeStack, OpenArgs, ReceiptArgs, Refusal, RunArgs, SessionCall,
+    SessionHandle, ShmHandle, ShmOffset, ShmSpan, StatsArgs,
 };
 use crate::client::{Client, ClientError, Conduit};
 use crate::files::{self, Channel, Preopen};
@@ -515,8 +515,19 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         self.conduit.call(call.to_regs())
     }
 
-    /// Copies `file` to offset 0 of `area` and LOADs it (report at [`load_report_offset`]).
+    /// Copies `file` to offset 0 of `area` and LOADs it (report at [`load_report_offset`])
+    /// with the default native stack.
     pub fn load(&mut self, area: &SharedArea<'_>, file: &[u8]) -> Result<Loaded, Error> {
+        self.load_with_stack(area, file, NativeStack::DEFAULT)
+    }
+
+    /// [`Session::load`] with native stack `stack`.
+    pub fn load_with_stack(
+        &mut self,
+        area: &SharedArea<'_>,
+        file: &[u8],
+        stack: NativeStack,
+    ) -> Result<Loaded, Error> {
         let report = load_report_offset(file.len()).ok_or(Error::BadRequest)?;
         let needed = report.saturating_add(LOAD_REPORT_SIZE);
         if needed > area.mem.len() || !area.mem.write_bytes(0, file) {
@@ -526,19 +537,31 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
                 have: area.mem.len(),
             });
         }
-        self.load_at(area, 0, file.len(), report)
+        self.load_at_with_stack(area, 0, file.len(), report, stack)
     }
 
     /// LOADs the `len` bytes at `offset` of `area` (already there), with the report at
-    /// `report_offset` (8-aligned). A LOAD that answers INTERRUPTED (it stopped between two
-    /// bounded steps for a normal-world interrupt, which the caller's CPU has taken by now) is
-    /// RESUMEd until it answers as LOAD does.
+    /// `report_offset` (8-aligned), with the default native stack.
     pub fn load_at(
         &mut self,
         area: &SharedArea<'_>,
         offset: usize,
         len: usize,
         report_offset: usize,
+    ) -> Result<Loaded, Error> {
+        self.load_at_with_stack(area, offset, len, report_offset, NativeStack::DEFAULT)
+    }
+
+    /// [`Session::load_at`] with native stack `stack`. A LOAD that answers INTERRUPTED (it stopped between two
+    /// bounded steps for a normal-world interrupt, which the caller's CPU has taken by now) is
+    /// RESUMEd until it answers as LOAD does.
+    pub fn load_at_with_stack(
+        &mut self,
+        area: &SharedArea<'_>,
+        offset: usize,
+        len: usize,
+        report_offset: usize,
+        stack: NativeStack,
     ) -> Result<Loaded, Error> {
         if !area.mem.write_bytes(report_offset, &[0; LOAD_REPORT_SIZE]) {
             return Err(Error::Area {
@@ -553,7 +576,7 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
             .ok_or(Refusal::from(Status::BadAddress))
             .and_then(|file| {
                 let report = ShmOffset::new(report_offset as u64);
-                LoadArgs::new(self.handle, area.handle, file, report)
+                LoadArgs::new(self.handle, area.handle, file, report).map(|a| a.with_stack(stack))
             });
         let mut regs = match args {
             Ok(args) => self.call(SessionCall::Load(args)),

@@ -16,6 +16,14 @@ pub const SESSION_MIN_QUOTA: u64 = 64 << 10;
 pub const GUARANTEED_SESSIONS: usize = 64;
 /// Largest `.aot` file LOAD accepts.
 pub const MAX_MODULE_SIZE: u64 = 16 << 20;
+/// The native stack a module gets when LOAD's `x6` is 0: what the corpus, the benchmarks and
+/// the spec suite need, with room. Stack overflow traps `native stack overflow` (a guard
+/// below the stack, or the file's own checks); a deeper module asks for more.
+pub const DEFAULT_NATIVE_STACK: u64 = 64 << 10;
+/// Smallest native stack LOAD accepts (a WASI call's frames need a few KiB).
+pub const MIN_NATIVE_STACK: u64 = 16 << 10;
+/// Largest native stack LOAD accepts (iwasm's, the usual 8 MiB thread stack).
+pub const MAX_NATIVE_STACK: u64 = 8 << 20;
 /// Nonce lengths ATTEST accepts (PSA's: RFC 9783 section 4.1.1).
 pub const ATTEST_NONCE_LENGTHS: [u64; 3] = [32, 48, 64];
 /// Smallest token buffer ATTEST accepts: every token it produces fits.
@@ -121,6 +129,9 @@ pub const RUN_REPORT_MAGIC: u32 = u32::from_le_bytes(*b"TZRR");
 pub const RUN_MESSAGE_LEN: usize = 224;
 /// `RunReport::trap_id` when the run did not trap, or trapped without a WAMR exception id.
 pub const NO_TRAP_ID: u32 = u32::MAX;
+/// WAMR's exception id of `native stack overflow`: the module needed more native stack than
+/// LOAD gave it.
+pub const TRAP_NATIVE_STACK_OVERFLOW: u32 = 11;
 
 /// What the secure world writes at RUN's report offset when a run ends (the answer of RUN,
 /// RESUME or CANCEL that is not OUTPUT_PENDING or INTERRUPTED): little-endian, 8-byte aligned,

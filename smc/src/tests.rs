@@ -399,7 +399,7 @@ fn selectors_round_trip_and_out_of_range_is_rejected() {
 
 #[test]
 fn versions_pack_and_unpack() {
-    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0005);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0006);
     let p = ProtocolVersion {
         major: 0x1234,
         minor: 0xabcd,
@@ -1021,7 +1021,7 @@ fn measurement_selector_and_chunks() {
     assert_eq!(InfoSelector::COUNT, 6);
     assert_eq!(InfoSelector::Measurement.name(), "MEASUREMENT");
     assert_eq!(Features::ATTESTATION.bits(), 1 << 5);
-    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0005);
+    assert_eq!(PROTOCOL_VERSION.pack(), 0x1_0006);
     let d: [u8; 32] = core::array::from_fn(|i| 0xa0 + i as u8);
     let a = measurement_chunk(&d, 0).unwrap();
     assert_eq!(&a[..], &d[..24]);

@@ -19,10 +19,21 @@
 //!     once since boot
 //! tzbench null CALLS
 //!     CALLS NULL fast calls through /dev/tzwasm (ioctl + SMC round trip), ns per call
+//! tzbench fit FILE.aot
+//!     opens sessions with the module's minimum quota (its LOAD report's) and LOADs FILE in each
+//!     until the pool refuses the next session (QUOTA_TOO_LARGE), then RUNs each loaded copy
+//!     once; reports how many were loaded at once, how many ran to exit 0 with the first's
+//!     stdout, and the bytes still free
+//! tzbench startup FILE.aot REP
+//!     what `tzwasm run FILE` does up to the first stdout byte, inside this process, timed step
+//!     by step: read the file, open the device, LOAD (with STATS pages 1-3), RUN to the first
+//!     byte and to the end
 //! tzbench run FILE.aot [ARGS...]
 //!     LOADs and RUNs FILE in one session as `tzwasm run` does (16 KiB rings, 12 MiB quota,
 //!     stdout hashed, not printed) and reports the run's wall time, OUTPUT_PENDING pauses,
-//!     the INTERRUPTED returns the caller saw and the secure world's own count (STATS page 2)
+//!     the INTERRUPTED returns the caller saw and the secure world's own count (STATS page 2),
+//!     and the counter ticks the run took in the secure world and at S-EL0, with its SVCs
+//!     (page 6)
 //! ```
 
 use std::ffi::OsString;
@@ -32,12 +43,12 @@ use std::time::Instant;
 
 use tzwasm_smc::ring::Stream;
 use tzwasm_smc::runner::{
-    area_size, load_report_offset, run_offset, RunObserver, RunRequest, Session,
+    area_size, load_report_offset, run_offset, RunEnd, RunObserver, RunRequest, Session,
     DEFAULT_RING_CAPACITY,
 };
 use tzwasm_smc::session::LOAD_REPORT_SIZE;
-use tzwasm_smc::Client as _;
-use tzwasm_tool::device::{Device, SHM_MAX_SIZE};
+use tzwasm_smc::{Client as _, Status};
+use tzwasm_tool::device::{Device, SetupError, SHM_MAX_SIZE};
 
 /// FNV-1a, 64-bit: a cheap hash of a run's whole stdout, compared across configurations.
 struct Fnv(u64);
@@ -306,6 +317,149 @@ impl RunObserver for Sink {
     }
 }
 
+/// `fit`: how many sessions of the module's minimum quota hold it loaded at once, and whether
+/// every one of them then runs it.
+fn fit(args: &[OsString]) -> Result<(), String> {
+    /// More sessions than any pool of this build holds: a guard against a runaway loop.
+    const MAX: usize = 4096;
+    let path = args.first().ok_or("usage: tzbench fit FILE.aot")?;
+    let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.to_string_lossy()))?;
+    let argv: [&[u8]; 1] = [path.as_encoded_bytes()];
+    let req = RunRequest {
+        entry: b"",
+        args: &argv,
+        env: &[],
+        ring_capacity: DEFAULT_RING_CAPACITY,
+        receipt_nonce: None,
+        stdin_capacity: None,
+        files: None,
+    };
+    let need = area_size(file.len(), &req).ok_or("fit: file too large")?;
+    let at = run_offset(file.len()).ok_or("fit: file too large")?;
+    let min_quota = {
+        let Device { mut channel, shm } =
+            Device::open(need, 12 << 20).map_err(|e| format!("fit: {e}"))?;
+        let handle = channel.session();
+        let loaded = Session::attach(&mut channel, handle)
+            .load(&shm.area(), &file)
+            .map_err(|e| format!("fit: load: {e:?}"))?;
+        loaded.min_quota
+    };
+    let mut held = Vec::new();
+    let free = loop {
+        if held.len() >= MAX {
+            return Err(format!(
+                "fit: more than {MAX} sessions: the pool is not limiting"
+            ));
+        }
+        let Device { mut channel, shm } = match Device::open(need, min_quota) {
+            Ok(d) => d,
+            Err(SetupError::Refused {
+                status: Status::QuotaTooLarge,
+                value,
+            }) => break value,
+            Err(e) => return Err(format!("fit: session {}: {e}", held.len() + 1)),
+        };
+        let handle = channel.session();
+        Session::attach(&mut channel, handle)
+            .load(&shm.area(), &file)
+            .map_err(|e| format!("fit: LOAD in session {}: {e:?}", held.len() + 1))?;
+        held.push((channel, shm));
+    };
+    let mut ran = 0usize;
+    let mut first_hash = None;
+    for (channel, shm) in &mut held {
+        let handle = channel.session();
+        let mut sink = Sink {
+            hash: Fnv::new(),
+            bytes: 0,
+        };
+        let outcome = Session::attach(channel, handle)
+            .run(&shm.area(), at, &req, &mut sink)
+            .map_err(|e| format!("fit: run: {e:?}"))?;
+        let same = *first_hash.get_or_insert(sink.hash.0) == sink.hash.0;
+        if outcome.end == RunEnd::Exited(0) && same && sink.bytes > 0 {
+            ran += 1;
+        }
+    }
+    println!(
+        "@B kind=fit file={} bytes={} min_quota={min_quota} sessions={} ran={ran} free={free}",
+        path.to_string_lossy(),
+        file.len(),
+        held.len()
+    );
+    Ok(())
+}
+
+/// `startup`'s observer: when the first stdout byte arrived.
+struct FirstByte {
+    start: Instant,
+    first: Option<u128>,
+}
+
+impl RunObserver for FirstByte {
+    fn output(&mut self, stream: Stream, bytes: &[u8]) {
+        if stream == Stream::Stdout && !bytes.is_empty() && self.first.is_none() {
+            self.first = Some(self.start.elapsed().as_nanos());
+        }
+    }
+}
+
+/// `startup`: where the time to a module's first output byte goes, in this process (what
+/// `tzwasm run` does, without starting a process): reading the file, opening the device
+/// (SHM_REGISTER + SESSION_OPEN), LOAD (with the secure world's split, STATS pages 1-3), RUN
+/// until the first stdout byte reaches this side, and to the end of the run.
+fn startup(args: &[OsString]) -> Result<(), String> {
+    let [path, rep] = args else {
+        return Err("usage: tzbench startup FILE.aot REP".into());
+    };
+    let start = Instant::now();
+    let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.to_string_lossy()))?;
+    let read_ns = start.elapsed().as_nanos();
+    let argv: [&[u8]; 1] = [path.as_encoded_bytes()];
+    let req = RunRequest {
+        entry: b"",
+        args: &argv,
+        env: &[],
+        ring_capacity: DEFAULT_RING_CAPACITY,
+        receipt_nonce: None,
+        stdin_capacity: None,
+        files: None,
+    };
+    let need = area_size(file.len(), &req).ok_or("startup: file too large")?;
+    let at = run_offset(file.len()).ok_or("startup: file too large")?;
+    let Device { mut channel, shm } =
+        Device::open(need, 8 << 20).map_err(|e| format!("startup: {e}"))?;
+    let open_ns = start.elapsed().as_nanos();
+    let area = shm.area();
+    let handle = channel.session();
+    let mut session = Session::attach(&mut channel, handle);
+    session
+        .load(&area, &file)
+        .map_err(|e| format!("startup: load: {e:?}"))?;
+    let load_ns = start.elapsed().as_nanos();
+    let mut seen = FirstByte { start, first: None };
+    let outcome = session
+        .run(&area, at, &req, &mut seen)
+        .map_err(|e| format!("startup: run: {e:?}"))?;
+    let end_ns = start.elapsed().as_nanos();
+    let stat = |s: &mut Session<'_, _>, page| {
+        s.stats(page)
+            .map_err(|e| format!("STATS page {page}: {e:?}"))
+    };
+    let [freq, copy, sha] = stat(&mut session, 1)?;
+    let [parse, inst, _] = stat(&mut session, 2)?;
+    let [reloc, mem, setup] = stat(&mut session, 3)?;
+    println!(
+        "@B kind=startup file={} rep={} read_ns={read_ns} open_ns={open_ns} load_ns={load_ns} first_ns={} end_ns={end_ns} freq={freq} copy={copy} sha={sha} parse={parse} inst={inst} reloc={reloc} mem={mem} setup={setup} end={:?}",
+        path.to_string_lossy(),
+        rep.to_string_lossy(),
+        seen.first.map_or(-1, |t| t as i128),
+        outcome.end,
+    );
+    Ok(())
+}
+
 /// `run`: one module run with the secure world's interruption count.
 fn run(args: &[OsString]) -> Result<(), String> {
     let path = args
@@ -351,8 +505,11 @@ fn run(args: &[OsString]) -> Result<(), String> {
     let [_, _, secure_interrupts] = session
         .stats(2)
         .map_err(|e| format!("STATS page 2: {e:?}"))?;
+    let [secure_ticks, el0_ticks, svcs] = session
+        .stats(6)
+        .map_err(|e| format!("STATS page 6: {e:?}"))?;
     println!(
-        "@B kind=run file={} ns={ns} load_ns={loaded_ns} bytes={} hash={:016x} pauses={} interrupted_seen={} interrupted_secure={secure_interrupts} end={:?}",
+        "@B kind=run file={} ns={ns} load_ns={loaded_ns} bytes={} hash={:016x} pauses={} interrupted_seen={} interrupted_secure={secure_interrupts} secure_ticks={secure_ticks} el0_ticks={el0_ticks} svcs={svcs} end={:?}",
         path.to_string_lossy(),
         sink.bytes,
         sink.hash.0,
@@ -372,7 +529,11 @@ fn main() -> ExitCode {
         Some("peak") => peak(&args[1..]),
         Some("null") => null(&args[1..]),
         Some("run") => run(&args[1..]),
-        _ => Err("usage: tzbench time|par|peak|load|null|run ... (see the source)".into()),
+        Some("fit") => fit(&args[1..]),
+        Some("startup") => startup(&args[1..]),
+        _ => Err(
+            "usage: tzbench time|par|peak|load|null|run|fit|startup ... (see the source)".into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -262,8 +262,15 @@ fn resume_ctx(inst: &mut Instance<'_, SecurePlatform>, ctx: &mut UserContext) ->
     // serves its SVCs (helpers reach module memory through the windows' VAs).
     inst.platform.activate();
     loop {
-        match crate::el0::run(ctx) {
+        let entered = crate::arch::counter();
+        let exit = crate::el0::run(ctx);
+        let t = &mut inst.platform.run_ticks;
+        t.el0 = t
+            .el0
+            .saturating_add(crate::arch::counter().wrapping_sub(entered));
+        match exit {
             UserExit::Svc { imm: 0 } => {
+                inst.platform.run_ticks.svcs = inst.platform.run_ticks.svcs.saturating_add(1);
                 let id = ctx.x[16];
                 if id == RETURN_ID {
                     return Step::Finished(Ok(()));

@@ -93,6 +93,8 @@ pub struct SecurePlatform {
     pub evidence: Option<crate::attestation::ModuleEvidence>,
     /// Where instantiation spent its time, in counter ticks (STATS page 3).
     pub ticks: InstantiateTicks,
+    /// Where the run spent its time (STATS page 6).
+    pub run_ticks: RunTicks,
     /// When the code image was handed out writable (the runtime relocates until seal_code).
     code_given_at: u64,
     /// Whose quota the module's pages and translation tables are charged to: the account
@@ -120,6 +122,19 @@ pub struct InstantiateTicks {
     /// Pool allocation, zeroing, mapping and sealing (cache maintenance, permission changes)
     /// of everything the module gets.
     pub memory: u64,
+}
+
+/// Counter ticks and calls of the module's run (over every RUN and RESUME), as the runner sees
+/// them. Under QEMU's `-icount shift=0` a tick is 16 instructions (1 ns each, 62.5 MHz counter),
+/// which is how `make bench` counts the instructions a run executes in the secure world.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunTicks {
+    /// Inside the runner: from RUN's or RESUME's start of module work to its answer.
+    pub secure: u64,
+    /// Of those, at S-EL0 (module code, from each entry to the exception that ends it).
+    pub el0: u64,
+    /// Helper and import calls (SVCs) the runner served.
+    pub svcs: u64,
 }
 
 fn err(what: &str) -> PlatformError {
@@ -255,6 +270,7 @@ impl SecurePlatform {
             wasi: RunWasi::new(),
             evidence: None,
             ticks: InstantiateTicks::default(),
+            run_ticks: RunTicks::default(),
             code_given_at: 0,
             owner: POOL.owner_now(),
             prepared: Vec::new(),

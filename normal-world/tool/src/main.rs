@@ -29,9 +29,10 @@ use tzwasm_smc::runner::{
     RunObserver, RunRequest, Session, DEFAULT_RING_CAPACITY,
 };
 use tzwasm_smc::session::{
-    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, RECEIPT_TOKEN_MIN, SESSION_MIN_QUOTA,
+    ATTEST_NONCE_LENGTHS, ATTEST_TOKEN_MIN, LOAD_REPORT_SIZE, MAX_NATIVE_STACK, MIN_NATIVE_STACK,
+    RECEIPT_TOKEN_MIN, SESSION_MIN_QUOTA, TRAP_NATIVE_STACK_OVERFLOW,
 };
-use tzwasm_smc::{Client as _, ClientError, Status};
+use tzwasm_smc::{Client as _, ClientError, NativeStack, Status};
 
 use tzwasm_tool::device::{Channel, Device, SetupError, SHM_MAX_SIZE};
 use tzwasm_tool::files::FileServer;
@@ -76,7 +77,7 @@ commands:
 `tzwasm COMMAND --help` describes each command.";
 
 const RUN_USAGE: &str = "\
-usage: tzwasm run [--heap SIZE] [--env KEY=VALUE]... [--function NAME]
+usage: tzwasm run [--heap SIZE] [--stack SIZE] [--env KEY=VALUE]... [--function NAME]
                   [--dir DIR]... [--map-dir GUEST::HOST]... [--sealed-dir HOST]
                   [--receipt FILE --nonce HEX] FILE.aot [-- ARGS...]
 
@@ -88,10 +89,13 @@ FILE.aot; `--` is optional unless the first argument starts with `-`).
 
 options:
   --heap SIZE       heap quota in the secure world: everything the module needs there (the
-                    copy of the file, code, data, its 1 MiB stack, linear memory) must fit.
-                    SIZE is bytes or takes a suffix: 64K, 4M. Default 8M (or what the
+                    copy of the file, code, data, its native stack, linear memory) must
+                    fit. SIZE is bytes or takes a suffix: 64K, 4M. Default 8M (or what the
                     secure pool still has free while other programs hold the rest). If it
                     is too small, the message says the module's minimum.
+  --stack SIZE      the module's native stack (where its compiled code keeps its frames),
+                    16K to 8M, default 64K; it counts against --heap. Deep recursion beyond
+                    it traps \"native stack overflow\" (as iwasm does beyond its stack)
   --env KEY=VALUE   add a WASI environment variable (repeatable; none by default)
   --dir DIR         grant the module the directory DIR (as iwasm --dir): it sees it
                     preopened under the name DIR as written; every path it opens is
@@ -244,6 +248,24 @@ fn heap_value(v: Option<&OsString>) -> Result<u64, Failure> {
     }
 }
 
+/// `--stack SIZE` / `--stack=SIZE`.
+fn stack_value(v: Option<&OsString>) -> Result<NativeStack, Failure> {
+    let v = v.ok_or_else(|| Failure::usage("--stack needs a SIZE (e.g. 256K, 2M)"))?;
+    let text = v.to_string_lossy();
+    let n = size::parse(&text).ok_or_else(|| {
+        Failure::usage(format!(
+            "--stack {text}: not a size; give bytes or a number with K, M or G (256K, 2M)"
+        ))
+    })?;
+    NativeStack::new(n).map_err(|_| {
+        Failure::usage(format!(
+            "--stack {text}: the secure world takes {} to {}",
+            size::show(MIN_NATIVE_STACK),
+            size::show(MAX_NATIVE_STACK)
+        ))
+    })
+}
+
 /// Splits `--opt=value` into (`--opt`, Some(value)).
 fn split_eq(a: &OsStr) -> (&[u8], Option<OsString>) {
     let b = a.as_bytes();
@@ -259,6 +281,7 @@ fn split_eq(a: &OsStr) -> (&[u8], Option<OsString>) {
 #[derive(Debug, Default, PartialEq)]
 struct RunOptions {
     heap: Option<u64>,
+    stack: Option<NativeStack>,
     env: Vec<Vec<u8>>,
     function: Option<Vec<u8>>,
     receipt: Option<OsString>,
@@ -293,6 +316,7 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
         };
         match name {
             b"--heap" => o.heap = Some(heap_value(value(&mut i).as_ref())?),
+            b"--stack" => o.stack = Some(stack_value(value(&mut i).as_ref())?),
             b"--env" => {
                 let v = value(&mut i).ok_or_else(|| Failure::usage("--env needs KEY=VALUE"))?;
                 if !v.as_bytes().contains(&b'=') {
@@ -677,7 +701,8 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     let mut receipt = vec![0u8; RECEIPT_TOKEN_MIN as usize];
     let outcome = {
         let mut session = Session::attach(&mut channel, handle);
-        let loaded = session.load(&area, &file);
+        let stack = o.stack.unwrap_or(NativeStack::DEFAULT);
+        let loaded = session.load_with_stack(&area, &file, stack);
         let ran = match loaded {
             Ok(_) => session.run(
                 &area,
@@ -722,8 +747,18 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     let sig = SIGNAL.load(Ordering::Relaxed);
     match outcome.end {
         RunEnd::Exited(_) => Ok(outcome.exit_status()),
-        RunEnd::Trapped(_) => {
+        RunEnd::Trapped(id) => {
             eprintln!("tzwasm: trap: {}", outcome.trap_message());
+            if id == Some(TRAP_NATIVE_STACK_OVERFLOW) {
+                let stack = o.stack.unwrap_or(NativeStack::DEFAULT).bytes();
+                eprintln!(
+                    "tzwasm: the module used up its native stack of {}; give it more with \
+                     --stack (e.g. --stack {}), up to {}",
+                    size::show(stack),
+                    heap_hint(stack.saturating_mul(4).min(MAX_NATIVE_STACK)),
+                    size::show(MAX_NATIVE_STACK)
+                );
+            }
             Ok(outcome.exit_status())
         }
         RunEnd::Cancelled if sig != 0 => {
@@ -806,10 +841,14 @@ fn info(args: &[OsString]) -> Result<u8, Failure> {
         }
     );
     println!(
-        "limits: heap (--heap) {} to the pool size, default {}; shared memory per program {}; \
-         sessions at once: as many as their heaps fit in the pool; output rings {} per stream",
+        "limits: heap (--heap) {} to the pool size, default {}; native stack (--stack) {} to {}, \
+         default {}; shared memory per program {}; sessions at once: as many as their heaps fit \
+         in the pool; output rings {} per stream",
         size::show(SESSION_MIN_QUOTA),
         size::show(DEFAULT_HEAP),
+        size::show(MIN_NATIVE_STACK),
+        size::show(MAX_NATIVE_STACK),
+        size::show(NativeStack::DEFAULT.bytes()),
         size::show(SHM_MAX_SIZE as u64),
         size::show(u64::from(DEFAULT_RING_CAPACITY))
     );
@@ -1023,6 +1062,14 @@ mod tests {
         assert_eq!(o.file, "-x.aot");
         assert_eq!(o.args, vec![b"--".to_vec()]);
         assert!(parse_run(&os(&["--help"])).unwrap().help);
+        let o = parse_run(&os(&["--stack", "1M", "x.aot"])).unwrap();
+        assert_eq!(o.stack.map(NativeStack::bytes), Some(1 << 20));
+        let o = parse_run(&os(&["--stack=17K", "x.aot"])).unwrap();
+        assert_eq!(o.stack.map(NativeStack::bytes), Some(20 << 10));
+        for bad in ["8K", "9M", "lots"] {
+            let e = parse_run(&os(&["--stack", bad, "x.aot"])).unwrap_err();
+            assert!(e.message.contains("--stack"), "{bad}: {}", e.message);
+        }
         let nonce = "ab".repeat(32);
         let o = parse_run(&os(&["--receipt", "r.cbor", "--nonce", &nonce, "x.aot"])).unwrap();
         assert_eq!(o.receipt.as_deref(), Some(OsStr::new("r.cbor")));

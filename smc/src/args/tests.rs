@@ -190,6 +190,36 @@ fn load_refusals() {
 }
 
 #[test]
+fn load_native_stack() {
+    let with =
+        |x6: u64| LoadArgs::from_regs(&[ids::LOAD.to_x0(), S.raw(), H.raw(), 0, 8, 8, x6, 0]);
+    assert_eq!(with(0).unwrap().stack(), NativeStack::DEFAULT);
+    assert_eq!(NativeStack::DEFAULT.bytes(), DEFAULT_NATIVE_STACK);
+    // Rounded up to whole pages; the limits are inclusive.
+    assert_eq!(
+        with(MIN_NATIVE_STACK + 1).unwrap().stack().bytes(),
+        MIN_NATIVE_STACK + 4096
+    );
+    assert_eq!(
+        with(MAX_NATIVE_STACK).unwrap().stack().bytes(),
+        MAX_NATIVE_STACK
+    );
+    let ip = |limit| Err(Refusal(Status::InvalidParameter, limit));
+    assert_eq!(with(1), ip(MIN_NATIVE_STACK));
+    assert_eq!(with(MIN_NATIVE_STACK - 1), ip(MIN_NATIVE_STACK));
+    assert_eq!(with(MAX_NATIVE_STACK + 1), ip(MAX_NATIVE_STACK));
+    assert_eq!(with(u64::MAX), ip(MAX_NATIVE_STACK));
+    // The shape of the ranges is refused first.
+    let bad = LoadArgs::from_regs(&[ids::LOAD.to_x0(), S.raw(), H.raw(), 0, 0, 8, 1, 0]);
+    assert_eq!(bad, Err(BAD_ADDRESS));
+    // A stack round-trips through the registers; the default is sent as 0.
+    let a = with(1 << 20).unwrap();
+    assert_eq!(a.to_regs()[6], 1 << 20);
+    assert_eq!(LoadArgs::from_regs(&a.to_regs()), Ok(a));
+    assert_eq!(with(0).unwrap().to_regs()[6], 0);
+}
+
+#[test]
 fn run_refusals_in_order() {
     let ok = ([0, 16], [0x2000, 0x1000], 0x3000);
     assert!(run(ok.0, ok.1, ok.2).is_ok());
