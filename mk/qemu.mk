@@ -58,13 +58,13 @@ $(QEMU_BIGTABLE): qemu/guests/big-table.wat $(WAMRC)
 # them): gen-big.py functions per module, ~970 bytes of .aot each, so about 1 MiB, and the
 # largest module that fits the Linux driver's 4 MiB of shared memory with its LOAD report.
 # Compiled once: wamrc takes about 100 s for the larger one.
-BIG_FUNCS_big := 1081
-BIG_FUNCS_big4 := 4235
-QEMU_BIG := $(BUILD)/qemu-guests/big.aot
-QEMU_BIG4 := $(BUILD)/qemu-guests/big4.aot
+BIG_FUNCS_1m := 1081
+BIG_FUNCS_4m := 4235
+QEMU_BIG := $(BUILD)/qemu-guests/big1m.aot
+QEMU_BIG4 := $(BUILD)/qemu-guests/big4m.aot
 $(BUILD)/qemu-guests/big%.aot: qemu/guests/gen-big.py $(WAMRC)
 	@mkdir -p $(dir $@)
-	python3 $< $(BIG_FUNCS_big$*) 50 > $(@:.aot=.wat)
+	python3 $< $(BIG_FUNCS_$*) 50 > $(@:.aot=.wat)
 	wat2wasm $(@:.aot=.wat) -o $(@:.aot=.wasm)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) -o $@ $(@:.aot=.wasm) >/dev/null
 	rm -f $(@:.aot=.wat)

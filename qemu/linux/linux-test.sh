@@ -515,6 +515,9 @@ case_corpus() {
         want=$(($(cat $expected/$test/exit) % 256))
         cp $expected/$test/stderr $tmp/c.wanterr
         [ -f $expected/$test/trap ] && echo "tzwasm: trap: $(cat $expected/$test/trap)" >>$tmp/c.wanterr
+        # After "native stack overflow" the tool says how to give the module more stack.
+        [ "$(cat $expected/$test/trap 2>/dev/null)" = "native stack overflow" ] &&
+            echo "tzwasm: the module used up its native stack of 64 KiB; give it more with --stack (e.g. --stack 256K), up to 8 MiB" >>$tmp/c.wanterr
         total=$((total + 1))
         if [ $got != $want ] || ! cmp -s $tmp/c.out $expected/$test/stdout || ! cmp -s $tmp/c.err $tmp/c.wanterr; then
             bad=$((bad + 1))

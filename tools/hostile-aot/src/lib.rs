@@ -1087,7 +1087,8 @@ fn code_cases() -> Vec<Case> {
         },
         Case {
             name: "residue-write",
-            what: "fill its linear memory and 64 KiB of stack with a marker (for residue-scan)",
+            what: "fill its linear memory and 32 KiB of stack (half the default native stack) \
+                   with a marker (for residue-scan)",
             expect: Expect::Exit(0),
             tweak: None,
             code: asm(|a| {
@@ -1097,8 +1098,8 @@ fn code_cases() -> Vec<Case> {
                 a.mov(X4, X21); // mov x4, x21
                 fill(a, 65536 / 16);
                 a.add(X4, SP, 0); // mov x4, sp
-                a.word(0xd140_4084); // sub x4, x4, #16, lsl #12
-                fill(a, 65536 / 16);
+                a.word(0xd140_2084); // sub x4, x4, #8, lsl #12
+                fill(a, 32768 / 16);
                 a.pop_frame(); // ldp x29, x30, [sp], #16
                 a.ret(); // ret
             }),
@@ -1117,8 +1118,8 @@ fn code_cases() -> Vec<Case> {
                 a.mov(X4, X21); // mov x4, x21
                 count(a, 65536 / 8);
                 a.add(X4, SP, 0); // mov x4, sp
-                a.word(0xd140_4084); // sub x4, x4, #16, lsl #12
-                count(a, 65536 / 8);
+                a.word(0xd140_2084); // sub x4, x4, #8, lsl #12
+                count(a, 32768 / 8);
                 a.mov(X1, 7); // mov x1, x7
                 load_import(a, PROC_EXIT); // x8 = func_ptrs[proc_exit]
                 a.mov(X0, X20); // mov x0, x20
