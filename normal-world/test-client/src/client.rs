@@ -78,6 +78,13 @@ extern "C" fn primary_main(dtb: u64, entry_el: u64) -> ! {
         Console::flush();
         psci::system_off()
     }
+    if mode == Mode::Timing {
+        crate::checks::timing();
+        let (passed, failed) = (report.passed, report.failed);
+        println!("{passed} passed, {failed} failed");
+        Console::flush();
+        psci::system_off()
+    }
     crate::checks::run_primary(&mut report);
     run_secondary(&mut report);
     crate::checks::timing();

@@ -4,7 +4,8 @@
 //! `-device loader,addr=0x5ffff000,data=0xfa177e57,data-len=8` selects crash mode: bits 31:0
 //! hold [`CRASH_TEST_MAGIC`], bits 63:32 the TEST_FAULT kind (`tzwasm_smc::FaultKind`, 0 =
 //! data abort on an unmapped address; e.g. `data=0x2fa177e57` for the stack-guard overflow).
-//! [`PARALLEL_MAGIC`] selects the parallel run. Any other value (QEMU zeroes RAM, so by
+//! [`PARALLEL_MAGIC`] selects the parallel run, [`TIMING_MAGIC`] only the world-switch
+//! timing (`make bench`'s counted boot under `-icount`). Any other value (QEMU zeroes RAM, so by
 //! default 0) selects the normal run. The word sits just below
 //! the BL33 image, where neither TF-A nor QEMU's DTB (at 0x40000000, at most 1 MiB) lands.
 
@@ -15,6 +16,9 @@ pub const CRASH_TEST_MAGIC: u64 = 0xfa17_7e57;
 /// The mode word of the parallel run (`-smp 4`): only the parallel-run and multi-CPU stress
 /// checks (`crate::parallel`).
 pub const PARALLEL_MAGIC: u64 = 0x5a4d_9a11;
+/// The mode word of the timing-only run: the NULL / PSCI_VERSION timing line and nothing else
+/// (under QEMU's `-icount` its ns are instructions; the checks run in the other boots).
+pub const TIMING_MAGIC: u64 = 0x7193_0c0d;
 
 /// What the client does after the ordinary checks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -29,6 +33,8 @@ pub enum Mode {
     },
     /// Only the parallel checks, on every CPU, then the summary.
     Parallel,
+    /// Only the world-switch timing, then the summary.
+    Timing,
 }
 
 /// Reads the mode word.
@@ -38,6 +44,8 @@ pub fn read() -> Mode {
     let word = unsafe { core::ptr::read_volatile(MODE_ADDR as *const u64) };
     if word == PARALLEL_MAGIC {
         Mode::Parallel
+    } else if word == TIMING_MAGIC {
+        Mode::Timing
     } else if word & 0xffff_ffff == CRASH_TEST_MAGIC {
         Mode::CrashTest { kind: word >> 32 }
     } else {
