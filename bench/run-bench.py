@@ -217,6 +217,22 @@ INSNS_PER_TICK = 16
 ICOUNT_CONFIGS = ["native", "tzwasm-hw", "iwasm-hw", "tzwasm-sw", "iwasm-sw"]
 
 
+def baremetal_timing(flash, out_dir, extra, what, problems):
+    """Boots the bare-metal client (qemu/boot.sh test, `extra` QEMU arguments) and returns the
+    ns per call of its `timing:` line (NULL, PSCI_VERSION) and its [FAIL] lines."""
+    rc = subprocess.run([os.path.join(TOP, "qemu", "boot.sh"), "test", flash, out_dir, "600"]
+                        + extra).returncode
+    log = open(os.path.join(out_dir, "normal.log"), "rb").read().decode("utf-8", "replace")
+    m = re.search(r"timing: NULL fast call (\d+) ns/call, PSCI_VERSION (\d+) ns/call", log)
+    if rc != 0:
+        problems.append(f"{what}: QEMU exit status {rc}")
+    secure_log_problem(os.path.join(out_dir, "secure.log"), what, problems)
+    if not m:
+        problems.append(f"{what}: the client printed no 'timing:' line")
+        return None, None, []
+    return int(m.group(1)), int(m.group(2)), [l.strip() for l in log.splitlines() if l.startswith("[FAIL]")]
+
+
 def icount_figures(crecs, results, problems):
     """Instruction counts per workload and configuration from the -icount boot, with the
     secure world's split of tzwasm's runs (STATS page 6)."""
@@ -399,43 +415,20 @@ def main():
     bm_dir = os.path.join(work, "baremetal")
     print(f"run-bench: -smp {SCALE_SMP} part took {scale_secs:.0f} s; booting the bare-metal client "
           f"(logs in {bm_dir})", flush=True)
-    rc = subprocess.run([os.path.join(TOP, "qemu", "boot.sh"), "test", args.flash_baremetal, bm_dir,
-                         "600"]).returncode
-    null_ns = psci_ns = None
-    bm_log = open(os.path.join(bm_dir, "normal.log"), "rb").read().decode("utf-8", "replace")
-    m = re.search(r"timing: NULL fast call (\d+) ns/call, PSCI_VERSION (\d+) ns/call", bm_log)
-    if rc != 0:
-        problems.append(f"bare-metal boot: QEMU exit status {rc}")
-    secure_log_problem(os.path.join(bm_dir, "secure.log"), "bare-metal boot", problems)
-    if not m:
-        problems.append("bare-metal client printed no 'timing:' line")
-    else:
-        null_ns, psci_ns = int(m.group(1)), int(m.group(2))
+    null_ns, psci_ns, bm_failures = baremetal_timing(args.flash_baremetal, bm_dir, [], "bare-metal boot",
+                                                     problems)
+    problems.extend(f"bare-metal boot: {f}" for f in bm_failures)
 
-    # 4. The same bare-metal client counted (-icount): its ns per call are instructions per
-    #    call, the world switch's deterministic figure.
+    # 4. The same bare-metal client counted (-icount), in its timing-only mode
+    #    (normal-world/test-client/src/mode.rs, TIMING_MAGIC; its checks ran in the boot above):
+    #    its ns per call are instructions per call, the world switch's deterministic figure.
     bmc_dir = os.path.join(work, "baremetal-icount")
     print(f"run-bench: booting the bare-metal client under {ICOUNT_ARGS} (logs in {bmc_dir})",
           flush=True)
-    # The client's timing-only mode (normal-world/test-client/src/mode.rs, TIMING_MAGIC): its
-    # checks ran in the boot above.
-    rc = subprocess.run([os.path.join(TOP, "qemu", "boot.sh"), "test", args.flash_baremetal, bmc_dir,
-                         "600"] + ICOUNT_ARGS.split()
-                        + ["-device", f"loader,addr=0x5ffff000,data={TIMING_MAGIC:#x},data-len=8"]).returncode
-    null_insns = psci_insns = None
-    m = re.search(r"timing: NULL fast call (\d+) ns/call, PSCI_VERSION (\d+) ns/call",
-                  open(os.path.join(bmc_dir, "normal.log"), "rb").read().decode("utf-8", "replace"))
-    if rc != 0:
-        problems.append(f"bare-metal -icount boot: QEMU exit status {rc}")
-    secure_log_problem(os.path.join(bmc_dir, "secure.log"), "bare-metal -icount boot", problems)
-    if not m:
-        problems.append("bare-metal -icount client printed no 'timing:' line")
-    else:
-        null_insns, psci_insns = int(m.group(1)), int(m.group(2))
-    # Only the timing line is used from this boot; its other checks' failures are reported
-    # with the figures (under -icount the secondary CPU's checks time out: see the analysis).
-    bmc_log = open(os.path.join(bmc_dir, "normal.log"), "rb").read().decode("utf-8", "replace")
-    icount_client_failures = [l.strip() for l in bmc_log.splitlines() if l.startswith("[FAIL]")]
+    null_insns, psci_insns, icount_client_failures = baremetal_timing(
+        args.flash_baremetal, bmc_dir,
+        ICOUNT_ARGS.split() + ["-device", f"loader,addr=0x5ffff000,data={TIMING_MAGIC:#x},data-len=8"],
+        "bare-metal -icount boot", problems)
 
     # 5. Linux counted (-icount): every workload once per configuration; times are
     #    instructions.

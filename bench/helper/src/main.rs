@@ -223,6 +223,25 @@ fn parse_u64(what: &str, s: Option<&OsString>) -> Result<u64, String> {
         .ok_or_else(|| format!("{what}: expected a number"))
 }
 
+/// The secure world's split of the session's last LOAD (STATS pages 1-3) as `key=value`
+/// fields: the counter frequency and the ticks of copy, SHA-256, parse and instantiation, the
+/// latter as relocation, memory work and set-up.
+fn load_split<C: tzwasm_smc::Conduit + ?Sized>(
+    session: &mut Session<'_, C>,
+) -> Result<String, String> {
+    let mut stat = |page| {
+        session
+            .stats(page)
+            .map_err(|e| format!("STATS page {page}: {e:?}"))
+    };
+    let [freq, copy, sha] = stat(1)?;
+    let [parse, inst, _] = stat(2)?;
+    let [reloc, mem, setup] = stat(3)?;
+    Ok(format!(
+        "freq={freq} copy={copy} sha={sha} parse={parse} inst={inst} reloc={reloc} mem={mem} setup={setup}"
+    ))
+}
+
 /// `load`: LOAD figures of one file.
 fn load(args: &[OsString]) -> Result<(), String> {
     let path = args
@@ -263,16 +282,12 @@ fn load(args: &[OsString]) -> Result<(), String> {
             .load_at(&area, 0, file.len(), need - LOAD_REPORT_SIZE)
             .map_err(|e| format!("load: {e:?}"))?;
         let client_ns = start.elapsed().as_nanos();
-        let stat = |s: &mut Session<'_, _>, page| {
-            s.stats(page)
-                .map_err(|e| format!("STATS page {page}: {e:?}"))
-        };
-        let [quota, used, _] = stat(&mut session, 0)?;
-        let [freq, copy, sha] = stat(&mut session, 1)?;
-        let [parse, inst, _] = stat(&mut session, 2)?;
-        let [reloc, mem, setup] = stat(&mut session, 3)?;
+        let [quota, used, _] = session
+            .stats(0)
+            .map_err(|e| format!("STATS page 0: {e:?}"))?;
+        let split = load_split(&mut session)?;
         println!(
-            "@B kind=load file={} bytes={} round={round} client_ns={client_ns} freq={freq} copy={copy} sha={sha} parse={parse} inst={inst} reloc={reloc} mem={mem} setup={setup} quota={quota} used={used} charged={} min_quota={}",
+            "@B kind=load file={} bytes={} round={round} client_ns={client_ns} {split} quota={quota} used={used} charged={} min_quota={}",
             path.to_string_lossy(),
             file.len(),
             loaded.charged,
@@ -317,6 +332,20 @@ impl RunObserver for Sink {
     }
 }
 
+/// A run of `_start` with `argv`, no environment, stdin at end of file and no files: what
+/// `tzwasm run FILE ARGS` asks for (its default 16 KiB rings), as `run`, `fit` and `startup` run.
+fn command<'r>(argv: &'r [&'r [u8]]) -> RunRequest<'r> {
+    RunRequest {
+        entry: b"",
+        args: argv,
+        env: &[],
+        ring_capacity: DEFAULT_RING_CAPACITY,
+        receipt_nonce: None,
+        stdin_capacity: None,
+        files: None,
+    }
+}
+
 /// `fit`: how many sessions of the module's minimum quota hold it loaded at once, and whether
 /// every one of them then runs it.
 fn fit(args: &[OsString]) -> Result<(), String> {
@@ -325,15 +354,7 @@ fn fit(args: &[OsString]) -> Result<(), String> {
     let path = args.first().ok_or("usage: tzbench fit FILE.aot")?;
     let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.to_string_lossy()))?;
     let argv: [&[u8]; 1] = [path.as_encoded_bytes()];
-    let req = RunRequest {
-        entry: b"",
-        args: &argv,
-        env: &[],
-        ring_capacity: DEFAULT_RING_CAPACITY,
-        receipt_nonce: None,
-        stdin_capacity: None,
-        files: None,
-    };
+    let req = command(&argv);
     let need = area_size(file.len(), &req).ok_or("fit: file too large")?;
     let at = run_offset(file.len()).ok_or("fit: file too large")?;
     let min_quota = {
@@ -417,15 +438,7 @@ fn startup(args: &[OsString]) -> Result<(), String> {
     let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.to_string_lossy()))?;
     let read_ns = start.elapsed().as_nanos();
     let argv: [&[u8]; 1] = [path.as_encoded_bytes()];
-    let req = RunRequest {
-        entry: b"",
-        args: &argv,
-        env: &[],
-        ring_capacity: DEFAULT_RING_CAPACITY,
-        receipt_nonce: None,
-        stdin_capacity: None,
-        files: None,
-    };
+    let req = command(&argv);
     let need = area_size(file.len(), &req).ok_or("startup: file too large")?;
     let at = run_offset(file.len()).ok_or("startup: file too large")?;
     let Device { mut channel, shm } =
@@ -443,15 +456,9 @@ fn startup(args: &[OsString]) -> Result<(), String> {
         .run(&area, at, &req, &mut seen)
         .map_err(|e| format!("startup: run: {e:?}"))?;
     let end_ns = start.elapsed().as_nanos();
-    let stat = |s: &mut Session<'_, _>, page| {
-        s.stats(page)
-            .map_err(|e| format!("STATS page {page}: {e:?}"))
-    };
-    let [freq, copy, sha] = stat(&mut session, 1)?;
-    let [parse, inst, _] = stat(&mut session, 2)?;
-    let [reloc, mem, setup] = stat(&mut session, 3)?;
+    let split = load_split(&mut session)?;
     println!(
-        "@B kind=startup file={} rep={} read_ns={read_ns} open_ns={open_ns} load_ns={load_ns} first_ns={} end_ns={end_ns} freq={freq} copy={copy} sha={sha} parse={parse} inst={inst} reloc={reloc} mem={mem} setup={setup} end={:?}",
+        "@B kind=startup file={} rep={} read_ns={read_ns} open_ns={open_ns} load_ns={load_ns} first_ns={} end_ns={end_ns} {split} end={:?}",
         path.to_string_lossy(),
         rep.to_string_lossy(),
         seen.first.map_or(-1, |t| t as i128),
@@ -471,15 +478,7 @@ fn run(args: &[OsString]) -> Result<(), String> {
         .map(|a| a.to_string_lossy().into_owned().into_bytes())
         .collect();
     let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-    let req = RunRequest {
-        entry: b"",
-        args: &argv,
-        env: &[],
-        ring_capacity: DEFAULT_RING_CAPACITY,
-        receipt_nonce: None,
-        stdin_capacity: None,
-        files: None,
-    };
+    let req = command(&argv);
     let need = area_size(file.len(), &req).ok_or("run: file too large")?;
     let at = run_offset(file.len()).ok_or("run: file too large")?;
     let Device {
