@@ -574,6 +574,9 @@ def main():
                    "copy_ms": tms("copy"), "sha_ms": tms("sha"), "parse_ms": tms("parse"),
                    "inst_ms": tms("inst"), "reloc_ms": tms("reloc"), "mem_ms": tms("mem"),
                    "setup_ms": tms("setup")}
+        if all("run_ticks" in r for r in starts):
+            startup.update({"run_secure_ms": tms("run_ticks"), "run_el0_ms": tms("run_el0_ticks"),
+                            "run_svcs": median([int(r["run_svcs"]) for r in starts])})
         for r in starts:
             if r["end"] != "Exited(0)" or int(r["first_ns"]) < 0:
                 problems.append(f"startup rep {r['rep']}: {r['end']}, first byte {r['first_ns']}")
@@ -919,6 +922,9 @@ def render(r):
         L.append(f"| inside LOAD: copy; SHA-256; parse; instantiate (relocate, memory, set-up) | | "
                  f"{f2(st['copy_ms'])}; {f2(st['sha_ms'])}; {f2(st['parse_ms'])}; {f2(st['inst_ms'])} "
                  f"({f2(st['reloc_ms'])}, {f2(st['mem_ms'])}, {f2(st['setup_ms'])}) |")
+        if "run_secure_ms" in st:
+            L.append(f"| inside RUN: the secure world's runner; of it module code at S-EL0; SVCs (STATS page 6) | | "
+                     f"{f2(st['run_secure_ms'])}; {f2(st['run_el0_ms'])}; {st['run_svcs']:.0f} |")
         L.append(f"| process start-up and the tool's own work (tzwasm-hw's first byte minus the in-process first byte) | "
                  f"{f2(tz)} | {f2(tz - st['first_ms'])} |")
         L.append("")

@@ -27,7 +27,7 @@
 //! tzbench startup FILE.aot REP
 //!     what `tzwasm run FILE` does up to the first stdout byte, inside this process, timed step
 //!     by step: read the file, open the device, LOAD (with STATS pages 1-3), RUN to the first
-//!     byte and to the end
+//!     byte and to the end (with page 6: the run's time in the secure world and at S-EL0)
 //! tzbench run FILE.aot [ARGS...]
 //!     LOADs and RUNs FILE in one session as `tzwasm run` does (16 KiB rings, 12 MiB quota,
 //!     stdout hashed, not printed) and reports the run's wall time, OUTPUT_PENDING pauses,
@@ -457,8 +457,11 @@ fn startup(args: &[OsString]) -> Result<(), String> {
         .map_err(|e| format!("startup: run: {e:?}"))?;
     let end_ns = start.elapsed().as_nanos();
     let split = load_split(&mut session)?;
+    let [run_ticks, run_el0_ticks, run_svcs] = session
+        .stats(6)
+        .map_err(|e| format!("STATS page 6: {e:?}"))?;
     println!(
-        "@B kind=startup file={} rep={} read_ns={read_ns} open_ns={open_ns} load_ns={load_ns} first_ns={} end_ns={end_ns} {split} end={:?}",
+        "@B kind=startup file={} rep={} read_ns={read_ns} open_ns={open_ns} load_ns={load_ns} first_ns={} end_ns={end_ns} {split} run_ticks={run_ticks} run_el0_ticks={run_el0_ticks} run_svcs={run_svcs} end={:?}",
         path.to_string_lossy(),
         rep.to_string_lossy(),
         seen.first.map_or(-1, |t| t as i128),
