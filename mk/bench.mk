@@ -70,10 +70,7 @@ $(BENCH_OUT)/sw/%.aot: $(BENCH_OUT)/wasm/%.wasm $(WAMRC)
 	$(WAMRC) $(WAMRC_FLAGS_aarch64) --bounds-checks=1 -o $@ $< >/dev/null
 .SECONDARY: $(addprefix $(BENCH_OUT)/wasm/,$(addsuffix .wasm,$(BENCH_ALL)))
 
-$(BENCH_OUT)/big1m.aot: $(QEMU_BIG)
-	@mkdir -p $(@D)
-	cp $< $@
-$(BENCH_OUT)/big4m.aot: $(QEMU_BIG4)
+$(BENCH_OUT)/big%.aot: $(BUILD)/qemu-guests/big%.aot
 	@mkdir -p $(@D)
 	cp $< $@
 

@@ -318,6 +318,12 @@ impl NativeStack {
     }
 }
 
+impl Default for NativeStack {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// LOAD: `x1` = session, `x2` = registration, `x3`/`x4` = the file's offset and length in it,
 /// `x5` = offset of the 256-byte [`LoadReport`](crate::session::LoadReport) area, `x6` = the
 /// module's native stack in bytes ([`NativeStack`]; 0: the default).

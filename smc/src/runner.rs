@@ -552,9 +552,9 @@ impl<'c, C: Conduit + ?Sized> Session<'c, C> {
         self.load_at_with_stack(area, offset, len, report_offset, NativeStack::DEFAULT)
     }
 
-    /// [`Session::load_at`] with native stack `stack`. A LOAD that answers INTERRUPTED (it stopped between two
-    /// bounded steps for a normal-world interrupt, which the caller's CPU has taken by now) is
-    /// RESUMEd until it answers as LOAD does.
+    /// [`Session::load_at`] with native stack `stack`. A LOAD that answers INTERRUPTED (it
+    /// stopped between two bounded steps for a normal-world interrupt, which the caller's CPU
+    /// has taken by now) is RESUMEd until it answers as LOAD does.
     pub fn load_at_with_stack(
         &mut self,
         area: &SharedArea<'_>,

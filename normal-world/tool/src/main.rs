@@ -281,7 +281,8 @@ fn split_eq(a: &OsStr) -> (&[u8], Option<OsString>) {
 #[derive(Debug, Default, PartialEq)]
 struct RunOptions {
     heap: Option<u64>,
-    stack: Option<NativeStack>,
+    /// `--stack`, or the protocol's default.
+    stack: NativeStack,
     env: Vec<Vec<u8>>,
     function: Option<Vec<u8>>,
     receipt: Option<OsString>,
@@ -316,7 +317,7 @@ fn parse_run(args: &[OsString]) -> Result<RunOptions, Failure> {
         };
         match name {
             b"--heap" => o.heap = Some(heap_value(value(&mut i).as_ref())?),
-            b"--stack" => o.stack = Some(stack_value(value(&mut i).as_ref())?),
+            b"--stack" => o.stack = stack_value(value(&mut i).as_ref())?,
             b"--env" => {
                 let v = value(&mut i).ok_or_else(|| Failure::usage("--env needs KEY=VALUE"))?;
                 if !v.as_bytes().contains(&b'=') {
@@ -443,7 +444,7 @@ fn run_failure(e: RunError, channel_error: Option<io::Error>) -> Failure {
             _,
         ) => Failure::new(format!(
             "heap too small: this module needs at least {value} bytes; run it with --heap {}",
-            heap_hint(value)
+            suffixed_size(value)
         )),
         (
             e @ RunError::Load {
@@ -469,8 +470,9 @@ fn run_failure(e: RunError, channel_error: Option<io::Error>) -> Failure {
     }
 }
 
-/// The smallest `--heap` value with a K or M suffix that holds `n` bytes.
-fn heap_hint(n: u64) -> String {
+/// The smallest size-option value (`--heap`, `--stack`) with a K or M suffix that holds `n`
+/// bytes.
+fn suffixed_size(n: u64) -> String {
     if n >= 1 << 20 {
         format!("{}M", n.div_ceil(1 << 20))
     } else {
@@ -701,8 +703,7 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
     let mut receipt = vec![0u8; RECEIPT_TOKEN_MIN as usize];
     let outcome = {
         let mut session = Session::attach(&mut channel, handle);
-        let stack = o.stack.unwrap_or(NativeStack::DEFAULT);
-        let loaded = session.load_with_stack(&area, &file, stack);
+        let loaded = session.load_with_stack(&area, &file, o.stack);
         let ran = match loaded {
             Ok(_) => session.run(
                 &area,
@@ -750,12 +751,12 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
         RunEnd::Trapped(id) => {
             eprintln!("tzwasm: trap: {}", outcome.trap_message());
             if id == Some(TRAP_NATIVE_STACK_OVERFLOW) {
-                let stack = o.stack.unwrap_or(NativeStack::DEFAULT).bytes();
+                let stack = o.stack.bytes();
                 eprintln!(
                     "tzwasm: the module used up its native stack of {}; give it more with \
                      --stack (e.g. --stack {}), up to {}",
                     size::show(stack),
-                    heap_hint(stack.saturating_mul(4).min(MAX_NATIVE_STACK)),
+                    suffixed_size(stack.saturating_mul(4).min(MAX_NATIVE_STACK)),
                     size::show(MAX_NATIVE_STACK)
                 );
             }
@@ -1063,9 +1064,9 @@ mod tests {
         assert_eq!(o.args, vec![b"--".to_vec()]);
         assert!(parse_run(&os(&["--help"])).unwrap().help);
         let o = parse_run(&os(&["--stack", "1M", "x.aot"])).unwrap();
-        assert_eq!(o.stack.map(NativeStack::bytes), Some(1 << 20));
+        assert_eq!(o.stack.bytes(), 1 << 20);
         let o = parse_run(&os(&["--stack=17K", "x.aot"])).unwrap();
-        assert_eq!(o.stack.map(NativeStack::bytes), Some(20 << 10));
+        assert_eq!(o.stack.bytes(), 20 << 10);
         for bad in ["8K", "9M", "lots"] {
             let e = parse_run(&os(&["--stack", bad, "x.aot"])).unwrap_err();
             assert!(e.message.contains("--stack"), "{bad}: {}", e.message);
@@ -1107,10 +1108,10 @@ mod tests {
 
     #[test]
     fn hints_round_up() {
-        assert_eq!(heap_hint(1), "1K");
-        assert_eq!(heap_hint(1024), "1K");
-        assert_eq!(heap_hint(1025), "2K");
-        assert_eq!(heap_hint(3 << 20), "3M");
-        assert_eq!(heap_hint((3 << 20) + 1), "4M");
+        assert_eq!(suffixed_size(1), "1K");
+        assert_eq!(suffixed_size(1024), "1K");
+        assert_eq!(suffixed_size(1025), "2K");
+        assert_eq!(suffixed_size(3 << 20), "3M");
+        assert_eq!(suffixed_size((3 << 20) + 1), "4M");
     }
 }
