@@ -21,15 +21,15 @@ bench_iwasm_sw := -DWAMR_DISABLE_HW_BOUND_CHECK=1
 BENCH_INPUTS := $(BENCH_NATIVE) $(BENCH_AOT) $(BENCH_HELPER) $(BENCH_BIG) $(BENCH_IWASM) $(QEMU_W10)
 BENCH_RUN    := python3 bench/run-bench.py --bench-dir $(BENCH_OUT) --flash-linux $(FLASH_LINUX) \
 	--initramfs $(INITRAMFS) --flash-baremetal $(FLASH) --bl32 $(BL32_BIN) --bl32-elf $(FW_ELF) \
-	--write10mib $(QEMU_W10)
+	--bl32-no-attestation $(BL32_NOATT_BIN) --write10mib $(QEMU_W10)
 
 .PHONY: bench bench-smoke bench-inputs bench-helper
 EXTRA_TESTS += bench-smoke
 
-bench: linux-image $(FLASH) bench-inputs
+bench: linux-image $(FLASH) $(BL32_NOATT_BIN) bench-inputs
 	$(BENCH_RUN) --mode full --reps $(or $(BENCH_REPS),5) --md docs/benchmarks.md --json docs/benchmarks.json
 
-bench-smoke: linux-image $(FLASH) bench-inputs
+bench-smoke: linux-image $(FLASH) $(BL32_NOATT_BIN) bench-inputs
 	$(BENCH_RUN) --mode smoke --reps 1
 
 bench-inputs: bench-helper

@@ -86,14 +86,14 @@ hostile-aot $(QEMU_HOSTILE): FORCE | $(SETUP_STAMP)
 # The stdin checks' module (guests/stdin/cat.c, built by mk/linux.mk).
 QEMU_STDIN_CAT := $(BUILD)/linux/guests/stdin-cat.aot
 
-qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG) $(QEMU_PAR) $(QEMU_BIGTABLE) $(QEMU_RAND) $(QEMU_BIG4) $(QEMU_STDIN_CAT)
+qemu-test: $(QEMU_HOSTILE) $(FLASH_TEST) $(FLASH) $(FLASH_NOATT) mmu-qemu-test corpus-bundle $(QEMU_W10) $(QEMU_SPIN) $(QEMU_BIG) $(QEMU_PAR) $(QEMU_BIGTABLE) $(QEMU_RAND) $(QEMU_BIG4) $(QEMU_STDIN_CAT)
 	TZWASM_TEST_PRELOAD="$(QEMU_TEST_PRELOAD) $(QEMU_W10) $(QEMU_SPIN)" TZWASM_TEST_BUNDLE=$(QEMU_BUNDLE) \
 	TZWASM_TEST_STDIN=$(QEMU_STDIN_CAT) \
 	TZWASM_TEST_BIG=$(QEMU_BIG) TZWASM_TEST_PARALLEL=$(QEMU_PAR) TZWASM_TEST_BIGTABLE=$(QEMU_BIGTABLE) \
 	TZWASM_TEST_BIG4=$(QEMU_BIG4) TZWASM_TEST_RANDOM=$(QEMU_RAND) \
 	TZWASM_TEST_HOSTILE=$(QEMU_HOSTILE) \
 	TZWASM_TEST_AOT_EXPECT="[module stdout] Hello from wasm32-wasi! argc=1" \
-		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH)
+		qemu/system-test.sh $(FLASH_TEST) $(QEMU_OUT) $(FLASH) $(FLASH_NOATT)
 
 # The crash check every QEMU suite shares (qemu/secure-log-check.sh), against recorded secure
 # console logs: TF-A's power-off panic after "system off" is not a crash, everything else is.

@@ -15,6 +15,7 @@ TFA_STAMP := $(TFA_BUILD)/tfa.stamp
 
 FLASH      := $(BUILD)/flash.bin
 FLASH_TEST := $(BUILD)/flash-test.bin
+FLASH_NOATT := $(BUILD)/flash-no-attestation.bin
 
 .PHONY: tfa flash
 tfa: $(TFA_STAMP)
@@ -48,3 +49,7 @@ $(FLASH): $(TFA_STAMP) $(BL32_BIN) $(BL33_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
 $(FLASH_TEST): $(TFA_STAMP) $(BL32_TEST_BIN) $(BL33_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
 	rm -f $@
 	$(call make_flash,$@,$(BL32_TEST_BIN),$(BL33_BIN))
+# The same device page: the image without attestation must leave it unread.
+$(FLASH_NOATT): $(TFA_STAMP) $(BL32_NOATT_BIN) $(BL33_BIN) $(DEVICE_PAGE) $(DEVICE_PUB)
+	rm -f $@
+	$(call make_flash,$@,$(BL32_NOATT_BIN),$(BL33_BIN))

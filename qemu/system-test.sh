@@ -2,12 +2,15 @@
 # QEMU system tests: boots TF-A + tzwasm (test-hooks build) + the bare-metal test client
 # headless and decides pass/fail from what the two consoles print.
 #
-#   qemu/system-test.sh FLASH_TEST OUTDIR [FLASH_RELEASE]
+#   qemu/system-test.sh FLASH_TEST OUTDIR [FLASH_RELEASE [FLASH_NO_ATTESTATION]]
 #
 # Cases:
 #   protocol   normal run: the client's own checks; its last line must be "N passed, 0 failed",
 #              QEMU must exit by PSCI SYSTEM_OFF, and the secure log must show no crash
 #              (qemu/secure-log-check.sh, the check every QEMU suite shares).
+#   protocol-release, protocol-no-attestation
+#              the release image (no preloaded modules) and the image built without
+#              attestation (with them: its ATTEST must answer NOT_SUPPORTED), same checks.
 #   crash-*    fault injection, one boot per TEST_FAULT kind: the secondary CPU calls
 #              TEST_FAULT; the secure console must show that CPU's crash report (decoded ESR,
 #              FAR with its region, ELR) ending in "tzwasm FAILED: <message>; every call now
@@ -21,6 +24,7 @@ set -uo pipefail
 flash=${1:?flash image (test-hooks firmware)}
 out=${2:?output dir}
 release_flash=${3:-}
+noatt_flash=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 # A hang guard, not a speed limit: the protocol boot takes about a minute on a quiet 2-core
 # machine and over two under load (it timed out at 120 s beside other builds).
@@ -128,6 +132,8 @@ if run_case protocol "${aot_args[@]}"; then
             fail protocol "$crash"
         elif [ -n "$aot" ] && ! grep -qaF "${TZWASM_TEST_AOT_EXPECT:-[module stdout]}" "$out/protocol/secure.log"; then
             fail protocol "the module's output is not on the secure console"
+        elif grep -qaF 'session: no ATTESTATION feature' "$out/protocol/normal.log"; then
+            fail protocol "the test image has no device identity (the harness provisions one)"
         else
             pass "protocol ($summary)"
         fi
@@ -158,6 +164,32 @@ if [ -n "$release_flash" ]; then
         fi
     else
         fail protocol-release "QEMU did not power off cleanly"
+    fi
+fi
+
+# The image built without attestation: the same protocol checks, with the device page
+# provisioned as for the others. The client must find no ATTESTATION feature and get
+# NOT_SUPPORTED from ATTEST; the secure console must say why and never read the page.
+if [ -n "$noatt_flash" ]; then
+    c=protocol-no-attestation
+    if case_flash=$noatt_flash run_case $c "${aot_args[@]}"; then
+        if summary=$(client_summary_ok "$out/$c/normal.log"); then
+            if ! crash=$("$here/secure-log-check.sh" "$out/$c/secure.log"); then
+                fail $c "$crash"
+            elif ! grep -qaF 'session: no ATTESTATION feature' "$out/$c/normal.log"; then
+                fail $c "the client found an ATTESTATION feature"
+            elif ! grep -qaF 'tzwasm: built without attestation' "$out/$c/secure.log"; then
+                fail $c "the secure console does not say the image is built without attestation"
+            elif grep -qaF 'device identity ready' "$out/$c/secure.log"; then
+                fail $c "the image installed a device identity"
+            else
+                pass "$c ($summary)"
+            fi
+        else
+            fail $c "$summary"
+        fi
+    else
+        fail $c "QEMU did not power off cleanly (exit $?; timeout is 124)"
     fi
 fi
 

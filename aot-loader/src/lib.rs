@@ -41,6 +41,7 @@ pub mod module;
 pub mod parse;
 pub mod reloc;
 pub mod runtime;
+pub mod sort;
 pub mod wasi;
 // The writer builds test files from trusted test code only and is never part of the
 // firmware (feature `writer` is for test crates), so its panics cannot be reached from input.

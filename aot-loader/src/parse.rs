@@ -404,7 +404,7 @@ impl Parser<'_> {
         let name = |i: &u32| m.data_sections.get(*i as usize).map(|d| d.name.as_str());
         // By (name, index), so the first of equal names is WAMR's; unstable sorting needs
         // no working memory.
-        by_name.sort_unstable_by(|a, b| (name(a), *a).cmp(&(name(b), *b)));
+        crate::sort::sort_by(&mut by_name, |a, b| (name(a), *a).cmp(&(name(b), *b)));
         self.data_by_name = by_name;
         Ok(())
     }
@@ -807,7 +807,7 @@ impl Parser<'_> {
         }
         let mut names: Vec<&str> = fallible::vec_with_capacity(v.len())?;
         names.extend(v.iter().map(|e| e.name.as_str()));
-        names.sort_unstable();
+        crate::sort::sort(&mut names);
         if names.windows(2).any(|w| w.first() == w.get(1)) {
             return Err(c.malformed(c.pos(), "duplicate export name", 0));
         }

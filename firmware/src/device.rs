@@ -10,6 +10,7 @@
 
 use core::cell::UnsafeCell;
 use sha2::{Digest, Sha256};
+#[cfg(feature = "attestation")]
 use tzwasm_firmware::device_page::{self, DEVICE_PAGE_PA, READ_LEN};
 
 unsafe extern "C" {
@@ -70,6 +71,7 @@ pub fn measure() -> [u8; 32] {
     h.finalize().into()
 }
 
+#[cfg(feature = "attestation")]
 /// Reads the device page's header and secret (aligned 4-byte volatile loads of the
 /// read-only, secure Device mapping), then unmaps it.
 fn read_page(out: &mut [u8; READ_LEN]) -> Result<(), tzwasm_mmu::Error> {
@@ -82,8 +84,17 @@ fn read_page(out: &mut [u8; READ_LEN]) -> Result<(), tzwasm_mmu::Error> {
     })
 }
 
+/// Records the measurement; this image has no attestation, so the device page is never read
+/// (the secret does not enter secure RAM) and boot says so in one console line.
+#[cfg(not(feature = "attestation"))]
+pub fn init() {
+    tzwasm_firmware::identity::record_measurement(measure());
+    log::info!("tzwasm: built without attestation: no device identity (ATTEST, receipts, sealing answer NOT_SUPPORTED)");
+}
+
 /// Records the measurement and installs the device identity from the device page; a missing
 /// page disables attestation (one console line), it does not stop boot.
+#[cfg(feature = "attestation")]
 pub fn init() {
     let firmware = measure();
     tzwasm_firmware::identity::record_measurement(firmware);

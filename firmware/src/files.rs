@@ -162,7 +162,13 @@ impl RunFiles {
             if second.is_some_and(|h| mine(h) != sealed_first) {
                 return Some(err(Errno::XDEV));
             }
-            let Some(dir) = self.sealed.as_mut() else {
+            // Without attestation there is never a sealed directory (attach refuses one with
+            // NoSealing); saying so here lets the link drop its code.
+            let dir = self
+                .sealed
+                .as_mut()
+                .filter(|_| cfg!(feature = "attestation"));
+            let Some(dir) = dir else {
                 return Some(err(Errno::BADF));
             };
             return dir.file(

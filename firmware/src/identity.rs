@@ -5,9 +5,15 @@
 //! The raw device secret never lives here: boot reads it from secure flash, derives
 //! [`DeviceKeys`] and zeroes its copy ([`install`]). A device without a provisioned secret
 //! (a blank page) has no identity, and every call that needs one answers NOT_SUPPORTED.
+//!
+//! An image built without the `attestation` feature never has one: [`install`] does not exist
+//! there and [`get`] is always `None`, so the link drops the key derivation, signing and
+//! sealing code (`make size` reports both images).
 
 use spin::Once;
-use tzwasm_attest::{DeviceKeys, DeviceSecret};
+use tzwasm_attest::DeviceKeys;
+#[cfg(feature = "attestation")]
+use tzwasm_attest::DeviceSecret;
 
 /// What boot establishes.
 pub struct Identity {
@@ -17,6 +23,7 @@ pub struct Identity {
     pub firmware: [u8; 32],
 }
 
+#[cfg(feature = "attestation")]
 static IDENTITY: Once<Identity> = Once::new();
 
 /// The firmware measurement, recorded at boot whether or not the device has a secret.
@@ -33,6 +40,7 @@ pub fn measurement() -> [u8; 32] {
 }
 
 /// Why [`install`] refused.
+#[cfg(feature = "attestation")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstallError {
     /// The secret is blank (all bytes equal): the device was never provisioned.
@@ -45,6 +53,7 @@ pub enum InstallError {
 
 /// Derives the keys from `secret` (consumed and zeroed) and records them with the firmware
 /// measurement. Once per boot.
+#[cfg(feature = "attestation")]
 pub fn install(secret: DeviceSecret, firmware: [u8; 32]) -> Result<(), InstallError> {
     if IDENTITY.is_completed() {
         return Err(InstallError::AlreadySet);
@@ -59,6 +68,13 @@ pub fn install(secret: DeviceSecret, firmware: [u8; 32]) -> Result<(), InstallEr
 }
 
 /// The identity, once boot installed one.
+#[cfg(feature = "attestation")]
 pub fn get() -> Option<&'static Identity> {
     IDENTITY.get()
+}
+
+/// No identity: this image is built without attestation.
+#[cfg(not(feature = "attestation"))]
+pub fn get() -> Option<&'static Identity> {
+    None
 }

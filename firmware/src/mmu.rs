@@ -388,7 +388,8 @@ pub fn with_ns_device<R>(pa: u64, f: impl FnOnce(u64) -> R) -> Result<R, Error> 
 
 /// Maps the secure page at `pa` (NS=0, Device-nGnRE, EL1 read-only, never executable) for the
 /// duration of `f`, then unmaps it (the unmap invalidates its TLB entries). For the device
-/// page in secure flash, read once at boot.
+/// page in secure flash, read once at boot (only by an image with attestation).
+#[cfg(feature = "attestation")]
 pub fn with_secure_page_ro<R>(pa: u64, f: impl FnOnce(u64) -> R) -> Result<R, Error> {
     let attrs = Attributes {
         access: tzwasm_mmu::Access::KernelRo,

@@ -16,7 +16,7 @@ use core::mem::offset_of;
 use crate::fallible::{self, OutOfMemory};
 use crate::module::{FuncType, ValType};
 use crate::runtime::instance::{Instance, Value, RESULTS_OFF};
-use crate::runtime::{Platform, Stop, Trap};
+use crate::runtime::{decimal, Platform, Stop, Trap};
 use crate::Arch;
 
 /// Registers for one call, read and written by the embedder's trampoline (`#[repr(C)]`,
@@ -324,7 +324,7 @@ pub fn parse_float(s: &str) -> Option<f64> {
     if word.eq_ignore_ascii_case("nan") {
         return Some(if neg { -f64::NAN } else { f64::NAN });
     }
-    t.parse::<f64>().ok()
+    decimal::parse(t)
 }
 
 /// Text on the stack: a `fmt::Write` that refuses to go past `N` bytes.
@@ -399,7 +399,9 @@ pub fn fmt_g7(v: f64) -> StackText<48> {
     out
 }
 
-/// Writes `v` as C's `printf("%.7g")`.
+/// Writes `v` as C's `printf("%.7g")`: seven significant digits (rounded to nearest, ties to
+/// even, from the exact value: [`decimal::significant`]), in `%e` style for a decimal exponent
+/// below -4 or above 6 and `%f` style otherwise, without trailing zeros.
 pub fn write_g7(out: &mut dyn fmt::Write, v: f64) -> fmt::Result {
     if v.is_nan() {
         return out.write_str(if v.is_sign_negative() { "-nan" } else { "nan" });
@@ -407,34 +409,46 @@ pub fn write_g7(out: &mut dyn fmt::Write, v: f64) -> fmt::Result {
     if v.is_infinite() {
         return out.write_str(if v < 0.0 { "-inf" } else { "inf" });
     }
-    if v == 0.0 {
+    let Some((d, x)) = decimal::significant::<7>(v) else {
         return out.write_str(if v.is_sign_negative() { "-0" } else { "0" });
-    }
-    let mut sci = StackText::<48>::new();
-    fmt::write(&mut sci, format_args!("{v:.6e}"))?;
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let strip = |s: &str| -> (usize, bool) {
-        // Length after dropping trailing zeros (and then a trailing '.') of a decimal.
-        if s.contains('.') {
-            let t = s.trim_end_matches('0').trim_end_matches('.');
-            (t.len(), true)
-        } else {
-            (s.len(), false)
-        }
     };
-    if !(-4..7).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        let (n, _) = strip(mant);
-        out.write_str(mant.get(..n).unwrap_or(mant))?;
-        out.write_fmt(format_args!("e{}{:02}", sign, exp.abs()))
-    } else {
-        let decimals = (6 - exp).max(0) as usize;
-        let mut fixed = StackText::<400>::new();
-        fmt::write(&mut fixed, format_args!("{v:.decimals$}"))?;
-        let (n, _) = strip(&fixed);
-        out.write_str(fixed.get(..n).unwrap_or(&fixed))
+    if v.is_sign_negative() {
+        out.write_str("-")?;
     }
+    // The seven digits as text, then without trailing zeros (at least one stays).
+    let mut digits = StackText::<8>::new();
+    fmt::write(&mut digits, format_args!("{d}"))?;
+    let sig = digits.as_str().trim_end_matches('0');
+    if !(-4..7).contains(&x) {
+        let (first, rest) = sig.split_at_checked(1).unwrap_or((sig, ""));
+        out.write_str(first)?;
+        if !rest.is_empty() {
+            out.write_str(".")?;
+            out.write_str(rest)?;
+        }
+        let sign = if x < 0 { '-' } else { '+' };
+        return out.write_fmt(format_args!("e{}{:02}", sign, x.unsigned_abs()));
+    }
+    if x < 0 {
+        // 0.000ddd: -x - 1 zeros after the point.
+        out.write_str("0.")?;
+        for _ in 0..(-x - 1) {
+            out.write_str("0")?;
+        }
+        return out.write_str(sig);
+    }
+    // x + 1 integer digits (padded with zeros past the seventh), then the rest.
+    let int_len = x as usize + 1;
+    let (int, frac) = sig.split_at_checked(int_len).unwrap_or((sig, ""));
+    out.write_str(int)?;
+    for _ in int.len()..int_len {
+        out.write_str("0")?;
+    }
+    if !frac.is_empty() {
+        out.write_str(".")?;
+        out.write_str(frac)?;
+    }
+    Ok(())
 }
 
 /// Writes results as WAMR's `wasm_application_execute_func` prints them.
@@ -595,6 +609,78 @@ mod tests {
         );
         assert_eq!(parse_int("++5"), None);
         assert_eq!(parse_int("-0x10"), Some(16u64.wrapping_neg()));
+    }
+
+    /// The `%.7g` writer as it was with core's float formatting, the oracle for
+    /// [`write_g7`] built on [`decimal::significant`].
+    fn core_g7(v: f64) -> std::string::String {
+        use std::format;
+        if v.is_nan() {
+            return (if v.is_sign_negative() { "-nan" } else { "nan" }).into();
+        }
+        if v.is_infinite() {
+            return (if v < 0.0 { "-inf" } else { "inf" }).into();
+        }
+        if v == 0.0 {
+            return (if v.is_sign_negative() { "-0" } else { "0" }).into();
+        }
+        let sci = format!("{v:.6e}");
+        let (mant, exp) = sci.split_once('e').unwrap();
+        let exp: i32 = exp.parse().unwrap();
+        let strip = |s: &str| -> std::string::String {
+            if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').into()
+            } else {
+                s.into()
+            }
+        };
+        if !(-4..7).contains(&exp) {
+            let sign = if exp < 0 { '-' } else { '+' };
+            format!("{}e{}{:02}", strip(mant), sign, exp.abs())
+        } else {
+            let decimals = (6 - exp).max(0) as usize;
+            strip(&format!("{v:.decimals$}"))
+        }
+    }
+
+    #[test]
+    fn g7_matches_the_core_formatting_writer() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let check = |v: f64| assert_eq!(fmt_g7(v).as_str(), core_g7(v), "{v:e}");
+        for v in [
+            0.0,
+            -0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-324,
+        ] {
+            check(v);
+        }
+        for e in -12..12 {
+            for m in [
+                1.0, 1.5, 9.9999995, 9.9999994, 1.2345675, 1.2345665, 1.0000005, 7.0,
+            ] {
+                check(m * 10f64.powi(e));
+                check(-m * 10f64.powi(e));
+            }
+        }
+        for _ in 0..20_000 {
+            check(f64::from_bits(next()));
+            // Around the style boundaries (1e-5 .. 1e7), where the two styles meet.
+            let b = next();
+            check(f64::from_bits(
+                (b % 0x0010_0000_0000_0000) | (0x3ed0_0000_0000_0000 + (b >> 60 << 52)),
+            ));
+            check(f32::from_bits(next() as u32) as f64);
+        }
     }
 
     #[test]

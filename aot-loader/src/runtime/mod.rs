@@ -18,6 +18,7 @@
 //! on a trap are the embedder's few lines of assembly per processor.
 
 pub mod abi;
+pub mod decimal;
 mod helpers;
 mod instance;
 mod platform;

@@ -503,7 +503,7 @@ impl SealedDir {
             }
         }
         io.simple(FileOp::Close, [u64::from(h), 0, 0, 0, 0, 0], &[], &[])?;
-        names.sort_unstable();
+        tzwasm_aot_loader::sort::sort(&mut names);
         names.dedup();
         Ok(names)
     }

@@ -503,15 +503,37 @@ pub(super) fn receipt_checks(report: &mut Report) {
                 format_args!("{before:?}"),
             );
             let got = after.as_ref().ok().and_then(|&n| buf.get(..n));
-            report.check(
-                "receipt: after the run, a receipt holding its nonce and the SHA-256 of its stdout and stderr",
-                end == RunEnd::Exited(0)
-                    && cmp.exact()
-                    && got.is_some_and(|r| {
-                        contains(r, &nonce) && contains(r, &stdout_digest) && contains(r, &empty_digest)
-                    }),
-                format_args!("{end:?}, {after:?}"),
-            );
+            let attestation = Smc
+                .features()
+                .is_ok_and(|f| f.features.contains(Features::ATTESTATION));
+            if attestation {
+                report.check(
+                    "receipt: after the run, a receipt holding its nonce and the SHA-256 of its stdout and stderr",
+                    end == RunEnd::Exited(0)
+                        && cmp.exact()
+                        && got.is_some_and(|r| {
+                            contains(r, &nonce)
+                                && contains(r, &stdout_digest)
+                                && contains(r, &empty_digest)
+                        }),
+                    format_args!("{end:?}, {after:?}"),
+                );
+            } else {
+                // No device identity: the run is the same, its receipt cannot be signed.
+                report.check(
+                    "receipt: without ATTESTATION, the run completes and RECEIPT -> NOT_SUPPORTED",
+                    end == RunEnd::Exited(0)
+                        && cmp.exact()
+                        && matches!(
+                            after,
+                            Err(RunnerError::Refused {
+                                status: Status::NotSupported,
+                                ..
+                            })
+                        ),
+                    format_args!("{end:?}, {after:?}"),
+                );
+            }
         }
         Err(e) => report.fail("receipt: a run with a receipt", format_args!("{e}")),
     }

@@ -126,6 +126,31 @@ pub(super) fn session_checks(report: &mut Report) {
         st[0] == 0 && st[1] == 4 << 20 && st[2] == r[1] && st[3] == 1,
         format_args!("{st:#x?}"),
     );
+    // ATTEST answers as GET_INFO FEATURES says: a token when the image has a device identity
+    // (the harness provisions the device page), NOT_SUPPORTED in the image built without
+    // attestation. Nonce and token in the report page, which LOAD has finished with.
+    let attestation = Smc
+        .features()
+        .is_ok_and(|f| f.features.contains(Features::ATTESTATION));
+    let a = Smc.invoke(
+        ids::ATTEST,
+        [s, shm.raw(), report_off, 32, report_off + 64, 2048, 0],
+    );
+    if attestation {
+        report.check(
+            "session: ATTEST with ATTESTATION -> a token",
+            a[0] == 0 && a[1] > 32 && a[1] <= 2048,
+            format_args!("x0 = {:?}, x1 = {}", status_of(a[0]), a[1]),
+        );
+    } else {
+        println!("session: no ATTESTATION feature");
+        expect_status(
+            report,
+            "session: ATTEST without ATTESTATION -> NOT_SUPPORTED",
+            a[0],
+            Status::NotSupported,
+        );
+    }
     let x0 = load(s, 0, len)[0];
     expect_status(
         report,
