@@ -31,6 +31,7 @@ pub mod ns_memory;
 pub mod pool;
 pub mod quota;
 pub mod sessions;
+pub mod sha256;
 pub mod shm;
 pub mod tee_imports;
 pub mod user;

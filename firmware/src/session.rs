@@ -25,7 +25,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::mem::ManuallyDrop;
 use core::sync::atomic::Ordering;
-use sha2::{Digest, Sha256};
 use tzwasm_aot_loader::module::AotModule;
 use tzwasm_aot_loader::runtime::Stop;
 use tzwasm_aot_loader::runtime::{footprint, Instance, InstanceConfig, InstantiateError};
@@ -37,6 +36,7 @@ use tzwasm_firmware::sessions::{
     copy_cost, instance_budget, min_quota as module_min_quota, ok, Answer, AttestPlace, Engine,
     LoadPlace, LoadStep, Machine, ReceiptPlace, Refusal, RunPlace, Step,
 };
+use tzwasm_firmware::sha256::Sha256;
 use tzwasm_firmware::shm::ShmRange;
 use tzwasm_smc::call::SHM_MAX_REGISTRATIONS;
 use tzwasm_smc::files::{Channel, ChannelError};
@@ -261,7 +261,9 @@ impl Attempt {
         }
         match self.parsed.as_mut() {
             None => {
-                let digest = core::mem::take(&mut self.hasher).finalize();
+                let digest =
+                    core::mem::replace(&mut self.hasher, Sha256::new(crate::arch::sha256_blocks))
+                        .finalize();
                 self.report.sha256.copy_from_slice(&digest);
                 let parsed = parse_step(self)?;
                 self.parsed = Some(parsed);
@@ -406,7 +408,7 @@ impl Attempt {
             at,
             quota,
             words,
-            hasher: Sha256::new(),
+            hasher: Sha256::new(crate::arch::sha256_blocks),
             hashed: 0,
             parsed: None,
             building: None,

@@ -16,6 +16,7 @@ core::arch::global_asm!(
     include_str!("user.S"),
     include_str!("el0_programs.S"),
     include_str!("el0_lib.S"),
+    include_str!("sha256.S"),
     max_cpus = const MAX_CPUS,
     cpu_stacks_size = const CPU_STACKS_SIZE,
     stack_off = const MAIN_STACK_OFFSET,
@@ -72,6 +73,9 @@ unsafe extern "C" {
     pub static el0_lib_memmove: u8;
     pub static el0_lib_memset: u8;
     pub static el0_lib_end: u8;
+    /// Compresses `blocks` 64-byte blocks at `data` into `state` with the FEAT_SHA256
+    /// instructions, `k` = the round constants (sha256.S).
+    fn sha256_blocks_ce(state: *mut [u32; 8], data: *const u8, blocks: usize, k: *const [u32; 64]);
     /// Parks this CPU forever.
     pub fn park_forever() -> !;
     /// Ends the current SMC with CALL_DONE and `x0 = status` on fresh stacks, restoring the
@@ -93,6 +97,28 @@ pub fn el0_lib() -> (&'static [u8], usize, usize) {
         addr(core::ptr::addr_of!(el0_lib_memmove)),
         addr(core::ptr::addr_of!(el0_lib_memset)),
     )
+}
+
+/// SHA-256 block compression ([`tzwasm_firmware::sha256::Blocks`]): with the FEAT_SHA256
+/// instructions where ID_AA64ISAR0_EL1.SHA2 says the CPU has them (QEMU's cortex-a57 and
+/// most Armv8 silicon do), else the portable code.
+pub fn sha256_blocks(state: &mut [u32; 8], data: &[u8]) {
+    use aarch64_cpu::registers::{Readable, ID_AA64ISAR0_EL1};
+    if (ID_AA64ISAR0_EL1.get() >> 12) & 0xf == 0 {
+        return tzwasm_firmware::sha256::soft_blocks(state, data);
+    }
+    // SAFETY: the routine reads `data.len() / 64` whole blocks from the start of `data`, the
+    // 64 words of K, and reads and writes the 8 words of `state`; it changes no memory else
+    // and only caller-saved registers (plus d8/d9, which it restores). FP/SIMD traps on first
+    // use and is then enabled for this call, which runs with interrupts masked.
+    unsafe {
+        sha256_blocks_ce(
+            state,
+            data.as_ptr(),
+            data.len() / 64,
+            &tzwasm_firmware::sha256::K,
+        )
+    };
 }
 
 /// This CPU's linear index (MPIDR Aff0; the entry code parks any other CPU).
