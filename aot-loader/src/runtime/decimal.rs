@@ -10,9 +10,10 @@
 
 use core::cmp::Ordering;
 
-/// 32-bit words of a [`Big`]: 3,904 bits. The largest value [`parse`] builds is a divisor of
-/// 10^1125 (a shortest-possible subnormal written with [`MAX_DIGITS`] digits) shifted left
-/// by 57 bits, under 3,800 bits; [`significant`] needs at most 1,078.
+/// 32-bit words of a [`Big`]: 3,904 bits. The largest values [`parse`] builds are the
+/// divisor 10^1125 (the smallest magnitude it computes, written with [`MAX_DIGITS`] + 1
+/// digits) shifted left by 56 bits and a dividend of the same length, under 3,800 bits;
+/// [`significant`] needs at most 1,078.
 const WORDS: usize = 122;
 
 /// Significant digits [`parse`] keeps: every double and every midpoint between two doubles
