@@ -10,12 +10,32 @@
  * steps of four rounds, each adding its W+K (v8) with SHA256H/SHA256H2 (which need the
  * a..d of before the step, kept in v9); steps 0..11 also extend the schedule in place, the
  * four words they used becoming the ones four steps later (SHA256SU0/SHA256SU1).
- * Register lists are written {{...}}: this file is a global_asm! template.
- * Uses x0..x3, v0..v9, v16..v31 (d8/d9, callee-saved, are put back). Run at S-EL1 with interrupts masked, so nothing else sees
- * the V registers meanwhile; the first FP/SIMD instruction traps and enables FP/SIMD for the
- * call (fpsimd.S).
+ * Uses x0..x3, v0..v9 and v16..v31 (d8/d9, callee-saved, are put back). Runs at S-EL1 with
+ * interrupts masked, so nothing else sees the V registers meanwhile; the first FP/SIMD
+ * instruction traps and enables FP/SIMD for the call (fpsimd.S). Register lists are written
+ * with doubled braces: this file is a global_asm! template.
  */
 .section .text.sha256, "ax"
+
+/* Four rounds with the schedule words in v\w and the constants in v\k. */
+.macro sha256_rounds4 w, k
+    add     v8.4s, v\w\().4s, v\k\().4s
+    mov     v9.16b, v0.16b
+    sha256h q0, q1, v8.4s
+    sha256h2 q1, q9, v8.4s
+.endm
+
+/* The same, and v\w (W[t-16..t-13]) becomes W[t..t+3] from v\w1, v\w2, v\w3 (the three
+ * groups after it). */
+.macro sha256_rounds4_extend w, w1, w2, w3, k
+    add     v8.4s, v\w\().4s, v\k\().4s
+    sha256su0 v\w\().4s, v\w1\().4s
+    mov     v9.16b, v0.16b
+    sha256h q0, q1, v8.4s
+    sha256h2 q1, q9, v8.4s
+    sha256su1 v\w\().4s, v\w2\().4s, v\w3\().4s
+.endm
+
 .global sha256_blocks_ce
 sha256_blocks_ce:
     cbz     x2, 2f
@@ -32,110 +52,22 @@ sha256_blocks_ce:
     rev32   v7.16b, v7.16b
     mov     v2.16b, v0.16b
     mov     v3.16b, v1.16b
-    /* rounds 0..3 */
-    add     v8.4s, v4.4s, v16.4s
-    sha256su0 v4.4s, v5.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v4.4s, v6.4s, v7.4s
-    /* rounds 4..7 */
-    add     v8.4s, v5.4s, v17.4s
-    sha256su0 v5.4s, v6.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v5.4s, v7.4s, v4.4s
-    /* rounds 8..11 */
-    add     v8.4s, v6.4s, v18.4s
-    sha256su0 v6.4s, v7.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v6.4s, v4.4s, v5.4s
-    /* rounds 12..15 */
-    add     v8.4s, v7.4s, v19.4s
-    sha256su0 v7.4s, v4.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v7.4s, v5.4s, v6.4s
-    /* rounds 16..19 */
-    add     v8.4s, v4.4s, v20.4s
-    sha256su0 v4.4s, v5.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v4.4s, v6.4s, v7.4s
-    /* rounds 20..23 */
-    add     v8.4s, v5.4s, v21.4s
-    sha256su0 v5.4s, v6.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v5.4s, v7.4s, v4.4s
-    /* rounds 24..27 */
-    add     v8.4s, v6.4s, v22.4s
-    sha256su0 v6.4s, v7.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v6.4s, v4.4s, v5.4s
-    /* rounds 28..31 */
-    add     v8.4s, v7.4s, v23.4s
-    sha256su0 v7.4s, v4.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v7.4s, v5.4s, v6.4s
-    /* rounds 32..35 */
-    add     v8.4s, v4.4s, v24.4s
-    sha256su0 v4.4s, v5.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v4.4s, v6.4s, v7.4s
-    /* rounds 36..39 */
-    add     v8.4s, v5.4s, v25.4s
-    sha256su0 v5.4s, v6.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v5.4s, v7.4s, v4.4s
-    /* rounds 40..43 */
-    add     v8.4s, v6.4s, v26.4s
-    sha256su0 v6.4s, v7.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v6.4s, v4.4s, v5.4s
-    /* rounds 44..47 */
-    add     v8.4s, v7.4s, v27.4s
-    sha256su0 v7.4s, v4.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    sha256su1 v7.4s, v5.4s, v6.4s
-    /* rounds 48..51 */
-    add     v8.4s, v4.4s, v28.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    /* rounds 52..55 */
-    add     v8.4s, v5.4s, v29.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    /* rounds 56..59 */
-    add     v8.4s, v6.4s, v30.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
-    /* rounds 60..63 */
-    add     v8.4s, v7.4s, v31.4s
-    mov     v9.16b, v0.16b
-    sha256h q0, q1, v8.4s
-    sha256h2 q1, q9, v8.4s
+    sha256_rounds4_extend 4, 5, 6, 7, 16
+    sha256_rounds4_extend 5, 6, 7, 4, 17
+    sha256_rounds4_extend 6, 7, 4, 5, 18
+    sha256_rounds4_extend 7, 4, 5, 6, 19
+    sha256_rounds4_extend 4, 5, 6, 7, 20
+    sha256_rounds4_extend 5, 6, 7, 4, 21
+    sha256_rounds4_extend 6, 7, 4, 5, 22
+    sha256_rounds4_extend 7, 4, 5, 6, 23
+    sha256_rounds4_extend 4, 5, 6, 7, 24
+    sha256_rounds4_extend 5, 6, 7, 4, 25
+    sha256_rounds4_extend 6, 7, 4, 5, 26
+    sha256_rounds4_extend 7, 4, 5, 6, 27
+    sha256_rounds4 4, 28
+    sha256_rounds4 5, 29
+    sha256_rounds4 6, 30
+    sha256_rounds4 7, 31
     add     v0.4s, v0.4s, v2.4s
     add     v1.4s, v1.4s, v3.4s
     subs    x2, x2, #1
