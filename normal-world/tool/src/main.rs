@@ -157,7 +157,7 @@ options:
   -h, --help    this text
 
 exit status: 0 with the token on stdout; 125 when the secure world could not attest (the
-message says why; \"attestation is not supported\" when the device has no device secret);
+message says why; \"attestation is not supported\" without a device identity);
 2 for usage errors.";
 
 /// A failure with a message for people and an exit status.
@@ -729,7 +729,8 @@ fn run(args: &[OsString]) -> Result<u8, Failure> {
             ..
         }) => {
             return Err(Failure::new(
-                "receipts are not supported: this device has no device secret",
+                "receipts are not supported: no device identity (no device secret, or a \
+                 secure world built without attestation)",
             ))
         }
         Err(e) => return Err(run_failure(e, channel.last_os_error.take())),
@@ -838,7 +839,7 @@ fn info(args: &[OsString]) -> Result<u8, Failure> {
         {
             "yes (this device has a device secret)"
         } else {
-            "no (no device secret)"
+            "no (no device secret, or a secure world built without attestation)"
         }
     );
     println!(
@@ -1029,7 +1030,8 @@ fn attest(args: &[OsString]) -> Result<u8, Failure> {
             ..
         }) => {
             return Err(Failure::new(
-                "attestation is not supported: this device has no device secret",
+                "attestation is not supported: no device identity (no device secret, or a \
+                 secure world built without attestation)",
             ))
         }
         Err(e) => return Err(run_failure(e, channel.last_os_error.take())),
