@@ -1,6 +1,7 @@
 //! The cold-boot CPU's root-of-trust steps: the firmware measurement (SHA-256 of the BL32
-//! image as TF-A loaded it) and the device secret read from the device page in secure flash,
-//! turned into the device identity ([`tzwasm_firmware::identity`]).
+//! image as TF-A loaded it) and, in an image with the `attestation` feature, the device secret
+//! read from the device page in secure flash, turned into the device identity
+//! ([`tzwasm_firmware::identity`]).
 //!
 //! Rust statics with non-zero initialisers live in .data, which is part of the loaded image,
 //! and boot writes some of them (logger, pool, ASIDs) as soon as it starts. So the very first
@@ -71,9 +72,9 @@ pub fn measure() -> [u8; 32] {
     h.finalize().into()
 }
 
-#[cfg(feature = "attestation")]
 /// Reads the device page's header and secret (aligned 4-byte volatile loads of the
 /// read-only, secure Device mapping), then unmaps it.
+#[cfg(feature = "attestation")]
 fn read_page(out: &mut [u8; READ_LEN]) -> Result<(), tzwasm_mmu::Error> {
     crate::mmu::with_secure_page_ro(DEVICE_PAGE_PA, |va| {
         for (i, word) in out.chunks_exact_mut(4).enumerate() {
