@@ -42,6 +42,8 @@ pub mod parse;
 pub mod reloc;
 pub mod runtime;
 pub mod sort;
+#[cfg(test)]
+mod test_rng;
 pub mod wasi;
 // The writer builds test files from trusted test code only and is never part of the
 // firmware (feature `writer` is for test crates), so its panics cannot be reached from input.

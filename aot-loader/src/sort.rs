@@ -55,17 +55,10 @@ mod tests {
 
     #[test]
     fn sorts_like_core() {
-        let mut x = 0x1234_5678_9abc_def1u64;
+        let mut rng = crate::test_rng::XorShift(0x1234_5678_9abc_def1);
         for n in (0..40).chain([100, 1000, 4097]) {
             for modulus in [3, 1000, u64::MAX] {
-                let mut v: Vec<u64> = (0..n)
-                    .map(|_| {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        x % modulus
-                    })
-                    .collect();
+                let mut v: Vec<u64> = (0..n).map(|_| rng.next() % modulus).collect();
                 let mut want = v.clone();
                 want.sort_unstable();
                 sort(&mut v);

@@ -795,13 +795,8 @@ fn every_bit_flip() {
 /// Random multi-byte corruption (a deterministic xorshift, no extra dependency).
 #[test]
 fn random_mutations() {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+    let mut next = || rng.next();
     for arch in ARCHES {
         let b = ModuleBuilder::kitchen_sink(arch).build();
         for _ in 0..3000 {

@@ -645,13 +645,8 @@ mod tests {
 
     #[test]
     fn g7_matches_the_core_formatting_writer() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         let check = |v: f64| assert_eq!(fmt_g7(v).as_str(), core_g7(v), "{v:e}");
         for v in [
             0.0,

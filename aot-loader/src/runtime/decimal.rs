@@ -434,19 +434,9 @@ pub fn parse(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::XorShift as Rng;
     use std::format;
     use std::string::String;
-
-    /// A small xorshift generator: the tests are deterministic.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
 
     fn core_significant(v: f64) -> (u64, i32) {
         let t = format!("{:.6e}", v.abs());

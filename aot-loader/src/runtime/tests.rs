@@ -404,13 +404,8 @@ fn hostile_arguments_never_escape_module_memory() {
         size - 1,
         65536,
     ];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+    let mut next = || rng.next();
     let ids: Vec<u64> = (0..crate::runtime::HELPERS.len() as u64)
         .chain([0x1_0000, 0x1_0001, 0xffff, 0x2_0000])
         .collect();
