@@ -132,6 +132,12 @@ const LOAD_COPY_CHUNK: usize = 256 << 10;
 /// Bytes LOAD hashes between two checks (0.5 to 2 ms of SHA-256 under QEMU TCG).
 const LOAD_HASH_CHUNK: usize = 16 << 10;
 
+/// An empty SHA-256 for a LOAD's measurement, with the CPU's SHA-256 instructions if it has
+/// them.
+fn load_hasher() -> Sha256 {
+    Sha256::new(crate::arch::sha256_blocks)
+}
+
 /// One load of a file (the LOAD's own, or a measuring one): the copy made so far, the SHA-256 state, and what it cost so far. It
 /// lives in the session between INTERRUPTED answers (the state machine pins the
 /// registration it copies from and reports into meanwhile).
@@ -261,9 +267,7 @@ impl Attempt {
         }
         match self.parsed.as_mut() {
             None => {
-                let digest =
-                    core::mem::replace(&mut self.hasher, Sha256::new(crate::arch::sha256_blocks))
-                        .finalize();
+                let digest = core::mem::replace(&mut self.hasher, load_hasher()).finalize();
                 self.report.sha256.copy_from_slice(&digest);
                 let parsed = parse_step(self)?;
                 self.parsed = Some(parsed);
@@ -408,7 +412,7 @@ impl Attempt {
             at,
             quota,
             words,
-            hasher: Sha256::new(crate::arch::sha256_blocks),
+            hasher: load_hasher(),
             hashed: 0,
             parsed: None,
             building: None,

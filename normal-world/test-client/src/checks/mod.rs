@@ -98,6 +98,11 @@ pub(crate) fn session_only(call: fn(SessionHandle) -> SessionCall, s: u64) -> [u
     Smc.call(call(SessionHandle::from_raw(s)).to_regs())
 }
 
+/// Whether GET_INFO FEATURES reports `feature` (false if the call fails).
+pub(crate) fn has_feature(feature: Features) -> bool {
+    Smc.features().is_ok_and(|f| f.features.contains(feature))
+}
+
 /// STATS page `page` of session `s`.
 pub(crate) fn stats_regs(s: u64, page: u64) -> [u64; 4] {
     let session = SessionHandle::from_raw(s);

@@ -503,10 +503,7 @@ pub(super) fn receipt_checks(report: &mut Report) {
                 format_args!("{before:?}"),
             );
             let got = after.as_ref().ok().and_then(|&n| buf.get(..n));
-            let attestation = Smc
-                .features()
-                .is_ok_and(|f| f.features.contains(Features::ATTESTATION));
-            if attestation {
+            if has_feature(Features::ATTESTATION) {
                 report.check(
                     "receipt: after the run, a receipt holding its nonce and the SHA-256 of its stdout and stderr",
                     end == RunEnd::Exited(0)

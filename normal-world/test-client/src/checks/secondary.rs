@@ -37,10 +37,7 @@ pub fn run_secondary(report: &mut Report) {
     );
     report.result("NULL fast call", Smc.null_call());
     echo_check(report, 0x8877_6655_4433_2211);
-    let test_calls = Smc
-        .features()
-        .map(|f| f.features.contains(Features::TEST_CALLS))
-        .unwrap_or(false);
+    let test_calls = has_feature(Features::TEST_CALLS);
     fp_checks(
         report,
         Learned { test_calls },

@@ -129,9 +129,7 @@ pub(super) fn session_checks(report: &mut Report) {
     // ATTEST answers as GET_INFO FEATURES says: a token when the image has a device identity
     // (the harness provisions the device page), NOT_SUPPORTED in the image built without
     // attestation. Nonce and token in the report page, which LOAD has finished with.
-    let attestation = Smc
-        .features()
-        .is_ok_and(|f| f.features.contains(Features::ATTESTATION));
+    let attestation = has_feature(Features::ATTESTATION);
     let a = Smc.invoke(
         ids::ATTEST,
         [s, shm.raw(), report_off, 32, report_off + 64, 2048, 0],
